@@ -1,0 +1,177 @@
+//! The per-connection echo state every model shares: a read buffer, the bytes still to send
+//! back (bounded), and the traced `recvfrom`/`sendto` that move them.
+//!
+//! Models decide *when* to call [`Conn::recv`] and [`Conn::send`] (that is the lesson); this file
+//! only does the copying, so a model file holds exactly what differs between models.
+
+use crate::server::Knobs;
+use crate::trace::{Call, Stage, Tracer, escape};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags};
+
+/// One client connection as the server sees it.
+pub struct Conn {
+    pub fd: OwnedFd,
+    /// The peer's TCP port: the renderer names the connection after the client behind it.
+    pub port: Option<u16>,
+    /// Bytes received and not yet echoed; `out[sent..]` is what is left to send.
+    out: Vec<u8>,
+    sent: usize,
+    /// Where recv copies to; its length is the read size.
+    buf: Vec<u8>,
+    max_pending: usize,
+    /// The peer has shut down its writing side (recv returned 0).
+    pub eof: bool,
+}
+
+/// What a recv found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recv {
+    /// This many bytes were copied into our buffer (and queued for the echo).
+    Data(usize),
+    /// The peer closed its writing side: nothing more will come.
+    Eof,
+    /// Nothing there yet (`EAGAIN` on a nonblocking socket).
+    WouldBlock,
+    /// The connection failed (`ECONNRESET`, …): close it.
+    Failed(Errno),
+}
+
+/// What a send achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Send {
+    /// Everything queued has gone out.
+    Done,
+    /// The socket's send buffer is full; the rest waits for writability.
+    WouldBlock,
+    Failed(Errno),
+}
+
+impl Conn {
+    pub fn new(fd: OwnedFd, port: Option<u16>, knobs: &Knobs) -> Conn {
+        Conn {
+            fd,
+            port,
+            out: Vec::new(),
+            sent: 0,
+            buf: vec![0; knobs.read_size.max(1)],
+            max_pending: knobs.max_pending.max(1),
+            eof: false,
+        }
+    }
+
+    pub fn raw(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Bytes received and not yet echoed.
+    pub fn pending(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Whether to read more: not after EOF, and not while the echo backlog is full
+    /// (backpressure: a client that does not read its echo stops being read).
+    pub fn can_read(&self) -> bool {
+        !self.eof && self.pending() < self.max_pending
+    }
+
+    pub fn wants_write(&self) -> bool {
+        self.pending() > 0
+    }
+
+    /// Done with this connection: the peer has finished and everything is echoed.
+    pub fn finished(&self) -> bool {
+        self.eof && !self.wants_write()
+    }
+
+    /// One `recvfrom` into our buffer; what arrives is queued for the echo. `stage` tags a recv
+    /// that finds data; one that finds nothing (`EAGAIN`) is stage ①.
+    pub fn recv(&mut self, tr: &mut Tracer, stage: Stage, blocks: bool) -> Recv {
+        let room = self.max_pending - self.pending().min(self.max_pending);
+        let want = self.buf.len().min(room.max(1));
+        let call = Call::new("recvfrom", stage)
+            .fd(self.raw())
+            .args(want.to_string())
+            .blocking(blocks);
+        let start = tr.enter(&call);
+        let r = rustix::net::recv(&self.fd, &mut self.buf[..want], RecvFlags::empty());
+        let got = r.map(|(n, _)| n);
+        let outcome = match got {
+            Ok(0) => Recv::Eof,
+            Ok(n) => Recv::Data(n),
+            Err(Errno::AGAIN) => Recv::WouldBlock,
+            Err(e) => Recv::Failed(e),
+        };
+        if tr.enabled() {
+            let mut call = call;
+            if outcome == Recv::WouldBlock {
+                // "Not yet" is stage ① asked for, whatever stage a successful recv would be.
+                call.stage = Stage::DataReady;
+            }
+            let note = match outcome {
+                Recv::Data(n) => format!("copied {n} bytes into our buffer: {}", escape(&self.buf[..n], 32)),
+                Recv::Eof => "0 bytes: the client shut down writing (FIN)".to_string(),
+                Recv::WouldBlock => "nothing there yet".to_string(),
+                Recv::Failed(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+            };
+            tr.end(call, start, got, note);
+        }
+        match outcome {
+            Recv::Data(n) => {
+                if self.sent == self.out.len() {
+                    self.out.clear();
+                    self.sent = 0;
+                }
+                self.out.extend_from_slice(&self.buf[..n]);
+            }
+            Recv::Eof => self.eof = true,
+            _ => {}
+        }
+        outcome
+    }
+
+    /// One `sendto` of what is left to echo; a partial send keeps the rest for later.
+    pub fn send(&mut self, tr: &mut Tracer, blocks: bool) -> Send {
+        let data = &self.out[self.sent..];
+        let call = Call::new("sendto", Stage::CopyToKernel)
+            .fd(self.raw())
+            .args(data.len().to_string())
+            .blocking(blocks);
+        let start = tr.enter(&call);
+        // MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
+        let r = rustix::net::send(&self.fd, data, SendFlags::NOSIGNAL);
+        if tr.enabled() {
+            let note = match r {
+                Ok(n) if n == data.len() => format!("echo {n} bytes back: {}", escape(&data[..n], 32)),
+                Ok(n) => format!(
+                    "partial send: {n} of {} bytes fit in the socket buffer; {} wait",
+                    data.len(),
+                    data.len() - n
+                ),
+                Err(Errno::AGAIN) => format!("send buffer full: {} bytes wait for writability", data.len()),
+                Err(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+            };
+            tr.end(call, start, r, note);
+        }
+        match r {
+            Ok(n) => {
+                self.sent += n;
+                if self.sent == self.out.len() {
+                    self.out.clear();
+                    self.sent = 0;
+                    Send::Done
+                } else {
+                    Send::WouldBlock
+                }
+            }
+            Err(Errno::AGAIN) => Send::WouldBlock,
+            Err(e) => Send::Failed(e),
+        }
+    }
+
+    /// Closes the connection, recording the `close`.
+    pub fn close(self, tr: &mut Tracer, note: &str) {
+        crate::server::close(tr, self.fd, note);
+    }
+}

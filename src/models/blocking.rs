@@ -1,0 +1,85 @@
+//! Blocking I/O (UNP figure 6.1): one connection at a time, every call waits.
+//!
+//! Stage ① and stage ② happen inside one `recvfrom`: the thread sleeps until data arrives, then
+//! the kernel copies it, then the call returns. While the server sleeps on client A, client B can
+//! connect and send: the kernel finishes B's handshake and buffers B's bytes, but nobody reads
+//! them until A is done. That is head-of-line blocking, and the trace shows how long B waited.
+//!
+//! See accept(2), recv(2), send(2), ioctl_fionread via tcp(7).
+
+use super::Model;
+use crate::echo::{Recv, Send};
+use crate::server::Server;
+use crate::trace::summary::Summary;
+use crate::trace::{Call, Stage};
+use rustix::io::Errno;
+
+pub const MODEL: Model = Model {
+    name: "blocking",
+    summary: "one client at a time; every call sleeps until it is done",
+    figure: "6.1",
+    platforms: "Linux, macOS, BSD, Windows",
+    serve: Some(serve),
+    instead: "",
+    state: "the server's one stack: it can hold only the connection it is serving",
+    notice,
+};
+
+/// `accept4(listener)` → serve that one client to the end → `close` → accept the next.
+#[doc(alias = "accept4")]
+#[doc(alias = "recvfrom")]
+pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    let _lfd = srv.lfd();
+    loop {
+        // Stage ① for connections: sleep until a client's handshake is done.
+        let accepted = srv.accept(true, "sleep until a client has connected");
+        let mut conn = match accepted {
+            Ok(conn) => conn,
+            // The harness shut the listener down: the run is over.
+            Err(Errno::INVAL) => return Ok(()),
+            Err(Errno::CONNABORTED | Errno::INTR) => continue,
+            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+        };
+
+        // How much did this client send while we were busy with someone else?
+        let cfd = conn.raw();
+        srv.tr.sys(
+            Call::new("ioctl", Stage::DataReady).fd(cfd).args("FIONREAD"),
+            "bytes already waiting in the kernel for this client",
+            || rustix::io::ioctl_fionread(&conn.fd),
+        )?;
+
+        // Stage ① + ②: each recvfrom sleeps until data arrives, then copies it.
+        loop {
+            match conn.recv(&mut srv.tr, Stage::DataReadyCopy, true) {
+                Recv::Data(_) => {
+                    // A blocking send returns once everything is in the socket's buffer.
+                    while conn.wants_write() {
+                        if let Send::Failed(_) = conn.send(&mut srv.tr, true) {
+                            break;
+                        }
+                    }
+                }
+                Recv::Eof | Recv::Failed(_) | Recv::WouldBlock => break,
+            }
+        }
+        conn.close(&mut srv.tr, "done with this client: only now can the next one be served");
+    }
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(w) = s.longest_wait() {
+        out.push(format!(
+            "client {}'s {} bytes sat in the kernel for {:.1} ms before the server read them: it was blocked on another client (head-of-line blocking)",
+            w.client,
+            w.bytes,
+            w.wait_us as f64 / 1e3
+        ));
+    }
+    out.push(format!(
+        "most clients served at once: {} — a blocking server holds one connection at a time",
+        s.max_open
+    ));
+    out
+}

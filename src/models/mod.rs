@@ -1,0 +1,50 @@
+//! The registry of I/O models: each one's name, lesson, platforms and server loop.
+//!
+//! Every model meets the same contract: `serve` gets a [`Server`] whose listener is bound and
+//! listening, serves echo clients until the harness stops it (a blocked `accept4` fails with
+//! `EINVAL`, or [`Server::stopping`] turns true), and returns; the harness then closes the
+//! listener and records the thread's CPU time. Every system call goes through the server's
+//! [`crate::trace::Tracer`], so the trace is exactly what `strace -f` sees.
+
+use crate::server::Server;
+use crate::trace::summary::Summary;
+
+pub mod blocking;
+pub mod nonblocking;
+pub mod threads;
+
+/// A model's server loop.
+pub type Serve = fn(&mut Server) -> anyhow::Result<()>;
+
+/// One I/O model.
+pub struct Model {
+    /// The subcommand name (`epoll`).
+    pub name: &'static str,
+    /// One line for `iomodels list`.
+    pub summary: &'static str,
+    /// Its figure in UNP vol. 1, ch. 6.
+    pub figure: &'static str,
+    /// The operating systems that have it.
+    pub platforms: &'static str,
+    /// The server loop, where this OS has the model.
+    pub serve: Option<Serve>,
+    /// What to run on this OS instead, when it lacks the model.
+    pub instead: &'static str,
+    /// Where each connection's state lives while the server waits.
+    pub state: &'static str,
+    /// "What to notice": sentences drawn from this run's numbers.
+    pub notice: fn(&Summary) -> Vec<String>,
+}
+
+impl Model {
+    pub fn available(&self) -> bool {
+        self.serve.is_some()
+    }
+}
+
+/// Every model, in teaching order.
+pub const MODELS: &[Model] = &[blocking::MODEL, threads::MODEL, nonblocking::MODEL];
+
+pub fn find(name: &str) -> Option<&'static Model> {
+    MODELS.iter().find(|m| m.name == name)
+}

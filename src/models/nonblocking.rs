@@ -1,0 +1,101 @@
+//! Nonblocking I/O with busy polling (UNP figure 6.2): ask, ask again, and again.
+//!
+//! Every socket is set `O_NONBLOCK` with `fcntl`. Stage ① becomes the process's job: it asks each
+//! socket in turn whether anything is there, and the kernel answers `EAGAIN` ("not yet") until
+//! something is. Between rounds the server is free to do other work, and it never sleeps, so it
+//! burns a whole CPU even when nobody talks to it. Stage ② is still a copy the process waits for
+//! inside the `recvfrom` that finally succeeds.
+//!
+//! See fcntl(2) (`O_NONBLOCK`), accept(2) and recv(2) (`EAGAIN`).
+
+use super::Model;
+use crate::echo::{Conn, Recv, Send};
+use crate::server::Server;
+use crate::trace::summary::Summary;
+use crate::trace::{Call, Stage, Tracer};
+use rustix::fd::AsFd;
+use rustix::io::Errno;
+
+pub const MODEL: Model = Model {
+    name: "nonblocking",
+    summary: "O_NONBLOCK sockets polled in a loop: EAGAIN, EAGAIN, … data",
+    figure: "6.2",
+    platforms: "Linux, macOS, BSD, Windows",
+    serve: Some(serve),
+    instead: "",
+    state: "a list of connections the loop walks; each entry holds its unsent echo",
+    notice,
+};
+
+/// Loop forever: try `accept4`, try `recvfrom` on every client, send what is pending, do a
+/// unit of other work; no call ever sleeps.
+#[doc(alias = "O_NONBLOCK")]
+#[doc(alias = "EAGAIN")]
+pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    let lfd = srv.lfd();
+    set_nonblocking(&mut srv.tr, &srv.listener, lfd, "accept4 on the listener will no longer wait");
+    let mut conns: Vec<Conn> = Vec::new();
+    loop {
+        // Is a connection waiting? (stage ① for connections, asked, not waited for)
+        match srv.accept(false, "a client was waiting: accepted without sleeping") {
+            Ok(conn) => {
+                let cfd = conn.raw();
+                set_nonblocking(&mut srv.tr, &conn.fd, cfd, "recvfrom and sendto will never wait");
+                conns.push(conn);
+            }
+            Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
+            // The harness shut the listener down: the run is over.
+            Err(Errno::INVAL) => break,
+            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+        }
+
+        // Ask every client in turn; the answer is usually EAGAIN.
+        let mut i = 0;
+        while i < conns.len() {
+            let conn = &mut conns[i];
+            let mut failed = conn.can_read()
+                && matches!(conn.recv(&mut srv.tr, Stage::CopyToUser, false), Recv::Failed(_));
+            if !failed && conn.wants_write() {
+                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
+            }
+            if failed || conn.finished() {
+                let note = if failed { "the connection failed: drop it" } else { "echoed everything and the client is done" };
+                conns.remove(i).close(&mut srv.tr, note);
+            } else {
+                i += 1;
+            }
+        }
+
+        // Nothing blocks, so the process is free between rounds: it does other work.
+        srv.tr.work(&mut srv.work);
+    }
+    for conn in conns {
+        conn.close(&mut srv.tr, "the run is over");
+    }
+    Ok(())
+}
+
+fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
+    let _ = tr.sys(
+        Call::new("fcntl", Stage::Setup).fd(raw).args("F_SETFL, O_RDWR|O_NONBLOCK"),
+        note,
+        || rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK),
+    );
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    vec![
+        format!(
+            "{} calls answered EAGAIN (\"not yet\"): {:.0}% of all {} system calls asked for nothing",
+            s.eagain,
+            100.0 * s.eagain as f64 / s.syscalls.max(1) as f64,
+            s.syscalls
+        ),
+        format!(
+            "the server never slept: {:.1} ms of CPU in a {:.1} ms run, and {} units of other work done between polls",
+            s.cpu_us as f64 / 1e3,
+            s.run_us as f64 / 1e3,
+            s.work
+        ),
+    ]
+}

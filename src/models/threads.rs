@@ -1,0 +1,105 @@
+//! Thread per connection (UNP figure 6.1, once per thread): blocking I/O, many times over.
+//!
+//! The main thread sleeps in `accept4`; each new connection gets its own thread (`clone3`), which
+//! sleeps in its own `recvfrom`. Stage ① and ② are still one blocking call, but the kernel's
+//! scheduler now juggles the clients: whichever thread's data arrives runs. Each connection's
+//! state (its buffer, where it is in the echo) lives on its thread's stack.
+//!
+//! See clone(2), pthread_create(3), accept(2), recv(2).
+
+use super::Model;
+use crate::echo::{Conn, Recv, Send};
+use crate::server::{Server, rusage};
+use crate::trace::summary::Summary;
+use crate::trace::{Call, Recorder, Stage};
+use anyhow::Context;
+use rustix::io::Errno;
+use std::sync::mpsc;
+use std::thread;
+
+pub const MODEL: Model = Model {
+    name: "threads",
+    summary: "a thread per client, each blocked in its own recv",
+    figure: "6.1 ×N",
+    platforms: "Linux, macOS, BSD, Windows",
+    serve: Some(serve),
+    instead: "",
+    state: "each connection's state lives on its own thread's stack; the kernel schedules them",
+    notice,
+};
+
+/// `accept4` → `clone3` a worker for the client → back to `accept4`.
+#[doc(alias = "clone3")]
+#[doc(alias = "pthread_create")]
+pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    let _lfd = srv.lfd();
+    let mut workers = Vec::new();
+    loop {
+        let accepted = srv.accept(true, "sleep until a client has connected");
+        let conn = match accepted {
+            Ok(conn) => conn,
+            Err(Errno::INVAL) => break,
+            Err(Errno::CONNABORTED | Errno::INTR) => continue,
+            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+        };
+        let rec = srv.tr.recorder().clone();
+        let actor = format!("server/{}", workers.len() + 2);
+        let fd = conn.raw();
+
+        // The worker tells us its thread id, which is what clone3 returned to this thread.
+        let call = Call::new("clone3", Stage::Setup).args(format!("worker for fd {fd}"));
+        let start = srv.tr.begin();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+        let spawned = thread::Builder::new()
+            .name(actor.clone())
+            .spawn(move || worker(rec, &actor, conn, tid_tx));
+        let worker = spawned.context("could not start a thread for a client")?;
+        let tid = tid_rx.recv().unwrap_or(0);
+        srv.tr.end(
+            call,
+            start,
+            Ok(tid),
+            format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept"),
+        );
+        workers.push(worker);
+    }
+    srv.tr
+        .info("the listener is shut: waiting for the worker threads to finish");
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}
+
+/// One client's whole life, on its own thread: recv → send → … → close.
+fn worker(rec: Recorder, actor: &str, mut conn: Conn, tid_tx: mpsc::SyncSender<i64>) {
+    let mut tr = rec.thread(actor);
+    let _ = tid_tx.send(tr.tid());
+    loop {
+        match conn.recv(&mut tr, Stage::DataReadyCopy, true) {
+            Recv::Data(_) => {
+                while conn.wants_write() {
+                    if let Send::Failed(_) = conn.send(&mut tr, true) {
+                        break;
+                    }
+                }
+            }
+            Recv::Eof | Recv::Failed(_) | Recv::WouldBlock => break,
+        }
+    }
+    conn.close(&mut tr, "this client is done; its thread ends");
+    rusage(&mut tr);
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    vec![
+        format!(
+            "{} server threads for {} clients; the most served at once: {}",
+            s.threads, s.accepted, s.max_open
+        ),
+        format!(
+            "the longest any client's bytes waited before a recv took them: {:.1} ms — every client has a thread of its own to wait in",
+            s.longest_wait().map_or(0, |w| w.wait_us) as f64 / 1e3
+        ),
+    ]
+}

@@ -1,0 +1,249 @@
+//! Runs one model: its server on a thread of its own, the scripted clients on theirs, and the
+//! rendering of the trace here, on the main thread, so the server's calls are only its own.
+
+use crate::models::Model;
+use crate::scenario::{self, Scenario, clients};
+use crate::server::{Knobs, Server, StopHandle};
+use crate::trace::json::JsonRenderer;
+use crate::trace::summary::Summary;
+use crate::trace::text::TextRenderer;
+use crate::trace::{Event, Recorder};
+use anyhow::{Context, Result, anyhow};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// What a run needs to know, from the command line.
+#[derive(Clone, Debug)]
+pub struct RunOpts {
+    pub scenario: Option<PathBuf>,
+    pub serve: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub format: Format,
+    pub no_trace: bool,
+    pub knobs: Knobs,
+}
+
+/// How long the server may take to stop once the scenario is over, before the run fails.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Loads the scenario named on the command line, or the built-in classroom one.
+pub fn load_scenario(path: Option<&PathBuf>) -> Result<(String, Scenario)> {
+    match path {
+        None => Ok((
+            "classroom".into(),
+            Scenario::parse(scenario::CLASSROOM).expect("the built-in scenario parses"),
+        )),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read scenario file {}", p.display()))?;
+            let sc = Scenario::parse(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+            let name = p.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+            Ok((name, sc))
+        }
+    }
+}
+
+/// The refusal for a model this OS lacks.
+pub fn unsupported(model: &Model) -> anyhow::Error {
+    anyhow!(
+        "`{}` needs {}; this is {}. Run `iomodels {}` here instead",
+        model.name,
+        model.platforms,
+        std::env::consts::OS,
+        model.instead
+    )
+}
+
+/// Runs a model and prints its trace and summary. Returns the process exit code.
+pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
+    let serve = model.serve.ok_or_else(|| unsupported(model))?;
+    let scenario = if opts.serve {
+        None
+    } else {
+        Some(load_scenario(opts.scenario.as_ref())?)
+    };
+    let (rec, rx) = if opts.no_trace {
+        let (_, rx) = Recorder::new();
+        (Recorder::disabled(), rx)
+    } else {
+        Recorder::new()
+    };
+
+    // The server thread: listen, tell us where, serve until stopped.
+    let (ready_tx, ready_rx) = sync_channel::<Result<(SocketAddr, StopHandle)>>(1);
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let knobs = opts.knobs.clone();
+    let server_rec = rec.clone();
+    let server = thread::Builder::new()
+        .name("server".into())
+        .spawn(move || -> Result<()> {
+            let tr = server_rec.thread("server");
+            drop(server_rec);
+            match Server::listen(tr, addr, knobs) {
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    Ok(())
+                }
+                Ok((mut srv, local, stop)) => {
+                    let _ = ready_tx.send(Ok((local, stop)));
+                    let result = serve(&mut srv);
+                    srv.teardown();
+                    result
+                }
+            }
+        })
+        .context("cannot start the server thread")?;
+    let (local, stop) = ready_rx
+        .recv()
+        .map_err(|_| anyhow!("the server thread died while starting"))??;
+
+    let title = match &scenario {
+        Some((name, sc)) => format!(
+            "iomodels {} — UNP figure {}: {} · scenario `{name}`: {} clients, {} ms",
+            model.name,
+            model.figure,
+            model.summary,
+            sc.clients().len(),
+            sc.length().as_millis()
+        ),
+        None => format!(
+            "iomodels {} — UNP figure {}: {} · serving on {local}: try `nc {} {}` (Ctrl-C ends)",
+            model.name,
+            model.figure,
+            model.summary,
+            local.ip(),
+            local.port()
+        ),
+    };
+    if opts.serve && !opts.format.eq(&Format::Json) {
+        eprintln!("serving on {local} — connect with: nc {} {}", local.ip(), local.port());
+    }
+
+    // The clients, or Ctrl-C in serve mode, decide when the server stops.
+    let sigint = Arc::new(AtomicBool::new(false));
+    let clients = match scenario {
+        Some((_, sc)) => {
+            let rec = rec.clone();
+            Some(
+                thread::Builder::new()
+                    .name("scenario".into())
+                    .spawn(move || {
+                        let report = clients::run(&sc, local, &rec, Instant::now());
+                        rec.info("harness", "the scenario is over: the harness shuts the listener down");
+                        stop.stop();
+                        report
+                    })
+                    .context("cannot start the clients")?,
+            )
+        }
+        None => {
+            signal_hook::flag::register(signal_hook::consts::SIGINT, sigint.clone())
+                .context("cannot catch Ctrl-C")?;
+            let rec = rec.clone();
+            let sigint = sigint.clone();
+            thread::Builder::new()
+                .name("ctrl-c".into())
+                .spawn(move || {
+                    while !sigint.load(Ordering::SeqCst) {
+                        thread::sleep(Duration::from_millis(50));
+                    }
+                    rec.info("harness", "Ctrl-C: the harness shuts the listener down");
+                    stop.stop();
+                })
+                .context("cannot start the Ctrl-C watcher")?;
+            None
+        }
+    };
+    drop(rec);
+
+    render(opts, &title, model, rx, |done_at| {
+        // Give the server a grace period once the clients (or Ctrl-C) have finished.
+        let finished = clients.as_ref().is_some_and(|c| c.is_finished()) || sigint.load(Ordering::SeqCst);
+        if finished && done_at.is_none() {
+            *done_at = Some(Instant::now());
+        }
+        done_at.is_some_and(|t| t.elapsed() > STOP_GRACE)
+    });
+    let mut failures = Vec::new();
+    if let Some(c) = clients {
+        match c.join() {
+            Ok(report) => failures.extend(report.failures),
+            Err(_) => failures.push("the client threads panicked".into()),
+        }
+    }
+    if server.is_finished() {
+        match server.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
+            Err(_) => failures.push("the server thread panicked".into()),
+        }
+    } else if !opts.serve {
+        failures.push(format!(
+            "the server did not stop within {}s of the end of the scenario",
+            STOP_GRACE.as_secs()
+        ));
+    }
+    for f in &failures {
+        eprintln!("error: {f}");
+    }
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// Drains the event channel, rendering as events come, until every recorder is gone (or
+/// `give_up` says the server is stuck); then prints the summary.
+fn render(
+    opts: &RunOpts,
+    title: &str,
+    model: &Model,
+    rx: std::sync::mpsc::Receiver<Event>,
+    mut give_up: impl FnMut(&mut Option<Instant>) -> bool,
+) {
+    let stdout = std::io::stdout();
+    let mut text = (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), title));
+    let mut json = (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock()));
+    let mut summary = Summary::default();
+    let mut done_at = None;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(ev) => {
+                summary.add(&ev);
+                if let Some(t) = &mut text {
+                    t.event(&ev);
+                }
+                if let Some(j) = &mut json {
+                    j.event(&ev);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(t) = &mut text {
+                    t.tick();
+                }
+                if give_up(&mut done_at) {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let notice = (model.notice)(&summary);
+    if let Some(t) = &mut text {
+        t.finish(model.name, &summary, model.state, &notice);
+    }
+    if let Some(j) = &mut json {
+        j.finish(model.name, &summary, model.state, &notice);
+    }
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,332 @@
+//! The scripted clients: one thread per client acts out its steps on time, and a reader thread
+//! per connection checks every echoed byte against what was sent.
+
+use super::{Action, Scenario, Step};
+use crate::trace::{Event, Kind, Recorder, Stage, escape};
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a client waits for an echo (or for the server to finish) before it gives up.
+pub const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the clients found: empty when every byte came back exactly and every close was clean.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub failures: Vec<String>,
+    /// Echoed bytes checked, over all clients.
+    pub bytes_checked: u64,
+}
+
+/// Runs every client of the scenario against `addr`, with times counted from `t0`.
+pub fn run(scenario: &Scenario, addr: SocketAddr, rec: &Recorder, t0: Instant) -> Report {
+    let handles: Vec<_> = scenario
+        .clients()
+        .into_iter()
+        .map(|name| {
+            let steps: Vec<Step> = scenario
+                .steps
+                .iter()
+                .filter(|s| s.client == name)
+                .cloned()
+                .collect();
+            let lane = Lane::new(rec, name);
+            thread::Builder::new()
+                .name(format!("client {name}"))
+                .spawn(move || lane.act(steps, addr, t0))
+                .expect("spawn client thread")
+        })
+        .collect();
+    let mut report = Report::default();
+    for h in handles {
+        match h.join() {
+            Ok((failures, bytes)) => {
+                report.failures.extend(failures);
+                report.bytes_checked += bytes;
+            }
+            Err(_) => report.failures.push("a client thread panicked".into()),
+        }
+    }
+    report
+}
+
+/// One client's lane in the trace.
+#[derive(Clone)]
+struct Lane {
+    rec: Recorder,
+    name: String,
+    actor: Arc<str>,
+    /// Echoed bytes this client has checked.
+    checked: Arc<AtomicU64>,
+}
+
+/// The bytes sent and not yet echoed, in order; the reader checks the echo against them.
+#[derive(Default)]
+struct Expect {
+    /// Each pending send: its number (1-based), its bytes, how many have come back.
+    pending: VecDeque<(usize, Vec<u8>, usize)>,
+    failure: Option<String>,
+}
+
+struct Conn {
+    stream: Arc<TcpStream>,
+    expect: Arc<Mutex<Expect>>,
+    paused: Arc<AtomicBool>,
+    /// Set before a reset, so the reader treats the end of its reads as expected.
+    resetting: Arc<AtomicBool>,
+    reader: thread::JoinHandle<()>,
+    sends: usize,
+}
+
+impl Lane {
+    fn new(rec: &Recorder, name: &str) -> Lane {
+        Lane {
+            rec: rec.clone(),
+            name: name.to_string(),
+            actor: Arc::from(format!("client {name}")),
+            checked: Arc::default(),
+        }
+    }
+
+    fn event(&self, what: &'static str, note: String) -> Event {
+        let mut ev = Event::new(Kind::Client, what, Stage::Client);
+        ev.t_us = self.rec.micros(Instant::now());
+        ev.actor = self.actor.clone();
+        ev.client = Some(self.name.clone());
+        ev.note = note;
+        ev
+    }
+
+    fn say(&self, what: &'static str, note: String) {
+        if self.rec.enabled() {
+            self.rec.send(self.event(what, note));
+        }
+    }
+
+    fn act(self, steps: Vec<Step>, addr: SocketAddr, t0: Instant) -> (Vec<String>, u64) {
+        let mut conn: Option<Conn> = None;
+        let mut failures = Vec::new();
+        for step in steps {
+            if let Some(wait) = (t0 + step.at).checked_duration_since(Instant::now()) {
+                thread::sleep(wait);
+            }
+            if let Err(e) = self.step(&step, &mut conn, addr) {
+                failures.push(format!("client {} (line {}): {e}", self.name, step.line));
+                break;
+            }
+        }
+        // A client the script leaves open closes at the end, as if it had said `close`.
+        if let Some(c) = conn.take()
+            && let Err(e) = self.close(c)
+        {
+            failures.push(format!("client {}: {e}", self.name));
+        }
+        (failures, self.checked.load(Ordering::SeqCst))
+    }
+
+    fn step(&self, step: &Step, conn: &mut Option<Conn>, addr: SocketAddr) -> Result<(), String> {
+        match &step.action {
+            Action::Connect => {
+                let stream = TcpStream::connect_timeout(&addr, ECHO_TIMEOUT)
+                    .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+                let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+                let mut ev = self.event("connect", format!("connects from port {port}"));
+                ev.port = Some(port);
+                self.rec.send(ev);
+                *conn = Some(self.spawn_reader(stream)?);
+            }
+            Action::Send(bytes) => {
+                let c = conn.as_mut().ok_or("not connected")?;
+                c.sends += 1;
+                c.expect
+                    .lock()
+                    .map_err(|_| "reader failed")?
+                    .pending
+                    .push_back((c.sends, bytes.clone(), 0));
+                let mut ev = self.event(
+                    "send",
+                    format!("sends {} ({} bytes)", escape(bytes, 24), bytes.len()),
+                );
+                ev.bytes = Some(bytes.len() as u64);
+                self.rec.send(ev);
+                (&*c.stream)
+                    .write_all(bytes)
+                    .map_err(|e| format!("send failed: {e}"))?;
+            }
+            Action::StopReading => {
+                let c = conn.as_ref().ok_or("not connected")?;
+                c.paused.store(true, Ordering::SeqCst);
+                self.say("stop-reading", "stops reading its echo".into());
+            }
+            Action::ResumeReading => {
+                let c = conn.as_ref().ok_or("not connected")?;
+                c.paused.store(false, Ordering::SeqCst);
+                self.say("resume-reading", "reads its echo again".into());
+            }
+            Action::Close => self.close(conn.take().ok_or("not connected")?)?,
+            Action::Reset => {
+                let c = conn.take().ok_or("not connected")?;
+                self.say("reset", "closes with SO_LINGER 0: the server gets a reset".into());
+                c.resetting.store(true, Ordering::SeqCst);
+                let sock = socket2::SockRef::from(&*c.stream);
+                sock.set_linger(Some(Duration::ZERO))
+                    .map_err(|e| format!("SO_LINGER failed: {e}"))?;
+                // Wake the reader without sending anything, then drop the last handle: RST.
+                let _ = c.stream.shutdown(Shutdown::Read);
+                let _ = c.reader.join();
+            }
+        }
+        Ok(())
+    }
+
+    /// `close`: stop writing, wait until every byte is echoed and the server closes, then close.
+    fn close(&self, c: Conn) -> Result<(), String> {
+        self.say(
+            "close",
+            "shuts down writing (FIN), waits for the rest of its echo".into(),
+        );
+        c.paused.store(false, Ordering::SeqCst);
+        c.stream
+            .shutdown(Shutdown::Write)
+            .map_err(|e| format!("shutdown failed: {e}"))?;
+        c.reader.join().map_err(|_| "reader thread panicked")?;
+        let expect = c.expect.lock().map_err(|_| "reader failed")?;
+        match &expect.failure {
+            Some(f) => Err(f.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn spawn_reader(&self, stream: TcpStream) -> Result<Conn, String> {
+        stream
+            .set_read_timeout(Some(ECHO_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        let stream = Arc::new(stream);
+        let expect = Arc::new(Mutex::new(Expect::default()));
+        let paused = Arc::new(AtomicBool::new(false));
+        let resetting = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (lane, stream, expect, paused, resetting) = (
+                self.clone(),
+                stream.clone(),
+                expect.clone(),
+                paused.clone(),
+                resetting.clone(),
+            );
+            thread::Builder::new()
+                .name(format!("client {} reader", self.name))
+                .spawn(move || {
+                    let outcome = lane.read_echo(&stream, &expect, &paused, &resetting);
+                    let mut ex = expect.lock().expect("reader owns the lock");
+                    if let Err(f) = outcome {
+                        let mut ev = lane.event("check", format!("FAILED: {f}"));
+                        ev.ok = Some(false);
+                        lane.rec.send(ev);
+                        ex.failure = Some(f);
+                    }
+                })
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Conn {
+            stream,
+            expect,
+            paused,
+            resetting,
+            reader,
+            sends: 0,
+        })
+    }
+
+    fn read_echo(
+        &self,
+        mut stream: &TcpStream,
+        expect: &Mutex<Expect>,
+        paused: &AtomicBool,
+        resetting: &AtomicBool,
+    ) -> Result<(), String> {
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            while paused.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(2));
+            }
+            let n = match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) if resetting.load(Ordering::SeqCst) => return Ok(()),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(format!(
+                        "no echo for {}s ({} bytes still missing)",
+                        ECHO_TIMEOUT.as_secs(),
+                        missing(expect)
+                    ));
+                }
+                Err(e) => return Err(format!("read failed: {e}")),
+            };
+            if resetting.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if n == 0 {
+                let left = missing(expect);
+                if left > 0 {
+                    return Err(format!("the server closed with {left} bytes not echoed"));
+                }
+                self.say("eof", "the server closed the connection (EOF)".into());
+                return Ok(());
+            }
+            self.check(&buf[..n], expect)?;
+        }
+    }
+
+    /// Matches received bytes against the pending sends, noting each send fully echoed.
+    fn check(&self, mut got: &[u8], expect: &Mutex<Expect>) -> Result<(), String> {
+        let mut ex = expect.lock().map_err(|_| "lock poisoned")?;
+        while !got.is_empty() {
+            let Some((num, sent, done)) = ex.pending.front_mut() else {
+                return Err(format!(
+                    "the server sent {} bytes that nobody sent: {}",
+                    got.len(),
+                    escape(got, 24)
+                ));
+            };
+            let take = got.len().min(sent.len() - *done);
+            let want = &sent[*done..*done + take];
+            if got[..take] != *want {
+                let at = want.iter().zip(got).position(|(a, b)| a != b).unwrap_or(0);
+                return Err(format!(
+                    "echo of send #{num} differs at byte {}: expected {}, got {}",
+                    *done + at,
+                    escape(&want[at..], 12),
+                    escape(&got[at..take], 12)
+                ));
+            }
+            *done += take;
+            got = &got[take..];
+            if *done == sent.len() {
+                let (num, sent, _) = ex.pending.pop_front().expect("front exists");
+                self.checked.fetch_add(sent.len() as u64, Ordering::SeqCst);
+                let mut ev = self.event(
+                    "echo",
+                    format!(
+                        "gets the echo of send #{num}: {} ({} bytes) ✓",
+                        escape(&sent, 24),
+                        sent.len()
+                    ),
+                );
+                ev.bytes = Some(sent.len() as u64);
+                ev.ok = Some(true);
+                self.rec.send(ev);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn missing(expect: &Mutex<Expect>) -> usize {
+    expect.lock().map_or(0, |ex| {
+        ex.pending.iter().map(|(_, s, done)| s.len() - done).sum()
+    })
+}

@@ -1,0 +1,339 @@
+//! The scenario: a small text file that scripts the clients, one timed action per line.
+//!
+//! ```text
+//! # time   client  action
+//! 0ms      A       connect
+//! 100ms    B       send "world\n"
+//! 300ms    A       close
+//! ```
+//! Times are `ms` or `s` from the start of the run. Actions: `connect`, `send "text"` (escapes
+//! `\n \r \t \0 \\ \" \xNN`), `send 64KiB` (a generated payload of that size), `close` (shut
+//! down writing, wait for the last echo and the server's end, then close), `reset` (close with
+//! SO_LINGER 0, so the server sees a reset), `stop-reading` and `resume-reading` (the client
+//! stops or resumes reading its echo, to make the server's send buffer fill up).
+
+pub mod clients;
+
+use std::fmt;
+use std::time::Duration;
+
+/// The classroom scenario, also shipped as `demos/classroom.scenario`.
+pub const CLASSROOM: &str = include_str!("../../demos/classroom.scenario");
+
+/// Limits that keep every run finite and its memory small.
+const MAX_TIME: Duration = Duration::from_secs(120);
+const MAX_SEND: usize = 64 << 20;
+const MAX_CLIENTS: usize = 64;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Connect,
+    Send(Vec<u8>),
+    Close,
+    Reset,
+    StopReading,
+    ResumeReading,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub at: Duration,
+    pub client: String,
+    pub action: Action,
+    /// The line of the file this step came from, for error messages.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// All steps, sorted by time (ties keep file order).
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub msg: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.msg)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Scenario, ParseError> {
+        let mut steps = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let err = |msg: String| ParseError { line, msg };
+            let body = strip_comment(raw).trim();
+            if body.is_empty() {
+                continue;
+            }
+            let (time, rest) = split_word(body);
+            let (client, rest) = split_word(rest);
+            let (verb, arg) = split_word(rest);
+            if client.is_empty() || verb.is_empty() {
+                return Err(err(format!(
+                    "expected `TIME CLIENT ACTION`, e.g. `100ms A send \"hi\\n\"`, got `{body}`"
+                )));
+            }
+            let at = parse_time(time).map_err(err)?;
+            if !client.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || client.len() > 12
+            {
+                return Err(err(format!(
+                    "client name `{client}` must be up to 12 letters, digits or _"
+                )));
+            }
+            let action = parse_action(verb, arg.trim()).map_err(err)?;
+            steps.push(Step {
+                at,
+                client: client.to_string(),
+                action,
+                line,
+            });
+        }
+        steps.sort_by_key(|s| s.at);
+        let scenario = Scenario { steps };
+        scenario.check()?;
+        Ok(scenario)
+    }
+
+    /// Client names in order of first appearance.
+    pub fn clients(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for s in &self.steps {
+            if !names.contains(&s.client.as_str()) {
+                names.push(&s.client);
+            }
+        }
+        names
+    }
+
+    /// The time of the last step: how long the script runs.
+    pub fn length(&self) -> Duration {
+        self.steps.last().map_or(Duration::ZERO, |s| s.at)
+    }
+
+    /// Each client must connect first, once, and do nothing after it closes or resets.
+    fn check(&self) -> Result<(), ParseError> {
+        if self.steps.is_empty() {
+            return Err(ParseError {
+                line: 0,
+                msg: "the scenario has no steps (each line is `TIME CLIENT ACTION`)".into(),
+            });
+        }
+        let names = self.clients();
+        if names.len() > MAX_CLIENTS {
+            return Err(ParseError {
+                line: 0,
+                msg: format!("{} clients; at most {MAX_CLIENTS}", names.len()),
+            });
+        }
+        for name in names {
+            let mut connected = false;
+            let mut closed = false;
+            for s in self.steps.iter().filter(|s| s.client == name) {
+                let bad = |msg: String| {
+                    Err(ParseError {
+                        line: s.line,
+                        msg: format!("client {name}: {msg}"),
+                    })
+                };
+                if closed {
+                    return bad("no action is possible after close or reset".into());
+                }
+                match s.action {
+                    Action::Connect if connected => return bad("connects twice".into()),
+                    Action::Connect => connected = true,
+                    _ if !connected => return bad("must connect first".into()),
+                    Action::Close | Action::Reset => closed = true,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn strip_comment(line: &str) -> &str {
+    // A `#` inside a quoted payload is data, not a comment.
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '#' if !quoted => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+fn split_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    }
+}
+
+fn parse_time(word: &str) -> Result<Duration, String> {
+    let (num, scale) = if let Some(n) = word.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = word.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        return Err(format!("time `{word}` needs a unit: `250ms` or `1.5s`"));
+    };
+    let v: f64 = num
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("time `{word}` is not a non-negative number"))?;
+    let at = Duration::from_secs_f64(v * scale);
+    if at > MAX_TIME {
+        return Err(format!(
+            "time `{word}` is past the {}s limit of a scenario",
+            MAX_TIME.as_secs()
+        ));
+    }
+    Ok(at)
+}
+
+fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
+    let no_arg = |a: Action| {
+        if arg.is_empty() {
+            Ok(a)
+        } else {
+            Err(format!("`{verb}` takes no argument, got `{arg}`"))
+        }
+    };
+    match verb {
+        "connect" => no_arg(Action::Connect),
+        "close" => no_arg(Action::Close),
+        "reset" => no_arg(Action::Reset),
+        "stop-reading" => no_arg(Action::StopReading),
+        "resume-reading" => no_arg(Action::ResumeReading),
+        "send" if arg.starts_with('"') => parse_string(arg).map(Action::Send),
+        "send" => parse_size(arg).map(|n| Action::Send(payload(n))),
+        _ => Err(format!(
+            "unknown action `{verb}` (expected connect, send, close, reset, stop-reading, resume-reading)"
+        )),
+    }
+}
+
+fn parse_string(arg: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut chars = arg[1..].chars();
+    loop {
+        match chars.next() {
+            None => return Err("unterminated string: add the closing `\"`".into()),
+            Some('"') => break,
+            Some('\\') => match chars.next() {
+                Some('n') => out.push(b'\n'),
+                Some('r') => out.push(b'\r'),
+                Some('t') => out.push(b'\t'),
+                Some('0') => out.push(0),
+                Some('\\') => out.push(b'\\'),
+                Some('"') => out.push(b'"'),
+                Some('x') => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    let b = u8::from_str_radix(&hex, 16)
+                        .ok()
+                        .filter(|_| hex.len() == 2)
+                        .ok_or_else(|| format!("`\\x{hex}` needs two hex digits"))?;
+                    out.push(b);
+                }
+                Some(c) => return Err(format!("unknown escape `\\{c}`")),
+                None => return Err("unterminated string: add the closing `\"`".into()),
+            },
+            Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    let rest = chars.as_str().trim();
+    if !rest.is_empty() {
+        return Err(format!("unexpected `{rest}` after the string"));
+    }
+    if out.is_empty() {
+        return Err("an empty send says nothing: give at least one byte".into());
+    }
+    Ok(out)
+}
+
+fn parse_size(arg: &str) -> Result<usize, String> {
+    let (num, unit) = match arg.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => arg.split_at(i),
+        None => (arg, ""),
+    };
+    let scale = match unit {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => {
+            return Err(format!(
+                "send takes a quoted string or a size like `512B`, `64KiB`, `2MiB`; got `{arg}`"
+            ));
+        }
+    };
+    let n = num
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| (1..=MAX_SEND).contains(n))
+        .ok_or_else(|| format!("size `{arg}` must be from 1B to {}MiB", MAX_SEND >> 20))?;
+    Ok(n)
+}
+
+/// A generated payload: readable text, so the trace stays legible, and every byte checkable.
+pub fn payload(len: usize) -> Vec<u8> {
+    const LINE: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
+    LINE.iter().copied().cycle().take(len).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classroom_parses_in_time_order() {
+        let s = Scenario::parse(CLASSROOM).unwrap();
+        assert_eq!(s.clients(), vec!["A", "B"]);
+        assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(s.steps.iter().any(|st| st.action == Action::Send(b"hello\n".to_vec())));
+    }
+
+    #[test]
+    fn strings_sizes_and_comments() {
+        let s = Scenario::parse(
+            "0ms A connect # hi\n1.5s A send \"a#b\\x00\\\"\"\n2s A send 2KiB\n3s A close\n",
+        )
+        .unwrap();
+        assert_eq!(s.steps[1].action, Action::Send(b"a#b\0\"".to_vec()));
+        assert_eq!(s.steps[1].at, Duration::from_millis(1500));
+        assert_eq!(s.steps[2].action, Action::Send(payload(2048)));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            ("0ms A connect\n10 A close\n", 2, "needs a unit"),
+            ("0ms A connect\n1ms A jump\n", 2, "unknown action"),
+            ("\n\n5ms A send \"x\"\n", 3, "must connect first"),
+            ("0ms A connect\n1ms A close\n2ms A send \"x\"\n", 3, "after close"),
+            ("0ms A connect\n1ms A send \"x\n", 2, "unterminated"),
+            ("0ms A connect\n1ms A send 0B\n", 2, "from 1B"),
+        ];
+        for (text, line, needle) in cases {
+            let e = Scenario::parse(text).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.msg.contains(needle), "{text:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,574 @@
+//! The trace: one event per real system call, recorded on the calling thread and rendered elsewhere.
+//!
+//! A model never prints. It records through its thread's [`Tracer`], which timestamps each call,
+//! folds runs of identical spinning calls into one event, and hands finished events to a channel.
+//! The main thread drains that channel and renders ([`text`], [`json`]) and summarises
+//! ([`summary`]), so the server thread's own system calls stay exactly the ones in the trace.
+
+pub mod errno;
+pub mod json;
+pub mod summary;
+pub mod text;
+
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
+
+/// What an event stands for. The JSON names are a stable interface (see DESIGN.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A real system call made by a server thread.
+    Syscall,
+    /// A call that has just started and may block; its `syscall` event follows when it returns.
+    Wait,
+    /// An operation the kernel runs for us and reports separately (an SQE, a CQE, a completion packet).
+    Op,
+    /// A scripted client's action or check.
+    Client,
+    /// A remark that is not a system call: other work done, the harness stopping the server.
+    Info,
+}
+
+/// The stage of I/O an event belongs to (Stevens, UNP vol. 1, §6.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Setup,
+    /// Stage ①: waiting until the kernel has data or a connection for us.
+    DataReady,
+    /// Stage ②: the kernel copying received data into our buffer.
+    CopyToUser,
+    /// One call that does both stages (a blocking recv).
+    #[serde(rename = "data-ready+copy")]
+    DataReadyCopy,
+    /// The echo going back out: our buffer copied into the socket's send buffer.
+    CopyToKernel,
+    /// The kernel finished an operation for us; the data is already where we asked.
+    Completion,
+    Teardown,
+    Client,
+    /// Useful work a server that is not blocked gets done while it waits.
+    Work,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Setup => "setup",
+            Stage::DataReady => "data-ready",
+            Stage::CopyToUser => "copy-to-user",
+            Stage::DataReadyCopy => "data-ready+copy",
+            Stage::CopyToKernel => "copy-to-kernel",
+            Stage::Completion => "completion",
+            Stage::Teardown => "teardown",
+            Stage::Client => "client",
+            Stage::Work => "work",
+        }
+    }
+}
+
+/// One line of the trace. Field names are the JSON interface documented in DESIGN.md.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    pub kind: Kind,
+    /// Microseconds since the run started, when the (first) call began.
+    pub t_us: u64,
+    /// Time spent inside the call(s); for a collapsed run, the sum over the run.
+    pub dur_us: u64,
+    /// For a collapsed run: microseconds from the first call's start to the last call's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_us: Option<u64>,
+    pub tid: i64,
+    pub actor: Arc<str>,
+    pub call: &'static str,
+    /// Arguments that matter besides the descriptor, as the OS spells them (`EPOLLIN`, `F_SETFL`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub args: String,
+    pub fd: Option<i64>,
+    pub ret: Option<i64>,
+    pub errno: Option<&'static str>,
+    pub count: u64,
+    pub stage: Stage,
+    pub note: String,
+    /// TCP port of the peer (on an accept) or of the client itself (on a client connect), so that
+    /// renderers can name descriptors after the clients behind them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// CPU time (user+sys, µs) a server thread used, on its closing `getrusage` line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_us: Option<u64>,
+    /// On client events: the client's name (`A`), so that summaries can follow one client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// On client events: bytes sent, or bytes of echo checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// On client events: whether an echo matched, byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+}
+
+impl Event {
+    pub fn new(kind: Kind, call: &'static str, stage: Stage) -> Event {
+        Event {
+            kind,
+            t_us: 0,
+            dur_us: 0,
+            span_us: None,
+            tid: 0,
+            actor: Arc::from(""),
+            call,
+            args: String::new(),
+            fd: None,
+            ret: None,
+            errno: None,
+            count: 1,
+            stage,
+            note: String::new(),
+            port: None,
+            cpu_us: None,
+            client: None,
+            bytes: None,
+            ok: None,
+        }
+    }
+
+    /// Calls that a renderer may fold into one line: would-block spins and units of other work.
+    fn spins(&self) -> bool {
+        self.errno == Some("EAGAIN") || self.stage == Stage::Work
+    }
+
+    fn same_call(&self, other: &Event) -> bool {
+        self.kind == other.kind
+            && self.call == other.call
+            && self.fd == other.fd
+            && self.ret == other.ret
+            && self.errno == other.errno
+            && self.stage == other.stage
+            && self.args == other.args
+    }
+}
+
+/// Where events go. Cloned into every thread that records; a disabled recorder records nothing
+/// (used by `--no-trace` and the benchmark, so the code measured is the code taught).
+#[derive(Clone)]
+pub struct Recorder {
+    tx: Option<Sender<Event>>,
+    start: Instant,
+}
+
+impl Recorder {
+    pub fn new() -> (Recorder, Receiver<Event>) {
+        let (tx, rx) = channel();
+        let rec = Recorder {
+            tx: Some(tx),
+            start: Instant::now(),
+        };
+        (rec, rx)
+    }
+
+    pub fn disabled() -> Recorder {
+        Recorder {
+            tx: None,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    pub fn micros(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_micros() as u64
+    }
+
+    /// Sends an event as it is (client lanes and remarks; server calls go through a [`Tracer`]).
+    pub fn send(&self, ev: Event) {
+        if let Some(tx) = &self.tx {
+            // The receiver outlives every recorder, except after Ctrl-C, when nobody reads any more.
+            let _ = tx.send(ev);
+        }
+    }
+
+    /// A per-thread tracer. `gettid` is a real call of this thread, so it is recorded too.
+    pub fn thread(&self, actor: &str) -> Tracer {
+        let mut t = Tracer {
+            rec: self.clone(),
+            tid: 0,
+            actor: Arc::from(actor),
+            spins: Vec::new(),
+        };
+        let start = t.begin();
+        let tid = rustix::thread::gettid().as_raw_nonzero().get() as i64;
+        t.tid = tid;
+        t.end(
+            Call::new("gettid", Stage::Setup),
+            start,
+            Ok(tid),
+            "this thread's id: the TID that strace shows",
+        );
+        t
+    }
+
+    pub fn info(&self, actor: &str, note: impl Into<String>) {
+        if self.enabled() {
+            let mut ev = Event::new(Kind::Info, "", Stage::Setup);
+            ev.t_us = self.micros(Instant::now());
+            ev.actor = Arc::from(actor);
+            ev.note = note.into();
+            self.send(ev);
+        }
+    }
+}
+
+/// Describes a call about to be made: its name as strace prints it, its descriptor, its stage.
+pub struct Call {
+    pub name: &'static str,
+    pub fd: Option<i64>,
+    pub args: String,
+    pub stage: Stage,
+    pub blocks: bool,
+    pub kind: Kind,
+}
+
+impl Call {
+    pub fn new(name: &'static str, stage: Stage) -> Call {
+        Call {
+            name,
+            fd: None,
+            args: String::new(),
+            stage,
+            blocks: false,
+            kind: Kind::Syscall,
+        }
+    }
+
+    pub fn fd(mut self, fd: impl Into<i64>) -> Call {
+        self.fd = Some(fd.into());
+        self
+    }
+
+    pub fn args(mut self, args: impl Into<String>) -> Call {
+        self.args = args.into();
+        self
+    }
+
+    /// The call may put the thread to sleep: a "… blocks" line is shown when it starts.
+    pub fn blocking(mut self, blocks: bool) -> Call {
+        self.blocks = blocks;
+        self
+    }
+
+    pub fn op(mut self) -> Call {
+        self.kind = Kind::Op;
+        self
+    }
+}
+
+/// The moment a call began, returned by [`Tracer::begin`].
+#[derive(Clone, Copy)]
+pub struct Started(Instant);
+
+/// A thread's view of the recorder: timestamps calls and folds spins into runs.
+pub struct Tracer {
+    rec: Recorder,
+    tid: i64,
+    actor: Arc<str>,
+    /// The open run of spinning calls, one entry per distinct call, in first-seen order.
+    spins: Vec<(Event, u64)>,
+}
+
+/// A run of spins is shown at the latest this long after it started, so `--serve` stays live.
+const SPIN_FLUSH_US: u64 = 1_000_000;
+
+impl Tracer {
+    pub fn enabled(&self) -> bool {
+        self.rec.enabled()
+    }
+
+    pub fn tid(&self) -> i64 {
+        self.tid
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.rec
+    }
+
+    pub fn begin(&self) -> Started {
+        Started(Instant::now())
+    }
+
+    /// Announces a call that may block (shown as "… blocks" if it does), and returns its start.
+    pub fn enter(&mut self, call: &Call) -> Started {
+        let start = self.begin();
+        if call.blocks && self.enabled() {
+            self.flush_spins();
+            let mut ev = self.event(call, start);
+            ev.kind = Kind::Wait;
+            ev.note = "the thread sleeps in the kernel until this call can return".into();
+            self.rec.send(ev);
+        }
+        start
+    }
+
+    /// Records a finished call with its result and the gloss to show beside it.
+    pub fn end<T: Ret>(
+        &mut self,
+        call: Call,
+        start: Started,
+        result: Result<T, rustix::io::Errno>,
+        note: impl Into<String>,
+    ) {
+        self.end_with(call, start, result, |_| (), note);
+    }
+
+    /// Like [`Tracer::end`], with a hook to fill extra fields (port, cpu) of the event.
+    pub fn end_with<T: Ret>(
+        &mut self,
+        call: Call,
+        start: Started,
+        result: Result<T, rustix::io::Errno>,
+        extra: impl FnOnce(&mut Event),
+        note: impl Into<String>,
+    ) {
+        if !self.enabled() {
+            return;
+        }
+        let end = Instant::now();
+        let mut ev = self.event(&call, start);
+        ev.dur_us = end.saturating_duration_since(start.0).as_micros() as u64;
+        match result {
+            Ok(v) => ev.ret = Some(v.ret()),
+            Err(e) => ev.errno = Some(errno::name(e)),
+        }
+        ev.note = note.into();
+        extra(&mut ev);
+        self.push(ev);
+    }
+
+    /// Makes a call that needs no special gloss from its result, and records it.
+    pub fn sys<T: Ret + Copy>(
+        &mut self,
+        call: Call,
+        note: &str,
+        f: impl FnOnce() -> rustix::io::Result<T>,
+    ) -> rustix::io::Result<T> {
+        let start = self.enter(&call);
+        let r = f();
+        self.end(call, start, r, note);
+        r
+    }
+
+    /// Like [`Tracer::sys`] for calls that hand back a descriptor (or anything not `Copy`).
+    pub fn sys_fd<T: Ret>(
+        &mut self,
+        call: Call,
+        note: &str,
+        f: impl FnOnce() -> rustix::io::Result<T>,
+    ) -> rustix::io::Result<T> {
+        let start = self.enter(&call);
+        let r = f();
+        let shown = match &r {
+            Ok(v) => Ok(v.ret()),
+            Err(e) => Err(*e),
+        };
+        self.end(call, start, shown, note);
+        r
+    }
+
+    /// One unit of "other work": what a server that is not blocked can do while it waits.
+    pub fn work(&mut self, units: &mut u64) {
+        *units += 1;
+        std::hint::black_box(units.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        if self.enabled() {
+            let now = self.begin();
+            let mut ev = self.event(&Call::new("work", Stage::Work), now);
+            ev.kind = Kind::Info;
+            ev.note = "a unit of other work while nothing is ready".into();
+            self.push(ev);
+        }
+    }
+
+    /// A remark from this thread that is not a system call.
+    pub fn info(&mut self, note: impl Into<String>) {
+        if self.enabled() {
+            self.flush_spins();
+            let now = self.begin();
+            let mut ev = self.event(&Call::new("", Stage::Setup), now);
+            ev.kind = Kind::Info;
+            ev.note = note.into();
+            self.rec.send(ev);
+        }
+    }
+
+    fn event(&self, call: &Call, start: Started) -> Event {
+        let mut ev = Event::new(call.kind, call.name, call.stage);
+        ev.t_us = self.rec.micros(start.0);
+        ev.tid = self.tid;
+        ev.actor = self.actor.clone();
+        ev.fd = call.fd;
+        ev.args = call.args.clone();
+        ev
+    }
+
+    fn push(&mut self, ev: Event) {
+        if !ev.spins() {
+            self.flush_spins();
+            self.rec.send(ev);
+            return;
+        }
+        let end = ev.t_us + ev.dur_us;
+        match self.spins.iter_mut().find(|(run, _)| run.same_call(&ev)) {
+            Some((run, last_end)) => {
+                run.count += 1;
+                run.dur_us += ev.dur_us;
+                *last_end = end;
+            }
+            None => self.spins.push((ev, end)),
+        }
+        if self.spins.first().is_some_and(|(first, _)| end - first.t_us > SPIN_FLUSH_US) {
+            self.flush_spins();
+        }
+    }
+
+    /// Emits the open run of spins, each distinct call as one line with its count.
+    pub fn flush_spins(&mut self) {
+        for (mut ev, last_end) in self.spins.drain(..) {
+            if ev.count > 1 {
+                ev.span_us = Some(last_end - ev.t_us);
+            }
+            self.rec.send(ev);
+        }
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        self.flush_spins();
+    }
+}
+
+/// How a call's successful result is shown as the raw return value (`ret`).
+pub trait Ret {
+    fn ret(&self) -> i64;
+}
+
+impl Ret for () {
+    fn ret(&self) -> i64 {
+        0
+    }
+}
+
+impl Ret for usize {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+
+impl Ret for u64 {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+
+impl Ret for i64 {
+    fn ret(&self) -> i64 {
+        *self
+    }
+}
+
+impl Ret for i32 {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+
+impl Ret for u32 {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+
+#[cfg(unix)]
+impl Ret for std::os::fd::OwnedFd {
+    fn ret(&self) -> i64 {
+        use std::os::fd::AsRawFd;
+        self.as_raw_fd() as i64
+    }
+}
+
+/// `getsockname` and friends return 0; the address is shown in the gloss.
+impl Ret for rustix::net::SocketAddrAny {
+    fn ret(&self) -> i64 {
+        0
+    }
+}
+
+#[cfg(unix)]
+impl<T> Ret for (std::os::fd::OwnedFd, T) {
+    fn ret(&self) -> i64 {
+        self.0.ret()
+    }
+}
+
+/// Escapes bytes for a one-line gloss: printable ASCII as is, the rest as `\n`, `\xNN`.
+pub fn escape(bytes: &[u8], max: usize) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes.iter().take(max) {
+        s.extend(std::ascii::escape_default(b).map(char::from));
+    }
+    s.push('"');
+    if bytes.len() > max {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spin(t: &mut Tracer, fd: i64) {
+        let c = Call::new("recvfrom", Stage::CopyToUser).fd(fd);
+        let s = t.begin();
+        t.end::<usize>(c, s, Err(rustix::io::Errno::AGAIN), "");
+    }
+
+    #[test]
+    fn interleaved_spins_fold_per_call_and_flush_before_a_real_result() {
+        let (rec, rx) = Recorder::new();
+        let mut t = rec.thread("server");
+        for _ in 0..5 {
+            spin(&mut t, 5);
+            spin(&mut t, 6);
+        }
+        spin(&mut t, 5);
+        let s = t.begin();
+        t.end(Call::new("recvfrom", Stage::CopyToUser).fd(5), s, Ok(6usize), "");
+        drop(t);
+        let evs: Vec<Event> = rx.try_iter().collect();
+        let lines: Vec<(Option<i64>, Option<&str>, u64)> =
+            evs.iter().skip(1).map(|e| (e.fd, e.errno, e.count)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Some(5), Some("EAGAIN"), 6),
+                (Some(6), Some("EAGAIN"), 5),
+                (Some(5), None, 1)
+            ]
+        );
+        assert!(evs[1].span_us.is_some());
+    }
+
+    #[test]
+    fn escape_shows_control_and_high_bytes() {
+        assert_eq!(escape(b"hi\n\xff", 10), "\"hi\\n\\xff\"");
+        assert_eq!(escape(b"abcdef", 3), "\"abc\"…");
+    }
+}

@@ -1,0 +1,191 @@
+//! The numbers after the trace, computed from the events alone (so a JSON trace read back gives
+//! the same summary).
+
+use super::{Event, Kind, Stage};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Which client is behind which descriptor, learnt from ports: a client's `connect` carries its
+/// local port, and the server's accept carries the peer port.
+#[derive(Default, Debug)]
+pub struct Peers {
+    port_client: HashMap<u16, String>,
+    fd_port: HashMap<i64, u16>,
+}
+
+impl Peers {
+    pub fn observe(&mut self, ev: &Event) {
+        match (ev.kind, ev.port) {
+            (Kind::Client, Some(port)) => {
+                if let Some(c) = &ev.client {
+                    self.port_client.insert(port, c.clone());
+                }
+            }
+            (Kind::Syscall | Kind::Op, Some(port)) => {
+                if let Some(fd) = ev.ret {
+                    self.fd_port.insert(fd, port);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets a descriptor that was closed (its number may be reused). Returns whether it was
+    /// a client connection.
+    pub fn closed(&mut self, fd: i64) -> bool {
+        self.fd_port.remove(&fd).is_some()
+    }
+
+    pub fn client(&self, fd: i64) -> Option<&str> {
+        let port = self.fd_port.get(&fd)?;
+        self.port_client.get(port).map(String::as_str)
+    }
+}
+
+/// How long one client's bytes sat in the kernel before the server's copy took them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Wait {
+    pub client: String,
+    pub bytes: u64,
+    pub wait_us: u64,
+}
+
+#[derive(Default, Debug, Serialize)]
+pub struct Summary {
+    /// System calls the server made (a collapsed run counts as its count).
+    pub syscalls: u64,
+    /// Operations the kernel ran for us (io_uring SQEs/CQEs, IOCP packets).
+    pub ops: u64,
+    pub calls: BTreeMap<&'static str, u64>,
+    pub eagain: u64,
+    /// Time spent inside system calls, by stage (µs).
+    pub stage_us: BTreeMap<&'static str, u64>,
+    /// Bytes the server's own calls copied from the kernel into its buffers.
+    pub bytes_in: u64,
+    /// Bytes the kernel copied into our buffers on its own (completions).
+    pub bytes_in_by_kernel: u64,
+    /// Bytes handed back to the kernel to echo.
+    pub bytes_out: u64,
+    /// Server CPU, user+sys (µs), from each server thread's getrusage.
+    pub cpu_us: u64,
+    /// Units of other work done while waiting.
+    pub work: u64,
+    pub accepted: u64,
+    pub max_open: u64,
+    /// Server threads seen.
+    pub threads: u64,
+    /// From the first event to the end of the last.
+    pub run_us: u64,
+    pub echoes_ok: u64,
+    pub echo_bytes: u64,
+    pub failures: u64,
+    /// Each time a client's sent bytes reached the server's buffer: how long it took.
+    pub waits: Vec<Wait>,
+    #[serde(skip)]
+    open: u64,
+    #[serde(skip)]
+    tids: BTreeSet<i64>,
+    #[serde(skip)]
+    peers: Peers,
+    /// Per client: when its oldest not-yet-read send happened, and how many bytes are pending.
+    #[serde(skip)]
+    unread: HashMap<String, (u64, u64)>,
+}
+
+impl Summary {
+    pub fn add(&mut self, ev: &Event) {
+        self.peers.observe(ev);
+        self.run_us = self
+            .run_us
+            .max(ev.t_us + ev.span_us.unwrap_or(ev.dur_us));
+        match ev.kind {
+            Kind::Syscall | Kind::Op => self.server(ev),
+            Kind::Client => self.client(ev),
+            Kind::Info if ev.stage == Stage::Work => self.work += ev.count,
+            Kind::Info | Kind::Wait => {}
+        }
+    }
+
+    fn server(&mut self, ev: &Event) {
+        if ev.kind == Kind::Syscall {
+            self.syscalls += ev.count;
+            *self.calls.entry(ev.call).or_default() += ev.count;
+            *self.stage_us.entry(ev.stage.name()).or_default() += ev.dur_us;
+            self.tids.insert(ev.tid);
+            self.threads = self.tids.len() as u64;
+        } else {
+            self.ops += ev.count;
+        }
+        if ev.errno == Some("EAGAIN") {
+            self.eagain += ev.count;
+        }
+        self.cpu_us += ev.cpu_us.unwrap_or(0);
+        if ev.port.is_some() && ev.ret.is_some() {
+            self.accepted += 1;
+            self.open += 1;
+            self.max_open = self.max_open.max(self.open);
+        }
+        if ev.call == "close"
+            && let Some(fd) = ev.fd
+            && self.peers.client(fd).is_some()
+        {
+            self.open = self.open.saturating_sub(1);
+        }
+        let copied = ev.ret.filter(|&n| n > 0).unwrap_or(0) as u64;
+        match (ev.kind, ev.stage) {
+            (Kind::Syscall, Stage::CopyToUser | Stage::DataReadyCopy) => self.bytes_in += copied,
+            (Kind::Op, Stage::Completion) if ev.call == "recv" => self.bytes_in_by_kernel += copied,
+            (_, Stage::CopyToKernel) => self.bytes_out += copied,
+            _ => {}
+        }
+        let took = matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
+            || (ev.stage == Stage::Completion && ev.call == "recv");
+        if took
+            && copied > 0
+            && let Some(fd) = ev.fd
+            && let Some(client) = self.peers.client(fd)
+            && let Some((sent_at, bytes)) = self.unread.remove(client)
+        {
+            self.waits.push(Wait {
+                client: client.to_string(),
+                bytes,
+                wait_us: (ev.t_us + ev.dur_us).saturating_sub(sent_at),
+            });
+        }
+        if ev.call == "close"
+            && let Some(fd) = ev.fd
+        {
+            self.peers.closed(fd);
+        }
+    }
+
+    fn client(&mut self, ev: &Event) {
+        let Some(name) = &ev.client else { return };
+        match (ev.call, ev.ok) {
+            ("send", _) => {
+                let e = self.unread.entry(name.clone()).or_insert((ev.t_us, 0));
+                e.1 += ev.bytes.unwrap_or(0);
+            }
+            ("echo", Some(true)) => {
+                self.echoes_ok += 1;
+                self.echo_bytes += ev.bytes.unwrap_or(0);
+            }
+            (_, Some(false)) => self.failures += 1,
+            _ => {}
+        }
+    }
+
+    /// The client whose bytes waited longest in the kernel before the server took them.
+    pub fn longest_wait(&self) -> Option<&Wait> {
+        self.waits.iter().max_by_key(|w| w.wait_us)
+    }
+
+    pub fn stage(&self, stage: Stage) -> u64 {
+        self.stage_us.get(stage.name()).copied().unwrap_or(0)
+    }
+
+    /// The peers map, so renderers name descriptors the same way.
+    pub fn client_of(&self, fd: i64) -> Option<&str> {
+        self.peers.client(fd)
+    }
+}
