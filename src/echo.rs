@@ -13,8 +13,6 @@ use rustix::net::{RecvFlags, SendFlags};
 /// One client connection as the server sees it.
 pub struct Conn {
     pub fd: OwnedFd,
-    /// The peer's TCP port: the renderer names the connection after the client behind it.
-    pub port: Option<u16>,
     /// Bytes received and not yet echoed; `out[sent..]` is what is left to send.
     out: Vec<u8>,
     sent: usize,
@@ -49,10 +47,9 @@ pub enum Send {
 }
 
 impl Conn {
-    pub fn new(fd: OwnedFd, port: Option<u16>, knobs: &Knobs) -> Conn {
+    pub fn new(fd: OwnedFd, knobs: &Knobs) -> Conn {
         Conn {
             fd,
-            port,
             out: Vec::new(),
             sent: 0,
             buf: vec![0; knobs.read_size.max(1)],
@@ -110,7 +107,10 @@ impl Conn {
                 call.stage = Stage::DataReady;
             }
             let note = match outcome {
-                Recv::Data(n) => format!("copied {n} bytes into our buffer: {}", escape(&self.buf[..n], 32)),
+                Recv::Data(n) => format!(
+                    "copied {n} bytes into our buffer: {}",
+                    escape(&self.buf[..n], 32)
+                ),
                 Recv::Eof => "0 bytes: the client shut down writing (FIN)".to_string(),
                 Recv::WouldBlock => "nothing there yet".to_string(),
                 Recv::Failed(e) => format!("the connection failed: {}", std::io::Error::from(e)),
@@ -143,13 +143,18 @@ impl Conn {
         let r = rustix::net::send(&self.fd, data, SendFlags::NOSIGNAL);
         if tr.enabled() {
             let note = match r {
-                Ok(n) if n == data.len() => format!("echo {n} bytes back: {}", escape(&data[..n], 32)),
+                Ok(n) if n == data.len() => {
+                    format!("echo {n} bytes back: {}", escape(&data[..n], 32))
+                }
                 Ok(n) => format!(
                     "partial send: {n} of {} bytes fit in the socket buffer; {} wait",
                     data.len(),
                     data.len() - n
                 ),
-                Err(Errno::AGAIN) => format!("send buffer full: {} bytes wait for writability", data.len()),
+                Err(Errno::AGAIN) => format!(
+                    "send buffer full: {} bytes wait for writability",
+                    data.len()
+                ),
                 Err(e) => format!("the connection failed: {}", std::io::Error::from(e)),
             };
             tr.end(call, start, r, note);
@@ -167,6 +172,18 @@ impl Conn {
             }
             Err(Errno::AGAIN) => Send::WouldBlock,
             Err(e) => Send::Failed(e),
+        }
+    }
+
+    /// Echoes with blocking calls until the client is done: each `recvfrom` sleeps until data
+    /// arrives (stage ① and ② in one call), each `sendto` until the bytes are in the kernel.
+    pub fn echo_blocking(&mut self, tr: &mut Tracer) {
+        while let Recv::Data(_) = self.recv(tr, Stage::DataReadyCopy, true) {
+            while self.wants_write() {
+                if let Send::Failed(_) = self.send(tr, true) {
+                    return;
+                }
+            }
         }
     }
 

@@ -85,13 +85,27 @@ fn main() -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
-                return ExitCode::from(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+                return ExitCode::from(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        2
+                    } else {
+                        0
+                    },
+                );
             }
             // One line, not clap's page of usage: the first line of its message, and a hint.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
             let hint = if e.kind() == ErrorKind::InvalidSubcommand {
                 " (run `iomodels list` for the models)"
             } else {
@@ -146,7 +160,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
 }
 
 fn list() {
-    println!("{:<12} {:<8} {:<10} what it shows", "model", "UNP fig.", "here?");
+    println!(
+        "{:<12} {:<8} {:<10} what it shows",
+        "model", "UNP fig.", "here?"
+    );
     for m in models::MODELS {
         let here = if m.available() {
             "yes".to_string()

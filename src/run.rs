@@ -49,8 +49,11 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<(String, Scenario)> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read scenario file {}", p.display()))?;
-            let sc = Scenario::parse(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
-            let name = p.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+            let sc = Scenario::parse(&text)
+                .map_err(|e| anyhow!("{}:{}: {}", p.display(), e.line, e.msg))?;
+            let name = p
+                .file_stem()
+                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
             Ok((name, sc))
         }
     }
@@ -129,7 +132,11 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
         ),
     };
     if opts.serve && !opts.format.eq(&Format::Json) {
-        eprintln!("serving on {local} — connect with: nc {} {}", local.ip(), local.port());
+        eprintln!(
+            "serving on {local} — connect with: nc {} {}",
+            local.ip(),
+            local.port()
+        );
     }
 
     // The clients, or Ctrl-C in serve mode, decide when the server stops.
@@ -142,7 +149,10 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
                     .name("scenario".into())
                     .spawn(move || {
                         let report = clients::run(&sc, local, &rec, Instant::now());
-                        rec.info("harness", "the scenario is over: the harness shuts the listener down");
+                        rec.info(
+                            "harness",
+                            "the scenario is over: the harness shuts the listener down",
+                        );
                         stop.stop();
                         report
                     })
@@ -169,9 +179,10 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     };
     drop(rec);
 
-    render(opts, &title, model, rx, |done_at| {
+    let stuck = render(opts, &title, model, rx, |done_at| {
         // Give the server a grace period once the clients (or Ctrl-C) have finished.
-        let finished = clients.as_ref().is_some_and(|c| c.is_finished()) || sigint.load(Ordering::SeqCst);
+        let finished =
+            clients.as_ref().is_some_and(|c| c.is_finished()) || sigint.load(Ordering::SeqCst);
         if finished && done_at.is_none() {
             *done_at = Some(Instant::now());
         }
@@ -184,7 +195,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
             Err(_) => failures.push("the client threads panicked".into()),
         }
     }
-    if server.is_finished() {
+    // Every recorder gone means the server thread is returning: joining it cannot hang.
+    if !stuck || server.is_finished() {
         match server.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
@@ -203,20 +215,20 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 }
 
 /// Drains the event channel, rendering as events come, until every recorder is gone (or
-/// `give_up` says the server is stuck); then prints the summary.
+/// `give_up` says the server is stuck: then it returns true); then prints the summary.
 fn render(
     opts: &RunOpts,
     title: &str,
     model: &Model,
     rx: std::sync::mpsc::Receiver<Event>,
     mut give_up: impl FnMut(&mut Option<Instant>) -> bool,
-) {
+) -> bool {
     let stdout = std::io::stdout();
     let mut text = (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), title));
     let mut json = (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock()));
     let mut summary = Summary::default();
     let mut done_at = None;
-    loop {
+    let stuck = loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(ev) => {
                 summary.add(&ev);
@@ -232,12 +244,12 @@ fn render(
                     t.tick();
                 }
                 if give_up(&mut done_at) {
-                    break;
+                    break true;
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) => break false,
         }
-    }
+    };
     let notice = (model.notice)(&summary);
     if let Some(t) = &mut text {
         t.finish(model.name, &summary, model.state, &notice);
@@ -246,4 +258,5 @@ fn render(
         j.finish(model.name, &summary, model.state, &notice);
     }
     let _ = std::io::stdout().flush();
+    stuck
 }

@@ -8,11 +8,9 @@
 use crate::echo::Conn;
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use rustix::net::{AddressFamily, SocketAddrAny, SocketFlags, SocketType};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Knobs a model may honour; the CLI fills them.
 #[derive(Clone, Debug)]
@@ -39,23 +37,19 @@ pub struct Server {
     /// The listening socket (blocking, as `socket` made it).
     pub listener: OwnedFd,
     pub knobs: Knobs,
-    /// Set by the harness when the run is over; models that wake up on their own check it.
-    pub stop: Arc<AtomicBool>,
     /// Units of "other work" done while waiting (models that are free in stage ① advance it).
     pub work: u64,
 }
 
-/// How the harness stops a server: a flag, and a duplicate of the listener to shut down.
+/// How the harness stops a server: a duplicate of the listener to shut down.
 pub struct StopHandle {
-    flag: Arc<AtomicBool>,
     listener: OwnedFd,
 }
 
 impl StopHandle {
     /// Ends the run: a blocked `accept4` wakes with `EINVAL`, readiness models see the listener
-    /// hang up, and the flag tells the rest.
+    /// hang up.
     pub fn stop(&self) {
-        self.flag.store(true, Ordering::SeqCst);
         let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
     }
 }
@@ -72,7 +66,11 @@ impl Server {
             SocketAddr::V4(_) => AddressFamily::INET,
             SocketAddr::V6(_) => AddressFamily::INET6,
         };
-        let fam = if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" };
+        let fam = if addr.is_ipv4() {
+            "AF_INET"
+        } else {
+            "AF_INET6"
+        };
         let listener = tr
             .sys_fd(
                 Call::new("socket", Stage::Setup).args(format!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
@@ -82,13 +80,17 @@ impl Server {
             .context("socket() failed")?;
         let fd = listener.as_raw_fd();
         tr.sys(
-            Call::new("setsockopt", Stage::Setup).fd(fd).args("SOL_SOCKET, SO_REUSEADDR, 1"),
+            Call::new("setsockopt", Stage::Setup)
+                .fd(fd)
+                .args("SOL_SOCKET, SO_REUSEADDR, 1"),
             "let a restarted server reuse the port at once",
             || rustix::net::sockopt::set_socket_reuseaddr(&listener, true),
         )
         .context("setsockopt(SO_REUSEADDR) failed")?;
         let bound = tr.sys(
-            Call::new("bind", Stage::Setup).fd(fd).args(addr.to_string()),
+            Call::new("bind", Stage::Setup)
+                .fd(fd)
+                .args(addr.to_string()),
             "claim the address and port",
             || rustix::net::bind(&listener, &addr),
         );
@@ -121,32 +123,21 @@ impl Server {
         let local = socket_addr(local).context("getsockname() gave no IP address")?;
         let dup = tr
             .sys_fd(
-                Call::new("fcntl", Stage::Setup).fd(fd).args("F_DUPFD_CLOEXEC, 0"),
+                Call::new("fcntl", Stage::Setup)
+                    .fd(fd)
+                    .args("F_DUPFD_CLOEXEC, 0"),
                 "a second handle to the listener, for the harness to stop us with",
                 || rustix::io::fcntl_dupfd_cloexec(&listener, 0),
             )
             .context("fcntl(F_DUPFD_CLOEXEC) failed")?;
-        let flag = Arc::new(AtomicBool::new(false));
         tr.info(format!("listening on {local}"));
         let server = Server {
             tr,
             listener,
             knobs,
-            stop: flag.clone(),
             work: 0,
         };
-        Ok((
-            server,
-            local,
-            StopHandle {
-                flag,
-                listener: dup,
-            },
-        ))
-    }
-
-    pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        Ok((server, local, StopHandle { listener: dup }))
     }
 
     /// The listener's descriptor number, for trace lines.
@@ -163,7 +154,10 @@ impl Server {
             .blocking(blocks);
         let start = self.tr.enter(&call);
         let r = rustix::net::acceptfrom_with(&self.listener, SocketFlags::CLOEXEC);
-        let port = r.as_ref().ok().and_then(|(_, addr)| peer_port(addr.clone()));
+        let port = r
+            .as_ref()
+            .ok()
+            .and_then(|(_, addr)| peer_port(addr.clone()));
         let shown = r.as_ref().map(|(fd, _)| fd.as_raw_fd()).map_err(|e| *e);
         let note = match shown {
             Ok(_) => note,
@@ -171,8 +165,9 @@ impl Server {
             Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
             Err(_) => "accept failed",
         };
-        self.tr.end_with(call, start, shown, |ev| ev.port = port, note);
-        r.map(|(fd, _)| Conn::new(fd, port, &self.knobs))
+        self.tr
+            .end_with(call, start, shown, |ev| ev.port = port, note);
+        r.map(|(fd, _)| Conn::new(fd, &self.knobs))
     }
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
@@ -182,11 +177,14 @@ impl Server {
     }
 }
 
-/// Closes a descriptor, recording the `close` the drop makes.
+/// Closes a descriptor with exactly one `close` (std's drop adds an `fcntl` check in debug
+/// builds, which would be a call the trace does not name).
 pub fn close(tr: &mut Tracer, fd: OwnedFd, note: &str) {
-    let call = Call::new("close", Stage::Teardown).fd(fd.as_fd().as_raw_fd());
+    let raw = fd.into_raw_fd();
+    let call = Call::new("close", Stage::Teardown).fd(raw);
     let start = tr.begin();
-    drop(fd);
+    // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
+    unsafe { rustix::io::close(raw) };
     tr.end(call, start, Ok(()), note);
 }
 
@@ -204,8 +202,10 @@ pub fn rusage(tr: &mut Tracer) {
     let result = if rc == 0 {
         Ok(())
     } else {
-        Err(rustix::io::Errno::from_io_error(&std::io::Error::last_os_error())
-            .unwrap_or(rustix::io::Errno::INVAL))
+        Err(
+            rustix::io::Errno::from_io_error(&std::io::Error::last_os_error())
+                .unwrap_or(rustix::io::Errno::INVAL),
+        )
     };
     tr.end_with(
         call,

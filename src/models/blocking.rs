@@ -8,7 +8,6 @@
 //! See accept(2), recv(2), send(2), ioctl_fionread via tcp(7).
 
 use super::Model;
-use crate::echo::{Recv, Send};
 use crate::server::Server;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
@@ -42,28 +41,26 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         };
 
         // How much did this client send while we were busy with someone else?
-        let cfd = conn.raw();
-        srv.tr.sys(
-            Call::new("ioctl", Stage::DataReady).fd(cfd).args("FIONREAD"),
-            "bytes already waiting in the kernel for this client",
-            || rustix::io::ioctl_fionread(&conn.fd),
-        )?;
+        let call = Call::new("ioctl", Stage::DataReady)
+            .fd(conn.raw())
+            .args("FIONREAD");
+        let start = srv.tr.begin();
+        let waiting = rustix::io::ioctl_fionread(&conn.fd);
+        let note = match waiting {
+            Ok(0) => "nothing waiting in the kernel for this client yet".to_string(),
+            Ok(n) => format!(
+                "{n} bytes already waiting in the kernel: they arrived while we served someone else"
+            ),
+            Err(_) => "could not ask".to_string(),
+        };
+        srv.tr.end(call, start, waiting.map(|_| ()), note);
 
         // Stage ① + ②: each recvfrom sleeps until data arrives, then copies it.
-        loop {
-            match conn.recv(&mut srv.tr, Stage::DataReadyCopy, true) {
-                Recv::Data(_) => {
-                    // A blocking send returns once everything is in the socket's buffer.
-                    while conn.wants_write() {
-                        if let Send::Failed(_) = conn.send(&mut srv.tr, true) {
-                            break;
-                        }
-                    }
-                }
-                Recv::Eof | Recv::Failed(_) | Recv::WouldBlock => break,
-            }
-        }
-        conn.close(&mut srv.tr, "done with this client: only now can the next one be served");
+        conn.echo_blocking(&mut srv.tr);
+        conn.close(
+            &mut srv.tr,
+            "done with this client: only now can the next one be served",
+        );
     }
 }
 

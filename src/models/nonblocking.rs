@@ -33,14 +33,24 @@ pub const MODEL: Model = Model {
 #[doc(alias = "EAGAIN")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
-    set_nonblocking(&mut srv.tr, &srv.listener, lfd, "accept4 on the listener will no longer wait");
+    set_nonblocking(
+        &mut srv.tr,
+        &srv.listener,
+        lfd,
+        "accept4 on the listener will no longer wait",
+    );
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // Is a connection waiting? (stage ① for connections, asked, not waited for)
         match srv.accept(false, "a client was waiting: accepted without sleeping") {
             Ok(conn) => {
                 let cfd = conn.raw();
-                set_nonblocking(&mut srv.tr, &conn.fd, cfd, "recvfrom and sendto will never wait");
+                set_nonblocking(
+                    &mut srv.tr,
+                    &conn.fd,
+                    cfd,
+                    "recvfrom and sendto will never wait",
+                );
                 conns.push(conn);
             }
             Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
@@ -54,12 +64,19 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         while i < conns.len() {
             let conn = &mut conns[i];
             let mut failed = conn.can_read()
-                && matches!(conn.recv(&mut srv.tr, Stage::CopyToUser, false), Recv::Failed(_));
+                && matches!(
+                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
+                    Recv::Failed(_)
+                );
             if !failed && conn.wants_write() {
                 failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
             }
             if failed || conn.finished() {
-                let note = if failed { "the connection failed: drop it" } else { "echoed everything and the client is done" };
+                let note = if failed {
+                    "the connection failed: drop it"
+                } else {
+                    "echoed everything and the client is done"
+                };
                 conns.remove(i).close(&mut srv.tr, note);
             } else {
                 i += 1;
@@ -77,7 +94,9 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
 fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
     let _ = tr.sys(
-        Call::new("fcntl", Stage::Setup).fd(raw).args("F_SETFL, O_RDWR|O_NONBLOCK"),
+        Call::new("fcntl", Stage::Setup)
+            .fd(raw)
+            .args("F_SETFL, O_RDWR|O_NONBLOCK"),
         note,
         || rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK),
     );

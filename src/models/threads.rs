@@ -8,7 +8,7 @@
 //! See clone(2), pthread_create(3), accept(2), recv(2).
 
 use super::Model;
-use crate::echo::{Conn, Recv, Send};
+use crate::echo::Conn;
 use crate::server::{Server, rusage};
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Recorder, Stage};
@@ -20,7 +20,7 @@ use std::thread;
 pub const MODEL: Model = Model {
     name: "threads",
     summary: "a thread per client, each blocked in its own recv",
-    figure: "6.1 ×N",
+    figure: "6.1×N",
     platforms: "Linux, macOS, BSD, Windows",
     serve: Some(serve),
     instead: "",
@@ -75,18 +75,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 fn worker(rec: Recorder, actor: &str, mut conn: Conn, tid_tx: mpsc::SyncSender<i64>) {
     let mut tr = rec.thread(actor);
     let _ = tid_tx.send(tr.tid());
-    loop {
-        match conn.recv(&mut tr, Stage::DataReadyCopy, true) {
-            Recv::Data(_) => {
-                while conn.wants_write() {
-                    if let Send::Failed(_) = conn.send(&mut tr, true) {
-                        break;
-                    }
-                }
-            }
-            Recv::Eof | Recv::Failed(_) | Recv::WouldBlock => break,
-        }
-    }
+    conn.echo_blocking(&mut tr);
     conn.close(&mut tr, "this client is done; its thread ends");
     rusage(&mut tr);
 }

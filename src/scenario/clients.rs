@@ -170,7 +170,10 @@ impl Lane {
             Action::Close => self.close(conn.take().ok_or("not connected")?)?,
             Action::Reset => {
                 let c = conn.take().ok_or("not connected")?;
-                self.say("reset", "closes with SO_LINGER 0: the server gets a reset".into());
+                self.say(
+                    "reset",
+                    "closes with SO_LINGER 0: the server gets a reset".into(),
+                );
                 c.resetting.store(true, Ordering::SeqCst);
                 let sock = socket2::SockRef::from(&*c.stream);
                 sock.set_linger(Some(Duration::ZERO))

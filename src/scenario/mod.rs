@@ -83,7 +83,10 @@ impl Scenario {
                 )));
             }
             let at = parse_time(time).map_err(err)?;
-            if !client.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || client.len() > 12
+            if !client
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || client.len() > 12
             {
                 return Err(err(format!(
                     "client name `{client}` must be up to 12 letters, digits or _"
@@ -306,7 +309,11 @@ mod tests {
         let s = Scenario::parse(CLASSROOM).unwrap();
         assert_eq!(s.clients(), vec!["A", "B"]);
         assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
-        assert!(s.steps.iter().any(|st| st.action == Action::Send(b"hello\n".to_vec())));
+        assert!(
+            s.steps
+                .iter()
+                .any(|st| st.action == Action::Send(b"hello\n".to_vec()))
+        );
     }
 
     #[test]
@@ -326,7 +333,11 @@ mod tests {
             ("0ms A connect\n10 A close\n", 2, "needs a unit"),
             ("0ms A connect\n1ms A jump\n", 2, "unknown action"),
             ("\n\n5ms A send \"x\"\n", 3, "must connect first"),
-            ("0ms A connect\n1ms A close\n2ms A send \"x\"\n", 3, "after close"),
+            (
+                "0ms A connect\n1ms A close\n2ms A send \"x\"\n",
+                3,
+                "after close",
+            ),
             ("0ms A connect\n1ms A send \"x\n", 2, "unterminated"),
             ("0ms A connect\n1ms A send 0B\n", 2, "from 1B"),
         ];

@@ -180,10 +180,6 @@ impl Recorder {
         self.tx.is_some()
     }
 
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     pub fn micros(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.start).as_micros() as u64
     }
@@ -262,11 +258,6 @@ impl Call {
     /// The call may put the thread to sleep: a "… blocks" line is shown when it starts.
     pub fn blocking(mut self, blocks: bool) -> Call {
         self.blocks = blocks;
-        self
-    }
-
-    pub fn op(mut self) -> Call {
-        self.kind = Kind::Op;
         self
     }
 }
@@ -432,7 +423,11 @@ impl Tracer {
             }
             None => self.spins.push((ev, end)),
         }
-        if self.spins.first().is_some_and(|(first, _)| end - first.t_us > SPIN_FLUSH_US) {
+        if self
+            .spins
+            .first()
+            .is_some_and(|(first, _)| end - first.t_us > SPIN_FLUSH_US)
+        {
             self.flush_spins();
         }
     }
@@ -550,11 +545,19 @@ mod tests {
         }
         spin(&mut t, 5);
         let s = t.begin();
-        t.end(Call::new("recvfrom", Stage::CopyToUser).fd(5), s, Ok(6usize), "");
+        t.end(
+            Call::new("recvfrom", Stage::CopyToUser).fd(5),
+            s,
+            Ok(6usize),
+            "",
+        );
         drop(t);
         let evs: Vec<Event> = rx.try_iter().collect();
-        let lines: Vec<(Option<i64>, Option<&str>, u64)> =
-            evs.iter().skip(1).map(|e| (e.fd, e.errno, e.count)).collect();
+        let lines: Vec<(Option<i64>, Option<&str>, u64)> = evs
+            .iter()
+            .skip(1)
+            .map(|e| (e.fd, e.errno, e.count))
+            .collect();
         assert_eq!(
             lines,
             vec![

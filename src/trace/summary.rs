@@ -95,9 +95,7 @@ pub struct Summary {
 impl Summary {
     pub fn add(&mut self, ev: &Event) {
         self.peers.observe(ev);
-        self.run_us = self
-            .run_us
-            .max(ev.t_us + ev.span_us.unwrap_or(ev.dur_us));
+        self.run_us = self.run_us.max(ev.t_us + ev.span_us.unwrap_or(ev.dur_us));
         match ev.kind {
             Kind::Syscall | Kind::Op => self.server(ev),
             Kind::Client => self.client(ev),
@@ -182,10 +180,5 @@ impl Summary {
 
     pub fn stage(&self, stage: Stage) -> u64 {
         self.stage_us.get(stage.name()).copied().unwrap_or(0)
-    }
-
-    /// The peers map, so renderers name descriptors the same way.
-    pub fn client_of(&self, fd: i64) -> Option<&str> {
-        self.peers.client(fd)
     }
 }

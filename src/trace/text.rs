@@ -40,7 +40,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -159,9 +159,17 @@ impl<W: Write> TextRenderer<W> {
     }
 
     fn line(&mut self, ev: &Event, after_block: bool) {
-        let at = if after_block { ev.t_us + ev.dur_us } else { ev.t_us };
+        let at = if after_block {
+            ev.t_us + ev.dur_us
+        } else {
+            ev.t_us
+        };
         let time = format!("{:>9.3}", at as f64 / 1e3);
-        let tid = if ev.tid != 0 { ev.tid.to_string() } else { String::new() };
+        let tid = if ev.tid != 0 {
+            ev.tid.to_string()
+        } else {
+            String::new()
+        };
         let stage = format!("{:<16}", stage_label(ev.stage));
         let line = match ev.kind {
             Kind::Client => format!(
@@ -254,9 +262,17 @@ impl<W: Write> TextRenderer<W> {
         let row = |o: &mut W, k: &str, v: String| {
             let _ = writeln!(o, "  {:<18} {v}", k.dimmed());
         };
-        row(o, "system calls", format!("{}  ({})", thousands(s.syscalls), by_name.join(", ")));
+        row(
+            o,
+            "system calls",
+            format!("{}  ({})", thousands(s.syscalls), by_name.join(", ")),
+        );
         if s.ops > 0 {
-            row(o, "kernel operations", format!("{} (submitted and completed for us)", thousands(s.ops)));
+            row(
+                o,
+                "kernel operations",
+                format!("{} (submitted and completed for us)", thousands(s.ops)),
+            );
         }
         row(o, "EAGAIN answers", thousands(s.eagain));
         let stages = [
@@ -269,7 +285,13 @@ impl<W: Write> TextRenderer<W> {
         let parts: Vec<String> = stages
             .iter()
             .filter(|st| s.stage(**st) > 0)
-            .map(|st| format!("{} {}", stage_color(*st, stage_label(*st)), ms(s.stage(*st))))
+            .map(|st| {
+                format!(
+                    "{} {}",
+                    stage_color(*st, stage_label(*st)),
+                    ms(s.stage(*st))
+                )
+            })
             .collect();
         row(o, "time in calls", parts.join(" · "));
         row(
@@ -283,9 +305,17 @@ impl<W: Write> TextRenderer<W> {
         row(
             o,
             "server CPU",
-            format!("{} user+sys in a {} run (getrusage)", ms(s.cpu_us), ms(s.run_us)),
+            format!(
+                "{} user+sys in a {} run (getrusage)",
+                ms(s.cpu_us),
+                ms(s.run_us)
+            ),
         );
-        row(o, "other work", format!("{} units done while waiting", thousands(s.work)));
+        row(
+            o,
+            "other work",
+            format!("{} units done while waiting", thousands(s.work)),
+        );
         row(
             o,
             "clients",
@@ -296,7 +326,11 @@ impl<W: Write> TextRenderer<W> {
                 s.max_open,
                 s.echoes_ok,
                 s.echo_bytes,
-                if s.failures == 0 { " ✓".to_string() } else { format!(", {} FAILED", s.failures) }
+                if s.failures == 0 {
+                    " ✓".to_string()
+                } else {
+                    format!(", {} FAILED", s.failures)
+                }
             ),
         );
         row(o, "state lives in", state.to_string());

@@ -1,0 +1,228 @@
+//! The command line: default runs, demos, errors (one line, exit 2), colour, and `--serve` with nc.
+
+mod util;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn every_model_runs_every_demo_byte_exact() {
+    let demos: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/demos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "scenario"))
+        .collect();
+    assert!(demos.len() >= 3);
+    for model in util::models_here() {
+        for demo in &demos {
+            let out = util::run(&[
+                &model,
+                "--format",
+                "json",
+                "--scenario",
+                demo.to_str().unwrap(),
+            ]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{model} {demo:?}: {err}");
+            let events = util::events(&out.stdout);
+            let sent: u64 = events
+                .iter()
+                .filter(|e| e["kind"] == "client" && e["call"] == "send")
+                .map(|e| e["bytes"].as_u64().unwrap())
+                .sum();
+            let s = util::summary(&events);
+            assert_eq!(s["failures"], 0, "{model} {demo:?}");
+            assert_eq!(
+                s["echo_bytes"].as_u64(),
+                Some(sent),
+                "{model} {demo:?}: every sent byte echoed"
+            );
+            assert!(sent > 0);
+        }
+    }
+}
+
+#[test]
+fn classroom_shows_head_of_line_blocking_under_blocking() {
+    let out = util::run(&["blocking", "--format", "json"]);
+    assert!(out.status.success());
+    let events = util::events(&out.stdout);
+    // B's bytes were waiting in the kernel when the server finally reached B.
+    let fionread: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "syscall" && e["call"] == "ioctl")
+        .collect();
+    assert_eq!(fionread.len(), 2);
+    assert!(
+        fionread[1]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("6 bytes already waiting")
+    );
+    let s = util::summary(&events);
+    assert_eq!(s["max_open"], 1);
+    let longest = s["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["wait_us"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    // The scenario puts 200 ms between B's send and A's; the wait cannot be shorter than that.
+    assert!(longest >= 150_000, "B waited {longest} µs");
+}
+
+#[test]
+fn nonblocking_spins_are_collapsed_and_counted() {
+    let out = util::run(&["nonblocking", "--format", "json"]);
+    assert!(out.status.success());
+    let events = util::events(&out.stdout);
+    let collapsed: Vec<_> = events
+        .iter()
+        .filter(|e| e["errno"] == "EAGAIN" && e["count"].as_u64() > Some(1))
+        .collect();
+    assert!(!collapsed.is_empty());
+    let s = util::summary(&events);
+    let eagain: u64 = events
+        .iter()
+        .filter(|e| e["errno"] == "EAGAIN")
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(s["eagain"].as_u64(), Some(eagain));
+    assert!(s["work"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn threads_serve_each_client_on_its_own_thread() {
+    let out = util::run(&["threads", "--format", "json"]);
+    assert!(out.status.success());
+    let events = util::events(&out.stdout);
+    let clones: Vec<i64> = events
+        .iter()
+        .filter(|e| e["call"] == "clone3")
+        .map(|e| e["ret"].as_i64().unwrap())
+        .collect();
+    assert_eq!(clones.len(), 2);
+    for tid in clones {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["tid"] == tid && e["call"] == "recvfrom"),
+            "thread {tid} reads"
+        );
+    }
+}
+
+fn one_line_error(args: &[&str], needle: &str) {
+    let out = util::run(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    one_line_error(&["teleport"], "iomodels list");
+    one_line_error(&["blocking", "--format", "xml"], "xml");
+    one_line_error(&["blocking", "--port", "99999"], "99999");
+    one_line_error(&["blocking", "--bind", "not-an-ip"], "not-an-ip");
+    one_line_error(
+        &["blocking", "--scenario", "/no/such/file"],
+        "cannot read scenario",
+    );
+    let bad = std::env::temp_dir().join(format!("bad-{}.scenario", std::process::id()));
+    std::fs::write(&bad, "0ms A connect\n# fine so far\n5ms A shout \"x\"\n").unwrap();
+    one_line_error(
+        &["blocking", "--scenario", bad.to_str().unwrap()],
+        ":3: unknown action `shout`",
+    );
+    std::fs::remove_file(bad).unwrap();
+    // A busy port: hold one, then ask for it.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    one_line_error(&["blocking", "--port", &port], "already in use");
+    // An address that is not this machine's: a warning about leaving loopback, then the error.
+    let out = util::run(&["blocking", "--bind", "192.0.2.1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].starts_with("warning: binding 192.0.2.1 exposes"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("error: cannot bind 192.0.2.1:0: that address is not on this machine"),
+        "{err}"
+    );
+    assert_eq!(lines.len(), 2, "{err}");
+}
+
+#[test]
+fn no_colour_when_not_a_terminal() {
+    let out = Command::new(util::bin())
+        .arg("blocking")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!out.stdout.contains(&0x1b), "escape codes in piped output");
+    let out = util::run(&["blocking", "--color", "always"]);
+    assert!(out.stdout.contains(&0x1b));
+}
+
+#[test]
+fn help_and_list() {
+    let out = util::run(&["--help"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+    let list = String::from_utf8_lossy(&util::run(&["list"]).stdout).into_owned();
+    for m in ["blocking", "threads", "nonblocking"] {
+        assert!(
+            list.lines().any(|l| l.starts_with(m) && l.contains("yes")),
+            "{list}"
+        );
+    }
+}
+
+#[test]
+fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
+    if !util::have("nc") {
+        return;
+    }
+    let mut server = Command::new(util::bin())
+        .args(["blocking", "--serve", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = first.trim().rsplit(' ').next().unwrap().to_string();
+    let nc = Command::new("timeout")
+        .args([
+            "10",
+            "sh",
+            "-c",
+            &format!("printf 'hello nc\\n' | nc -N 127.0.0.1 {port}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&nc.stdout), "hello nc\n");
+    let kill = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = server.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let events = util::events(&out.stdout);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["call"] == "recvfrom" && e["ret"] == 9)
+    );
+    assert_eq!(util::summary(&events)["accepted"], 1);
+}

@@ -1,0 +1,260 @@
+//! The trace never lies: under `strace -f`, every server thread's system calls are the ones its
+//! JSON trace names, with the same descriptors, results and order.
+//!
+//! Calls the Rust runtime makes on its own are not I/O and are left out of the comparison unless
+//! the trace names them: memory (mmap, munmap, mprotect, madvise, brk, mremap), locks and the
+//! trace channel's wake-ups (futex), and a thread's start and end (rseq, set_robust_list,
+//! rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit). A collapsed run of `EAGAIN`s
+//! counts as its count: between two calls that are not spins, the spins must match as a multiset.
+
+mod util;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::process::Command;
+
+/// Calls the runtime makes for memory, locks and thread lifetime.
+const RUNTIME: &[&str] = &[
+    "mmap",
+    "munmap",
+    "mprotect",
+    "madvise",
+    "brk",
+    "mremap",
+    "futex",
+    "rseq",
+    "set_robust_list",
+    "rt_sigprocmask",
+    "sigaltstack",
+    "prctl",
+    "sched_getaffinity",
+    "sched_yield",
+    "exit",
+];
+
+/// Calls whose first argument is the descriptor they act on.
+const FD_FIRST: &[&str] = &[
+    "accept4",
+    "recvfrom",
+    "sendto",
+    "close",
+    "ioctl",
+    "fcntl",
+    "setsockopt",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "shutdown",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "read",
+    "write",
+    "io_uring_enter",
+    "io_uring_register",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Sys {
+    name: String,
+    fd: Option<i64>,
+    ret: Option<i64>,
+    errno: Option<String>,
+}
+
+impl Sys {
+    fn spins(&self) -> bool {
+        self.errno.as_deref() == Some("EAGAIN")
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Seg {
+    Spins(BTreeMap<Sys, u64>),
+    One(Sys),
+}
+
+fn segments(calls: impl IntoIterator<Item = (Sys, u64)>) -> Vec<Seg> {
+    let mut out: Vec<Seg> = Vec::new();
+    for (c, n) in calls {
+        if c.spins() {
+            if let Some(Seg::Spins(m)) = out.last_mut() {
+                *m.entry(c).or_default() += n;
+            } else {
+                out.push(Seg::Spins(BTreeMap::from([(c, n)])));
+            }
+        } else {
+            for _ in 0..n {
+                out.push(Seg::One(c.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// One line of `strace -ff` output: `name(args) = ret` or `name(args) = -1 ERRNO (text)`.
+fn parse_strace_line(line: &str) -> Option<Sys> {
+    if line.starts_with("---") || line.starts_with("+++") {
+        return None;
+    }
+    let open = line.find('(')?;
+    let name = line[..open].to_string();
+    let eq = line.rfind(" = ")?;
+    let result: Vec<&str> = line[eq + 3..].split_whitespace().collect();
+    let (ret, errno) = match result.as_slice() {
+        ["-1", e, ..] if e.starts_with('E') => (None, Some(e.to_string())),
+        [r, ..] => (parse_int(r), None),
+        [] => (None, None),
+    };
+    let fd = if FD_FIRST.contains(&name.as_str()) {
+        line[open + 1..]
+            .split([',', ')'])
+            .next()
+            .and_then(|a| a.trim().parse().ok())
+    } else {
+        None
+    };
+    Some(Sys {
+        name,
+        fd,
+        ret,
+        errno,
+    })
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    match s.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// The server threads' calls from a JSON trace, per tid, with counts.
+fn traced(events: &[Value]) -> HashMap<i64, Vec<(Sys, u64)>> {
+    let mut out: HashMap<i64, Vec<(Sys, u64)>> = HashMap::new();
+    for e in events {
+        let server = e["actor"].as_str().is_some_and(|a| a.starts_with("server"));
+        if e["kind"] != "syscall" || !server {
+            continue;
+        }
+        let name = e["call"].as_str().unwrap().to_string();
+        let fd = e["fd"]
+            .as_i64()
+            .filter(|_| FD_FIRST.contains(&name.as_str()));
+        let sys = Sys {
+            name,
+            fd,
+            ret: e["ret"].as_i64(),
+            errno: e["errno"].as_str().map(String::from),
+        };
+        out.entry(e["tid"].as_i64().unwrap())
+            .or_default()
+            .push((sys, e["count"].as_u64().unwrap()));
+    }
+    out
+}
+
+/// The calls strace saw on one thread, from the trace's first call on, minus the runtime's own.
+fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
+    let text = std::fs::read_to_string(file).expect("strace output for the thread");
+    let calls: Vec<Sys> = text
+        .lines()
+        .filter_map(parse_strace_line)
+        .filter(|c| !RUNTIME.contains(&c.name.as_str()) || named.contains(&c.name))
+        .collect();
+    // Everything before our own `gettid` is the thread's start-up (std calls gettid too).
+    let first_own = calls
+        .iter()
+        .position(|c| c.name != "gettid")
+        .unwrap_or(calls.len());
+    let start = calls[..first_own]
+        .iter()
+        .rposition(|c| c.name == "gettid")
+        .unwrap_or(0);
+    let mut calls = calls[start..].to_vec();
+    // And after the trace's last call, only the thread's exit (runtime calls) may follow.
+    while calls
+        .last()
+        .is_some_and(|c| RUNTIME.contains(&c.name.as_str()))
+    {
+        calls.pop();
+    }
+    calls
+}
+
+fn check_model(model: &str) {
+    let dir = std::env::temp_dir().join(format!("iomodels-strace-{model}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("strace")
+        .args(["-f", "-ff", "-qq", "-o"])
+        .arg(dir.join("t"))
+        .arg(util::bin())
+        .args([model, "--format", "json"])
+        .output()
+        .expect("run strace");
+    assert!(
+        out.status.success(),
+        "{model} under strace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = util::events(&out.stdout);
+    let threads = traced(&events);
+    assert!(!threads.is_empty(), "{model}: no server calls in the trace");
+    for (tid, calls) in threads {
+        let named: BTreeSet<String> = calls.iter().map(|(c, _)| c.name.clone()).collect();
+        let strace = seen(&dir.join(format!("t.{tid}")), &named);
+        let want = segments(calls);
+        let got = segments(strace.into_iter().map(|c| (c, 1)));
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(
+                w, g,
+                "{model}, thread {tid}: call #{i} differs (trace vs strace)"
+            );
+        }
+        assert_eq!(
+            want.len(),
+            got.len(),
+            "{model}, thread {tid}: the trace has {} entries, strace {}; extra: {:?}",
+            want.len(),
+            got.len(),
+            if want.len() > got.len() {
+                &want[got.len()..]
+            } else {
+                &got[want.len()..]
+            }
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_model_matches_strace() {
+    if !util::have("strace") {
+        return;
+    }
+    let models = util::models_here();
+    assert!(models.len() >= 3, "models here: {models:?}");
+    for m in models {
+        check_model(&m);
+    }
+}
+
+#[test]
+fn strace_lines_parse() {
+    let c = parse_strace_line(r#"recvfrom(5, "hi", 4096, 0, NULL, NULL) = 2"#).unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.fd, c.ret),
+        ("recvfrom", Some(5), Some(2))
+    );
+    let c = parse_strace_line(
+        "accept4(3, 0x7f, [128], SOCK_CLOEXEC) = -1 EAGAIN (Resource temporarily unavailable)",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.fd, c.ret, c.errno.as_deref()),
+        (Some(3), None, Some("EAGAIN"))
+    );
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests: run the binary, read its JSON trace.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_iomodels")
+}
+
+/// Runs `iomodels ARGS` and returns its output (the binary bounds its own run time).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run iomodels")
+}
+
+/// Parses a JSON trace: one object per line.
+pub fn events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// The closing `summary` object of a JSON trace.
+pub fn summary(events: &[Value]) -> &Value {
+    events
+        .iter()
+        .find(|e| e["kind"] == "summary")
+        .expect("a summary line")
+}
+
+/// Whether a program is on PATH. In CI (`CI=true`) a missing tool is a failure, not a skip.
+pub fn have(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| Path::new(&d).join(tool).is_file()));
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is required in CI (.ci/run installs it)"
+        );
+        eprintln!("\n*** SKIPPED: {tool} is not installed; install it to run this test ***\n");
+    }
+    found
+}
+
+/// The models this OS has, from `iomodels list`.
+pub fn models_here() -> Vec<String> {
+    let out = run(&["list"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(2) == Some("yes"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
