@@ -70,8 +70,76 @@ pub fn unsupported(model: &Model) -> anyhow::Error {
     )
 }
 
+/// Where a run's events go as they happen.
+pub trait Sink {
+    /// The run's title, once the server is listening.
+    fn start(&mut self, _title: &str) {}
+    fn event(&mut self, ev: &Event);
+    /// Called now and then while no events come (a renderer may show a call still blocked).
+    fn idle(&mut self) {}
+}
+
+/// A finished run: its numbers, and what went wrong (empty on success).
+pub struct Finished {
+    pub summary: Summary,
+    pub failures: Vec<String>,
+}
+
+/// Prints the trace as it comes, in the chosen format.
+struct Printer<'a> {
+    text: Option<TextRenderer<std::io::StdoutLock<'a>>>,
+    json: Option<JsonRenderer<std::io::StdoutLock<'a>>>,
+}
+
+impl Sink for Printer<'_> {
+    fn start(&mut self, title: &str) {
+        if let Some(t) = &mut self.text {
+            t.header(title);
+        }
+    }
+
+    fn event(&mut self, ev: &Event) {
+        if let Some(t) = &mut self.text {
+            t.event(ev);
+        }
+        if let Some(j) = &mut self.json {
+            j.event(ev);
+        }
+    }
+
+    fn idle(&mut self) {
+        if let Some(t) = &mut self.text {
+            t.tick();
+        }
+    }
+}
+
 /// Runs a model and prints its trace and summary. Returns the process exit code.
 pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
+    let stdout = std::io::stdout();
+    let mut printer = Printer {
+        text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock())),
+        json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
+    };
+    let done = execute(model, opts, &mut printer)?;
+    let notice = (model.notice)(&done.summary);
+    if let Some(t) = &mut printer.text {
+        t.finish(model.name, &done.summary, model.state, &notice);
+    }
+    if let Some(j) = &mut printer.json {
+        j.finish(model.name, &done.summary, model.state, &notice);
+    }
+    drop(printer);
+    let _ = std::io::stdout().flush();
+    for f in &done.failures {
+        eprintln!("error: {f}");
+    }
+    Ok(if done.failures.is_empty() { 0 } else { 1 })
+}
+
+/// Runs a model: its server on its own thread, the clients (or `--serve`'s real ones) on
+/// theirs, and every event handed to `sink` here, on the calling thread.
+pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     let scenario = if opts.serve {
         None
@@ -179,7 +247,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     };
     drop(rec);
 
-    let stuck = render(opts, &title, model, rx, |done_at| {
+    sink.start(&title);
+    let (stuck, summary) = drain(rx, sink, |done_at| {
         // Give the server a grace period once the clients (or Ctrl-C) have finished.
         let finished =
             clients.as_ref().is_some_and(|c| c.is_finished()) || sigint.load(Ordering::SeqCst);
@@ -208,41 +277,26 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
             STOP_GRACE.as_secs()
         ));
     }
-    for f in &failures {
-        eprintln!("error: {f}");
-    }
-    Ok(if failures.is_empty() { 0 } else { 1 })
+    Ok(Finished { summary, failures })
 }
 
-/// Drains the event channel, rendering as events come, until every recorder is gone (or
-/// `give_up` says the server is stuck: then it returns true); then prints the summary.
-fn render(
-    opts: &RunOpts,
-    title: &str,
-    model: &Model,
+/// Drains the event channel into the sink and the summary until every recorder is gone, or
+/// `give_up` says the server is stuck (then the first value returned is true).
+fn drain(
     rx: std::sync::mpsc::Receiver<Event>,
+    sink: &mut dyn Sink,
     mut give_up: impl FnMut(&mut Option<Instant>) -> bool,
-) -> bool {
-    let stdout = std::io::stdout();
-    let mut text = (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), title));
-    let mut json = (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock()));
+) -> (bool, Summary) {
     let mut summary = Summary::default();
     let mut done_at = None;
     let stuck = loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(ev) => {
                 summary.add(&ev);
-                if let Some(t) = &mut text {
-                    t.event(&ev);
-                }
-                if let Some(j) = &mut json {
-                    j.event(&ev);
-                }
+                sink.event(&ev);
             }
             Err(RecvTimeoutError::Timeout) => {
-                if let Some(t) = &mut text {
-                    t.tick();
-                }
+                sink.idle();
                 if give_up(&mut done_at) {
                     break true;
                 }
@@ -250,13 +304,5 @@ fn render(
             Err(RecvTimeoutError::Disconnected) => break false,
         }
     };
-    let notice = (model.notice)(&summary);
-    if let Some(t) = &mut text {
-        t.finish(model.name, &summary, model.state, &notice);
-    }
-    if let Some(j) = &mut json {
-        j.finish(model.name, &summary, model.state, &notice);
-    }
-    let _ = std::io::stdout().flush();
-    stuck
+    (stuck, summary)
 }

@@ -92,6 +92,13 @@ impl Lane {
         }
     }
 
+    /// The event for a scripted step: it carries the step's index.
+    fn step_event(&self, step: &Step, what: &'static str, note: String) -> Event {
+        let mut ev = self.event(what, note);
+        ev.step = Some(step.index);
+        ev
+    }
+
     fn event(&self, what: &'static str, note: String) -> Event {
         let mut ev = Event::new(Kind::Client, what, Stage::Client);
         ev.t_us = self.rec.micros(Instant::now());
@@ -121,7 +128,7 @@ impl Lane {
         }
         // A client the script leaves open closes at the end, as if it had said `close`.
         if let Some(c) = conn.take()
-            && let Err(e) = self.close(c)
+            && let Err(e) = self.close(c, None)
         {
             failures.push(format!("client {}: {e}", self.name));
         }
@@ -134,7 +141,7 @@ impl Lane {
                 let stream = TcpStream::connect_timeout(&addr, ECHO_TIMEOUT)
                     .map_err(|e| format!("connect to {addr} failed: {e}"))?;
                 let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
-                let mut ev = self.event("connect", format!("connects from port {port}"));
+                let mut ev = self.step_event(step, "connect", format!("connects from port {port}"));
                 ev.port = Some(port);
                 self.rec.send(ev);
                 *conn = Some(self.spawn_reader(stream)?);
@@ -147,7 +154,8 @@ impl Lane {
                     .map_err(|_| "reader failed")?
                     .pending
                     .push_back((c.sends, bytes.clone(), 0));
-                let mut ev = self.event(
+                let mut ev = self.step_event(
+                    step,
                     "send",
                     format!("sends {} ({} bytes)", escape(bytes, 24), bytes.len()),
                 );
@@ -160,20 +168,23 @@ impl Lane {
             Action::StopReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
                 c.paused.store(true, Ordering::SeqCst);
-                self.say("stop-reading", "stops reading its echo".into());
+                let ev = self.step_event(step, "stop-reading", "stops reading its echo".into());
+                self.rec.send(ev);
             }
             Action::ResumeReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
                 c.paused.store(false, Ordering::SeqCst);
-                self.say("resume-reading", "reads its echo again".into());
+                let ev = self.step_event(step, "resume-reading", "reads its echo again".into());
+                self.rec.send(ev);
             }
-            Action::Close => self.close(conn.take().ok_or("not connected")?)?,
+            Action::Close => self.close(conn.take().ok_or("not connected")?, Some(step))?,
             Action::Reset => {
                 let c = conn.take().ok_or("not connected")?;
-                self.say(
+                self.rec.send(self.step_event(
+                    step,
                     "reset",
                     "closes with SO_LINGER 0: the server gets a reset".into(),
-                );
+                ));
                 c.resetting.store(true, Ordering::SeqCst);
                 let sock = socket2::SockRef::from(&*c.stream);
                 sock.set_linger(Some(Duration::ZERO))
@@ -187,11 +198,12 @@ impl Lane {
     }
 
     /// `close`: stop writing, wait until every byte is echoed and the server closes, then close.
-    fn close(&self, c: Conn) -> Result<(), String> {
-        self.say(
-            "close",
-            "shuts down writing (FIN), waits for the rest of its echo".into(),
-        );
+    fn close(&self, c: Conn, step: Option<&Step>) -> Result<(), String> {
+        let note = "shuts down writing (FIN), waits for the rest of its echo".to_string();
+        self.rec.send(match step {
+            Some(step) => self.step_event(step, "close", note),
+            None => self.event("close", note),
+        });
         c.paused.store(false, Ordering::SeqCst);
         c.stream
             .shutdown(Shutdown::Write)

@@ -42,6 +42,8 @@ pub struct Step {
     pub action: Action,
     /// The line of the file this step came from, for error messages.
     pub line: usize,
+    /// Its place in the time-sorted script: client events carry it, so runs line up by step.
+    pub index: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,9 +100,13 @@ impl Scenario {
                 client: client.to_string(),
                 action,
                 line,
+                index: 0,
             });
         }
         steps.sort_by_key(|s| s.at);
+        for (i, s) in steps.iter_mut().enumerate() {
+            s.index = i;
+        }
         let scenario = Scenario { steps };
         scenario.check()?;
         Ok(scenario)

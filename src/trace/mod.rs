@@ -108,6 +108,10 @@ pub struct Event {
     /// On client events: whether an echo matched, byte for byte.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
+    /// On a scripted client action: its index in the time-sorted scenario, so that runs of
+    /// different models line up step by step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
 }
 
 impl Event {
@@ -132,6 +136,7 @@ impl Event {
             client: None,
             bytes: None,
             ok: None,
+            step: None,
         }
     }
 

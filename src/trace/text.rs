@@ -70,7 +70,18 @@ pub struct TextRenderer<W: Write> {
 }
 
 impl<W: Write> TextRenderer<W> {
-    pub fn new(mut out: W, title: &str) -> TextRenderer<W> {
+    pub fn new(out: W) -> TextRenderer<W> {
+        TextRenderer {
+            out,
+            peers: Peers::default(),
+            held: Vec::new(),
+            shown: Vec::new(),
+        }
+    }
+
+    /// The title line and the column headings.
+    pub fn header(&mut self, title: &str) {
+        let out = &mut self.out;
         let _ = writeln!(out, "{}", title.bold());
         let _ = writeln!(
             out,
@@ -81,12 +92,6 @@ impl<W: Write> TextRenderer<W> {
             )
             .dimmed()
         );
-        TextRenderer {
-            out,
-            peers: Peers::default(),
-            held: Vec::new(),
-            shown: Vec::new(),
-        }
     }
 
     pub fn event(&mut self, ev: &Event) {
