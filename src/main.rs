@@ -1,5 +1,6 @@
 //! iomodels: the same echo server under each I/O model, with a trace of every system call.
 
+mod compare;
 mod echo;
 mod models;
 mod run;
@@ -50,6 +51,32 @@ struct RunArgs {
     read_size: u32,
 }
 
+/// The options of `iomodels compare`.
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// Models to compare (default: every model this OS has)
+    #[arg(value_name = "MODEL")]
+    models: Vec<String>,
+    /// Script the clients with this scenario file (default: the built-in classroom scenario)
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Width to lay out for (default: the terminal's, or 100)
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
+    width: Option<u16>,
+    /// text for people, json for programs, markdown for slides and the book
+    #[arg(long, value_enum, default_value_t = compare::Format::Text)]
+    format: compare::Format,
+    /// Follow this client's first message in the figure (default: the first client that sends)
+    #[arg(long, value_name = "CLIENT")]
+    read: Option<String>,
+    /// Colour and Unicode blocks; `never` also draws the figure in ASCII
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Bytes each recv asks for; small values show partial reads
+    #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    read_size: u32,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
@@ -77,6 +104,11 @@ fn cli() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommands(models)
+        .subcommand(
+            CompareArgs::augment_args(Command::new("compare"))
+                .about("Run the same scenario under several models: side by side, a table, and UNP figure 6.6")
+                .after_help("Examples:\n  iomodels compare\n  iomodels compare blocking nonblocking --width 120\n  iomodels compare --format markdown"),
+        )
         .subcommand(Command::new("list").about("List the models, their UNP figures, and which this OS has"))
 }
 
@@ -130,14 +162,12 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         list();
         return Ok(0);
     }
+    if name == "compare" {
+        return compare_cmd(CompareArgs::from_arg_matches(sub)?);
+    }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
-    colored::control::set_override(color);
+    colored::control::set_override(use_color(args.color));
     if !args.bind.is_loopback() {
         eprintln!(
             "warning: binding {} exposes this teaching server to the network; use 127.0.0.1 unless you mean it",
@@ -157,6 +187,61 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         },
     };
     run::run(model, &opts)
+}
+
+/// Whether to colour: `auto` means stdout is a terminal and NO_COLOR is not set.
+fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
+    let color = use_color(args.color);
+    colored::control::set_override(color);
+    let models = if args.models.is_empty() {
+        models::MODELS.iter().filter(|m| m.available()).collect()
+    } else {
+        args.models
+            .iter()
+            .map(|name| match models::find(name) {
+                Some(m) if m.available() => Ok(m),
+                Some(m) => Err(run::unsupported(m)),
+                None => Err(anyhow::anyhow!(
+                    "unknown model `{name}` (run `iomodels list` for the models)"
+                )),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let width = args.width.map(usize::from).unwrap_or_else(|| {
+        rustix::termios::tcgetwinsize(std::io::stdout())
+            .ok()
+            .map(|w| w.ws_col as usize)
+            .filter(|&w| w >= 40)
+            .unwrap_or(100)
+    });
+    let opts = compare::CompareOpts {
+        models,
+        run: run::RunOpts {
+            scenario: args.scenario,
+            serve: false,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            format: run::Format::Json,
+            no_trace: false,
+            knobs: server::Knobs {
+                read_size: args.read_size as usize,
+                ..server::Knobs::default()
+            },
+        },
+        width,
+        format: args.format,
+        read: args.read,
+        unicode: args.color != Color::Never,
+    };
+    compare::compare(&opts)
 }
 
 fn list() {

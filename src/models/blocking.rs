@@ -21,6 +21,7 @@ pub const MODEL: Model = Model {
     serve: Some(serve),
     instead: "",
     state: "the server's one stack: it can hold only the connection it is serving",
+    told: "the call returning",
     notice,
 };
 

@@ -32,6 +32,8 @@ pub struct Model {
     pub instead: &'static str,
     /// Where each connection's state lives while the server waits.
     pub state: &'static str,
+    /// What tells the process that stage ① is over (UNP fig. 6.6's last row).
+    pub told: &'static str,
     /// "What to notice": sentences drawn from this run's numbers.
     pub notice: fn(&Summary) -> Vec<String>,
 }

@@ -24,6 +24,7 @@ pub const MODEL: Model = Model {
     serve: Some(serve),
     instead: "",
     state: "a list of connections the loop walks; each entry holds its unsent echo",
+    told: "a recv that succeeds",
     notice,
 };
 

@@ -25,6 +25,7 @@ pub const MODEL: Model = Model {
     serve: Some(serve),
     instead: "",
     state: "each connection's state lives on its own thread's stack; the kernel schedules them",
+    told: "the call returning",
     notice,
 };
 

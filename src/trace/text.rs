@@ -52,7 +52,8 @@ pub fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1e3)
 }
 
-fn took(us: u64) -> String {
+/// A duration for people: µs below a millisecond, ms above.
+pub fn took(us: u64) -> String {
     if us >= 1_000 {
         ms(us)
     } else {

@@ -1,0 +1,122 @@
+//! `iomodels compare`: the table agrees with the models' own runs, and the figure's stage ①
+//! states are the ones each model is defined by.
+
+mod util;
+
+use serde_json::Value;
+
+fn compare_json(models: &[&str]) -> Value {
+    let mut args = vec!["compare", "--format", "json"];
+    args.extend_from_slice(models);
+    let out = util::run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = util::events(&out.stdout);
+    assert_eq!(lines.len(), 1, "one JSON document");
+    lines.into_iter().next().unwrap()
+}
+
+fn row<'a>(cmp: &'a Value, model: &str) -> &'a Value {
+    cmp["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == model)
+        .unwrap()
+}
+
+fn state(cmp: &Value, model: &str) -> String {
+    let fig = cmp["figure"].as_array().unwrap();
+    let r = fig
+        .iter()
+        .find(|r| r["model"] == model)
+        .unwrap_or_else(|| panic!("{model} in the figure"));
+    r["stage1"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn table_matches_individual_runs() {
+    let cmp = compare_json(&["blocking", "threads", "nonblocking"]);
+    for model in ["blocking", "threads", "nonblocking"] {
+        let own = util::run(&[model, "--format", "json"]);
+        assert!(own.status.success());
+        let events = util::events(&own.stdout);
+        let s = util::summary(&events);
+        let r = row(&cmp, model);
+        assert_eq!(r["ok"], true);
+        for (table, summary) in [
+            ("bytes_by_process", "bytes_in"),
+            ("bytes_by_kernel", "bytes_in_by_kernel"),
+            ("max_open", "max_open"),
+        ] {
+            assert_eq!(r[table], s[summary], "{model}: {table}");
+        }
+        // The calls that do not spin are the same in every run of a model.
+        let own_calls = s["syscalls"].as_u64().unwrap() - s["eagain"].as_u64().unwrap();
+        let cmp_calls = r["syscalls"].as_u64().unwrap() - r["eagain"].as_u64().unwrap();
+        assert_eq!(
+            own_calls, cmp_calls,
+            "{model}: calls that did not answer EAGAIN"
+        );
+    }
+    // Side by side: one column per model, one cell per step plus the tail.
+    let steps = cmp["steps"].as_array().unwrap().len();
+    for (_, cells) in cmp["side_by_side"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].clone(), c[1].clone()))
+    {
+        assert_eq!(cells.as_array().unwrap().len(), steps + 1);
+    }
+}
+
+#[test]
+fn figure_states_follow_the_definitions() {
+    let cmp = compare_json(&[]);
+    assert_eq!(cmp["figure_read"], "A");
+    assert_eq!(state(&cmp, "blocking"), "blocked");
+    assert_eq!(state(&cmp, "threads"), "blocked");
+    assert_eq!(state(&cmp, "nonblocking"), "spinning");
+    let here = util::models_here();
+    for free in ["sigio", "uring"] {
+        if here.iter().any(|m| m == free) {
+            assert_eq!(state(&cmp, free), "free", "{free}");
+        }
+    }
+    for blocked in ["select", "poll", "epoll", "portable"] {
+        if here.iter().any(|m| m == blocked) {
+            assert_eq!(state(&cmp, blocked), "blocked", "{blocked}");
+        }
+    }
+}
+
+#[test]
+fn text_fits_the_width_and_markdown_has_the_table() {
+    let out = util::run(&["compare", "--width", "100", "--color", "never"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with('│') || l.starts_with('┌'))
+    {
+        assert!(line.chars().count() <= 110, "too wide: {line}");
+    }
+    assert!(text.contains("UNP figure 6.6"));
+    let md = util::run(&["compare", "--format", "markdown", "blocking"]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.lines().any(|l| l.starts_with("| blocking")), "{md}");
+}
+
+#[test]
+fn unknown_model_in_compare_is_one_line() {
+    let out = util::run(&["compare", "blocking", "warp"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("unknown model `warp`"));
+}
