@@ -3,6 +3,7 @@
 
 use super::{Action, Scenario, Step};
 use crate::trace::{Event, Kind, Recorder, Stage, escape};
+use socket2::{Domain, Socket, Type};
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -138,13 +139,24 @@ impl Lane {
     fn step(&self, step: &Step, conn: &mut Option<Conn>, addr: SocketAddr) -> Result<(), String> {
         match &step.action {
             Action::Connect => {
-                let stream = TcpStream::connect_timeout(&addr, ECHO_TIMEOUT)
-                    .map_err(|e| format!("connect to {addr} failed: {e}"))?;
-                let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+                // Bind first, so the trace names our port before the server can accept us.
+                let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+                    .and_then(|s| {
+                        s.bind(&SocketAddr::new(addr.ip(), 0).into())?;
+                        Ok(s)
+                    })
+                    .map_err(|e| format!("cannot make a client socket: {e}"))?;
+                let port = sock
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map_or(0, |a| a.port());
                 let mut ev = self.step_event(step, "connect", format!("connects from port {port}"));
                 ev.port = Some(port);
                 self.rec.send(ev);
-                *conn = Some(self.spawn_reader(stream)?);
+                sock.connect_timeout(&addr.into(), ECHO_TIMEOUT)
+                    .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+                *conn = Some(self.spawn_reader(sock.into())?);
             }
             Action::Send(bytes) => {
                 let c = conn.as_mut().ok_or("not connected")?;
