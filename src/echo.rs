@@ -175,6 +175,7 @@ impl Conn {
         }
     }
 
+    // ANCHOR: echo_blocking
     /// Echoes with blocking calls until the client is done: each `recvfrom` sleeps until data
     /// arrives (stage ① and ② in one call), each `sendto` until the bytes are in the kernel.
     pub fn echo_blocking(&mut self, tr: &mut Tracer) {
@@ -186,6 +187,7 @@ impl Conn {
             }
         }
     }
+    // ANCHOR_END: echo_blocking
 
     /// Closes the connection, recording the `close`.
     pub fn close(self, tr: &mut Tracer, note: &str) {

@@ -131,3 +131,48 @@ fn normalising_keeps_calls_and_drops_noise() {
     let c = "  199.001  server        4150  recvfrom(6=A, 4096)  = 7   slept 101.0 ms  ①+② ready+copy   copied";
     assert_ne!(normalise(a), normalise(c));
 }
+
+/// Every relative link and every `{{#include}}` in the book points at something that exists
+/// (mdBook itself only warns), and every anchor it names is in the file.
+#[test]
+fn book_links_and_includes_resolve() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut pages = vec![src.clone()];
+    let mut checked = 0;
+    while let Some(dir) = pages.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pages.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let here = path.parent().unwrap();
+            for inc in text.split("{{#include ").skip(1) {
+                let target = inc.split("}}").next().unwrap().trim();
+                let (file, anchor) = target.split_once(':').unwrap_or((target, ""));
+                let body = std::fs::read_to_string(here.join(file))
+                    .unwrap_or_else(|e| panic!("{path:?}: include {file}: {e}"));
+                if !anchor.is_empty() {
+                    assert!(
+                        body.contains(&format!("ANCHOR: {anchor}")),
+                        "{path:?}: no anchor {anchor} in {file}"
+                    );
+                }
+                checked += 1;
+            }
+            for link in text.split("](").skip(1) {
+                let target = link.split(')').next().unwrap().split('#').next().unwrap();
+                if target.is_empty() || target.contains("://") {
+                    continue;
+                }
+                assert!(here.join(target).exists(), "{path:?}: broken link {target}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10, "only {checked} links and includes found");
+}

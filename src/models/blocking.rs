@@ -25,6 +25,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// `accept4(listener)` → serve that one client to the end → `close` → accept the next.
 #[doc(alias = "accept4")]
 #[doc(alias = "recvfrom")]
@@ -64,6 +65,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         );
     }
 }
+// ANCHOR_END: serve
 
 fn notice(s: &Summary) -> Vec<String> {
     let mut out = Vec::new();

@@ -28,6 +28,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// Loop forever: try `accept4`, try `recvfrom` on every client, send what is pending, do a
 /// unit of other work; no call ever sleeps.
 #[doc(alias = "O_NONBLOCK")]
@@ -92,6 +93,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
     let _ = tr.sys(

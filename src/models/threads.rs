@@ -29,6 +29,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// `accept4` → `clone3` a worker for the client → back to `accept4`.
 #[doc(alias = "clone3")]
 #[doc(alias = "pthread_create")]
@@ -80,6 +81,7 @@ fn worker(rec: Recorder, actor: &str, mut conn: Conn, tid_tx: mpsc::SyncSender<i
     conn.close(&mut tr, "this client is done; its thread ends");
     rusage(&mut tr);
 }
+// ANCHOR_END: serve
 
 fn notice(s: &Summary) -> Vec<String> {
     vec![
