@@ -55,7 +55,7 @@ fn normalise_fragment(f: &str) -> String {
             continue;
         }
         // Bars and rules: a run of one character is drawn to scale; keep one of it.
-        if out.ends_with(c) && "█▒░▓#~.=─═━".contains(c) {
+        if out.ends_with(c) && "█▒░▓#~.=─═━-".contains(c) {
             i += 1;
             continue;
         }
