@@ -36,6 +36,19 @@ pub struct Model {
     pub notice: fn(&Summary) -> Vec<String>,
 }
 
+/// A model this OS has but the kernel refuses to run here (a system call that fails with
+/// `ENOSYS` or `EPERM`): the run ends with this one line and exit code 2.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 impl Model {
     pub fn available(&self) -> bool {
         self.serve.is_some()
