@@ -11,7 +11,34 @@ use crate::trace::summary::Summary;
 
 pub mod blocking;
 pub mod nonblocking;
+#[cfg(target_os = "linux")]
+pub mod sigio;
 pub mod threads;
+
+/// The Linux-only models as other OSes list them: there, `serve` is `None`.
+#[cfg(not(target_os = "linux"))]
+pub mod sigio {
+    pub const MODEL: super::Model =
+        super::linux_only("sigio", "6.4", "O_ASYNC sockets and F_SETSIG");
+}
+
+/// The registry entry of a Linux-only model on another OS: what to run instead.
+#[cfg(not(target_os = "linux"))]
+const fn linux_only(name: &'static str, figure: &'static str, summary: &'static str) -> Model {
+    fn no_notice(_: &Summary) -> Vec<String> {
+        Vec::new()
+    }
+    Model {
+        name,
+        summary,
+        figure,
+        platforms: "Linux",
+        serve: None,
+        instead: if cfg!(windows) { "iocp" } else { "kqueue" },
+        state: "",
+        notice: no_notice,
+    }
+}
 
 /// A model's server loop.
 pub type Serve = fn(&mut Server) -> anyhow::Result<()>;
@@ -56,7 +83,12 @@ impl Model {
 }
 
 /// Every model, in teaching order.
-pub const MODELS: &[Model] = &[blocking::MODEL, threads::MODEL, nonblocking::MODEL];
+pub const MODELS: &[Model] = &[
+    blocking::MODEL,
+    threads::MODEL,
+    nonblocking::MODEL,
+    sigio::MODEL,
+];
 
 pub fn find(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)
