@@ -14,12 +14,19 @@ pub mod nonblocking;
 #[cfg(target_os = "linux")]
 pub mod sigio;
 pub mod threads;
+#[cfg(target_os = "linux")]
+pub mod uring;
 
 /// The Linux-only models as other OSes list them: there, `serve` is `None`.
 #[cfg(not(target_os = "linux"))]
 pub mod sigio {
     pub const MODEL: super::Model =
         super::linux_only("sigio", "6.4", "O_ASYNC sockets and F_SETSIG");
+}
+
+#[cfg(not(target_os = "linux"))]
+pub mod uring {
+    pub const MODEL: super::Model = super::linux_only("uring", "6.5", "io_uring completions");
 }
 
 /// The registry entry of a Linux-only model on another OS: what to run instead.
@@ -88,6 +95,7 @@ pub const MODELS: &[Model] = &[
     threads::MODEL,
     nonblocking::MODEL,
     sigio::MODEL,
+    uring::MODEL,
 ];
 
 pub fn find(name: &str) -> Option<&'static Model> {
