@@ -39,7 +39,7 @@ pub const MODEL: Model = Model {
     name: "uring",
     summary: "io_uring: submit accept/recv/send with a key; the kernel completes them, data and all",
     figure: "6.5",
-    platforms: "Linux 5.19+",
+    platforms: "Linux 5.11+",
     serve: Some(serve),
     instead: "",
     state: "a key → callback table the program owns (io_uring user_data), not thread stacks",
