@@ -231,6 +231,7 @@ fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
     }
     let mut peers = known_clients(&c.events);
     let mut k = 0;
+    let (mut listening, mut common) = (false, 0);
     for ev in &c.events {
         peers.observe(ev);
         if ev.kind == Kind::Client {
@@ -239,19 +240,19 @@ fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
             }
             continue;
         }
+        // The listener's setup is the same in every model: one line for all of it.
+        if ev.kind == Kind::Info && ev.note.starts_with("listening on") {
+            out[k].push(format!("listener set up ({common} calls)"));
+            listening = true;
+        }
         if !is_server(ev) {
             continue;
         }
-        // Setup calls share one line: they are the same in every model but a few.
-        let cell = &mut out[k];
-        match cell.last_mut() {
-            Some(line) if ev.stage == Stage::Setup && line.starts_with("setup: ") => {
-                line.push_str(", ");
-                line.push_str(ev.call);
-            }
-            _ if ev.stage == Stage::Setup => cell.push(format!("setup: {}", ev.call)),
-            _ => cell.push(brief(ev, &peers)),
+        if !listening {
+            common += 1;
+            continue;
         }
+        out[k].push(brief(ev, &peers));
         if ev.call == "close"
             && let Some(fd) = ev.fd
         {
@@ -533,8 +534,11 @@ fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
                 told: c.model.told,
             });
         }
-        let touches = (ev.fd == Some(fd) || (ev.port.is_some() && ev.ret == Some(fd)))
-            && ev.errno != Some("EAGAIN");
+        // The server's last act on this connection before the read: accepting it, setting it
+        // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
+        let acts_on = ev.fd == Some(fd) && ev.stage != Stage::DataReady;
+        let touches =
+            (acts_on || (ev.port.is_some() && ev.ret == Some(fd))) && ev.errno != Some("EAGAIN");
         if touches {
             last_touch = Some(ev.t_us + ev.dur_us);
         }

@@ -82,11 +82,57 @@ impl Conn {
         self.eof && !self.wants_write()
     }
 
+    /// How many bytes the next read may take: the read size, less when the echo backlog is
+    /// nearly full (never 0, so a read can still see EOF).
+    pub fn read_size(&self) -> usize {
+        let room = self.max_pending - self.pending().min(self.max_pending);
+        self.buf.len().min(room.max(1))
+    }
+
+    /// The buffer the next read copies into (`read_size` bytes). A completion model hands its
+    /// address to the kernel, which fills it later; the buffer never moves while `Conn` lives.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let want = self.read_size();
+        &mut self.buf[..want]
+    }
+
+    /// The first `n` bytes of the read buffer, as the last read left them.
+    pub fn last_read(&self, n: usize) -> &[u8] {
+        &self.buf[..n.min(self.buf.len())]
+    }
+
+    /// `n` bytes arrived in the read buffer (by our `recvfrom` or by the kernel's own copy):
+    /// queue them for the echo.
+    pub fn received(&mut self, n: usize) {
+        if self.sent == self.out.len() {
+            self.out.clear();
+            self.sent = 0;
+        }
+        self.out.extend_from_slice(&self.buf[..n]);
+    }
+
+    /// What is left to echo. A completion model hands this slice to the kernel; nothing is
+    /// queued behind it until the send completes, so it does not move meanwhile.
+    pub fn unsent(&self) -> &[u8] {
+        &self.out[self.sent..]
+    }
+
+    /// `n` more bytes went out; returns whether everything queued has gone.
+    pub fn mark_sent(&mut self, n: usize) -> bool {
+        self.sent += n;
+        if self.sent >= self.out.len() {
+            self.out.clear();
+            self.sent = 0;
+            true
+        } else {
+            false
+        }
+    }
+
     /// One `recvfrom` into our buffer; what arrives is queued for the echo. `stage` tags a recv
     /// that finds data; one that finds nothing (`EAGAIN`) is stage ①.
     pub fn recv(&mut self, tr: &mut Tracer, stage: Stage, blocks: bool) -> Recv {
-        let room = self.max_pending - self.pending().min(self.max_pending);
-        let want = self.buf.len().min(room.max(1));
+        let want = self.read_size();
         let call = Call::new("recvfrom", stage)
             .fd(self.raw())
             .args(want.to_string())
@@ -118,13 +164,7 @@ impl Conn {
             tr.end(call, start, got, note);
         }
         match outcome {
-            Recv::Data(n) => {
-                if self.sent == self.out.len() {
-                    self.out.clear();
-                    self.sent = 0;
-                }
-                self.out.extend_from_slice(&self.buf[..n]);
-            }
+            Recv::Data(n) => self.received(n),
             Recv::Eof => self.eof = true,
             _ => {}
         }
@@ -161,10 +201,7 @@ impl Conn {
         }
         match r {
             Ok(n) => {
-                self.sent += n;
-                if self.sent == self.out.len() {
-                    self.out.clear();
-                    self.sent = 0;
+                if self.mark_sent(n) {
                     Send::Done
                 } else {
                     Send::WouldBlock

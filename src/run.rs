@@ -1,7 +1,7 @@
 //! Runs one model: its server on a thread of its own, the scripted clients on theirs, and the
 //! rendering of the trace here, on the main thread, so the server's calls are only its own.
 
-use crate::models::Model;
+use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
 use crate::server::{Knobs, Server, StopHandle};
 use crate::trace::json::JsonRenderer;
@@ -171,6 +171,9 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 Ok((mut srv, local, stop)) => {
                     let _ = ready_tx.send(Ok((local, stop)));
                     let result = serve(&mut srv);
+                    if result.is_err() {
+                        srv.abort();
+                    }
                     srv.teardown();
                     result
                 }
@@ -199,7 +202,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
             local.port()
         ),
     };
-    if opts.serve && !opts.format.eq(&Format::Json) {
+    if opts.serve {
         eprintln!(
             "serving on {local} — connect with: nc {} {}",
             local.ip(),
@@ -268,6 +271,9 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     if !stuck || server.is_finished() {
         match server.join() {
             Ok(Ok(())) => {}
+            // The kernel refuses the model here (io_uring disabled, say): like a model this OS
+            // lacks, that is one line and exit code 2, not a failed run.
+            Ok(Err(e)) if e.is::<Refused>() => return Err(e),
             Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
             Err(_) => failures.push("the server thread panicked".into()),
         }

@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use rustix::net::{AddressFamily, SocketAddrAny, SocketFlags, SocketType};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Knobs a model may honour; the CLI fills them.
 #[derive(Clone, Debug)]
@@ -39,17 +41,22 @@ pub struct Server {
     pub knobs: Knobs,
     /// Units of "other work" done while waiting (models that are free in stage ① advance it).
     pub work: u64,
+    /// Set by the harness when the run is over, for models that never block in `accept4` and
+    /// may not hear the listener being shut down (signal-driven I/O: no signal says so).
+    stop: Arc<AtomicBool>,
 }
 
-/// How the harness stops a server: a duplicate of the listener to shut down.
+/// How the harness stops a server: a stop flag, and a duplicate of the listener to shut down.
 pub struct StopHandle {
     listener: OwnedFd,
+    stop: Arc<AtomicBool>,
 }
 
 impl StopHandle {
-    /// Ends the run: a blocked `accept4` wakes with `EINVAL`, readiness models see the listener
-    /// hang up.
+    /// Ends the run: the stop flag turns true, then a blocked `accept4` wakes with `EINVAL`,
+    /// readiness models see the listener hang up.
     pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
         let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
     }
 }
@@ -131,13 +138,27 @@ impl Server {
             )
             .context("fcntl(F_DUPFD_CLOEXEC) failed")?;
         tr.info(format!("listening on {local}"));
+        let stop = Arc::new(AtomicBool::new(false));
         let server = Server {
             tr,
             listener,
             knobs,
             work: 0,
+            stop: stop.clone(),
         };
-        Ok((server, local, StopHandle { listener: dup }))
+        Ok((
+            server,
+            local,
+            StopHandle {
+                listener: dup,
+                stop,
+            },
+        ))
+    }
+
+    /// Whether the harness has ended the run (a flag, not a system call).
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// The listener's descriptor number, for trace lines.
@@ -168,6 +189,19 @@ impl Server {
         self.tr
             .end_with(call, start, shown, |ev| ev.port = port, note);
         r.map(|(fd, _)| Conn::new(fd, &self.knobs))
+    }
+
+    /// The model failed: shut the listener down (the harness's duplicate keeps it open), so
+    /// that clients waiting in its queue are refused at once instead of waiting for an echo.
+    pub fn abort(&mut self) {
+        let lfd = self.lfd();
+        let _ = self.tr.sys(
+            Call::new("shutdown", Stage::Teardown)
+                .fd(lfd)
+                .args("SHUT_RD"),
+            "the server failed: refuse the clients",
+            || rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read),
+        );
     }
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.

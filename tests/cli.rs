@@ -190,8 +190,9 @@ fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
     if !util::have("nc") {
         return;
     }
-    let mut server = Command::new(util::bin())
-        .args(["blocking", "--serve", "--format", "json"])
+    // `timeout` bounds the test if the server never stops; it passes our SIGINT on to it.
+    let mut server = Command::new("timeout")
+        .args(["-k", "5", "30", util::bin(), "blocking", "--serve", "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -164,10 +164,11 @@ fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
         .filter_map(parse_strace_line)
         .filter(|c| !RUNTIME.contains(&c.name.as_str()) || named.contains(&c.name))
         .collect();
-    // Everything before our own `gettid` is the thread's start-up (std calls gettid too).
+    // Everything before our own `gettid` is the thread's start-up (std calls gettid too, and
+    // glibc sets the new thread's signal mask: a runtime call even when the trace names one).
     let first_own = calls
         .iter()
-        .position(|c| c.name != "gettid")
+        .position(|c| c.name != "gettid" && !RUNTIME.contains(&c.name.as_str()))
         .unwrap_or(calls.len());
     let start = calls[..first_own]
         .iter()

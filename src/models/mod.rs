@@ -11,7 +11,42 @@ use crate::trace::summary::Summary;
 
 pub mod blocking;
 pub mod nonblocking;
+#[cfg(target_os = "linux")]
+pub mod sigio;
 pub mod threads;
+#[cfg(target_os = "linux")]
+pub mod uring;
+
+/// The Linux-only models as other OSes list them: there, `serve` is `None`.
+#[cfg(not(target_os = "linux"))]
+pub mod sigio {
+    pub const MODEL: super::Model =
+        super::linux_only("sigio", "6.4", "O_ASYNC sockets and F_SETSIG");
+}
+
+#[cfg(not(target_os = "linux"))]
+pub mod uring {
+    pub const MODEL: super::Model = super::linux_only("uring", "6.5", "io_uring completions");
+}
+
+/// The registry entry of a Linux-only model on another OS: what to run instead.
+#[cfg(not(target_os = "linux"))]
+const fn linux_only(name: &'static str, figure: &'static str, summary: &'static str) -> Model {
+    fn no_notice(_: &Summary) -> Vec<String> {
+        Vec::new()
+    }
+    Model {
+        name,
+        summary,
+        figure,
+        platforms: "Linux",
+        serve: None,
+        instead: if cfg!(windows) { "iocp" } else { "kqueue" },
+        state: "",
+        told: "",
+        notice: no_notice,
+    }
+}
 
 /// A model's server loop.
 pub type Serve = fn(&mut Server) -> anyhow::Result<()>;
@@ -38,6 +73,19 @@ pub struct Model {
     pub notice: fn(&Summary) -> Vec<String>,
 }
 
+/// A model this OS has but the kernel refuses to run here (a system call that fails with
+/// `ENOSYS` or `EPERM`): the run ends with this one line and exit code 2.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 impl Model {
     pub fn available(&self) -> bool {
         self.serve.is_some()
@@ -45,7 +93,13 @@ impl Model {
 }
 
 /// Every model, in teaching order.
-pub const MODELS: &[Model] = &[blocking::MODEL, threads::MODEL, nonblocking::MODEL];
+pub const MODELS: &[Model] = &[
+    blocking::MODEL,
+    threads::MODEL,
+    nonblocking::MODEL,
+    sigio::MODEL,
+    uring::MODEL,
+];
 
 pub fn find(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)

@@ -25,6 +25,7 @@ pub fn name(e: Errno) -> &'static str {
         (Errno::PERM, "EPERM"),
         (Errno::NOSYS, "ENOSYS"),
         (Errno::TIMEDOUT, "ETIMEDOUT"),
+        (Errno::TIME, "ETIME"),
         (Errno::NOENT, "ENOENT"),
         (Errno::EXIST, "EEXIST"),
         (Errno::INPROGRESS, "EINPROGRESS"),

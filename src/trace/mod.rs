@@ -112,6 +112,9 @@ pub struct Event {
     /// different models line up step by step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
+    /// On `op` events: the key (io_uring `user_data`) that ties a completion to its submission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<u64>,
 }
 
 impl Event {
@@ -137,12 +140,14 @@ impl Event {
             bytes: None,
             ok: None,
             step: None,
+            key: None,
         }
     }
 
-    /// Calls that a renderer may fold into one line: would-block spins and units of other work.
+    /// Calls that a renderer may fold into one line: would-block spins, waits that timed out
+    /// with nothing to report (`ETIME`), and units of other work.
     fn spins(&self) -> bool {
-        self.errno == Some("EAGAIN") || self.stage == Stage::Work
+        matches!(self.errno, Some("EAGAIN" | "ETIME")) || self.stage == Stage::Work
     }
 
     fn same_call(&self, other: &Event) -> bool {
@@ -257,6 +262,13 @@ impl Call {
 
     pub fn args(mut self, args: impl Into<String>) -> Call {
         self.args = args.into();
+        self
+    }
+
+    /// Not a system call but an operation the kernel runs for us (an SQE queued, a CQE reaped):
+    /// recorded as an `op` event, which the strace cross-check ignores.
+    pub fn op(mut self) -> Call {
+        self.kind = Kind::Op;
         self
     }
 

@@ -58,6 +58,8 @@ pub struct Summary {
     pub ops: u64,
     pub calls: BTreeMap<&'static str, u64>,
     pub eagain: u64,
+    /// Waits that ended at their timeout with nothing to report (`ETIME`).
+    pub timeouts: u64,
     /// Time spent inside system calls, by stage (µs).
     pub stage_us: BTreeMap<&'static str, u64>,
     /// Bytes the server's own calls copied from the kernel into its buffers.
@@ -79,8 +81,22 @@ pub struct Summary {
     pub echoes_ok: u64,
     pub echo_bytes: u64,
     pub failures: u64,
+    /// Operations submitted to the kernel (io_uring SQEs) and completions reaped (CQEs).
+    pub sqes: u64,
+    pub cqes: u64,
+    /// Most operations in flight at once (submitted, not yet completed).
+    pub max_in_flight: u64,
+    /// Signals the server took (signal-driven I/O: `rt_sigtimedwait` returning one).
+    pub signals: u64,
+    /// Of those, how many were followed by a copy of data from the socket they named.
+    pub signals_with_data: u64,
     /// Each time a client's sent bytes reached the server's buffer: how long it took.
     pub waits: Vec<Wait>,
+    /// The descriptor the last signal named, until data is copied from it or another comes.
+    #[serde(skip)]
+    signal_fd: Option<i64>,
+    #[serde(skip)]
+    in_flight: u64,
     #[serde(skip)]
     open: u64,
     #[serde(skip)]
@@ -113,9 +129,20 @@ impl Summary {
             self.threads = self.tids.len() as u64;
         } else {
             self.ops += ev.count;
+            if ev.stage == Stage::Completion {
+                self.cqes += ev.count;
+                self.in_flight = self.in_flight.saturating_sub(ev.count);
+            } else {
+                self.sqes += ev.count;
+                self.in_flight += ev.count;
+                self.max_in_flight = self.max_in_flight.max(self.in_flight);
+            }
         }
         if ev.errno == Some("EAGAIN") {
             self.eagain += ev.count;
+        }
+        if ev.errno == Some("ETIME") {
+            self.timeouts += ev.count;
         }
         self.cpu_us += ev.cpu_us.unwrap_or(0);
         if ev.port.is_some() && ev.ret.is_some() {
@@ -133,11 +160,20 @@ impl Summary {
         match (ev.kind, ev.stage) {
             (Kind::Syscall, Stage::CopyToUser | Stage::DataReadyCopy) => self.bytes_in += copied,
             (Kind::Op, Stage::Completion) if ev.call == "recv" => self.bytes_in_by_kernel += copied,
-            (_, Stage::CopyToKernel) => self.bytes_out += copied,
+            (Kind::Op, Stage::Completion) if ev.call == "send" => self.bytes_out += copied,
+            (Kind::Syscall, Stage::CopyToKernel) => self.bytes_out += copied,
             _ => {}
+        }
+        if ev.kind == Kind::Syscall && ev.call == "rt_sigtimedwait" && ev.ret.is_some() {
+            self.signals += ev.count;
+            self.signal_fd = ev.fd;
         }
         let took = matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
             || (ev.stage == Stage::Completion && ev.call == "recv");
+        if took && copied > 0 && ev.fd.is_some() && ev.fd == self.signal_fd {
+            self.signals_with_data += 1;
+            self.signal_fd = None;
+        }
         if took
             && copied > 0
             && let Some(fd) = ev.fd

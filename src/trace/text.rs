@@ -218,7 +218,11 @@ impl<W: Write> TextRenderer<W> {
                         Some(c) => format!("= {r} ({c})"),
                         None => format!("= {r}"),
                     },
+                    // A CQE's result is the negated errno itself, not -1 with errno set.
+                    (Kind::Op, None, Some(e)) => format!("= -{e}"),
                     (_, None, Some(e)) => format!("= -1 {e}"),
+                    // An SQE has no result yet: it waits in the submission ring.
+                    (Kind::Op, None, None) => "queued".to_string(),
                     (_, None, None) => "=".to_string(),
                 };
                 if ev.count > 1 {
