@@ -253,7 +253,7 @@ fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
             continue;
         }
         out[k].push(brief(ev, &peers));
-        if ev.call == "close"
+        if ev.closes()
             && let Some(fd) = ev.fd
         {
             peers.closed(fd);
@@ -361,13 +361,13 @@ fn interval(ev: &Event) -> (u64, u64) {
 
 /// A would-block answer from a socket: the process asked and the kernel said "not yet".
 fn spin(ev: &Event) -> bool {
-    ev.kind == Kind::Syscall && ev.errno == Some("EAGAIN") && ev.fd.is_some()
+    ev.kind == Kind::Syscall && ev.would_block() && ev.fd.is_some()
 }
 
 fn waiting(ev: &Event) -> bool {
     ev.kind == Kind::Syscall
         && matches!(ev.stage, Stage::DataReady | Stage::DataReadyCopy)
-        && ev.errno != Some("EAGAIN")
+        && !ev.would_block()
 }
 
 /// How the process spent a window of time on one thread: (blocked, spinning, free) in µs.
@@ -500,7 +500,7 @@ fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
         let copied = ev.ret.is_some_and(|n| n > 0)
             && ev.fd == Some(fd)
             && (matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
-                || (ev.stage == Stage::Completion && ev.call == "recv"));
+                || ev.received_by_kernel());
         if copied {
             let start = last_touch.unwrap_or(ev.t_us);
             let sent = sent_at.unwrap_or(ev.t_us).max(start);
@@ -537,8 +537,7 @@ fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
         // The server's last act on this connection before the read: accepting it, setting it
         // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
         let acts_on = ev.fd == Some(fd) && ev.stage != Stage::DataReady;
-        let touches =
-            (acts_on || (ev.port.is_some() && ev.ret == Some(fd))) && ev.errno != Some("EAGAIN");
+        let touches = (acts_on || (ev.port.is_some() && ev.ret == Some(fd))) && !ev.would_block();
         if touches {
             last_touch = Some(ev.t_us + ev.dur_us);
         }

@@ -5,10 +5,11 @@
 //! only does the copying, so a model file holds exactly what differs between models.
 
 use crate::server::Knobs;
+use crate::sys;
 use crate::trace::{Call, Stage, Tracer, escape};
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags};
+use rustix::net::RecvFlags;
 
 /// One client connection as the server sees it.
 pub struct Conn {
@@ -46,6 +47,28 @@ pub enum Send {
     Failed(Errno),
 }
 
+/// What completion models (io_uring on Linux, IOCP on Windows) need: buffers to hand the kernel.
+#[cfg(any(target_os = "linux", windows))]
+impl Conn {
+    /// The buffer the next read copies into (`read_size` bytes). A completion model hands its
+    /// address to the kernel, which fills it later; the buffer never moves while `Conn` lives.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let want = self.read_size();
+        &mut self.buf[..want]
+    }
+
+    /// The first `n` bytes of the read buffer, as the last read left them.
+    pub fn last_read(&self, n: usize) -> &[u8] {
+        &self.buf[..n.min(self.buf.len())]
+    }
+
+    /// What is left to echo. A completion model hands this slice to the kernel; nothing is
+    /// queued behind it until the send completes, so it does not move meanwhile.
+    pub fn unsent(&self) -> &[u8] {
+        &self.out[self.sent..]
+    }
+}
+
 impl Conn {
     pub fn new(fd: OwnedFd, knobs: &Knobs) -> Conn {
         Conn {
@@ -59,7 +82,7 @@ impl Conn {
     }
 
     pub fn raw(&self) -> i32 {
-        self.fd.as_raw_fd()
+        sys::raw(&self.fd)
     }
 
     /// Bytes received and not yet echoed.
@@ -89,18 +112,6 @@ impl Conn {
         self.buf.len().min(room.max(1))
     }
 
-    /// The buffer the next read copies into (`read_size` bytes). A completion model hands its
-    /// address to the kernel, which fills it later; the buffer never moves while `Conn` lives.
-    pub fn read_buf(&mut self) -> &mut [u8] {
-        let want = self.read_size();
-        &mut self.buf[..want]
-    }
-
-    /// The first `n` bytes of the read buffer, as the last read left them.
-    pub fn last_read(&self, n: usize) -> &[u8] {
-        &self.buf[..n.min(self.buf.len())]
-    }
-
     /// `n` bytes arrived in the read buffer (by our `recvfrom` or by the kernel's own copy):
     /// queue them for the echo.
     pub fn received(&mut self, n: usize) {
@@ -109,12 +120,6 @@ impl Conn {
             self.sent = 0;
         }
         self.out.extend_from_slice(&self.buf[..n]);
-    }
-
-    /// What is left to echo. A completion model hands this slice to the kernel; nothing is
-    /// queued behind it until the send completes, so it does not move meanwhile.
-    pub fn unsent(&self) -> &[u8] {
-        &self.out[self.sent..]
     }
 
     /// `n` more bytes went out; returns whether everything queued has gone.
@@ -133,7 +138,7 @@ impl Conn {
     /// that finds data; one that finds nothing (`EAGAIN`) is stage ①.
     pub fn recv(&mut self, tr: &mut Tracer, stage: Stage, blocks: bool) -> Recv {
         let want = self.read_size();
-        let call = Call::new("recvfrom", stage)
+        let call = Call::new(sys::RECV, stage)
             .fd(self.raw())
             .args(want.to_string())
             .blocking(blocks);
@@ -174,13 +179,13 @@ impl Conn {
     /// One `sendto` of what is left to echo; a partial send keeps the rest for later.
     pub fn send(&mut self, tr: &mut Tracer, blocks: bool) -> Send {
         let data = &self.out[self.sent..];
-        let call = Call::new("sendto", Stage::CopyToKernel)
+        let call = Call::new(sys::SEND, Stage::CopyToKernel)
             .fd(self.raw())
             .args(data.len().to_string())
             .blocking(blocks);
         let start = tr.enter(&call);
-        // MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
-        let r = rustix::net::send(&self.fd, data, SendFlags::NOSIGNAL);
+        // Linux: MSG_NOSIGNAL (see `sys::SEND_FLAGS`).
+        let r = rustix::net::send(&self.fd, data, sys::SEND_FLAGS);
         if tr.enabled() {
             let note = match r {
                 Ok(n) if n == data.len() => {

@@ -6,6 +6,7 @@ mod models;
 mod run;
 mod scenario;
 mod server;
+mod sys;
 mod trace;
 
 use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
@@ -215,13 +216,10 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let width = args.width.map(usize::from).unwrap_or_else(|| {
-        rustix::termios::tcgetwinsize(std::io::stdout())
-            .ok()
-            .map(|w| w.ws_col as usize)
-            .filter(|&w| w >= 40)
-            .unwrap_or(100)
-    });
+    let width = args
+        .width
+        .map(usize::from)
+        .unwrap_or_else(|| sys::term_width().filter(|&w| w >= 40).unwrap_or(100));
     let opts = compare::CompareOpts {
         models,
         run: run::RunOpts {

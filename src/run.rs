@@ -222,7 +222,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                         let report = clients::run(&sc, local, &rec, Instant::now());
                         rec.info(
                             "harness",
-                            "the scenario is over: the harness shuts the listener down",
+                            format!("the scenario is over: the harness {}", StopHandle::HOW),
                         );
                         stop.stop();
                         report
@@ -241,7 +241,10 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                     while !sigint.load(Ordering::SeqCst) {
                         thread::sleep(Duration::from_millis(50));
                     }
-                    rec.info("harness", "Ctrl-C: the harness shuts the listener down");
+                    rec.info(
+                        "harness",
+                        format!("Ctrl-C: the harness {}", StopHandle::HOW),
+                    );
                     stop.stop();
                 })
                 .context("cannot start the Ctrl-C watcher")?;

@@ -2,14 +2,17 @@
 //!
 //! The harness makes the listener on the server thread (so `socket`, `bind` and `listen` are in
 //! the server's trace), hands it to the model's `serve`, and stops the server when the scenario
-//! is over by shutting the listener down through a duplicate descriptor: a blocked `accept4`
-//! then fails with `EINVAL`, and every model treats that as "time to go".
+//! is over: on Linux by shutting the listener down through a duplicate descriptor (a blocked
+//! `accept4` then fails with `EINVAL`), elsewhere with a wake-up connection that
+//! [`Server::accept`] closes and reports as `EINVAL` (see [`crate::sys::Stopper`]). Every model
+//! treats `EINVAL` from accept as "time to go".
 
 use crate::echo::Conn;
+use crate::sys;
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
-use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
-use rustix::net::{AddressFamily, SocketAddrAny, SocketFlags, SocketType};
+use rustix::fd::OwnedFd;
+use rustix::net::SocketAddrAny;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +41,8 @@ pub struct Server {
     pub tr: Tracer,
     /// The listening socket (blocking, as `socket` made it).
     pub listener: OwnedFd,
+    /// The address it is bound to.
+    pub local: SocketAddr,
     pub knobs: Knobs,
     /// Units of "other work" done while waiting (models that are free in stage ① advance it).
     pub work: u64,
@@ -46,19 +51,22 @@ pub struct Server {
     stop: Arc<AtomicBool>,
 }
 
-/// How the harness stops a server: a stop flag, and a duplicate of the listener to shut down.
+/// How the harness stops a server: a stop flag, and this OS's way to wake it up.
 pub struct StopHandle {
-    listener: OwnedFd,
+    waker: sys::Stopper,
     stop: Arc<AtomicBool>,
 }
 
 impl StopHandle {
-    /// Ends the run: the stop flag turns true, then a blocked `accept4` wakes with `EINVAL`,
-    /// readiness models see the listener hang up.
+    /// Ends the run: the stop flag turns true, then the server is woken (a blocked accept
+    /// returns, readiness models see the listener).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
+        self.waker.stop();
     }
+
+    /// What the harness does to stop the server, for its trace line.
+    pub const HOW: &str = sys::Stopper::HOW;
 }
 
 impl Server {
@@ -69,23 +77,8 @@ impl Server {
         addr: SocketAddr,
         knobs: Knobs,
     ) -> Result<(Server, SocketAddr, StopHandle)> {
-        let family = match addr {
-            SocketAddr::V4(_) => AddressFamily::INET,
-            SocketAddr::V6(_) => AddressFamily::INET6,
-        };
-        let fam = if addr.is_ipv4() {
-            "AF_INET"
-        } else {
-            "AF_INET6"
-        };
-        let listener = tr
-            .sys_fd(
-                Call::new("socket", Stage::Setup).args(format!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
-                "a TCP socket that will listen",
-                || rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None),
-            )
-            .context("socket() failed")?;
-        let fd = listener.as_raw_fd();
+        let listener = sys::socket(&mut tr, &addr).context("socket() failed")?;
+        let fd = sys::raw(&listener);
         tr.sys(
             Call::new("setsockopt", Stage::Setup)
                 .fd(fd)
@@ -128,32 +121,19 @@ impl Server {
             )
             .context("getsockname() failed")?;
         let local = socket_addr(local).context("getsockname() gave no IP address")?;
-        let dup = tr
-            .sys_fd(
-                Call::new("fcntl", Stage::Setup)
-                    .fd(fd)
-                    .args("F_DUPFD_CLOEXEC, 0"),
-                "a second handle to the listener, for the harness to stop us with",
-                || rustix::io::fcntl_dupfd_cloexec(&listener, 0),
-            )
-            .context("fcntl(F_DUPFD_CLOEXEC) failed")?;
-        tr.info(format!("listening on {local}"));
+        let waker = sys::stopper(&mut tr, &listener, local)
+            .context("cannot prepare a way to stop the server")?;
         let stop = Arc::new(AtomicBool::new(false));
-        let server = Server {
+        let mut server = Server {
             tr,
             listener,
+            local,
             knobs,
             work: 0,
             stop: stop.clone(),
         };
-        Ok((
-            server,
-            local,
-            StopHandle {
-                listener: dup,
-                stop,
-            },
-        ))
+        server.tr.info(format!("listening on {}", server.local));
+        Ok((server, local, StopHandle { waker, stop }))
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -163,45 +143,54 @@ impl Server {
 
     /// The listener's descriptor number, for trace lines.
     pub fn lfd(&self) -> i32 {
-        self.listener.as_raw_fd()
+        sys::raw(&self.listener)
     }
 
-    /// `accept4` on the listener: the next finished handshake becomes a [`Conn`]. The peer's
-    /// port is recorded so the trace can name the client behind the new descriptor.
+    /// `accept4` (or this OS's accept) on the listener: the next finished handshake becomes a
+    /// [`Conn`]. The peer's port is recorded so the trace can name the client behind the new
+    /// descriptor. A connection accepted after the harness set the stop flag is its wake-up
+    /// call: it is closed, and the model gets `EINVAL`, "the run is over", as on Linux.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
-        let call = Call::new("accept4", Stage::DataReady)
+        let (name, args) = sys::ACCEPT;
+        let call = Call::new(name, Stage::DataReady)
             .fd(self.lfd())
-            .args("SOCK_CLOEXEC")
+            .args(args)
             .blocking(blocks);
         let start = self.tr.enter(&call);
-        let r = rustix::net::acceptfrom_with(&self.listener, SocketFlags::CLOEXEC);
+        let r = sys::accept(&self.listener);
         let port = r
             .as_ref()
             .ok()
             .and_then(|(_, addr)| peer_port(addr.clone()));
-        let shown = r.as_ref().map(|(fd, _)| fd.as_raw_fd()).map_err(|e| *e);
+        let shown = r.as_ref().map(|(fd, _)| sys::raw(fd)).map_err(|e| *e);
+        let wake_up = r.is_ok() && self.stopping();
         let note = match shown {
+            Ok(_) if wake_up => "the harness's wake-up connection: the run is over",
             Ok(_) => note,
             Err(rustix::io::Errno::INVAL) => "the listener was shut down: the run is over",
             Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
             Err(_) => "accept failed",
         };
-        self.tr
-            .end_with(call, start, shown, |ev| ev.port = port, note);
-        r.map(|(fd, _)| Conn::new(fd, &self.knobs))
+        self.tr.end_with(
+            call,
+            start,
+            shown,
+            |ev| ev.port = port.filter(|_| !wake_up),
+            note,
+        );
+        let (fd, _) = r?;
+        if wake_up {
+            sys::close(&mut self.tr, fd, "close the wake-up connection");
+            return Err(rustix::io::Errno::INVAL);
+        }
+        sys::after_accept(&mut self.tr, &fd);
+        Ok(Conn::new(fd, &self.knobs))
     }
 
-    /// The model failed: shut the listener down (the harness's duplicate keeps it open), so
-    /// that clients waiting in its queue are refused at once instead of waiting for an echo.
+    /// The model failed: refuse the clients waiting in the listener's queue (Linux shuts the
+    /// listener down; elsewhere teardown's close does it), so they do not wait for an echo.
     pub fn abort(&mut self) {
-        let lfd = self.lfd();
-        let _ = self.tr.sys(
-            Call::new("shutdown", Stage::Teardown)
-                .fd(lfd)
-                .args("SHUT_RD"),
-            "the server failed: refuse the clients",
-            || rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read),
-        );
+        sys::refuse(&mut self.tr, &self.listener);
     }
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
@@ -211,47 +200,15 @@ impl Server {
     }
 }
 
-/// Closes a descriptor with exactly one `close` (std's drop adds an `fcntl` check in debug
-/// builds, which would be a call the trace does not name).
+/// Closes a descriptor with exactly one `close` (`closesocket` on Windows).
 pub fn close(tr: &mut Tracer, fd: OwnedFd, note: &str) {
-    let raw = fd.into_raw_fd();
-    let call = Call::new("close", Stage::Teardown).fd(raw);
-    let start = tr.begin();
-    // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
-    unsafe { rustix::io::close(raw) };
-    tr.end(call, start, Ok(()), note);
+    sys::close(tr, fd, note);
 }
 
-/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time, recorded for the summary.
+/// The CPU time of this thread (`getrusage(RUSAGE_THREAD)` on Linux; see [`sys::cpu_time`]),
+/// recorded for the summary: the last call of every server thread.
 pub fn rusage(tr: &mut Tracer) {
-    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
-    let start = tr.begin();
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
-    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
-    let ru = unsafe { ru.assume_init() };
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    let cpu = us(ru.ru_utime) + us(ru.ru_stime);
-    let result = if rc == 0 {
-        Ok(())
-    } else {
-        Err(
-            rustix::io::Errno::from_io_error(&std::io::Error::last_os_error())
-                .unwrap_or(rustix::io::Errno::INVAL),
-        )
-    };
-    tr.end_with(
-        call,
-        start,
-        result,
-        |ev| ev.cpu_us = Some(cpu),
-        format!(
-            "this thread's CPU: {:.1} ms user + {:.1} ms system",
-            us(ru.ru_utime) as f64 / 1e3,
-            us(ru.ru_stime) as f64 / 1e3
-        ),
-    );
+    sys::cpu_time(tr);
 }
 
 /// The IP address and port inside a socket address the kernel gave us.

@@ -43,7 +43,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         };
 
         // How much did this client send while we were busy with someone else?
-        let call = Call::new("ioctl", Stage::DataReady)
+        let call = Call::new(crate::sys::IOCTL, Stage::DataReady)
             .fd(conn.raw())
             .args("FIONREAD");
         let start = srv.tr.begin();

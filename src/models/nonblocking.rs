@@ -12,7 +12,7 @@ use super::Model;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage, Tracer};
+use crate::trace::{Stage, Tracer};
 use rustix::fd::AsFd;
 use rustix::io::Errno;
 
@@ -95,14 +95,9 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 }
 // ANCHOR_END: serve
 
+/// `fcntl(F_SETFL, O_NONBLOCK)` (Windows: `ioctlsocket(FIONBIO)`): calls on `fd` stop waiting.
 fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
-    let _ = tr.sys(
-        Call::new("fcntl", Stage::Setup)
-            .fd(raw)
-            .args("F_SETFL, O_RDWR|O_NONBLOCK"),
-        note,
-        || rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK),
-    );
+    crate::sys::set_nonblocking(tr, fd, raw, note);
 }
 
 fn notice(s: &Summary) -> Vec<String> {

@@ -147,7 +147,37 @@ impl Event {
     /// Calls that a renderer may fold into one line: would-block spins, waits that timed out
     /// with nothing to report (`ETIME`), and units of other work.
     fn spins(&self) -> bool {
-        matches!(self.errno, Some("EAGAIN" | "ETIME")) || self.stage == Stage::Work
+        self.would_block() || self.timed_out() || self.stage == Stage::Work
+    }
+
+    /// The kernel said "not yet": `EAGAIN` (Winsock: `WSAEWOULDBLOCK`).
+    pub fn would_block(&self) -> bool {
+        matches!(self.errno, Some("EAGAIN" | "WSAEWOULDBLOCK"))
+    }
+
+    /// A wait for completions that timed out: `ETIME` (io_uring), `WAIT_TIMEOUT` (IOCP).
+    pub fn timed_out(&self) -> bool {
+        matches!(self.errno, Some("ETIME" | "WAIT_TIMEOUT"))
+    }
+
+    /// The call closes a descriptor: `close` (`closesocket` on Windows).
+    pub fn closes(&self) -> bool {
+        matches!(self.call, "close" | "closesocket")
+    }
+
+    /// A completion of a receive: the kernel has already copied the bytes into our buffer
+    /// (an io_uring `recv` CQE, an IOCP `WSARecv` packet).
+    pub fn received_by_kernel(&self) -> bool {
+        self.kind == Kind::Op
+            && self.stage == Stage::Completion
+            && matches!(self.call, "recv" | "WSARecv")
+    }
+
+    /// A completion of a send (an io_uring `send` CQE, an IOCP `WSASend` packet).
+    pub fn sent_by_kernel(&self) -> bool {
+        self.kind == Kind::Op
+            && self.stage == Stage::Completion
+            && matches!(self.call, "send" | "WSASend")
     }
 
     fn same_call(&self, other: &Event) -> bool {
@@ -211,14 +241,9 @@ impl Recorder {
             spins: Vec::new(),
         };
         let start = t.begin();
-        let tid = rustix::thread::gettid().as_raw_nonzero().get() as i64;
+        let (name, tid, note) = crate::sys::thread_id();
         t.tid = tid;
-        t.end(
-            Call::new("gettid", Stage::Setup),
-            start,
-            Ok(tid),
-            "this thread's id: the TID that strace shows",
-        );
+        t.end(Call::new(name, Stage::Setup), start, Ok(tid), note);
         t
     }
 
@@ -266,7 +291,9 @@ impl Call {
     }
 
     /// Not a system call but an operation the kernel runs for us (an SQE queued, a CQE reaped):
-    /// recorded as an `op` event, which the strace cross-check ignores.
+    /// recorded as an `op` event, which the strace cross-check ignores. (Completion models
+    /// only: io_uring on Linux, IOCP on Windows.)
+    #[cfg(any(target_os = "linux", windows))]
     pub fn op(mut self) -> Call {
         self.kind = Kind::Op;
         self
@@ -507,11 +534,9 @@ impl Ret for u32 {
     }
 }
 
-#[cfg(unix)]
-impl Ret for std::os::fd::OwnedFd {
+impl Ret for rustix::fd::OwnedFd {
     fn ret(&self) -> i64 {
-        use std::os::fd::AsRawFd;
-        self.as_raw_fd() as i64
+        crate::sys::raw(self) as i64
     }
 }
 
@@ -522,8 +547,7 @@ impl Ret for rustix::net::SocketAddrAny {
     }
 }
 
-#[cfg(unix)]
-impl<T> Ret for (std::os::fd::OwnedFd, T) {
+impl<T> Ret for (rustix::fd::OwnedFd, T) {
     fn ret(&self) -> i64 {
         self.0.ret()
     }

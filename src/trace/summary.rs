@@ -138,10 +138,10 @@ impl Summary {
                 self.max_in_flight = self.max_in_flight.max(self.in_flight);
             }
         }
-        if ev.errno == Some("EAGAIN") {
+        if ev.would_block() {
             self.eagain += ev.count;
         }
-        if ev.errno == Some("ETIME") {
+        if ev.timed_out() {
             self.timeouts += ev.count;
         }
         self.cpu_us += ev.cpu_us.unwrap_or(0);
@@ -150,7 +150,7 @@ impl Summary {
             self.open += 1;
             self.max_open = self.max_open.max(self.open);
         }
-        if ev.call == "close"
+        if ev.closes()
             && let Some(fd) = ev.fd
             && self.peers.client(fd).is_some()
         {
@@ -159,8 +159,8 @@ impl Summary {
         let copied = ev.ret.filter(|&n| n > 0).unwrap_or(0) as u64;
         match (ev.kind, ev.stage) {
             (Kind::Syscall, Stage::CopyToUser | Stage::DataReadyCopy) => self.bytes_in += copied,
-            (Kind::Op, Stage::Completion) if ev.call == "recv" => self.bytes_in_by_kernel += copied,
-            (Kind::Op, Stage::Completion) if ev.call == "send" => self.bytes_out += copied,
+            _ if ev.received_by_kernel() => self.bytes_in_by_kernel += copied,
+            _ if ev.sent_by_kernel() => self.bytes_out += copied,
             (Kind::Syscall, Stage::CopyToKernel) => self.bytes_out += copied,
             _ => {}
         }
@@ -168,8 +168,8 @@ impl Summary {
             self.signals += ev.count;
             self.signal_fd = ev.fd;
         }
-        let took = matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
-            || (ev.stage == Stage::Completion && ev.call == "recv");
+        let took =
+            matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy) || ev.received_by_kernel();
         if took && copied > 0 && ev.fd.is_some() && ev.fd == self.signal_fd {
             self.signals_with_data += 1;
             self.signal_fd = None;
@@ -186,7 +186,7 @@ impl Summary {
                 wait_us: (ev.t_us + ev.dur_us).saturating_sub(sent_at),
             });
         }
-        if ev.call == "close"
+        if ev.closes()
             && let Some(fd) = ev.fd
         {
             self.peers.closed(fd);

@@ -125,7 +125,7 @@ impl<W: Write> TextRenderer<W> {
         // Calls still blocked when this event happened have been blocked long enough to show.
         self.flush_held_before(ev.t_us.saturating_sub(BLOCKED_AFTER_US));
         self.line(ev, blocked);
-        if ev.call == "close"
+        if ev.closes()
             && let Some(fd) = ev.fd
         {
             self.peers.closed(fd);
@@ -316,9 +316,10 @@ impl<W: Write> TextRenderer<W> {
             o,
             "server CPU",
             format!(
-                "{} user+sys in a {} run (getrusage)",
+                "{} user+sys in a {} run ({})",
                 ms(s.cpu_us),
-                ms(s.run_us)
+                ms(s.run_us),
+                crate::sys::CPU_CALL
             ),
         );
         row(

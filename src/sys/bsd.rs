@@ -1,0 +1,140 @@
+//! macOS and the BSDs: `accept` (macOS has no `accept4`; FreeBSD has it), close-on-exec by
+//! `fcntl(F_SETFD)` where `SOCK_CLOEXEC` is missing, per-thread CPU time from Mach's
+//! `thread_info` on macOS and `getrusage(RUSAGE_THREAD)` on FreeBSD, and a run that stops with a
+//! wake-up connection (shutting a listener down does not reliably wake `accept` here).
+
+#[cfg(not(target_vendor = "apple"))]
+use super::last_errno;
+use super::{SETUP, record_cpu};
+use crate::trace::{Call, Stage, Tracer};
+use rustix::fd::OwnedFd;
+use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketType};
+use std::net::SocketAddr;
+
+/// No `MSG_NOSIGNAL` needed: Rust's runtime ignores `SIGPIPE`, so a reset peer gives `EPIPE`.
+pub const SEND_FLAGS: SendFlags = SendFlags::empty();
+
+/// The accept call and its flags, as truss/dtruss show them.
+#[cfg(target_os = "freebsd")]
+pub const ACCEPT: (&str, &str) = ("accept4", "SOCK_CLOEXEC");
+#[cfg(not(target_os = "freebsd"))]
+pub const ACCEPT: (&str, &str) = ("accept", "");
+
+/// This thread's id: `pthread_threadid_np` on macOS (the id `dtruss` and Activity Monitor show).
+#[cfg(target_vendor = "apple")]
+pub fn thread_id() -> (&'static str, i64, &'static str) {
+    let mut id = 0u64;
+    // SAFETY: a null thread means the calling thread; `id` is a valid place for the answer.
+    unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
+    (
+        "pthread_threadid_np",
+        id as i64,
+        "this thread's id, as dtruss shows it",
+    )
+}
+
+/// This thread's id: `pthread_getthreadid_np` on FreeBSD (the `thr_self` id truss shows).
+#[cfg(target_os = "freebsd")]
+pub fn thread_id() -> (&'static str, i64, &'static str) {
+    // SAFETY: no arguments, no failure: it returns the calling thread's id.
+    let tid = unsafe { libc::pthread_getthreadid_np() } as i64;
+    (
+        "pthread_getthreadid_np",
+        tid,
+        "this thread's id, as truss shows it",
+    )
+}
+
+/// `socket(…)`, and on macOS, which has no `SOCK_CLOEXEC`, `fcntl(F_SETFD, FD_CLOEXEC)`.
+pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
+    let (family, fam) = match addr {
+        SocketAddr::V4(_) => (AddressFamily::INET, "AF_INET"),
+        SocketAddr::V6(_) => (AddressFamily::INET6, "AF_INET6"),
+    };
+    let fd = tr.sys_fd(
+        Call::new("socket", SETUP).args(format!("{fam}, SOCK_STREAM")),
+        "a TCP socket that will listen",
+        || rustix::net::socket(family, SocketType::STREAM, None),
+    )?;
+    set_cloexec(tr, &fd, "keep it out of programs we might exec");
+    Ok(fd)
+}
+
+/// `accept(listener)` (FreeBSD: `accept4(…, SOCK_CLOEXEC)`).
+pub fn accept(listener: &OwnedFd) -> rustix::io::Result<(OwnedFd, Option<SocketAddrAny>)> {
+    #[cfg(target_os = "freebsd")]
+    return rustix::net::acceptfrom_with(listener, rustix::net::SocketFlags::CLOEXEC);
+    #[cfg(not(target_os = "freebsd"))]
+    return rustix::net::acceptfrom(listener);
+}
+
+/// After `accept`, macOS needs `fcntl(F_SETFD, FD_CLOEXEC)`; FreeBSD's `accept4` did it.
+pub fn after_accept(tr: &mut Tracer, fd: &OwnedFd) {
+    set_cloexec(tr, fd, "no accept4 here: close-on-exec is a second call");
+}
+
+#[cfg(target_os = "freebsd")]
+fn set_cloexec(_tr: &mut Tracer, _fd: &OwnedFd, _note: &str) {}
+
+#[cfg(not(target_os = "freebsd"))]
+fn set_cloexec(tr: &mut Tracer, fd: &OwnedFd, note: &str) {
+    let _ = tr.sys(
+        Call::new("fcntl", SETUP)
+            .fd(super::raw(fd))
+            .args("F_SETFD, FD_CLOEXEC"),
+        note,
+        || rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC),
+    );
+}
+
+/// The call each server thread measures its CPU time with, named in the summary.
+#[cfg(target_vendor = "apple")]
+pub const CPU_CALL: &str = "thread_info";
+#[cfg(not(target_vendor = "apple"))]
+pub const CPU_CALL: &str = "getrusage";
+
+/// This thread's CPU time from Mach: `thread_info(THREAD_BASIC_INFO)` (macOS has no
+/// `RUSAGE_THREAD`).
+#[cfg(target_vendor = "apple")]
+pub fn cpu_time(tr: &mut Tracer) {
+    let call = Call::new("thread_info", Stage::Teardown).args("THREAD_BASIC_INFO");
+    let start = tr.begin();
+    let mut info = std::mem::MaybeUninit::<libc::thread_basic_info>::zeroed();
+    let mut count = libc::THREAD_BASIC_INFO_COUNT;
+    // SAFETY: pthread_mach_thread_np names the calling thread without taking a port reference;
+    // `info` has room for THREAD_BASIC_INFO_COUNT integers, as `count` tells the kernel.
+    let kr = unsafe {
+        libc::thread_info(
+            libc::pthread_mach_thread_np(libc::pthread_self()),
+            libc::THREAD_BASIC_INFO as libc::thread_flavor_t,
+            info.as_mut_ptr().cast(),
+            &mut count,
+        )
+    };
+    // SAFETY: zeroed is a valid thread_basic_info, and thread_info filled it on success.
+    let info = unsafe { info.assume_init() };
+    let us = |t: libc::time_value_t| t.seconds as u64 * 1_000_000 + t.microseconds as u64;
+    let result = if kr == 0 {
+        Ok(())
+    } else {
+        Err(rustix::io::Errno::INVAL)
+    };
+    let times = (us(info.user_time), us(info.system_time));
+    record_cpu(tr, call, start, result, times, "this thread's");
+}
+
+/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
+#[cfg(not(target_vendor = "apple"))]
+pub fn cpu_time(tr: &mut Tracer) {
+    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
+    let start = tr.begin();
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
+    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
+    let ru = unsafe { ru.assume_init() };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
+    let times = (us(ru.ru_utime), us(ru.ru_stime));
+    record_cpu(tr, call, start, result, times, "this thread's");
+}

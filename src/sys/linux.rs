@@ -1,0 +1,102 @@
+//! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, and a run that stops
+//! by `shutdown(SHUT_RD)` on a duplicate of the listener.
+
+use super::{SETUP, last_errno, record_cpu};
+use crate::trace::{Call, Stage, Tracer};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketFlags, SocketType};
+use std::net::SocketAddr;
+
+/// MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
+pub const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
+
+/// The accept call and its flags, as strace shows them.
+pub const ACCEPT: (&str, &str) = ("accept4", "SOCK_CLOEXEC");
+
+/// `gettid`: the TID that strace shows.
+pub fn thread_id() -> (&'static str, i64, &'static str) {
+    let tid = rustix::thread::gettid().as_raw_nonzero().get() as i64;
+    ("gettid", tid, "this thread's id: the TID that strace shows")
+}
+
+/// `socket(…, SOCK_STREAM|SOCK_CLOEXEC)`.
+pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
+    let (family, fam) = match addr {
+        SocketAddr::V4(_) => (AddressFamily::INET, "AF_INET"),
+        SocketAddr::V6(_) => (AddressFamily::INET6, "AF_INET6"),
+    };
+    tr.sys_fd(
+        Call::new("socket", SETUP).args(format!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
+        "a TCP socket that will listen",
+        || rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None),
+    )
+}
+
+/// `accept4(listener, SOCK_CLOEXEC)`.
+pub fn accept(listener: &OwnedFd) -> rustix::io::Result<(OwnedFd, Option<SocketAddrAny>)> {
+    rustix::net::acceptfrom_with(listener, SocketFlags::CLOEXEC)
+}
+
+/// Nothing to add after `accept4`: the new descriptor is already close-on-exec.
+pub fn after_accept(_tr: &mut Tracer, _fd: &OwnedFd) {}
+
+/// How the harness stops the server: `shutdown(SHUT_RD)` through a duplicate of the listener.
+pub struct Stopper {
+    listener: OwnedFd,
+}
+
+/// `fcntl(F_DUPFD_CLOEXEC)`: a second handle to the listener, for the harness.
+pub fn stopper(
+    tr: &mut Tracer,
+    listener: &OwnedFd,
+    _local: SocketAddr,
+) -> rustix::io::Result<Stopper> {
+    tr.sys_fd(
+        Call::new("fcntl", SETUP)
+            .fd(listener.as_raw_fd())
+            .args("F_DUPFD_CLOEXEC, 0"),
+        "a second handle to the listener, for the harness to stop us with",
+        || rustix::io::fcntl_dupfd_cloexec(listener, 0),
+    )
+    .map(|listener| Stopper { listener })
+}
+
+impl Stopper {
+    /// A blocked `accept4` wakes with `EINVAL`; readiness models see the listener hang up.
+    pub fn stop(&self) {
+        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
+    }
+
+    /// What the harness says it does.
+    pub const HOW: &str = "shuts the listener down";
+}
+
+/// The model failed: shut the listener down (the harness's duplicate keeps it open), so that
+/// clients waiting in its queue are refused at once instead of waiting for an echo.
+pub fn refuse(tr: &mut Tracer, listener: &OwnedFd) {
+    let _ = tr.sys(
+        Call::new("shutdown", Stage::Teardown)
+            .fd(listener.as_raw_fd())
+            .args("SHUT_RD"),
+        "the server failed: refuse the clients",
+        || rustix::net::shutdown(listener, rustix::net::Shutdown::Read),
+    );
+}
+
+/// The call each server thread measures its CPU time with, named in the summary.
+pub const CPU_CALL: &str = "getrusage";
+
+/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
+pub fn cpu_time(tr: &mut Tracer) {
+    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
+    let start = tr.begin();
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
+    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
+    let ru = unsafe { ru.assume_init() };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
+    let times = (us(ru.ru_utime), us(ru.ru_stime));
+    record_cpu(tr, call, start, result, times, "this thread's");
+}
