@@ -10,6 +10,17 @@ use crate::server::Server;
 use crate::trace::summary::Summary;
 
 pub mod blocking;
+#[cfg(windows)]
+pub mod iocp;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+pub mod kqueue;
 pub mod nonblocking;
 #[cfg(target_os = "linux")]
 pub mod sigio;
@@ -17,21 +28,78 @@ pub mod threads;
 #[cfg(target_os = "linux")]
 pub mod uring;
 
-/// The Linux-only models as other OSes list them: there, `serve` is `None`.
+/// The models this OS lacks, as it lists them: there, `serve` is `None`, and `instead` names
+/// the model to run here.
 #[cfg(not(target_os = "linux"))]
 pub mod sigio {
-    pub const MODEL: super::Model =
-        super::linux_only("sigio", "6.4", "O_ASYNC sockets and F_SETSIG");
+    pub const MODEL: super::Model = super::elsewhere(
+        "sigio",
+        "6.4",
+        "O_ASYNC sockets and F_SETSIG",
+        "Linux",
+        super::here("", "kqueue", "iocp"),
+    );
 }
 
 #[cfg(not(target_os = "linux"))]
 pub mod uring {
-    pub const MODEL: super::Model = super::linux_only("uring", "6.5", "io_uring completions");
+    pub const MODEL: super::Model = super::elsewhere(
+        "uring",
+        "6.5",
+        "io_uring completions",
+        "Linux",
+        super::here("", "kqueue", "iocp"),
+    );
 }
 
-/// The registry entry of a Linux-only model on another OS: what to run instead.
-#[cfg(not(target_os = "linux"))]
-const fn linux_only(name: &'static str, figure: &'static str, summary: &'static str) -> Model {
+#[cfg(not(windows))]
+pub mod iocp {
+    pub const MODEL: super::Model = super::elsewhere(
+        "iocp",
+        "6.5",
+        "I/O completion ports: overlapped calls, completion packets",
+        "Windows",
+        super::here("uring", "kqueue", ""),
+    );
+}
+
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+pub mod kqueue {
+    pub const MODEL: super::Model = super::elsewhere(
+        "kqueue",
+        "6.3",
+        "kqueue/kevent readiness filters",
+        "macOS, FreeBSD, NetBSD, OpenBSD",
+        super::here("nonblocking", "", "iocp"),
+    );
+}
+
+/// Of three names, the one for this OS: Linux, macOS/BSD, Windows.
+const fn here(linux: &'static str, bsd: &'static str, windows: &'static str) -> &'static str {
+    if cfg!(target_os = "linux") {
+        linux
+    } else if cfg!(windows) {
+        windows
+    } else {
+        bsd
+    }
+}
+
+/// The registry entry of a model this OS lacks: where it runs, and what to run here instead.
+const fn elsewhere(
+    name: &'static str,
+    figure: &'static str,
+    summary: &'static str,
+    platforms: &'static str,
+    instead: &'static str,
+) -> Model {
     fn no_notice(_: &Summary) -> Vec<String> {
         Vec::new()
     }
@@ -39,9 +107,9 @@ const fn linux_only(name: &'static str, figure: &'static str, summary: &'static 
         name,
         summary,
         figure,
-        platforms: "Linux",
+        platforms,
         serve: None,
-        instead: if cfg!(windows) { "iocp" } else { "kqueue" },
+        instead,
         state: "",
         told: "",
         notice: no_notice,
@@ -97,8 +165,10 @@ pub const MODELS: &[Model] = &[
     blocking::MODEL,
     threads::MODEL,
     nonblocking::MODEL,
+    kqueue::MODEL,
     sigio::MODEL,
     uring::MODEL,
+    iocp::MODEL,
 ];
 
 pub fn find(name: &str) -> Option<&'static Model> {
