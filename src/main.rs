@@ -115,7 +115,12 @@ struct BenchArgs {
     #[arg(long, default_value_t = 10, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     active: u32,
     /// With --scaling: the numbers of idle connections to step through
-    #[arg(long, value_delimiter = ',', default_value = "0,100,1000,10000", hide = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,100,1000,10000",
+        hide = true
+    )]
     idle_steps: Vec<usize>,
     /// With --scaling: also draw the sweep as an SVG file
     #[arg(long, value_name = "FILE")]
@@ -312,7 +317,9 @@ fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Mod
 }
 
 fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
-    let seconds = args.duration.unwrap_or(if args.scaling { 1.0 } else { 3.0 });
+    let seconds = args
+        .duration
+        .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
     if !(seconds > 0.0 && seconds <= 3600.0) {
         anyhow::bail!("--duration takes a number of seconds between 0 and 3600");
     }

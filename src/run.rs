@@ -199,7 +199,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
             local.port()
         ),
     };
-    if opts.serve && !opts.format.eq(&Format::Json) {
+    if opts.serve {
         eprintln!(
             "serving on {local} — connect with: nc {} {}",
             local.ip(),

@@ -106,7 +106,10 @@ impl Server {
             None => Ok(()),
             Some(status) => Err(anyhow!(
                 "the server exited ({status}): {}",
-                self.stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default()
+                self.stderr
+                    .lock()
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
             )),
         }
     }

@@ -120,9 +120,11 @@ fn progress_bar(show: bool, name: &str, until: Until, conns: usize) -> Option<Pr
     };
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(&format!("{{prefix:>12}} [{{bar:40}}] {{pos}}/{{len}} {unit}"))
-            .expect("a valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{prefix:>12}} [{{bar:40}}] {{pos}}/{{len}} {unit}"
+        ))
+        .expect("a valid template")
+        .progress_chars("=> "),
     );
     pb.set_prefix(name.to_string());
     Some(pb)

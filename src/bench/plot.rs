@@ -112,7 +112,11 @@ pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
                 .label(w.model.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
             chart
-                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
                 .map_err(|e| err(&e))?;
         }
         chart

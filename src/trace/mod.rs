@@ -592,6 +592,24 @@ mod tests {
     }
 
     #[test]
+    fn a_disabled_tracer_reads_no_clock_and_formats_no_arguments() {
+        let rec = Recorder::disabled();
+        let t = rec.thread("server");
+        assert!(t.begin().0.is_none());
+        assert!(
+            Call::new("recvfrom", Stage::CopyToUser)
+                .args(64)
+                .args
+                .is_empty()
+        );
+        // A recording tracer on the same thread formats again.
+        let (rec, _rx) = Recorder::new();
+        let t = rec.thread("server");
+        assert!(t.begin().0.is_some());
+        assert_eq!(Call::new("recvfrom", Stage::CopyToUser).args(64).args, "64");
+    }
+
+    #[test]
     fn escape_shows_control_and_high_bytes() {
         assert_eq!(escape(b"hi\n\xff", 10), "\"hi\\n\\xff\"");
         assert_eq!(escape(b"abcdef", 3), "\"abc\"…");
