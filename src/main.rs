@@ -329,6 +329,9 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
         None => bench::load::Until::Time(std::time::Duration::from_secs_f64(seconds)),
     };
     let progress = args.format == bench::Format::Table && bench::progress_wanted();
+    if args.scaling && !args.peer.is_empty() {
+        anyhow::bail!("--scaling sweeps this program's models; --peer is for the plain bench");
+    }
     if args.scaling {
         let models = if args.models.is_empty() {
             bench::scaling::DEFAULT_MODELS
