@@ -135,7 +135,7 @@ impl Conn {
         let want = self.read_size();
         let call = Call::new("recvfrom", stage)
             .fd(self.raw())
-            .args(want.to_string())
+            .args(want)
             .blocking(blocks);
         let start = tr.enter(&call);
         let r = rustix::net::recv(&self.fd, &mut self.buf[..want], RecvFlags::empty());
@@ -176,7 +176,7 @@ impl Conn {
         let data = &self.out[self.sent..];
         let call = Call::new("sendto", Stage::CopyToKernel)
             .fd(self.raw())
-            .args(data.len().to_string())
+            .args(data.len())
             .blocking(blocks);
         let start = tr.enter(&call);
         // MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
