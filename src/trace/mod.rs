@@ -108,6 +108,18 @@ pub struct Event {
     /// On client events: whether an echo matched, byte for byte.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
+    /// On a readiness wait (`select`, `poll`, `epoll_pwait`): how many descriptors the process
+    /// handed the kernel to watch, or has to look through to find the ready ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watched: Option<u64>,
+    /// On a `close`: the server refused this connection (e.g. its descriptor is past
+    /// `FD_SETSIZE`, so `select` cannot watch it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<bool>,
+    /// Who made the call when it is not the model's own code: a library (`polling`) acting on
+    /// its own behalf inside a call the model made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'static str>,
 }
 
 impl Event {
@@ -132,6 +144,9 @@ impl Event {
             client: None,
             bytes: None,
             ok: None,
+            watched: None,
+            refused: None,
+            by: None,
         }
     }
 
