@@ -10,7 +10,13 @@ use crate::server::Server;
 use crate::trace::summary::Summary;
 
 pub mod blocking;
+#[cfg(target_os = "linux")]
+pub mod epoll;
 pub mod nonblocking;
+#[cfg(unix)]
+pub mod poll;
+#[cfg(unix)]
+pub mod select;
 pub mod threads;
 
 /// A model's server loop.
@@ -43,7 +49,14 @@ impl Model {
 }
 
 /// Every model, in teaching order.
-pub const MODELS: &[Model] = &[blocking::MODEL, threads::MODEL, nonblocking::MODEL];
+pub const MODELS: &[Model] = &[
+    blocking::MODEL,
+    threads::MODEL,
+    nonblocking::MODEL,
+    select::MODEL,
+    poll::MODEL,
+    epoll::MODEL,
+];
 
 pub fn find(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)

@@ -92,7 +92,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
+pub(crate) fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
     let _ = tr.sys(
         Call::new("fcntl", Stage::Setup)
             .fd(raw)
