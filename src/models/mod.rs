@@ -15,6 +15,8 @@ pub mod epoll;
 pub mod nonblocking;
 #[cfg(unix)]
 pub mod poll;
+#[cfg(target_os = "linux")]
+pub mod portable;
 #[cfg(unix)]
 pub mod select;
 pub mod threads;
@@ -56,6 +58,7 @@ pub const MODELS: &[Model] = &[
     select::MODEL,
     poll::MODEL,
     epoll::MODEL,
+    portable::MODEL,
 ];
 
 pub fn find(name: &str) -> Option<&'static Model> {
