@@ -188,7 +188,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
             local.port()
         ),
     };
-    if opts.serve && !opts.format.eq(&Format::Json) {
+    if opts.serve {
         eprintln!(
             "serving on {local} — connect with: nc {} {}",
             local.ip(),
