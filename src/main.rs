@@ -50,6 +50,12 @@ struct RunArgs {
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
+    /// epoll: edge-triggered readiness (EPOLLET); the server drains each ready socket to EAGAIN
+    #[arg(long)]
+    edge: bool,
+    /// Before the scenario, open N idle client connections that never send (a crowd to watch)
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    idle: u32,
 }
 
 /// The options of `iomodels compare`.
@@ -239,8 +245,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         port: args.port,
         format: args.format,
         no_trace: args.no_trace,
+        idle: args.idle as usize,
         knobs: server::Knobs {
             read_size: args.read_size as usize,
+            edge: args.edge,
             ..server::Knobs::default()
         },
     };
@@ -289,6 +297,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             port: 0,
             format: run::Format::Json,
             no_trace: false,
+            idle: 0,
             knobs: server::Knobs {
                 read_size: args.read_size as usize,
                 ..server::Knobs::default()

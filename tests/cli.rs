@@ -177,7 +177,15 @@ fn help_and_list() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
     let list = String::from_utf8_lossy(&util::run(&["list"]).stdout).into_owned();
-    for m in ["blocking", "threads", "nonblocking"] {
+    for m in [
+        "blocking",
+        "threads",
+        "nonblocking",
+        "select",
+        "poll",
+        "epoll",
+        "portable",
+    ] {
         assert!(
             list.lines().any(|l| l.starts_with(m) && l.contains("yes")),
             "{list}"

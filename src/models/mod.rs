@@ -10,7 +10,15 @@ use crate::server::Server;
 use crate::trace::summary::Summary;
 
 pub mod blocking;
+#[cfg(target_os = "linux")]
+pub mod epoll;
 pub mod nonblocking;
+#[cfg(unix)]
+pub mod poll;
+#[cfg(target_os = "linux")]
+pub mod portable;
+#[cfg(unix)]
+pub mod select;
 #[cfg(target_os = "linux")]
 pub mod sigio;
 pub mod threads;
@@ -97,6 +105,10 @@ pub const MODELS: &[Model] = &[
     blocking::MODEL,
     threads::MODEL,
     nonblocking::MODEL,
+    select::MODEL,
+    poll::MODEL,
+    epoll::MODEL,
+    portable::MODEL,
     sigio::MODEL,
     uring::MODEL,
 ];

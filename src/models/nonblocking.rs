@@ -97,7 +97,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 }
 // ANCHOR_END: serve
 
-fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
+pub(crate) fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
     let _ = tr.sys(
         Call::new("fcntl", Stage::Setup)
             .fd(raw)

@@ -117,6 +117,18 @@ pub struct Event {
     /// On `op` events: the key (io_uring `user_data`) that ties a completion to its submission.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<u64>,
+    /// On a readiness wait (`select`, `poll`, `epoll_pwait`): how many descriptors the process
+    /// handed the kernel to watch, or has to look through to find the ready ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watched: Option<u64>,
+    /// On a `close`: the server refused this connection (e.g. its descriptor is past
+    /// `FD_SETSIZE`, so `select` cannot watch it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<bool>,
+    /// Who made the call when it is not the model's own code: a library (`polling`) acting on
+    /// its own behalf inside a call the model made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'static str>,
 }
 
 impl Event {
@@ -143,6 +155,9 @@ impl Event {
             ok: None,
             step: None,
             key: None,
+            watched: None,
+            refused: None,
+            by: None,
         }
     }
 
