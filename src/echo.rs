@@ -140,7 +140,7 @@ impl Conn {
         let want = self.read_size();
         let call = Call::new(sys::RECV, stage)
             .fd(self.raw())
-            .args(want.to_string())
+            .args(want)
             .blocking(blocks);
         let start = tr.enter(&call);
         let r = rustix::net::recv(&self.fd, &mut self.buf[..want], RecvFlags::empty());
@@ -181,7 +181,7 @@ impl Conn {
         let data = &self.out[self.sent..];
         let call = Call::new(sys::SEND, Stage::CopyToKernel)
             .fd(self.raw())
-            .args(data.len().to_string())
+            .args(data.len())
             .blocking(blocks);
         let start = tr.enter(&call);
         // Linux: MSG_NOSIGNAL (see `sys::SEND_FLAGS`).

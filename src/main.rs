@@ -1,5 +1,6 @@
 //! iomodels: the same echo server under each I/O model, with a trace of every system call.
 
+mod bench;
 mod compare;
 mod echo;
 mod models;
@@ -50,6 +51,12 @@ struct RunArgs {
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
+    /// epoll: edge-triggered readiness (EPOLLET); the server drains each ready socket to EAGAIN
+    #[arg(long)]
+    edge: bool,
+    /// Before the scenario, open N idle client connections that never send (a crowd to watch)
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    idle: u32,
 }
 
 /// The options of `iomodels compare`.
@@ -76,6 +83,55 @@ struct CompareArgs {
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
+}
+
+/// The options of `iomodels bench`.
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Models to benchmark (default: every model this OS has but blocking, which serves one
+    /// connection at a time; name it to measure it with one connection). With --scaling: the
+    /// models to sweep (default: whichever of select, poll, epoll, uring, portable exist)
+    #[arg(value_name = "MODEL")]
+    models: Vec<String>,
+    /// Connections in the closed loop, each sending a message and waiting for its echo
+    #[arg(short = 'c', long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    connections: u32,
+    /// Bytes per message
+    #[arg(short = 's', long, default_value_t = 64, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    size: u32,
+    /// Seconds of load per model (per step with --scaling) [default: 3, or 1 with --scaling]
+    #[arg(short = 'd', long, value_name = "SECONDS", conflicts_with = "messages")]
+    duration: Option<f64>,
+    /// Instead of a duration: messages each connection sends
+    #[arg(long, value_name = "N")]
+    messages: Option<u64>,
+    /// Run every model this many times, alternating (A B A B …), and report medians
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+    /// table for people, json or csv for the raw numbers
+    #[arg(long, value_enum, default_value_t = bench::Format::Table)]
+    format: bench::Format,
+    /// Also benchmark another echo server: NAME=PROGRAM, started as `PROGRAM --port 0`, which
+    /// prints `serving on IP:PORT` first on stderr (see examples/peers/)
+    #[arg(long, value_name = "NAME=PROGRAM")]
+    peer: Vec<String>,
+    /// The idle-connection sweep: CPU per echo and latency with 0 … 10,000 idle connections
+    #[arg(long)]
+    scaling: bool,
+    /// With --scaling: active connections beside the idle ones
+    #[arg(long, default_value_t = 10, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    active: u32,
+    /// With --scaling: the numbers of idle connections to step through
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,100,1000,10000",
+        hide = true
+    )]
+    idle_steps: Vec<usize>,
+    /// With --scaling: also draw the sweep as an SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -109,6 +165,11 @@ fn cli() -> Command {
             CompareArgs::augment_args(Command::new("compare"))
                 .about("Run the same scenario under several models: side by side, a table, and UNP figure 6.6")
                 .after_help("Examples:\n  iomodels compare\n  iomodels compare blocking nonblocking --width 120\n  iomodels compare --format markdown"),
+        )
+        .subcommand(
+            BenchArgs::augment_args(Command::new("bench"))
+                .about("Measure each model: requests/s, latency, server CPU per request; --scaling: the cost of idle connections")
+                .after_help("Examples:\n  iomodels bench\n  iomodels bench threads nonblocking -c 100 -d 5 --format csv\n  iomodels bench --scaling --plot scaling.svg"),
         )
         .subcommand(Command::new("list").about("List the models, their UNP figures, and which this OS has"))
 }
@@ -166,6 +227,9 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     if name == "compare" {
         return compare_cmd(CompareArgs::from_arg_matches(sub)?);
     }
+    if name == "bench" {
+        return bench_cmd(BenchArgs::from_arg_matches(sub)?);
+    }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
     colored::control::set_override(use_color(args.color));
@@ -182,8 +246,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         port: args.port,
         format: args.format,
         no_trace: args.no_trace,
+        idle: args.idle as usize,
         knobs: server::Knobs {
             read_size: args.read_size as usize,
+            edge: args.edge,
             ..server::Knobs::default()
         },
     };
@@ -229,6 +295,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             port: 0,
             format: run::Format::Json,
             no_trace: false,
+            idle: 0,
             knobs: server::Knobs {
                 read_size: args.read_size as usize,
                 ..server::Knobs::default()
@@ -240,6 +307,96 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
         unicode: args.color != Color::Never,
     };
     compare::compare(&opts)
+}
+
+/// The models named on the command line, each one this OS has.
+fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Model>> {
+    names
+        .iter()
+        .map(|name| match models::find(name) {
+            Some(m) if m.available() => Ok(m),
+            Some(m) => Err(run::unsupported(m)),
+            None => Err(anyhow::anyhow!(
+                "unknown model `{name}` (run `iomodels list` for the models)"
+            )),
+        })
+        .collect()
+}
+
+fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
+    let seconds = args
+        .duration
+        .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        anyhow::bail!("--duration takes a number of seconds between 0 and 3600");
+    }
+    let until = match args.messages {
+        Some(0) => anyhow::bail!("--messages must be at least 1"),
+        Some(n) => bench::load::Until::Messages(n),
+        None => bench::load::Until::Time(std::time::Duration::from_secs_f64(seconds)),
+    };
+    let progress = args.format == bench::Format::Table && bench::progress_wanted();
+    if args.scaling && !args.peer.is_empty() {
+        anyhow::bail!("--scaling sweeps this program's models; --peer is for the plain bench");
+    }
+    if args.scaling {
+        let models = if args.models.is_empty() {
+            bench::scaling::DEFAULT_MODELS
+                .iter()
+                .filter_map(|n| models::find(n).filter(|m| m.available()))
+                .map(|m| m.name.to_string())
+                .collect()
+        } else {
+            available_models(&args.models)?
+                .iter()
+                .map(|m| m.name.to_string())
+                .collect()
+        };
+        return bench::scaling::scaling(&bench::ScalingOpts {
+            models,
+            active: args.active as usize,
+            idle_steps: args.idle_steps,
+            size: args.size as usize,
+            until,
+            format: args.format,
+            plot: args.plot,
+            progress,
+        });
+    }
+    if args.plot.is_some() {
+        anyhow::bail!("--plot draws the --scaling sweep: add --scaling");
+    }
+    let models: Vec<&models::Model> = if args.models.is_empty() && args.peer.is_empty() {
+        models::MODELS
+            .iter()
+            .filter(|m| m.available() && !bench::ONE_AT_A_TIME.contains(&m.name))
+            .collect()
+    } else {
+        available_models(&args.models)?
+    };
+    let mut targets: Vec<bench::child::Target> = models
+        .iter()
+        .map(|m| bench::child::Target::Model(m.name.to_string()))
+        .collect();
+    for p in &args.peer {
+        let (name, program) = p
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--peer takes NAME=PROGRAM, not `{p}`"))?;
+        targets.push(bench::child::Target::Peer {
+            name: name.to_string(),
+            program: program.to_string(),
+        });
+    }
+    bench::bench(&bench::BenchOpts {
+        targets,
+        connections: args.connections as usize,
+        size: args.size as usize,
+        until,
+        rounds: args.rounds as usize,
+        format: args.format,
+        progress,
+    })
 }
 
 fn list() {

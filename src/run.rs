@@ -33,7 +33,63 @@ pub struct RunOpts {
     pub port: u16,
     pub format: Format,
     pub no_trace: bool,
+    /// Idle client connections the harness opens before the scenario and holds until its end.
+    pub idle: usize,
     pub knobs: Knobs,
+}
+
+/// The client ends of `--idle` connections are moved to descriptors from here up. The scripted
+/// clients live in the server's process and share its descriptor table; without the move, every
+/// idle connection would use two low numbers (client end and server end) and the server would
+/// hit `select`'s FD_SETSIZE wall with half the crowd a real, separate client machine would need.
+const IDLE_FD_BASE: i32 = 4096;
+
+/// Makes room for `--idle N`: raises the soft RLIMIT_NOFILE when needed, or explains in one line
+/// why it cannot.
+fn raise_nofile(idle: usize) -> Result<()> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let need = IDLE_FD_BASE as u64 + 2 * idle as u64 + 256;
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.is_none_or(|c| c >= need) {
+        return Ok(());
+    }
+    if lim.maximum.is_some_and(|m| m < need) {
+        anyhow::bail!(
+            "--idle {idle} needs {need} open descriptors, but the hard limit (ulimit -Hn) is {}; \
+             ask for fewer idle connections or raise the hard limit",
+            lim.maximum.unwrap_or(0)
+        );
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(need),
+            maximum: lim.maximum,
+        },
+    )
+    .with_context(|| format!("cannot raise the soft descriptor limit to {need}"))
+}
+
+/// Opens the idle crowd: `n` connections that never send, their client ends moved out of the
+/// server's descriptor range. Fails if the server does not accept them (a blocking server busy
+/// with the first one lets the kernel's accept queue of 128 fill up).
+fn idle_crowd(n: usize, addr: SocketAddr) -> Result<Vec<rustix::fd::OwnedFd>, String> {
+    let mut crowd = Vec::with_capacity(n);
+    for i in 0..n {
+        let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+            .map_err(|e| {
+                format!(
+                    "idle connection #{} of {n}: connect failed ({e}): the server is not \
+                     accepting; --idle is meant for the readiness models (select, poll, epoll, portable)",
+                    i + 1
+                )
+            })?;
+        let moved = rustix::io::fcntl_dupfd_cloexec(&stream, IDLE_FD_BASE)
+            .map_err(|e| format!("cannot move an idle connection's descriptor: {e}"))?;
+        drop(stream);
+        crowd.push(moved);
+    }
+    Ok(crowd)
 }
 
 /// How long the server may take to stop once the scenario is over, before the run fails.
@@ -141,6 +197,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 /// theirs, and every event handed to `sink` here, on the calling thread.
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
+    raise_nofile(opts.idle)?;
     let scenario = if opts.serve {
         None
     } else {
@@ -215,16 +272,39 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     let clients = match scenario {
         Some((_, sc)) => {
             let rec = rec.clone();
+            let idle = opts.idle;
             Some(
                 thread::Builder::new()
                     .name("scenario".into())
                     .spawn(move || {
-                        let report = clients::run(&sc, local, &rec, Instant::now());
+                        let crowd = match idle_crowd(idle, local) {
+                            Ok(crowd) => {
+                                if idle > 0 {
+                                    rec.info(
+                                        "harness",
+                                        format!(
+                                            "{idle} idle connections open (they never send); their client ends sit at descriptors ≥ {IDLE_FD_BASE}, out of the server's way; now the scenario"
+                                        ),
+                                    );
+                                }
+                                Ok(crowd)
+                            }
+                            Err(e) => Err(e),
+                        };
+                        let report = match &crowd {
+                            Ok(_) => clients::run(&sc, local, &rec, Instant::now()),
+                            Err(e) => clients::Report {
+                                failures: vec![e.clone()],
+                                ..Default::default()
+                            },
+                        };
                         rec.info(
                             "harness",
                             format!("the scenario is over: the harness {}", StopHandle::HOW),
                         );
                         stop.stop();
+                        // The idle crowd hangs up only now, after the listener was shut down.
+                        drop(crowd);
                         report
                     })
                     .context("cannot start the clients")?,

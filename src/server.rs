@@ -24,6 +24,8 @@ pub struct Knobs {
     pub read_size: usize,
     /// Most bytes a connection may have waiting to be sent before the server stops reading it.
     pub max_pending: usize,
+    /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness.
+    pub edge: bool,
 }
 
 impl Default for Knobs {
@@ -31,6 +33,7 @@ impl Default for Knobs {
         Knobs {
             read_size: 4096,
             max_pending: 256 << 10,
+            edge: false,
         }
     }
 }

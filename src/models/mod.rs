@@ -10,6 +10,8 @@ use crate::server::Server;
 use crate::trace::summary::Summary;
 
 pub mod blocking;
+#[cfg(target_os = "linux")]
+pub mod epoll;
 #[cfg(windows)]
 pub mod iocp;
 #[cfg(any(
@@ -22,6 +24,12 @@ pub mod iocp;
 ))]
 pub mod kqueue;
 pub mod nonblocking;
+#[cfg(unix)]
+pub mod poll;
+#[cfg(target_os = "linux")]
+pub mod portable;
+#[cfg(unix)]
+pub mod select;
 #[cfg(target_os = "linux")]
 pub mod sigio;
 pub mod threads;
@@ -78,6 +86,52 @@ pub mod kqueue {
         "kqueue/kevent readiness filters",
         "macOS, FreeBSD, NetBSD, OpenBSD",
         super::here("nonblocking", "", "iocp"),
+    );
+}
+
+#[cfg(not(target_os = "linux"))]
+pub mod epoll {
+    pub const MODEL: super::Model = super::elsewhere(
+        "epoll",
+        "6.3",
+        "epoll: an interest list in the kernel, a ready list back",
+        "Linux",
+        super::here("", "kqueue", "portable"),
+    );
+}
+
+/// The portable model's trace names the calls the `polling` crate makes on Linux (epoll,
+/// eventfd, timerfd); on other OSes it is listed but not yet traced.
+#[cfg(not(target_os = "linux"))]
+pub mod portable {
+    pub const MODEL: super::Model = super::elsewhere(
+        "portable",
+        "6.3",
+        "the polling crate: traced on Linux only so far",
+        "Linux",
+        super::here("", "kqueue", "iocp"),
+    );
+}
+
+#[cfg(windows)]
+pub mod select {
+    pub const MODEL: super::Model = super::elsewhere(
+        "select",
+        "6.3",
+        "select(): fd_set bitmaps",
+        "Linux, macOS, BSD",
+        "iocp",
+    );
+}
+
+#[cfg(windows)]
+pub mod poll {
+    pub const MODEL: super::Model = super::elsewhere(
+        "poll",
+        "6.3",
+        "poll(): an array of pollfd",
+        "Linux, macOS, BSD",
+        "iocp",
     );
 }
 
@@ -165,7 +219,11 @@ pub const MODELS: &[Model] = &[
     blocking::MODEL,
     threads::MODEL,
     nonblocking::MODEL,
+    select::MODEL,
+    poll::MODEL,
+    epoll::MODEL,
     kqueue::MODEL,
+    portable::MODEL,
     sigio::MODEL,
     uring::MODEL,
     iocp::MODEL,

@@ -42,23 +42,25 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         "accept4 on the listener will no longer wait",
     );
     let mut conns: Vec<Conn> = Vec::new();
-    loop {
-        // Is a connection waiting? (stage ① for connections, asked, not waited for)
-        match srv.accept(false, "a client was waiting: accepted without sleeping") {
-            Ok(conn) => {
-                let cfd = conn.raw();
-                set_nonblocking(
-                    &mut srv.tr,
-                    &conn.fd,
-                    cfd,
-                    "recvfrom and sendto will never wait",
-                );
-                conns.push(conn);
+    'serve: loop {
+        // Are connections waiting? Take them all (stage ① for connections, asked, not waited for).
+        loop {
+            match srv.accept(false, "a client was waiting: accepted without sleeping") {
+                Ok(conn) => {
+                    let cfd = conn.raw();
+                    set_nonblocking(
+                        &mut srv.tr,
+                        &conn.fd,
+                        cfd,
+                        "recvfrom and sendto will never wait",
+                    );
+                    conns.push(conn);
+                }
+                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => break,
+                // The harness shut the listener down: the run is over.
+                Err(Errno::INVAL) => break 'serve,
+                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
             }
-            Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
-            // The harness shut the listener down: the run is over.
-            Err(Errno::INVAL) => break,
-            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
         }
 
         // Ask every client in turn; the answer is usually EAGAIN.
@@ -96,7 +98,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 // ANCHOR_END: serve
 
 /// `fcntl(F_SETFL, O_NONBLOCK)` (Windows: `ioctlsocket(FIONBIO)`): calls on `fd` stop waiting.
-fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
+pub(crate) fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
     crate::sys::set_nonblocking(tr, fd, raw, note);
 }
 

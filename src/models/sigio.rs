@@ -72,6 +72,7 @@ struct SigPoll {
 /// How long one `rt_sigtimedwait` may wait before the server goes back to its other work.
 const WAIT_NS: libc::c_long = 1_000_000;
 
+// ANCHOR: serve
 /// Block the signals, hand every socket to this thread, then: take a signal if one is pending,
 /// look at the socket it names (accept, or recv and echo), and otherwise do other work.
 #[doc(alias = "O_ASYNC")]
@@ -111,6 +112,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 /// `pthread_sigmask(SIG_BLOCK, {sig, SIGIO})`: the signals stay pending until we take them.
 fn block(tr: &mut Tracer, sig: libc::c_int) -> libc::sigset_t {

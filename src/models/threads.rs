@@ -56,7 +56,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             .name(actor.clone())
             .spawn(move || worker(rec, &actor, conn, tid_tx));
         let worker = spawned.context("could not start a thread for a client")?;
-        let tid = tid_rx.recv().unwrap_or(0);
+        // Only the trace needs the new thread's id; untraced (bench), don't wait for it.
+        let tid = if srv.tr.enabled() {
+            tid_rx.recv().unwrap_or(0)
+        } else {
+            0
+        };
         srv.tr.end(
             call,
             start,

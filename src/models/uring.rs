@@ -53,6 +53,7 @@ const RING_ENTRIES: u32 = 256;
 /// How long one `io_uring_enter` may wait for a completion before the server does other work.
 const WAIT_NS: u32 = 1_000_000;
 
+// ANCHOR: table
 /// Step 4's target: what to do when the operation with this key completes.
 type Callback = fn(&mut Loop, &mut Server, Option<usize>, i32) -> anyhow::Result<()>;
 
@@ -67,6 +68,7 @@ struct Pending {
     /// The connection it belongs to (its slot), if any.
     slot: Option<usize>,
 }
+// ANCHOR_END: table
 
 /// A connection and the key of the one operation it has in flight.
 struct Slot {
@@ -93,6 +95,7 @@ struct Loop {
     stopping: bool,
 }
 
+// ANCHOR: serve
 /// Set up a ring, submit an accept, then wait → look up → call back until the run is over and
 /// every key has completed.
 #[doc(alias = "io_uring_setup")]
@@ -127,6 +130,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: serve
 
 impl Loop {
     /// `io_uring_setup`: the two rings, shared with the kernel. A kernel that refuses io_uring
@@ -447,6 +451,7 @@ impl Loop {
     }
 }
 
+// ANCHOR: callbacks
 /// The accept completed: a new connection (submit its first recv), then accept the next.
 fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> anyhow::Result<()> {
     lp.accept_key = None;
@@ -537,6 +542,7 @@ fn on_sent(lp: &mut Loop, srv: &mut Server, slot: Option<usize>, res: i32) -> an
     Ok(())
 }
 
+// ANCHOR_END: callbacks
 /// A cancel completed; the cancelled operation reports under its own key.
 fn on_cancelled(_: &mut Loop, _: &mut Server, _: Option<usize>, _: i32) -> anyhow::Result<()> {
     Ok(())

@@ -81,6 +81,20 @@ struct Conn {
     resetting: Arc<AtomicBool>,
     reader: thread::JoinHandle<()>,
     sends: usize,
+    /// A send made while the client is not reading runs on a thread of its own: once the
+    /// server's buffers are full it cannot finish until the client reads again, and the
+    /// `resume-reading` that lets it finish is a later step of this same lane.
+    writer: Option<thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Conn {
+    /// Waits for a send still running in the background.
+    fn finish_writing(&mut self) -> Result<(), String> {
+        match self.writer.take() {
+            Some(w) => w.join().map_err(|_| "writer thread panicked")?,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Lane {
@@ -173,9 +187,24 @@ impl Lane {
                 );
                 ev.bytes = Some(bytes.len() as u64);
                 self.rec.send(ev);
-                (&*c.stream)
-                    .write_all(bytes)
-                    .map_err(|e| format!("send failed: {e}"))?;
+                c.finish_writing()?;
+                if c.paused.load(Ordering::SeqCst) {
+                    let (stream, bytes) = (c.stream.clone(), bytes.clone());
+                    c.writer = Some(
+                        thread::Builder::new()
+                            .name(format!("client {} writer", self.name))
+                            .spawn(move || {
+                                (&*stream)
+                                    .write_all(&bytes)
+                                    .map_err(|e| format!("send failed: {e}"))
+                            })
+                            .map_err(|e| e.to_string())?,
+                    );
+                } else {
+                    (&*c.stream)
+                        .write_all(bytes)
+                        .map_err(|e| format!("send failed: {e}"))?;
+                }
             }
             Action::StopReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
@@ -191,7 +220,9 @@ impl Lane {
             }
             Action::Close => self.close(conn.take().ok_or("not connected")?, Some(step))?,
             Action::Reset => {
-                let c = conn.take().ok_or("not connected")?;
+                let mut c = conn.take().ok_or("not connected")?;
+                c.paused.store(false, Ordering::SeqCst);
+                c.finish_writing()?;
                 self.rec.send(self.step_event(
                     step,
                     "reset",
@@ -210,13 +241,14 @@ impl Lane {
     }
 
     /// `close`: stop writing, wait until every byte is echoed and the server closes, then close.
-    fn close(&self, c: Conn, step: Option<&Step>) -> Result<(), String> {
+    fn close(&self, mut c: Conn, step: Option<&Step>) -> Result<(), String> {
         let note = "shuts down writing (FIN), waits for the rest of its echo".to_string();
         self.rec.send(match step {
             Some(step) => self.step_event(step, "close", note),
             None => self.event("close", note),
         });
         c.paused.store(false, Ordering::SeqCst);
+        c.finish_writing()?;
         c.stream
             .shutdown(Shutdown::Write)
             .map_err(|e| format!("shutdown failed: {e}"))?;
@@ -265,6 +297,7 @@ impl Lane {
             resetting,
             reader,
             sends: 0,
+            writer: None,
         })
     }
 

@@ -354,3 +354,66 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A line built from the scenario's own vocabulary, mangled now and then.
+    fn line() -> impl Strategy<Value = String> {
+        let time = prop_oneof![
+            (0u32..500).prop_map(|t| format!("{t}ms")),
+            (0u32..3).prop_map(|t| format!("{t}.5s")),
+            "[0-9a-z.-]{0,6}",
+        ];
+        let client = prop_oneof!["[A-C]", "[a-zA-Z0-9_#]{0,14}"];
+        let action = prop_oneof![
+            Just("connect".to_string()),
+            Just("close".to_string()),
+            Just("reset".to_string()),
+            Just("stop-reading".to_string()),
+            Just("resume-reading".to_string()),
+            "send \"[a-z\\\\x0-9\"#]{0,12}\"?",
+            // Sizes stay small: building big payloads would only slow the test down.
+            "send [0-9]{1,4}(B|kb|MiB)?",
+            "send [0-9]{1,2}KiB",
+            "[ -~]{0,20}",
+        ];
+        (time, client, action).prop_map(|(t, c, a)| format!("{t} {c} {a}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// Never a panic; an error always names a line of the file (or 0 for the whole file).
+        #[test]
+        fn any_text_parses_or_names_its_line(lines in prop::collection::vec(line(), 0..12)) {
+            let text = lines.join("\n");
+            match Scenario::parse(&text) {
+                Ok(s) => {
+                    prop_assert!(!s.steps.is_empty());
+                    prop_assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
+                }
+                Err(e) => {
+                    prop_assert!(e.line <= lines.len(), "{e} for {text:?}");
+                    prop_assert!(!e.msg.is_empty());
+                }
+            }
+        }
+
+        /// Arbitrary bytes (as lossy text) never make the parser panic either.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Scenario::parse(&String::from_utf8_lossy(&bytes));
+        }
+
+        /// A quoted payload with escapes comes back as exactly those bytes.
+        #[test]
+        fn escaped_payloads_round_trip(payload in prop::collection::vec(any::<u8>(), 1..64)) {
+            let quoted: String = payload.iter().map(|b| format!("\\x{b:02x}")).collect();
+            let s = Scenario::parse(&format!("0ms A connect\n1ms A send \"{quoted}\"\n")).unwrap();
+            prop_assert_eq!(&s.steps[1].action, &Action::Send(payload));
+        }
+    }
+}

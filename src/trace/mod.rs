@@ -11,6 +11,8 @@ pub mod summary;
 pub mod text;
 
 use serde::Serialize;
+use std::cell::Cell;
+use std::fmt::Display;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
@@ -115,6 +117,18 @@ pub struct Event {
     /// On `op` events: the key (io_uring `user_data`) that ties a completion to its submission.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<u64>,
+    /// On a readiness wait (`select`, `poll`, `epoll_pwait`): how many descriptors the process
+    /// handed the kernel to watch, or has to look through to find the ready ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watched: Option<u64>,
+    /// On a `close`: the server refused this connection (e.g. its descriptor is past
+    /// `FD_SETSIZE`, so `select` cannot watch it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<bool>,
+    /// Who made the call when it is not the model's own code: a library (`polling`) acting on
+    /// its own behalf inside a call the model made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'static str>,
 }
 
 impl Event {
@@ -141,6 +155,9 @@ impl Event {
             ok: None,
             step: None,
             key: None,
+            watched: None,
+            refused: None,
+            by: None,
         }
     }
 
@@ -234,6 +251,7 @@ impl Recorder {
 
     /// A per-thread tracer. `gettid` is a real call of this thread, so it is recorded too.
     pub fn thread(&self, actor: &str) -> Tracer {
+        TRACING.set(self.enabled());
         let mut t = Tracer {
             rec: self.clone(),
             tid: 0,
@@ -256,6 +274,12 @@ impl Recorder {
             self.send(ev);
         }
     }
+}
+
+thread_local! {
+    /// Whether this thread's tracer records. When it does not (`--no-trace`, the benchmark),
+    /// [`Call::args`] skips formatting, so the disabled path allocates nothing per call.
+    static TRACING: Cell<bool> = const { Cell::new(true) };
 }
 
 /// Describes a call about to be made: its name as strace prints it, its descriptor, its stage.
@@ -285,8 +309,13 @@ impl Call {
         self
     }
 
-    pub fn args(mut self, args: impl Into<String>) -> Call {
-        self.args = args.into();
+    /// The arguments that matter, as the OS spells them. Formatted only when this thread's
+    /// tracer records: pass the value itself (`want`, `format_args!(…)`), not a `String`, so
+    /// that an untraced run pays nothing for it.
+    pub fn args(mut self, args: impl Display) -> Call {
+        if TRACING.get() {
+            self.args = args.to_string();
+        }
         self
     }
 
@@ -306,9 +335,10 @@ impl Call {
     }
 }
 
-/// The moment a call began, returned by [`Tracer::begin`].
+/// The moment a call began, returned by [`Tracer::begin`]; `None` when nothing is recorded,
+/// so that an untraced run does not read the clock.
 #[derive(Clone, Copy)]
-pub struct Started(Instant);
+pub struct Started(Option<Instant>);
 
 /// A thread's view of the recorder: timestamps calls and folds spins into runs.
 pub struct Tracer {
@@ -336,7 +366,7 @@ impl Tracer {
     }
 
     pub fn begin(&self) -> Started {
-        Started(Instant::now())
+        Started(self.enabled().then(Instant::now))
     }
 
     /// Announces a call that may block (shown as "… blocks" if it does), and returns its start.
@@ -377,7 +407,9 @@ impl Tracer {
         }
         let end = Instant::now();
         let mut ev = self.event(&call, start);
-        ev.dur_us = end.saturating_duration_since(start.0).as_micros() as u64;
+        ev.dur_us = start
+            .0
+            .map_or(0, |s| end.saturating_duration_since(s).as_micros() as u64);
         match result {
             Ok(v) => ev.ret = Some(v.ret()),
             Err(e) => ev.errno = Some(errno::name(e)),
@@ -444,7 +476,7 @@ impl Tracer {
 
     fn event(&self, call: &Call, start: Started) -> Event {
         let mut ev = Event::new(call.kind, call.name, call.stage);
-        ev.t_us = self.rec.micros(start.0);
+        ev.t_us = start.0.map_or(0, |s| self.rec.micros(s));
         ev.tid = self.tid;
         ev.actor = self.actor.clone();
         ev.fd = call.fd;
@@ -608,6 +640,24 @@ mod tests {
             ]
         );
         assert!(evs[1].span_us.is_some());
+    }
+
+    #[test]
+    fn a_disabled_tracer_reads_no_clock_and_formats_no_arguments() {
+        let rec = Recorder::disabled();
+        let t = rec.thread("server");
+        assert!(t.begin().0.is_none());
+        assert!(
+            Call::new("recvfrom", Stage::CopyToUser)
+                .args(64)
+                .args
+                .is_empty()
+        );
+        // A recording tracer on the same thread formats again.
+        let (rec, _rx) = Recorder::new();
+        let t = rec.thread("server");
+        assert!(t.begin().0.is_some());
+        assert_eq!(Call::new("recvfrom", Stage::CopyToUser).args(64).args, "64");
     }
 
     #[test]

@@ -97,6 +97,17 @@ pub struct Summary {
     signal_fd: Option<i64>,
     #[serde(skip)]
     in_flight: u64,
+    /// Readiness waits (`select`, `poll`, `epoll_pwait`) that returned.
+    pub wakeups: u64,
+    /// Over those waits: descriptors watched / looked through, and descriptors found ready.
+    pub watched: u64,
+    pub ready: u64,
+    /// Connections the server accepted and then refused (closed at once).
+    pub refused: u64,
+    /// The highest descriptor number an accept returned.
+    pub max_fd: i64,
+    /// System calls a library made on its own inside the model's calls, by call name.
+    pub library_calls: BTreeMap<&'static str, u64>,
     #[serde(skip)]
     open: u64,
     #[serde(skip)]
@@ -145,7 +156,19 @@ impl Summary {
             self.timeouts += ev.count;
         }
         self.cpu_us += ev.cpu_us.unwrap_or(0);
+        if let Some(w) = ev.watched {
+            self.wakeups += ev.count;
+            self.watched += w * ev.count;
+            self.ready += ev.ret.unwrap_or(0).max(0) as u64 * ev.count;
+        }
+        if ev.refused == Some(true) {
+            self.refused += 1;
+        }
+        if ev.by.is_some() && ev.kind == Kind::Syscall {
+            *self.library_calls.entry(ev.call).or_default() += ev.count;
+        }
         if ev.port.is_some() && ev.ret.is_some() {
+            self.max_fd = self.max_fd.max(ev.ret.unwrap_or(0));
             self.accepted += 1;
             self.open += 1;
             self.max_open = self.max_open.max(self.open);

@@ -322,6 +322,41 @@ impl<W: Write> TextRenderer<W> {
                 crate::sys::CPU_CALL
             ),
         );
+        if s.wakeups > 0 {
+            row(
+                o,
+                "readiness waits",
+                format!(
+                    "{} wakeups; {:.1} descriptors looked through per wakeup to find {:.1} ready",
+                    thousands(s.wakeups),
+                    s.watched as f64 / s.wakeups as f64,
+                    s.ready as f64 / s.wakeups as f64
+                ),
+            );
+        }
+        if s.refused > 0 {
+            row(
+                o,
+                "refused",
+                format!("{} connections accepted and closed at once", s.refused),
+            );
+        }
+        if !s.library_calls.is_empty() {
+            let lib: Vec<String> = s
+                .library_calls
+                .iter()
+                .map(|(n, c)| format!("{n} {}", thousands(*c)))
+                .collect();
+            row(
+                o,
+                "library's own calls",
+                format!(
+                    "{} ({})",
+                    thousands(s.library_calls.values().sum()),
+                    lib.join(", ")
+                ),
+            );
+        }
         row(
             o,
             "other work",

@@ -1,0 +1,318 @@
+//! `iomodels bench`: each model's server as a child process, driven by a built-in closed-loop
+//! load generator; requests/s, latency percentiles and the server's CPU per request. With
+//! `--scaling`, the idle-connection sweep ([`scaling`]).
+//!
+//! The server runs exactly the code the trace teaches, with a disabled recorder
+//! (`--serve --no-trace`): the numbers measure the lesson, not a benchmark special.
+
+pub mod child;
+pub mod load;
+pub mod plot;
+pub mod scaling;
+
+use anyhow::{Result, bail};
+use child::{Server, Target};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use load::Until;
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the results are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people (and, with `--scaling`, a text chart).
+    Table,
+    /// One JSON document with the raw numbers.
+    Json,
+    /// A header line and one line per row.
+    Csv,
+}
+
+/// Models that serve one connection at a time: benchmarked with a single connection, since
+/// every other connection of a closed loop would wait for ever behind the first.
+pub const ONE_AT_A_TIME: &[&str] = &["blocking"];
+
+/// What `iomodels bench` was asked to do.
+#[derive(Clone, Debug)]
+pub struct BenchOpts {
+    pub targets: Vec<Target>,
+    pub connections: usize,
+    pub size: usize,
+    pub until: Until,
+    pub rounds: usize,
+    pub format: Format,
+    pub progress: bool,
+}
+
+/// One model's numbers (with several rounds: the median of each figure).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub model: String,
+    pub connections: usize,
+    pub size: usize,
+    /// Echoes received in full, all rounds together.
+    pub requests: u64,
+    /// Echoes that matched what was sent, byte for byte.
+    pub verified: u64,
+    pub errors: Vec<String>,
+    pub rounds: usize,
+    pub seconds: f64,
+    pub requests_per_s: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    /// The server child's user+system CPU during the load.
+    pub server_cpu_ms: f64,
+    pub cpu_per_request_us: f64,
+    /// Why this row differs from the others (e.g. one connection for blocking).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// One measured load against a running server.
+pub struct Measured {
+    pub outcome: load::Outcome,
+    pub cpu: Duration,
+}
+
+impl Measured {
+    pub fn rate(&self) -> f64 {
+        self.outcome.requests as f64 / self.outcome.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn cpu_per_request_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.outcome.requests.max(1) as f64
+    }
+
+    pub fn pct_us(&self, q: f64) -> f64 {
+        self.outcome.hist.value_at_quantile(q) as f64 / 1e3
+    }
+}
+
+/// Opens `conns` connections, drives them, and measures the server's CPU over the load.
+pub fn measure(
+    srv: &mut Server,
+    conns: usize,
+    size: usize,
+    until: Until,
+    progress: Option<&ProgressBar>,
+) -> Result<Measured> {
+    let streams = load::connect(srv.addr, conns)?;
+    let before = srv.cpu()?;
+    let outcome = load::drive(streams, size, until, progress)?;
+    let after = srv.cpu()?;
+    Ok(Measured {
+        outcome,
+        cpu: after.saturating_sub(before),
+    })
+}
+
+fn progress_bar(show: bool, name: &str, until: Until, conns: usize) -> Option<ProgressBar> {
+    if !show {
+        return None;
+    }
+    let (len, unit) = match until {
+        Until::Time(d) => (d.as_millis() as u64, "ms"),
+        Until::Messages(n) => (n * conns as u64, "echoes"),
+    };
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{prefix:>12}} [{{bar:40}}] {{pos}}/{{len}} {unit}"
+        ))
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    pb.set_prefix(name.to_string());
+    Some(pb)
+}
+
+/// Whether to draw progress: only on a terminal.
+pub fn progress_wanted() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Runs the benchmark and writes the results. Returns the exit code (1 if an echo failed).
+pub fn bench(opts: &BenchOpts) -> Result<i32> {
+    if opts.targets.is_empty() {
+        bail!("nothing to benchmark: no model is available here");
+    }
+    child::raise_fd_limit(opts.connections as u64 + 64)?;
+    // Round after round, every target once per round (A B A B …): slow drifts of a shared
+    // machine then hit every target alike, and the median of each figure is reported.
+    let mut runs: Vec<Vec<Measured>> = opts.targets.iter().map(|_| Vec::new()).collect();
+    let mut conns_of = Vec::new();
+    for (i, t) in opts.targets.iter().enumerate() {
+        let one = matches!(t, Target::Model(m) if ONE_AT_A_TIME.contains(&m.as_str()));
+        conns_of.push((if one { 1 } else { opts.connections }, i));
+    }
+    for round in 0..opts.rounds {
+        for (i, t) in opts.targets.iter().enumerate() {
+            let conns = conns_of[i].0;
+            let mut label = t.name().to_string();
+            if opts.rounds > 1 {
+                label = format!("{label} {}/{}", round + 1, opts.rounds);
+            }
+            let pb = progress_bar(opts.progress, &label, opts.until, conns);
+            let mut srv = Server::start(t)?;
+            let m = measure(&mut srv, conns, opts.size, opts.until, pb.as_ref());
+            if let Some(pb) = pb {
+                pb.finish_and_clear();
+            }
+            let m = m.map_err(|e| e.context(format!("benchmarking `{}`", t.name())))?;
+            let alive = srv.check();
+            srv.stop()?;
+            alive.map_err(|e| e.context(format!("benchmarking `{}`", t.name())))?;
+            runs[i].push(m);
+        }
+    }
+    let rows: Vec<Row> = opts
+        .targets
+        .iter()
+        .zip(runs)
+        .zip(&conns_of)
+        .map(|((t, ms), &(conns, _))| Row {
+            model: t.name().to_string(),
+            connections: conns,
+            size: opts.size,
+            requests: ms.iter().map(|m| m.outcome.requests).sum(),
+            verified: ms.iter().map(|m| m.outcome.verified).sum(),
+            errors: ms.iter().flat_map(|m| m.outcome.errors.clone()).collect(),
+            rounds: ms.len(),
+            seconds: median(ms.iter().map(|m| m.outcome.elapsed.as_secs_f64()).collect()),
+            requests_per_s: median(ms.iter().map(Measured::rate).collect()),
+            p50_us: median(ms.iter().map(|m| m.pct_us(0.5)).collect()),
+            p99_us: median(ms.iter().map(|m| m.pct_us(0.99)).collect()),
+            p999_us: median(ms.iter().map(|m| m.pct_us(0.999)).collect()),
+            server_cpu_ms: median(ms.iter().map(|m| m.cpu.as_secs_f64() * 1e3).collect()),
+            cpu_per_request_us: median(ms.iter().map(Measured::cpu_per_request_us).collect()),
+            note: if conns != opts.connections {
+                "serves one connection at a time: measured with 1".into()
+            } else {
+                String::new()
+            },
+        })
+        .collect();
+    write_rows(opts, &rows);
+    let bad: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.model)))
+        .collect();
+    for e in &bad {
+        eprintln!("error: {e}");
+    }
+    Ok(if bad.is_empty() { 0 } else { 1 })
+}
+
+fn write_rows(opts: &BenchOpts, rows: &[Row]) {
+    match opts.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "kind": "bench",
+                "connections": opts.connections,
+                "size": opts.size,
+                "rounds": opts.rounds,
+                "results": rows,
+            });
+            println!("{doc}");
+        }
+        Format::Csv => {
+            println!(
+                "model,connections,size,requests,verified,errors,rounds,seconds,requests_per_s,p50_us,p99_us,p999_us,server_cpu_ms,cpu_per_request_us"
+            );
+            for r in rows {
+                println!(
+                    "{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{:.1},{:.1},{:.1},{:.3}",
+                    r.model,
+                    r.connections,
+                    r.size,
+                    r.requests,
+                    r.verified,
+                    r.errors.len(),
+                    r.rounds,
+                    r.seconds,
+                    r.requests_per_s,
+                    r.p50_us,
+                    r.p99_us,
+                    r.p999_us,
+                    r.server_cpu_ms,
+                    r.cpu_per_request_us
+                );
+            }
+        }
+        Format::Table => {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
+                "model",
+                "conns",
+                "requests/s",
+                "p50 µs",
+                "p99 µs",
+                "p99.9 µs",
+                "server CPU ms",
+                "CPU/request µs",
+                "echoes verified",
+            ]);
+            for r in rows {
+                t.add_row(vec![
+                    r.model.clone(),
+                    r.connections.to_string(),
+                    format!("{:.0}", r.requests_per_s),
+                    format!("{:.0}", r.p50_us),
+                    format!("{:.0}", r.p99_us),
+                    format!("{:.0}", r.p999_us),
+                    format!("{:.0}", r.server_cpu_ms),
+                    format!("{:.1}", r.cpu_per_request_us),
+                    format!("{}/{}", r.verified, r.requests),
+                ]);
+            }
+            let how = match opts.until {
+                Until::Time(d) => format!("{:.1} s per run", d.as_secs_f64()),
+                Until::Messages(n) => format!("{n} messages per connection"),
+            };
+            println!(
+                "iomodels bench — closed loop, {} connections, {} B messages, {how}{}",
+                opts.connections,
+                opts.size,
+                if opts.rounds > 1 {
+                    format!(", median of {} rounds", opts.rounds)
+                } else {
+                    String::new()
+                }
+            );
+            println!("{t}");
+            for r in rows.iter().filter(|r| !r.note.is_empty()) {
+                println!("{}: {}", r.model, r.note);
+            }
+            println!(
+                "CPU/request is the server's user+system time divided by the echoes it served: \
+                 steadier than requests/s on a shared machine."
+            );
+        }
+    }
+}
+
+/// The scaling sweep's options.
+#[derive(Clone, Debug)]
+pub struct ScalingOpts {
+    pub models: Vec<String>,
+    pub active: usize,
+    pub idle_steps: Vec<usize>,
+    pub size: usize,
+    pub until: Until,
+    pub format: Format,
+    pub plot: Option<PathBuf>,
+    pub progress: bool,
+}

@@ -1,0 +1,132 @@
+//! The scaling sweep drawn: a text chart for the terminal, an SVG (plotters) for the book.
+
+use super::scaling::Sweep;
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::fmt::Write;
+use std::path::Path;
+
+/// The idle-connection counts any model reached, in order.
+fn steps(sweeps: &[Sweep]) -> Vec<usize> {
+    let mut s: Vec<usize> = sweeps
+        .iter()
+        .flat_map(|w| w.steps.iter().map(|st| st.idle))
+        .collect();
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+/// Server CPU per echo, one bar per model, grouped by the number of idle connections.
+pub fn text_chart(sweeps: &[Sweep]) -> String {
+    const WIDTH: f64 = 50.0;
+    let max = sweeps
+        .iter()
+        .flat_map(|w| w.steps.iter().map(|s| s.cpu_per_echo_us))
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    let name_w = sweeps.iter().map(|w| w.model.len()).max().unwrap_or(5);
+    let mut out = String::from("server CPU per echo (µs), by idle connections\n");
+    for idle in steps(sweeps) {
+        let _ = writeln!(out, "{idle:>7} idle");
+        for w in sweeps {
+            if let Some(st) = w.steps.iter().find(|s| s.idle == idle) {
+                let n = (st.cpu_per_echo_us / max * WIDTH).round() as usize;
+                let _ = writeln!(
+                    out,
+                    "        {:<name_w$} {} {:.1}",
+                    w.model,
+                    "█".repeat(n.max(1)),
+                    st.cpu_per_echo_us
+                );
+            }
+        }
+    }
+    out
+}
+
+const COLORS: [RGBColor; 7] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+
+/// Writes the sweep as an SVG: CPU per echo (left) and p99 latency (right) against the number
+/// of idle connections, one line per model.
+pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let xs = steps(sweeps);
+    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let panels = root.split_evenly((1, 2));
+    type Pick = fn(&super::scaling::Step) -> f64;
+    let figures: [(&str, &str, Pick); 2] = [
+        ("server CPU per echo", "µs of CPU", |s| s.cpu_per_echo_us),
+        ("p99 latency", "µs", |s| s.p99_us),
+    ];
+    for (area, (title, unit, pick)) in panels.iter().zip(figures) {
+        let ymax = sweeps
+            .iter()
+            .flat_map(|w| w.steps.iter().map(pick))
+            .fold(0.0f64, f64::max)
+            .max(1e-3)
+            * 1.1;
+        let xmax = (xs.len().max(2) - 1) as f64;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .map_err(|e| err(&e))?;
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 {
+                xs.get(i as usize).map_or(String::new(), |v| v.to_string())
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_labels(xs.len().max(2))
+            .x_label_formatter(&label)
+            .x_desc("idle connections")
+            .y_desc(unit)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (i, w) in sweeps.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let points: Vec<(f64, f64)> = w
+                .steps
+                .iter()
+                .filter_map(|s| Some((xs.iter().position(|&x| x == s.idle)? as f64, pick(s))))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(w.model.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            chart
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! I/O multiplexing with `poll(2)` (UNP figure 6.3, §6.10): `select` without the bitmap.
+//!
+//! Stage ① happens inside `poll`: the thread sleeps until an entry of its `pollfd` array is
+//! ready, and the kernel writes what happened into that entry's `revents`. Stage ② is the
+//! process's own `recvfrom`, which finds the data already there. The process is told by
+//! *readiness*, per array entry.
+//!
+//! Unlike an `fd_set`, the array has one entry per descriptor watched, whatever its number: no
+//! FD_SETSIZE wall. But the cost is still linear: the whole array is copied into the kernel and
+//! checked on every call, and the process walks the whole array again to find the few entries
+//! with `revents` set.
+//!
+//! See poll(2), UNP §6.10 and §16.6 (a nonblocking listener).
+
+use super::Model;
+use super::nonblocking::set_nonblocking;
+use crate::echo::{Conn, Recv, Send};
+use crate::server::Server;
+use crate::trace::summary::Summary;
+use crate::trace::{Call, Stage};
+use rustix::io::Errno;
+
+pub const MODEL: Model = Model {
+    name: "poll",
+    summary: "poll(2) sleeps on an array of pollfd; the process walks it for revents",
+    figure: "6.3",
+    platforms: "Linux, macOS, BSD",
+    serve: Some(serve),
+    instead: "",
+    state: "a list of connections and a pollfd array rebuilt from it before every poll",
+    told: "readiness",
+    notice,
+};
+
+/// Loop: build the `pollfd` array (the listener, then one entry per connection) →
+/// `poll(fds, nfds, -1)` sleeps until an entry is ready → walk the array → accept, read, write.
+#[doc(alias = "pollfd")]
+#[doc(alias = "POLLIN")]
+#[doc(alias = "POLLOUT")]
+pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    let lfd = srv.lfd();
+    set_nonblocking(
+        &mut srv.tr,
+        &srv.listener,
+        lfd,
+        "a client that gives up between poll and accept4 must not make accept4 wait (UNP §16.6)",
+    );
+    let mut conns: Vec<Conn> = Vec::new();
+    loop {
+        // 1. The array: entry 0 is the listener, entry i+1 is conns[i]. Ask for POLLIN only while
+        //    we want to read (backpressure), POLLOUT only while an echo is waiting to go out.
+        let mut fds = Vec::with_capacity(conns.len() + 1);
+        fds.push(pollfd(lfd, libc::POLLIN));
+        for c in &conns {
+            let mut events = 0;
+            if c.can_read() {
+                events |= libc::POLLIN;
+            }
+            if c.wants_write() {
+                events |= libc::POLLOUT;
+            }
+            fds.push(pollfd(c.raw(), events));
+        }
+
+        // 2. Stage ①: sleep until some entry is ready. The kernel checks every entry.
+        let call = Call::new("poll", Stage::DataReady)
+            .args(format!("{}, {}, -1", array(&fds, false), fds.len()))
+            .blocking(true);
+        let start = srv.tr.enter(&call);
+        // SAFETY: `fds` is a live array of `fds.len()` initialised pollfd entries.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        let result = if n < 0 {
+            Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
+        } else {
+            Ok(n)
+        };
+        let note = match result {
+            Ok(n) => format!(
+                "the kernel checked all {} entries; we walk all {} again to find {n} with revents: {}",
+                fds.len(),
+                fds.len(),
+                array(&fds, true)
+            ),
+            Err(_) => "poll failed".into(),
+        };
+        let size = fds.len() as u64;
+        srv.tr
+            .end_with(call, start, result, |ev| ev.watched = Some(size), note);
+        match result {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(anyhow::Error::from(e).context("poll failed")),
+        }
+
+        // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too).
+        if fds[0].revents != 0 {
+            match srv.accept(
+                false,
+                "poll said the listener is readable: a client is waiting",
+            ) {
+                Ok(conn) => {
+                    let cfd = conn.raw();
+                    set_nonblocking(
+                        &mut srv.tr,
+                        &conn.fd,
+                        cfd,
+                        "recvfrom and sendto will never wait",
+                    );
+                    // Not in this round's array: it is watched from the next poll on.
+                    conns.push(conn);
+                }
+                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
+                // The harness shut the listener down: the run is over.
+                Err(Errno::INVAL) => break,
+                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+            }
+        }
+
+        // 4. Walk the rest of the array: stage ② where POLLIN (or a hang-up/error) came back,
+        //    the echo where POLLOUT did.
+        let mut keep = Vec::with_capacity(conns.len());
+        for (i, mut conn) in conns.drain(..).enumerate() {
+            let revents = fds.get(i + 1).map_or(0, |p| p.revents);
+            let mut failed = false;
+            if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && !conn.eof {
+                failed = matches!(
+                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
+                    Recv::Failed(_)
+                );
+            }
+            if !failed && conn.wants_write() && revents != 0 {
+                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
+            }
+            if failed || conn.finished() {
+                let note = if failed {
+                    "the connection failed: drop it"
+                } else {
+                    "echoed everything and the client is done"
+                };
+                conn.close(&mut srv.tr, note);
+            } else {
+                keep.push(conn);
+            }
+        }
+        conns = keep;
+    }
+    for conn in conns {
+        conn.close(&mut srv.tr, "the run is over");
+    }
+    Ok(())
+}
+
+fn pollfd(fd: i32, events: i16) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+/// `POLLIN|POLLOUT`, the way strace prints poll flags.
+fn flags(bits: i16) -> String {
+    let names = [
+        (libc::POLLIN, "POLLIN"),
+        (libc::POLLPRI, "POLLPRI"),
+        (libc::POLLOUT, "POLLOUT"),
+        (libc::POLLERR, "POLLERR"),
+        (libc::POLLHUP, "POLLHUP"),
+        (libc::POLLNVAL, "POLLNVAL"),
+        (libc::POLLRDHUP, "POLLRDHUP"),
+    ];
+    let shown: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if shown.is_empty() {
+        "0".into()
+    } else {
+        shown.join("|")
+    }
+}
+
+/// `[{fd=3, events=POLLIN}, …]` (or the entries with `revents`, after the call), first few only.
+fn array(fds: &[libc::pollfd], returned: bool) -> String {
+    let entries: Vec<String> = fds
+        .iter()
+        .filter(|p| !returned || p.revents != 0)
+        .map(|p| {
+            if returned {
+                format!("{{fd={}, revents={}}}", p.fd, flags(p.revents))
+            } else {
+                format!("{{fd={}, events={}}}", p.fd, flags(p.events))
+            }
+        })
+        .collect();
+    let more = if entries.len() > 6 {
+        format!(", …+{}", entries.len() - 6)
+    } else {
+        String::new()
+    };
+    format!("[{}{more}]", entries[..entries.len().min(6)].join(", "))
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    vec![
+        format!(
+            "{} wakeups; each handed the kernel an array of {:.1} pollfd entries on average and walked it to find {:.1} ready — no FD_SETSIZE wall (highest descriptor {}), but still a linear scan",
+            s.wakeups,
+            s.watched as f64 / s.wakeups.max(1) as f64,
+            s.ready as f64 / s.wakeups.max(1) as f64,
+            s.max_fd
+        ),
+        format!(
+            "{} system calls, {:.1} ms of server CPU in a {:.1} ms run: the thread slept in poll while nothing was ready",
+            s.syscalls,
+            s.cpu_us as f64 / 1e3,
+            s.run_us as f64 / 1e3
+        ),
+    ]
+}

@@ -1,0 +1,268 @@
+//! I/O multiplexing with `select(2)` (UNP figure 6.3): one call waits on many descriptors.
+//!
+//! Stage ① moves into `select`: the thread sleeps there until at least one descriptor in its
+//! sets is readable or writable, and the kernel answers by overwriting the sets with the ready
+//! bits. Stage ② is still the process's own `recvfrom`, which no longer waits (data is there).
+//! The process is told by *readiness*, and must find out *who* is ready by testing every bit
+//! (`FD_ISSET`) — a linear scan, every time.
+//!
+//! An `fd_set` is a fixed bitmap of `FD_SETSIZE` (1024) bits: a descriptor numbered 1024 or more
+//! has no bit, and `FD_SET` on it writes past the end of the set. So a `select` server cannot
+//! watch descriptor 1024, however many connections it could otherwise hold. This server refuses
+//! such a connection (closes it, and says why) and keeps serving the rest.
+//!
+//! See select(2), select_tut(2) (`FD_SETSIZE`), UNP §6.3 and §16.6 (a nonblocking listener).
+
+use super::Model;
+use super::nonblocking::set_nonblocking;
+use crate::echo::{Conn, Recv, Send};
+use crate::server::Server;
+use crate::trace::summary::Summary;
+use crate::trace::{Call, Stage};
+use rustix::fd::IntoRawFd;
+use rustix::io::Errno;
+
+pub const MODEL: Model = Model {
+    name: "select",
+    summary: "select(2) sleeps on fd_set bitmaps; the process scans them for who is ready",
+    figure: "6.3",
+    platforms: "Linux, macOS, BSD, Windows",
+    serve: Some(serve),
+    instead: "",
+    state: "a list of connections; two fd_set bitmaps rebuilt from it before every select",
+    told: "readiness",
+    notice,
+};
+
+/// Loop: rebuild the read and write `fd_set`s → `select(nfds, &read, &write, NULL, NULL)` sleeps
+/// until something is ready → scan every descriptor with `FD_ISSET` → accept, read, write.
+#[doc(alias = "FD_SET")]
+#[doc(alias = "FD_ISSET")]
+#[doc(alias = "FD_ZERO")]
+#[doc(alias = "FD_SETSIZE")]
+pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    let lfd = srv.lfd();
+    set_nonblocking(
+        &mut srv.tr,
+        &srv.listener,
+        lfd,
+        "a client that gives up between select and accept4 must not make accept4 wait (UNP §16.6)",
+    );
+    let wall = libc::FD_SETSIZE as i32;
+    let mut conns: Vec<Conn> = Vec::new();
+    loop {
+        // 1. Rebuild both sets from scratch: select overwrote them last time.
+        // SAFETY: an all-zero fd_set is a valid, empty set (FD_ZERO below makes it explicit).
+        let mut readable: libc::fd_set = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut writable: libc::fd_set = unsafe { std::mem::zeroed() };
+        // SAFETY: both point to live fd_sets we own.
+        unsafe {
+            libc::FD_ZERO(&mut readable);
+            libc::FD_ZERO(&mut writable);
+        }
+        let (mut rd, mut wr) = (vec![lfd], Vec::new());
+        // SAFETY: lfd < FD_SETSIZE (it is the first socket we made), and `readable` is live.
+        unsafe { libc::FD_SET(lfd, &mut readable) };
+        for c in &conns {
+            // Every descriptor in `conns` is below FD_SETSIZE: the others were refused.
+            if c.can_read() {
+                // SAFETY: c.raw() < FD_SETSIZE, so the bit is inside the set.
+                unsafe { libc::FD_SET(c.raw(), &mut readable) };
+                rd.push(c.raw());
+            }
+            if c.wants_write() {
+                // SAFETY: as above.
+                unsafe { libc::FD_SET(c.raw(), &mut writable) };
+                wr.push(c.raw());
+            }
+        }
+        let nfds = rd.iter().chain(&wr).max().copied().unwrap_or(lfd) + 1;
+
+        // 2. Stage ①: sleep until some descriptor is ready. The kernel checks nfds slots.
+        let call = Call::new(SELECT, Stage::DataReady)
+            .args(format!("{nfds}, {}, {}, NULL, NULL", set(&rd), set(&wr)))
+            .blocking(true);
+        let start = srv.tr.enter(&call);
+        // SAFETY: both sets are live and initialised; NULL except-set and NULL timeout (wait
+        // for ever) are allowed.
+        let n = unsafe { select(nfds, &mut readable, &mut writable) };
+        let result = if n < 0 {
+            Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
+        } else {
+            Ok(n)
+        };
+
+        // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time.
+        // SAFETY: every fd tested is < FD_SETSIZE and the sets are live.
+        let ready_in: Vec<i32> = rd
+            .iter()
+            .copied()
+            .filter(|&fd| unsafe { libc::FD_ISSET(fd, &readable) })
+            .collect();
+        // SAFETY: as above.
+        let ready_out: Vec<i32> = wr
+            .iter()
+            .copied()
+            .filter(|&fd| unsafe { libc::FD_ISSET(fd, &writable) })
+            .collect();
+        let scanned = rd.len() + wr.len();
+        let note = match result {
+            Ok(n) => format!(
+                "the kernel checked {nfds} descriptor slots; we test {scanned} bits with FD_ISSET to find {n} ready: in {}, out {}",
+                set(&ready_in),
+                set(&ready_out)
+            ),
+            Err(_) => "select failed".into(),
+        };
+        srv.tr.end_with(
+            call,
+            start,
+            result,
+            |ev| ev.watched = Some(scanned as u64),
+            note,
+        );
+        match result {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(anyhow::Error::from(e).context("select failed")),
+        }
+
+        // 4. A client is waiting on the listener (or the harness shut it down).
+        if ready_in.contains(&lfd) {
+            match srv.accept(
+                false,
+                "select said the listener is readable: a client is waiting",
+            ) {
+                Ok(conn) if conn.raw() >= wall => refuse(srv, conn, wall),
+                Ok(conn) => {
+                    let cfd = conn.raw();
+                    set_nonblocking(
+                        &mut srv.tr,
+                        &conn.fd,
+                        cfd,
+                        "recvfrom and sendto will never wait",
+                    );
+                    conns.push(conn);
+                }
+                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
+                // The harness shut the listener down: the run is over.
+                Err(Errno::INVAL) => break,
+                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+            }
+        }
+
+        // 5. Stage ②: read what select said is there, and write where there is room.
+        let mut i = 0;
+        while i < conns.len() {
+            let conn = &mut conns[i];
+            let fd = conn.raw();
+            let mut failed = false;
+            if ready_in.contains(&fd) {
+                failed = matches!(
+                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
+                    Recv::Failed(_)
+                );
+            }
+            // Try the echo at once; only what does not fit waits for writability.
+            if !failed && conn.wants_write() && (ready_out.contains(&fd) || ready_in.contains(&fd))
+            {
+                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
+            }
+            if failed || conn.finished() {
+                let note = if failed {
+                    "the connection failed: drop it"
+                } else {
+                    "echoed everything and the client is done"
+                };
+                conns.remove(i).close(&mut srv.tr, note);
+            } else {
+                i += 1;
+            }
+        }
+    }
+    for conn in conns {
+        conn.close(&mut srv.tr, "the run is over");
+    }
+    Ok(())
+}
+
+/// The system call's name as strace prints it. glibc's `select()` is a wrapper that issues
+/// `pselect6`; on x86_64 we make the real `select` system call ourselves, so the trace shows it.
+const SELECT: &str = if cfg!(all(target_os = "linux", not(target_arch = "x86_64"))) {
+    "pselect6"
+} else {
+    "select"
+};
+
+/// `select(nfds, readfds, writefds, NULL, NULL)`: wait for ever, no exception set.
+///
+/// # Safety
+/// `readable` and `writable` must be initialised fd_sets with no bit at or above `nfds`.
+unsafe fn select(nfds: i32, readable: &mut libc::fd_set, writable: &mut libc::fd_set) -> i32 {
+    let none = std::ptr::null_mut::<libc::fd_set>();
+    let forever = std::ptr::null_mut::<libc::timeval>();
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    // SAFETY: SYS_select takes exactly these five arguments; the caller vouches for the sets.
+    let n =
+        unsafe { libc::syscall(libc::SYS_select, nfds, readable, writable, none, forever) } as i32;
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    // SAFETY: as above, through the C library's wrapper.
+    let n = unsafe { libc::select(nfds, readable, writable, none, forever) };
+    n
+}
+
+/// A connection whose descriptor has no bit in an `fd_set`: close it and say why.
+fn refuse(srv: &mut Server, conn: Conn, wall: i32) {
+    let raw = conn.fd.into_raw_fd();
+    let call = Call::new("close", Stage::Teardown).fd(raw);
+    let start = srv.tr.begin();
+    // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
+    unsafe { rustix::io::close(raw) };
+    srv.tr.end_with(
+        call,
+        start,
+        Ok(()),
+        |ev| ev.refused = Some(true),
+        format!(
+            "refused: descriptor {raw} ≥ FD_SETSIZE ({wall}) has no bit in an fd_set, so select cannot watch it"
+        ),
+    );
+}
+
+/// `[3 5 6]`, the way strace prints an fd_set.
+fn set(fds: &[i32]) -> String {
+    let shown: Vec<String> = fds.iter().take(12).map(i32::to_string).collect();
+    let more = if fds.len() > 12 {
+        format!(" …+{}", fds.len() - 12)
+    } else {
+        String::new()
+    };
+    format!("[{}{more}]", shown.join(" "))
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    let mut out = vec![format!(
+        "{} wakeups; each time the process tested {:.1} descriptors with FD_ISSET to find {:.1} ready — a linear scan, rebuilt from scratch every loop",
+        s.wakeups,
+        s.watched as f64 / s.wakeups.max(1) as f64,
+        s.ready as f64 / s.wakeups.max(1) as f64
+    )];
+    if s.refused > 0 {
+        out.push(format!(
+            "the FD_SETSIZE wall: {} of {} accepted connections got descriptors ≥ {} (the highest was {}) and were refused — an fd_set has exactly {} bits; any scenario client among them could not be served, so the run reports those clients as failed",
+            s.refused,
+            s.accepted,
+            libc::FD_SETSIZE,
+            s.max_fd,
+            libc::FD_SETSIZE
+        ));
+    } else {
+        out.push(format!(
+            "the highest descriptor was {}: select can watch descriptors 0‥{} only (FD_SETSIZE); try --idle 1100 to hit the wall",
+            s.max_fd,
+            libc::FD_SETSIZE - 1
+        ));
+    }
+    out
+}

@@ -1,0 +1,158 @@
+//! `iomodels bench`: short real runs against real server children. No timing is asserted, only
+//! that the load ran, every echo was checked, and the outputs have their shape.
+
+mod util;
+
+use serde_json::Value;
+use util::{models_here, run};
+
+/// Two models this OS has that serve many connections (the first two non-blocking ones).
+fn two_models() -> Vec<String> {
+    models_here()
+        .into_iter()
+        .filter(|m| m != "blocking")
+        .take(2)
+        .collect()
+}
+
+#[test]
+fn a_short_bench_verifies_every_echo_in_json() {
+    let models = two_models();
+    let mut args = vec!["bench", "-c", "2", "--messages", "100", "--format", "json"];
+    args.extend(models.iter().map(String::as_str));
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "bench");
+    let results = doc["results"].as_array().expect("results");
+    assert_eq!(results.len(), models.len());
+    for (r, m) in results.iter().zip(&models) {
+        assert_eq!(r["model"], m.as_str());
+        // Closed loop with a message quota: exactly 2 × 100 echoes, each checked byte for byte.
+        assert_eq!(r["requests"], 200, "{r}");
+        assert_eq!(r["verified"], r["requests"], "{r}");
+        assert_eq!(r["errors"].as_array().map(Vec::len), Some(0), "{r}");
+        assert!(r["requests_per_s"].as_f64().unwrap() > 0.0);
+        assert!(r["p50_us"].as_f64().unwrap() <= r["p99_us"].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn blocking_is_measured_with_one_connection_and_csv_has_its_header() {
+    let out = run(&[
+        "bench",
+        "blocking",
+        "-c",
+        "5",
+        "--messages",
+        "20",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    for field in [
+        "model",
+        "connections",
+        "requests",
+        "verified",
+        "requests_per_s",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "server_cpu_ms",
+        "cpu_per_request_us",
+    ] {
+        assert!(header.contains(&field), "no {field} in {header:?}");
+    }
+    let row: Vec<&str> = lines.next().expect("a row").split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(col("model"), "blocking");
+    assert_eq!(col("connections"), "1");
+    assert_eq!(col("requests"), "20");
+    assert_eq!(col("verified"), "20");
+}
+
+#[test]
+fn scaling_with_tiny_steps_gives_rows_and_an_svg() {
+    let model = &two_models()[0];
+    let svg = std::env::temp_dir().join(format!("iomodels-scaling-{}.svg", std::process::id()));
+    let out = run(&[
+        "bench",
+        "--scaling",
+        model,
+        "--active",
+        "2",
+        "--idle-steps",
+        "0,10",
+        "--messages",
+        "20",
+        "--format",
+        "json",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let sweep = &doc["models"][0];
+    assert_eq!(sweep["model"], model.as_str());
+    let steps = sweep["steps"].as_array().expect("steps");
+    let idle: Vec<u64> = steps.iter().map(|s| s["idle"].as_u64().unwrap()).collect();
+    assert_eq!(idle, [0, 10]);
+    for s in steps {
+        assert_eq!(s["requests"], 40, "{s}");
+        assert_eq!(s["verified"], 40, "{s}");
+    }
+    assert!(sweep["peak_rss_kb"].as_u64().unwrap() > 0);
+    let text = std::fs::read_to_string(&svg).expect("the SVG was written");
+    let _ = std::fs::remove_file(&svg);
+    assert!(
+        text.trim_start().starts_with("<svg"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.trim_end().ends_with("</svg>"));
+    assert!(text.contains(model.as_str()), "the legend names the model");
+}
+
+#[test]
+fn scaling_table_has_a_chart_and_unknown_peers_are_refused() {
+    let model = &two_models()[0];
+    let out = run(&[
+        "bench",
+        "--scaling",
+        model,
+        "--active",
+        "2",
+        "--idle-steps",
+        "0,5",
+        "--messages",
+        "10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("server CPU per echo"), "{text}");
+    assert!(text.contains("peak RSS"), "{text}");
+
+    let out = run(&["bench", "--peer", "nonsense", "--messages", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=PROGRAM"));
+}
