@@ -192,7 +192,16 @@ fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
     }
     // `timeout` bounds the test if the server never stops; it passes our SIGINT on to it.
     let mut server = Command::new("timeout")
-        .args(["-k", "5", "30", util::bin(), "blocking", "--serve", "--format", "json"])
+        .args([
+            "-k",
+            "5",
+            "30",
+            util::bin(),
+            "blocking",
+            "--serve",
+            "--format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
