@@ -1,6 +1,21 @@
 //! iomodels: the same echo server under each I/O model, with a trace of every system call.
 
+#[cfg(target_os = "linux")]
 mod bench;
+/// Off Linux, `bench` only parses: its load generator drives its connections with epoll.
+#[cfg(not(target_os = "linux"))]
+mod bench {
+    /// How the results are written.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+    pub enum Format {
+        /// A table for people (and, with `--scaling`, a text chart).
+        Table,
+        /// One JSON document with the raw numbers.
+        Json,
+        /// A header line and one line per row.
+        Csv,
+    }
+}
 mod compare;
 mod echo;
 mod models;
@@ -310,6 +325,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
 }
 
 /// The models named on the command line, each one this OS has.
+#[cfg(target_os = "linux")]
 fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Model>> {
     names
         .iter()
@@ -323,6 +339,16 @@ fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Mod
         .collect()
 }
 
+#[cfg(not(target_os = "linux"))]
+fn bench_cmd(_: BenchArgs) -> anyhow::Result<i32> {
+    eprintln!(
+        "error: `bench` needs Linux: its load generator drives its connections with epoll; this is {}",
+        std::env::consts::OS
+    );
+    Ok(2)
+}
+
+#[cfg(target_os = "linux")]
 fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     let seconds = args
         .duration

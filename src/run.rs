@@ -46,6 +46,7 @@ const IDLE_FD_BASE: i32 = 4096;
 
 /// Makes room for `--idle N`: raises the soft RLIMIT_NOFILE when needed, or explains in one line
 /// why it cannot.
+#[cfg(unix)]
 fn raise_nofile(idle: usize) -> Result<()> {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let need = IDLE_FD_BASE as u64 + 2 * idle as u64 + 256;
@@ -70,6 +71,12 @@ fn raise_nofile(idle: usize) -> Result<()> {
     .with_context(|| format!("cannot raise the soft descriptor limit to {need}"))
 }
 
+/// Windows has no descriptor limit to raise: sockets are handles.
+#[cfg(windows)]
+fn raise_nofile(_idle: usize) -> Result<()> {
+    Ok(())
+}
+
 /// Opens the idle crowd: `n` connections that never send, their client ends moved out of the
 /// server's descriptor range. Fails if the server does not accept them (a blocking server busy
 /// with the first one lets the kernel's accept queue of 128 fill up).
@@ -84,9 +91,8 @@ fn idle_crowd(n: usize, addr: SocketAddr) -> Result<Vec<rustix::fd::OwnedFd>, St
                     i + 1
                 )
             })?;
-        let moved = rustix::io::fcntl_dupfd_cloexec(&stream, IDLE_FD_BASE)
+        let moved = crate::sys::move_fd(stream.into(), IDLE_FD_BASE)
             .map_err(|e| format!("cannot move an idle connection's descriptor: {e}"))?;
-        drop(stream);
         crowd.push(moved);
     }
     Ok(crowd)

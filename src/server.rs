@@ -24,7 +24,9 @@ pub struct Knobs {
     pub read_size: usize,
     /// Most bytes a connection may have waiting to be sent before the server stops reading it.
     pub max_pending: usize,
-    /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness.
+    /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness (ignored where
+    /// there is no epoll).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub edge: bool,
 }
 

@@ -24,11 +24,9 @@ pub mod iocp;
 ))]
 pub mod kqueue;
 pub mod nonblocking;
-#[cfg(unix)]
 pub mod poll;
 #[cfg(target_os = "linux")]
 pub mod portable;
-#[cfg(unix)]
 pub mod select;
 #[cfg(target_os = "linux")]
 pub mod sigio;
@@ -96,7 +94,7 @@ pub mod epoll {
         "6.3",
         "epoll: an interest list in the kernel, a ready list back",
         "Linux",
-        super::here("", "kqueue", "portable"),
+        super::here("", "kqueue", "poll"),
     );
 }
 
@@ -109,29 +107,7 @@ pub mod portable {
         "6.3",
         "the polling crate: traced on Linux only so far",
         "Linux",
-        super::here("", "kqueue", "iocp"),
-    );
-}
-
-#[cfg(windows)]
-pub mod select {
-    pub const MODEL: super::Model = super::elsewhere(
-        "select",
-        "6.3",
-        "select(): fd_set bitmaps",
-        "Linux, macOS, BSD",
-        "iocp",
-    );
-}
-
-#[cfg(windows)]
-pub mod poll {
-    pub const MODEL: super::Model = super::elsewhere(
-        "poll",
-        "6.3",
-        "poll(): an array of pollfd",
-        "Linux, macOS, BSD",
-        "iocp",
+        super::here("", "kqueue", "poll"),
     );
 }
 

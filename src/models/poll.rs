@@ -16,6 +16,9 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::sys::poll::{
+    POLL, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP, PollFd, pollfd,
+};
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
 use rustix::io::Errno;
@@ -24,7 +27,7 @@ pub const MODEL: Model = Model {
     name: "poll",
     summary: "poll(2) sleeps on an array of pollfd; the process walks it for revents",
     figure: "6.3",
-    platforms: "Linux, macOS, BSD",
+    platforms: "Linux, macOS, BSD, Windows (WSAPoll)",
     serve: Some(serve),
     instead: "",
     state: "a list of connections and a pollfd array rebuilt from it before every poll",
@@ -50,25 +53,24 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // 1. The array: entry 0 is the listener, entry i+1 is conns[i]. Ask for POLLIN only while
         //    we want to read (backpressure), POLLOUT only while an echo is waiting to go out.
         let mut fds = Vec::with_capacity(conns.len() + 1);
-        fds.push(pollfd(lfd, libc::POLLIN));
+        fds.push(pollfd(lfd, POLLIN));
         for c in &conns {
             let mut events = 0;
             if c.can_read() {
-                events |= libc::POLLIN;
+                events |= POLLIN;
             }
             if c.wants_write() {
-                events |= libc::POLLOUT;
+                events |= POLLOUT;
             }
             fds.push(pollfd(c.raw(), events));
         }
 
         // 2. Stage ①: sleep until some entry is ready. The kernel checks every entry.
-        let call = Call::new("poll", Stage::DataReady)
+        let call = Call::new(POLL, Stage::DataReady)
             .args(format!("{}, {}, -1", array(&fds, false), fds.len()))
             .blocking(true);
         let start = srv.tr.enter(&call);
-        // SAFETY: `fds` is a live array of `fds.len()` initialised pollfd entries.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        let n = crate::sys::poll::poll(&mut fds);
         let result = if n < 0 {
             Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
         } else {
@@ -122,7 +124,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         for (i, mut conn) in conns.drain(..).enumerate() {
             let revents = fds.get(i + 1).map_or(0, |p| p.revents);
             let mut failed = false;
-            if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && !conn.eof {
+            if revents & (POLLIN | POLLHUP | POLLERR) != 0 && !conn.eof {
                 failed = matches!(
                     conn.recv(&mut srv.tr, Stage::CopyToUser, false),
                     Recv::Failed(_)
@@ -150,24 +152,16 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn pollfd(fd: i32, events: i16) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }
-}
-
 /// `POLLIN|POLLOUT`, the way strace prints poll flags.
 fn flags(bits: i16) -> String {
     let names = [
-        (libc::POLLIN, "POLLIN"),
-        (libc::POLLPRI, "POLLPRI"),
-        (libc::POLLOUT, "POLLOUT"),
-        (libc::POLLERR, "POLLERR"),
-        (libc::POLLHUP, "POLLHUP"),
-        (libc::POLLNVAL, "POLLNVAL"),
-        (libc::POLLRDHUP, "POLLRDHUP"),
+        (POLLIN, "POLLIN"),
+        (POLLPRI, "POLLPRI"),
+        (POLLOUT, "POLLOUT"),
+        (POLLERR, "POLLERR"),
+        (POLLHUP, "POLLHUP"),
+        (POLLNVAL, "POLLNVAL"),
+        (POLLRDHUP, "POLLRDHUP"),
     ];
     let shown: Vec<&str> = names
         .iter()
@@ -182,15 +176,23 @@ fn flags(bits: i16) -> String {
 }
 
 /// `[{fd=3, events=POLLIN}, …]` (or the entries with `revents`, after the call), first few only.
-fn array(fds: &[libc::pollfd], returned: bool) -> String {
+fn array(fds: &[PollFd], returned: bool) -> String {
     let entries: Vec<String> = fds
         .iter()
         .filter(|p| !returned || p.revents != 0)
         .map(|p| {
             if returned {
-                format!("{{fd={}, revents={}}}", p.fd, flags(p.revents))
+                format!(
+                    "{{fd={}, revents={}}}",
+                    crate::sys::poll::fd(p),
+                    flags(p.revents)
+                )
             } else {
-                format!("{{fd={}, events={}}}", p.fd, flags(p.events))
+                format!(
+                    "{{fd={}, events={}}}",
+                    crate::sys::poll::fd(p),
+                    flags(p.events)
+                )
             }
         })
         .collect();

@@ -9,7 +9,9 @@
 //! An `fd_set` is a fixed bitmap of `FD_SETSIZE` (1024) bits: a descriptor numbered 1024 or more
 //! has no bit, and `FD_SET` on it writes past the end of the set. So a `select` server cannot
 //! watch descriptor 1024, however many connections it could otherwise hold. This server refuses
-//! such a connection (closes it, and says why) and keeps serving the rest.
+//! such a connection (closes it, and says why) and keeps serving the rest. Winsock's `fd_set`
+//! is another shape with another wall: an array of at most 64 sockets and a count, so a Windows
+//! `select` server cannot watch a 65th socket, whatever its handle value.
 //!
 //! See select(2), select_tut(2) (`FD_SETSIZE`), UNP §6.3 and §16.6 (a nonblocking listener).
 
@@ -17,9 +19,12 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::sys::close_with;
+use crate::sys::select::{
+    FdSet, SELECT, checked, fits, nfds, select, wall, wall_hit, wall_not_hit,
+};
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
-use rustix::fd::IntoRawFd;
 use rustix::io::Errno;
 
 pub const MODEL: Model = Model {
@@ -48,45 +53,31 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         lfd,
         "a client that gives up between select and accept4 must not make accept4 wait (UNP §16.6)",
     );
-    let wall = libc::FD_SETSIZE as i32;
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // 1. Rebuild both sets from scratch: select overwrote them last time.
-        // SAFETY: an all-zero fd_set is a valid, empty set (FD_ZERO below makes it explicit).
-        let mut readable: libc::fd_set = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let mut writable: libc::fd_set = unsafe { std::mem::zeroed() };
-        // SAFETY: both point to live fd_sets we own.
-        unsafe {
-            libc::FD_ZERO(&mut readable);
-            libc::FD_ZERO(&mut writable);
-        }
+        let (mut readable, mut writable) = (FdSet::new(), FdSet::new());
         let (mut rd, mut wr) = (vec![lfd], Vec::new());
-        // SAFETY: lfd < FD_SETSIZE (it is the first socket we made), and `readable` is live.
-        unsafe { libc::FD_SET(lfd, &mut readable) };
+        readable.insert(lfd);
         for c in &conns {
-            // Every descriptor in `conns` is below FD_SETSIZE: the others were refused.
+            // Every connection in `conns` fits in a set: the others were refused.
             if c.can_read() {
-                // SAFETY: c.raw() < FD_SETSIZE, so the bit is inside the set.
-                unsafe { libc::FD_SET(c.raw(), &mut readable) };
+                readable.insert(c.raw());
                 rd.push(c.raw());
             }
             if c.wants_write() {
-                // SAFETY: as above.
-                unsafe { libc::FD_SET(c.raw(), &mut writable) };
+                writable.insert(c.raw());
                 wr.push(c.raw());
             }
         }
-        let nfds = rd.iter().chain(&wr).max().copied().unwrap_or(lfd) + 1;
+        let nfds = nfds(rd.iter().chain(&wr).max().copied().unwrap_or(lfd) + 1);
 
         // 2. Stage ①: sleep until some descriptor is ready. The kernel checks nfds slots.
         let call = Call::new(SELECT, Stage::DataReady)
             .args(format!("{nfds}, {}, {}, NULL, NULL", set(&rd), set(&wr)))
             .blocking(true);
         let start = srv.tr.enter(&call);
-        // SAFETY: both sets are live and initialised; NULL except-set and NULL timeout (wait
-        // for ever) are allowed.
-        let n = unsafe { select(nfds, &mut readable, &mut writable) };
+        let n = select(nfds, &mut readable, &mut writable);
         let result = if n < 0 {
             Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
         } else {
@@ -94,22 +85,21 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         };
 
         // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time.
-        // SAFETY: every fd tested is < FD_SETSIZE and the sets are live.
         let ready_in: Vec<i32> = rd
             .iter()
             .copied()
-            .filter(|&fd| unsafe { libc::FD_ISSET(fd, &readable) })
+            .filter(|&fd| readable.contains(fd))
             .collect();
-        // SAFETY: as above.
         let ready_out: Vec<i32> = wr
             .iter()
             .copied()
-            .filter(|&fd| unsafe { libc::FD_ISSET(fd, &writable) })
+            .filter(|&fd| writable.contains(fd))
             .collect();
         let scanned = rd.len() + wr.len();
         let note = match result {
             Ok(n) => format!(
-                "the kernel checked {nfds} descriptor slots; we test {scanned} bits with FD_ISSET to find {n} ready: in {}, out {}",
+                "{} with FD_ISSET to find {n} ready: in {}, out {}",
+                checked(nfds, scanned),
                 set(&ready_in),
                 set(&ready_out)
             ),
@@ -134,7 +124,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                 false,
                 "select said the listener is readable: a client is waiting",
             ) {
-                Ok(conn) if conn.raw() >= wall => refuse(srv, conn, wall),
+                Ok(conn) if !fits(conn.raw(), conns.len() + 2) => refuse(srv, conn),
                 Ok(conn) => {
                     let cfd = conn.raw();
                     set_nonblocking(
@@ -187,47 +177,11 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The system call's name as strace prints it. glibc's `select()` is a wrapper that issues
-/// `pselect6`; on x86_64 we make the real `select` system call ourselves, so the trace shows it.
-const SELECT: &str = if cfg!(all(target_os = "linux", not(target_arch = "x86_64"))) {
-    "pselect6"
-} else {
-    "select"
-};
-
-/// `select(nfds, readfds, writefds, NULL, NULL)`: wait for ever, no exception set.
-///
-/// # Safety
-/// `readable` and `writable` must be initialised fd_sets with no bit at or above `nfds`.
-unsafe fn select(nfds: i32, readable: &mut libc::fd_set, writable: &mut libc::fd_set) -> i32 {
-    let none = std::ptr::null_mut::<libc::fd_set>();
-    let forever = std::ptr::null_mut::<libc::timeval>();
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    // SAFETY: SYS_select takes exactly these five arguments; the caller vouches for the sets.
-    let n =
-        unsafe { libc::syscall(libc::SYS_select, nfds, readable, writable, none, forever) } as i32;
-    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-    // SAFETY: as above, through the C library's wrapper.
-    let n = unsafe { libc::select(nfds, readable, writable, none, forever) };
-    n
-}
-
 /// A connection whose descriptor has no bit in an `fd_set`: close it and say why.
-fn refuse(srv: &mut Server, conn: Conn, wall: i32) {
-    let raw = conn.fd.into_raw_fd();
-    let call = Call::new("close", Stage::Teardown).fd(raw);
-    let start = srv.tr.begin();
-    // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
-    unsafe { rustix::io::close(raw) };
-    srv.tr.end_with(
-        call,
-        start,
-        Ok(()),
-        |ev| ev.refused = Some(true),
-        format!(
-            "refused: descriptor {raw} ≥ FD_SETSIZE ({wall}) has no bit in an fd_set, so select cannot watch it"
-        ),
-    );
+fn refuse(srv: &mut Server, conn: Conn) {
+    let raw = conn.raw();
+    let note = format!("refused: {}", wall(raw));
+    close_with(&mut srv.tr, conn.fd, |ev| ev.refused = Some(true), &note);
 }
 
 /// `[3 5 6]`, the way strace prints an fd_set.
@@ -248,21 +202,10 @@ fn notice(s: &Summary) -> Vec<String> {
         s.watched as f64 / s.wakeups.max(1) as f64,
         s.ready as f64 / s.wakeups.max(1) as f64
     )];
-    if s.refused > 0 {
-        out.push(format!(
-            "the FD_SETSIZE wall: {} of {} accepted connections got descriptors ≥ {} (the highest was {}) and were refused — an fd_set has exactly {} bits; any scenario client among them could not be served, so the run reports those clients as failed",
-            s.refused,
-            s.accepted,
-            libc::FD_SETSIZE,
-            s.max_fd,
-            libc::FD_SETSIZE
-        ));
+    out.push(if s.refused > 0 {
+        wall_hit(s.refused, s.accepted, s.max_fd)
     } else {
-        out.push(format!(
-            "the highest descriptor was {}: select can watch descriptors 0‥{} only (FD_SETSIZE); try --idle 1100 to hit the wall",
-            s.max_fd,
-            libc::FD_SETSIZE - 1
-        ));
-    }
+        wall_not_hit(s.max_fd)
+    });
     out
 }

@@ -93,13 +93,23 @@ pub fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
 
 /// Closes a socket with exactly one `closesocket`.
 pub fn close(tr: &mut Tracer, fd: OwnedFd, note: &str) {
+    close_with(tr, fd, |_| (), note);
+}
+
+/// Like [`close`], with a hook to fill extra fields of the event (`refused`).
+pub fn close_with(
+    tr: &mut Tracer,
+    fd: OwnedFd,
+    extra: impl FnOnce(&mut crate::trace::Event),
+    note: &str,
+) {
     let raw = fd.into_raw_fd();
     let call = Call::new("closesocket", Stage::Teardown).fd(raw as i32);
     let start = tr.begin();
     // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
     let rc = unsafe { WinSock::closesocket(raw as WinSock::SOCKET) };
     let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
-    tr.end(call, start, result, note);
+    tr.end_with(call, start, result, extra, note);
 }
 
 /// The call each server thread measures its CPU time with, named in the summary.
@@ -149,4 +159,137 @@ pub fn term_width() -> Option<usize> {
         let ok = GetConsoleScreenBufferInfo(GetStdHandle(STD_OUTPUT_HANDLE), &mut info);
         (ok != 0).then(|| (info.srWindow.Right - info.srWindow.Left + 1) as usize)
     }
+}
+
+/// `WSAPoll`: Winsock's `poll`, with `WSAPOLLFD` entries.
+pub mod poll {
+    use windows_sys::Win32::Networking::WinSock;
+
+    /// The call's name.
+    pub const POLL: &str = "WSAPoll";
+    pub type PollFd = WinSock::WSAPOLLFD;
+    /// `POLLIN` is `POLLRDNORM|POLLRDBAND` here; `POLLOUT` is `POLLWRNORM`. `POLLERR`,
+    /// `POLLHUP` and `POLLNVAL` only come back (asking for them is `WSAEINVAL`).
+    pub const POLLIN: i16 = WinSock::POLLIN as i16;
+    pub const POLLOUT: i16 = WinSock::POLLOUT as i16;
+    pub const POLLPRI: i16 = WinSock::POLLPRI as i16;
+    pub const POLLERR: i16 = WinSock::POLLERR as i16;
+    pub const POLLHUP: i16 = WinSock::POLLHUP as i16;
+    pub const POLLNVAL: i16 = WinSock::POLLNVAL as i16;
+    /// Linux's `POLLRDHUP` has no Winsock twin.
+    pub const POLLRDHUP: i16 = 0;
+
+    pub fn pollfd(fd: i32, events: i16) -> PollFd {
+        WinSock::WSAPOLLFD {
+            fd: fd as WinSock::SOCKET,
+            events,
+            revents: 0,
+        }
+    }
+
+    /// The socket an entry watches, as the trace shows it.
+    pub fn fd(p: &PollFd) -> i32 {
+        p.fd as i32
+    }
+
+    /// `WSAPoll(fds, nfds, -1)`: sleep until an entry is ready. Returns how many are, or -1.
+    pub fn poll(fds: &mut [PollFd]) -> i32 {
+        // SAFETY: `fds` is a live array of `fds.len()` initialised WSAPOLLFD entries.
+        unsafe { WinSock::WSAPoll(fds.as_mut_ptr(), fds.len() as u32, -1) }
+    }
+}
+
+/// Winsock's `select`: its `fd_set` is not a bitmap but an array of up to `FD_SETSIZE` (64)
+/// sockets and a count; `nfds` is ignored. The wall is how many sockets one set can hold.
+pub mod select {
+    use windows_sys::Win32::Networking::WinSock;
+
+    /// Sockets one `fd_set` can hold.
+    pub const FD_SETSIZE: usize = 64;
+
+    /// The call's name.
+    pub const SELECT: &str = "select";
+
+    /// An `fd_set`: `{ fd_count, fd_array[64] }`.
+    pub struct FdSet(WinSock::FD_SET);
+
+    impl FdSet {
+        /// `FD_ZERO`: a count of 0.
+        pub fn new() -> FdSet {
+            FdSet(WinSock::FD_SET {
+                fd_count: 0,
+                fd_array: [0; FD_SETSIZE],
+            })
+        }
+
+        /// `FD_SET`: append to the array. The caller checked [`fits`]: there is room.
+        pub fn insert(&mut self, fd: i32) {
+            let n = self.0.fd_count as usize;
+            assert!(n < FD_SETSIZE, "an fd_set holds {FD_SETSIZE} sockets");
+            self.0.fd_array[n] = fd as WinSock::SOCKET;
+            self.0.fd_count += 1;
+        }
+
+        /// `FD_ISSET` (`__WSAFDIsSet`): a walk along the array.
+        pub fn contains(&self, fd: i32) -> bool {
+            self.0.fd_array[..self.0.fd_count as usize].contains(&(fd as WinSock::SOCKET))
+        }
+    }
+
+    /// Whether a new socket can be watched: the read set (listener included) must have room.
+    pub fn fits(_fd: i32, watched: usize) -> bool {
+        watched <= FD_SETSIZE
+    }
+
+    /// Why [`fits`] said no, for the trace.
+    pub fn wall(fd: i32) -> String {
+        format!(
+            "socket {fd} would be the {}th in the read set: Winsock's fd_set holds {FD_SETSIZE} sockets, so select cannot watch it",
+            FD_SETSIZE + 1
+        )
+    }
+
+    /// `nfds` is ignored by Winsock ("included only for compatibility"); we pass 0.
+    pub fn nfds(_highest_plus_one: i32) -> i32 {
+        0
+    }
+
+    /// What Winsock looked at, for the trace.
+    pub fn checked(_nfds: i32, listed: usize) -> String {
+        format!("Winsock walked the {listed} sockets in the two arrays; we test {listed} sockets")
+    }
+
+    /// The summary's sentence when the wall was hit.
+    pub fn wall_hit(refused: u64, accepted: u64, _max_fd: i64) -> String {
+        format!(
+            "the fd_set wall: {refused} of {accepted} accepted connections were refused — Winsock's fd_set is an array of {FD_SETSIZE} sockets (not a bitmap), so select watches at most {FD_SETSIZE} at once; any scenario client among them could not be served, so the run reports those clients as failed"
+        )
+    }
+
+    /// The summary's sentence when it was not.
+    pub fn wall_not_hit(_max_fd: i64) -> String {
+        format!(
+            "Winsock's fd_set is an array of at most {FD_SETSIZE} sockets, searched by FD_ISSET: try --idle 80 to hit that wall"
+        )
+    }
+
+    /// `select(0, readfds, writefds, NULL, NULL)`: wait for ever, no exception set.
+    pub fn select(_nfds: i32, readable: &mut FdSet, writable: &mut FdSet) -> i32 {
+        // SAFETY: both sets are live and hold fd_count valid entries; NULL except-set and NULL
+        // timeout (wait for ever) are allowed.
+        unsafe {
+            WinSock::select(
+                0,
+                &mut readable.0,
+                &mut writable.0,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+            )
+        }
+    }
+}
+
+/// Sockets are handles with no numbering to stay out of: nothing to move.
+pub fn move_fd(fd: OwnedFd, _base: i32) -> rustix::io::Result<OwnedFd> {
+    Ok(fd)
 }
