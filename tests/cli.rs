@@ -236,3 +236,23 @@ fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
     );
     assert_eq!(util::summary(&events)["accepted"], 1);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn models_of_other_oses_exit_2_and_say_what_to_run_here() {
+    one_line_error(
+        &["iocp"],
+        "`iocp` needs Windows; this is linux. Run `iomodels uring` here instead",
+    );
+    one_line_error(
+        &["kqueue"],
+        "`kqueue` needs macOS, FreeBSD, NetBSD, OpenBSD; this is linux. Run `iomodels epoll` here instead",
+    );
+    let list = String::from_utf8_lossy(&util::run(&["list"]).stdout).into_owned();
+    for (m, os) in [("iocp", "no: Windows"), ("kqueue", "no: macOS")] {
+        assert!(
+            list.lines().any(|l| l.starts_with(m) && l.contains(os)),
+            "{list}"
+        );
+    }
+}

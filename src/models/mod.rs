@@ -83,7 +83,7 @@ pub mod kqueue {
         "6.3",
         "kqueue/kevent readiness filters",
         "macOS, FreeBSD, NetBSD, OpenBSD",
-        super::here("nonblocking", "", "iocp"),
+        super::here("epoll", "", "poll"),
     );
 }
 
