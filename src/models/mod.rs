@@ -25,7 +25,12 @@ pub mod iocp;
 pub mod kqueue;
 pub mod nonblocking;
 pub mod poll;
-#[cfg(target_os = "linux")]
+#[cfg(any(
+    target_os = "linux",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "dragonfly"
+))]
 pub mod portable;
 pub mod select;
 #[cfg(target_os = "linux")]
@@ -98,15 +103,21 @@ pub mod epoll {
     );
 }
 
-/// The portable model's trace names the calls the `polling` crate makes on Linux (epoll,
-/// eventfd, timerfd); on other OSes it is listed but not yet traced.
-#[cfg(not(target_os = "linux"))]
+/// The portable model's trace names the calls the `polling` crate makes on each backend; so far
+/// its epoll backend (Linux) and kqueue backend (macOS, FreeBSD) are written down, not yet its
+/// IOCP/AFD backend (Windows).
+#[cfg(not(any(
+    target_os = "linux",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "dragonfly"
+)))]
 pub mod portable {
     pub const MODEL: super::Model = super::elsewhere(
         "portable",
         "6.3",
-        "the polling crate: traced on Linux only so far",
-        "Linux",
+        "the polling crate: traced on its epoll and kqueue backends so far",
+        "Linux, macOS, FreeBSD",
         super::here("", "kqueue", "poll"),
     );
 }

@@ -13,22 +13,37 @@
 //! eventfd and an `epoll_ctl(MOD)` re-arming that. This file records those too, marked as the
 //! library's (`by: polling`), in the order strace sees them.
 //!
+//! On macOS and FreeBSD the same code runs on polling's kqueue backend: `Poller::new` is a
+//! `kqueue` plus the library's `fcntl(F_SETFD)` and an `EVFILT_USER` wake-up event, every
+//! `add`/`modify` one `kevent` with read and write changes, `wait` a `kevent` with none, and
+//! nothing around it. Which backend's calls are recorded is in `portable/on_epoll.rs` and
+//! `portable/on_kqueue.rs`; polling's Windows backend (a completion port and AFD poll requests,
+//! which only emulate readiness) is not written down yet, so the model is not offered there.
+//!
 //! See the polling crate's docs (`Poller`, `Event`, `PollMode::Oneshot`), epoll(7), eventfd(2),
 //! timerfd_create(2), and Python's `selectors` module.
 
 use super::Model;
-use super::epoll::names;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
-use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage, Started, Tracer};
-use polling::{Event, Events, Poller};
-use rustix::event::epoll::EventFlags;
-use rustix::fd::{AsFd, AsRawFd};
+use crate::trace::{Call, Stage};
+use polling::{Event, Events};
+use rustix::fd::AsRawFd;
 use rustix::io::Errno;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+
+// The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its kqueue
+// backend on macOS and FreeBSD (see `portable/on_epoll.rs`, `portable/on_kqueue.rs`).
+#[cfg(target_os = "linux")]
+mod on_epoll;
+#[cfg(target_os = "linux")]
+use on_epoll::{ADD, MOD, WAIT, ctl, delete, new_poller, notice, wait_args};
+#[cfg(not(target_os = "linux"))]
+mod on_kqueue;
+#[cfg(not(target_os = "linux"))]
+use on_kqueue::{ADD, MOD, WAIT, ctl, delete, new_poller, notice, wait_args};
 
 pub const MODEL: Model = Model {
     name: "portable",
@@ -61,33 +76,16 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         "a client that gives up between the wait and accept4 must not make accept4 wait (UNP §16.6)",
     );
 
-    // Poller::new: one epoll instance for us, and the library's own eventfd and timerfd.
-    let call = Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC");
-    let start = srv.tr.begin();
-    let poller = Poller::new();
-    let r = poller.as_ref().map(|p| p.as_raw_fd()).map_err(errno);
-    srv.tr.end(
-        call,
-        start,
-        r,
-        "Poller::new(): the epoll instance behind the Poller",
-    );
-    let poller = poller?;
+    // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
+    let (poller, lib) = new_poller(&mut srv.tr)?;
     let epfd = poller.as_raw_fd();
-    // The library's helpers take the next free descriptors, in this order (strace confirms it).
-    let lib = Lib {
-        epfd,
-        eventfd: epfd + 1,
-        timerfd: epfd + 2,
-    };
-    lib.new_poller(&mut srv.tr);
 
     // SAFETY: the listener outlives its registration: it is deleted below before we return.
     let r = unsafe { poller.add(&srv.listener, Event::readable(lfd as usize)) };
     ctl(
         &mut srv.tr,
         epfd,
-        "EPOLL_CTL_ADD",
+        ADD,
         lfd,
         true,
         false,
@@ -98,12 +96,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let mut conns: BTreeMap<usize, Conn> = BTreeMap::new();
     let mut events = Events::with_capacity(NonZeroUsize::new(CAPACITY).expect("not zero"));
     'serve: loop {
-        // Stage ①: Poller::wait. Around the epoll_pwait we asked for, polling makes four calls.
+        // Stage ①: Poller::wait (on Linux, polling makes four calls around the epoll_pwait).
         events.clear();
         lib.before_wait(&mut srv.tr);
-        let call = Call::new("epoll_pwait", Stage::DataReady)
+        let call = Call::new(WAIT, Stage::DataReady)
             .fd(epfd)
-            .args(format!("{CAPACITY}, -1"))
+            .args(wait_args(CAPACITY))
             .blocking(true);
         let start = srv.tr.enter(&call);
         let r = poller.wait(&mut events, None);
@@ -142,7 +140,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                         ctl(
                             &mut srv.tr,
                             epfd,
-                            "EPOLL_CTL_ADD",
+                            ADD,
                             cfd,
                             true,
                             false,
@@ -160,7 +158,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                 ctl(
                     &mut srv.tr,
                     epfd,
-                    "EPOLL_CTL_MOD",
+                    MOD,
                     lfd,
                     true,
                     false,
@@ -202,7 +200,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             ctl(
                 &mut srv.tr,
                 epfd,
-                "EPOLL_CTL_MOD",
+                MOD,
                 conn.raw(),
                 rd,
                 wr,
@@ -222,233 +220,6 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The library's own descriptors, and the calls it makes on them without being asked.
-struct Lib {
-    epfd: i32,
-    /// Lets another thread wake the poller (`Poller::notify`).
-    eventfd: i32,
-    /// Turns `wait`'s timeout into a readable descriptor.
-    timerfd: i32,
-}
-
-impl Lib {
-    /// One call the library made on its own, already returned with `result`.
-    fn call(
-        &self,
-        tr: &mut Tracer,
-        call: Call,
-        start: Started,
-        result: Result<i64, Errno>,
-        note: &str,
-    ) {
-        tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.by = POLLING,
-            format!("polling's own: {note}"),
-        );
-    }
-
-    fn own(&self, tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
-        let start = tr.begin();
-        self.call(tr, call, start, result, note);
-    }
-
-    fn ctl(&self, tr: &mut Tracer, op: &str, fd: i32, flags: EventFlags, note: &str) {
-        let args = format!("{op}, {fd}, {}", names(flags));
-        self.own(
-            tr,
-            Call::new("epoll_ctl", Stage::Setup)
-                .fd(self.epfd)
-                .args(args),
-            Ok(0),
-            note,
-        );
-    }
-
-    fn new_poller(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
-        self.own(
-            tr,
-            Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
-            Ok(self.eventfd.into()),
-            "an eventfd, so another thread could wake the Poller",
-        );
-        self.own(
-            tr,
-            Call::new("timerfd_create", Stage::Setup)
-                .args("CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK"),
-            Ok(self.timerfd.into()),
-            "a timerfd, to turn wait timeouts into readiness",
-        );
-        self.ctl(
-            tr,
-            "EPOLL_CTL_ADD",
-            self.timerfd,
-            EventFlags::ONESHOT,
-            "watch its timerfd",
-        );
-        self.ctl(
-            tr,
-            "EPOLL_CTL_ADD",
-            self.eventfd,
-            armed,
-            "watch its eventfd",
-        );
-    }
-
-    fn before_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
-        self.own(
-            tr,
-            Call::new("timerfd_settime", Stage::DataReady)
-                .fd(self.timerfd)
-                .args("0, {it_value=0}"),
-            Ok(0),
-            "set the wait's timeout on its timerfd (none: disarmed)",
-        );
-        self.ctl(
-            tr,
-            "EPOLL_CTL_MOD",
-            self.timerfd,
-            armed,
-            "re-arm its oneshot timerfd",
-        );
-    }
-
-    fn after_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
-        self.own(
-            tr,
-            Call::new("read", Stage::DataReady)
-                .fd(self.eventfd)
-                .args("8"),
-            Err(Errno::AGAIN),
-            "clear its eventfd in case someone woke it (nobody did)",
-        );
-        self.ctl(
-            tr,
-            "EPOLL_CTL_MOD",
-            self.eventfd,
-            armed,
-            "re-arm its oneshot eventfd",
-        );
-    }
-
-    fn dropped(&self, tr: &mut Tracer) {
-        let del = |tr: &mut Tracer, fd: i32| {
-            self.own(
-                tr,
-                Call::new("epoll_ctl", Stage::Teardown)
-                    .fd(self.epfd)
-                    .args(format!("EPOLL_CTL_DEL, {fd}")),
-                Ok(0),
-                "dropping the Poller: unwatch its helper",
-            );
-        };
-        let close = |tr: &mut Tracer, fd: i32, what: &str| {
-            // std checks a descriptor is open before closing it, in debug builds only.
-            if cfg!(debug_assertions) {
-                self.own(
-                    tr,
-                    Call::new("fcntl", Stage::Teardown).fd(fd).args("F_GETFD"),
-                    Ok(1),
-                    "std's debug check that the descriptor is open",
-                );
-            }
-            self.own(tr, Call::new("close", Stage::Teardown).fd(fd), Ok(0), what);
-        };
-        del(tr, self.timerfd);
-        close(tr, self.timerfd, "dropping the Poller: close its timerfd");
-        del(tr, self.eventfd);
-        close(
-            tr,
-            self.epfd,
-            "dropping the Poller: close the epoll instance",
-        );
-        close(tr, self.eventfd, "dropping the Poller: close its eventfd");
-    }
-}
-
-/// Records one `epoll_ctl` the model asked for (`add`, `modify`), with the flags polling sets.
-#[allow(clippy::too_many_arguments)]
-fn ctl(
-    tr: &mut Tracer,
-    epfd: i32,
-    op: &str,
-    fd: i32,
-    readable: bool,
-    writable: bool,
-    r: std::io::Result<()>,
-    note: &str,
-) -> std::io::Result<()> {
-    let mut flags = EventFlags::ONESHOT;
-    if readable {
-        flags |= EventFlags::IN | EventFlags::HUP | EventFlags::ERR | EventFlags::PRI;
-    }
-    if writable {
-        flags |= EventFlags::OUT | EventFlags::HUP | EventFlags::ERR;
-    }
-    let call = Call::new("epoll_ctl", Stage::Setup)
-        .fd(epfd)
-        .args(format!("{op}, {fd}, {}", names(flags)));
-    let start = tr.begin();
-    tr.end(call, start, r.as_ref().map(|_| ()).map_err(errno), note);
-    r
-}
-
-/// `Poller::delete`: an `epoll_ctl(DEL)`, made before the descriptor is closed.
-fn delete(tr: &mut Tracer, poller: &Poller, fd: &impl AsFd) -> std::io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    let call = Call::new("epoll_ctl", Stage::Teardown)
-        .fd(poller.as_raw_fd())
-        .args(format!("EPOLL_CTL_DEL, {raw}"));
-    let start = tr.begin();
-    let r = poller.delete(fd);
-    tr.end(
-        call,
-        start,
-        r.as_ref().map(|_| ()).map_err(errno),
-        "delete(): stop watching it",
-    );
-    r
-}
-
 fn errno(e: &std::io::Error) -> Errno {
     Errno::from_io_error(e).unwrap_or(Errno::INVAL)
-}
-
-fn notice(s: &Summary) -> Vec<String> {
-    let own: u64 = s.library_calls.values().sum();
-    let ctl = s.calls.get("epoll_ctl").copied().unwrap_or(0);
-    let own_ctl = s.library_calls.get("epoll_ctl").copied().unwrap_or(0);
-    vec![
-        format!(
-            "polling made {own} of the {} system calls on its own ({}): an eventfd and a timerfd at start, then four calls around each of the {} waits — the raw epoll model makes none of them",
-            s.syscalls,
-            s.library_calls
-                .iter()
-                .map(|(n, c)| format!("{n} ×{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            s.wakeups
-        ),
-        format!(
-            "{} epoll_ctl calls were ours: oneshot interest means one re-arming MOD after every event (the raw epoll model only MODs when interest changes); {own_ctl} more were polling's",
-            ctl - own_ctl
-        ),
-    ]
 }
