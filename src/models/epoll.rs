@@ -50,6 +50,7 @@ struct Watched {
     more: bool,
 }
 
+// ANCHOR: serve
 /// `epoll_create1` → `epoll_ctl(ADD, listener)` → loop: `epoll_wait` sleeps until something is
 /// ready → handle exactly the descriptors it returned → `epoll_ctl(MOD)` where interest changed.
 #[doc(alias = "epoll_create1")]
@@ -223,7 +224,9 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     crate::server::close(&mut srv.tr, ep, "close the epoll instance");
     Ok(())
 }
+// ANCHOR_END: serve
 
+// ANCHOR: levels
 /// Level-triggered: one `recvfrom` per readable event, one `sendto` per chance to echo. What is
 /// left is reported again by the next `epoll_wait`. Returns whether the connection failed.
 fn once(tr: &mut Tracer, w: &mut Watched, readable: bool, writable: bool) -> bool {
@@ -269,6 +272,7 @@ fn drain(tr: &mut Tracer, w: &mut Watched, readable: bool) -> bool {
         }
     }
 }
+// ANCHOR_END: levels
 
 /// What to ask the kernel for, from the connection's state.
 fn interest(conn: &Conn, et: EventFlags) -> EventFlags {

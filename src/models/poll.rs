@@ -32,6 +32,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// Loop: build the `pollfd` array (the listener, then one entry per connection) →
 /// `poll(fds, nfds, -1)` sleeps until an entry is ready → walk the array → accept, read, write.
 #[doc(alias = "pollfd")]
@@ -149,6 +150,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 fn pollfd(fd: i32, events: i16) -> libc::pollfd {
     libc::pollfd {

@@ -48,6 +48,7 @@ const CAPACITY: usize = 64;
 /// Who made a call the model did not ask for.
 const POLLING: Option<&str> = Some("polling");
 
+// ANCHOR: serve
 /// `Poller::new` → `add(listener)` → loop: `wait` → handle each event → `modify` to re-arm it.
 #[doc(alias = "Poller")]
 #[doc(alias = "selectors")]
@@ -221,6 +222,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     lib.dropped(&mut srv.tr);
     Ok(())
 }
+// ANCHOR_END: serve
 
 /// The library's own descriptors, and the calls it makes on them without being asked.
 struct Lib {

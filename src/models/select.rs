@@ -34,6 +34,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// Loop: rebuild the read and write `fd_set`s → `select(nfds, &read, &write, NULL, NULL)` sleeps
 /// until something is ready → scan every descriptor with `FD_ISSET` → accept, read, write.
 #[doc(alias = "FD_SET")]
@@ -186,6 +187,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 /// The system call's name as strace prints it. glibc's `select()` is a wrapper that issues
 /// `pselect6`; on x86_64 we make the real `select` system call ourselves, so the trace shows it.
