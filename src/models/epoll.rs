@@ -18,6 +18,7 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::event::epoll::{self, EventData, EventFlags};
@@ -340,31 +341,17 @@ pub(crate) fn names(flags: EventFlags) -> String {
         (EventFlags::RDHUP, "EPOLLRDHUP"),
         (EventFlags::ONESHOT, "EPOLLONESHOT"),
         (EventFlags::ET, "EPOLLET"),
-    ];
-    let shown: Vec<&str> = table
-        .iter()
-        .filter(|(f, _)| flags.contains(*f))
-        .map(|(_, n)| *n)
-        .collect();
-    if shown.is_empty() {
-        "0".into()
-    } else {
-        shown.join("|")
-    }
+    ]
+    .map(|(f, n)| (f.bits() as u64, n));
+    trace::names::flags(flags.bits() as u64, &table)
 }
 
 fn ready_list(got: &[(i32, EventFlags)]) -> String {
     let shown: Vec<String> = got
         .iter()
-        .take(6)
         .map(|(fd, f)| format!("{fd} {}", names(*f)))
         .collect();
-    let more = if got.len() > 6 {
-        format!(", …+{}", got.len() - 6)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", shown.join(", "))
+    trace::names::list(&shown, ", ", 6)
 }
 
 fn notice(s: &Summary) -> Vec<String> {

@@ -16,6 +16,7 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
 use rustix::io::Errno;
@@ -162,25 +163,7 @@ fn pollfd(fd: i32, events: i16) -> libc::pollfd {
 
 /// `POLLIN|POLLOUT`, the way strace prints poll flags.
 fn flags(bits: i16) -> String {
-    let names = [
-        (libc::POLLIN, "POLLIN"),
-        (libc::POLLPRI, "POLLPRI"),
-        (libc::POLLOUT, "POLLOUT"),
-        (libc::POLLERR, "POLLERR"),
-        (libc::POLLHUP, "POLLHUP"),
-        (libc::POLLNVAL, "POLLNVAL"),
-        (libc::POLLRDHUP, "POLLRDHUP"),
-    ];
-    let shown: Vec<&str> = names
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if shown.is_empty() {
-        "0".into()
-    } else {
-        shown.join("|")
-    }
+    trace::names::flags(bits as u16 as u64, trace::names::POLL_BITS)
 }
 
 /// `[{fd=3, events=POLLIN}, …]` (or the entries with `revents`, after the call), first few only.
@@ -196,12 +179,7 @@ fn array(fds: &[libc::pollfd], returned: bool) -> String {
             }
         })
         .collect();
-    let more = if entries.len() > 6 {
-        format!(", …+{}", entries.len() - 6)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", entries[..entries.len().min(6)].join(", "))
+    trace::names::list(&entries, ", ", 6)
 }
 
 fn notice(s: &Summary) -> Vec<String> {

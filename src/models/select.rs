@@ -17,6 +17,7 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
 use rustix::fd::IntoRawFd;
@@ -234,13 +235,8 @@ fn refuse(srv: &mut Server, conn: Conn, wall: i32) {
 
 /// `[3 5 6]`, the way strace prints an fd_set.
 fn set(fds: &[i32]) -> String {
-    let shown: Vec<String> = fds.iter().take(12).map(i32::to_string).collect();
-    let more = if fds.len() > 12 {
-        format!(" …+{}", fds.len() - 12)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", shown.join(" "))
+    let shown: Vec<String> = fds.iter().map(i32::to_string).collect();
+    trace::names::list(&shown, " ", 12)
 }
 
 fn notice(s: &Summary) -> Vec<String> {
