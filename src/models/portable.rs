@@ -45,6 +45,13 @@ pub const MODEL: Model = Model {
 /// Most events one wait hands back.
 const CAPACITY: usize = 64;
 
+/// The interest polling registers for its own eventfd and timerfd: readable, oneshot.
+const ARMED: EventFlags = EventFlags::IN
+    .union(EventFlags::ERR)
+    .union(EventFlags::HUP)
+    .union(EventFlags::PRI)
+    .union(EventFlags::ONESHOT);
+
 /// Who made a call the model did not ask for.
 const POLLING: Option<&str> = Some("polling");
 
@@ -270,11 +277,6 @@ impl Lib {
     }
 
     fn new_poller(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
@@ -299,17 +301,12 @@ impl Lib {
             tr,
             "EPOLL_CTL_ADD",
             self.eventfd,
-            armed,
+            ARMED,
             "watch its eventfd",
         );
     }
 
     fn before_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("timerfd_settime", Stage::DataReady)
@@ -322,17 +319,12 @@ impl Lib {
             tr,
             "EPOLL_CTL_MOD",
             self.timerfd,
-            armed,
+            ARMED,
             "re-arm its oneshot timerfd",
         );
     }
 
     fn after_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("read", Stage::DataReady)
@@ -345,7 +337,7 @@ impl Lib {
             tr,
             "EPOLL_CTL_MOD",
             self.eventfd,
-            armed,
+            ARMED,
             "re-arm its oneshot eventfd",
         );
     }
