@@ -158,11 +158,10 @@ enum Color {
 
 fn cli() -> Command {
     let models = models::MODELS.iter().map(|m| {
-        RunArgs::augment_args(
-            Command::new(m.name)
-                .about(format!("{} (UNP fig. {})", m.summary, m.figure))
-                .after_help(EXAMPLES),
-        )
+        // `about` after `augment_args`: the derive would otherwise set RunArgs' own doc line.
+        RunArgs::augment_args(Command::new(m.name))
+            .about(format!("{} (UNP fig. {})", m.summary, m.figure))
+            .after_help(EXAMPLES)
     });
     Command::new("iomodels")
         .version(env!("CARGO_PKG_VERSION"))

@@ -175,7 +175,13 @@ fn no_colour_when_not_a_terminal() {
 fn help_and_list() {
     let out = util::run(&["--help"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Examples:"));
+    // Each model's line is its own summary, with its figure.
+    assert!(
+        help.contains("one client at a time; every call sleeps until it is done (UNP fig. 6.1)"),
+        "{help}"
+    );
     let list = String::from_utf8_lossy(&util::run(&["list"]).stdout).into_owned();
     for m in ["blocking", "threads", "nonblocking"] {
         assert!(

@@ -18,6 +18,7 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::event::epoll::{self, EventData, EventFlags};
@@ -50,6 +51,7 @@ struct Watched {
     more: bool,
 }
 
+// ANCHOR: serve
 /// `epoll_create1` → `epoll_ctl(ADD, listener)` → loop: `epoll_wait` sleeps until something is
 /// ready → handle exactly the descriptors it returned → `epoll_ctl(MOD)` where interest changed.
 #[doc(alias = "epoll_create1")]
@@ -223,7 +225,9 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     crate::server::close(&mut srv.tr, ep, "close the epoll instance");
     Ok(())
 }
+// ANCHOR_END: serve
 
+// ANCHOR: levels
 /// Level-triggered: one `recvfrom` per readable event, one `sendto` per chance to echo. What is
 /// left is reported again by the next `epoll_wait`. Returns whether the connection failed.
 fn once(tr: &mut Tracer, w: &mut Watched, readable: bool, writable: bool) -> bool {
@@ -269,6 +273,7 @@ fn drain(tr: &mut Tracer, w: &mut Watched, readable: bool) -> bool {
         }
     }
 }
+// ANCHOR_END: levels
 
 /// What to ask the kernel for, from the connection's state.
 fn interest(conn: &Conn, et: EventFlags) -> EventFlags {
@@ -336,31 +341,17 @@ pub(crate) fn names(flags: EventFlags) -> String {
         (EventFlags::RDHUP, "EPOLLRDHUP"),
         (EventFlags::ONESHOT, "EPOLLONESHOT"),
         (EventFlags::ET, "EPOLLET"),
-    ];
-    let shown: Vec<&str> = table
-        .iter()
-        .filter(|(f, _)| flags.contains(*f))
-        .map(|(_, n)| *n)
-        .collect();
-    if shown.is_empty() {
-        "0".into()
-    } else {
-        shown.join("|")
-    }
+    ]
+    .map(|(f, n)| (f.bits() as u64, n));
+    trace::names::flags(flags.bits() as u64, &table)
 }
 
 fn ready_list(got: &[(i32, EventFlags)]) -> String {
     let shown: Vec<String> = got
         .iter()
-        .take(6)
         .map(|(fd, f)| format!("{fd} {}", names(*f)))
         .collect();
-    let more = if got.len() > 6 {
-        format!(", …+{}", got.len() - 6)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", shown.join(", "))
+    trace::names::list(&shown, ", ", 6)
 }
 
 fn notice(s: &Summary) -> Vec<String> {

@@ -12,6 +12,7 @@ use super::Model;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
 use crate::trace::summary::Summary;
+use crate::trace::text::thousands;
 use crate::trace::{Stage, Tracer};
 use rustix::fd::AsFd;
 use rustix::io::Errno;
@@ -106,15 +107,15 @@ fn notice(s: &Summary) -> Vec<String> {
     vec![
         format!(
             "{} calls answered EAGAIN (\"not yet\"): {:.0}% of all {} system calls asked for nothing",
-            s.eagain,
+            thousands(s.eagain),
             100.0 * s.eagain as f64 / s.syscalls.max(1) as f64,
-            s.syscalls
+            thousands(s.syscalls)
         ),
         format!(
             "the server never slept: {:.1} ms of CPU in a {:.1} ms run, and {} units of other work done between polls",
             s.cpu_us as f64 / 1e3,
             s.run_us as f64 / 1e3,
-            s.work
+            thousands(s.work)
         ),
     ]
 }

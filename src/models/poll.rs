@@ -16,9 +16,8 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
-use crate::sys::poll::{
-    POLL, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP, PollFd, pollfd,
-};
+use crate::sys::poll::{POLL, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd, pollfd};
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
 use rustix::io::Errno;
@@ -35,6 +34,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// Loop: build the `pollfd` array (the listener, then one entry per connection) →
 /// `poll(fds, nfds, -1)` sleeps until an entry is ready → walk the array → accept, read, write.
 #[doc(alias = "pollfd")]
@@ -151,28 +151,11 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 /// `POLLIN|POLLOUT`, the way strace prints poll flags.
 fn flags(bits: i16) -> String {
-    let names = [
-        (POLLIN, "POLLIN"),
-        (POLLPRI, "POLLPRI"),
-        (POLLOUT, "POLLOUT"),
-        (POLLERR, "POLLERR"),
-        (POLLHUP, "POLLHUP"),
-        (POLLNVAL, "POLLNVAL"),
-        (POLLRDHUP, "POLLRDHUP"),
-    ];
-    let shown: Vec<&str> = names
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if shown.is_empty() {
-        "0".into()
-    } else {
-        shown.join("|")
-    }
+    trace::names::flags(bits as u16 as u64, trace::names::POLL_BITS)
 }
 
 /// `[{fd=3, events=POLLIN}, …]` (or the entries with `revents`, after the call), first few only.
@@ -196,12 +179,7 @@ fn array(fds: &[PollFd], returned: bool) -> String {
             }
         })
         .collect();
-    let more = if entries.len() > 6 {
-        format!(", …+{}", entries.len() - 6)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", entries[..entries.len().min(6)].join(", "))
+    trace::names::list(&entries, ", ", 6)
 }
 
 fn notice(s: &Summary) -> Vec<String> {

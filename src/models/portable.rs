@@ -63,6 +63,7 @@ const CAPACITY: usize = 64;
 /// Who made a call the model did not ask for.
 const POLLING: Option<&str> = Some("polling");
 
+// ANCHOR: serve
 /// `Poller::new` → `add(listener)` → loop: `wait` → handle each event → `modify` to re-arm it.
 #[doc(alias = "Poller")]
 #[doc(alias = "selectors")]
@@ -219,6 +220,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     lib.dropped(&mut srv.tr);
     Ok(())
 }
+// ANCHOR_END: serve
 
 fn errno(e: &std::io::Error) -> Errno {
     Errno::from_io_error(e).unwrap_or(Errno::INVAL)

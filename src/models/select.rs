@@ -23,6 +23,7 @@ use crate::sys::close_with;
 use crate::sys::select::{
     FdSet, SELECT, checked, fits, nfds, select, wall, wall_hit, wall_not_hit,
 };
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
 use rustix::io::Errno;
@@ -39,6 +40,7 @@ pub const MODEL: Model = Model {
     notice,
 };
 
+// ANCHOR: serve
 /// Loop: rebuild the read and write `fd_set`s → `select(nfds, &read, &write, NULL, NULL)` sleeps
 /// until something is ready → scan every descriptor with `FD_ISSET` → accept, read, write.
 #[doc(alias = "FD_SET")]
@@ -176,6 +178,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
 /// A connection whose descriptor has no bit in an `fd_set`: close it and say why.
 fn refuse(srv: &mut Server, conn: Conn) {
@@ -186,13 +189,8 @@ fn refuse(srv: &mut Server, conn: Conn) {
 
 /// `[3 5 6]`, the way strace prints an fd_set.
 fn set(fds: &[i32]) -> String {
-    let shown: Vec<String> = fds.iter().take(12).map(i32::to_string).collect();
-    let more = if fds.len() > 12 {
-        format!(" …+{}", fds.len() - 12)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", shown.join(" "))
+    let shown: Vec<String> = fds.iter().map(i32::to_string).collect();
+    trace::names::list(&shown, " ", 12)
 }
 
 fn notice(s: &Summary) -> Vec<String> {

@@ -25,6 +25,7 @@
 use super::Model;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
+use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::io::Errno;
@@ -335,28 +336,7 @@ fn code_name(code: libc::c_int) -> String {
 
 /// `si_band` by name: the `poll` bits of the socket when the signal was sent.
 fn band_names(band: libc::c_long) -> String {
-    const BITS: &[(libc::c_short, &str)] = &[
-        (libc::POLLIN, "POLLIN"),
-        (libc::POLLPRI, "POLLPRI"),
-        (libc::POLLOUT, "POLLOUT"),
-        (libc::POLLERR, "POLLERR"),
-        (libc::POLLHUP, "POLLHUP"),
-        (libc::POLLRDNORM, "POLLRDNORM"),
-        (libc::POLLRDBAND, "POLLRDBAND"),
-        (libc::POLLWRNORM, "POLLWRNORM"),
-        (libc::POLLWRBAND, "POLLWRBAND"),
-        (libc::POLLRDHUP, "POLLRDHUP"),
-    ];
-    let names: Vec<&str> = BITS
-        .iter()
-        .filter(|(bit, _)| band & *bit as libc::c_long != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        band.to_string()
-    } else {
-        names.join("|")
-    }
+    trace::names::flags(band as u64, trace::names::POLL_BITS)
 }
 
 fn last_errno() -> Errno {

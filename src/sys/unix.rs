@@ -55,13 +55,24 @@ pub fn term_width() -> Option<usize> {
 pub mod poll {
     /// The call's name.
     pub const POLL: &str = "poll";
+
+    /// The event bits by name, the way strace prints them.
+    pub const POLL_BITS: &[(u64, &str)] = &[
+        (libc::POLLIN as u64, "POLLIN"),
+        (libc::POLLPRI as u64, "POLLPRI"),
+        (libc::POLLOUT as u64, "POLLOUT"),
+        (libc::POLLERR as u64, "POLLERR"),
+        (libc::POLLHUP as u64, "POLLHUP"),
+        (libc::POLLNVAL as u64, "POLLNVAL"),
+        (libc::POLLRDNORM as u64, "POLLRDNORM"),
+        (libc::POLLRDBAND as u64, "POLLRDBAND"),
+        (libc::POLLWRNORM as u64, "POLLWRNORM"),
+        (libc::POLLWRBAND as u64, "POLLWRBAND"),
+        #[cfg(target_os = "linux")]
+        (libc::POLLRDHUP as u64, "POLLRDHUP"),
+    ];
     pub type PollFd = libc::pollfd;
-    pub use libc::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
-    /// `POLLRDHUP` is Linux's; elsewhere no bit has that meaning.
-    #[cfg(target_os = "linux")]
-    pub const POLLRDHUP: i16 = libc::POLLRDHUP;
-    #[cfg(not(target_os = "linux"))]
-    pub const POLLRDHUP: i16 = 0;
+    pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT};
 
     pub fn pollfd(fd: i32, events: i16) -> PollFd {
         libc::pollfd {

@@ -168,16 +168,24 @@ pub mod poll {
     /// The call's name.
     pub const POLL: &str = "WSAPoll";
     pub type PollFd = WinSock::WSAPOLLFD;
-    /// `POLLIN` is `POLLRDNORM|POLLRDBAND` here; `POLLOUT` is `POLLWRNORM`. `POLLERR`,
-    /// `POLLHUP` and `POLLNVAL` only come back (asking for them is `WSAEINVAL`).
+    /// `POLLIN` is `POLLRDNORM|POLLRDBAND` here; `POLLOUT` is `POLLWRNORM`. `POLLERR` and
+    /// `POLLHUP` only come back (asking for them is `WSAEINVAL`).
     pub const POLLIN: i16 = WinSock::POLLIN as i16;
     pub const POLLOUT: i16 = WinSock::POLLOUT as i16;
-    pub const POLLPRI: i16 = WinSock::POLLPRI as i16;
     pub const POLLERR: i16 = WinSock::POLLERR as i16;
     pub const POLLHUP: i16 = WinSock::POLLHUP as i16;
-    pub const POLLNVAL: i16 = WinSock::POLLNVAL as i16;
-    /// Linux's `POLLRDHUP` has no Winsock twin.
-    pub const POLLRDHUP: i16 = 0;
+
+    /// The event bits by name, as Winsock defines them (`POLLIN` shows as its two bits).
+    pub const POLL_BITS: &[(u64, &str)] = &[
+        (WinSock::POLLRDNORM as u16 as u64, "POLLRDNORM"),
+        (WinSock::POLLRDBAND as u16 as u64, "POLLRDBAND"),
+        (WinSock::POLLPRI as u16 as u64, "POLLPRI"),
+        (WinSock::POLLWRNORM as u16 as u64, "POLLWRNORM"),
+        (WinSock::POLLWRBAND as u16 as u64, "POLLWRBAND"),
+        (WinSock::POLLERR as u16 as u64, "POLLERR"),
+        (WinSock::POLLHUP as u16 as u64, "POLLHUP"),
+        (WinSock::POLLNVAL as u16 as u64, "POLLNVAL"),
+    ];
 
     pub fn pollfd(fd: i32, events: i16) -> PollFd {
         WinSock::WSAPOLLFD {

@@ -7,6 +7,7 @@
 
 pub mod errno;
 pub mod json;
+pub mod names;
 pub mod summary;
 pub mod text;
 

@@ -10,6 +10,13 @@ use rustix::event::epoll::EventFlags;
 use rustix::fd::{AsFd, AsRawFd};
 use rustix::io::Errno;
 
+/// The interest polling registers for its own eventfd and timerfd: readable, oneshot.
+const ARMED: EventFlags = EventFlags::IN
+    .union(EventFlags::ERR)
+    .union(EventFlags::HUP)
+    .union(EventFlags::PRI)
+    .union(EventFlags::ONESHOT);
+
 /// `add` and `modify` as epoll_ctl spells them.
 pub const ADD: &str = "EPOLL_CTL_ADD";
 pub const MOD: &str = "EPOLL_CTL_MOD";
@@ -91,11 +98,6 @@ impl Lib {
     }
 
     fn new_poller(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
@@ -120,17 +122,12 @@ impl Lib {
             tr,
             "EPOLL_CTL_ADD",
             self.eventfd,
-            armed,
+            ARMED,
             "watch its eventfd",
         );
     }
 
     pub fn before_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("timerfd_settime", Stage::DataReady)
@@ -143,17 +140,12 @@ impl Lib {
             tr,
             "EPOLL_CTL_MOD",
             self.timerfd,
-            armed,
+            ARMED,
             "re-arm its oneshot timerfd",
         );
     }
 
     pub fn after_wait(&self, tr: &mut Tracer) {
-        let armed = EventFlags::IN
-            | EventFlags::ERR
-            | EventFlags::HUP
-            | EventFlags::PRI
-            | EventFlags::ONESHOT;
         self.own(
             tr,
             Call::new("read", Stage::DataReady)
@@ -166,7 +158,7 @@ impl Lib {
             tr,
             "EPOLL_CTL_MOD",
             self.eventfd,
-            armed,
+            ARMED,
             "re-arm its oneshot eventfd",
         );
     }
