@@ -75,6 +75,7 @@ const ADDR_LEN: usize = std::mem::size_of::<SOCKADDR_STORAGE>() + 16;
 /// `WSA_IO_PENDING` / `ERROR_IO_PENDING`: the call has started; a packet will say when it ends.
 const IO_PENDING: i32 = 997;
 
+// ANCHOR: table
 /// Step 4's target: what to do when the operation with this key completes.
 type Callback = fn(&mut Loop, &mut Server, Option<usize>, Result<u32, Errno>) -> anyhow::Result<()>;
 
@@ -92,6 +93,7 @@ struct Pending {
     /// dequeued, so it lives here, boxed (it never moves), until then.
     ov: Box<OVERLAPPED>,
 }
+// ANCHOR_END: table
 
 /// A connection and the key of the one operation it has in flight.
 struct Slot {
@@ -124,6 +126,7 @@ struct Loop {
     stop_seen: Option<Instant>,
 }
 
+// ANCHOR: serve
 /// Make a port, start an `AcceptEx`, then ask the port → look up → call back until the run is
 /// over and every key has completed.
 #[doc(alias = "CreateIoCompletionPort")]
@@ -165,6 +168,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: serve
 
 impl Loop {
     /// `CreateIoCompletionPort` twice (make the port; associate the listener with it), and
@@ -560,6 +564,7 @@ impl Loop {
     }
 }
 
+// ANCHOR: callbacks
 /// `AcceptEx` finished: tell the new socket it was accepted (`SO_UPDATE_ACCEPT_CONTEXT`), learn
 /// the peer (`GetAcceptExSockaddrs`), tie it to the port, start its first `WSARecv`, and
 /// accept the next.
@@ -725,6 +730,7 @@ fn on_sent(
     }
     Ok(())
 }
+// ANCHOR_END: callbacks
 
 /// `CreateIoCompletionPort(socket, port, key, 0)`: packets for this socket's overlapped calls
 /// go to our port. The completion key is the socket (each packet also carries the

@@ -153,6 +153,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 }
 // ANCHOR_END: serve
 
+// ANCHOR: drain
 /// Reads what is there (draining to `EAGAIN`, so data that came with `EV_EOF` is not lost),
 /// sends what is pending, and adjusts the filters. Returns whether to close the connection.
 fn serve_conn(tr: &mut Tracer, w: &mut Watched, changes: &mut Vec<Event>) -> bool {
@@ -204,6 +205,7 @@ fn serve_conn(tr: &mut Tracer, w: &mut Watched, changes: &mut Vec<Event>) -> boo
     }
     false
 }
+// ANCHOR_END: drain
 
 /// `kevent(kq, changes, events, NULL)`: hand over the changes and sleep until events come.
 fn wait(
