@@ -6,6 +6,7 @@
 //! then fails with `EINVAL`, and every model treats that as "time to go".
 
 use crate::echo::Conn;
+use crate::limits::{self, Budget, Spare};
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
 use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
@@ -23,6 +24,12 @@ pub struct Knobs {
     pub max_pending: usize,
     /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness.
     pub edge: bool,
+    /// Most connections open at once; the next are accepted, told why, and closed.
+    pub max_conns: usize,
+    /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
+    pub max_buffer_total: usize,
+    /// The process's soft RLIMIT_NOFILE as the harness left it (for the spare descriptor).
+    pub fd_limit: Option<u64>,
 }
 
 impl Default for Knobs {
@@ -31,6 +38,9 @@ impl Default for Knobs {
             read_size: 4096,
             max_pending: 256 << 10,
             edge: false,
+            max_conns: crate::limits::MAX_CONNS,
+            max_buffer_total: crate::limits::MAX_BUFFER_TOTAL,
+            fd_limit: None,
         }
     }
 }
@@ -47,6 +57,10 @@ pub struct Server {
     /// Set by the harness when the run is over, for models that never block in `accept4` and
     /// may not hear the listener being shut down (signal-driven I/O: no signal says so).
     stop: Arc<AtomicBool>,
+    /// Open connections and buffered bytes, shared by every connection (see `limits`).
+    budget: Arc<Budget>,
+    /// The descriptor kept in reserve for `EMFILE`.
+    spare: Spare,
 }
 
 /// How the harness stops a server: a stop flag, and a duplicate of the listener to shut down.
@@ -142,12 +156,16 @@ impl Server {
             .context("fcntl(F_DUPFD_CLOEXEC) failed")?;
         tr.info(format!("listening on {local}"));
         let stop = Arc::new(AtomicBool::new(false));
+        let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
+        let spare = Spare::new(knobs.fd_limit);
         let server = Server {
             tr,
             listener,
             knobs,
             work: 0,
             stop: stop.clone(),
+            budget,
+            spare,
         };
         Ok((
             server,
@@ -171,6 +189,10 @@ impl Server {
 
     /// `accept4` on the listener: the next finished handshake becomes a [`Conn`]. The peer's
     /// port is recorded so the trace can name the client behind the new descriptor.
+    ///
+    /// Never fails for want of resources: past `--max-conns` the client is refused, and on
+    /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
+    /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
         let call = Call::new("accept4", Stage::DataReady)
             .fd(self.lfd())
@@ -187,11 +209,39 @@ impl Server {
             Ok(_) => note,
             Err(rustix::io::Errno::INVAL) => "the listener was shut down: the run is over",
             Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
+            Err(rustix::io::Errno::MFILE) => {
+                "out of descriptors (EMFILE): a client waits, and the listener stays readable"
+            }
             Err(_) => "accept failed",
         };
         self.tr
             .end_with(call, start, shown, |ev| ev.port = port, note);
-        r.map(|(fd, _)| Conn::new(fd, &self.knobs))
+        match r {
+            Ok((fd, _)) => self.admit(fd).ok_or(rustix::io::Errno::CONNABORTED),
+            Err(e) => Err(self.out_of_descriptors(e, blocks)),
+        }
+    }
+
+    /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
+    /// then the client is told why and the connection closed (`None`).
+    pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
+        self.spare.maybe_reserve(&mut self.tr, fd.as_raw_fd());
+        let open = self.budget.open();
+        if open >= self.budget.max_conns() {
+            limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
+            return None;
+        }
+        Some(Conn::new(fd, &self.knobs, &self.budget))
+    }
+
+    /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
+    /// the error the model acts on.
+    pub fn out_of_descriptors(
+        &mut self,
+        err: rustix::io::Errno,
+        blocks: bool,
+    ) -> rustix::io::Errno {
+        limits::after_accept_error(&mut self.tr, &mut self.spare, &self.listener, err, blocks)
     }
 
     /// The model failed: shut the listener down (the harness's duplicate keeps it open), so

@@ -459,7 +459,13 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
         fd if fd >= 0 => {
             // SAFETY: the kernel gave us this new descriptor; nothing else owns it.
             let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-            let conn = Conn::new(fd, &srv.knobs);
+            let Some(conn) = srv.admit(fd) else {
+                // Past --max-conns: refused and closed; accept the next one.
+                if !lp.stopping {
+                    lp.submit_accept(srv);
+                }
+                return Ok(());
+            };
             let slot = match lp.slots.iter().position(Option::is_none) {
                 Some(i) => i,
                 None => {
@@ -482,9 +488,17 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
             return Ok(());
         }
         e if e == -libc::ECONNABORTED || e == -libc::EINTR => {}
-        e => {
-            return Err(anyhow::Error::from(Errno::from_raw_os_error(-e)).context("accept failed"));
-        }
+        // EMFILE and friends: the shared accept path makes room and refuses the client.
+        e => match srv.out_of_descriptors(Errno::from_raw_os_error(-e), false) {
+            Errno::CONNABORTED => {}
+            Errno::INVAL => {
+                if !lp.stopping {
+                    lp.cancel_all(&mut srv.tr);
+                }
+                return Ok(());
+            }
+            e => return Err(anyhow::Error::from(e).context("accept failed")),
+        },
     }
     if !lp.stopping {
         lp.submit_accept(srv);

@@ -1,0 +1,347 @@
+//! What keeps a server alive whatever its clients do: a cap on connections, a shared budget for
+//! the bytes waiting to be echoed, and a way through running out of descriptors (`EMFILE`).
+//!
+//! Every model accepts through [`crate::server::Server::accept`] (io_uring through
+//! [`crate::server::Server::admit`] and [`crate::server::Server::out_of_descriptors`]), so these
+//! rules are written once, here, and every step they take is a traced system call.
+//!
+//! **Out of descriptors.** `accept4` fails with `EMFILE` while a client is still queued; the
+//! listener stays readable, and a readiness server that only retries spins for ever (the classic
+//! bug). The cure (libev's and nginx's "spare descriptor" trick): keep one descriptor in
+//! reserve; on `EMFILE` close it, accept the waiting client, hang up on it at once (the client
+//! learns right away), and take the spare back. The spare is opened lazily, once the server holds
+//! three quarters of its descriptor limit, so ordinary traces do not change. Without a spare the
+//! server backs off (sleeps 20 ms) instead of spinning.
+//!
+//! See accept(2) (`EMFILE`, `ENFILE`), getrlimit(2) (`RLIMIT_NOFILE`).
+
+use crate::trace::{Call, Stage, Tracer};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::io::Errno;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Connections a server holds at most unless `--max-conns` says otherwise (above `bench
+/// --scaling`'s 10,000 idle connections plus its active ones).
+pub const MAX_CONNS: usize = 16_384;
+/// Bytes all connections together may hold waiting to be echoed, beyond each one's first read.
+pub const MAX_BUFFER_TOTAL: usize = 64 << 20;
+
+/// Counts shared by every connection of one server (and its worker threads).
+#[derive(Debug)]
+pub struct Budget {
+    /// Connections open now.
+    open: AtomicUsize,
+    /// Bytes received and not yet echoed, over all connections.
+    buffered: AtomicUsize,
+    max_conns: usize,
+    max_total: usize,
+}
+
+impl Budget {
+    pub fn new(max_conns: usize, max_total: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            open: AtomicUsize::new(0),
+            buffered: AtomicUsize::new(0),
+            max_conns: max_conns.max(1),
+            max_total,
+        })
+    }
+
+    /// Whether the shared buffer budget has room for more bytes.
+    pub fn has_room(&self) -> bool {
+        self.buffered.load(Ordering::Relaxed) < self.max_total
+    }
+
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    pub fn max_conns(&self) -> usize {
+        self.max_conns
+    }
+}
+
+/// One connection's share of the [`Budget`]: it counts the connection as open and holds its
+/// buffered bytes; dropping it (closing the connection) gives both back.
+#[derive(Debug)]
+pub struct Ledger {
+    budget: Arc<Budget>,
+    held: usize,
+}
+
+impl Ledger {
+    pub fn open(budget: &Arc<Budget>) -> Ledger {
+        budget.open.fetch_add(1, Ordering::Relaxed);
+        Ledger {
+            budget: budget.clone(),
+            held: 0,
+        }
+    }
+
+    pub fn charge(&mut self, n: usize) {
+        self.held += n;
+        self.budget.buffered.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn release(&mut self, n: usize) {
+        let n = n.min(self.held);
+        self.held -= n;
+        self.budget.buffered.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.budget.buffered.fetch_sub(self.held, Ordering::Relaxed);
+        self.budget.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The reserve descriptor for the `EMFILE` trick, and when to take it.
+#[derive(Debug, Default)]
+pub struct Spare {
+    fd: Option<OwnedFd>,
+    /// Take a spare once an accepted descriptor is numbered this high (¾ of RLIMIT_NOFILE).
+    from: Option<i32>,
+}
+
+impl Spare {
+    /// `limit`: the process's soft RLIMIT_NOFILE, as the harness read it (None: unknown).
+    pub fn new(limit: Option<u64>) -> Spare {
+        Spare {
+            fd: None,
+            from: limit.map(|l| (l.min(i32::MAX as u64) as i32).saturating_mul(3) / 4),
+        }
+    }
+
+    /// After an accept that returned `fd`: near the limit, put a descriptor aside.
+    pub fn maybe_reserve(&mut self, tr: &mut Tracer, fd: i32) {
+        if self.fd.is_none() && self.from.is_some_and(|f| fd >= f) {
+            self.reserve(
+                tr,
+                "descriptors are running short: keep one in reserve for when accept4 says EMFILE",
+            );
+        }
+    }
+
+    fn reserve(&mut self, tr: &mut Tracer, note: &str) {
+        self.fd = tr
+            .sys_fd(
+                Call::new("openat", Stage::Setup)
+                    .args("AT_FDCWD, \"/dev/null\", O_RDONLY|O_CLOEXEC"),
+                note,
+                || {
+                    rustix::fs::open(
+                        "/dev/null",
+                        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                        rustix::fs::Mode::empty(),
+                    )
+                },
+            )
+            .ok();
+    }
+}
+
+/// What to do after `accept4` failed with `err`, given the listener and whether the model's
+/// accept may block. Returns the error the model sees: `CONNABORTED` ("a client gave up; carry
+/// on"), `INVAL` (the listener was shut down: stop), or `err` itself if it is none of ours.
+pub fn after_accept_error(
+    tr: &mut Tracer,
+    spare: &mut Spare,
+    listener: &OwnedFd,
+    err: Errno,
+    blocks: bool,
+) -> Errno {
+    match err {
+        Errno::MFILE | Errno::NFILE => shed(tr, spare, listener, err, blocks),
+        Errno::NOBUFS | Errno::NOMEM => {
+            back_off(
+                tr,
+                "the kernel is short of memory: wait a little instead of spinning",
+            );
+            Errno::CONNABORTED
+        }
+        // accept(2): errors of the network the new connection came from; try again.
+        Errno::PROTO
+        | Errno::NOPROTOOPT
+        | Errno::HOSTDOWN
+        | Errno::NONET
+        | Errno::HOSTUNREACH
+        | Errno::OPNOTSUPP
+        | Errno::NETUNREACH
+        | Errno::NETDOWN
+        | Errno::PERM => Errno::CONNABORTED,
+        e => e,
+    }
+}
+
+/// Out of descriptors: free the spare, accept the waiting client and hang up on it, take the
+/// spare back. Without a spare: back off.
+fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, blocks: bool) -> Errno {
+    let lfd = listener.as_raw_fd();
+    let Some(fd) = spare.fd.take() else {
+        back_off(
+            tr,
+            "no spare descriptor to make room with: wait 20 ms instead of spinning on a listener that stays readable",
+        );
+        spare.reserve(
+            tr,
+            "try again to put a descriptor aside for the next EMFILE",
+        );
+        return Errno::CONNABORTED;
+    };
+    let name = if err == Errno::MFILE {
+        "EMFILE"
+    } else {
+        "ENFILE"
+    };
+    crate::server::close(
+        tr,
+        fd,
+        &format!("{name}: give back the spare descriptor, so accept4 can take the waiting client"),
+    );
+    // A model whose listener blocks (io_uring's) must not sleep here: ask first.
+    let waiting = blocks || {
+        let mut fds = [rustix::event::PollFd::new(
+            listener,
+            rustix::event::PollFlags::IN,
+        )];
+        let call = Call::new("poll", Stage::DataReady)
+            .args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
+        let start = tr.begin();
+        let r = rustix::event::poll(&mut fds, Some(&rustix::time::Timespec::default()));
+        let ready = r.is_ok_and(|n| n > 0);
+        tr.end(
+            call,
+            start,
+            r.map(|n| n as i32),
+            if ready {
+                "a client is waiting"
+            } else {
+                "no client is waiting after all"
+            },
+        );
+        ready
+    };
+    let mut result = Errno::CONNABORTED;
+    if waiting {
+        let call = Call::new("accept4", Stage::DataReady)
+            .fd(lfd)
+            .args("SOCK_CLOEXEC")
+            .blocking(blocks);
+        let start = tr.enter(&call);
+        let r = rustix::net::acceptfrom_with(listener, rustix::net::SocketFlags::CLOEXEC);
+        let port = r
+            .as_ref()
+            .ok()
+            .and_then(|(_, addr)| crate::server::peer_port(addr.clone()));
+        let shown = r.as_ref().map(|(fd, _)| fd.as_raw_fd()).map_err(|e| *e);
+        let note = match shown {
+            Ok(_) => "accepted only to hang up: there is no descriptor to serve it with",
+            Err(Errno::INVAL) => "the listener was shut down: the run is over",
+            Err(_) => "the client had gone",
+        };
+        tr.end_with(call, start, shown, |ev| ev.port = port, note);
+        match r {
+            Ok((conn, _)) => refuse(
+                tr,
+                conn,
+                &format!(
+                    "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
+                ),
+            ),
+            Err(Errno::INVAL) => result = Errno::INVAL,
+            Err(_) => {}
+        }
+    }
+    spare.reserve(tr, "take the spare descriptor back for the next EMFILE");
+    result
+}
+
+/// Sleeps 20 ms, traced: the alternative to spinning when nothing else can be done.
+fn back_off(tr: &mut Tracer, note: &str) {
+    let pause = Duration::from_millis(20);
+    let ts = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: pause.as_nanos() as _,
+    };
+    let call = Call::new("clock_nanosleep", Stage::DataReady)
+        .args("CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=20000000}")
+        .blocking(true);
+    let start = tr.enter(&call);
+    let r = match rustix::thread::clock_nanosleep_relative(rustix::thread::ClockId::Monotonic, &ts)
+    {
+        rustix::thread::NanosleepRelativeResult::Ok => Ok(0),
+        rustix::thread::NanosleepRelativeResult::Interrupted(_) => Err(Errno::INTR),
+        rustix::thread::NanosleepRelativeResult::Err(e) => Err(e),
+    };
+    tr.end(call, start, r, note);
+}
+
+/// Closes a connection the server will not serve, marked `refused` in the trace.
+pub fn refuse(tr: &mut Tracer, fd: OwnedFd, note: &str) {
+    use rustix::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    let call = Call::new("close", Stage::Teardown).fd(raw);
+    let start = tr.begin();
+    // SAFETY: `raw` came from `into_raw_fd`, so we own it and nothing else will close it.
+    unsafe { rustix::io::close(raw) };
+    tr.end_with(call, start, Ok(()), |ev| ev.refused = Some(true), note);
+}
+
+/// Over `--max-conns`: say so in one line (without waiting: `MSG_DONTWAIT`), then close.
+pub fn refuse_busy(tr: &mut Tracer, fd: OwnedFd, open: usize, max: usize) {
+    let raw = fd.as_raw_fd();
+    let line = format!(
+        "busy: this server holds at most {max} connections (--max-conns); try again later\n"
+    );
+    let _ = tr.sys(
+        Call::new("sendto", Stage::CopyToKernel)
+            .fd(raw)
+            .args(format_args!("{}, MSG_DONTWAIT|MSG_NOSIGNAL", line.len())),
+        "tell the client why, without waiting for room",
+        || {
+            rustix::net::send(
+                &fd,
+                line.as_bytes(),
+                rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
+            )
+        },
+    );
+    refuse(
+        tr,
+        fd,
+        &format!("refused: {open} connections are open, the most --max-conns allows ({max})"),
+    );
+}
+
+/// `--max-fds N`: lowers the soft RLIMIT_NOFILE to `N` (on the harness's thread, before the
+/// server starts), and returns the soft limit the server will live with.
+pub fn lower_nofile(max_fds: Option<u64>) -> anyhow::Result<Option<u64>> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let Some(n) = max_fds else {
+        return Ok(lim.current);
+    };
+    if lim.current.is_some_and(|c| n > c) {
+        anyhow::bail!(
+            "--max-fds {n} is above the current descriptor limit ({}); it can only lower it",
+            lim.current.unwrap_or(0)
+        );
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(n),
+            maximum: lim.maximum,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot lower the descriptor limit to {n}: {e}"))?;
+    Ok(Some(n))
+}
