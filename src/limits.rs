@@ -149,8 +149,10 @@ impl Spare {
 }
 
 /// What to do after `accept4` failed with `err`, given the listener and whether the model's
-/// accept may block. Returns the error the model sees: `CONNABORTED` ("a client gave up; carry
-/// on"), `INVAL` (the listener was shut down: stop), or `err` itself if it is none of ours.
+/// accept may block. Returns the error the model acts on: `CONNABORTED` ("a client gave up;
+/// carry on"), `AGAIN` (nobody is waiting: a nonblocking model goes back to waiting for
+/// readiness, so a loop that accepts until `EAGAIN` ends), `INVAL` (the listener was shut down:
+/// stop), or `err` itself if it is none of ours.
 pub fn after_accept_error(
     tr: &mut Tracer,
     spare: &mut Spare,
@@ -165,7 +167,11 @@ pub fn after_accept_error(
                 tr,
                 "the kernel is short of memory: wait a little instead of spinning",
             );
-            Errno::CONNABORTED
+            if blocks {
+                Errno::CONNABORTED
+            } else {
+                Errno::AGAIN
+            }
         }
         // accept(2): errors of the network the new connection came from; try again.
         Errno::PROTO
@@ -182,9 +188,15 @@ pub fn after_accept_error(
 }
 
 /// Out of descriptors: free the spare, accept the waiting client and hang up on it, take the
-/// spare back. Without a spare: back off.
+/// spare back. Without a spare, or with nobody waiting (`accept4` says `EMFILE` before it looks
+/// at the queue), a blocking model backs off for 20 ms instead of spinning.
 fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, blocks: bool) -> Errno {
     let lfd = listener.as_raw_fd();
+    let idle = if blocks {
+        Errno::CONNABORTED
+    } else {
+        Errno::AGAIN
+    };
     let Some(fd) = spare.fd.take() else {
         back_off(
             tr,
@@ -194,7 +206,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
             tr,
             "try again to put a descriptor aside for the next EMFILE",
         );
-        return Errno::CONNABORTED;
+        return idle;
     };
     let name = if err == Errno::MFILE {
         "EMFILE"
@@ -204,37 +216,33 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
     crate::server::close(
         tr,
         fd,
-        &format!("{name}: give back the spare descriptor, so accept4 can take the waiting client"),
+        &format!("{name}: give back the spare descriptor, so accept4 can take a waiting client"),
     );
-    // A model whose listener blocks (io_uring's) must not sleep here: ask first.
-    let waiting = blocks || {
-        let mut fds = [rustix::event::PollFd::new(
-            listener,
-            rustix::event::PollFlags::IN,
-        )];
-        let call = Call::new("poll", Stage::DataReady)
-            .args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
-        let start = tr.begin();
-        let r = rustix::event::poll(&mut fds, Some(&rustix::time::Timespec::default()));
-        let ready = r.is_ok_and(|n| n > 0);
-        tr.end(
-            call,
-            start,
-            r.map(|n| n as i32),
-            if ready {
-                "a client is waiting"
-            } else {
-                "no client is waiting after all"
-            },
-        );
-        ready
-    };
-    let mut result = Errno::CONNABORTED;
+    // Is anyone waiting? (accept4 on a blocking listener would sleep until someone comes.)
+    let mut fds = [rustix::event::PollFd::new(
+        listener,
+        rustix::event::PollFlags::IN,
+    )];
+    let call =
+        Call::new("poll", Stage::DataReady).args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
+    let start = tr.begin();
+    let r = rustix::event::poll(&mut fds, Some(&rustix::time::Timespec::default()));
+    let waiting = r.is_ok_and(|n| n > 0);
+    tr.end(
+        call,
+        start,
+        r.map(|n| n as i32),
+        if waiting {
+            "a client is waiting"
+        } else {
+            "nobody is waiting: accept4 said EMFILE before it looked at the queue"
+        },
+    );
+    let mut result = idle;
     if waiting {
         let call = Call::new("accept4", Stage::DataReady)
             .fd(lfd)
-            .args("SOCK_CLOEXEC")
-            .blocking(blocks);
+            .args("SOCK_CLOEXEC");
         let start = tr.enter(&call);
         let r = rustix::net::acceptfrom_with(listener, rustix::net::SocketFlags::CLOEXEC);
         let port = r
@@ -249,18 +257,27 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         };
         tr.end_with(call, start, shown, |ev| ev.port = port, note);
         match r {
-            Ok((conn, _)) => refuse(
-                tr,
-                conn,
-                &format!(
-                    "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
-                ),
-            ),
+            Ok((conn, _)) => {
+                refuse(
+                    tr,
+                    conn,
+                    &format!(
+                        "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
+                    ),
+                );
+                result = Errno::CONNABORTED;
+            }
             Err(Errno::INVAL) => result = Errno::INVAL,
             Err(_) => {}
         }
     }
     spare.reserve(tr, "take the spare descriptor back for the next EMFILE");
+    if result == idle && blocks {
+        back_off(
+            tr,
+            "out of descriptors and nobody waiting: wait 20 ms before accept4 again, instead of spinning",
+        );
+    }
     result
 }
 

@@ -210,7 +210,7 @@ impl Server {
             Err(rustix::io::Errno::INVAL) => "the listener was shut down: the run is over",
             Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
             Err(rustix::io::Errno::MFILE) => {
-                "out of descriptors (EMFILE): a client waits, and the listener stays readable"
+                "out of descriptors (EMFILE): every descriptor this process may open is in use"
             }
             Err(_) => "accept failed",
         };

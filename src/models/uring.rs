@@ -490,7 +490,7 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
         e if e == -libc::ECONNABORTED || e == -libc::EINTR => {}
         // EMFILE and friends: the shared accept path makes room and refuses the client.
         e => match srv.out_of_descriptors(Errno::from_raw_os_error(-e), false) {
-            Errno::CONNABORTED => {}
+            Errno::CONNABORTED | Errno::AGAIN => {}
             Errno::INVAL => {
                 if !lp.stopping {
                     lp.cancel_all(&mut srv.tr);
