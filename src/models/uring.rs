@@ -93,6 +93,9 @@ struct Loop {
     accept_key: Option<u64>,
     /// The run is over: cancel what is in flight and submit nothing new.
     stopping: bool,
+    /// Out of descriptors with nobody waiting: the next accept is submitted at this time (an
+    /// accept submitted at once would fail at once with EMFILE, for ever).
+    accept_paused: Option<std::time::Instant>,
 }
 
 // ANCHOR: serve
@@ -105,10 +108,11 @@ struct Loop {
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let mut lp = Loop::new(&mut srv.tr)?;
     lp.submit_accept(srv);
-    while !lp.table.is_empty() {
+    while !lp.table.is_empty() || lp.accept_paused.is_some() {
         if srv.stopping() && !lp.stopping {
             lp.cancel_all(&mut srv.tr);
         }
+        lp.resume_accept(srv);
         // Step 3: hand the kernel our SQEs and wait (at most 1 ms) for a completion.
         lp.enter(&mut srv.tr)?;
         // Step 4: each completion's key says which callback to run.
@@ -177,6 +181,7 @@ impl Loop {
             peer: Box::new((unsafe { std::mem::zeroed() }, 0)),
             accept_key: None,
             stopping: false,
+            accept_paused: None,
         })
     }
 
@@ -250,6 +255,18 @@ impl Loop {
             )
         };
         self.accept_key = Some(key);
+    }
+
+    /// Submits the accept that EMFILE put off, once its time has come.
+    fn resume_accept(&mut self, srv: &mut Server) {
+        match self.accept_paused {
+            Some(_) if self.stopping => self.accept_paused = None,
+            Some(t) if std::time::Instant::now() >= t => {
+                self.accept_paused = None;
+                self.submit_accept(srv);
+            }
+            _ => {}
+        }
     }
 
     fn submit_recv(&mut self, tr: &mut Tracer, slot: usize) {
@@ -490,7 +507,15 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
         e if e == -libc::ECONNABORTED || e == -libc::EINTR => {}
         // EMFILE and friends: the shared accept path makes room and refuses the client.
         e => match srv.out_of_descriptors(Errno::from_raw_os_error(-e), false) {
-            Errno::CONNABORTED | Errno::AGAIN => {}
+            Errno::CONNABORTED => {}
+            Errno::AGAIN => {
+                lp.accept_paused =
+                    Some(std::time::Instant::now() + std::time::Duration::from_millis(20));
+                srv.tr.info(
+                    "out of descriptors and nobody waiting: the next accept goes in 20 ms, not at once (it would fail at once, for ever)",
+                );
+                return Ok(());
+            }
             Errno::INVAL => {
                 if !lp.stopping {
                     lp.cancel_all(&mut srv.tr);
