@@ -244,3 +244,35 @@ fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
     );
     assert_eq!(util::summary(&events)["accepted"], 1);
 }
+
+#[test]
+fn bad_limits_are_one_line_and_exit_2() {
+    one_line_error(&["epoll", "--max-conns", "0"], "--max-conns");
+    one_line_error(&["epoll", "--max-conns", "lots"], "lots");
+    one_line_error(&["epoll", "--max-pending", "0"], "between 1 byte and 1G");
+    one_line_error(&["epoll", "--max-pending", "12Q"], "not a byte count");
+    one_line_error(
+        &["epoll", "--max-buffer-total", "2G"],
+        "between 1 byte and 1G",
+    );
+    one_line_error(&["epoll", "--max-fds", "3"], "--max-fds");
+    // Above the current limit: it can only lower it.
+    one_line_error(&["epoll", "--max-fds", "1048576"], "can only lower it");
+    one_line_error(&["select", "--port", "-1"], "-1");
+    // Good values run.
+    let out = util::run(&[
+        "epoll",
+        "--max-conns",
+        "5",
+        "--max-pending",
+        "64K",
+        "--max-buffer-total",
+        "1M",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
