@@ -540,7 +540,7 @@ fn never_reader(model: &str) {
     );
     // The others are served meanwhile (not by a blocking server: it sleeps in sendto).
     if model != "blocking" {
-        echo_once(&mut other, b"still served?\n", Duration::from_secs(5))
+        echo_once(&mut other, b"still served?\n", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("{model}: another client was not served: {e}"));
     }
     // The hog goes, its echo unread: closing with unread data sends a reset.
@@ -708,7 +708,7 @@ fn max_conns(model: &str) {
     let mut socks: Vec<TcpStream> = Vec::new();
     for _ in 0..3 {
         let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
-        echo_once(&mut s, b"in\n", Duration::from_secs(5))
+        echo_once(&mut s, b"in\n", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("{model}: not served under --max-conns: {e}"));
         socks.push(s);
     }
@@ -724,7 +724,7 @@ fn max_conns(model: &str) {
     drop(socks.pop());
     std::thread::sleep(Duration::from_millis(200));
     let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
-    echo_once(&mut s, b"my turn\n", Duration::from_secs(5))
+    echo_once(&mut s, b"my turn\n", Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("{model}: not served once a place was free: {e}"));
     srv.alive();
     drop(socks);
