@@ -131,17 +131,24 @@ impl Spare {
     }
 
     fn reserve(&mut self, tr: &mut Tracer, note: &str) {
+        // libc's open, like strace names it (`openat`; rustix would make the `open` call).
         self.fd = tr
             .sys_fd(
                 Call::new("openat", Stage::Setup)
                     .args("AT_FDCWD, \"/dev/null\", O_RDONLY|O_CLOEXEC"),
                 note,
                 || {
-                    rustix::fs::open(
-                        "/dev/null",
-                        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-                        rustix::fs::Mode::empty(),
-                    )
+                    // SAFETY: a valid C string and flags; a descriptor returned is ours to own.
+                    let fd = unsafe {
+                        libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
+                    };
+                    if fd < 0 {
+                        Err(Errno::from_io_error(&std::io::Error::last_os_error())
+                            .unwrap_or(Errno::MFILE))
+                    } else {
+                        // SAFETY: `fd` was just opened and nothing else owns it.
+                        Ok(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) })
+                    }
                 },
             )
             .ok();
@@ -219,19 +226,27 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         &format!("{name}: give back the spare descriptor, so accept4 can take a waiting client"),
     );
     // Is anyone waiting? (accept4 on a blocking listener would sleep until someone comes.)
-    let mut fds = [rustix::event::PollFd::new(
-        listener,
-        rustix::event::PollFlags::IN,
-    )];
-    let call =
-        Call::new("poll", Stage::DataReady).args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
+    // libc's poll, like the poll model's (strace names it `poll`; rustix would make `ppoll`).
+    let mut pfd = libc::pollfd {
+        fd: lfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let call = Call::new("poll", Stage::DataReady)
+        .args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
     let start = tr.begin();
-    let r = rustix::event::poll(&mut fds, Some(&rustix::time::Timespec::default()));
+    // SAFETY: one live pollfd, and a timeout of 0: the call only looks.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    let r = if n < 0 {
+        Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
+    } else {
+        Ok(n)
+    };
     let waiting = r.is_ok_and(|n| n > 0);
     tr.end(
         call,
         start,
-        r.map(|n| n as i32),
+        r,
         if waiting {
             "a client is waiting"
         } else {
@@ -272,7 +287,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         }
     }
     spare.reserve(tr, "take the spare descriptor back for the next EMFILE");
-    if result == idle && blocks {
+    if !waiting && blocks {
         back_off(
             tr,
             "out of descriptors and nobody waiting: wait 20 ms before accept4 again, instead of spinning",
