@@ -130,6 +130,13 @@ impl Spare {
         }
     }
 
+    /// At teardown: close the spare, if one was taken (with a traced `close`).
+    pub fn release(self, tr: &mut Tracer) {
+        if let Some(fd) = self.fd {
+            crate::server::close(tr, fd, "close the spare descriptor");
+        }
+    }
+
     fn reserve(&mut self, tr: &mut Tracer, note: &str) {
         // libc's open, like strace names it (`openat`; rustix would make the `open` call).
         self.fd = tr
@@ -232,8 +239,8 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         events: libc::POLLIN,
         revents: 0,
     };
-    let call = Call::new("poll", Stage::DataReady)
-        .args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
+    let call =
+        Call::new("poll", Stage::DataReady).args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
     let start = tr.begin();
     // SAFETY: one live pollfd, and a timeout of 0: the call only looks.
     let n = unsafe { libc::poll(&mut pfd, 1, 0) };

@@ -259,6 +259,7 @@ impl Server {
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
     pub fn teardown(mut self) {
+        self.spare.release(&mut self.tr);
         close(&mut self.tr, self.listener, "close the listener");
         rusage(&mut self.tr);
     }
