@@ -201,7 +201,15 @@ impl Drop for Served {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let _ = std::fs::remove_file(&self.trace);
+        if std::thread::panicking() && self.traced {
+            eprintln!(
+                "the {} server's trace is kept in {}",
+                self.model,
+                self.trace.display()
+            );
+        } else {
+            let _ = std::fs::remove_file(&self.trace);
+        }
     }
 }
 
