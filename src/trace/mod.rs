@@ -190,7 +190,7 @@ impl Recorder {
     /// Events waiting to be rendered, at most: a recording thread that gets this far ahead of
     /// the renderer (a paused terminal, a flood of clients) waits for it, so the trace never
     /// drops an event and never grows without bound.
-    pub const BACKLOG: usize = 1 << 16;
+    pub const BACKLOG: usize = 4096;
 
     pub fn new() -> (Recorder, Receiver<Event>) {
         let (tx, rx) = sync_channel(Self::BACKLOG);
