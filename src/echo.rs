@@ -4,6 +4,7 @@
 //! Models decide *when* to call [`Conn::recv`] and [`Conn::send`] (that is the lesson); this file
 //! only does the copying, so a model file holds exactly what differs between models.
 
+use crate::limits::{Budget, Ledger};
 use crate::server::Knobs;
 use crate::sys;
 use crate::trace::{Call, Stage, Tracer, escape};
@@ -22,6 +23,8 @@ pub struct Conn {
     max_pending: usize,
     /// The peer has shut down its writing side (recv returned 0).
     pub eof: bool,
+    /// This connection's share of the server's budget (open count, buffered bytes).
+    ledger: Ledger,
 }
 
 /// What a recv found.
@@ -70,7 +73,7 @@ impl Conn {
 }
 
 impl Conn {
-    pub fn new(fd: OwnedFd, knobs: &Knobs) -> Conn {
+    pub fn new(fd: OwnedFd, knobs: &Knobs, budget: &std::sync::Arc<Budget>) -> Conn {
         Conn {
             fd,
             out: Vec::new(),
@@ -78,6 +81,7 @@ impl Conn {
             buf: vec![0; knobs.read_size.max(1)],
             max_pending: knobs.max_pending.max(1),
             eof: false,
+            ledger: Ledger::open(budget),
         }
     }
 
@@ -91,9 +95,15 @@ impl Conn {
     }
 
     /// Whether to read more: not after EOF, and not while the echo backlog is full
-    /// (backpressure: a client that does not read its echo stops being read).
+    /// (backpressure: a client that does not read its echo stops being read). Beyond one read's
+    /// worth, the backlog also draws on the server-wide `--max-buffer-total`: a connection that
+    /// holds that much already is not read while the budget is spent (it still has an echo to
+    /// send, so it is woken when that drains).
     pub fn can_read(&self) -> bool {
-        !self.eof && self.pending() < self.max_pending
+        let pending = self.pending();
+        !self.eof
+            && pending < self.max_pending
+            && (pending < self.buf.len() || self.ledger.budget().has_room())
     }
 
     pub fn wants_write(&self) -> bool {
@@ -120,10 +130,12 @@ impl Conn {
             self.sent = 0;
         }
         self.out.extend_from_slice(&self.buf[..n]);
+        self.ledger.charge(n);
     }
 
     /// `n` more bytes went out; returns whether everything queued has gone.
     pub fn mark_sent(&mut self, n: usize) -> bool {
+        self.ledger.release(n);
         self.sent += n;
         if self.sent >= self.out.len() {
             self.out.clear();

@@ -18,6 +18,7 @@ mod bench {
 }
 mod compare;
 mod echo;
+mod limits;
 mod models;
 mod run;
 mod scenario;
@@ -72,6 +73,45 @@ struct RunArgs {
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
+    /// Most connections served at once; the next are told why and closed
+    #[arg(long, default_value_t = limits::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_conns: u32,
+    /// Most bytes one connection may have waiting to be echoed before the server stops reading it
+    /// (K, M suffixes)
+    #[arg(long, default_value = "256K", value_name = "BYTES", value_parser = bytes_arg)]
+    max_pending: usize,
+    /// Most bytes all connections together may have waiting to be echoed, beyond one read each
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = bytes_arg)]
+    max_buffer_total: usize,
+    /// Lower this process's descriptor limit (RLIMIT_NOFILE) to N, to watch the server run out
+    /// (EMFILE) and survive; meant for --serve (scenario clients share the limit)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
+    max_fds: Option<u64>,
+}
+
+/// `65536`, `64K`, `64KiB`, `1M`, `1MiB`: a byte count from 1 byte to 1 GiB.
+fn bytes_arg(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: usize = match unit {
+        "" | "B" => 1,
+        "K" | "k" | "KiB" | "KB" => 1 << 10,
+        "M" | "MiB" | "MB" => 1 << 20,
+        "G" | "GiB" | "GB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a byte count (e.g. 65536, 64K, 1M)"
+            ));
+        }
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a byte count (e.g. 65536, 64K, 1M)"))?;
+    match n.checked_mul(scale) {
+        Some(b) if (1..=1 << 30).contains(&b) => Ok(b),
+        _ => Err(format!("`{text}` must be between 1 byte and 1G")),
+    }
 }
 
 /// The options of `iomodels compare`.
@@ -261,9 +301,13 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         format: args.format,
         no_trace: args.no_trace,
         idle: args.idle as usize,
+        max_fds: args.max_fds,
         knobs: server::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
+            max_conns: args.max_conns as usize,
+            max_pending: args.max_pending,
+            max_buffer_total: args.max_buffer_total,
             ..server::Knobs::default()
         },
     };
@@ -310,6 +354,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             format: run::Format::Json,
             no_trace: false,
             idle: 0,
+            max_fds: None,
             knobs: server::Knobs {
                 read_size: args.read_size as usize,
                 ..server::Knobs::default()

@@ -35,6 +35,8 @@ pub struct RunOpts {
     pub no_trace: bool,
     /// Idle client connections the harness opens before the scenario and holds until its end.
     pub idle: usize,
+    /// Lower the soft RLIMIT_NOFILE to this (`--max-fds`), to show running out of descriptors.
+    pub max_fds: Option<u64>,
     pub knobs: Knobs,
 }
 
@@ -204,6 +206,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     raise_nofile(opts.idle)?;
+    let mut knobs = opts.knobs.clone();
+    knobs.fd_limit = crate::limits::lower_nofile(opts.max_fds)?;
     let scenario = if opts.serve {
         None
     } else {
@@ -219,7 +223,6 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     // The server thread: listen, tell us where, serve until stopped.
     let (ready_tx, ready_rx) = sync_channel::<Result<(SocketAddr, StopHandle)>>(1);
     let addr = SocketAddr::new(opts.bind, opts.port);
-    let knobs = opts.knobs.clone();
     let server_rec = rec.clone();
     let server = thread::Builder::new()
         .name("server".into())

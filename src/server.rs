@@ -8,6 +8,7 @@
 //! treats `EINVAL` from accept as "time to go".
 
 use crate::echo::Conn;
+use crate::limits::{self, Budget, Spare};
 use crate::sys;
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
@@ -28,6 +29,12 @@ pub struct Knobs {
     /// there is no epoll).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub edge: bool,
+    /// Most connections open at once; the next are accepted, told why, and closed.
+    pub max_conns: usize,
+    /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
+    pub max_buffer_total: usize,
+    /// The process's soft RLIMIT_NOFILE as the harness left it (for the spare descriptor).
+    pub fd_limit: Option<u64>,
 }
 
 impl Default for Knobs {
@@ -36,6 +43,9 @@ impl Default for Knobs {
             read_size: 4096,
             max_pending: 256 << 10,
             edge: false,
+            max_conns: crate::limits::MAX_CONNS,
+            max_buffer_total: crate::limits::MAX_BUFFER_TOTAL,
+            fd_limit: None,
         }
     }
 }
@@ -54,6 +64,10 @@ pub struct Server {
     /// Set by the harness when the run is over, for models that never block in `accept4` and
     /// may not hear the listener being shut down (signal-driven I/O: no signal says so).
     stop: Arc<AtomicBool>,
+    /// Open connections and buffered bytes, shared by every connection (see `limits`).
+    budget: Arc<Budget>,
+    /// The descriptor kept in reserve for `EMFILE`.
+    spare: Spare,
 }
 
 /// How the harness stops a server: a stop flag, and this OS's way to wake it up.
@@ -129,6 +143,8 @@ impl Server {
         let waker = sys::stopper(&mut tr, &listener, local)
             .context("cannot prepare a way to stop the server")?;
         let stop = Arc::new(AtomicBool::new(false));
+        let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
+        let spare = Spare::new(knobs.fd_limit);
         let mut server = Server {
             tr,
             listener,
@@ -136,6 +152,8 @@ impl Server {
             knobs,
             work: 0,
             stop: stop.clone(),
+            budget,
+            spare,
         };
         server.tr.info(format!("listening on {}", server.local));
         Ok((server, local, StopHandle { waker, stop }))
@@ -155,6 +173,10 @@ impl Server {
     /// [`Conn`]. The peer's port is recorded so the trace can name the client behind the new
     /// descriptor. A connection accepted after the harness set the stop flag is its wake-up
     /// call: it is closed, and the model gets `EINVAL`, "the run is over", as on Linux.
+    ///
+    /// Never fails for want of resources: past `--max-conns` the client is refused, and on
+    /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
+    /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
         let (name, args) = sys::ACCEPT;
         let call = Call::new(name, Stage::DataReady)
@@ -174,6 +196,9 @@ impl Server {
             Ok(_) => note,
             Err(rustix::io::Errno::INVAL) => "the listener was shut down: the run is over",
             Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
+            Err(rustix::io::Errno::MFILE) => {
+                "out of descriptors (EMFILE): every descriptor this process may open is in use"
+            }
             Err(_) => "accept failed",
         };
         self.tr.end_with(
@@ -183,13 +208,39 @@ impl Server {
             |ev| ev.port = port.filter(|_| !wake_up),
             note,
         );
-        let (fd, _) = r?;
-        if wake_up {
-            sys::close(&mut self.tr, fd, "close the wake-up connection");
-            return Err(rustix::io::Errno::INVAL);
+        match r {
+            Ok((fd, _)) if wake_up => {
+                sys::close(&mut self.tr, fd, "close the wake-up connection");
+                Err(rustix::io::Errno::INVAL)
+            }
+            Ok((fd, _)) => {
+                sys::after_accept(&mut self.tr, &fd);
+                self.admit(fd).ok_or(rustix::io::Errno::CONNABORTED)
+            }
+            Err(e) => Err(self.out_of_descriptors(e, blocks)),
         }
-        sys::after_accept(&mut self.tr, &fd);
-        Ok(Conn::new(fd, &self.knobs))
+    }
+
+    /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
+    /// then the client is told why and the connection closed (`None`).
+    pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
+        self.spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
+        let open = self.budget.open();
+        if open >= self.budget.max_conns() {
+            limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
+            return None;
+        }
+        Some(Conn::new(fd, &self.knobs, &self.budget))
+    }
+
+    /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
+    /// the error the model acts on.
+    pub fn out_of_descriptors(
+        &mut self,
+        err: rustix::io::Errno,
+        blocks: bool,
+    ) -> rustix::io::Errno {
+        limits::after_accept_error(&mut self.tr, &mut self.spare, &self.listener, err, blocks)
     }
 
     /// The model failed: refuse the clients waiting in the listener's queue (Linux shuts the
@@ -200,6 +251,7 @@ impl Server {
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
     pub fn teardown(mut self) {
+        self.spare.release(&mut self.tr);
         close(&mut self.tr, self.listener, "close the listener");
         rusage(&mut self.tr);
     }

@@ -4,8 +4,11 @@
 //! Calls the Rust runtime makes on its own are not I/O and are left out of the comparison unless
 //! the trace names them: memory (mmap, munmap, mprotect, madvise, brk, mremap), locks and the
 //! trace channel's wake-ups (futex), and a thread's start and end (rseq, set_robust_list,
-//! rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit). A collapsed run of `EAGAIN`s
+//! rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit), and malloc reading
+//! /sys/devices/system/cpu/online when it makes a thread's arena. A collapsed run of `EAGAIN`s
 //! counts as its count: between two calls that are not spins, the spins must match as a multiset.
+
+#![cfg(target_os = "linux")]
 
 mod util;
 
@@ -159,8 +162,24 @@ fn traced(events: &[Value]) -> HashMap<i64, Vec<(Sys, u64)>> {
 /// The calls strace saw on one thread, from the trace's first call on, minus the runtime's own.
 fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
     let text = std::fs::read_to_string(file).expect("strace output for the thread");
-    let calls: Vec<Sys> = text
-        .lines()
+    // glibc's malloc, making a new arena for a thread, reads /sys/devices/system/cpu/online
+    // (openat, read, close): memory management, not I/O of ours.
+    let mut arena_fd = None;
+    let lines = text.lines().filter(|l| {
+        if l.contains("\"/sys/devices/system/cpu/online\"") {
+            arena_fd = parse_strace_line(l).and_then(|c| c.ret);
+            return false;
+        }
+        match arena_fd {
+            Some(fd) if l.starts_with(&format!("read({fd},")) => false,
+            Some(fd) if l.starts_with(&format!("close({fd})")) => {
+                arena_fd = None;
+                false
+            }
+            _ => true,
+        }
+    });
+    let calls: Vec<Sys> = lines
         .filter_map(parse_strace_line)
         .filter(|c| !RUNTIME.contains(&c.name.as_str()) || named.contains(&c.name))
         .collect();
@@ -185,24 +204,9 @@ fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
     calls
 }
 
-fn check_model(model: &str) {
-    let dir = std::env::temp_dir().join(format!("iomodels-strace-{model}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new("strace")
-        .args(["-f", "-ff", "-qq", "-o"])
-        .arg(dir.join("t"))
-        .arg(util::bin())
-        .args([model, "--format", "json"])
-        .output()
-        .expect("run strace");
-    assert!(
-        out.status.success(),
-        "{model} under strace failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events = util::events(&out.stdout);
-    let threads = traced(&events);
+/// Every server thread of `events` against its strace file in `dir`.
+fn compare(model: &str, dir: &Path, events: &[Value]) {
+    let threads = traced(events);
     assert!(!threads.is_empty(), "{model}: no server calls in the trace");
     for (tid, calls) in threads {
         let named: BTreeSet<String> = calls.iter().map(|(c, _)| c.name.clone()).collect();
@@ -228,6 +232,26 @@ fn check_model(model: &str) {
             }
         );
     }
+}
+
+fn check_model(model: &str) {
+    let dir = std::env::temp_dir().join(format!("iomodels-strace-{model}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("strace")
+        .args(["-f", "-ff", "-qq", "-o"])
+        .arg(dir.join("t"))
+        .arg(util::bin())
+        .args([model, "--format", "json"])
+        .output()
+        .expect("run strace");
+    assert!(
+        out.status.success(),
+        "{model} under strace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = util::events(&out.stdout);
+    compare(model, &dir, &events);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -258,4 +282,74 @@ fn strace_lines_parse() {
         (c.fd, c.ret, c.errno.as_deref()),
         (Some(3), None, Some("EAGAIN"))
     );
+}
+
+/// Running out of descriptors (`--serve --max-fds 16`, 24 clients): the spare-descriptor dance
+/// (accept4 → EMFILE, close, poll, accept4, close, openat) is in the trace exactly as strace sees
+/// it, for a readiness model and a blocking one.
+#[test]
+fn emfile_matches_strace() {
+    if !util::have("strace") {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    for model in ["epoll", "threads"] {
+        let dir = std::env::temp_dir().join(format!(
+            "iomodels-strace-emfile-{model}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let trace = dir.join("trace.jsonl");
+        let mut strace = Command::new("strace")
+            .args(["-f", "-ff", "-qq", "-o"])
+            .arg(dir.join("t"))
+            .arg(util::bin())
+            .args([model, "--serve", "--max-fds", "16", "--format", "json"])
+            .stdout(std::fs::File::create(&trace).unwrap())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run strace");
+        let mut first = String::new();
+        BufReader::new(strace.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr: std::net::SocketAddr = first
+            .split_whitespace()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{model} did not start: {first}"));
+        let clients: Vec<_> = (0..24)
+            .map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        drop(clients);
+        std::thread::sleep(Duration::from_millis(200));
+        // The traced program is strace's child.
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
+        let pid: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(pid).unwrap(),
+            rustix::process::Signal::INT,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while strace.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = strace.kill();
+                panic!("{model} under strace did not stop after SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let events = util::events(&std::fs::read(&trace).unwrap());
+        assert!(
+            events.iter().any(|e| e["errno"] == "EMFILE"),
+            "{model}: no EMFILE in the trace"
+        );
+        assert!(events.iter().any(|e| e["refused"] == true));
+        compare(model, &dir, &events);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -659,7 +659,10 @@ fn on_accepted(
         return Ok(());
     }
 
-    let conn = Conn::new(acc.sock, &srv.knobs);
+    // Past --max-conns the client is told and closed (see `limits`); accept the next one.
+    let Some(conn) = srv.admit(acc.sock) else {
+        return lp.start_accept(srv);
+    };
     associate(
         &mut srv.tr,
         lp.port,

@@ -88,7 +88,15 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
     arm(&mut srv.tr, lfd, tid, sig, "a connection on the listener");
     let mut conns: Vec<Conn> = Vec::new();
-    let mut over = false;
+    // A signal announces a change, not a state: a client that connected before O_ASYNC was set
+    // raised none, and would wait for ever. So look once, now that we are armed.
+    let mut over = accept_all(
+        srv,
+        &mut conns,
+        tid,
+        sig,
+        "it connected before we were armed: no signal would have told us",
+    )?;
     while !over && !srv.stopping() {
         // Stage ①: the kernel watches the sockets; we only ask whether it has signalled.
         let Some(info) = take_signal(&mut srv.tr, &set, sig, lfd) else {
@@ -97,13 +105,13 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         };
         if info.signo == libc::SIGIO {
             // The real-time queue overflowed: the kernel could not say which socket. Look at all.
-            over = accept_all(srv, &mut conns, tid, sig)?;
+            over = accept_all(srv, &mut conns, tid, sig, SIGNALLED)?;
             let fds: Vec<i32> = conns.iter().map(Conn::raw).collect();
             for fd in fds {
                 serve_conn(&mut srv.tr, &mut conns, fd);
             }
         } else if info.fd == lfd {
-            over = accept_all(srv, &mut conns, tid, sig)?;
+            over = accept_all(srv, &mut conns, tid, sig, SIGNALLED)?;
         } else {
             serve_conn(&mut srv.tr, &mut conns, info.fd);
         }
@@ -250,17 +258,18 @@ fn take_signal(
 /// The listener signalled: accept every waiting connection, arm it, and read it once (data may
 /// have arrived before `O_ASYNC` was set, and no signal will say so). Returns whether the
 /// listener was shut down (the run is over).
+/// The note of an accept a signal announced.
+const SIGNALLED: &str = "accepted without waiting: the signal said it was there";
+
 fn accept_all(
     srv: &mut Server,
     conns: &mut Vec<Conn>,
     tid: libc::pid_t,
     sig: libc::c_int,
+    note: &str,
 ) -> anyhow::Result<bool> {
     loop {
-        match srv.accept(
-            false,
-            "accepted without waiting: the signal said it was there",
-        ) {
+        match srv.accept(false, note) {
             Ok(conn) => {
                 let fd = conn.raw();
                 arm(&mut srv.tr, fd, tid, sig, "data, a FIN, room to send");

@@ -12,7 +12,6 @@ use crate::echo::Conn;
 use crate::server::{Server, rusage};
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Recorder, Stage};
-use anyhow::Context;
 use rustix::io::Errno;
 use std::sync::mpsc;
 use std::thread;
@@ -55,7 +54,17 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let spawned = thread::Builder::new()
             .name(actor.clone())
             .spawn(move || worker(rec, &actor, conn, tid_tx));
-        let worker = spawned.context("could not start a thread for a client")?;
+        let worker = match spawned {
+            Ok(w) => w,
+            // No thread for this client (EAGAIN: out of threads or memory): it is dropped (its
+            // descriptor closes with it), and the server goes on serving the others.
+            Err(e) => {
+                srv.tr.info(format!(
+                    "could not start a thread for fd {fd} ({e}): that client is dropped"
+                ));
+                continue;
+            }
+        };
         // Only the trace needs the new thread's id; untraced (bench), don't wait for it.
         let tid = if srv.tr.enabled() {
             tid_rx.recv().unwrap_or(0)

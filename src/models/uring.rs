@@ -93,6 +93,9 @@ struct Loop {
     accept_key: Option<u64>,
     /// The run is over: cancel what is in flight and submit nothing new.
     stopping: bool,
+    /// Out of descriptors with nobody waiting: the next accept is submitted at this time (an
+    /// accept submitted at once would fail at once with EMFILE, for ever).
+    accept_paused: Option<std::time::Instant>,
 }
 
 // ANCHOR: serve
@@ -105,10 +108,11 @@ struct Loop {
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let mut lp = Loop::new(&mut srv.tr)?;
     lp.submit_accept(srv);
-    while !lp.table.is_empty() {
+    while !lp.table.is_empty() || lp.accept_paused.is_some() {
         if srv.stopping() && !lp.stopping {
             lp.cancel_all(&mut srv.tr);
         }
+        lp.resume_accept(srv);
         // Step 3: hand the kernel our SQEs and wait (at most 1 ms) for a completion.
         lp.enter(&mut srv.tr)?;
         // Step 4: each completion's key says which callback to run.
@@ -177,6 +181,7 @@ impl Loop {
             peer: Box::new((unsafe { std::mem::zeroed() }, 0)),
             accept_key: None,
             stopping: false,
+            accept_paused: None,
         })
     }
 
@@ -250,6 +255,18 @@ impl Loop {
             )
         };
         self.accept_key = Some(key);
+    }
+
+    /// Submits the accept that EMFILE put off, once its time has come.
+    fn resume_accept(&mut self, srv: &mut Server) {
+        match self.accept_paused {
+            Some(_) if self.stopping => self.accept_paused = None,
+            Some(t) if std::time::Instant::now() >= t => {
+                self.accept_paused = None;
+                self.submit_accept(srv);
+            }
+            _ => {}
+        }
     }
 
     fn submit_recv(&mut self, tr: &mut Tracer, slot: usize) {
@@ -459,7 +476,13 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
         fd if fd >= 0 => {
             // SAFETY: the kernel gave us this new descriptor; nothing else owns it.
             let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-            let conn = Conn::new(fd, &srv.knobs);
+            let Some(conn) = srv.admit(fd) else {
+                // Past --max-conns: refused and closed; accept the next one.
+                if !lp.stopping {
+                    lp.submit_accept(srv);
+                }
+                return Ok(());
+            };
             let slot = match lp.slots.iter().position(Option::is_none) {
                 Some(i) => i,
                 None => {
@@ -482,9 +505,25 @@ fn on_accepted(lp: &mut Loop, srv: &mut Server, _: Option<usize>, res: i32) -> a
             return Ok(());
         }
         e if e == -libc::ECONNABORTED || e == -libc::EINTR => {}
-        e => {
-            return Err(anyhow::Error::from(Errno::from_raw_os_error(-e)).context("accept failed"));
-        }
+        // EMFILE and friends: the shared accept path makes room and refuses the client.
+        e => match srv.out_of_descriptors(Errno::from_raw_os_error(-e), false) {
+            Errno::CONNABORTED => {}
+            Errno::AGAIN => {
+                lp.accept_paused =
+                    Some(std::time::Instant::now() + std::time::Duration::from_millis(20));
+                srv.tr.info(
+                    "out of descriptors and nobody waiting: the next accept goes in 20 ms, not at once (it would fail at once, for ever)",
+                );
+                return Ok(());
+            }
+            Errno::INVAL => {
+                if !lp.stopping {
+                    lp.cancel_all(&mut srv.tr);
+                }
+                return Ok(());
+            }
+            e => return Err(anyhow::Error::from(e).context("accept failed")),
+        },
     }
     if !lp.stopping {
         lp.submit_accept(srv);

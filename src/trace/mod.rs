@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::cell::Cell;
 use std::fmt::Display;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 /// What an event stands for. The JSON names are a stable interface (see DESIGN.md).
@@ -213,13 +213,18 @@ impl Event {
 /// (used by `--no-trace` and the benchmark, so the code measured is the code taught).
 #[derive(Clone)]
 pub struct Recorder {
-    tx: Option<Sender<Event>>,
+    tx: Option<SyncSender<Event>>,
     start: Instant,
 }
 
 impl Recorder {
+    /// Events waiting to be rendered, at most: a recording thread that gets this far ahead of
+    /// the renderer (a paused terminal, a flood of clients) waits for it, so the trace never
+    /// drops an event and never grows without bound.
+    pub const BACKLOG: usize = 4096;
+
     pub fn new() -> (Recorder, Receiver<Event>) {
-        let (tx, rx) = channel();
+        let (tx, rx) = sync_channel(Self::BACKLOG);
         let rec = Recorder {
             tx: Some(tx),
             start: Instant::now(),

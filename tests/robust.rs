@@ -1,0 +1,829 @@
+//! Servers that survive (issue 7): load, faults and bad input, for every model.
+//!
+//! Each server runs as a child process (`iomodels MODEL --serve`), so its descriptors, CPU time
+//! and memory are its own (`/proc/PID`); the clients live in this process. Every wait is
+//! bounded, and a child still running when a test ends is killed.
+//!
+//! Sizes (chosen for a 2-core machine and a debug build): 1,000 concurrent clients (select: 900,
+//! under FD_SETSIZE) × 2 messages of 1 B – 64 KiB each; blocking: 20 clients one after another.
+//! The never-reading client pushes up to 64 MiB.
+//!
+//! Linux only: the client side uses epoll, and the server's figures come from /proc.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use rustix::event::epoll;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The models that serve many clients at once.
+const CONCURRENT: &[&str] = &[
+    "threads",
+    "nonblocking",
+    "select",
+    "poll",
+    "epoll",
+    "portable",
+    "sigio",
+    "uring",
+];
+
+/// Load and memory tests take turns: their CPU and memory figures mean nothing on a machine
+/// busy with another one.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this OS has `model` (and, for uring, whether the kernel lets us use it).
+fn here(model: &str) -> bool {
+    let ok = util::models_here().iter().any(|m| m == model);
+    if !ok {
+        eprintln!("*** SKIPPED: {model} is not available here ***");
+    }
+    ok
+}
+
+/// Raises this process's soft descriptor limit to `need`, or fails with a clear message.
+fn raise_nofile(need: u64) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.is_none_or(|c| c >= need) {
+        return;
+    }
+    if let Some(hard) = lim.maximum
+        && hard < need
+    {
+        panic!(
+            "this test needs {need} open descriptors but the hard limit (ulimit -Hn) is {hard}: \
+             raise it (e.g. `ulimit -Hn {need}` as root, or LimitNOFILE= in systemd)"
+        );
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(need),
+            maximum: lim.maximum,
+        },
+    )
+    .expect("setrlimit(RLIMIT_NOFILE)");
+}
+
+/// A server child: `iomodels MODEL --serve …`, its trace (if any) going to a file.
+struct Served {
+    model: String,
+    traced: bool,
+    child: Child,
+    addr: SocketAddr,
+    trace: PathBuf,
+}
+
+impl Served {
+    /// `traced`: write the JSON trace to a file (read by [`Served::stop`]); otherwise
+    /// `--no-trace`.
+    fn start(model: &str, traced: bool, extra: &[&str]) -> Served {
+        let trace = std::env::temp_dir().join(format!(
+            "iomodels-robust-{}-{model}-{}.jsonl",
+            std::process::id(),
+            rand_suffix()
+        ));
+        let mut args = vec![model, "--serve", "--port", "0"];
+        if traced {
+            args.extend(["--format", "json"]);
+        } else {
+            args.push("--no-trace");
+        }
+        args.extend(extra);
+        let mut child = Command::new(util::bin())
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&trace).expect("trace file"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        let _ = err.read_line(&mut first);
+        let addr = first
+            .strip_prefix("serving on ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|a| a.parse().ok());
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{model} {args:?} did not start: {first}");
+        };
+        // Drain stderr so the child never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = err.read_to_end(&mut sink);
+        });
+        Served {
+            model: model.to_string(),
+            traced,
+            child,
+            addr,
+            trace,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn alive(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the {} server died: {status}", self.model);
+        }
+    }
+
+    /// CPU clock ticks (utime + stime) the child has used, all threads.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split_whitespace().collect();
+        // Fields 14 and 15 of stat(5); `after` starts at field 3.
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    }
+
+    /// A `/proc/PID/status` figure in KiB (`VmHWM`, `VmRSS`).
+    fn vm_kib(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Ctrl-C, then the exit code and the JSON trace (empty without one).
+    fn stop(mut self) -> (Option<i32>, Vec<Value>) {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.pid() as i32).unwrap(),
+            rustix::process::Signal::INT,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "the {} server did not stop within 10 s of SIGINT",
+                    self.model
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if !self.traced {
+            return (status.code(), Vec::new());
+        }
+        let text = std::fs::read(&self.trace).unwrap_or_default();
+        let text = std::str::from_utf8(&text).expect("the JSON trace is UTF-8");
+        let events = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
+            .collect();
+        (status.code(), events)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() && self.traced {
+            eprintln!(
+                "the {} server's trace is kept in {}",
+                self.model,
+                self.trace.display()
+            );
+        } else {
+            let _ = std::fs::remove_file(&self.trace);
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// SplitMix64: a seeded generator, enough for payloads and sizes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One client of the load: its whole stream, how much went out and how much came back.
+struct Flow {
+    sock: TcpStream,
+    data: Vec<u8>,
+    /// Where each message ends in `data`: every write stops at a message's end.
+    ends: Vec<usize>,
+    sent: usize,
+    got: usize,
+    shut: bool,
+    eof: bool,
+}
+
+/// Totals of a load run.
+#[derive(Default, Debug)]
+struct Load {
+    clients: usize,
+    messages: usize,
+    bytes: u64,
+}
+
+/// `clients` connections at once, each sending `messages` messages of 1 B – 64 KiB (seeded),
+/// then shutting down writing; reads the echo back concurrently from this one thread with
+/// epoll, checks every byte in order, and expects the server to close after the last one.
+fn drive(addr: SocketAddr, clients: usize, messages: usize, seed: u64, limit: Duration) -> Load {
+    let mut rng = Rng(seed);
+    let mut flows = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let mut data = Vec::new();
+        let mut ends = Vec::new();
+        for _ in 0..messages {
+            let size = 1 + rng.below(64 << 10) as usize;
+            let start = data.len();
+            data.resize(start + size, 0);
+            for chunk in data[start..].chunks_mut(8) {
+                let r = rng.next().to_le_bytes();
+                chunk.copy_from_slice(&r[..chunk.len()]);
+            }
+            ends.push(data.len());
+        }
+        let sock = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("client {i} of {clients}: connect failed: {e}"));
+        sock.set_nonblocking(true).unwrap();
+        flows.push(Flow {
+            sock,
+            data,
+            ends,
+            sent: 0,
+            got: 0,
+            shut: false,
+            eof: false,
+        });
+    }
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
+    for (i, f) in flows.iter().enumerate() {
+        let flags = epoll::EventFlags::IN
+            | epoll::EventFlags::OUT
+            | epoll::EventFlags::RDHUP
+            | epoll::EventFlags::ET;
+        epoll::add(
+            &ep,
+            f.sock.as_fd(),
+            epoll::EventData::new_u64(i as u64),
+            flags,
+        )
+        .unwrap();
+    }
+    let deadline = Instant::now() + limit;
+    let mut left = clients;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut events: Vec<epoll::Event> = Vec::with_capacity(256);
+    while left > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "load: {left} of {clients} clients unfinished after {limit:?}; e.g. {}",
+            flows
+                .iter()
+                .find(|f| !f.eof)
+                .map(|f| format!("sent {}/{}, echoed {}", f.sent, f.data.len(), f.got))
+                .unwrap_or_default()
+        );
+        events.clear();
+        let timeout = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        epoll::wait(
+            &ep,
+            rustix::buffer::spare_capacity(&mut events),
+            Some(&timeout),
+        )
+        .unwrap();
+        for ev in &events {
+            let i = ev.data.u64() as usize;
+            let f = &mut flows[i];
+            if f.eof {
+                continue;
+            }
+            // Write up to the end of the current message, until the socket is full.
+            while f.sent < f.data.len() {
+                let end = *f.ends.iter().find(|&&e| e > f.sent).unwrap();
+                match (&f.sock).write(&f.data[f.sent..end]) {
+                    Ok(n) => f.sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("client {i}: send failed after {} bytes: {e}", f.sent),
+                }
+            }
+            if f.sent == f.data.len() && !f.shut {
+                f.sock.shutdown(Shutdown::Write).unwrap();
+                f.shut = true;
+            }
+            loop {
+                match (&f.sock).read(&mut buf) {
+                    Ok(0) => {
+                        assert_eq!(
+                            f.got,
+                            f.data.len(),
+                            "client {i}: the server closed before echoing everything"
+                        );
+                        f.eof = true;
+                        left -= 1;
+                        break;
+                    }
+                    Ok(n) => {
+                        assert!(
+                            f.got + n <= f.data.len(),
+                            "client {i}: more bytes came back than were sent"
+                        );
+                        if buf[..n] != f.data[f.got..f.got + n] {
+                            let at = buf[..n]
+                                .iter()
+                                .zip(&f.data[f.got..])
+                                .position(|(a, b)| a != b)
+                                .unwrap();
+                            panic!("client {i}: echo differs at byte {}", f.got + at);
+                        }
+                        f.got += n;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("client {i}: recv failed after {} bytes: {e}", f.got),
+                }
+            }
+        }
+    }
+    Load {
+        clients,
+        messages: clients * messages,
+        bytes: flows.iter().map(|f| f.got as u64).sum(),
+    }
+}
+
+fn load(model: &str, clients: usize) {
+    if !here(model) {
+        return;
+    }
+    raise_nofile(clients as u64 + 256);
+    let _turn = heavy();
+    let mut srv = Served::start(model, false, &[]);
+    let t = Instant::now();
+    let done = drive(
+        srv.addr,
+        clients,
+        2,
+        7 + clients as u64,
+        Duration::from_secs(60),
+    );
+    srv.alive();
+    eprintln!(
+        "load {model}: {} clients × {} messages, {} bytes echoed byte-exact in {:.1} s",
+        done.clients,
+        done.messages / done.clients,
+        done.bytes,
+        t.elapsed().as_secs_f64()
+    );
+    let (code, _) = srv.stop();
+    assert_eq!(code, Some(0), "{model}: exit after SIGINT");
+}
+
+#[test]
+fn load_threads() {
+    load("threads", 1000);
+}
+#[test]
+fn load_nonblocking() {
+    load("nonblocking", 1000);
+}
+/// select's child must keep every descriptor below FD_SETSIZE (1024): 900 clients.
+#[test]
+fn load_select() {
+    load("select", 900);
+}
+#[test]
+fn load_poll() {
+    load("poll", 1000);
+}
+#[test]
+fn load_epoll() {
+    load("epoll", 1000);
+}
+#[test]
+fn load_portable() {
+    load("portable", 1000);
+}
+#[test]
+fn load_sigio() {
+    load("sigio", 1000);
+}
+#[test]
+fn load_uring() {
+    load("uring", 1000);
+}
+
+/// The blocking server serves one client at a time: 20 clients, one after another.
+#[test]
+fn load_blocking_sequential() {
+    let _turn = heavy();
+    let mut srv = Served::start("blocking", false, &[]);
+    let mut total = Load::default();
+    for i in 0..20 {
+        let l = drive(srv.addr, 1, 2, 100 + i, Duration::from_secs(10));
+        total.clients += l.clients;
+        total.messages += l.messages;
+        total.bytes += l.bytes;
+    }
+    srv.alive();
+    eprintln!("load blocking: {total:?} (sequential), byte-exact");
+    assert_eq!(srv.stop().0, Some(0));
+}
+
+/// Sends `msg` and expects exactly it back within `wait`.
+fn echo_once(sock: &mut TcpStream, msg: &[u8], wait: Duration) -> Result<(), String> {
+    sock.set_read_timeout(Some(wait)).unwrap();
+    sock.write_all(msg).map_err(|e| format!("send: {e}"))?;
+    let mut got = vec![0u8; msg.len()];
+    let mut have = 0;
+    while have < msg.len() {
+        match sock.read(&mut got[have..]) {
+            Ok(0) => return Err(format!("EOF after {have} bytes")),
+            Ok(n) => have += n,
+            Err(e) => return Err(format!("recv after {have} bytes: {e}")),
+        }
+    }
+    if got != msg {
+        return Err(format!("echo differs: {:?}", String::from_utf8_lossy(&got)));
+    }
+    Ok(())
+}
+
+/// A server event that failed with one of `errnos`.
+fn failed_with<'a>(events: &'a [Value], errnos: &[&str]) -> Option<&'a Value> {
+    events.iter().find(|e| {
+        e["actor"].as_str().is_some_and(|a| a.starts_with("server"))
+            && e["errno"].as_str().is_some_and(|x| errnos.contains(&x))
+    })
+}
+
+/// A client that sends without ever reading: the server stops reading it (its kernel buffers
+/// fill and the client's sends stall long before 64 MiB), its memory stays flat, it does not
+/// spin, the others are still served; when the client then goes away with its echo unread
+/// (a reset), the server's send fails, it says so, and it serves on.
+fn never_reader(model: &str) {
+    if !here(model) {
+        return;
+    }
+    let _turn = heavy();
+    let mut srv = Served::start(model, true, &["--max-pending", "256K"]);
+    let mut other = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+    echo_once(&mut other, b"warm up\n", Duration::from_secs(5)).unwrap();
+    let before = srv.vm_kib("VmHWM");
+
+    let hog = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+    hog.set_nonblocking(true).unwrap();
+    let chunk = vec![0x5au8; 64 << 10];
+    let (mut pushed, mut last_progress) = (0usize, Instant::now());
+    let start = Instant::now();
+    while pushed < 64 << 20
+        && last_progress.elapsed() < Duration::from_millis(700)
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        match (&hog).write(&chunk) {
+            Ok(n) => {
+                pushed += n;
+                last_progress = Instant::now();
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => panic!("{model}: the never-reading client's send failed: {e}"),
+        }
+    }
+    srv.alive();
+    // Stalled: the server stopped reading it (nothing else bounds what the client can push).
+    assert!(
+        pushed < 48 << 20,
+        "{model}: the server kept reading a client that never reads ({pushed} bytes)"
+    );
+    let t0 = srv.cpu_ticks();
+    std::thread::sleep(Duration::from_secs(1));
+    let spun = srv.cpu_ticks() - t0;
+    let peak = srv.vm_kib("VmHWM");
+    // Busy-polling is the nonblocking model's lesson; every other model must sleep here.
+    if model != "nonblocking" {
+        assert!(
+            spun < 30,
+            "{model}: {spun} CPU ticks in 1 s while stalled: a busy loop"
+        );
+    }
+    assert!(
+        peak < before + 16 * 1024,
+        "{model}: peak memory grew from {before} to {peak} KiB"
+    );
+    // The others are served meanwhile (not by a blocking server: it sleeps in sendto).
+    if model != "blocking" {
+        echo_once(&mut other, b"still served?\n", Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{model}: another client was not served: {e}"));
+    }
+    // The hog goes, its echo unread: closing with unread data sends a reset.
+    drop(hog);
+    echo_once(
+        &mut other,
+        b"and after the reset\n",
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| panic!("{model}: not served after the reset: {e}"));
+    srv.alive();
+    eprintln!(
+        "never-reader {model}: pushed {:.1} MiB before stalling; VmHWM {before} → {peak} KiB; {spun} CPU ticks in 1 s stalled",
+        pushed as f64 / (1 << 20) as f64
+    );
+    drop(other);
+    let (code, events) = srv.stop();
+    assert_eq!(code, Some(0), "{model}");
+    let hit = failed_with(&events, &["ECONNRESET", "EPIPE"]).unwrap_or_else(|| {
+        panic!("{model}: no server call failed with ECONNRESET or EPIPE in the trace")
+    });
+    eprintln!(
+        "  {model} trace: {} → {} ({})",
+        hit["call"], hit["errno"], hit["note"]
+    );
+    assert!(events.iter().any(|e| e["kind"] == "summary"));
+}
+
+#[test]
+fn never_reader_blocking() {
+    never_reader("blocking");
+}
+#[test]
+fn never_reader_threads() {
+    never_reader("threads");
+}
+#[test]
+fn never_reader_nonblocking() {
+    never_reader("nonblocking");
+}
+#[test]
+fn never_reader_select() {
+    never_reader("select");
+}
+#[test]
+fn never_reader_poll() {
+    never_reader("poll");
+}
+#[test]
+fn never_reader_epoll() {
+    never_reader("epoll");
+}
+#[test]
+fn never_reader_portable() {
+    never_reader("portable");
+}
+#[test]
+fn never_reader_sigio() {
+    never_reader("sigio");
+}
+#[test]
+fn never_reader_uring() {
+    never_reader("uring");
+}
+
+/// Whether the server hung up on `sock` (EOF or reset) instead of echoing.
+fn hung_up(sock: &mut TcpStream) -> Option<Vec<u8>> {
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = sock.write_all(b"anyone?\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if got == b"anyone?\n" {
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Some(got),
+            Err(e) => panic!("neither an echo nor a hang-up: {e}"),
+        }
+    }
+}
+
+/// Out of descriptors (`--max-fds 24`): the server refuses the clients it has no descriptor
+/// for (accept, close), does not spin, serves the rest, and recovers when descriptors free up.
+fn out_of_descriptors(model: &str) {
+    if !here(model) {
+        return;
+    }
+    let mut srv = Served::start(model, true, &["--max-fds", "24"]);
+    let mut socks: Vec<TcpStream> = (0..30)
+        .map(|_| TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = srv.cpu_ticks();
+    std::thread::sleep(Duration::from_millis(1000));
+    let spun = srv.cpu_ticks() - t0;
+    if model != "nonblocking" {
+        assert!(
+            spun < 30,
+            "{model}: {spun} CPU ticks in 1 s at EMFILE: a busy loop"
+        );
+    }
+    let mut served = Vec::new();
+    let mut refused = 0;
+    for (i, s) in socks.iter_mut().enumerate() {
+        match hung_up(s) {
+            None => served.push(i),
+            Some(_) => refused += 1,
+        }
+    }
+    srv.alive();
+    assert!(
+        refused > 0,
+        "{model}: nobody was refused under --max-fds 24"
+    );
+    assert!(served.len() >= 5, "{model}: only {} served", served.len());
+    // Free descriptors: the served clients go; new clients are served again.
+    socks.clear();
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..5 {
+        let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+        echo_once(
+            &mut s,
+            format!("back {i}\n").as_bytes(),
+            Duration::from_secs(5),
+        )
+        .unwrap_or_else(|e| panic!("{model}: not served after descriptors freed up: {e}"));
+    }
+    let (code, events) = srv.stop();
+    assert_eq!(code, Some(0), "{model}");
+    let emfile = events
+        .iter()
+        .filter(|e| e["errno"] == "EMFILE")
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum::<u64>();
+    let closed_refused = events.iter().filter(|e| e["refused"] == true).count();
+    assert!(emfile > 0, "{model}: no EMFILE in the trace");
+    assert!(closed_refused > 0, "{model}: no refused close in the trace");
+    eprintln!(
+        "EMFILE {model}: {} served, {refused} refused; {emfile} accept4 → EMFILE in the trace, {closed_refused} refused closes; {spun} CPU ticks in 1 s",
+        served.len()
+    );
+}
+
+#[test]
+fn out_of_descriptors_every_concurrent_model() {
+    // Its CPU figures need a quiet machine (and nonblocking spins by design).
+    let _turn = heavy();
+    for model in CONCURRENT {
+        out_of_descriptors(model);
+    }
+}
+
+/// `--max-conns 3`: the fourth and fifth clients are told why in one line and closed; when
+/// one leaves, the next newcomer is served.
+fn max_conns(model: &str) {
+    if !here(model) {
+        return;
+    }
+    let mut srv = Served::start(model, true, &["--max-conns", "3"]);
+    let mut socks: Vec<TcpStream> = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+        echo_once(&mut s, b"in\n", Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{model}: not served under --max-conns: {e}"));
+        socks.push(s);
+    }
+    for _ in 0..2 {
+        let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+        let said = hung_up(&mut s).unwrap_or_else(|| panic!("{model}: served past --max-conns"));
+        assert!(
+            String::from_utf8_lossy(&said).starts_with("busy: this server holds at most 3"),
+            "{model}: {:?}",
+            String::from_utf8_lossy(&said)
+        );
+    }
+    drop(socks.pop());
+    std::thread::sleep(Duration::from_millis(200));
+    let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+    echo_once(&mut s, b"my turn\n", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{model}: not served once a place was free: {e}"));
+    srv.alive();
+    drop(socks);
+    drop(s);
+    let (code, events) = srv.stop();
+    assert_eq!(code, Some(0));
+    let refused: Vec<&Value> = events.iter().filter(|e| e["refused"] == true).collect();
+    assert_eq!(refused.len(), 2, "{model}");
+    assert!(refused[0]["note"].as_str().unwrap().contains("--max-conns"));
+}
+
+#[test]
+fn max_conns_every_concurrent_model() {
+    for model in CONCURRENT {
+        max_conns(model);
+    }
+}
+
+/// Resets mid-message and mid-echo, a half-close, and a client that behaves: every model
+/// serves the well-behaved ones byte-exact and says in the trace what happened.
+#[test]
+fn faults_scenario_every_model() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/faults.scenario");
+    for model in util::models_here() {
+        let out = util::run(&[&model, "--format", "json", "--scenario", demo]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{model}: {err}");
+        let events = util::events(&out.stdout);
+        let s = util::summary(&events);
+        assert_eq!(s["failures"], 0, "{model}");
+        // The half-closing client's FIN reached the server (a recv of 0 bytes), after which
+        // its echo still came back (the client checks that, or the run fails).
+        assert!(
+            events.iter().any(
+                |e| e["actor"].as_str().is_some_and(|a| a.starts_with("server"))
+                    && matches!(e["call"].as_str(), Some("recvfrom" | "recv"))
+                    && e["ret"] == 0
+            ),
+            "{model}: no recv saw the FIN"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e["client"] == "H" && e["call"] == "eof"),
+            "{model}: H never saw the server close after its half-close"
+        );
+        let hit = failed_with(&events, &["ECONNRESET", "EPIPE"]);
+        assert!(hit.is_some(), "{model}: no ECONNRESET/EPIPE in the trace");
+    }
+}
+
+/// SIGINT with an idle client connected: the epoll server ends cleanly with its summary.
+#[test]
+fn sigint_ends_epoll_serve_with_a_summary() {
+    if !here("epoll") {
+        return;
+    }
+    let srv = Served::start("epoll", true, &[]);
+    let idle = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, events) = srv.stop();
+    assert_eq!(code, Some(0));
+    let s = util::summary(&events);
+    assert_eq!(s["accepted"], 1);
+    drop(idle);
+}
+
+/// Binary payloads: echoed exactly (the clients check), and the JSON trace is valid UTF-8
+/// with the bytes escaped.
+#[test]
+fn binary_payloads_are_escaped_in_the_json_trace() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/binary.scenario");
+    for model in ["blocking", "epoll", "uring"] {
+        if !here(model) {
+            continue;
+        }
+        let out = util::run(&[model, "--format", "json", "--scenario", demo]);
+        assert_eq!(out.status.code(), Some(0), "{model}");
+        let text = std::str::from_utf8(&out.stdout).expect("the JSON trace is UTF-8");
+        let events = util::events(text.as_bytes());
+        assert_eq!(util::summary(&events)["failures"], 0);
+        let notes: Vec<&str> = events.iter().filter_map(|e| e["note"].as_str()).collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(r"\x00\x01\xff\xfe bin\r\n")),
+            "{model}: {notes:#?}"
+        );
+        assert!(notes.iter().any(|n| n.contains(r"caf\xc3\xa9 \xc3(\n")));
+    }
+}
