@@ -221,6 +221,35 @@ impl Server {
         }
     }
 
+    /// For models whose listener is nonblocking: accepts every client waiting in the queue (one
+    /// readiness event may stand for many), makes each socket nonblocking, and hands it to
+    /// `take`. Stops at `EAGAIN`; returns `true` when the harness shut the listener down.
+    pub fn accept_waiting(
+        &mut self,
+        note: &str,
+        mut take: impl FnMut(&mut Server, Conn) -> anyhow::Result<()>,
+    ) -> anyhow::Result<bool> {
+        loop {
+            match self.accept(false, note) {
+                Ok(conn) => {
+                    let raw = conn.raw();
+                    sys::set_nonblocking(
+                        &mut self.tr,
+                        &conn.fd,
+                        raw,
+                        "recvfrom and sendto will never wait",
+                    );
+                    take(self, conn)?;
+                }
+                Err(rustix::io::Errno::AGAIN) => return Ok(false),
+                Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => {}
+                // The harness shut the listener down: the run is over.
+                Err(rustix::io::Errno::INVAL) => return Ok(true),
+                Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
+            }
+        }
+    }
+
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
     /// then the client is told why and the connection closed (`None`).
     pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {

@@ -122,48 +122,31 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         for (fd, flags) in got {
             // The listener: accept one client (level) or every waiting client (edge).
             if fd == lfd {
-                loop {
-                    let note = if edge {
-                        "edge-triggered: accept until EAGAIN, or a waiting client is never announced again"
-                    } else {
-                        "epoll said the listener is readable: a client is waiting"
+                let note = if edge {
+                    "edge-triggered: accept until EAGAIN, or a waiting client is never announced again"
+                } else {
+                    "epoll said the listener is readable: a client is waiting"
+                };
+                let over = srv.accept_waiting(note, |srv, conn| {
+                    let interest = EventFlags::IN | EventFlags::RDHUP | et;
+                    ctl(
+                        &mut srv.tr,
+                        &ep,
+                        Op::Add,
+                        &conn.fd,
+                        interest,
+                        "watch the new client: tell us when it sends or hangs up",
+                    )?;
+                    let watched = Watched {
+                        conn,
+                        interest,
+                        more: false,
                     };
-                    match srv.accept(false, note) {
-                        Ok(conn) => {
-                            let cfd = conn.raw();
-                            set_nonblocking(
-                                &mut srv.tr,
-                                &conn.fd,
-                                cfd,
-                                "recvfrom and sendto will never wait",
-                            );
-                            let interest = EventFlags::IN | EventFlags::RDHUP | et;
-                            ctl(
-                                &mut srv.tr,
-                                &ep,
-                                Op::Add,
-                                &conn.fd,
-                                interest,
-                                "watch the new client: tell us when it sends or hangs up",
-                            )?;
-                            conns.insert(
-                                cfd,
-                                Watched {
-                                    conn,
-                                    interest,
-                                    more: false,
-                                },
-                            );
-                        }
-                        Err(Errno::AGAIN) => break,
-                        Err(Errno::CONNABORTED | Errno::INTR) => {}
-                        // The harness shut the listener down: the run is over.
-                        Err(Errno::INVAL) => break 'serve,
-                        Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
-                    }
-                    if !edge {
-                        break;
-                    }
+                    conns.insert(watched.conn.raw(), watched);
+                    Ok(())
+                })?;
+                if over {
+                    break 'serve;
                 }
                 continue;
             }

@@ -88,34 +88,25 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             match ev.filter() {
                 EventFilter::Read(fd) if fd == lfd => {
                     // Connections are waiting (`data` says how many): accept them all.
-                    loop {
-                        match srv.accept(false, "a connection kevent said was waiting") {
-                            Ok(conn) => {
-                                let cfd = conn.raw();
-                                crate::sys::set_nonblocking(
-                                    &mut srv.tr,
-                                    &conn.fd,
-                                    cfd,
-                                    "recvfrom and sendto will never wait",
-                                );
-                                changes.push(Event::new(
-                                    EventFilter::Read(cfd),
-                                    EventFlags::ADD,
-                                    std::ptr::null_mut(),
-                                ));
-                                let w = Watched {
-                                    conn,
-                                    reading: true,
-                                    writing: false,
-                                };
-                                conns.insert(cfd, w);
-                            }
-                            Err(Errno::AGAIN) => break,
-                            Err(Errno::CONNABORTED | Errno::INTR) => {}
-                            // The harness's wake-up: the run is over.
-                            Err(Errno::INVAL) => break 'run,
-                            Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
-                        }
+                    let over =
+                        srv.accept_waiting("a connection kevent said was waiting", |_, conn| {
+                            let cfd = conn.raw();
+                            changes.push(Event::new(
+                                EventFilter::Read(cfd),
+                                EventFlags::ADD,
+                                std::ptr::null_mut(),
+                            ));
+                            let w = Watched {
+                                conn,
+                                reading: true,
+                                writing: false,
+                            };
+                            conns.insert(cfd, w);
+                            Ok(())
+                        })?;
+                    // The harness's wake-up: the run is over.
+                    if over {
+                        break 'run;
                     }
                 }
                 EventFilter::Read(fd) | EventFilter::Write(fd) => {

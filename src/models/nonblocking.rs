@@ -15,7 +15,6 @@ use crate::trace::summary::Summary;
 use crate::trace::text::thousands;
 use crate::trace::{Stage, Tracer};
 use rustix::fd::AsFd;
-use rustix::io::Errno;
 
 pub const MODEL: Model = Model {
     name: "nonblocking",
@@ -43,25 +42,17 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         "accept4 on the listener will no longer wait",
     );
     let mut conns: Vec<Conn> = Vec::new();
-    'serve: loop {
+    loop {
         // Are connections waiting? Take them all (stage ① for connections, asked, not waited for).
-        loop {
-            match srv.accept(false, "a client was waiting: accepted without sleeping") {
-                Ok(conn) => {
-                    let cfd = conn.raw();
-                    set_nonblocking(
-                        &mut srv.tr,
-                        &conn.fd,
-                        cfd,
-                        "recvfrom and sendto will never wait",
-                    );
-                    conns.push(conn);
-                }
-                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => break,
-                // The harness shut the listener down: the run is over.
-                Err(Errno::INVAL) => break 'serve,
-                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
-            }
+        let over = srv.accept_waiting(
+            "a client was waiting: accepted without sleeping",
+            |_, conn| {
+                conns.push(conn);
+                Ok(())
+            },
+        )?;
+        if over {
+            break;
         }
 
         // Ask every client in turn; the answer is usually EAGAIN.

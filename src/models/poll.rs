@@ -96,25 +96,16 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
         // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too).
         if fds[0].revents != 0 {
-            match srv.accept(
-                false,
+            // Not in this round's array: new clients are watched from the next poll on.
+            let over = srv.accept_waiting(
                 "poll said the listener is readable: a client is waiting",
-            ) {
-                Ok(conn) => {
-                    let cfd = conn.raw();
-                    set_nonblocking(
-                        &mut srv.tr,
-                        &conn.fd,
-                        cfd,
-                        "recvfrom and sendto will never wait",
-                    );
-                    // Not in this round's array: it is watched from the next poll on.
+                |_, conn| {
                     conns.push(conn);
-                }
-                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
-                // The harness shut the listener down: the run is over.
-                Err(Errno::INVAL) => break,
-                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+                    Ok(())
+                },
+            )?;
+            if over {
+                break;
             }
         }
 

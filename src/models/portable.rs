@@ -124,18 +124,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
         for ev in got {
             if ev.key == lfd as usize {
-                match srv.accept(
-                    false,
+                let over = srv.accept_waiting(
                     "the Poller said the listener is readable: a client is waiting",
-                ) {
-                    Ok(conn) => {
+                    |srv, conn| {
                         let cfd = conn.raw();
-                        set_nonblocking(
-                            &mut srv.tr,
-                            &conn.fd,
-                            cfd,
-                            "recvfrom and sendto will never wait",
-                        );
                         // SAFETY: every connection is deleted from the poller before it is closed.
                         let r = unsafe { poller.add(&conn.fd, Event::readable(cfd as usize)) };
                         ctl(
@@ -149,11 +141,11 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                             "add(client, readable)",
                         )?;
                         conns.insert(cfd as usize, conn);
-                    }
-                    Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
-                    // The harness shut the listener down: the run is over.
-                    Err(Errno::INVAL) => break 'serve,
-                    Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+                        Ok(())
+                    },
+                )?;
+                if over {
+                    break 'serve;
                 }
                 let r = poller.modify(&srv.listener, Event::readable(lfd as usize));
                 ctl(

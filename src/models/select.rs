@@ -122,25 +122,20 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
         // 4. A client is waiting on the listener (or the harness shut it down).
         if ready_in.contains(&lfd) {
-            match srv.accept(
-                false,
+            let over = srv.accept_waiting(
                 "select said the listener is readable: a client is waiting",
-            ) {
-                Ok(conn) if !fits(conn.raw(), conns.len() + 2) => refuse(srv, conn),
-                Ok(conn) => {
-                    let cfd = conn.raw();
-                    set_nonblocking(
-                        &mut srv.tr,
-                        &conn.fd,
-                        cfd,
-                        "recvfrom and sendto will never wait",
-                    );
-                    conns.push(conn);
-                }
-                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
-                // The harness shut the listener down: the run is over.
-                Err(Errno::INVAL) => break,
-                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+                |srv, conn| {
+                    // The listener and every connection so far take a place in the set too.
+                    if fits(conn.raw(), conns.len() + 2) {
+                        conns.push(conn);
+                    } else {
+                        refuse(srv, conn);
+                    }
+                    Ok(())
+                },
+            )?;
+            if over {
+                break;
             }
         }
 
