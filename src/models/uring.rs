@@ -141,9 +141,17 @@ impl Loop {
     /// (`ENOSYS`: too old or built without it; `EPERM`: disabled by `kernel.io_uring_disabled`
     /// or a seccomp policy) ends the run with exit code 2.
     fn new(tr: &mut Tracer) -> anyhow::Result<Loop> {
-        let call = Call::new("io_uring_setup", Stage::Setup).args(format!("{RING_ENTRIES}"));
+        let call = Call::new("io_uring_setup", Stage::Setup).args(format!(
+            "{RING_ENTRIES}, IORING_SETUP_COOP_TASKRUN|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN"
+        ));
         let start = tr.begin();
-        let r = IoUring::new(RING_ENTRIES);
+        // One thread submits and reaps: the kernel may then run completion work only when we
+        // enter the ring, instead of interrupting the thread for it.
+        let r = IoUring::builder()
+            .setup_coop_taskrun()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(RING_ENTRIES);
         let shown = match &r {
             Ok(ring) => Ok(ring.as_raw_fd()),
             Err(e) => Err(Errno::from_io_error(e).unwrap_or(Errno::INVAL)),
