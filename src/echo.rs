@@ -110,6 +110,29 @@ impl Conn {
         self.pending() > 0
     }
 
+    /// One round of a model that never waits in a call: a `recvfrom` if the connection was
+    /// reported readable, a `sendto` if it has something to echo and may write. Returns why to
+    /// close it, once it has failed or is done.
+    pub fn serve_ready(
+        &mut self,
+        tr: &mut Tracer,
+        readable: bool,
+        writable: bool,
+    ) -> Option<&'static str> {
+        let mut failed =
+            readable && matches!(self.recv(tr, Stage::CopyToUser, false), Recv::Failed(_));
+        if !failed && writable && self.wants_write() {
+            failed = matches!(self.send(tr, false), Send::Failed(_));
+        }
+        if failed {
+            Some("the connection failed: drop it")
+        } else if self.finished() {
+            Some("echoed everything and the client is done")
+        } else {
+            None
+        }
+    }
+
     /// Done with this connection: the peer has finished and everything is echoed.
     pub fn finished(&self) -> bool {
         self.eof && !self.wants_write()

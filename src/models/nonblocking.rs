@@ -9,11 +9,11 @@
 //! See fcntl(2) (`O_NONBLOCK`), accept(2) and recv(2) (`EAGAIN`).
 
 use super::Model;
-use crate::echo::{Conn, Recv, Send};
+use crate::echo::Conn;
 use crate::server::Server;
+use crate::trace::Tracer;
 use crate::trace::summary::Summary;
 use crate::trace::text::thousands;
-use crate::trace::{Stage, Tracer};
 use rustix::fd::AsFd;
 
 pub const MODEL: Model = Model {
@@ -59,23 +59,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let mut i = 0;
         while i < conns.len() {
             let conn = &mut conns[i];
-            let mut failed = conn.can_read()
-                && matches!(
-                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
-                    Recv::Failed(_)
-                );
-            if !failed && conn.wants_write() {
-                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
-            }
-            if failed || conn.finished() {
-                let note = if failed {
-                    "the connection failed: drop it"
-                } else {
-                    "echoed everything and the client is done"
-                };
-                conns.remove(i).close(&mut srv.tr, note);
-            } else {
-                i += 1;
+            let readable = conn.can_read();
+            match conn.serve_ready(&mut srv.tr, readable, true) {
+                Some(why) => conns.remove(i).close(&mut srv.tr, why),
+                None => i += 1,
             }
         }
 

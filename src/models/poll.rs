@@ -14,7 +14,7 @@
 
 use super::Model;
 use super::nonblocking::set_nonblocking;
-use crate::echo::{Conn, Recv, Send};
+use crate::echo::Conn;
 use crate::server::Server;
 use crate::sys::poll::{POLL, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd, pollfd};
 use crate::trace;
@@ -114,25 +114,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let mut keep = Vec::with_capacity(conns.len());
         for (i, mut conn) in conns.drain(..).enumerate() {
             let revents = fds.get(i + 1).map_or(0, |p| p.revents);
-            let mut failed = false;
-            if revents & (POLLIN | POLLHUP | POLLERR) != 0 && !conn.eof {
-                failed = matches!(
-                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
-                    Recv::Failed(_)
-                );
-            }
-            if !failed && conn.wants_write() && revents != 0 {
-                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
-            }
-            if failed || conn.finished() {
-                let note = if failed {
-                    "the connection failed: drop it"
-                } else {
-                    "echoed everything and the client is done"
-                };
-                conn.close(&mut srv.tr, note);
-            } else {
-                keep.push(conn);
+            let readable = revents & (POLLIN | POLLHUP | POLLERR) != 0 && !conn.eof;
+            match conn.serve_ready(&mut srv.tr, readable, revents != 0) {
+                Some(why) => conn.close(&mut srv.tr, why),
+                None => keep.push(conn),
             }
         }
         conns = keep;

@@ -17,7 +17,7 @@
 
 use super::Model;
 use super::nonblocking::set_nonblocking;
-use crate::echo::{Conn, Recv, Send};
+use crate::echo::Conn;
 use crate::server::Server;
 use crate::sys::close_with;
 use crate::sys::select::{
@@ -144,27 +144,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         while i < conns.len() {
             let conn = &mut conns[i];
             let fd = conn.raw();
-            let mut failed = false;
-            if ready_in.contains(&fd) {
-                failed = matches!(
-                    conn.recv(&mut srv.tr, Stage::CopyToUser, false),
-                    Recv::Failed(_)
-                );
-            }
+            let readable = ready_in.contains(&fd);
             // Try the echo at once; only what does not fit waits for writability.
-            if !failed && conn.wants_write() && (ready_out.contains(&fd) || ready_in.contains(&fd))
-            {
-                failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
-            }
-            if failed || conn.finished() {
-                let note = if failed {
-                    "the connection failed: drop it"
-                } else {
-                    "echoed everything and the client is done"
-                };
-                conns.remove(i).close(&mut srv.tr, note);
-            } else {
-                i += 1;
+            let writable = readable || ready_out.contains(&fd);
+            match conn.serve_ready(&mut srv.tr, readable, writable) {
+                Some(why) => conns.remove(i).close(&mut srv.tr, why),
+                None => i += 1,
             }
         }
     }
