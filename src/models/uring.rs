@@ -50,6 +50,9 @@ pub const MODEL: Model = Model {
 /// Entries in the submission ring: one operation in flight per connection, plus the accept.
 const RING_ENTRIES: u32 = 256;
 
+/// `IORING_RECVSEND_POLL_FIRST` from `<linux/io_uring.h>` (Linux 5.19; older kernels ignore it).
+const IORING_RECVSEND_POLL_FIRST: u16 = 1;
+
 /// How long one `io_uring_enter` may wait for a completion before the server does other work.
 const WAIT_NS: u32 = 1_000_000;
 
@@ -96,6 +99,8 @@ struct Loop {
     /// Out of descriptors with nobody waiting: the next accept is submitted at this time (an
     /// accept submitted at once would fail at once with EMFILE, for ever).
     accept_paused: Option<std::time::Instant>,
+    /// The completions of one reap (key, result), kept to be reused.
+    cqes: Vec<(u64, i32)>,
 }
 
 // ANCHOR: serve
@@ -190,6 +195,7 @@ impl Loop {
             accept_key: None,
             stopping: false,
             accept_paused: None,
+            cqes: Vec::new(),
         })
     }
 
@@ -203,15 +209,16 @@ impl Loop {
         tr: &mut Tracer,
         sqe: squeue::Entry,
         pending: Pending,
-        args: String,
+        args: impl std::fmt::Display,
         stage: Stage,
-        note: &str,
+        note: impl FnOnce() -> String,
     ) -> u64 {
         let key = self.next_key;
         self.next_key += 1;
+        // `format_args!` and a note made on demand: nothing is formatted when the trace is off.
         let call = Call::new(pending.op, stage)
             .fd(pending.fd)
-            .args(format!("SQE key={key}{args}"))
+            .args(format_args!("SQE key={key}{args}"))
             .op();
         self.table.insert(key, pending);
         let sqe = sqe.user_data(key);
@@ -220,17 +227,19 @@ impl Loop {
             // The submission ring is full: hand it to the kernel now, without waiting.
             let _ = self.enter_with(tr, 0);
         }
-        let start = tr.begin();
-        tr.end_with(
-            call,
-            start,
-            Ok(()),
-            |ev| {
-                ev.ret = None;
-                ev.key = Some(key);
-            },
-            note,
-        );
+        if tr.enabled() {
+            let start = tr.begin();
+            tr.end_with(
+                call,
+                start,
+                Ok(()),
+                |ev| {
+                    ev.ret = None;
+                    ev.key = Some(key);
+                },
+                note(),
+            );
+        }
         key
     }
 
@@ -257,9 +266,9 @@ impl Loop {
                 &mut srv.tr,
                 sqe,
                 pending,
-                ", SOCK_CLOEXEC".into(),
+                ", SOCK_CLOEXEC",
                 Stage::DataReady,
-                "accept the next connection for us, and tell us under this key",
+                || "accept the next connection for us, and tell us under this key".into(),
             )
         };
         self.accept_key = Some(key);
@@ -282,7 +291,11 @@ impl Loop {
         let fd = s.conn.raw();
         let buf = s.conn.read_buf();
         let len = buf.len();
-        let sqe = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len as u32).build();
+        // The recv goes in right after our echo was sent, so the answer is rarely there yet:
+        // POLL_FIRST skips the kernel's first try (a recv that would say EAGAIN) and waits at once.
+        let sqe = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len as u32)
+            .ioprio(IORING_RECVSEND_POLL_FIRST)
+            .build();
         let pending = Pending {
             callback: on_received,
             op: "recv",
@@ -296,9 +309,12 @@ impl Loop {
                 tr,
                 sqe,
                 pending,
-                format!(", len={len}"),
+                format_args!(", len={len}, IORING_RECVSEND_POLL_FIRST"),
                 Stage::DataReady,
-                "wait for data and copy it into our buffer: the kernel holds the buffer now",
+                || {
+                    "wait for data and copy it into our buffer: the kernel holds the buffer now"
+                        .into()
+                },
             )
         };
         self.slots[slot].as_mut().expect("a live slot").key = Some(key);
@@ -309,7 +325,12 @@ impl Loop {
         let fd = s.conn.raw();
         let data = s.conn.unsent();
         let len = data.len();
-        let note = format!("echo {len} bytes: {}", escape(data, 32));
+        // Made now, while `data` may be borrowed; empty when the trace is off.
+        let note = if tr.enabled() {
+            format!("echo {len} bytes: {}", escape(data, 32))
+        } else {
+            String::new()
+        };
         let sqe = opcode::Send::new(types::Fd(fd), data.as_ptr(), len as u32)
             .flags(libc::MSG_NOSIGNAL)
             .build();
@@ -326,9 +347,9 @@ impl Loop {
                 tr,
                 sqe,
                 pending,
-                format!(", len={len}, MSG_NOSIGNAL"),
+                format_args!(", len={len}, MSG_NOSIGNAL"),
                 Stage::CopyToKernel,
-                &note,
+                || note,
             )
         };
         self.slots[slot].as_mut().expect("a live slot").key = Some(key);
@@ -356,9 +377,9 @@ impl Loop {
                     tr,
                     sqe,
                     pending,
-                    format!(", target={target}"),
+                    format_args!(", target={target}"),
                     Stage::Teardown,
-                    "the run is over: cancel that operation",
+                    || "the run is over: cancel that operation".into(),
                 );
             }
         }
@@ -405,11 +426,14 @@ impl Loop {
 
     /// Reads every completion from the ring and calls back. Returns how many there were.
     fn reap(&mut self, srv: &mut Server) -> anyhow::Result<usize> {
-        let cqes: Vec<(u64, i32)> = self
-            .ring
-            .completion()
-            .map(|cqe| (cqe.user_data(), cqe.result()))
-            .collect();
+        // Copied out first: the callbacks need the ring to submit. (The Vec is reused.)
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.clear();
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|cqe| (cqe.user_data(), cqe.result())),
+        );
         for &(key, res) in &cqes {
             // Step 4: look the key up; the entry leaves the table, its callback runs.
             let Some(p) = self.table.remove(&key) else {
@@ -419,10 +443,15 @@ impl Loop {
             self.record_cqe(&mut srv.tr, key, &p, res);
             (p.callback)(self, srv, p.slot, res)?;
         }
-        Ok(cqes.len())
+        let n = cqes.len();
+        self.cqes = cqes;
+        Ok(n)
     }
 
     fn record_cqe(&self, tr: &mut Tracer, key: u64, p: &Pending, res: i32) {
+        if !tr.enabled() {
+            return;
+        }
         let shown = if res < 0 {
             Err(Errno::from_raw_os_error(-res))
         } else {
