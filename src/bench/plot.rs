@@ -1,6 +1,6 @@
 //! The scaling sweep drawn: a text chart for the terminal, an SVG (plotters) for the book.
 
-use super::scaling::Sweep;
+use super::scaling::{Step, Sweep};
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use std::fmt::Write;
@@ -17,21 +17,36 @@ fn steps(sweeps: &[Sweep]) -> Vec<usize> {
     s
 }
 
-/// Server CPU per echo, one bar per model, grouped by the number of idle connections.
+/// The decades a log axis spans to hold every value `pick` takes: (10^lo, 10^hi).
+fn decades(sweeps: &[Sweep], pick: fn(&Step) -> f64) -> (f64, f64) {
+    let values = || sweeps.iter().flat_map(|w| w.steps.iter().map(pick));
+    let min = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+    let max = values().fold(0.0f64, f64::max);
+    if !min.is_finite() {
+        return (0.0, 1.0);
+    }
+    let lo = min.log10().floor();
+    (lo, max.log10().ceil().max(lo + 1.0))
+}
+
+/// Server CPU per echo, one bar per model, grouped by the number of idle connections. The bars
+/// are on a log scale: poll at 10,000 idle costs a hundred times epoll, and a linear bar would
+/// flatten every other figure to one character.
 pub fn text_chart(sweeps: &[Sweep]) -> String {
     const WIDTH: f64 = 50.0;
-    let max = sweeps
-        .iter()
-        .flat_map(|w| w.steps.iter().map(|s| s.cpu_per_echo_us))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
+    let (lo, hi) = decades(sweeps, |s| s.cpu_per_echo_us);
     let name_w = sweeps.iter().map(|w| w.model.len()).max().unwrap_or(5);
-    let mut out = String::from("server CPU per echo (µs), by idle connections\n");
+    let mut out = format!(
+        "server CPU per echo (µs), by idle connections — log scale, the bar spans {} µs to {} µs\n",
+        10f64.powf(lo),
+        10f64.powf(hi)
+    );
     for idle in steps(sweeps) {
         let _ = writeln!(out, "{idle:>7} idle");
         for w in sweeps {
             if let Some(st) = w.steps.iter().find(|s| s.idle == idle) {
-                let n = (st.cpu_per_echo_us / max * WIDTH).round() as usize;
+                let v = st.cpu_per_echo_us.max(10f64.powf(lo));
+                let n = ((v.log10() - lo) / (hi - lo) * WIDTH).round() as usize;
                 let _ = writeln!(
                     out,
                     "        {:<name_w$} {} {:.1}",
@@ -56,32 +71,28 @@ const COLORS: [RGBColor; 7] = [
 ];
 
 /// Writes the sweep as an SVG: CPU per echo (left) and p99 latency (right) against the number
-/// of idle connections, one line per model.
+/// of idle connections, one line per model, both on log scales (the figures span decades).
 pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
     let xs = steps(sweeps);
     let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let panels = root.split_evenly((1, 2));
-    type Pick = fn(&super::scaling::Step) -> f64;
+    type Pick = fn(&Step) -> f64;
     let figures: [(&str, &str, Pick); 2] = [
         ("server CPU per echo", "µs of CPU", |s| s.cpu_per_echo_us),
         ("p99 latency", "µs", |s| s.p99_us),
     ];
     for (area, (title, unit, pick)) in panels.iter().zip(figures) {
-        let ymax = sweeps
-            .iter()
-            .flat_map(|w| w.steps.iter().map(pick))
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.1;
+        let (lo, hi) = decades(sweeps, pick);
         let xmax = (xs.len().max(2) - 1) as f64;
         let mut chart = ChartBuilder::on(area)
             .caption(title, ("sans-serif", 20))
             .margin(12)
+            .margin_right(28)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .build_cartesian_2d(0f64..xmax, (10f64.powf(lo)..10f64.powf(hi)).log_scale())
             .map_err(|e| err(&e))?;
         let label = |x: &f64| {
             let i = x.round();
@@ -96,7 +107,8 @@ pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
             .x_labels(xs.len().max(2))
             .x_label_formatter(&label)
             .x_desc("idle connections")
-            .y_desc(unit)
+            .y_desc(format!("{unit} (log scale)"))
+            .y_label_formatter(&|v| format!("{v}"))
             .draw()
             .map_err(|e| err(&e))?;
         for (i, w) in sweeps.iter().enumerate() {
@@ -104,6 +116,7 @@ pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
             let points: Vec<(f64, f64)> = w
                 .steps
                 .iter()
+                .filter(|s| pick(s) > 0.0)
                 .filter_map(|s| Some((xs.iter().position(|&x| x == s.idle)? as f64, pick(s))))
                 .collect();
             chart
