@@ -21,18 +21,21 @@
 //!   a deleted one is dropped (closing its AFD handle if it was the last) — then one
 //!   `GetQueuedCompletionStatusEx`. Each packet makes its socket idle and queues it again, for
 //!   the next wait: that is where oneshot re-arming happens.
-//! - `delete`: `NtCancelIoFileEx` if a poll request is in flight; otherwise no call.
+//! - `delete`: `NtCancelIoFileEx` if a poll request is in flight and AFD has not completed it
+//!   yet; otherwise no call.
 //! - dropping the Poller: `CloseHandle` of the port, then of each AFD handle whose last socket
 //!   was still queued. A cancelled poll whose packet was never dequeued keeps its AFD handle
 //!   open: polling leaks it.
 //!
 //! [`Lib`] mirrors the state those calls depend on (each socket's poll status, the update queue,
-//! the sockets per AFD handle) so that the trace names the calls polling really makes. Two
-//! things it cannot see are taken as this model's flow makes them: a poll request is still
-//! pending when it is cancelled (only at the end of a run, after the last wait), and every
-//! packet a wait dequeues becomes an event (no cancelled poll is ever waited for), so one wait
-//! is one `GetQueuedCompletionStatusEx`. `scripts/cross-check windows` compares the trace with
-//! what Wine's relay log sees.
+//! the sockets per AFD handle) so that the trace names the calls polling really makes. What only
+//! the kernel and polling's memory know is not claimed: whether a poll request answered
+//! `STATUS_PENDING` or, the socket being ready already, `STATUS_SUCCESS` (the event's result is
+//! left empty), and whether a poll request was still pending when `delete` cancels it (an `info`
+//! line says so, not a `syscall` event). One assumption is this model's flow: every packet a
+//! wait dequeues becomes an event (no poll is cancelled before a later wait), so one wait is one
+//! `GetQueuedCompletionStatusEx`. `scripts/cross-check windows` compares the trace with what
+//! Wine's relay log sees.
 
 use super::POLLING;
 use crate::trace::names;
@@ -69,9 +72,6 @@ const AFD_MAX_SIZE: usize = 32;
 
 /// How many updates polling's queue holds before an update must drain it.
 const QUEUE_CAPACITY: usize = 1024;
-
-/// `STATUS_PENDING`: the poll request is in the driver; a packet will say when it completes.
-const STATUS_PENDING: i64 = 0x103;
 
 /// polling looks its ntdll functions up once per process (a `OnceLock`).
 static NTDLL_LOADED: AtomicBool = AtomicBool::new(false);
@@ -247,29 +247,26 @@ impl Lib {
         src.registered = false;
         src.deleted = true;
         if matches!(src.status, Status::Polling(_)) {
-            self.cancel(tr, id, "delete(): cancel its poll request");
+            self.cancel(tr, id, &format!("delete({raw})"));
         } else {
             tr.info(format!(
-                "delete({raw}): no call — no poll request in flight; polling drops it from its queue in the next wait"
+                "delete({raw}): no call — no poll request in flight; its update still queued is dropped later (in the next wait, or with the Poller)"
             ));
         }
         self.release(tr, id);
         r
     }
 
-    /// `NtCancelIoFileEx` on the poll request in flight (assumed still pending: see the top).
-    fn cancel(&mut self, tr: &mut Tracer, id: u64, note: &str) {
+    /// polling cancels the poll request in flight with `NtCancelIoFileEx` — unless AFD has
+    /// completed it already (its status block is no longer `STATUS_PENDING`). Which it was only
+    /// polling's memory knows, so the trace says what happens without claiming the call.
+    fn cancel(&mut self, tr: &mut Tracer, id: u64, why: &str) {
         let src = self.sources.get_mut(&id).expect("a source");
         src.status = Status::Cancelled;
         let (socket, afd) = (src.socket, src.afd + 1);
-        self.own(
-            tr,
-            Call::new("NtCancelIoFileEx", Stage::Teardown)
-                .fd(socket)
-                .args(format!("AFD #{afd}, the poll request of {socket}")),
-            Ok(0),
-            note,
-        );
+        tr.info(format!(
+            "{why}: polling cancels socket {socket}'s poll request on AFD #{afd} with NtCancelIoFileEx, unless AFD has completed it already (then no call) — which of the two, polling does not say"
+        ));
     }
 
     /// An AFD handle with room (polling's `afd_handle`): the first in its list polling fewer
@@ -342,21 +339,25 @@ impl Lib {
                 let (socket, afd, mask) = (src.socket, src.afd + 1, src.mask);
                 src.status = Status::Polling(mask);
                 src.in_flight = true;
-                self.own(
-                    tr,
-                    Call::new("NtDeviceIoControlFile", Stage::DataReady)
-                        .fd(socket)
-                        .args(format!("AFD #{afd}, IOCTL_AFD_POLL, {}", mask_names(mask))),
-                    Ok(STATUS_PENDING),
-                    "STATUS_PENDING: AFD will queue a packet on the port once this socket is ready — one packet per request, so polling re-submits after each",
+                let call = Call::new("NtDeviceIoControlFile", Stage::DataReady)
+                    .fd(socket)
+                    .args(format!("AFD #{afd}, IOCTL_AFD_POLL, {}", mask_names(mask)));
+                let start = tr.begin();
+                // Its status (STATUS_PENDING, or STATUS_SUCCESS when the socket is ready
+                // already) is not something polling tells: the event's `ret` stays empty.
+                tr.end_with(
+                    call,
+                    start,
+                    Ok(0),
+                    |ev| {
+                        ev.by = POLLING;
+                        ev.ret = None;
+                    },
+                    "polling's own: AFD will queue a packet on the port once this socket is ready (STATUS_PENDING; STATUS_SUCCESS if it is ready already — polling does not say which) — one packet per request, so polling re-submits after each",
                 );
             }
             Status::Polling(flags) if flags != src.mask => {
-                self.cancel(
-                    tr,
-                    id,
-                    "it must poll for other events: cancel, re-submit later",
-                );
+                self.cancel(tr, id, "its poll request asks for other events");
             }
             Status::Polling(_) | Status::Cancelled => {}
         }
