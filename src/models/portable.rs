@@ -16,12 +16,16 @@
 //! On macOS and FreeBSD the same code runs on polling's kqueue backend: `Poller::new` is a
 //! `kqueue` plus the library's `fcntl(F_SETFD)` and an `EVFILT_USER` wake-up event, every
 //! `add`/`modify` one `kevent` with read and write changes, `wait` a `kevent` with none, and
-//! nothing around it. Which backend's calls are recorded is in `portable/on_epoll.rs` and
-//! `portable/on_kqueue.rs`; polling's Windows backend (a completion port and AFD poll requests,
-//! which only emulate readiness) is not written down yet, so the model is not offered there.
+//! nothing around it. On Windows polling *emulates* readiness on a completion port: `add` and
+//! `modify` only queue the socket, and inside `wait` each queued one gets an `IOCTL_AFD_POLL`
+//! request to the AFD driver (`NtDeviceIoControlFile`) before `GetQueuedCompletionStatusEx`
+//! takes the packets of the requests that completed; the program still calls `recv` itself.
+//! Which backend's calls are recorded is in `portable/on_epoll.rs`, `portable/on_kqueue.rs` and
+//! `portable/on_iocp.rs`.
 //!
 //! See the polling crate's docs (`Poller`, `Event`, `PollMode::Oneshot`), epoll(7), eventfd(2),
-//! timerfd_create(2), and Python's `selectors` module.
+//! timerfd_create(2), GetQueuedCompletionStatusEx on learn.microsoft.com, and Python's
+//! `selectors` module.
 
 use super::Model;
 use super::nonblocking::set_nonblocking;
@@ -33,8 +37,8 @@ use rustix::io::Errno;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
-// The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its kqueue
-// backend on macOS and FreeBSD (see `portable/on_epoll.rs`, `portable/on_kqueue.rs`).
+// The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its IOCP
+// backend on Windows, its kqueue backend on macOS and FreeBSD.
 #[cfg(target_os = "linux")]
 mod on_epoll;
 #[cfg(target_os = "linux")]
@@ -59,7 +63,11 @@ pub const MODEL: Model = Model {
     platforms: "Linux (epoll), macOS/BSD (kqueue), Windows (IOCP)",
     serve: Some(serve),
     instead: "",
-    state: "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+    state: super::here(
+        "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+        "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+        "a map from key to connection; polling keeps the interests and re-sends an AFD poll request after every event",
+    ),
     told: "readiness",
     notice,
 };
