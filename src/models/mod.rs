@@ -29,7 +29,8 @@ pub mod poll;
     target_os = "linux",
     target_vendor = "apple",
     target_os = "freebsd",
-    target_os = "dragonfly"
+    target_os = "dragonfly",
+    windows
 ))]
 pub mod portable;
 pub mod select;
@@ -103,21 +104,21 @@ pub mod epoll {
     );
 }
 
-/// The portable model's trace names the calls the `polling` crate makes on each backend; so far
-/// its epoll backend (Linux) and kqueue backend (macOS, FreeBSD) are written down, not yet its
-/// IOCP/AFD backend (Windows).
+/// The portable model's trace names the calls the `polling` crate makes on each backend: its
+/// epoll (Linux), kqueue (macOS, FreeBSD) and IOCP/AFD (Windows) backends are written down.
 #[cfg(not(any(
     target_os = "linux",
     target_vendor = "apple",
     target_os = "freebsd",
-    target_os = "dragonfly"
+    target_os = "dragonfly",
+    windows
 )))]
 pub mod portable {
     pub const MODEL: super::Model = super::elsewhere(
         "portable",
         "6.3",
-        "the polling crate: traced on its epoll and kqueue backends so far",
-        "Linux, macOS, FreeBSD",
+        "the polling crate: traced on its epoll, kqueue and IOCP backends",
+        "Linux, macOS, FreeBSD, Windows",
         super::here("", "kqueue", "poll"),
     );
 }

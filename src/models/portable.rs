@@ -16,12 +16,16 @@
 //! On macOS and FreeBSD the same code runs on polling's kqueue backend: `Poller::new` is a
 //! `kqueue` plus the library's `fcntl(F_SETFD)` and an `EVFILT_USER` wake-up event, every
 //! `add`/`modify` one `kevent` with read and write changes, `wait` a `kevent` with none, and
-//! nothing around it. Which backend's calls are recorded is in `portable/on_epoll.rs` and
-//! `portable/on_kqueue.rs`; polling's Windows backend (a completion port and AFD poll requests,
-//! which only emulate readiness) is not written down yet, so the model is not offered there.
+//! nothing around it. On Windows polling *emulates* readiness on a completion port: `add` and
+//! `modify` only queue the socket, and inside `wait` each queued one gets an `IOCTL_AFD_POLL`
+//! request to the AFD driver (`NtDeviceIoControlFile`) before `GetQueuedCompletionStatusEx`
+//! takes the packets of the requests that completed; the program still calls `recv` itself.
+//! Which backend's calls are recorded is in `portable/on_epoll.rs`, `portable/on_kqueue.rs` and
+//! `portable/on_iocp.rs`.
 //!
 //! See the polling crate's docs (`Poller`, `Event`, `PollMode::Oneshot`), epoll(7), eventfd(2),
-//! timerfd_create(2), and Python's `selectors` module.
+//! timerfd_create(2), GetQueuedCompletionStatusEx on learn.microsoft.com, and Python's
+//! `selectors` module.
 
 use super::Model;
 use super::nonblocking::set_nonblocking;
@@ -29,30 +33,41 @@ use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
 use crate::trace::{Call, Stage};
 use polling::{Event, Events};
-use rustix::fd::AsRawFd;
 use rustix::io::Errno;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
-// The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its kqueue
-// backend on macOS and FreeBSD (see `portable/on_epoll.rs`, `portable/on_kqueue.rs`).
+// The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its IOCP
+// backend on Windows, its kqueue backend on macOS and FreeBSD.
 #[cfg(target_os = "linux")]
 mod on_epoll;
 #[cfg(target_os = "linux")]
-use on_epoll::{ADD, MOD, WAIT, ctl, delete, new_poller, notice, wait_args};
-#[cfg(not(target_os = "linux"))]
+use on_epoll::{ADD, MOD, WAIT, new_poller, notice, wait_args};
+#[cfg(windows)]
+mod on_iocp;
+#[cfg(windows)]
+use on_iocp::{ADD, MOD, WAIT, new_poller, notice, wait_args};
+#[cfg(not(any(target_os = "linux", windows)))]
 mod on_kqueue;
-#[cfg(not(target_os = "linux"))]
-use on_kqueue::{ADD, MOD, WAIT, ctl, delete, new_poller, notice, wait_args};
+#[cfg(not(any(target_os = "linux", windows)))]
+use on_kqueue::{ADD, MOD, WAIT, new_poller, notice, wait_args};
 
 pub const MODEL: Model = Model {
     name: "portable",
-    summary: "the polling crate (like Python's selectors): epoll here, kqueue or IOCP elsewhere",
+    summary: super::here(
+        "the polling crate (like Python's selectors): epoll here, kqueue or IOCP elsewhere",
+        "the polling crate (like Python's selectors): kqueue here, epoll or IOCP elsewhere",
+        "the polling crate (like Python's selectors): AFD polls on IOCP here, epoll or kqueue elsewhere",
+    ),
     figure: "6.3",
     platforms: "Linux (epoll), macOS/BSD (kqueue), Windows (IOCP)",
     serve: Some(serve),
     instead: "",
-    state: "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+    state: super::here(
+        "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+        "a map from key to connection; the interest list lives in the kernel, re-armed after every event",
+        "a map from key to connection; polling keeps the interests and re-sends an AFD poll request after every event",
+    ),
     told: "readiness",
     notice,
 };
@@ -78,14 +93,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     );
 
     // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
-    let (poller, lib) = new_poller(&mut srv.tr)?;
-    let epfd = poller.as_raw_fd();
+    let (poller, mut lib) = new_poller(&mut srv.tr)?;
 
     // SAFETY: the listener outlives its registration: it is deleted below before we return.
     let r = unsafe { poller.add(&srv.listener, Event::readable(lfd as usize)) };
-    ctl(
+    lib.ctl(
         &mut srv.tr,
-        epfd,
         ADD,
         lfd,
         true,
@@ -101,7 +114,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         events.clear();
         lib.before_wait(&mut srv.tr);
         let call = Call::new(WAIT, Stage::DataReady)
-            .fd(epfd)
+            .fd(lib.fd())
             .args(wait_args(CAPACITY))
             .blocking(true);
         let start = srv.tr.enter(&call);
@@ -119,7 +132,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             |ev| ev.watched = Some(n),
             note,
         );
-        lib.after_wait(&mut srv.tr);
+        lib.after_wait(&mut srv.tr, &got);
         r?;
 
         for ev in got {
@@ -130,9 +143,8 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                         let cfd = conn.raw();
                         // SAFETY: every connection is deleted from the poller before it is closed.
                         let r = unsafe { poller.add(&conn.fd, Event::readable(cfd as usize)) };
-                        ctl(
+                        lib.ctl(
                             &mut srv.tr,
-                            epfd,
                             ADD,
                             cfd,
                             true,
@@ -148,9 +160,8 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                     break 'serve;
                 }
                 let r = poller.modify(&srv.listener, Event::readable(lfd as usize));
-                ctl(
+                lib.ctl(
                     &mut srv.tr,
-                    epfd,
                     MOD,
                     lfd,
                     true,
@@ -177,7 +188,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             }
             if failed || conn.finished() {
                 let conn = conns.remove(&ev.key).expect("still there");
-                delete(&mut srv.tr, &poller, &conn.fd)?;
+                lib.delete(&mut srv.tr, &poller, &conn.fd)?;
                 let note = if failed {
                     "the connection failed: drop it"
                 } else {
@@ -190,9 +201,8 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             // echo waits. Oneshot means this call comes after every single event.
             let (rd, wr) = (conn.can_read(), conn.wants_write());
             let r = poller.modify(&conn.fd, Event::new(ev.key, rd, wr));
-            ctl(
+            lib.ctl(
                 &mut srv.tr,
-                epfd,
                 MOD,
                 conn.raw(),
                 rd,
@@ -204,10 +214,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
     // The Poller's contract: delete every source before it is closed.
     for (_, conn) in conns {
-        delete(&mut srv.tr, &poller, &conn.fd)?;
+        lib.delete(&mut srv.tr, &poller, &conn.fd)?;
         conn.close(&mut srv.tr, "the run is over");
     }
-    delete(&mut srv.tr, &poller, &srv.listener)?;
+    lib.delete(&mut srv.tr, &poller, &srv.listener)?;
     drop(poller);
     lib.dropped(&mut srv.tr);
     Ok(())

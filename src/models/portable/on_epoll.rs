@@ -62,6 +62,60 @@ pub struct Lib {
 }
 
 impl Lib {
+    /// The epoll instance: what `Poller::wait` sleeps on.
+    pub fn fd(&self) -> i32 {
+        self.epfd
+    }
+
+    /// Records one `epoll_ctl` the model asked for (`add`, `modify`), with the flags polling sets.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ctl(
+        &mut self,
+        tr: &mut Tracer,
+        op: &str,
+        fd: i32,
+        readable: bool,
+        writable: bool,
+        r: std::io::Result<()>,
+        note: &str,
+    ) -> std::io::Result<()> {
+        let mut flags = EventFlags::ONESHOT;
+        if readable {
+            flags |= EventFlags::IN | EventFlags::HUP | EventFlags::ERR | EventFlags::PRI;
+        }
+        if writable {
+            flags |= EventFlags::OUT | EventFlags::HUP | EventFlags::ERR;
+        }
+        let call = Call::new("epoll_ctl", Stage::Setup)
+            .fd(self.epfd)
+            .args(format!("{op}, {fd}, {}", names(flags)));
+        let start = tr.begin();
+        tr.end(call, start, r.as_ref().map(|_| ()).map_err(errno), note);
+        r
+    }
+
+    /// `Poller::delete`: an `epoll_ctl(DEL)`, made before the descriptor is closed.
+    pub fn delete(
+        &mut self,
+        tr: &mut Tracer,
+        poller: &Poller,
+        fd: &impl AsFd,
+    ) -> std::io::Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        let call = Call::new("epoll_ctl", Stage::Teardown)
+            .fd(self.epfd)
+            .args(format!("EPOLL_CTL_DEL, {raw}"));
+        let start = tr.begin();
+        let r = poller.delete(fd);
+        tr.end(
+            call,
+            start,
+            r.as_ref().map(|_| ()).map_err(errno),
+            "delete(): stop watching it",
+        );
+        r
+    }
+
     /// One call the library made on its own, already returned with `result`.
     fn call(
         &self,
@@ -85,7 +139,7 @@ impl Lib {
         self.call(tr, call, start, result, note);
     }
 
-    fn ctl(&self, tr: &mut Tracer, op: &str, fd: i32, flags: EventFlags, note: &str) {
+    fn own_ctl(&self, tr: &mut Tracer, op: &str, fd: i32, flags: EventFlags, note: &str) {
         let args = format!("{op}, {fd}, {}", names(flags));
         self.own(
             tr,
@@ -111,14 +165,14 @@ impl Lib {
             Ok(self.timerfd.into()),
             "a timerfd, to turn wait timeouts into readiness",
         );
-        self.ctl(
+        self.own_ctl(
             tr,
             "EPOLL_CTL_ADD",
             self.timerfd,
             EventFlags::ONESHOT,
             "watch its timerfd",
         );
-        self.ctl(
+        self.own_ctl(
             tr,
             "EPOLL_CTL_ADD",
             self.eventfd,
@@ -136,7 +190,7 @@ impl Lib {
             Ok(0),
             "set the wait's timeout on its timerfd (none: disarmed)",
         );
-        self.ctl(
+        self.own_ctl(
             tr,
             "EPOLL_CTL_MOD",
             self.timerfd,
@@ -145,7 +199,7 @@ impl Lib {
         );
     }
 
-    pub fn after_wait(&self, tr: &mut Tracer) {
+    pub fn after_wait(&self, tr: &mut Tracer, _got: &[polling::Event]) {
         self.own(
             tr,
             Call::new("read", Stage::DataReady)
@@ -154,7 +208,7 @@ impl Lib {
             Err(Errno::AGAIN),
             "clear its eventfd in case someone woke it (nobody did)",
         );
-        self.ctl(
+        self.own_ctl(
             tr,
             "EPOLL_CTL_MOD",
             self.eventfd,
@@ -196,50 +250,6 @@ impl Lib {
         );
         close(tr, self.eventfd, "dropping the Poller: close its eventfd");
     }
-}
-
-/// Records one `epoll_ctl` the model asked for (`add`, `modify`), with the flags polling sets.
-#[allow(clippy::too_many_arguments)]
-pub fn ctl(
-    tr: &mut Tracer,
-    epfd: i32,
-    op: &str,
-    fd: i32,
-    readable: bool,
-    writable: bool,
-    r: std::io::Result<()>,
-    note: &str,
-) -> std::io::Result<()> {
-    let mut flags = EventFlags::ONESHOT;
-    if readable {
-        flags |= EventFlags::IN | EventFlags::HUP | EventFlags::ERR | EventFlags::PRI;
-    }
-    if writable {
-        flags |= EventFlags::OUT | EventFlags::HUP | EventFlags::ERR;
-    }
-    let call = Call::new("epoll_ctl", Stage::Setup)
-        .fd(epfd)
-        .args(format!("{op}, {fd}, {}", names(flags)));
-    let start = tr.begin();
-    tr.end(call, start, r.as_ref().map(|_| ()).map_err(errno), note);
-    r
-}
-
-/// `Poller::delete`: an `epoll_ctl(DEL)`, made before the descriptor is closed.
-pub fn delete(tr: &mut Tracer, poller: &Poller, fd: &impl AsFd) -> std::io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    let call = Call::new("epoll_ctl", Stage::Teardown)
-        .fd(poller.as_raw_fd())
-        .args(format!("EPOLL_CTL_DEL, {raw}"));
-    let start = tr.begin();
-    let r = poller.delete(fd);
-    tr.end(
-        call,
-        start,
-        r.as_ref().map(|_| ()).map_err(errno),
-        "delete(): stop watching it",
-    );
-    r
 }
 
 pub fn notice(s: &Summary) -> Vec<String> {

@@ -29,6 +29,55 @@ pub struct Lib {
 }
 
 impl Lib {
+    /// The kqueue: what `Poller::wait` sleeps on.
+    pub fn fd(&self) -> i32 {
+        self.kq
+    }
+
+    /// Records the `kevent` an `add` or `modify` made (`op`: which one we asked for).
+    #[allow(clippy::too_many_arguments)]
+    pub fn ctl(
+        &mut self,
+        tr: &mut Tracer,
+        op: &str,
+        fd: i32,
+        readable: bool,
+        writable: bool,
+        r: std::io::Result<()>,
+        note: &str,
+    ) -> std::io::Result<()> {
+        let call = Call::new("kevent", Stage::Setup)
+            .fd(self.kq)
+            .args(changes(fd, readable, writable));
+        let start = tr.begin();
+        // With EV_RECEIPT every change comes back as a receipt: 2 on success.
+        let shown = r.as_ref().map(|_| 2).map_err(errno);
+        tr.end(call, start, shown, format!("{op}(): {note}"));
+        r
+    }
+
+    /// `Poller::delete`: one `kevent` deleting both filters, before the descriptor is closed.
+    pub fn delete(
+        &mut self,
+        tr: &mut Tracer,
+        poller: &Poller,
+        fd: &impl AsFd,
+    ) -> std::io::Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        let call = Call::new("kevent", Stage::Teardown)
+            .fd(self.kq)
+            .args(changes(raw, false, false));
+        let start = tr.begin();
+        let r = poller.delete(fd);
+        tr.end(
+            call,
+            start,
+            r.as_ref().map(|_| 2).map_err(errno),
+            "delete(): stop watching it",
+        );
+        r
+    }
+
     fn own(&self, tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
         let start = tr.begin();
         tr.end_with(
@@ -43,7 +92,7 @@ impl Lib {
     /// Nothing around a wait: the `EVFILT_USER` event is `EV_CLEAR`, so it needs no re-arming.
     pub fn before_wait(&self, _tr: &mut Tracer) {}
 
-    pub fn after_wait(&self, _tr: &mut Tracer) {}
+    pub fn after_wait(&self, _tr: &mut Tracer, _got: &[polling::Event]) {}
 
     /// The Poller was dropped: its `EVFILT_USER` event is deleted and the kqueue closed.
     pub fn dropped(&self, tr: &mut Tracer) {
@@ -125,45 +174,6 @@ fn changes(fd: i32, readable: bool, writable: bool) -> String {
         flags(readable),
         flags(writable)
     )
-}
-
-/// Records the `kevent` an `add` or `modify` made (`op`: which one we asked for).
-#[allow(clippy::too_many_arguments)]
-pub fn ctl(
-    tr: &mut Tracer,
-    kq: i32,
-    op: &str,
-    fd: i32,
-    readable: bool,
-    writable: bool,
-    r: std::io::Result<()>,
-    note: &str,
-) -> std::io::Result<()> {
-    let call = Call::new("kevent", Stage::Setup)
-        .fd(kq)
-        .args(changes(fd, readable, writable));
-    let start = tr.begin();
-    // With EV_RECEIPT every change comes back as a receipt: 2 on success.
-    let shown = r.as_ref().map(|_| 2).map_err(errno);
-    tr.end(call, start, shown, format!("{op}(): {note}"));
-    r
-}
-
-/// `Poller::delete`: one `kevent` deleting both filters, before the descriptor is closed.
-pub fn delete(tr: &mut Tracer, poller: &Poller, fd: &impl AsFd) -> std::io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    let call = Call::new("kevent", Stage::Teardown)
-        .fd(poller.as_raw_fd())
-        .args(changes(raw, false, false));
-    let start = tr.begin();
-    let r = poller.delete(fd);
-    tr.end(
-        call,
-        start,
-        r.as_ref().map(|_| 2).map_err(errno),
-        "delete(): stop watching it",
-    );
-    r
 }
 
 pub fn notice(s: &Summary) -> Vec<String> {
