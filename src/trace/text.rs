@@ -223,7 +223,8 @@ impl<W: Write> TextRenderer<W> {
                     (_, None, Some(e)) => format!("= -1 {e}"),
                     // An SQE has no result yet: it waits in the submission ring.
                     (Kind::Op, None, None) => "queued".to_string(),
-                    (_, None, None) => "=".to_string(),
+                    // A call whose result the program cannot see (a library's, made for us).
+                    (_, None, None) => "= ?".to_string(),
                 };
                 if ev.count > 1 {
                     result = format!("{result} ×{}", thousands(ev.count));
