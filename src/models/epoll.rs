@@ -89,21 +89,22 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
     let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
     let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
+    let mut got: Vec<(i32, EventFlags)> = Vec::with_capacity(MAX_EVENTS);
     'serve: loop {
         // Stage ①: sleep until a registered descriptor is ready; only those come back.
         events.clear();
         let call = Call::new("epoll_pwait", Stage::DataReady)
             .fd(epfd)
-            .args(format!("{MAX_EVENTS}, -1"))
+            .args(format_args!("{MAX_EVENTS}, -1"))
             .blocking(true);
         let start = srv.tr.enter(&call);
         let r = epoll::wait(&ep, rustix::buffer::spare_capacity(&mut events), None);
-        let got: Vec<(i32, EventFlags)> = events
-            .iter()
-            .map(|e| (e.data.u64() as i32, e.flags))
-            .collect();
+        got.clear();
+        got.extend(events.iter().map(|e| (e.data.u64() as i32, e.flags)));
         let n = got.len() as u64;
+        // The gloss is made only when the trace records: the benchmark runs this loop untraced.
         let note = match r {
+            _ if !srv.tr.enabled() => String::new(),
             Ok(n) => format!(
                 "{n} ready out of {} watched, handed to us directly — nothing to scan: {}",
                 conns.len() + 1,
@@ -119,7 +120,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
         }
 
-        for (fd, flags) in got {
+        for &(fd, flags) in &got {
             // The listener: accept one client (level) or every waiting client (edge).
             if fd == lfd {
                 let note = if edge {
