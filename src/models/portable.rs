@@ -31,7 +31,7 @@ use super::Model;
 use super::nonblocking::set_nonblocking;
 use crate::echo::{Conn, Recv, Send};
 use crate::server::Server;
-use crate::trace::{Call, Stage};
+use crate::trace::{Call, Stage, Tracer};
 use polling::{Event, Events};
 use rustix::io::Errno;
 use std::collections::BTreeMap;
@@ -71,6 +71,28 @@ pub const MODEL: Model = Model {
     told: "readiness",
     notice,
 };
+
+/// Records a call polling made on its own (`by: polling`), already returned with `result`.
+fn own(tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
+    let start = tr.begin();
+    tr.end_with(
+        call,
+        start,
+        result,
+        |ev| ev.by = POLLING,
+        format!("polling's own: {note}"),
+    );
+}
+
+/// The calls polling made on its own, by name: `epoll_ctl ×12, read ×5`.
+fn library_calls(s: &crate::trace::summary::Summary) -> String {
+    let shown: Vec<String> = s
+        .library_calls
+        .iter()
+        .map(|(n, c)| format!("{n} ×{c}"))
+        .collect();
+    shown.join(", ")
+}
 
 /// Most events one wait hands back.
 const CAPACITY: usize = 64;

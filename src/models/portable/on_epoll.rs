@@ -1,10 +1,10 @@
 //! The `polling` crate's epoll backend, call by call: what `Poller::new`, `add`/`modify`,
 //! `wait`, `delete` and the drop make on Linux, in the order strace sees them.
 
-use super::{POLLING, errno};
+use super::{errno, own};
 use crate::models::epoll::names;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage, Started, Tracer};
+use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::event::epoll::EventFlags;
 use rustix::fd::{AsFd, AsRawFd};
@@ -116,32 +116,9 @@ impl Lib {
         r
     }
 
-    /// One call the library made on its own, already returned with `result`.
-    fn call(
-        &self,
-        tr: &mut Tracer,
-        call: Call,
-        start: Started,
-        result: Result<i64, Errno>,
-        note: &str,
-    ) {
-        tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.by = POLLING,
-            format!("polling's own: {note}"),
-        );
-    }
-
-    fn own(&self, tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
-        let start = tr.begin();
-        self.call(tr, call, start, result, note);
-    }
-
     fn own_ctl(&self, tr: &mut Tracer, op: &str, fd: i32, flags: EventFlags, note: &str) {
         let args = format!("{op}, {fd}, {}", names(flags));
-        self.own(
+        own(
             tr,
             Call::new("epoll_ctl", Stage::Setup)
                 .fd(self.epfd)
@@ -152,13 +129,13 @@ impl Lib {
     }
 
     fn new_poller(&self, tr: &mut Tracer) {
-        self.own(
+        own(
             tr,
             Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
             Ok(self.eventfd.into()),
             "an eventfd, so another thread could wake the Poller",
         );
-        self.own(
+        own(
             tr,
             Call::new("timerfd_create", Stage::Setup)
                 .args("CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK"),
@@ -182,7 +159,7 @@ impl Lib {
     }
 
     pub fn before_wait(&self, tr: &mut Tracer) {
-        self.own(
+        own(
             tr,
             Call::new("timerfd_settime", Stage::DataReady)
                 .fd(self.timerfd)
@@ -200,7 +177,7 @@ impl Lib {
     }
 
     pub fn after_wait(&self, tr: &mut Tracer, _got: &[polling::Event]) {
-        self.own(
+        own(
             tr,
             Call::new("read", Stage::DataReady)
                 .fd(self.eventfd)
@@ -219,7 +196,7 @@ impl Lib {
 
     pub fn dropped(&self, tr: &mut Tracer) {
         let del = |tr: &mut Tracer, fd: i32| {
-            self.own(
+            own(
                 tr,
                 Call::new("epoll_ctl", Stage::Teardown)
                     .fd(self.epfd)
@@ -231,14 +208,14 @@ impl Lib {
         let close = |tr: &mut Tracer, fd: i32, what: &str| {
             // std checks a descriptor is open before closing it, in debug builds only.
             if cfg!(debug_assertions) {
-                self.own(
+                own(
                     tr,
                     Call::new("fcntl", Stage::Teardown).fd(fd).args("F_GETFD"),
                     Ok(1),
                     "std's debug check that the descriptor is open",
                 );
             }
-            self.own(tr, Call::new("close", Stage::Teardown).fd(fd), Ok(0), what);
+            own(tr, Call::new("close", Stage::Teardown).fd(fd), Ok(0), what);
         };
         del(tr, self.timerfd);
         close(tr, self.timerfd, "dropping the Poller: close its timerfd");
@@ -260,11 +237,7 @@ pub fn notice(s: &Summary) -> Vec<String> {
         format!(
             "polling made {own} of the {} system calls on its own ({}): an eventfd and a timerfd at start, then four calls around each of the {} waits — the raw epoll model makes none of them",
             s.syscalls,
-            s.library_calls
-                .iter()
-                .map(|(n, c)| format!("{n} ×{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::library_calls(s),
             s.wakeups
         ),
         format!(

@@ -37,12 +37,11 @@
 //! `GetQueuedCompletionStatusEx`. `scripts/cross-check windows` compares the trace with what
 //! Wine's relay log sees.
 
-use super::POLLING;
+use super::{POLLING, own};
 use crate::trace::names;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
-use rustix::io::Errno;
 use std::collections::{BTreeMap, VecDeque};
 use std::os::windows::io::{AsRawHandle, AsRawSocket, AsSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,18 +155,6 @@ impl Lib {
         self.port
     }
 
-    /// One call polling made on its own, already returned with `result`.
-    fn own(&self, tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
-        let start = tr.begin();
-        tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.by = POLLING,
-            format!("polling's own: {note}"),
-        );
-    }
-
     /// Records the calls of an `add` (`op` = [`ADD`]) or `modify`, and mirrors what it queued.
     #[allow(clippy::too_many_arguments)]
     pub fn ctl(
@@ -186,7 +173,7 @@ impl Lib {
             return r;
         }
         let id = if op == ADD {
-            self.own(
+            own(
                 tr,
                 Call::new("WSAIoctl", Stage::Setup)
                     .fd(fd)
@@ -285,22 +272,24 @@ impl Lib {
         self.afds.push(0);
         let afd = self.afds.len() - 1;
         let no = afd + 1;
-        self.own(
+        own(
             tr,
             Call::new("NtCreateFile", Stage::Setup).args(
                 r"\Device\Afd\Smol, SYNCHRONIZE, FILE_SHARE_READ|FILE_SHARE_WRITE, FILE_OPEN",
             ),
             Ok(0),
-            &format!("open AFD handle #{no}, the driver under Winsock: it will poll up to {AFD_MAX_SIZE} sockets"),
+            &format!(
+                "open AFD handle #{no}, the driver under Winsock: it will poll up to {AFD_MAX_SIZE} sockets"
+            ),
         );
-        self.own(
+        own(
             tr,
             Call::new("CreateIoCompletionPort", Stage::Setup)
                 .args(format!("AFD #{no}, port, CompletionKey=AFD #{no}, 0")),
             Ok(self.port.into()),
             &format!("AFD #{no}'s poll requests will complete as packets on the port"),
         );
-        self.own(
+        own(
             tr,
             Call::new("SetFileCompletionNotificationModes", Stage::Setup)
                 .args(format!("AFD #{no}, FILE_SKIP_SET_EVENT_ON_HANDLE")),
@@ -374,7 +363,7 @@ impl Lib {
         self.afds[afd] -= 1;
         if self.afds[afd] == 0 {
             let no = afd + 1;
-            self.own(
+            own(
                 tr,
                 Call::new("CloseHandle", Stage::Teardown).args(format!("AFD #{no}")),
                 Ok(1),
@@ -408,7 +397,7 @@ impl Lib {
     /// The Poller was dropped: its port is closed, then its queue, with the AFD handles whose
     /// last sockets were in it.
     pub fn dropped(&mut self, tr: &mut Tracer) {
-        self.own(
+        own(
             tr,
             Call::new("CloseHandle", Stage::Teardown).fd(self.port),
             Ok(1),
@@ -453,14 +442,14 @@ pub fn new_poller(tr: &mut Tracer) -> std::io::Result<(Poller, Lib)> {
         afds: Vec::new(),
         reusable: Vec::new(),
     };
-    lib.own(
+    own(
         tr,
         Call::new("NtCreateFile", Stage::Setup)
             .args(r"\Device\Afd\Smol, SYNCHRONIZE, FILE_SHARE_READ|FILE_SHARE_WRITE, FILE_OPEN"),
         Ok(0),
         "a trial: can this Windows open the AFD driver directly?",
     );
-    lib.own(
+    own(
         tr,
         Call::new("CloseHandle", Stage::Setup).args(r"\Device\Afd\Smol"),
         Ok(1),
@@ -489,11 +478,7 @@ pub fn notice(s: &Summary) -> Vec<String> {
         format!(
             "polling made {own} of the {} calls on its own ({}); our add and modify calls made none: polling queued each socket and submitted its IOCTL_AFD_POLL inside the next wait — {polls} poll requests for {} waits",
             s.syscalls,
-            s.library_calls
-                .iter()
-                .map(|(n, c)| format!("{n} ×{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::library_calls(s),
             s.wakeups
         ),
         "a completion port, used only to emulate readiness: each packet says \"this socket is ready\", and the program still calls recv — the iocp model hands Windows the WSARecv itself and hears only when the data is already copied".into(),

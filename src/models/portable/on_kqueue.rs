@@ -5,12 +5,11 @@
 //! per change); `wait` is one `kevent` with no changes; dropping the Poller deletes the
 //! `EVFILT_USER` event and closes the kqueue.
 
-use super::{POLLING, errno};
+use super::{errno, own};
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::fd::{AsFd, AsRawFd};
-use rustix::io::Errno;
 
 /// `add` and `modify`: both become `EV_ADD` (or `EV_DELETE`) changes in one `kevent`.
 pub const ADD: &str = "add";
@@ -78,17 +77,6 @@ impl Lib {
         r
     }
 
-    fn own(&self, tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
-        let start = tr.begin();
-        tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.by = POLLING,
-            format!("polling's own: {note}"),
-        );
-    }
-
     /// Nothing around a wait: the `EVFILT_USER` event is `EV_CLEAR`, so it needs no re-arming.
     pub fn before_wait(&self, _tr: &mut Tracer) {}
 
@@ -96,7 +84,7 @@ impl Lib {
 
     /// The Poller was dropped: its `EVFILT_USER` event is deleted and the kqueue closed.
     pub fn dropped(&self, tr: &mut Tracer) {
-        self.own(
+        own(
             tr,
             Call::new("kevent", Stage::Teardown)
                 .fd(self.kq)
@@ -106,7 +94,7 @@ impl Lib {
         );
         // std checks a descriptor is open before closing it, in debug builds only.
         if cfg!(debug_assertions) {
-            self.own(
+            own(
                 tr,
                 Call::new("fcntl", Stage::Teardown)
                     .fd(self.kq)
@@ -115,7 +103,7 @@ impl Lib {
                 "std's debug check that the descriptor is open",
             );
         }
-        self.own(
+        own(
             tr,
             Call::new("close", Stage::Teardown).fd(self.kq),
             Ok(0),
@@ -140,7 +128,7 @@ pub fn new_poller(tr: &mut Tracer) -> std::io::Result<(Poller, Lib)> {
     let lib = Lib {
         kq: poller.as_raw_fd(),
     };
-    lib.own(
+    own(
         tr,
         Call::new("fcntl", Stage::Setup)
             .fd(lib.kq)
@@ -148,7 +136,7 @@ pub fn new_poller(tr: &mut Tracer) -> std::io::Result<(Poller, Lib)> {
         Ok(0),
         "make the kqueue close-on-exec",
     );
-    lib.own(
+    own(
         tr,
         Call::new("kevent", Stage::Setup)
             .fd(lib.kq)
@@ -181,8 +169,9 @@ pub fn notice(s: &Summary) -> Vec<String> {
     let kevents = s.calls.get("kevent").copied().unwrap_or(0);
     vec![
         format!(
-            "polling made {own} of the {} calls on its own (making its kqueue close-on-exec, its EVFILT_USER wake-up event, and deleting it at the end); on kqueue it adds nothing around a wait",
-            s.syscalls
+            "polling made {own} of the {} calls on its own ({}: making its kqueue close-on-exec, its EVFILT_USER wake-up event, and deleting it at the end); on kqueue it adds nothing around a wait",
+            s.syscalls,
+            super::library_calls(s)
         ),
         format!(
             "{kevents} kevent calls in all, {} of them waits: oneshot interest means one re-arming kevent after every event — the raw kqueue model registers a filter once and changes it only when the interest changes",
