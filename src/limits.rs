@@ -338,39 +338,51 @@ pub fn refuse(tr: &mut Tracer, fd: OwnedFd, note: &str) {
     crate::sys::close_with(tr, fd, |ev| ev.refused = Some(true), note);
 }
 
-#[cfg(unix)]
-/// Over `--max-conns`: say so in one line (without waiting: `MSG_DONTWAIT`), then close.
+/// Over `--max-conns`: say so in one line, without waiting for room, then close.
 pub fn refuse_busy(tr: &mut Tracer, fd: OwnedFd, open: usize, max: usize) {
     let raw = crate::sys::raw(&fd);
     let line = format!(
         "busy: this server holds at most {max} connections (--max-conns); try again later\n"
     );
+    let (flags, shown) = dont_wait(tr, &fd, raw);
     let _ = tr.sys(
-        Call::new("sendto", Stage::CopyToKernel)
+        Call::new(crate::sys::SEND, Stage::CopyToKernel)
             .fd(raw)
-            .args(format_args!(
-                "{}, MSG_DONTWAIT{}",
-                line.len(),
-                if cfg!(target_os = "linux") {
-                    "|MSG_NOSIGNAL"
-                } else {
-                    ""
-                }
-            )),
+            .args(format_args!("{}, {shown}", line.len())),
         "tell the client why, without waiting for room",
-        || {
-            rustix::net::send(
-                &fd,
-                line.as_bytes(),
-                rustix::net::SendFlags::DONTWAIT | crate::sys::SEND_FLAGS,
-            )
-        },
+        || rustix::net::send(&fd, line.as_bytes(), flags),
     );
     refuse(
         tr,
         fd,
         &format!("refused: {open} connections are open, the most --max-conns allows ({max})"),
     );
+}
+
+/// The send flags that keep a send from waiting (`MSG_DONTWAIT`), and how the trace shows them.
+#[cfg(unix)]
+fn dont_wait(_: &mut Tracer, _: &OwnedFd, _: i32) -> (rustix::net::SendFlags, &'static str) {
+    let shown = if cfg!(target_os = "linux") {
+        "MSG_DONTWAIT|MSG_NOSIGNAL"
+    } else {
+        "MSG_DONTWAIT"
+    };
+    (
+        rustix::net::SendFlags::DONTWAIT | crate::sys::SEND_FLAGS,
+        shown,
+    )
+}
+
+/// Winsock's send has no `MSG_DONTWAIT`: make the socket nonblocking first (`ioctlsocket`).
+#[cfg(not(unix))]
+fn dont_wait(tr: &mut Tracer, fd: &OwnedFd, raw: i32) -> (rustix::net::SendFlags, &'static str) {
+    crate::sys::set_nonblocking(
+        tr,
+        fd,
+        raw,
+        "Winsock's send has no MSG_DONTWAIT: make the socket nonblocking, so telling the client why cannot wait",
+    );
+    (crate::sys::SEND_FLAGS, "0")
 }
 
 #[cfg(unix)]
@@ -419,16 +431,6 @@ fn back_off(tr: &mut Tracer, note: &str) {
     let start = tr.enter(&call);
     std::thread::sleep(std::time::Duration::from_millis(20));
     tr.end(call, start, Ok(()), note);
-}
-
-/// Over `--max-conns` off Unix: close at once (no busy line: a send could wait).
-#[cfg(not(unix))]
-pub fn refuse_busy(tr: &mut Tracer, fd: OwnedFd, open: usize, max: usize) {
-    refuse(
-        tr,
-        fd,
-        &format!("refused: {open} connections are open, the most --max-conns allows ({max})"),
-    );
 }
 
 /// `--max-fds` needs a Unix descriptor limit (RLIMIT_NOFILE).

@@ -98,14 +98,15 @@ impl Server {
     ) -> Result<(Server, SocketAddr, StopHandle)> {
         let listener = sys::socket(&mut tr, &addr).context("socket() failed")?;
         let fd = sys::raw(&listener);
+        let (option, note) = sys::PORT_OPTION;
         tr.sys(
             Call::new("setsockopt", Stage::Setup)
                 .fd(fd)
-                .args("SOL_SOCKET, SO_REUSEADDR, 1"),
-            "let a restarted server reuse the port at once",
-            || rustix::net::sockopt::set_socket_reuseaddr(&listener, true),
+                .args(format_args!("SOL_SOCKET, {option}, 1")),
+            note,
+            || sys::set_port_option(&listener),
         )
-        .context("setsockopt(SO_REUSEADDR) failed")?;
+        .with_context(|| format!("setsockopt({option}) failed"))?;
         let bound = tr.sys(
             Call::new("bind", Stage::Setup)
                 .fd(fd)

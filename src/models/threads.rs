@@ -48,7 +48,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let fd = conn.raw();
 
         // The worker tells us its thread id, which is what clone3 returned to this thread.
-        let call = Call::new("clone3", Stage::Setup).args(format!("worker for fd {fd}"));
+        let call = Call::new(crate::sys::SPAWN, Stage::Setup).args(format!("worker for fd {fd}"));
         let start = srv.tr.begin();
         let (tid_tx, tid_rx) = mpsc::sync_channel(1);
         let spawned = thread::Builder::new()

@@ -87,6 +87,12 @@ fn set_cloexec(tr: &mut Tracer, fd: &OwnedFd, note: &str) {
     );
 }
 
+/// The system call `pthread_create` starts a thread with.
+#[cfg(target_vendor = "apple")]
+pub const SPAWN: &str = "bsdthread_create";
+#[cfg(not(target_vendor = "apple"))]
+pub const SPAWN: &str = "thr_new";
+
 /// The call each server thread measures its CPU time with, named in the summary.
 #[cfg(target_vendor = "apple")]
 pub const CPU_CALL: &str = "thread_info";

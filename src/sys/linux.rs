@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 /// MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
 pub const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
 
+/// The call that starts a thread (std's `pthread_create` makes it), as strace shows it.
+pub const SPAWN: &str = "clone3";
+
 /// The accept call and its flags, as strace shows them.
 pub const ACCEPT: (&str, &str) = ("accept4", "SOCK_CLOEXEC");
 

@@ -12,6 +12,17 @@ pub const SEND: &str = "sendto";
 /// The call that asks how many bytes wait (`FIONREAD`).
 pub const IOCTL: &str = "ioctl";
 
+/// The listener's socket option, and why.
+pub const PORT_OPTION: (&str, &str) = (
+    "SO_REUSEADDR",
+    "let a restarted server reuse the port at once",
+);
+
+/// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`.
+pub fn set_port_option(listener: &OwnedFd) -> rustix::io::Result<()> {
+    rustix::net::sockopt::set_socket_reuseaddr(listener, true)
+}
+
 /// The number a descriptor is shown as.
 pub fn raw(fd: &impl AsRawFd) -> i32 {
     fd.as_raw_fd()

@@ -20,6 +20,32 @@ pub const SEND: &str = "send";
 pub const IOCTL: &str = "ioctlsocket";
 /// Windows has no SIGPIPE: a reset peer is an error code, nothing more.
 pub const SEND_FLAGS: SendFlags = SendFlags::empty();
+/// The listener's socket option, and why. Not `SO_REUSEADDR`: on Windows it lets a socket
+/// bind a port another socket is already listening on, so a busy `--port` would go unnoticed.
+pub const PORT_OPTION: (&str, &str) = (
+    "SO_EXCLUSIVEADDRUSE",
+    "no other socket may bind this port while we hold it (Windows' SO_REUSEADDR would let two servers share it; a restarted server can rebind at once anyway)",
+);
+
+/// `setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)`.
+pub fn set_port_option(listener: &OwnedFd) -> rustix::io::Result<()> {
+    let on: i32 = 1;
+    // SAFETY: the option value is an int, passed by address with its size.
+    let rc = unsafe {
+        WinSock::setsockopt(
+            listener.as_raw_fd() as WinSock::SOCKET,
+            WinSock::SOL_SOCKET,
+            WinSock::SO_EXCLUSIVEADDRUSE,
+            (&raw const on).cast(),
+            std::mem::size_of::<i32>() as i32,
+        )
+    };
+    if rc == 0 { Ok(()) } else { Err(last_errno()) }
+}
+
+/// The call that starts a thread (std's `thread::spawn`); its id comes back through
+/// `lpThreadId`.
+pub const SPAWN: &str = "CreateThread";
 /// The accept call and its flags.
 pub const ACCEPT: (&str, &str) = ("accept", "");
 

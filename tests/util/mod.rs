@@ -58,3 +58,22 @@ pub fn models_here() -> Vec<String> {
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect()
 }
+
+/// The names a trace gives calls and errors on the OS the tests run on (Linux; Windows under
+/// Wine).
+#[cfg(not(windows))]
+pub mod names {
+    pub const RECV: &str = "recvfrom";
+    pub const IOCTL: &str = "ioctl";
+    pub const EAGAIN: &str = "EAGAIN";
+    pub const SPAWN: &str = "clone3";
+}
+
+/// The names a trace gives calls and errors on Windows.
+#[cfg(windows)]
+pub mod names {
+    pub const RECV: &str = "recv";
+    pub const IOCTL: &str = "ioctlsocket";
+    pub const EAGAIN: &str = "WSAEWOULDBLOCK";
+    pub const SPAWN: &str = "CreateThread";
+}
