@@ -238,7 +238,7 @@ impl Server {
                         &mut self.tr,
                         &conn.fd,
                         raw,
-                        "recvfrom and sendto will never wait",
+                        &format!("{} and {} will never wait", sys::RECV, sys::SEND),
                     );
                     take(self, conn)?;
                 }

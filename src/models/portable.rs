@@ -111,7 +111,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         &mut srv.tr,
         &srv.listener,
         lfd,
-        "a client that gives up between the wait and accept4 must not make accept4 wait (UNP §16.6)",
+        &format!(
+            "a client that gives up between the wait and {a} must not make {a} wait (UNP §16.6)",
+            a = crate::sys::ACCEPT.0
+        ),
     );
 
     // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.

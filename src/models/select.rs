@@ -53,7 +53,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         &mut srv.tr,
         &srv.listener,
         lfd,
-        "a client that gives up between select and accept4 must not make accept4 wait (UNP §16.6)",
+        &format!(
+            "a client that gives up between select and {a} must not make {a} wait (UNP §16.6)",
+            a = crate::sys::ACCEPT.0
+        ),
     );
     let mut conns: Vec<Conn> = Vec::new();
     loop {
