@@ -187,7 +187,7 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
     out.flush()?;
     let failed: Vec<&Column> = columns.iter().filter(|c| c.error.is_some()).collect();
     for c in &failed {
-        eprintln!(
+        crate::say!(
             "error: {}: {}",
             c.model.name,
             c.error.as_deref().unwrap_or("")

@@ -1,5 +1,15 @@
 //! iomodels: the same echo server under each I/O model, with a trace of every system call.
 
+/// `eprintln!` that cannot panic: a line for the person at the terminal, dropped when stderr is
+/// gone (e.g. `iomodels … 2>&1 | head`), where `eprintln!` would panic on the broken pipe.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[cfg(target_os = "linux")]
 mod bench;
 /// Off Linux, `bench` only parses: its load generator drives its connections with epoll.
@@ -259,14 +269,14 @@ fn main() -> ExitCode {
             } else {
                 " (see `iomodels --help`)"
             };
-            eprintln!("{first}{hint}");
+            crate::say!("{first}{hint}");
             return ExitCode::from(2);
         }
     };
     match dispatch(&matches) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            crate::say!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(2)
         }
     }
@@ -288,7 +298,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     let args = RunArgs::from_arg_matches(sub)?;
     colored::control::set_override(use_color(args.color));
     if !args.bind.is_loopback() {
-        eprintln!(
+        crate::say!(
             "warning: binding {} exposes this teaching server to the network; use 127.0.0.1 unless you mean it",
             args.bind
         );
@@ -385,7 +395,7 @@ fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Mod
 
 #[cfg(not(target_os = "linux"))]
 fn bench_cmd(_: BenchArgs) -> anyhow::Result<i32> {
-    eprintln!(
+    crate::say!(
         "error: `bench` needs Linux: its load generator drives its connections with epoll; this is {}",
         std::env::consts::OS
     );

@@ -196,7 +196,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     drop(printer);
     let _ = std::io::stdout().flush();
     for f in &done.failures {
-        eprintln!("error: {f}");
+        crate::say!("error: {f}");
     }
     Ok(if done.failures.is_empty() { 0 } else { 1 })
 }
@@ -269,7 +269,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         ),
     };
     if opts.serve {
-        eprintln!(
+        crate::say!(
             "serving on {local} — connect with: nc {} {}",
             local.ip(),
             local.port()

@@ -128,6 +128,21 @@ fn one_line_error(args: &[&str], needle: &str) {
     assert!(err.contains(needle), "{args:?}: {err}");
 }
 
+/// An error reported to a stderr nobody reads any more (`iomodels … 2>&1 | head`) still ends
+/// with its exit code, not a panic about the broken pipe (exit code 101).
+#[test]
+fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(util::bin())
+        .args(["blocking", "--scenario", "no/such/file.scenario"])
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     one_line_error(&["teleport"], "iomodels list");

@@ -211,7 +211,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
         .flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.model)))
         .collect();
     for e in &bad {
-        eprintln!("error: {e}");
+        crate::say!("error: {e}");
     }
     Ok(if bad.is_empty() { 0 } else { 1 })
 }
