@@ -94,7 +94,8 @@ struct RunArgs {
     #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = bytes_arg)]
     max_buffer_total: usize,
     /// Lower this process's descriptor limit (RLIMIT_NOFILE) to N, to watch the server run out
-    /// (EMFILE) and survive; meant for --serve (scenario clients share the limit)
+    /// (EMFILE) and survive; the scenario's clients keep their sockets above N (try it with
+    /// demos/emfile.scenario)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     max_fds: Option<u64>,
 }

@@ -206,13 +206,22 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     raise_nofile(opts.idle)?;
-    let mut knobs = opts.knobs.clone();
-    knobs.fd_limit = crate::limits::lower_nofile(opts.max_fds)?;
     let scenario = if opts.serve {
         None
     } else {
         Some(load_scenario(opts.scenario.as_ref())?)
     };
+    // With --max-fds the clients' sockets are made before the limit drops, and kept above it:
+    // the server alone runs out of descriptors.
+    let premade = match (&scenario, opts.max_fds) {
+        (Some((_, sc)), Some(n)) => {
+            let base = i32::try_from(n).unwrap_or(i32::MAX);
+            clients::premade(sc, opts.bind, base).map_err(|e| anyhow!("{e}"))?
+        }
+        _ => clients::Premade::new(),
+    };
+    let mut knobs = opts.knobs.clone();
+    knobs.fd_limit = crate::limits::lower_nofile(opts.max_fds)?;
     let (rec, rx) = if opts.no_trace {
         let (_, rx) = Recorder::new();
         (Recorder::disabled(), rx)
@@ -301,7 +310,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                             Err(e) => Err(e),
                         };
                         let report = match &crowd {
-                            Ok(_) => clients::run(&sc, local, &rec, Instant::now()),
+                            Ok(_) => clients::run(&sc, local, &rec, Instant::now(), premade),
                             Err(e) => clients::Report {
                                 failures: vec![e.clone()],
                                 ..Default::default()

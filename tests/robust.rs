@@ -707,6 +707,66 @@ fn out_of_descriptors_every_concurrent_model() {
     }
 }
 
+/// The EMFILE demo (`demos/emfile.scenario`) under a descriptor limit that leaves each model
+/// room for two clients: the scenario's clients keep their sockets above the limit, so only the
+/// server runs out. C and D are refused (an EMFILE, then a close marked refused), the others are
+/// echoed byte for byte, and E, arriving after A left, is served: the run passes as a whole.
+#[cfg(target_os = "linux")]
+#[test]
+fn emfile_demo_refuses_two_and_recovers() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/emfile.scenario");
+    for (model, limit) in [
+        ("epoll", "9"),
+        ("poll", "8"),
+        ("threads", "8"),
+        ("uring", "9"),
+    ] {
+        if !here(model) {
+            continue;
+        }
+        let out = util::run(&[
+            model,
+            "--max-fds",
+            limit,
+            "--scenario",
+            demo,
+            "--format",
+            "json",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{model} --max-fds {limit}: {err}"
+        );
+        let events = util::events(&out.stdout);
+        let s = util::summary(&events);
+        assert_eq!(s["failures"], 0, "{model}");
+        assert!(
+            events.iter().any(|e| e["errno"] == "EMFILE"),
+            "{model}: no EMFILE in the trace"
+        );
+        let refused: Vec<i64> = events
+            .iter()
+            .filter(|e| e["refused"] == true)
+            .map(|e| e["fd"].as_i64().unwrap_or(-1))
+            .collect();
+        assert_eq!(
+            refused.len(),
+            2,
+            "{model}: C and D refused, nobody else: {refused:?}"
+        );
+        let echoed_to = |c: &str| {
+            events
+                .iter()
+                .any(|e| e["kind"] == "client" && e["client"] == c && e["call"] == "echo")
+        };
+        for c in ["A", "B", "E"] {
+            assert!(echoed_to(c), "{model}: client {c} got no echo");
+        }
+    }
+}
+
 /// `--max-conns 3`: the fourth and fifth clients are told why in one line and closed; when
 /// one leaves, the next newcomer is served.
 fn max_conns(model: &str) {

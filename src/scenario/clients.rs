@@ -4,9 +4,9 @@
 use super::{Action, Scenario, Step};
 use crate::trace::{Event, Kind, Recorder, Stage, escape};
 use socket2::{Domain, Socket, Type};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -23,8 +23,49 @@ pub struct Report {
     pub bytes_checked: u64,
 }
 
-/// Runs every client of the scenario against `addr`, with times counted from `t0`.
-pub fn run(scenario: &Scenario, addr: SocketAddr, rec: &Recorder, t0: Instant) -> Report {
+/// Client sockets made ahead of time, by client name (see [`premade`]).
+pub type Premade = BTreeMap<String, Socket>;
+
+/// Makes each client's socket now, bound to `ip`, at a descriptor ≥ `base`: for `--max-fds`,
+/// which lowers the whole process's descriptor limit to `base`. Made before that, and kept above
+/// it, the clients' sockets leave every descriptor under the limit to the server, so the server
+/// alone runs out (EMFILE) and its clients can still connect and be turned away.
+pub fn premade(scenario: &Scenario, ip: IpAddr, base: i32) -> Result<Premade, String> {
+    scenario
+        .clients()
+        .into_iter()
+        .map(|name| {
+            let sock = client_socket(ip)?;
+            let moved = crate::sys::move_fd(sock.into(), base)
+                .map_err(|e| format!("cannot move client {name}'s socket above {base}: {e}"))?;
+            Ok((name.to_string(), Socket::from(moved)))
+        })
+        .collect()
+}
+
+/// A client's socket, bound first so that the trace can name its port before the server
+/// accepts it.
+fn client_socket(ip: IpAddr) -> Result<Socket, String> {
+    let sock = Socket::new(
+        Domain::for_address(SocketAddr::new(ip, 0)),
+        Type::STREAM,
+        None,
+    )
+    .map_err(|e| format!("cannot make a client socket: {e}"))?;
+    sock.bind(&SocketAddr::new(ip, 0).into())
+        .map_err(|e| format!("cannot bind a client socket: {e}"))?;
+    Ok(sock)
+}
+
+/// Runs every client of the scenario against `addr`, with times counted from `t0`; a client
+/// with a socket in `premade` connects with it.
+pub fn run(
+    scenario: &Scenario,
+    addr: SocketAddr,
+    rec: &Recorder,
+    t0: Instant,
+    mut premade: Premade,
+) -> Report {
     let handles: Vec<_> = scenario
         .clients()
         .into_iter()
@@ -35,10 +76,11 @@ pub fn run(scenario: &Scenario, addr: SocketAddr, rec: &Recorder, t0: Instant) -
                 .filter(|s| s.client == name)
                 .cloned()
                 .collect();
+            let sock = premade.remove(name);
             let lane = Lane::new(rec, name);
             thread::Builder::new()
                 .name(format!("client {name}"))
-                .spawn(move || lane.act(steps, addr, t0))
+                .spawn(move || lane.act(steps, addr, t0, sock))
                 .expect("spawn client thread")
         })
         .collect();
@@ -129,14 +171,20 @@ impl Lane {
         }
     }
 
-    fn act(self, steps: Vec<Step>, addr: SocketAddr, t0: Instant) -> (Vec<String>, u64) {
+    fn act(
+        self,
+        steps: Vec<Step>,
+        addr: SocketAddr,
+        t0: Instant,
+        mut premade: Option<Socket>,
+    ) -> (Vec<String>, u64) {
         let mut conn: Option<Conn> = None;
         let mut failures = Vec::new();
         for step in steps {
             if let Some(wait) = (t0 + step.at).checked_duration_since(Instant::now()) {
                 thread::sleep(wait);
             }
-            if let Err(e) = self.step(&step, &mut conn, addr) {
+            if let Err(e) = self.step(&step, &mut conn, addr, &mut premade) {
                 failures.push(format!("client {} (line {}): {e}", self.name, step.line));
                 break;
             }
@@ -150,16 +198,19 @@ impl Lane {
         (failures, self.checked.load(Ordering::SeqCst))
     }
 
-    fn step(&self, step: &Step, conn: &mut Option<Conn>, addr: SocketAddr) -> Result<(), String> {
+    fn step(
+        &self,
+        step: &Step,
+        conn: &mut Option<Conn>,
+        addr: SocketAddr,
+        premade: &mut Option<Socket>,
+    ) -> Result<(), String> {
         match &step.action {
             Action::Connect => {
-                // Bind first, so the trace names our port before the server can accept us.
-                let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)
-                    .and_then(|s| {
-                        s.bind(&SocketAddr::new(addr.ip(), 0).into())?;
-                        Ok(s)
-                    })
-                    .map_err(|e| format!("cannot make a client socket: {e}"))?;
+                let sock = match premade.take() {
+                    Some(sock) => sock,
+                    None => client_socket(addr.ip())?,
+                };
                 let port = sock
                     .local_addr()
                     .ok()
