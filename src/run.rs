@@ -213,15 +213,16 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     };
     // With --max-fds the clients' sockets are made before the limit drops, and kept above it:
     // the server alone runs out of descriptors.
+    // (A limit above the current one fails to move them; lower_nofile then says why, better.)
     let premade = match (&scenario, opts.max_fds) {
         (Some((_, sc)), Some(n)) => {
-            let base = i32::try_from(n).unwrap_or(i32::MAX);
-            clients::premade(sc, opts.bind, base).map_err(|e| anyhow!("{e}"))?
+            clients::premade(sc, opts.bind, i32::try_from(n).unwrap_or(i32::MAX))
         }
-        _ => clients::Premade::new(),
+        _ => Ok(clients::Premade::new()),
     };
     let mut knobs = opts.knobs.clone();
     knobs.fd_limit = crate::limits::lower_nofile(opts.max_fds)?;
+    let premade = premade.map_err(|e| anyhow!("{e}"))?;
     let (rec, rx) = if opts.no_trace {
         let (_, rx) = Recorder::new();
         (Recorder::disabled(), rx)
