@@ -70,7 +70,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         &mut srv.tr,
         &srv.listener,
         lfd,
-        "accept4 must never wait: edge-triggered mode accepts until EAGAIN (UNP §16.6)",
+        "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
     );
     let ep = srv.tr.sys_fd(
         Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
