@@ -1,12 +1,12 @@
 //! macOS and the BSDs: `accept` (macOS has no `accept4`; FreeBSD has it), close-on-exec by
 //! `fcntl(F_SETFD)` where `SOCK_CLOEXEC` is missing, per-thread CPU time from Mach's
-//! `thread_info` on macOS and `getrusage(RUSAGE_THREAD)` on FreeBSD, and a run that stops with a
+//! `thread_info` on macOS (FreeBSD's `getrusage(RUSAGE_THREAD)` is shared with Linux in `unix.rs`), and a run that stops with a
 //! wake-up connection (shutting a listener down does not reliably wake `accept` here).
 
-#[cfg(not(target_vendor = "apple"))]
-use super::last_errno;
-use super::{SETUP, record_cpu};
-use crate::trace::{Call, Stage, Tracer};
+use super::SETUP;
+#[cfg(target_vendor = "apple")]
+use super::record_cpu;
+use crate::trace::{Call, Tracer};
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketType};
 use std::net::SocketAddr;
@@ -96,14 +96,12 @@ pub const SPAWN: &str = "thr_new";
 /// The call each server thread measures its CPU time with, named in the summary.
 #[cfg(target_vendor = "apple")]
 pub const CPU_CALL: &str = "thread_info";
-#[cfg(not(target_vendor = "apple"))]
-pub const CPU_CALL: &str = "getrusage";
 
 /// This thread's CPU time from Mach: `thread_info(THREAD_BASIC_INFO)` (macOS has no
 /// `RUSAGE_THREAD`).
 #[cfg(target_vendor = "apple")]
 pub fn cpu_time(tr: &mut Tracer) {
-    let call = Call::new("thread_info", Stage::Teardown).args("THREAD_BASIC_INFO");
+    let call = Call::new("thread_info", crate::trace::Stage::Teardown).args("THREAD_BASIC_INFO");
     let start = tr.begin();
     let mut info = std::mem::MaybeUninit::<libc::thread_basic_info>::zeroed();
     let mut count = libc::THREAD_BASIC_INFO_COUNT;
@@ -126,21 +124,5 @@ pub fn cpu_time(tr: &mut Tracer) {
         Err(rustix::io::Errno::INVAL)
     };
     let times = (us(info.user_time), us(info.system_time));
-    record_cpu(tr, call, start, result, times, "this thread's");
-}
-
-/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
-#[cfg(not(target_vendor = "apple"))]
-pub fn cpu_time(tr: &mut Tracer) {
-    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
-    let start = tr.begin();
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
-    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
-    let ru = unsafe { ru.assume_init() };
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
-    let times = (us(ru.ru_utime), us(ru.ru_stime));
     record_cpu(tr, call, start, result, times, "this thread's");
 }

@@ -1,7 +1,7 @@
 //! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, and a run that stops
 //! by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
-use super::{SETUP, last_errno, record_cpu};
+use super::SETUP;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketFlags, SocketType};
@@ -84,22 +84,4 @@ pub fn refuse(tr: &mut Tracer, listener: &OwnedFd) {
         "the server failed: refuse the clients",
         || rustix::net::shutdown(listener, rustix::net::Shutdown::Read),
     );
-}
-
-/// The call each server thread measures its CPU time with, named in the summary.
-pub const CPU_CALL: &str = "getrusage";
-
-/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
-pub fn cpu_time(tr: &mut Tracer) {
-    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
-    let start = tr.begin();
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
-    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
-    let ru = unsafe { ru.assume_init() };
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
-    let times = (us(ru.ru_utime), us(ru.ru_stime));
-    record_cpu(tr, call, start, result, times, "this thread's");
 }

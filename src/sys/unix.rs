@@ -2,6 +2,8 @@
 //! `close` closes, and libc's `recv`/`send` are the `recvfrom`/`sendto` system calls.
 
 use super::SETUP;
+#[cfg(not(target_vendor = "apple"))]
+use super::{last_errno, record_cpu};
 use crate::trace::{Call, Event, Stage, Tracer};
 use rustix::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 
@@ -202,4 +204,25 @@ pub mod select {
 /// harness moves its idle connections' client ends out of the server's range).
 pub fn move_fd(fd: OwnedFd, base: i32) -> rustix::io::Result<OwnedFd> {
     rustix::io::fcntl_dupfd_cloexec(&fd, base)
+}
+
+/// The call each server thread measures its CPU time with, named in the summary (Linux and
+/// the BSDs; macOS, without `RUSAGE_THREAD`, asks Mach: see `bsd.rs`).
+#[cfg(not(target_vendor = "apple"))]
+pub const CPU_CALL: &str = "getrusage";
+
+#[cfg(not(target_vendor = "apple"))]
+/// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
+pub fn cpu_time(tr: &mut Tracer) {
+    let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
+    let start = tr.begin();
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD only reads the calling thread.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
+    // SAFETY: zeroed is a valid rusage, and getrusage filled it on success.
+    let ru = unsafe { ru.assume_init() };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let result = if rc == 0 { Ok(()) } else { Err(last_errno()) };
+    let times = (us(ru.ru_utime), us(ru.ru_stime));
+    record_cpu(tr, call, start, result, times, "this thread's");
 }
