@@ -211,8 +211,8 @@ pub fn move_fd(fd: OwnedFd, base: i32) -> rustix::io::Result<OwnedFd> {
 #[cfg(not(target_vendor = "apple"))]
 pub const CPU_CALL: &str = "getrusage";
 
-#[cfg(not(target_vendor = "apple"))]
 /// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
+#[cfg(not(target_vendor = "apple"))]
 pub fn cpu_time(tr: &mut Tracer) {
     let call = Call::new("getrusage", Stage::Teardown).args("RUSAGE_THREAD");
     let start = tr.begin();
