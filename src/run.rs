@@ -205,6 +205,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 /// theirs, and every event handed to `sink` here, on the calling thread.
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
+    // From here on, no descriptor is taken behind the program's back (see `--max-fds`).
+    crate::sys::settle_allocator();
     raise_nofile(opts.idle)?;
     let scenario = if opts.serve {
         None

@@ -85,3 +85,23 @@ pub fn refuse(tr: &mut Tracer, listener: &OwnedFd) {
         || rustix::net::shutdown(listener, rustix::net::Shutdown::Read),
     );
 }
+
+/// Before a run: settle glibc malloc's arena limit now, so that no thread opens a file behind
+/// the program's back (under `--max-fds`, that file would take a server's descriptor). glibc
+/// computes it the first time a thread needs a ninth arena, by opening
+/// `/sys/devices/system/cpu/online` (`arena_get2` → `__get_nprocs`); a client thread doing that
+/// mid-run holds a descriptor for a moment, and a server at its limit then meets an `EMFILE`
+/// that is not its own. `M_ARENA_MAX` set to the limit glibc would compute (8 per online CPU on
+/// 64-bit) changes nothing else and leaves glibc nothing to open. See mallopt(3).
+#[cfg(target_env = "gnu")]
+pub fn settle_allocator() {
+    // SAFETY: sysconf only reads; mallopt only sets a malloc parameter (it returns 0 on error).
+    unsafe {
+        let cpus = libc::sysconf(libc::_SC_NPROCESSORS_ONLN).clamp(1, 1 << 16) as libc::c_int;
+        libc::mallopt(libc::M_ARENA_MAX, 8 * cpus);
+    }
+}
+
+/// musl's malloc keeps no per-CPU arenas: nothing to settle.
+#[cfg(not(target_env = "gnu"))]
+pub fn settle_allocator() {}
