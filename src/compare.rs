@@ -200,7 +200,7 @@ fn action(a: &crate::scenario::Action) -> String {
     use crate::scenario::Action;
     match a {
         Action::Connect => "connects".into(),
-        Action::Send(b) => format!("sends {}", crate::trace::escape(b, 12)),
+        Action::Send(p) => format!("sends {}", p.shown(12)),
         Action::Close => "closes".into(),
         Action::Reset => "resets".into(),
         Action::StopReading => "stops reading".into(),

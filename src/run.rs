@@ -103,6 +103,10 @@ fn idle_crowd(n: usize, addr: SocketAddr) -> Result<Vec<rustix::fd::OwnedFd>, St
 /// How long the server may take to stop once the scenario is over, before the run fails.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// How long past its last step a scenario may run before the harness gives up on it: more than
+/// any one client action may take (each is bounded by `clients::ECHO_TIMEOUT`).
+const RUN_GRACE: Duration = Duration::from_secs(30);
+
 /// Loads the scenario named on the command line, or the built-in classroom one.
 pub fn load_scenario(path: Option<&PathBuf>) -> Result<(String, Scenario)> {
     match path {
@@ -290,9 +294,14 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
 
     // The clients, or Ctrl-C in serve mode, decide when the server stops.
     let sigint = Arc::new(AtomicBool::new(false));
+    let board = Arc::new(clients::Board::default());
+    let length = scenario
+        .as_ref()
+        .map_or(Duration::ZERO, |(_, sc)| sc.length());
     let clients = match scenario {
         Some((_, sc)) => {
             let rec = rec.clone();
+            let board = board.clone();
             let idle = opts.idle;
             Some(
                 thread::Builder::new()
@@ -313,7 +322,9 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                             Err(e) => Err(e),
                         };
                         let report = match &crowd {
-                            Ok(_) => clients::run(&sc, local, &rec, Instant::now(), premade),
+                            Ok(_) => {
+                                clients::run(&sc, local, &rec, Instant::now(), premade, &board)
+                            }
                             Err(e) => clients::Report {
                                 failures: vec![e.clone()],
                                 ..Default::default()
@@ -362,17 +373,41 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         if finished && done_at.is_none() {
             *done_at = Some(Instant::now());
         }
-        done_at.is_some_and(|t| t.elapsed() > STOP_GRACE)
+        if done_at.is_some_and(|t| t.elapsed() > STOP_GRACE) {
+            return Some(Stuck::Server);
+        }
+        // A scripted run always ends: past its last step and a grace period, it gives up.
+        let late = board
+            .started()
+            .is_some_and(|t| t.elapsed() > length + RUN_GRACE);
+        (!finished && late).then(|| Stuck::Clients(board.stuck()))
     });
     let mut failures = Vec::new();
-    if let Some(c) = clients {
-        match c.join() {
-            Ok(report) => failures.extend(report.failures),
+    match (&stuck, clients) {
+        (Some(Stuck::Clients(who)), _) => failures.push(format!(
+            "the scenario did not end within {}s of its last step; still running: {}",
+            RUN_GRACE.as_secs(),
+            who.join(", ")
+        )),
+        (_, Some(c)) => match c.join() {
+            Ok(report) => {
+                failures.extend(report.failures);
+                // Clients that saw the server hang up on them must match refusals it made.
+                if report.refused.len() as u64 > summary.refused {
+                    failures.push(format!(
+                        "{} client(s) were hung up on before any echo, but the server refused {}: {}",
+                        report.refused.len(),
+                        summary.refused,
+                        report.refused.join("; ")
+                    ));
+                }
+            }
             Err(_) => failures.push("the client threads panicked".into()),
-        }
+        },
+        (_, None) => {}
     }
     // Every recorder gone means the server thread is returning: joining it cannot hang.
-    if !stuck || server.is_finished() {
+    if stuck.is_none() || server.is_finished() {
         match server.join() {
             Ok(Ok(())) => {}
             // The kernel refuses the model here (io_uring disabled, say): like a model this OS
@@ -381,7 +416,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
             Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
             Err(_) => failures.push("the server thread panicked".into()),
         }
-    } else if !opts.serve {
+    } else if matches!(stuck, Some(Stuck::Server)) && !opts.serve {
         failures.push(format!(
             "the server did not stop within {}s of the end of the scenario",
             STOP_GRACE.as_secs()
@@ -390,28 +425,44 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     Ok(Finished { summary, failures })
 }
 
+/// Why the harness stopped waiting for a run.
+enum Stuck {
+    /// The scenario is over but the server did not stop.
+    Server,
+    /// These clients were still acting long after the scenario's last step.
+    Clients(Vec<String>),
+}
+
 /// Drains the event channel into the sink and the summary until every recorder is gone, or
-/// `give_up` says the server is stuck (then the first value returned is true).
+/// `give_up` says the run is stuck, and why.
 fn drain(
     rx: std::sync::mpsc::Receiver<Event>,
     sink: &mut dyn Sink,
-    mut give_up: impl FnMut(&mut Option<Instant>) -> bool,
-) -> (bool, Summary) {
+    mut give_up: impl FnMut(&mut Option<Instant>) -> Option<Stuck>,
+) -> (Option<Stuck>, Summary) {
     let mut summary = Summary::default();
     let mut done_at = None;
+    // Checked now and then even while events flow: a flood must not hide a stuck run.
+    let mut checked = Instant::now();
     let stuck = loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(ev) => {
                 summary.add(&ev);
                 sink.event(&ev);
+                if checked.elapsed() > Duration::from_millis(200) {
+                    checked = Instant::now();
+                    if let Some(s) = give_up(&mut done_at) {
+                        break Some(s);
+                    }
+                }
             }
             Err(RecvTimeoutError::Timeout) => {
                 sink.idle();
-                if give_up(&mut done_at) {
-                    break true;
+                if let Some(s) = give_up(&mut done_at) {
+                    break Some(s);
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => break false,
+            Err(RecvTimeoutError::Disconnected) => break None,
         }
     };
     (stuck, summary)

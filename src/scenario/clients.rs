@@ -1,19 +1,27 @@
 //! The scripted clients: one thread per client acts out its steps on time, and a reader thread
 //! per connection checks every echoed byte against what was sent.
 
-use super::{Action, Scenario, Step};
+use super::{Action, Payload, Scenario, Step};
 use crate::trace::{Event, Kind, Recorder, Stage, escape};
 use socket2::{Domain, Socket, Type};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a client waits for an echo (or for the server to finish) before it gives up.
+/// How long a client waits for an echo (or for the server to take its bytes, or to finish)
+/// before it gives up.
 pub const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a blocked send wakes to see whether its client has reset meanwhile.
+const SEND_TICK: Duration = Duration::from_millis(100);
+
+/// Bytes written to the socket at a time (a generated payload is made chunk by chunk).
+const CHUNK: usize = 64 << 10;
 
 /// What the clients found: empty when every byte came back exactly and every close was clean.
 #[derive(Debug, Default)]
@@ -21,6 +29,41 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Echoed bytes checked, over all clients.
     pub bytes_checked: u64,
+    /// Clients the server turned away before echoing anything, with why they think so.
+    pub refused: Vec<String>,
+}
+
+/// What each client is doing, for the harness to name a client that is stuck.
+#[derive(Debug, Default)]
+pub struct Board {
+    /// By client: its current step (`line 12: send`), or None once it is done.
+    doing: Mutex<BTreeMap<String, Option<String>>>,
+    /// When the clients started (after any idle crowd was open).
+    started: std::sync::OnceLock<Instant>,
+}
+
+impl Board {
+    pub fn started(&self) -> Option<Instant> {
+        self.started.get().copied()
+    }
+
+    fn set(&self, client: &str, doing: Option<String>) {
+        if let Ok(mut d) = self.doing.lock() {
+            d.insert(client.to_string(), doing);
+        }
+    }
+
+    /// The clients not done yet, each with its step.
+    pub fn stuck(&self) -> Vec<String> {
+        self.doing.lock().map_or_else(
+            |_| Vec::new(),
+            |d| {
+                d.iter()
+                    .filter_map(|(c, s)| s.as_ref().map(|s| format!("client {c} ({s})")))
+                    .collect()
+            },
+        )
+    }
 }
 
 /// Client sockets made ahead of time, by client name (see [`premade`]).
@@ -65,7 +108,9 @@ pub fn run(
     rec: &Recorder,
     t0: Instant,
     mut premade: Premade,
+    board: &Arc<Board>,
 ) -> Report {
+    let _ = board.started.set(t0);
     let handles: Vec<_> = scenario
         .clients()
         .into_iter()
@@ -77,24 +122,34 @@ pub fn run(
                 .cloned()
                 .collect();
             let sock = premade.remove(name);
-            let lane = Lane::new(rec, name);
+            let lane = Lane::new(rec, name, board);
+            board.set(name, Some("starting".into()));
             thread::Builder::new()
                 .name(format!("client {name}"))
                 .spawn(move || lane.act(steps, addr, t0, sock))
-                .expect("spawn client thread")
+                .map_err(|e| format!("cannot start client {name}: {e}"))
         })
         .collect();
     let mut report = Report::default();
     for h in handles {
-        match h.join() {
-            Ok((failures, bytes)) => {
-                report.failures.extend(failures);
-                report.bytes_checked += bytes;
+        match h.map(|h| h.join()) {
+            Ok(Ok(lane)) => {
+                report.failures.extend(lane.failures);
+                report.bytes_checked += lane.bytes;
+                report.refused.extend(lane.refused);
             }
-            Err(_) => report.failures.push("a client thread panicked".into()),
+            Ok(Err(_)) => report.failures.push("a client thread panicked".into()),
+            Err(e) => report.failures.push(e),
         }
     }
     report
+}
+
+/// What one client's lane ends with.
+struct LaneReport {
+    failures: Vec<String>,
+    bytes: u64,
+    refused: Option<String>,
 }
 
 /// One client's lane in the trace.
@@ -105,47 +160,119 @@ struct Lane {
     actor: Arc<str>,
     /// Echoed bytes this client has checked.
     checked: Arc<AtomicU64>,
+    board: Arc<Board>,
+    /// The server turned this client away before echoing anything: why the client thinks so.
+    refused: Arc<Mutex<Option<String>>>,
 }
 
 /// The bytes sent and not yet echoed, in order; the reader checks the echo against them.
 #[derive(Default)]
 struct Expect {
     /// Each pending send: its number (1-based), its bytes, how many have come back.
-    pending: VecDeque<(usize, Vec<u8>, usize)>,
+    pending: VecDeque<(usize, Payload, usize)>,
     failure: Option<String>,
+    /// Whether any echoed byte came back yet.
+    echoed: bool,
+}
+
+/// What the lane, its reader and its writer share about one connection.
+struct Flags {
+    paused: AtomicBool,
+    /// Set before a reset: the reader treats the end of its reads as expected, and a send
+    /// still waiting for room gives up.
+    resetting: AtomicBool,
+    /// Set before the client shuts down writing: the server's EOF after it is no refusal.
+    closing: AtomicBool,
 }
 
 struct Conn {
     stream: Arc<TcpStream>,
     expect: Arc<Mutex<Expect>>,
-    paused: Arc<AtomicBool>,
-    /// Set before a reset, so the reader treats the end of its reads as expected.
-    resetting: Arc<AtomicBool>,
+    flags: Arc<Flags>,
     reader: thread::JoinHandle<()>,
     sends: usize,
-    /// A send made while the client is not reading runs on a thread of its own: once the
-    /// server's buffers are full it cannot finish until the client reads again, and the
-    /// `resume-reading` that lets it finish is a later step of this same lane.
-    writer: Option<thread::JoinHandle<Result<(), String>>>,
+    /// Sends made while the client is not reading go to a thread of their own, in order:
+    /// once the server's buffers are full they cannot finish until the client reads again, and
+    /// the `resume-reading` (or `reset`) that ends them is a later step of this same lane.
+    writer: Option<Writer>,
 }
 
+/// The background sender: its queue of payloads, and the thread that writes them.
+type Writer = (Sender<Payload>, thread::JoinHandle<Result<(), String>>);
+
 impl Conn {
-    /// Waits for a send still running in the background.
+    /// Waits for the sends still queued in the background.
     fn finish_writing(&mut self) -> Result<(), String> {
         match self.writer.take() {
-            Some(w) => w.join().map_err(|_| "writer thread panicked")?,
+            Some((queue, w)) => {
+                drop(queue);
+                w.join().map_err(|_| "writer thread panicked")?
+            }
             None => Ok(()),
+        }
+    }
+
+    /// Waits until the reader has seen the end of the connection (the server's FIN or RST
+    /// reaches it within its read timeout): a send or shutdown that failed may be the first
+    /// sign that the server turned the client away.
+    fn wait_for_reader(&self) {
+        let deadline = Instant::now() + ECHO_TIMEOUT;
+        while !self.reader.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
         }
     }
 }
 
+/// Writes all of `payload`, a chunk at a time, waking every [`SEND_TICK`] to see whether the
+/// client reset meanwhile (then it stops, as a reset discards what was not sent). While the
+/// client reads its echo, a server that takes no byte for [`ECHO_TIMEOUT`] fails the send.
+fn write_payload(stream: &TcpStream, payload: &Payload, flags: &Flags) -> Result<(), String> {
+    let mut at = 0;
+    let mut since = Instant::now();
+    while at < payload.len() {
+        let chunk = payload.slice(at, CHUNK);
+        let mut off = 0;
+        while off < chunk.len() {
+            match (&*stream).write(&chunk[off..]) {
+                Ok(0) => return Err("send failed: the connection took no more bytes".into()),
+                Ok(n) => {
+                    off += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if flags.resetting.load(Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                    if flags.paused.load(Ordering::SeqCst) {
+                        // Not reading: the server rightly stops taking bytes (backpressure).
+                        since = Instant::now();
+                    } else if since.elapsed() > ECHO_TIMEOUT {
+                        return Err(format!(
+                            "send stalled: the server took no byte for {}s ({} of {} bytes sent)",
+                            ECHO_TIMEOUT.as_secs(),
+                            at + off,
+                            payload.len()
+                        ));
+                    }
+                }
+                Err(e) => return Err(format!("send failed: {e}")),
+            }
+        }
+        at += chunk.len();
+    }
+    Ok(())
+}
+
 impl Lane {
-    fn new(rec: &Recorder, name: &str) -> Lane {
+    fn new(rec: &Recorder, name: &str, board: &Arc<Board>) -> Lane {
         Lane {
             rec: rec.clone(),
             name: name.to_string(),
             actor: Arc::from(format!("client {name}")),
             checked: Arc::default(),
+            board: board.clone(),
+            refused: Arc::default(),
         }
     }
 
@@ -177,15 +304,30 @@ impl Lane {
         addr: SocketAddr,
         t0: Instant,
         mut premade: Option<Socket>,
-    ) -> (Vec<String>, u64) {
+    ) -> LaneReport {
         let mut conn: Option<Conn> = None;
         let mut failures = Vec::new();
         for step in steps {
             if let Some(wait) = (t0 + step.at).checked_duration_since(Instant::now()) {
                 thread::sleep(wait);
             }
+            if self.was_refused() {
+                // Turned away: the rest of the script has no connection to act on.
+                conn = None;
+                break;
+            }
+            self.board.set(
+                &self.name,
+                Some(format!("line {}: {}", step.line, step.action.verb())),
+            );
             if let Err(e) = self.step(&step, &mut conn, addr, &mut premade) {
-                failures.push(format!("client {} (line {}): {e}", self.name, step.line));
+                if let Some(c) = &conn {
+                    c.wait_for_reader();
+                }
+                if !self.was_refused() {
+                    failures.push(format!("client {} (line {}): {e}", self.name, step.line));
+                }
+                conn = None;
                 break;
             }
         }
@@ -195,7 +337,17 @@ impl Lane {
         {
             failures.push(format!("client {}: {e}", self.name));
         }
-        (failures, self.checked.load(Ordering::SeqCst))
+        self.board.set(&self.name, None);
+        let refused = self.refused.lock().ok().and_then(|r| r.clone());
+        LaneReport {
+            failures,
+            bytes: self.checked.load(Ordering::SeqCst),
+            refused: refused.map(|why| format!("client {}: {why}", self.name)),
+        }
+    }
+
+    fn was_refused(&self) -> bool {
+        self.refused.lock().is_ok_and(|r| r.is_some())
     }
 
     fn step(
@@ -223,63 +375,66 @@ impl Lane {
                     .map_err(|e| format!("connect to {addr} failed: {e}"))?;
                 *conn = Some(self.spawn_reader(sock.into())?);
             }
-            Action::Send(bytes) => {
+            Action::Send(payload) => {
                 let c = conn.as_mut().ok_or("not connected")?;
                 c.sends += 1;
                 c.expect
                     .lock()
                     .map_err(|_| "reader failed")?
                     .pending
-                    .push_back((c.sends, bytes.clone(), 0));
+                    .push_back((c.sends, payload.clone(), 0));
                 let mut ev = self.step_event(
                     step,
                     "send",
-                    format!("sends {} ({} bytes)", escape(bytes, 24), bytes.len()),
+                    format!("sends {} ({} bytes)", payload.shown(24), payload.len()),
                 );
-                ev.bytes = Some(bytes.len() as u64);
+                ev.bytes = Some(payload.len() as u64);
                 self.rec.send(ev);
-                c.finish_writing()?;
-                if c.paused.load(Ordering::SeqCst) {
-                    let (stream, bytes) = (c.stream.clone(), bytes.clone());
-                    c.writer = Some(
-                        thread::Builder::new()
-                            .name(format!("client {} writer", self.name))
-                            .spawn(move || {
-                                (&*stream)
-                                    .write_all(&bytes)
-                                    .map_err(|e| format!("send failed: {e}"))
-                            })
-                            .map_err(|e| e.to_string())?,
-                    );
-                } else {
-                    (&*c.stream)
-                        .write_all(bytes)
-                        .map_err(|e| format!("send failed: {e}"))?;
+                if c.writer.is_none() && c.flags.paused.load(Ordering::SeqCst) {
+                    let (queue, sends) = channel::<Payload>();
+                    let (stream, flags) = (c.stream.clone(), c.flags.clone());
+                    let w = thread::Builder::new()
+                        .name(format!("client {} writer", self.name))
+                        .spawn(move || {
+                            sends
+                                .iter()
+                                .try_for_each(|p| write_payload(&stream, &p, &flags))
+                        })
+                        .map_err(|e| e.to_string())?;
+                    c.writer = Some((queue, w));
+                }
+                match &c.writer {
+                    // A send queued behind another keeps their order.
+                    Some((queue, _)) => queue
+                        .send(payload.clone())
+                        .map_err(|_| "the background send failed")?,
+                    None => write_payload(&c.stream, payload, &c.flags)?,
                 }
             }
             Action::StopReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
-                c.paused.store(true, Ordering::SeqCst);
+                c.flags.paused.store(true, Ordering::SeqCst);
                 let ev = self.step_event(step, "stop-reading", "stops reading its echo".into());
                 self.rec.send(ev);
             }
             Action::ResumeReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
-                c.paused.store(false, Ordering::SeqCst);
+                c.flags.paused.store(false, Ordering::SeqCst);
                 let ev = self.step_event(step, "resume-reading", "reads its echo again".into());
                 self.rec.send(ev);
             }
             Action::Close => self.close(conn.take().ok_or("not connected")?, Some(step))?,
             Action::Reset => {
                 let mut c = conn.take().ok_or("not connected")?;
-                c.paused.store(false, Ordering::SeqCst);
-                c.finish_writing()?;
                 self.rec.send(self.step_event(
                     step,
                     "reset",
                     "closes with SO_LINGER 0: the server gets a reset".into(),
                 ));
-                c.resetting.store(true, Ordering::SeqCst);
+                // A reset discards what was not sent yet: a send still waiting gives up.
+                c.flags.resetting.store(true, Ordering::SeqCst);
+                c.flags.paused.store(false, Ordering::SeqCst);
+                c.finish_writing()?;
                 let sock = socket2::SockRef::from(&*c.stream);
                 sock.set_linger(Some(Duration::ZERO))
                     .map_err(|e| format!("SO_LINGER failed: {e}"))?;
@@ -298,11 +453,12 @@ impl Lane {
             Some(step) => self.step_event(step, "close", note),
             None => self.event("close", note),
         });
-        c.paused.store(false, Ordering::SeqCst);
+        c.flags.paused.store(false, Ordering::SeqCst);
         c.finish_writing()?;
-        c.stream
-            .shutdown(Shutdown::Write)
-            .map_err(|e| format!("shutdown failed: {e}"))?;
+        c.flags.closing.store(true, Ordering::SeqCst);
+        // A server that hung up (or reset) first leaves nothing to shut down: not an error of
+        // ours; the reader says whether it had echoed everything.
+        let _ = c.stream.shutdown(Shutdown::Write);
         c.reader.join().map_err(|_| "reader thread panicked")?;
         let expect = c.expect.lock().map_err(|_| "reader failed")?;
         match &expect.failure {
@@ -315,23 +471,24 @@ impl Lane {
         stream
             .set_read_timeout(Some(ECHO_TIMEOUT))
             .map_err(|e| e.to_string())?;
+        stream
+            .set_write_timeout(Some(SEND_TICK))
+            .map_err(|e| e.to_string())?;
         let stream = Arc::new(stream);
         let expect = Arc::new(Mutex::new(Expect::default()));
-        let paused = Arc::new(AtomicBool::new(false));
-        let resetting = Arc::new(AtomicBool::new(false));
+        let flags = Arc::new(Flags {
+            paused: AtomicBool::new(false),
+            resetting: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+        });
         let reader = {
-            let (lane, stream, expect, paused, resetting) = (
-                self.clone(),
-                stream.clone(),
-                expect.clone(),
-                paused.clone(),
-                resetting.clone(),
-            );
+            let (lane, stream, expect, flags) =
+                (self.clone(), stream.clone(), expect.clone(), flags.clone());
             thread::Builder::new()
                 .name(format!("client {} reader", self.name))
                 .spawn(move || {
-                    let outcome = lane.read_echo(&stream, &expect, &paused, &resetting);
-                    let mut ex = expect.lock().expect("reader owns the lock");
+                    let outcome = lane.read_echo(&stream, &expect, &flags);
+                    let Ok(mut ex) = expect.lock() else { return };
                     if let Err(f) = outcome {
                         let mut ev = lane.event("check", format!("FAILED: {f}"));
                         ev.ok = Some(false);
@@ -344,8 +501,7 @@ impl Lane {
         Ok(Conn {
             stream,
             expect,
-            paused,
-            resetting,
+            flags,
             reader,
             sends: 0,
             writer: None,
@@ -356,18 +512,17 @@ impl Lane {
         &self,
         mut stream: &TcpStream,
         expect: &Mutex<Expect>,
-        paused: &AtomicBool,
-        resetting: &AtomicBool,
+        flags: &Flags,
     ) -> Result<(), String> {
         let mut buf = vec![0u8; 64 << 10];
         loop {
-            while paused.load(Ordering::SeqCst) {
+            while flags.paused.load(Ordering::SeqCst) {
                 thread::sleep(Duration::from_millis(2));
             }
             let n = match stream.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) if resetting.load(Ordering::SeqCst) => return Ok(()),
+                Err(_) if flags.resetting.load(Ordering::SeqCst) => return Ok(()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Err(format!(
                         "no echo for {}s ({} bytes still missing)",
@@ -375,12 +530,19 @@ impl Lane {
                         missing(expect)
                     ));
                 }
-                Err(e) => return Err(format!("read failed: {e}")),
+                Err(e) => {
+                    return self
+                        .turned_away(expect, flags, &[])
+                        .unwrap_or(Err(format!("read failed: {e}")));
+                }
             };
-            if resetting.load(Ordering::SeqCst) {
+            if flags.resetting.load(Ordering::SeqCst) {
                 return Ok(());
             }
             if n == 0 {
+                if let Some(r) = self.turned_away(expect, flags, &[]) {
+                    return r;
+                }
                 let left = missing(expect);
                 if left > 0 {
                     return Err(format!("the server closed with {left} bytes not echoed"));
@@ -388,8 +550,37 @@ impl Lane {
                 self.say("eof", "the server closed the connection (EOF)".into());
                 return Ok(());
             }
-            self.check(&buf[..n], expect)?;
+            if let Err(e) = self.check(&buf[..n], expect) {
+                return self.turned_away(expect, flags, &buf[..n]).unwrap_or(Err(e));
+            }
         }
+    }
+
+    /// A connection the server ended (`got`: what it sent instead of an echo, if anything)
+    /// before echoing a byte was turned away: the server refused it (past `--max-conns` it says
+    /// `busy: …` first; out of descriptors or past FD_SETSIZE it just hangs up). Says so, and
+    /// returns the reader's outcome; None if this is no refusal.
+    fn turned_away(
+        &self,
+        expect: &Mutex<Expect>,
+        flags: &Flags,
+        got: &[u8],
+    ) -> Option<Result<(), String>> {
+        let echoed = expect.lock().map_or(true, |ex| ex.echoed);
+        let busy = got.starts_with(b"busy:");
+        let hung_up = got.is_empty() && !flags.closing.load(Ordering::SeqCst);
+        if echoed || !(busy || hung_up) {
+            return None;
+        }
+        let why = match got.split(|&b| b == b'\n').next() {
+            Some(line) if !line.is_empty() => {
+                format!("refused: the server said {}", escape(line, 80))
+            }
+            _ => "refused: the server hung up before echoing anything (out of descriptors, past FD_SETSIZE, or busy)".to_string(),
+        };
+        self.say("refused", why.clone());
+        *self.refused.lock().ok()? = Some(why);
+        Some(Ok(()))
     }
 
     /// Matches received bytes against the pending sends, noting each send fully echoed.
@@ -404,7 +595,7 @@ impl Lane {
                 ));
             };
             let take = got.len().min(sent.len() - *done);
-            let want = &sent[*done..*done + take];
+            let want = sent.slice(*done, take);
             if got[..take] != *want {
                 let at = want.iter().zip(got).position(|(a, b)| a != b).unwrap_or(0);
                 return Err(format!(
@@ -416,14 +607,16 @@ impl Lane {
             }
             *done += take;
             got = &got[take..];
-            if *done == sent.len() {
+            let finished = *done == sent.len();
+            ex.echoed = true;
+            if finished {
                 let (num, sent, _) = ex.pending.pop_front().expect("front exists");
                 self.checked.fetch_add(sent.len() as u64, Ordering::SeqCst);
                 let mut ev = self.event(
                     "echo",
                     format!(
                         "gets the echo of send #{num}: {} ({} bytes) ✓",
-                        escape(&sent, 24),
+                        sent.shown(24),
                         sent.len()
                     ),
                 );

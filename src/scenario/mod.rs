@@ -6,7 +6,8 @@
 //! 100ms    B       send "world\n"
 //! 300ms    A       close
 //! ```
-//! Times are `ms` or `s` from the start of the run. Actions: `connect`, `send "text"` (escapes
+//! Times are `ms` or `s` from the start of the run (decimal digits, e.g. `250ms`, `1.5s`).
+//! Actions: `connect`, `send "text"` (escapes
 //! `\n \r \t \0 \\ \" \xNN`), `send 64KiB` (a generated payload of that size), `close` (shut
 //! down writing, wait for the last echo and the server's end, then close), `reset` (close with
 //! SO_LINGER 0, so the server sees a reset), `stop-reading` and `resume-reading` (the client
@@ -14,6 +15,7 @@
 
 pub mod clients;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -23,16 +25,68 @@ pub const CLASSROOM: &str = include_str!("../../demos/classroom.scenario");
 /// Limits that keep every run finite and its memory small.
 const MAX_TIME: Duration = Duration::from_secs(120);
 const MAX_SEND: usize = 64 << 20;
+/// What one client, and the whole scenario, may send in all (each byte also comes back).
+const MAX_CLIENT_SEND: usize = 128 << 20;
+const MAX_TOTAL_SEND: usize = 256 << 20;
 const MAX_CLIENTS: usize = 64;
+
+/// What a `send` sends: the bytes written in the file, or a generated payload of a size, made
+/// only as it is sent and checked (so a scenario's memory does not grow with what it sends).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    Generated(usize),
+}
+
+/// The generated payload repeats this line: readable text, so the trace stays legible.
+const LINE: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
+
+impl Payload {
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Bytes(b) => b.len(),
+            Payload::Generated(n) => *n,
+        }
+    }
+
+    /// Bytes `at..at + n` (fewer at the end).
+    pub fn slice(&self, at: usize, n: usize) -> Cow<'_, [u8]> {
+        let end = self.len().min(at.saturating_add(n));
+        let at = at.min(end);
+        match self {
+            Payload::Bytes(b) => Cow::Borrowed(&b[at..end]),
+            Payload::Generated(_) => (at..end).map(|i| LINE[i % LINE.len()]).collect(),
+        }
+    }
+
+    /// The payload's start, escaped, for trace lines (`…` when it is longer than `max`).
+    pub fn shown(&self, max: usize) -> String {
+        crate::trace::escape(&self.slice(0, max + 1), max)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     Connect,
-    Send(Vec<u8>),
+    Send(Payload),
     Close,
     Reset,
     StopReading,
     ResumeReading,
+}
+
+impl Action {
+    /// The action's word in the scenario file.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Connect => "connect",
+            Action::Send(_) => "send",
+            Action::Close => "close",
+            Action::Reset => "reset",
+            Action::StopReading => "stop-reading",
+            Action::ResumeReading => "resume-reading",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +123,8 @@ impl std::error::Error for ParseError {}
 impl Scenario {
     pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         let mut steps = Vec::new();
+        // A byte-order mark (some editors write one) is not part of the first time.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |msg: String| ParseError { line, msg };
@@ -81,7 +137,8 @@ impl Scenario {
             let (verb, arg) = split_word(rest);
             if client.is_empty() || verb.is_empty() {
                 return Err(err(format!(
-                    "expected `TIME CLIENT ACTION`, e.g. `100ms A send \"hi\\n\"`, got `{body}`"
+                    "expected `TIME CLIENT ACTION`, e.g. `100ms A send \"hi\\n\"`, got `{}`",
+                    shown(body)
                 )));
             }
             let at = parse_time(time).map_err(err)?;
@@ -91,7 +148,8 @@ impl Scenario {
                 || client.len() > 12
             {
                 return Err(err(format!(
-                    "client name `{client}` must be up to 12 letters, digits or _"
+                    "client name `{}` must be up to 12 letters, digits or _",
+                    shown(client)
                 )));
             }
             let action = parse_action(verb, arg.trim()).map_err(err)?;
@@ -128,7 +186,8 @@ impl Scenario {
         self.steps.last().map_or(Duration::ZERO, |s| s.at)
     }
 
-    /// Each client must connect first, once, and do nothing after it closes or resets.
+    /// Each client must connect first, once, and do nothing after it closes or resets; what
+    /// the clients send stays within the caps.
     fn check(&self) -> Result<(), ParseError> {
         if self.steps.is_empty() {
             return Err(ParseError {
@@ -145,6 +204,7 @@ impl Scenario {
         }
         for name in names {
             let mut connected = false;
+            let mut sent = 0usize;
             let mut closed = false;
             for s in self.steps.iter().filter(|s| s.client == name) {
                 let bad = |msg: String| {
@@ -161,7 +221,31 @@ impl Scenario {
                     Action::Connect => connected = true,
                     _ if !connected => return bad("must connect first".into()),
                     Action::Close | Action::Reset => closed = true,
+                    Action::Send(ref p) => {
+                        sent += p.len();
+                        if sent > MAX_CLIENT_SEND {
+                            return bad(format!(
+                                "sends more than {}MiB in all; one client sends at most that",
+                                MAX_CLIENT_SEND >> 20
+                            ));
+                        }
+                    }
                     _ => {}
+                }
+            }
+        }
+        let mut total = 0usize;
+        for s in &self.steps {
+            if let Action::Send(p) = &s.action {
+                total += p.len();
+                if total > MAX_TOTAL_SEND {
+                    return Err(ParseError {
+                        line: s.line,
+                        msg: format!(
+                            "the clients would send more than {}MiB in all; a scenario sends at most that",
+                            MAX_TOTAL_SEND >> 20
+                        ),
+                    });
                 }
             }
         }
@@ -194,26 +278,52 @@ fn split_word(s: &str) -> (&str, &str) {
 }
 
 fn parse_time(word: &str) -> Result<Duration, String> {
-    let (num, scale) = if let Some(n) = word.strip_suffix("ms") {
-        (n, 1e-3)
+    let word_shown = shown(word);
+    let (num, ms) = if let Some(n) = word.strip_suffix("ms") {
+        (n, true)
     } else if let Some(n) = word.strip_suffix('s') {
-        (n, 1.0)
+        (n, false)
     } else {
-        return Err(format!("time `{word}` needs a unit: `250ms` or `1.5s`"));
-    };
-    let v: f64 = num
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| format!("time `{word}` is not a non-negative number"))?;
-    let at = Duration::from_secs_f64(v * scale);
-    if at > MAX_TIME {
         return Err(format!(
-            "time `{word}` is past the {}s limit of a scenario",
-            MAX_TIME.as_secs()
+            "time `{word_shown}` needs a unit: `250ms` or `1.5s`"
+        ));
+    };
+    // Decimal digits only: no sign, exponent, `inf` or `NaN`, whose conversion could overflow.
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || (num.contains('.') && frac.is_empty())
+    {
+        return Err(format!(
+            "time `{word_shown}` is not a non-negative decimal number like `250ms` or `1.5s`"
         ));
     }
-    Ok(at)
+    let past = || {
+        format!(
+            "time `{word_shown}` is past the {}s limit of a scenario",
+            MAX_TIME.as_secs()
+        )
+    };
+    // A whole part of ten or more digits is past any limit: no conversion can overflow.
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 9 {
+        return Err(past());
+    }
+    let whole: f64 = if whole.is_empty() {
+        0.0
+    } else {
+        whole.parse().map_err(|_| past())?
+    };
+    let frac: f64 = format!("0.{frac}0").parse().map_err(|_| past())?;
+    let secs = (whole + frac) * if ms { 1e-3 } else { 1.0 };
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|at| *at <= MAX_TIME)
+        .ok_or_else(past)
+}
+
+/// User text inside a message: control characters, NULs and invisible marks made visible.
+fn shown(text: &str) -> String {
+    text.escape_debug().collect()
 }
 
 fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
@@ -221,7 +331,11 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
         if arg.is_empty() {
             Ok(a)
         } else {
-            Err(format!("`{verb}` takes no argument, got `{arg}`"))
+            Err(format!(
+                "`{}` takes no argument, got `{}`",
+                shown(verb),
+                shown(arg)
+            ))
         }
     };
     match verb {
@@ -230,10 +344,13 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
         "reset" => no_arg(Action::Reset),
         "stop-reading" => no_arg(Action::StopReading),
         "resume-reading" => no_arg(Action::ResumeReading),
-        "send" if arg.starts_with('"') => parse_string(arg).map(Action::Send),
-        "send" => parse_size(arg).map(|n| Action::Send(payload(n))),
+        "send" if arg.starts_with('"') => {
+            parse_string(arg).map(|b| Action::Send(Payload::Bytes(b)))
+        }
+        "send" => parse_size(arg).map(|n| Action::Send(Payload::Generated(n))),
         _ => Err(format!(
-            "unknown action `{verb}` (expected connect, send, close, reset, stop-reading, resume-reading)"
+            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading)",
+            shown(verb)
         )),
     }
 }
@@ -257,10 +374,10 @@ fn parse_string(arg: &str) -> Result<Vec<u8>, String> {
                     let b = u8::from_str_radix(&hex, 16)
                         .ok()
                         .filter(|_| hex.len() == 2)
-                        .ok_or_else(|| format!("`\\x{hex}` needs two hex digits"))?;
+                        .ok_or_else(|| format!("`\\x{}` needs two hex digits", shown(&hex)))?;
                     out.push(b);
                 }
-                Some(c) => return Err(format!("unknown escape `\\{c}`")),
+                Some(c) => return Err(format!("unknown escape `\\{}`", c.escape_debug())),
                 None => return Err("unterminated string: add the closing `\"`".into()),
             },
             Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
@@ -268,7 +385,7 @@ fn parse_string(arg: &str) -> Result<Vec<u8>, String> {
     }
     let rest = chars.as_str().trim();
     if !rest.is_empty() {
-        return Err(format!("unexpected `{rest}` after the string"));
+        return Err(format!("unexpected `{}` after the string", shown(rest)));
     }
     if out.is_empty() {
         return Err("an empty send says nothing: give at least one byte".into());
@@ -287,7 +404,8 @@ fn parse_size(arg: &str) -> Result<usize, String> {
         "MiB" => 1 << 20,
         _ => {
             return Err(format!(
-                "send takes a quoted string or a size like `512B`, `64KiB`, `2MiB`; got `{arg}`"
+                "send takes a quoted string or a size like `512B`, `64KiB`, `2MiB`; got `{}`",
+                shown(arg)
             ));
         }
     };
@@ -296,14 +414,14 @@ fn parse_size(arg: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .filter(|n| (1..=MAX_SEND).contains(n))
-        .ok_or_else(|| format!("size `{arg}` must be from 1B to {}MiB", MAX_SEND >> 20))?;
+        .ok_or_else(|| {
+            format!(
+                "size `{}` must be from 1B to {}MiB",
+                shown(arg),
+                MAX_SEND >> 20
+            )
+        })?;
     Ok(n)
-}
-
-/// A generated payload: readable text, so the trace stays legible, and every byte checkable.
-pub fn payload(len: usize) -> Vec<u8> {
-    const LINE: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
-    LINE.iter().copied().cycle().take(len).collect()
 }
 
 #[cfg(test)]
@@ -318,7 +436,7 @@ mod tests {
         assert!(
             s.steps
                 .iter()
-                .any(|st| st.action == Action::Send(b"hello\n".to_vec()))
+                .any(|st| st.action == Action::Send(Payload::Bytes(b"hello\n".to_vec())))
         );
     }
 
@@ -328,9 +446,12 @@ mod tests {
             "0ms A connect # hi\n1.5s A send \"a#b\\x00\\\"\"\n2s A send 2KiB\n3s A close\n",
         )
         .unwrap();
-        assert_eq!(s.steps[1].action, Action::Send(b"a#b\0\"".to_vec()));
+        assert_eq!(
+            s.steps[1].action,
+            Action::Send(Payload::Bytes(b"a#b\0\"".to_vec()))
+        );
         assert_eq!(s.steps[1].at, Duration::from_millis(1500));
-        assert_eq!(s.steps[2].action, Action::Send(payload(2048)));
+        assert_eq!(s.steps[2].action, Action::Send(Payload::Generated(2048)));
     }
 
     #[test]
@@ -346,12 +467,111 @@ mod tests {
             ),
             ("0ms A connect\n1ms A send \"x\n", 2, "unterminated"),
             ("0ms A connect\n1ms A send 0B\n", 2, "from 1B"),
+            // Numbers a float parser takes, and huge ones: refused, never converted.
+            ("0ms A connect\n1e20s A close\n", 2, "decimal number"),
+            ("0ms A connect\n1e2ms A close\n", 2, "decimal number"),
+            ("0ms A connect\nNaNs A close\n", 2, "decimal number"),
+            ("0ms A connect\ninfs A close\n", 2, "decimal number"),
+            ("0ms A connect\n-1ms A close\n", 2, "decimal number"),
+            ("0ms A connect\n+1ms A close\n", 2, "decimal number"),
+            ("0ms A connect\n1.ms A close\n", 2, "decimal number"),
+            ("0ms A connect\n.5s A close\n", 2, "decimal number"),
+            (
+                "0ms A connect\n99999999999999999999999ms A close\n",
+                2,
+                "past the 120s",
+            ),
+            (
+                "0ms A connect\n18446744073709551616s A close\n",
+                2,
+                "past the 120s",
+            ),
+            (
+                "0ms A connect\n120.000000001s A close\n",
+                2,
+                "past the 120s",
+            ),
+            ("0ms A connect\n120001ms A close\n", 2, "past the 120s"),
         ];
         for (text, line, needle) in cases {
             let e = Scenario::parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.msg.contains(needle), "{text:?}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn times_at_the_edges() {
+        let at = |t: &str| {
+            Scenario::parse(&format!("0ms A connect\n{t} A close\n")).map(|s| s.steps[1].at)
+        };
+        assert_eq!(at("120s"), Ok(MAX_TIME));
+        assert_eq!(at("120000ms"), Ok(MAX_TIME));
+        assert_eq!(
+            at("000000000000000000000001ms"),
+            Ok(Duration::from_millis(1))
+        );
+        assert_eq!(at("0.25s"), Ok(Duration::from_millis(250)));
+        assert_eq!(at("1.5ms"), Ok(Duration::from_micros(1500)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_not_part_of_the_script() {
+        let s = Scenario::parse("\u{feff}0ms A connect\r\n1ms A close\r\n").unwrap();
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[1].action, Action::Close);
+    }
+
+    #[test]
+    fn messages_show_invisible_characters() {
+        let e = Scenario::parse("0ms A\0B connect\n").unwrap_err();
+        assert!(e.msg.contains("`A\\0B`"), "{e}");
+        assert!(!e.msg.contains('\0'), "{e}");
+        let e = Scenario::parse("0ms A connect\n\u{feff}1ms A close\n").unwrap_err();
+        assert!(e.msg.contains("\\u{feff}"), "{e}");
+        let e = Scenario::parse("0ms A connect\n1ms A ju\x1bmp\n").unwrap_err();
+        assert!(!e.msg.contains('\x1b'), "{e}");
+    }
+
+    /// 30 sends of 64 MiB in a 600-byte file: refused at the line that crosses the cap, and
+    /// nothing is generated while parsing (a payload of a size is made only as it is sent).
+    #[test]
+    fn what_a_scenario_sends_is_capped_and_made_lazily() {
+        let mut text = String::from("0ms A connect\n1ms A stop-reading\n");
+        text += &"1ms A send 64MiB\n".repeat(30);
+        let e = Scenario::parse(&text).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.msg.contains("more than 128MiB"), "{e}");
+        let mut text = String::new();
+        for c in ["A", "B", "C"] {
+            text += &format!("0ms {c} connect\n1ms {c} send 64MiB\n1ms {c} send 64MiB\n");
+        }
+        let e = Scenario::parse(&text).unwrap_err();
+        assert_eq!(e.line, 8, "{e}");
+        assert!(e.msg.contains("more than 256MiB in all"), "{e}");
+        let s = Scenario::parse("0ms A connect\n1ms A send 64MiB\n").unwrap();
+        assert_eq!(
+            s.steps[1].action,
+            Action::Send(Payload::Generated(64 << 20))
+        );
+    }
+
+    #[test]
+    fn generated_payloads_slice_like_the_whole() {
+        let p = Payload::Generated(200);
+        let whole = p.slice(0, 200).into_owned();
+        assert_eq!(whole.len(), 200);
+        assert_eq!(&whole[..LINE.len()], LINE);
+        assert_eq!(*p.slice(150, 100), whole[150..]);
+        assert_eq!(*p.slice(57, 3), whole[57..60]);
+        assert!(p.slice(300, 5).is_empty());
+        assert_eq!(p.shown(3), "\"the\"…");
+        assert_eq!(Payload::Bytes(b"hi".to_vec()).shown(24), "\"hi\"");
     }
 }
 
@@ -366,8 +586,17 @@ mod proptests {
             (0u32..500).prop_map(|t| format!("{t}ms")),
             (0u32..3).prop_map(|t| format!("{t}.5s")),
             "[0-9a-z.-]{0,6}",
+            // Numeric edge cases: exponents, signs, NaN and inf, huge integers, long fractions.
+            "[+-]?[0-9]{0,25}(\\.[0-9]{0,12})?([eE][+-]?[0-9]{1,3})?(ms|s)",
+            "(NaN|nan|inf|-inf|infinity)(ms|s)",
+            any::<u64>().prop_map(|t| format!("{t}ms")),
+            any::<f64>().prop_map(|t| format!("{t}s")),
         ];
-        let client = prop_oneof!["[A-C]", "[a-zA-Z0-9_#]{0,14}"];
+        let client = prop_oneof![
+            "[A-C]",
+            "[a-zA-Z0-9_#]{0,14}",
+            "[A-C\\x00\\u{feff}\\r]{1,3}"
+        ];
         let action = prop_oneof![
             Just("connect".to_string()),
             Just("close".to_string()),
@@ -380,7 +609,9 @@ mod proptests {
             "send [0-9]{1,2}KiB",
             "[ -~]{0,20}",
         ];
-        (time, client, action).prop_map(|(t, c, a)| format!("{t} {c} {a}"))
+        let bom = prop_oneof![Just(""), Just("\u{feff}")];
+        let end = prop_oneof![Just(""), Just("\r")];
+        (bom, time, client, action, end).prop_map(|(b, t, c, a, e)| format!("{b}{t} {c} {a}{e}"))
     }
 
     proptest! {
@@ -413,7 +644,7 @@ mod proptests {
         fn escaped_payloads_round_trip(payload in prop::collection::vec(any::<u8>(), 1..64)) {
             let quoted: String = payload.iter().map(|b| format!("\\x{b:02x}")).collect();
             let s = Scenario::parse(&format!("0ms A connect\n1ms A send \"{quoted}\"\n")).unwrap();
-            prop_assert_eq!(&s.steps[1].action, &Action::Send(payload));
+            prop_assert_eq!(&s.steps[1].action, &Action::Send(Payload::Bytes(payload)));
         }
     }
 }

@@ -172,7 +172,7 @@ pub mod select {
     /// The summary's sentence when the wall was hit.
     pub fn wall_hit(refused: u64, accepted: u64, max_fd: i64) -> String {
         format!(
-            "the FD_SETSIZE wall: {refused} of {accepted} accepted connections got descriptors ≥ {FD_SETSIZE} (the highest was {max_fd}) and were refused — an fd_set has exactly {FD_SETSIZE} bits; any scenario client among them could not be served, so the run reports those clients as failed"
+            "the FD_SETSIZE wall: {refused} of {accepted} accepted connections got descriptors ≥ {FD_SETSIZE} (the highest was {max_fd}) and were refused — an fd_set has exactly {FD_SETSIZE} bits; any scenario client among them was turned away (its lane in the trace says so)"
         )
     }
 

@@ -296,7 +296,7 @@ pub mod select {
     /// The summary's sentence when the wall was hit.
     pub fn wall_hit(refused: u64, accepted: u64, _max_fd: i64) -> String {
         format!(
-            "the fd_set wall: {refused} of {accepted} accepted connections were refused — Winsock's fd_set is an array of {FD_SETSIZE} sockets (not a bitmap), so select watches at most {FD_SETSIZE} at once; any scenario client among them could not be served, so the run reports those clients as failed"
+            "the fd_set wall: {refused} of {accepted} accepted connections were refused — Winsock's fd_set is an array of {FD_SETSIZE} sockets (not a bitmap), so select watches at most {FD_SETSIZE} at once; any scenario client among them was turned away (its lane in the trace says so)"
         )
     }
 

@@ -104,6 +104,8 @@ pub struct Summary {
     pub ready: u64,
     /// Connections the server accepted and then refused (closed at once).
     pub refused: u64,
+    /// Scripted clients that saw the server turn them away before any echo.
+    pub clients_refused: u64,
     /// The highest descriptor number an accept returned.
     pub max_fd: i64,
     /// System calls a library made on its own inside the model's calls, by call name.
@@ -227,6 +229,7 @@ impl Summary {
                 self.echoes_ok += 1;
                 self.echo_bytes += ev.bytes.unwrap_or(0);
             }
+            ("refused", _) => self.clients_refused += 1,
             (_, Some(false)) => self.failures += 1,
             _ => {}
         }

@@ -339,7 +339,13 @@ impl<W: Write> TextRenderer<W> {
             row(
                 o,
                 "refused",
-                format!("{} connections accepted and closed at once", s.refused),
+                match s.clients_refused {
+                    0 => format!("{} connections accepted and closed at once", s.refused),
+                    n => format!(
+                        "{} connections accepted and closed at once; {n} of the scenario's clients were turned away (busy, out of descriptors or past FD_SETSIZE)",
+                        s.refused
+                    ),
+                },
             );
         }
         if !s.library_calls.is_empty() {
