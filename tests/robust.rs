@@ -714,7 +714,6 @@ fn out_of_descriptors_every_concurrent_model() {
 #[cfg(target_os = "linux")]
 #[test]
 fn emfile_demo_refuses_two_and_recovers() {
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/emfile.scenario");
     for (model, limit) in [
         ("epoll", "9"),
         ("poll", "8"),
@@ -724,15 +723,7 @@ fn emfile_demo_refuses_two_and_recovers() {
         if !here(model) {
             continue;
         }
-        let out = util::run(&[
-            model,
-            "--max-fds",
-            limit,
-            "--scenario",
-            demo,
-            "--format",
-            "json",
-        ]);
+        let out = util::run(&util::emfile_demo(model, limit));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             out.status.code(),

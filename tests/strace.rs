@@ -346,20 +346,11 @@ fn nothing_else_takes_a_descriptor_under_max_fds() {
     if !util::have("strace") {
         return;
     }
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/emfile.scenario");
     for (model, limit) in [("epoll", "9"), ("threads", "8")] {
         let out = Command::new("strace")
             .args(["-f", "-qq", "-e", "trace=openat,open,prlimit64"])
             .arg(util::bin())
-            .args([
-                model,
-                "--max-fds",
-                limit,
-                "--scenario",
-                demo,
-                "--format",
-                "json",
-            ])
+            .args(util::emfile_demo(model, limit))
             .output()
             .expect("run strace");
         let log = String::from_utf8_lossy(&out.stderr);

@@ -18,6 +18,20 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run iomodels")
 }
 
+/// The arguments of the EMFILE demo (`demos/emfile.scenario`) under `--max-fds LIMIT`.
+pub fn emfile_demo<'a>(model: &'a str, limit: &'a str) -> [&'a str; 7] {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/emfile.scenario");
+    [
+        model,
+        "--max-fds",
+        limit,
+        "--scenario",
+        demo,
+        "--format",
+        "json",
+    ]
+}
+
 /// Parses a JSON trace: one object per line.
 pub fn events(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
