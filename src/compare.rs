@@ -163,7 +163,7 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
                 figure_read: reader.as_ref(),
                 figure: &figure,
             };
-            serde_json::to_writer(&mut *out, &json)?;
+            serde_json::to_writer(&mut *out, &json).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         Format::Markdown => {

@@ -37,7 +37,7 @@ mod sys;
 mod trace;
 
 use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -276,6 +276,8 @@ fn main() -> ExitCode {
     };
     match dispatch(&matches) {
         Ok(code) => ExitCode::from(code as u8),
+        // Stdout's reader is gone (`iomodels list | head -1`): end quietly, as a model run does.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             crate::say!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(2)
@@ -283,10 +285,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
     if name == "list" {
-        list();
+        list()?;
         return Ok(0);
     }
     if name == "compare" {
@@ -480,17 +489,24 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn list() {
-    println!(
+fn list() -> std::io::Result<()> {
+    let out = &mut std::io::stdout().lock();
+    writeln!(
+        out,
         "{:<12} {:<8} {:<10} what it shows",
         "model", "UNP fig.", "here?"
-    );
+    )?;
     for m in models::MODELS {
         let here = if m.available() {
             "yes".to_string()
         } else {
             format!("no: {}", m.platforms)
         };
-        println!("{:<12} {:<8} {:<10} {}", m.name, m.figure, here, m.summary);
+        writeln!(
+            out,
+            "{:<12} {:<8} {:<10} {}",
+            m.name, m.figure, here, m.summary
+        )?;
     }
+    out.flush()
 }

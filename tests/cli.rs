@@ -328,3 +328,29 @@ fn bad_limits_are_one_line_and_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A closed stdout (`iomodels list | head -1`) ends a command quietly, as it ends a model run:
+/// no panic (exit code 101), no "Broken pipe" error.
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    use std::process::Stdio;
+    for args in [
+        &["list"][..],
+        &["compare", "blocking"][..],
+        &["blocking"][..],
+    ] {
+        let mut child = Command::new(util::bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The read end is gone before the program gets to write.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
