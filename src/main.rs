@@ -50,6 +50,71 @@ Examples:
   iomodels blocking --serve --port 7000  serve real clients: nc 127.0.0.1 7000
   iomodels list                          every model, its UNP figure, and whether this OS has it";
 
+/// Each model's `--help` examples: what is worth watching under that model.
+fn model_examples(model: &str) -> &'static str {
+    match model {
+        "blocking" => {
+            "Examples:
+  iomodels blocking                      B's bytes wait in the kernel while the server is stuck on A
+  iomodels blocking --scenario demos/slow-sender.scenario
+  iomodels blocking --serve --port 7000  then, in two terminals: nc 127.0.0.1 7000"
+        }
+        "threads" => {
+            "Examples:
+  iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once
+  iomodels threads --format json                      each call with the tid of its thread"
+        }
+        "nonblocking" => {
+            "Examples:
+  iomodels nonblocking                   EAGAIN, EAGAIN, …: the spins, folded and counted
+  iomodels nonblocking --read-size 1     partial reads: one byte per recvfrom
+  iomodels nonblocking --scenario demos/slow-sender.scenario"
+        }
+        "select" => {
+            "Examples:
+  iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients
+  iomodels select --idle 1000            past FD_SETSIZE: connections refused beyond 1023"
+        }
+        "poll" => {
+            "Examples:
+  iomodels poll --idle 1000              a pollfd array the kernel scans on every wake-up
+  iomodels poll --scenario demos/slow-reader.scenario    POLLOUT once the peer reads again"
+        }
+        "epoll" => {
+            "Examples:
+  iomodels epoll --edge                  edge-triggered: each ready socket drained to EAGAIN
+  iomodels epoll --idle 1000             1000 idle connections cost epoll nothing per wake-up
+  iomodels epoll --max-fds 9 --scenario demos/emfile.scenario"
+        }
+        "kqueue" => {
+            "Examples:
+  iomodels kqueue                        one kevent call changes interest and waits
+  iomodels kqueue --scenario demos/faults.scenario    EV_EOF with data still to drain"
+        }
+        "portable" => {
+            "Examples:
+  iomodels portable                      the polling crate's own calls, beside ours
+  iomodels portable --idle 40            polling's backend with a crowd to watch"
+        }
+        "sigio" => {
+            "Examples:
+  iomodels sigio                         a real-time signal names the ready socket
+  iomodels sigio --scenario demos/crowd.scenario      signals queue up for four clients"
+        }
+        "uring" => {
+            "Examples:
+  iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies
+  iomodels uring --format json           each op with the key tying it to its submission"
+        }
+        "iocp" => {
+            "Examples:
+  iomodels iocp                          AcceptEx and WSARecv, then completion packets
+  iomodels iocp --scenario demos/crowd.scenario       one completion port for four clients"
+        }
+        _ => unreachable!("every registered model has examples"),
+    }
+}
+
 /// The options every model takes.
 #[derive(Args, Debug)]
 struct RunArgs {
@@ -57,10 +122,10 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
     /// Keep serving real clients (e.g. `nc 127.0.0.1 PORT`) and trace them live until Ctrl-C
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["scenario", "idle"])]
     serve: bool,
-    /// Port to listen on (default: a free one)
-    #[arg(long, default_value_t = 0)]
+    /// Port to listen on (0: a free one)
+    #[arg(long, default_value_t = 0, hide_default_value = true, allow_negative_numbers = true, value_parser = port_arg)]
     port: u16,
     /// Address to listen on; anything but loopback exposes the server to the network
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
@@ -98,6 +163,13 @@ struct RunArgs {
     /// demos/emfile.scenario)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     max_fds: Option<u64>,
+}
+
+/// A port, with its range in the message: clap's own says only "not in 0..=65535", and
+/// `-1` would otherwise read as an unknown flag.
+fn port_arg(text: &str) -> Result<u16, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a port: it must be 0-65535 (0: a free one)"))
 }
 
 /// `65536`, `64K`, `64KiB`, `1M`, `1MiB`: a byte count from 1 byte to 1 GiB.
@@ -210,12 +282,19 @@ enum Color {
 fn cli() -> Command {
     let models = models::MODELS.iter().map(|m| {
         // `about` after `augment_args`: the derive would otherwise set RunArgs' own doc line.
-        RunArgs::augment_args(Command::new(m.name))
+        let cmd = RunArgs::augment_args(Command::new(m.name))
             .about(format!("{} (UNP fig. {})", m.summary, m.figure))
-            .after_help(EXAMPLES)
+            .after_help(model_examples(m.name));
+        // --edge is epoll's alone: elsewhere it is refused (see `dispatch`), and not offered.
+        if m.name == "epoll" {
+            cmd
+        } else {
+            cmd.mut_arg("edge", |a| a.hide(true))
+        }
     });
     Command::new("iomodels")
         .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
         .about("The I/O models of network servers, shown one system call at a time")
         .long_about(
             "Runs the same TCP echo server under one I/O model, drives it with scripted clients, \
@@ -306,6 +385,12 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
+    if args.edge && model.name != "epoll" {
+        anyhow::bail!(
+            "--edge is epoll's edge-triggered mode (EPOLLET); `{}` has no such mode",
+            model.name
+        );
+    }
     colored::control::set_override(use_color(args.color));
     if !args.bind.is_loopback() {
         crate::say!(

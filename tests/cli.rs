@@ -354,3 +354,76 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn subcommands_print_the_version() {
+    for sub in ["blocking", "compare", "list", "bench"] {
+        let out = util::run(&[sub, "--version"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")),
+            "{sub}"
+        );
+    }
+}
+
+#[test]
+fn flags_that_mean_nothing_here_are_refused() {
+    one_line_error(&["poll", "--edge"], "--edge");
+    one_line_error(&["blocking", "--edge"], "epoll");
+    one_line_error(
+        &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
+        "--scenario",
+    );
+    one_line_error(&["blocking", "--serve", "--idle", "3"], "--idle");
+}
+
+#[test]
+fn port_errors_name_the_range_and_help_says_the_default_once() {
+    one_line_error(&["blocking", "--port", "-1"], "0-65535");
+    one_line_error(&["blocking", "--port", "99999"], "0-65535");
+    let out = util::run(&["blocking", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let port: String = help
+        .split("--port")
+        .nth(1)
+        .unwrap()
+        .split("--bind")
+        .next()
+        .unwrap()
+        .into();
+    assert_eq!(port.matches("free").count(), 1, "{port}");
+    assert!(!port.contains("[default: 0]"), "{port}");
+}
+
+#[test]
+fn each_model_has_its_own_examples() {
+    let out = util::run(&["list"]);
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut seen = std::collections::BTreeSet::new();
+    for model in list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+    {
+        let help = String::from_utf8_lossy(&util::run(&[model, "--help"]).stdout).into_owned();
+        let examples: Vec<&str> = help
+            .split("Examples:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{model}: no examples:\n{help}"))
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!((2..=4).contains(&examples.len()), "{model}: {examples:?}");
+        for e in &examples {
+            assert!(e.starts_with(&format!("iomodels {model}")), "{model}: {e}");
+        }
+        assert!(
+            seen.insert(examples.join("\n")),
+            "{model}: the same examples as another"
+        );
+    }
+    let epoll = String::from_utf8_lossy(&util::run(&["epoll", "--help"]).stdout).into_owned();
+    assert!(epoll.contains("iomodels epoll --edge"), "{epoll}");
+}
