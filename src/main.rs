@@ -73,7 +73,7 @@ fn model_examples(model: &str) -> &'static str {
         "select" => {
             "Examples:
   iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients
-  iomodels select --idle 1000            past FD_SETSIZE: connections refused beyond 1023"
+  iomodels select --idle 1000            1000 idle descriptors in the fd_set, scanned each wake-up"
         }
         "poll" => {
             "Examples:
