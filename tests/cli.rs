@@ -427,3 +427,100 @@ fn each_model_has_its_own_examples() {
     let epoll = String::from_utf8_lossy(&util::run(&["epoll", "--help"]).stdout).into_owned();
     assert!(epoll.contains("iomodels epoll --edge"), "{epoll}");
 }
+
+/// Runs `iomodels ARGS` with `input` on its stdin (written from a thread: the program may stop
+/// reading, and exit, before it is all written).
+fn run_with_stdin(args: &[&str], input: Vec<u8>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(util::bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn scenario_from_stdin() {
+    let classroom =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demos/crowd.scenario")).unwrap();
+    let out = run_with_stdin(&["threads", "--scenario", "-"], classroom);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().next().unwrap().contains("scenario `stdin`"),
+        "{text}"
+    );
+    // Bounded: more than 1 MiB is refused in one line, without reading it all.
+    let huge = b"# filler\n".repeat(300_000);
+    let out = run_with_stdin(&["threads", "--scenario", "-"], huge);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("1 MiB"), "{err}");
+}
+
+/// SIGTERM and SIGHUP end `--serve` the way Ctrl-C does: the listener closed, the summary out.
+#[cfg(unix)]
+#[test]
+fn serve_mode_ends_cleanly_on_sigterm_and_sighup() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for sig in ["TERM", "HUP"] {
+        let mut server = Command::new(util::bin())
+            .args(["blocking", "--serve", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(server.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("serving on"), "{first}");
+        let kill = Command::new("kill")
+            .args([&format!("-{sig}"), &server.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        // A bound, not a timing check: a server that ignores the signal must not hang the suite.
+        let mut waited = 0;
+        while server.try_wait().unwrap().is_none() && waited < 300 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        if server.try_wait().unwrap().is_none() {
+            let _ = server.kill();
+        }
+        let out = server.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "SIG{sig}");
+        let events = util::events(&out.stdout);
+        util::summary(&events);
+        let listener = events
+            .iter()
+            .find(|e| e["call"] == "listen")
+            .expect("a listen call")["fd"]
+            .clone();
+        assert!(
+            events
+                .iter()
+                .any(|e| e["call"] == "close" && e["fd"] == listener),
+            "SIG{sig}: the listener is not closed"
+        );
+    }
+}
