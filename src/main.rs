@@ -316,6 +316,22 @@ fn cli() -> Command {
                 .after_help("Examples:\n  iomodels bench\n  iomodels bench threads nonblocking -c 100 -d 5 --format csv\n  iomodels bench --scaling --plot scaling.svg"),
         )
         .subcommand(Command::new("list").about("List the models, their UNP figures, and which this OS has"))
+        .subcommand(
+            Command::new("completions")
+                .about("Print the shell completion script")
+                .arg(
+                    clap::Arg::new("shell")
+                        .value_name("SHELL")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                )
+                .after_help("Examples:\n  iomodels completions bash > ~/.local/share/bash-completion/completions/iomodels\n  iomodels completions zsh > ~/.zfunc/_iomodels\n  iomodels completions fish > ~/.config/fish/completions/iomodels.fish"),
+        )
+        .subcommand(
+            Command::new("man")
+                .about("Print the man page (roff)")
+                .after_help("Examples:\n  iomodels man | man -l -\n  iomodels man > ~/.local/share/man/man1/iomodels.1"),
+        )
 }
 
 fn main() -> ExitCode {
@@ -375,6 +391,20 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
     if name == "list" {
         list()?;
+        return Ok(0);
+    }
+    if name == "completions" {
+        let shell = *sub
+            .get_one::<clap_complete::Shell>("shell")
+            .expect("a required argument");
+        // Into a buffer first: clap_complete panics when its writer fails (a closed stdout).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cli(), "iomodels", &mut script);
+        std::io::stdout().write_all(&script)?;
+        return Ok(0);
+    }
+    if name == "man" {
+        clap_mangen::Man::new(cli()).render(&mut std::io::stdout().lock())?;
         return Ok(0);
     }
     if name == "compare" {

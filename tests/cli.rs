@@ -524,3 +524,35 @@ fn serve_mode_ends_cleanly_on_sigterm_and_sighup() {
         );
     }
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_command_line() {
+    let out = util::run(&["completions", "bash"]);
+    assert!(out.status.success());
+    let bash = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        bash.contains("compare") && bash.contains("--scenario"),
+        "{bash}"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = util::run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("read-size"),
+            "{shell}"
+        );
+    }
+    one_line_error(&["completions", "tcsh"], "tcsh");
+    let out = util::run(&["man"]);
+    assert!(out.status.success());
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH"), "{man}");
+    let mut subs = util::models_here();
+    subs.extend(["compare", "bench", "list", "completions"].map(String::from));
+    for sub in subs {
+        assert!(
+            man.contains(&format!("iomodels\\-{sub}")),
+            "{sub} missing:\n{man}"
+        );
+    }
+}
