@@ -133,9 +133,8 @@ struct RunArgs {
     /// text for people, json for programs (one object per line)
     #[arg(long, value_enum, default_value_t = run::Format::Text)]
     format: run::Format,
-    /// Colour the text trace
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
+    #[command(flatten)]
+    look: Look,
     /// Record nothing: serve at full speed (for external load generators)
     #[arg(long)]
     no_trace: bool,
@@ -206,18 +205,14 @@ struct CompareArgs {
     /// Script the clients with this scenario file (default: the built-in classroom scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// Width to lay out for (default: the terminal's, or 100)
-    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
-    width: Option<u16>,
     /// text for people, json for programs, markdown for slides and the book
     #[arg(long, value_enum, default_value_t = compare::Format::Text)]
     format: compare::Format,
     /// Follow this client's first message in the figure (default: the first client that sends)
     #[arg(long, value_name = "CLIENT")]
     read: Option<String>,
-    /// Colour and Unicode blocks; `never` also draws the figure in ASCII
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
+    #[command(flatten)]
+    look: Look,
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
@@ -249,6 +244,8 @@ struct BenchArgs {
     /// table for people, json or csv for the raw numbers
     #[arg(long, value_enum, default_value_t = bench::Format::Table)]
     format: bench::Format,
+    #[command(flatten)]
+    color: ColorArg,
     /// Also benchmark another echo server: NAME=PROGRAM, started as `PROGRAM --port 0`, which
     /// prints `serving on IP:PORT` first on stderr (see examples/peers/)
     #[arg(long, value_name = "NAME=PROGRAM")]
@@ -270,6 +267,45 @@ struct BenchArgs {
     /// With --scaling: also draw the sweep as an SVG file
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
+}
+
+/// `--color`, meaning the same in every command.
+#[derive(Args, Debug)]
+struct ColorArg {
+    /// auto: colour when stdout is a terminal and NO_COLOR is unset or empty (`never` also
+    /// draws compare's figure in ASCII)
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+/// The options of every command that lays out text for people: `--color` and `--width`.
+#[derive(Args, Debug)]
+struct Look {
+    #[command(flatten)]
+    color: ColorArg,
+    /// Columns to fit the text to, cutting the glosses with `…` (default: $COLUMNS, else the
+    /// terminal's; piped, a trace's lines stay whole and compare lays out for 100)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    width: Option<u16>,
+}
+
+impl Look {
+    /// The width asked for: `--width`, else `COLUMNS`, else the terminal's (at least 40).
+    fn width(&self) -> Option<usize> {
+        self.width
+            .map(usize::from)
+            .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+            .or_else(sys::term_width)
+            .filter(|&w| w > 0)
+            .map(|w| w.max(40))
+    }
+}
+
+/// The options of `iomodels list`.
+#[derive(Args, Debug)]
+struct ListArgs {
+    #[command(flatten)]
+    look: Look,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -315,7 +351,7 @@ fn cli() -> Command {
                 .about("Measure each model: requests/s, latency, server CPU per request; --scaling: the cost of idle connections")
                 .after_help("Examples:\n  iomodels bench\n  iomodels bench threads nonblocking -c 100 -d 5 --format csv\n  iomodels bench --scaling --plot scaling.svg"),
         )
-        .subcommand(Command::new("list").about("List the models, their UNP figures, and which this OS has"))
+        .subcommand(ListArgs::augment_args(Command::new("list")).about("List the models, their UNP figures, and which this OS has"))
         .subcommand(
             Command::new("completions")
                 .about("Print the shell completion script")
@@ -390,7 +426,9 @@ fn broken_pipe(e: &anyhow::Error) -> bool {
 fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
     if name == "list" {
-        list()?;
+        let args = ListArgs::from_arg_matches(sub)?;
+        colored::control::set_override(use_color(args.look.color.color));
+        list(args.look.width())?;
         return Ok(0);
     }
     if name == "completions" {
@@ -421,7 +459,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             model.name
         );
     }
-    colored::control::set_override(use_color(args.color));
+    colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
         crate::say!(
             "warning: binding {} exposes this teaching server to the network; use 127.0.0.1 unless you mean it",
@@ -437,6 +475,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         no_trace: args.no_trace,
         idle: args.idle as usize,
         max_fds: args.max_fds,
+        width: args.look.width(),
         knobs: server::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
@@ -449,17 +488,26 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     run::run(model, &opts)
 }
 
-/// Whether to colour: `auto` means stdout is a terminal and NO_COLOR is not set.
+/// Whether to colour: `auto` means stdout is a terminal and NO_COLOR is unset or empty.
 fn use_color(choice: Color) -> bool {
+    color_wanted(
+        choice,
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// `use_color`'s rule; an empty NO_COLOR counts as unset (https://no-color.org).
+fn color_wanted(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
     }
 }
 
 fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
-    let color = use_color(args.color);
+    let color = use_color(args.look.color.color);
     colored::control::set_override(color);
     let models = if args.models.is_empty() {
         models::MODELS.iter().filter(|m| m.available()).collect()
@@ -475,10 +523,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let width = args
-        .width
-        .map(usize::from)
-        .unwrap_or_else(|| sys::term_width().filter(|&w| w >= 40).unwrap_or(100));
+    let width = args.look.width().unwrap_or(100);
     let opts = compare::CompareOpts {
         models,
         run: run::RunOpts {
@@ -490,6 +535,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             no_trace: false,
             idle: 0,
             max_fds: None,
+            width: None,
             knobs: server::Knobs {
                 read_size: args.read_size as usize,
                 ..server::Knobs::default()
@@ -498,7 +544,8 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
         width,
         format: args.format,
         read: args.read,
-        unicode: args.color != Color::Never,
+        unicode: args.look.color.color != Color::Never,
+        color,
     };
     compare::compare(&opts)
 }
@@ -529,6 +576,7 @@ fn bench_cmd(_: BenchArgs) -> anyhow::Result<i32> {
 
 #[cfg(target_os = "linux")]
 fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
+    colored::control::set_override(use_color(args.color.color));
     let seconds = args
         .duration
         .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
@@ -604,24 +652,44 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn list() -> std::io::Result<()> {
+/// The models as a table: header and availability coloured, each summary cut to `width`.
+fn list(width: Option<usize>) -> std::io::Result<()> {
+    use colored::Colorize;
     let out = &mut std::io::stdout().lock();
-    writeln!(
-        out,
+    let head = format!(
         "{:<12} {:<8} {:<10} what it shows",
         "model", "UNP fig.", "here?"
-    )?;
+    );
+    writeln!(out, "{}", head.bold())?;
     for m in models::MODELS {
         let here = if m.available() {
-            "yes".to_string()
+            format!("{:<10}", "yes").green()
         } else {
-            format!("no: {}", m.platforms)
+            format!("{:<10}", format!("no: {}", m.platforms)).dimmed()
         };
-        writeln!(
-            out,
-            "{:<12} {:<8} {:<10} {}",
-            m.name, m.figure, here, m.summary
-        )?;
+        // After the name, figure and availability columns (the last may be wider than 10).
+        let used = 12 + 1 + 8 + 1 + here.chars().count() + 1;
+        let summary = match width {
+            Some(w) => trace::text::fit(m.summary, w.saturating_sub(used)),
+            None => m.summary.to_string(),
+        };
+        writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_no_color_counts_as_unset() {
+        let empty = std::ffi::OsStr::new("");
+        let one = std::ffi::OsStr::new("1");
+        assert!(color_wanted(Color::Auto, true, None));
+        assert!(color_wanted(Color::Auto, true, Some(empty)));
+        assert!(!color_wanted(Color::Auto, true, Some(one)));
+        assert!(!color_wanted(Color::Auto, false, None));
+        assert!(color_wanted(Color::Always, false, Some(one)));
+    }
 }

@@ -37,6 +37,8 @@ pub struct RunOpts {
     pub idle: usize,
     /// Lower the soft RLIMIT_NOFILE to this (`--max-fds`), to show running out of descriptors.
     pub max_fds: Option<u64>,
+    /// Columns to fit the text trace to (`None`: whole lines).
+    pub width: Option<usize>,
     pub knobs: Knobs,
 }
 
@@ -223,7 +225,7 @@ impl Sink for Printer<'_> {
 pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut printer = Printer {
-        text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock())),
+        text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
     };
     let done = execute(model, opts, &mut printer)?;

@@ -556,3 +556,62 @@ fn completions_and_man_page_come_from_the_command_line() {
         );
     }
 }
+
+/// Every line of `iomodels ARGS` (with `env`), in columns (chars; the trace's symbols are one
+/// column each).
+fn widest_line(args: &[&str], env: &[(&str, &str)]) -> (usize, String) {
+    let out = Command::new(util::bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    (widest, text)
+}
+
+#[test]
+fn width_is_honoured_by_compare_and_model_traces() {
+    let (w, text) = widest_line(&["compare", "blocking", "--width", "80"], &[]);
+    assert!(w <= 80, "{w} columns:\n{text}");
+    for env in [&[][..], &[("COLUMNS", "80")][..]] {
+        let args: &[&str] = if env.is_empty() {
+            &["nonblocking", "--width", "80"]
+        } else {
+            &["nonblocking"]
+        };
+        let (w, text) = widest_line(args, env);
+        assert!(w <= 80, "{args:?} {env:?}: {w} columns:\n{text}");
+        // Still a trace: the calls are named, and the glosses are cut, not dropped.
+        assert!(text.contains(&format!("{}(", names::RECV)), "{text}");
+        assert!(text.contains('…'), "{text}");
+    }
+    // Piped without --width or COLUMNS: whole lines, as before (the book is made this way).
+    let (w, _) = widest_line(&["nonblocking"], &[]);
+    assert!(w > 120);
+}
+
+#[test]
+fn color_means_the_same_everywhere() {
+    for args in [
+        &["compare", "blocking", "--color", "always"][..],
+        &["list", "--color", "always"][..],
+        &["blocking", "--color", "always"][..],
+    ] {
+        let out = util::run(args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(out.stdout.contains(&0x1b), "{args:?}: no colour");
+    }
+    let out = util::run(&["list", "--color", "never"]);
+    assert!(!out.stdout.contains(&0x1b));
+    // bench takes it too (it parses everywhere; it runs only on Linux).
+    let out = util::run(&["bench", "--color", "never", "--help"]);
+    assert!(out.status.success());
+}
