@@ -4,10 +4,11 @@
 use crate::models::Model;
 use crate::run::{self, RunOpts, Sink};
 use crate::trace::summary::{Peers, Summary};
-use crate::trace::text::{thousands, took};
+use crate::trace::text::{fit, thousands, took, wrap};
 use crate::trace::{Event, Kind, Stage};
 use anyhow::Result;
-use comfy_table::{ContentArrangement, Table, presets};
+use colored::Colorize;
+use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 use serde::Serialize;
 use std::io::Write;
 
@@ -32,6 +33,8 @@ pub struct CompareOpts {
     pub read: Option<String>,
     /// Unicode blocks in the figure; ASCII when false.
     pub unicode: bool,
+    /// Colour: bold headings, the figure's states in colour.
+    pub color: bool,
 }
 
 /// Collects a run's events for later rendering.
@@ -163,24 +166,30 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
                 figure_read: reader.as_ref(),
                 figure: &figure,
             };
-            serde_json::to_writer(&mut *out, &json)?;
+            serde_json::to_writer(&mut *out, &json).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         Format::Markdown => {
-            writeln!(out, "{}\n", table(&rows, true, opts.width))?;
+            writeln!(out, "{}\n", table(&rows, true, opts))?;
             writeln!(
                 out,
                 "```text\n{}```",
-                draw(&figure, reader.as_deref(), opts.width, opts.unicode)
+                draw(&figure, reader.as_deref(), opts.width, opts.unicode, false)
             )?;
         }
         Format::Text => {
-            side_by_side(out, &columns, &steps, opts.width)?;
-            writeln!(out, "\n{}", table(&rows, false, opts.width))?;
+            side_by_side(out, &columns, &steps, opts)?;
+            writeln!(out, "\n{}", table(&rows, false, opts))?;
             writeln!(
                 out,
                 "\n{}",
-                draw(&figure, reader.as_deref(), opts.width, opts.unicode)
+                draw(
+                    &figure,
+                    reader.as_deref(),
+                    opts.width,
+                    opts.unicode,
+                    opts.color
+                )
             )?;
         }
     }
@@ -301,8 +310,9 @@ fn side_by_side(
     out: &mut impl Write,
     columns: &[Column],
     steps: &[String],
-    width: usize,
+    opts: &CompareOpts,
 ) -> Result<()> {
+    let width = opts.width;
     let label = 18;
     let per_page = ((width.saturating_sub(label)) / MIN_COLUMN).clamp(1, columns.len().max(1));
     let all_cells: Vec<Vec<Vec<String>>> = columns.iter().map(|c| cells(c, steps.len())).collect();
@@ -315,9 +325,10 @@ fn side_by_side(
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width as u16);
-        let mut header = vec!["server calls up to…".to_string()];
-        header.extend(chunk.iter().map(|c| c.model.name.to_string()));
-        t.set_header(header);
+        styled(&mut t, opts.color);
+        let mut header = vec!["server calls up to…"];
+        header.extend(chunk.iter().map(|c| c.model.name));
+        t.set_header(header.into_iter().map(heading));
         let first = page * per_page;
         for k in 0..=steps.len() {
             let label = steps.get(k).map_or("after the last step", String::as_str);
@@ -413,17 +424,23 @@ fn row(c: &Column) -> Row {
     }
 }
 
-fn table(rows: &[Row], markdown: bool, width: usize) -> Table {
-    let mut t = Table::new();
-    t.load_style(if markdown {
-        presets::ASCII_MARKDOWN
+/// A table's headings are bold, when there is colour.
+fn heading(text: impl ToString) -> Cell {
+    Cell::new(text).add_attribute(Attribute::Bold)
+}
+
+/// Colour (comfy-table's own, which looks only at whether stdout is a terminal) as asked.
+fn styled(t: &mut Table, color: bool) {
+    if color {
+        t.enforce_styling();
     } else {
-        presets::UTF8_BORDERS_ONLY
-    });
-    if !markdown {
-        // Numbers never wrap; only the last column may, when the terminal is narrow.
-        t.set_width(width as u16);
+        t.force_no_tty();
     }
+}
+
+/// The summary table; narrower than its numbers, on two pages, each led by the model's name
+/// (numbers do not wrap).
+fn table(rows: &[Row], markdown: bool, opts: &CompareOpts) -> String {
     let header = [
         "model",
         "system\ncalls",
@@ -437,39 +454,71 @@ fn table(rows: &[Row], markdown: bool, width: usize) -> Table {
         "most at\nonce",
         "bytes in:\nus/kernel",
     ];
-    // Markdown cells cannot hold line breaks; the terminal table is narrower with them.
-    t.set_header(header.map(|h| {
-        if markdown {
-            h.replace('\n', " ")
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| match &r.error {
+            Some(e) => vec![r.model.to_string(), format!("failed: {e}")],
+            None => vec![
+                r.model.to_string(),
+                thousands(r.syscalls),
+                thousands(r.eagain),
+                took(r.stage1_blocked_us),
+                took(r.stage1_spinning_us),
+                took(r.stage1_free_us),
+                took(r.stage2_us),
+                took(r.cpu_us),
+                thousands(r.work),
+                r.max_open.to_string(),
+                format!("{} / {}", r.bytes_by_process, r.bytes_by_kernel),
+            ],
+        })
+        .collect();
+    // `fit`: to the width, wrapping what must wrap; else as wide as the cells.
+    let build = |cols: &[usize], fit: bool| {
+        let mut t = Table::new();
+        t.load_style(if markdown {
+            presets::ASCII_MARKDOWN
         } else {
-            h.to_string()
+            presets::UTF8_BORDERS_ONLY
+        });
+        styled(&mut t, opts.color && !markdown);
+        // Markdown cells cannot hold line breaks; the terminal table is narrower with them.
+        t.set_header(cols.iter().map(|&i| {
+            if markdown {
+                Cell::new(header[i].replace('\n', " "))
+            } else {
+                heading(header[i])
+            }
+        }));
+        if fit {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(opts.width as u16);
         }
-    }));
-    if !markdown {
-        for col in t.column_iter_mut() {
-            col.set_padding((0, 1));
+        if !markdown {
+            for col in t.column_iter_mut() {
+                col.set_padding((0, 1));
+            }
         }
+        for row in &cells {
+            let pick = |&i: &usize| row.get(i).cloned().unwrap_or_default();
+            // A failure's message spans the page; its first page holds it.
+            t.add_row(cols.iter().map(pick).collect::<Vec<_>>());
+        }
+        t.to_string()
+    };
+    let all: Vec<usize> = (0..header.len()).collect();
+    let whole = build(&all, false);
+    let wide = whole.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    if markdown {
+        return whole;
     }
-    for r in rows {
-        if let Some(e) = &r.error {
-            t.add_row(vec![r.model.to_string(), format!("failed: {e}")]);
-            continue;
-        }
-        t.add_row(vec![
-            r.model.to_string(),
-            thousands(r.syscalls),
-            thousands(r.eagain),
-            took(r.stage1_blocked_us),
-            took(r.stage1_spinning_us),
-            took(r.stage1_free_us),
-            took(r.stage2_us),
-            took(r.cpu_us),
-            thousands(r.work),
-            r.max_open.to_string(),
-            format!("{} / {}", r.bytes_by_process, r.bytes_by_kernel),
-        ]);
+    if wide <= opts.width {
+        // A failure's message may still wrap.
+        return build(&all, true);
     }
-    t
+    let half = header.len() / 2 + 1;
+    let second: Vec<usize> = std::iter::once(0).chain(half..header.len()).collect();
+    format!("{}\n{}", build(&all[..half], true), build(&second, true))
 }
 
 /// Figure 6.6 for one model: follow `client`'s first message from the moment the server began
@@ -545,8 +594,8 @@ fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
     None
 }
 
-/// Draws the figure to scale: one bar per model, stage ① then stage ②.
-fn draw(rows: &[FigRow], client: Option<&str>, width: usize, unicode: bool) -> String {
+/// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns.
+fn draw(rows: &[FigRow], client: Option<&str>, width: usize, unicode: bool, color: bool) -> String {
     let mut out = String::new();
     let Some(client) = client else {
         return "no client sends anything in this scenario: no figure to draw\n".into();
@@ -556,20 +605,64 @@ fn draw(rows: &[FigRow], client: Option<&str>, width: usize, unicode: bool) -> S
     } else {
         ('#', '~', '.', '=')
     };
-    out.push_str(&format!(
-        "UNP figure 6.6, measured: client {client}'s first message, from when the server began waiting for it\n\
-         until the bytes were in its buffer ({blocked} blocked  {spinning} spinning  {free} free  {copy} copying;\n\
-         ② is drawn at least one cell wide)\n"
-    ));
+    let paint = |c: char, n: usize| {
+        let run: String = std::iter::repeat_n(c, n).collect();
+        if !color {
+            return run;
+        }
+        match c {
+            c if c == blocked => run.red(),
+            c if c == spinning => run.yellow(),
+            c if c == free => run.green(),
+            _ => run.cyan(),
+        }
+        .to_string()
+    };
+    let legend = format!(
+        "UNP figure 6.6, measured: client {client}'s first message, from when the server began waiting for it \
+         until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
+         ② is drawn at least one cell wide)",
+        paint(blocked, 1),
+        paint(spinning, 1),
+        paint(free, 1),
+        paint(copy, 1)
+    );
+    out.push_str(&wrap(&legend, width, 0));
+    out.push('\n');
+    let numbers: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  ① {:>9} {:<8} ② {:>8} {:<9} told by ",
+                took(r.stage1_us),
+                format!("{:?}", r.stage1).to_lowercase(),
+                took(r.stage2_us),
+                if r.stage2 == State::Free {
+                    "kernel"
+                } else {
+                    "copying"
+                },
+            )
+        })
+        .collect();
     let name_w = rows.iter().map(|r| r.model.len()).max().unwrap_or(8);
-    let bar_w = width.saturating_sub(name_w + 48).clamp(10, 60);
+    let told_w = rows
+        .iter()
+        .map(|r| r.told.chars().count())
+        .max()
+        .unwrap_or(0);
+    let numbers_w = numbers.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    // Besides the bar: the name, the numbers, "told by …", and ②'s cell past a full-length ①.
+    let bar_w = width
+        .saturating_sub(name_w + 1 + numbers_w + told_w + 1)
+        .clamp(10, 60);
     let longest = rows
         .iter()
         .map(|r| r.stage1_us + r.stage2_us)
         .max()
         .unwrap_or(1)
         .max(1);
-    for r in rows {
+    for (r, numbers) in rows.iter().zip(&numbers) {
         let cells1 = ((r.stage1_us as f64 / longest as f64) * bar_w as f64).round() as usize;
         let cells2 =
             (((r.stage2_us as f64 / longest as f64) * bar_w as f64).round() as usize).max(1);
@@ -582,22 +675,15 @@ fn draw(rows: &[FigRow], client: Option<&str>, width: usize, unicode: bool) -> S
             State::Free => free,
             _ => copy,
         };
-        let bar: String = std::iter::repeat_n(ch1, cells1)
-            .chain(std::iter::repeat_n(ch2, cells2))
-            .collect();
+        let pad = " ".repeat(bar_w.saturating_sub(cells1 + cells2));
+        // Too narrow for the whole line even with the shortest bar: "told by" is cut.
+        let used = name_w + 1 + (cells1 + cells2).max(bar_w) + numbers.chars().count();
         out.push_str(&format!(
-            "{:<name_w$} {:<bar_w$}  ① {:>9} {:<8} ② {:>8} {:<9} told by {}\n",
+            "{:<name_w$} {}{}{pad}{numbers}{}\n",
             r.model,
-            bar,
-            took(r.stage1_us),
-            format!("{:?}", r.stage1).to_lowercase(),
-            took(r.stage2_us),
-            if r.stage2 == State::Free {
-                "kernel"
-            } else {
-                "copying"
-            },
-            r.told
+            paint(ch1, cells1),
+            paint(ch2, cells2),
+            fit(r.told, width.saturating_sub(used))
         ));
     }
     out

@@ -37,7 +37,7 @@ mod sys;
 mod trace;
 
 use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +50,71 @@ Examples:
   iomodels blocking --serve --port 7000  serve real clients: nc 127.0.0.1 7000
   iomodels list                          every model, its UNP figure, and whether this OS has it";
 
+/// Each model's `--help` examples: what is worth watching under that model.
+fn model_examples(model: &str) -> &'static str {
+    match model {
+        "blocking" => {
+            "Examples:
+  iomodels blocking                      B's bytes wait in the kernel while the server is stuck on A
+  iomodels blocking --scenario demos/slow-sender.scenario
+  iomodels blocking --serve --port 7000  then, in two terminals: nc 127.0.0.1 7000"
+        }
+        "threads" => {
+            "Examples:
+  iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once
+  iomodels threads --format json                      each call with the tid of its thread"
+        }
+        "nonblocking" => {
+            "Examples:
+  iomodels nonblocking                   EAGAIN, EAGAIN, …: the spins, folded and counted
+  iomodels nonblocking --read-size 1     partial reads: one byte per recvfrom
+  iomodels nonblocking --scenario demos/slow-sender.scenario"
+        }
+        "select" => {
+            "Examples:
+  iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients
+  iomodels select --idle 1000            1000 idle descriptors in the fd_set, scanned each wake-up"
+        }
+        "poll" => {
+            "Examples:
+  iomodels poll --idle 1000              a pollfd array the kernel scans on every wake-up
+  iomodels poll --scenario demos/slow-reader.scenario    POLLOUT once the peer reads again"
+        }
+        "epoll" => {
+            "Examples:
+  iomodels epoll --edge                  edge-triggered: each ready socket drained to EAGAIN
+  iomodels epoll --idle 1000             1000 idle connections cost epoll nothing per wake-up
+  iomodels epoll --max-fds 9 --scenario demos/emfile.scenario"
+        }
+        "kqueue" => {
+            "Examples:
+  iomodels kqueue                        one kevent call changes interest and waits
+  iomodels kqueue --scenario demos/faults.scenario    EV_EOF with data still to drain"
+        }
+        "portable" => {
+            "Examples:
+  iomodels portable                      the polling crate's own calls, beside ours
+  iomodels portable --idle 40            polling's backend with a crowd to watch"
+        }
+        "sigio" => {
+            "Examples:
+  iomodels sigio                         a real-time signal names the ready socket
+  iomodels sigio --scenario demos/crowd.scenario      signals queue up for four clients"
+        }
+        "uring" => {
+            "Examples:
+  iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies
+  iomodels uring --format json           each op with the key tying it to its submission"
+        }
+        "iocp" => {
+            "Examples:
+  iomodels iocp                          AcceptEx and WSARecv, then completion packets
+  iomodels iocp --scenario demos/crowd.scenario       one completion port for four clients"
+        }
+        _ => unreachable!("every registered model has examples"),
+    }
+}
+
 /// The options every model takes.
 #[derive(Args, Debug)]
 struct RunArgs {
@@ -57,10 +122,10 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
     /// Keep serving real clients (e.g. `nc 127.0.0.1 PORT`) and trace them live until Ctrl-C
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["scenario", "idle"])]
     serve: bool,
-    /// Port to listen on (default: a free one)
-    #[arg(long, default_value_t = 0)]
+    /// Port to listen on (0: a free one)
+    #[arg(long, default_value_t = 0, hide_default_value = true, allow_negative_numbers = true, value_parser = port_arg)]
     port: u16,
     /// Address to listen on; anything but loopback exposes the server to the network
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
@@ -68,9 +133,8 @@ struct RunArgs {
     /// text for people, json for programs (one object per line)
     #[arg(long, value_enum, default_value_t = run::Format::Text)]
     format: run::Format,
-    /// Colour the text trace
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
+    #[command(flatten)]
+    look: Look,
     /// Record nothing: serve at full speed (for external load generators)
     #[arg(long)]
     no_trace: bool,
@@ -98,6 +162,13 @@ struct RunArgs {
     /// demos/emfile.scenario)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     max_fds: Option<u64>,
+}
+
+/// A port, with its range in the message: clap's own says only "not in 0..=65535", and
+/// `-1` would otherwise read as an unknown flag.
+fn port_arg(text: &str) -> Result<u16, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a port: it must be 0-65535 (0: a free one)"))
 }
 
 /// `65536`, `64K`, `64KiB`, `1M`, `1MiB`: a byte count from 1 byte to 1 GiB.
@@ -134,18 +205,14 @@ struct CompareArgs {
     /// Script the clients with this scenario file (default: the built-in classroom scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// Width to lay out for (default: the terminal's, or 100)
-    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
-    width: Option<u16>,
     /// text for people, json for programs, markdown for slides and the book
     #[arg(long, value_enum, default_value_t = compare::Format::Text)]
     format: compare::Format,
     /// Follow this client's first message in the figure (default: the first client that sends)
     #[arg(long, value_name = "CLIENT")]
     read: Option<String>,
-    /// Colour and Unicode blocks; `never` also draws the figure in ASCII
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
+    #[command(flatten)]
+    look: Look,
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
@@ -177,6 +244,8 @@ struct BenchArgs {
     /// table for people, json or csv for the raw numbers
     #[arg(long, value_enum, default_value_t = bench::Format::Table)]
     format: bench::Format,
+    #[command(flatten)]
+    color: ColorArg,
     /// Also benchmark another echo server: NAME=PROGRAM, started as `PROGRAM --port 0`, which
     /// prints `serving on IP:PORT` first on stderr (see examples/peers/)
     #[arg(long, value_name = "NAME=PROGRAM")]
@@ -200,6 +269,45 @@ struct BenchArgs {
     plot: Option<PathBuf>,
 }
 
+/// `--color`, meaning the same in every command.
+#[derive(Args, Debug)]
+struct ColorArg {
+    /// auto: colour when stdout is a terminal and NO_COLOR is unset or empty (`never` also
+    /// draws compare's figure in ASCII)
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+/// The options of every command that lays out text for people: `--color` and `--width`.
+#[derive(Args, Debug)]
+struct Look {
+    #[command(flatten)]
+    color: ColorArg,
+    /// Columns to fit the text to, cutting the glosses with `…` (default: $COLUMNS, else the
+    /// terminal's; piped, a trace's lines stay whole and compare lays out for 100)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    width: Option<u16>,
+}
+
+impl Look {
+    /// The width asked for: `--width`, else `COLUMNS`, else the terminal's (at least 40).
+    fn width(&self) -> Option<usize> {
+        self.width
+            .map(usize::from)
+            .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+            .or_else(sys::term_width)
+            .filter(|&w| w > 0)
+            .map(|w| w.max(40))
+    }
+}
+
+/// The options of `iomodels list`.
+#[derive(Args, Debug)]
+struct ListArgs {
+    #[command(flatten)]
+    look: Look,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
@@ -210,12 +318,19 @@ enum Color {
 fn cli() -> Command {
     let models = models::MODELS.iter().map(|m| {
         // `about` after `augment_args`: the derive would otherwise set RunArgs' own doc line.
-        RunArgs::augment_args(Command::new(m.name))
+        let cmd = RunArgs::augment_args(Command::new(m.name))
             .about(format!("{} (UNP fig. {})", m.summary, m.figure))
-            .after_help(EXAMPLES)
+            .after_help(model_examples(m.name));
+        // --edge is epoll's alone: elsewhere it is refused (see `dispatch`), and not offered.
+        if m.name == "epoll" {
+            cmd
+        } else {
+            cmd.mut_arg("edge", |a| a.hide(true))
+        }
     });
     Command::new("iomodels")
         .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
         .about("The I/O models of network servers, shown one system call at a time")
         .long_about(
             "Runs the same TCP echo server under one I/O model, drives it with scripted clients, \
@@ -236,7 +351,23 @@ fn cli() -> Command {
                 .about("Measure each model: requests/s, latency, server CPU per request; --scaling: the cost of idle connections")
                 .after_help("Examples:\n  iomodels bench\n  iomodels bench threads nonblocking -c 100 -d 5 --format csv\n  iomodels bench --scaling --plot scaling.svg"),
         )
-        .subcommand(Command::new("list").about("List the models, their UNP figures, and which this OS has"))
+        .subcommand(ListArgs::augment_args(Command::new("list")).about("List the models, their UNP figures, and which this OS has"))
+        .subcommand(
+            Command::new("completions")
+                .about("Print the shell completion script")
+                .arg(
+                    clap::Arg::new("shell")
+                        .value_name("SHELL")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                )
+                .after_help("Examples:\n  iomodels completions bash > ~/.local/share/bash-completion/completions/iomodels\n  iomodels completions zsh > ~/.zfunc/_iomodels\n  iomodels completions fish > ~/.config/fish/completions/iomodels.fish"),
+        )
+        .subcommand(
+            Command::new("man")
+                .about("Print the man page (roff)")
+                .after_help("Examples:\n  iomodels man | man -l -\n  iomodels man > ~/.local/share/man/man1/iomodels.1"),
+        )
 }
 
 fn main() -> ExitCode {
@@ -276,6 +407,8 @@ fn main() -> ExitCode {
     };
     match dispatch(&matches) {
         Ok(code) => ExitCode::from(code as u8),
+        // Stdout's reader is gone (`iomodels list | head -1`): end quietly, as a model run does.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             crate::say!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(2)
@@ -283,10 +416,33 @@ fn main() -> ExitCode {
     }
 }
 
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
     if name == "list" {
-        list();
+        let args = ListArgs::from_arg_matches(sub)?;
+        colored::control::set_override(use_color(args.look.color.color));
+        list(args.look.width())?;
+        return Ok(0);
+    }
+    if name == "completions" {
+        let shell = *sub
+            .get_one::<clap_complete::Shell>("shell")
+            .expect("a required argument");
+        // Into a buffer first: clap_complete panics when its writer fails (a closed stdout).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cli(), "iomodels", &mut script);
+        std::io::stdout().write_all(&script)?;
+        return Ok(0);
+    }
+    if name == "man" {
+        clap_mangen::Man::new(cli()).render(&mut std::io::stdout().lock())?;
         return Ok(0);
     }
     if name == "compare" {
@@ -297,7 +453,13 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
-    colored::control::set_override(use_color(args.color));
+    if args.edge && model.name != "epoll" {
+        anyhow::bail!(
+            "--edge is epoll's edge-triggered mode (EPOLLET); `{}` has no such mode",
+            model.name
+        );
+    }
+    colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
         crate::say!(
             "warning: binding {} exposes this teaching server to the network; use 127.0.0.1 unless you mean it",
@@ -313,6 +475,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         no_trace: args.no_trace,
         idle: args.idle as usize,
         max_fds: args.max_fds,
+        width: args.look.width(),
         knobs: server::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
@@ -325,17 +488,26 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     run::run(model, &opts)
 }
 
-/// Whether to colour: `auto` means stdout is a terminal and NO_COLOR is not set.
+/// Whether to colour: `auto` means stdout is a terminal and NO_COLOR is unset or empty.
 fn use_color(choice: Color) -> bool {
+    color_wanted(
+        choice,
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// `use_color`'s rule; an empty NO_COLOR counts as unset (https://no-color.org).
+fn color_wanted(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
     }
 }
 
 fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
-    let color = use_color(args.color);
+    let color = use_color(args.look.color.color);
     colored::control::set_override(color);
     let models = if args.models.is_empty() {
         models::MODELS.iter().filter(|m| m.available()).collect()
@@ -351,10 +523,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let width = args
-        .width
-        .map(usize::from)
-        .unwrap_or_else(|| sys::term_width().filter(|&w| w >= 40).unwrap_or(100));
+    let width = args.look.width().unwrap_or(100);
     let opts = compare::CompareOpts {
         models,
         run: run::RunOpts {
@@ -366,6 +535,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
             no_trace: false,
             idle: 0,
             max_fds: None,
+            width: None,
             knobs: server::Knobs {
                 read_size: args.read_size as usize,
                 ..server::Knobs::default()
@@ -374,7 +544,8 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
         width,
         format: args.format,
         read: args.read,
-        unicode: args.color != Color::Never,
+        unicode: args.look.color.color != Color::Never,
+        color,
     };
     compare::compare(&opts)
 }
@@ -405,6 +576,7 @@ fn bench_cmd(_: BenchArgs) -> anyhow::Result<i32> {
 
 #[cfg(target_os = "linux")]
 fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
+    colored::control::set_override(use_color(args.color.color));
     let seconds = args
         .duration
         .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
@@ -480,17 +652,44 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn list() {
-    println!(
+/// The models as a table: header and availability coloured, each summary cut to `width`.
+fn list(width: Option<usize>) -> std::io::Result<()> {
+    use colored::Colorize;
+    let out = &mut std::io::stdout().lock();
+    let head = format!(
         "{:<12} {:<8} {:<10} what it shows",
         "model", "UNP fig.", "here?"
     );
+    writeln!(out, "{}", head.bold())?;
     for m in models::MODELS {
         let here = if m.available() {
-            "yes".to_string()
+            format!("{:<10}", "yes").green()
         } else {
-            format!("no: {}", m.platforms)
+            format!("{:<10}", format!("no: {}", m.platforms)).dimmed()
         };
-        println!("{:<12} {:<8} {:<10} {}", m.name, m.figure, here, m.summary);
+        // After the name, figure and availability columns (the last may be wider than 10).
+        let used = 12 + 1 + 8 + 1 + here.chars().count() + 1;
+        let summary = match width {
+            Some(w) => trace::text::fit(m.summary, w.saturating_sub(used)),
+            None => m.summary.to_string(),
+        };
+        writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_no_color_counts_as_unset() {
+        let empty = std::ffi::OsStr::new("");
+        let one = std::ffi::OsStr::new("1");
+        assert!(color_wanted(Color::Auto, true, None));
+        assert!(color_wanted(Color::Auto, true, Some(empty)));
+        assert!(!color_wanted(Color::Auto, true, Some(one)));
+        assert!(!color_wanted(Color::Auto, false, None));
+        assert!(color_wanted(Color::Always, false, Some(one)));
     }
 }

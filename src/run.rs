@@ -13,7 +13,7 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,6 +37,8 @@ pub struct RunOpts {
     pub idle: usize,
     /// Lower the soft RLIMIT_NOFILE to this (`--max-fds`), to show running out of descriptors.
     pub max_fds: Option<u64>,
+    /// Columns to fit the text trace to (`None`: whole lines).
+    pub width: Option<usize>,
     pub knobs: Knobs,
 }
 
@@ -100,6 +102,17 @@ fn idle_crowd(n: usize, addr: SocketAddr) -> Result<Vec<rustix::fd::OwnedFd>, St
     Ok(crowd)
 }
 
+/// The signals that end `--serve` the way Ctrl-C does, with teardown and summary: also a
+/// service manager's stop (SIGTERM) and a closed terminal (SIGHUP). Windows has only Ctrl-C.
+#[cfg(unix)]
+const STOP_SIGNALS: &[(i32, &str)] = &[
+    (signal_hook::consts::SIGINT, "Ctrl-C"),
+    (signal_hook::consts::SIGTERM, "SIGTERM"),
+    (signal_hook::consts::SIGHUP, "SIGHUP"),
+];
+#[cfg(windows)]
+const STOP_SIGNALS: &[(i32, &str)] = &[(signal_hook::consts::SIGINT, "Ctrl-C")];
+
 /// How long the server may take to stop once the scenario is over, before the run fails.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -107,24 +120,54 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// any one client action may take (each is bounded by `clients::ECHO_TIMEOUT`).
 const RUN_GRACE: Duration = Duration::from_secs(30);
 
-/// Loads the scenario named on the command line, or the built-in classroom one.
+/// The most a scenario file (or stdin, `--scenario -`) may hold: a run never reads without end.
+const MAX_SCENARIO: u64 = 1 << 20;
+
+/// Loads the scenario named on the command line (`-`: stdin), or the built-in classroom one.
 pub fn load_scenario(path: Option<&PathBuf>) -> Result<(String, Scenario)> {
-    match path {
-        None => Ok((
+    let Some(p) = path else {
+        return Ok((
             "classroom".into(),
             Scenario::parse(scenario::CLASSROOM).expect("the built-in scenario parses"),
-        )),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read scenario file {}", p.display()))?;
-            let sc = Scenario::parse(&text)
-                .map_err(|e| anyhow!("{}:{}: {}", p.display(), e.line, e.msg))?;
-            let name = p
-                .file_stem()
-                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-            Ok((name, sc))
-        }
+        ));
+    };
+    let (name, label, text) = if p.as_os_str() == "-" {
+        // Stdin can be read once; `compare` loads the scenario again for every model.
+        static STDIN: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+        let text = STDIN
+            .get_or_init(|| {
+                read_bounded(std::io::stdin().lock(), "stdin").map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+            .map_err(|e| anyhow!(e))?;
+        ("stdin".to_string(), "stdin".to_string(), text)
+    } else {
+        let file = std::fs::File::open(p)
+            .with_context(|| format!("cannot read scenario file {}", p.display()))?;
+        let name = p
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        let label = p.display().to_string();
+        let text = read_bounded(file, &label)?;
+        (name, label, text)
+    };
+    let sc = Scenario::parse(&text).map_err(|e| anyhow!("{label}:{}: {}", e.line, e.msg))?;
+    Ok((name, sc))
+}
+
+/// Reads a scenario's text, at most [`MAX_SCENARIO`] bytes of it.
+fn read_bounded(from: impl std::io::Read, label: &str) -> Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    from.take(MAX_SCENARIO + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read scenario file {label}"))?;
+    if text.len() as u64 > MAX_SCENARIO {
+        anyhow::bail!(
+            "scenario {label} is over 1 MiB: a scenario scripts a few clients, not a load"
+        );
     }
+    Ok(text)
 }
 
 /// The refusal for a model this OS lacks.
@@ -186,7 +229,7 @@ impl Sink for Printer<'_> {
 pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut printer = Printer {
-        text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock())),
+        text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
     };
     let done = execute(model, opts, &mut printer)?;
@@ -292,8 +335,8 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         );
     }
 
-    // The clients, or Ctrl-C in serve mode, decide when the server stops.
-    let sigint = Arc::new(AtomicBool::new(false));
+    // The clients, or a stop signal in serve mode, decide when the server stops.
+    let signalled = Arc::new(AtomicUsize::new(0));
     let board = Arc::new(clients::Board::default());
     let length = scenario
         .as_ref()
@@ -343,23 +386,32 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
             )
         }
         None => {
-            signal_hook::flag::register(signal_hook::consts::SIGINT, sigint.clone())
-                .context("cannot catch Ctrl-C")?;
+            for &(sig, _) in STOP_SIGNALS {
+                signal_hook::flag::register_usize(sig, signalled.clone(), sig as usize)
+                    .with_context(|| format!("cannot catch signal {sig}"))?;
+            }
             let rec = rec.clone();
-            let sigint = sigint.clone();
+            let signalled = signalled.clone();
             thread::Builder::new()
                 .name("ctrl-c".into())
                 .spawn(move || {
-                    while !sigint.load(Ordering::SeqCst) {
-                        thread::sleep(Duration::from_millis(50));
-                    }
+                    let sig = loop {
+                        match signalled.load(Ordering::SeqCst) {
+                            0 => thread::sleep(Duration::from_millis(50)),
+                            sig => break sig,
+                        }
+                    };
+                    let name = STOP_SIGNALS
+                        .iter()
+                        .find(|(s, _)| *s as usize == sig)
+                        .map_or("a signal", |(_, name)| name);
                     rec.info(
                         "harness",
-                        format!("Ctrl-C: the harness {}", StopHandle::HOW),
+                        format!("{name}: the harness {}", StopHandle::HOW),
                     );
                     stop.stop();
                 })
-                .context("cannot start the Ctrl-C watcher")?;
+                .context("cannot start the signal watcher")?;
             None
         }
     };
@@ -367,9 +419,9 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
 
     sink.start(&title);
     let (stuck, summary) = drain(rx, sink, |done_at| {
-        // Give the server a grace period once the clients (or Ctrl-C) have finished.
-        let finished =
-            clients.as_ref().is_some_and(|c| c.is_finished()) || sigint.load(Ordering::SeqCst);
+        // Give the server a grace period once the clients (or a stop signal) have finished.
+        let finished = clients.as_ref().is_some_and(|c| c.is_finished())
+            || signalled.load(Ordering::SeqCst) != 0;
         if finished && done_at.is_none() {
             *done_at = Some(Instant::now());
         }

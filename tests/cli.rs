@@ -328,3 +328,290 @@ fn bad_limits_are_one_line_and_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A closed stdout (`iomodels list | head -1`) ends a command quietly, as it ends a model run:
+/// no panic (exit code 101), no "Broken pipe" error.
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    use std::process::Stdio;
+    for args in [
+        &["list"][..],
+        &["compare", "blocking"][..],
+        &["blocking"][..],
+    ] {
+        let mut child = Command::new(util::bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The read end is gone before the program gets to write.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn subcommands_print_the_version() {
+    for sub in ["blocking", "compare", "list", "bench"] {
+        let out = util::run(&[sub, "--version"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")),
+            "{sub}"
+        );
+    }
+}
+
+#[test]
+fn flags_that_mean_nothing_here_are_refused() {
+    one_line_error(&["poll", "--edge"], "--edge");
+    one_line_error(&["blocking", "--edge"], "epoll");
+    one_line_error(
+        &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
+        "--scenario",
+    );
+    one_line_error(&["blocking", "--serve", "--idle", "3"], "--idle");
+}
+
+#[test]
+fn port_errors_name_the_range_and_help_says_the_default_once() {
+    one_line_error(&["blocking", "--port", "-1"], "0-65535");
+    one_line_error(&["blocking", "--port", "99999"], "0-65535");
+    let out = util::run(&["blocking", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let port: String = help
+        .split("--port")
+        .nth(1)
+        .unwrap()
+        .split("--bind")
+        .next()
+        .unwrap()
+        .into();
+    assert_eq!(port.matches("free").count(), 1, "{port}");
+    assert!(!port.contains("[default: 0]"), "{port}");
+}
+
+#[test]
+fn each_model_has_its_own_examples() {
+    let out = util::run(&["list"]);
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut seen = std::collections::BTreeSet::new();
+    for model in list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+    {
+        let help = String::from_utf8_lossy(&util::run(&[model, "--help"]).stdout).into_owned();
+        let examples: Vec<&str> = help
+            .split("Examples:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{model}: no examples:\n{help}"))
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!((2..=4).contains(&examples.len()), "{model}: {examples:?}");
+        for e in &examples {
+            assert!(e.starts_with(&format!("iomodels {model}")), "{model}: {e}");
+        }
+        assert!(
+            seen.insert(examples.join("\n")),
+            "{model}: the same examples as another"
+        );
+    }
+    let epoll = String::from_utf8_lossy(&util::run(&["epoll", "--help"]).stdout).into_owned();
+    assert!(epoll.contains("iomodels epoll --edge"), "{epoll}");
+}
+
+/// Runs `iomodels ARGS` with `input` on its stdin (written from a thread: the program may stop
+/// reading, and exit, before it is all written).
+fn run_with_stdin(args: &[&str], input: Vec<u8>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(util::bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn scenario_from_stdin() {
+    let classroom =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demos/crowd.scenario")).unwrap();
+    let out = run_with_stdin(&["threads", "--scenario", "-"], classroom);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().next().unwrap().contains("scenario `stdin`"),
+        "{text}"
+    );
+    // Bounded: more than 1 MiB is refused in one line, without reading it all.
+    let huge = b"# filler\n".repeat(300_000);
+    let out = run_with_stdin(&["threads", "--scenario", "-"], huge);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("1 MiB"), "{err}");
+}
+
+/// SIGTERM and SIGHUP end `--serve` the way Ctrl-C does: the listener closed, the summary out.
+#[cfg(unix)]
+#[test]
+fn serve_mode_ends_cleanly_on_sigterm_and_sighup() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for sig in ["TERM", "HUP"] {
+        let mut server = Command::new(util::bin())
+            .args(["blocking", "--serve", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(server.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("serving on"), "{first}");
+        let kill = Command::new("kill")
+            .args([&format!("-{sig}"), &server.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        // A bound, not a timing check: a server that ignores the signal must not hang the suite.
+        let mut waited = 0;
+        while server.try_wait().unwrap().is_none() && waited < 300 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        if server.try_wait().unwrap().is_none() {
+            let _ = server.kill();
+        }
+        let out = server.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "SIG{sig}");
+        let events = util::events(&out.stdout);
+        util::summary(&events);
+        let listener = events
+            .iter()
+            .find(|e| e["call"] == "listen")
+            .expect("a listen call")["fd"]
+            .clone();
+        assert!(
+            events
+                .iter()
+                .any(|e| e["call"] == "close" && e["fd"] == listener),
+            "SIG{sig}: the listener is not closed"
+        );
+    }
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_command_line() {
+    let out = util::run(&["completions", "bash"]);
+    assert!(out.status.success());
+    let bash = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        bash.contains("compare") && bash.contains("--scenario"),
+        "{bash}"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = util::run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("read-size"),
+            "{shell}"
+        );
+    }
+    one_line_error(&["completions", "tcsh"], "tcsh");
+    let out = util::run(&["man"]);
+    assert!(out.status.success());
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH"), "{man}");
+    let mut subs = util::models_here();
+    subs.extend(["compare", "bench", "list", "completions"].map(String::from));
+    for sub in subs {
+        assert!(
+            man.contains(&format!("iomodels\\-{sub}")),
+            "{sub} missing:\n{man}"
+        );
+    }
+}
+
+/// Every line of `iomodels ARGS` (with `env`), in columns (chars; the trace's symbols are one
+/// column each).
+fn widest_line(args: &[&str], env: &[(&str, &str)]) -> (usize, String) {
+    let out = Command::new(util::bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    (widest, text)
+}
+
+#[test]
+fn width_is_honoured_by_compare_and_model_traces() {
+    let (w, text) = widest_line(&["compare", "blocking", "--width", "80"], &[]);
+    assert!(w <= 80, "{w} columns:\n{text}");
+    for env in [&[][..], &[("COLUMNS", "80")][..]] {
+        let args: &[&str] = if env.is_empty() {
+            &["nonblocking", "--width", "80"]
+        } else {
+            &["nonblocking"]
+        };
+        let (w, text) = widest_line(args, env);
+        assert!(w <= 80, "{args:?} {env:?}: {w} columns:\n{text}");
+        // Still a trace: the calls are named, and the glosses are cut, not dropped.
+        assert!(text.contains(&format!("{}(", names::RECV)), "{text}");
+        assert!(text.contains('…'), "{text}");
+    }
+    // Piped without --width or COLUMNS: whole lines, as before (the book is made this way).
+    let (w, _) = widest_line(&["nonblocking"], &[]);
+    assert!(w > 120);
+}
+
+#[test]
+fn color_means_the_same_everywhere() {
+    for args in [
+        &["compare", "blocking", "--color", "always"][..],
+        &["list", "--color", "always"][..],
+        &["blocking", "--color", "always"][..],
+    ] {
+        let out = util::run(args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(out.stdout.contains(&0x1b), "{args:?}: no colour");
+    }
+    let out = util::run(&["list", "--color", "never"]);
+    assert!(!out.stdout.contains(&0x1b));
+    // bench takes it too (it parses everywhere; it runs only on Linux).
+    let out = util::run(&["bench", "--color", "never", "--help"]);
+    assert!(out.status.success());
+}

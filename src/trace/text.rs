@@ -61,8 +61,97 @@ pub fn took(us: u64) -> String {
     }
 }
 
+/// `s` in at most `n` columns: cut, with `…` where it was cut.
+pub fn fit(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(n.saturating_sub(1)).collect();
+    if n > 0 {
+        cut.push('…');
+    }
+    cut
+}
+
+/// `s` word-wrapped to end by column `width`, for a text that starts at column `indent` (after
+/// a prefix its caller prints); the lines after the first are indented to it. A word longer than
+/// a line is cut with `…`.
+pub fn wrap(s: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut len = indent;
+    for word in s.split(' ') {
+        let wlen = word.chars().count();
+        // A double space where the line breaks would start the next line with a space.
+        if word.is_empty() && len + 1 > width {
+            continue;
+        }
+        if len > indent && len + 1 + wlen > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            len = indent;
+        } else if !out.is_empty() {
+            out.push(' ');
+            len += 1;
+        }
+        let word = fit(word, width.saturating_sub(len));
+        len += word.chars().count();
+        out.push_str(&word);
+    }
+    out
+}
+
+/// The trace's columns for a width. Narrower than the full line, the tid column goes first;
+/// narrower still, each gloss moves to a line of its own under its call, and long calls are cut.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// The width to fit; `None`: whole lines (stdout is no terminal and no width was asked).
+    width: Option<usize>,
+    tid: bool,
+    call: usize,
+    gloss_below: bool,
+}
+
+/// time, who, tid, call, result, took, stage, and the spaces between: the gloss's column.
+const FULL: usize = 9 + 2 + 10 + 1 + 7 + 2 + 38 + 1 + 20 + 1 + 9 + 2 + 16 + 1;
+/// The tid column and its spaces.
+const TID: usize = 9;
+/// The least room a gloss keeps on its call's line before it moves below.
+const GLOSS: usize = 24;
+/// A gloss below its call is indented past the time column.
+const BELOW: usize = 11;
+
+impl Layout {
+    fn new(width: Option<usize>) -> Layout {
+        let w = width.unwrap_or(usize::MAX);
+        let tid = w >= FULL + GLOSS;
+        let gloss_below = w < FULL - TID + GLOSS;
+        // Below: time, who, call, result and took share the line (53 columns besides the call).
+        let call = if gloss_below {
+            w.saturating_sub(53).clamp(16, 38)
+        } else {
+            38
+        };
+        Layout {
+            width,
+            tid,
+            call,
+            gloss_below,
+        }
+    }
+
+    /// The gloss cut to the room it has: after `used` columns, or on its own line.
+    fn gloss(&self, note: &str, used: usize) -> String {
+        match self.width {
+            None => note.to_string(),
+            Some(w) if self.gloss_below => fit(note, w.saturating_sub(BELOW + 17)),
+            Some(w) => fit(note, w.saturating_sub(used)),
+        }
+    }
+}
+
 pub struct TextRenderer<W: Write> {
     out: W,
+    layout: Layout,
     peers: Peers,
     /// "… blocks" lines held back until we know the call really blocked.
     held: Vec<(Event, Instant)>,
@@ -71,9 +160,11 @@ pub struct TextRenderer<W: Write> {
 }
 
 impl<W: Write> TextRenderer<W> {
-    pub fn new(out: W) -> TextRenderer<W> {
+    /// A renderer fitting its lines to `width` columns (`None`: whole lines).
+    pub fn new(out: W, width: Option<usize>) -> TextRenderer<W> {
         TextRenderer {
             out,
+            layout: Layout::new(width),
             peers: Peers::default(),
             held: Vec::new(),
             shown: Vec::new(),
@@ -82,17 +173,30 @@ impl<W: Write> TextRenderer<W> {
 
     /// The title line and the column headings.
     pub fn header(&mut self, title: &str) {
-        let out = &mut self.out;
-        let _ = writeln!(out, "{}", title.bold());
-        let _ = writeln!(
-            out,
-            "{}",
+        let l = self.layout;
+        let title = match l.width {
+            Some(w) => wrap(title, w, 0),
+            None => title.to_string(),
+        };
+        let _ = writeln!(self.out, "{}", title.bold());
+        let tid = if l.tid {
+            format!("{:>7}  ", "tid")
+        } else {
+            String::new()
+        };
+        let call = l.call;
+        let head = if l.gloss_below {
             format!(
-                "{:>9}  {:<10} {:>7}  {:<38} {:<20} {:>9}  {:<16} {}",
-                "time ms", "who", "tid", "call", "result", "took", "stage", "what it means"
+                "{:>9}  {:<10} {:<call$} {:<20} {:>9}\n{:BELOW$}{:<16} {}",
+                "time ms", "who", "call", "result", "took", "", "stage", "what it means"
             )
-            .dimmed()
-        );
+        } else {
+            format!(
+                "{:>9}  {:<10} {tid}{:<call$} {:<20} {:>9}  {:<16} {}",
+                "time ms", "who", "call", "result", "took", "stage", "what it means"
+            )
+        };
+        let _ = writeln!(self.out, "{}", head.dimmed());
     }
 
     pub fn event(&mut self, ev: &Event) {
@@ -165,105 +269,144 @@ impl<W: Write> TextRenderer<W> {
     }
 
     fn line(&mut self, ev: &Event, after_block: bool) {
+        let l = self.layout;
         let at = if after_block {
             ev.t_us + ev.dur_us
         } else {
             ev.t_us
         };
         let time = format!("{:>9.3}", at as f64 / 1e3);
-        let tid = if ev.tid != 0 {
-            ev.tid.to_string()
-        } else {
-            String::new()
+        let tid = match (l.tid, ev.tid) {
+            (false, _) => String::new(),
+            (true, 0) => format!("{:>7}  ", ""),
+            (true, t) => format!("{t:>7}  "),
         };
-        let stage = format!("{:<16}", stage_label(ev.stage));
-        let line = match ev.kind {
-            Kind::Client => format!(
-                "{}  {:<10} {:>7}  {:<38} {:<20} {:>9}  {} {}",
+        let who = format!("{:<10}", ev.actor);
+        // time, who and tid: the columns every line starts with.
+        let lead = 9 + 2 + who.chars().count() + 1 + tid.chars().count();
+        if ev.kind == Kind::Info && ev.stage != Stage::Work {
+            let note = format!("· {}", ev.note);
+            let note = match l.width {
+                Some(w) => fit(&note, w.saturating_sub(lead)),
+                None => note,
+            };
+            let line = format!(
+                "{}  {} {}{}",
                 time.dimmed(),
-                ev.actor.bright_green(),
+                who.dimmed(),
                 tid.dimmed(),
-                format!("▸ {}", ev.call).bright_green(),
-                "",
-                "",
-                stage_color(ev.stage, &stage),
-                ev.note
-            ),
-            Kind::Info if ev.stage != Stage::Work => format!(
-                "{}  {:<10} {:>7}  {}",
-                time.dimmed(),
-                ev.actor.dimmed(),
-                tid.dimmed(),
-                format!("· {}", ev.note).dimmed()
-            ),
-            _ => {
-                let mut args = Vec::new();
-                if let Some(fd) = ev.fd {
-                    args.push(self.fd_label(fd));
-                }
-                if !ev.args.is_empty() {
-                    args.push(ev.args.clone());
-                }
-                let call = if ev.kind == Kind::Info {
-                    ev.call.to_string()
-                } else if ev.kind == Kind::Op {
-                    format!("⟨{}⟩ {}", ev.call, args.join(", "))
+                note.dimmed()
+            );
+            let _ = writeln!(self.out, "{}", line.trim_end());
+            return;
+        }
+        let (call, result, dur, note) = if ev.kind == Kind::Client {
+            (
+                format!("▸ {}", ev.call),
+                String::new(),
+                String::new(),
+                ev.note.clone(),
+            )
+        } else {
+            self.call_columns(ev, after_block)
+        };
+        let took_w = dur.chars().count().max(9);
+        let (call, result) = match l.width {
+            Some(w) => {
+                // With the gloss below, the call gives up what a long "slept …" needs.
+                let call_w = if l.gloss_below {
+                    l.call.min(w.saturating_sub(lead + 22 + took_w)).max(12)
                 } else {
-                    format!("{}({})", ev.call, args.join(", "))
+                    l.call
                 };
-                let mut result = match (ev.kind, ev.ret, ev.errno) {
-                    (Kind::Wait, _, _) => "… blocks".to_string(),
-                    (Kind::Info, _, _) => String::new(),
-                    (_, Some(r), _) => match ev.port.and(self.peers.client(r)) {
-                        Some(c) => format!("= {r} ({c})"),
-                        None => format!("= {r}"),
-                    },
-                    // A CQE's result is the negated errno itself, not -1 with errno set.
-                    (Kind::Op, None, Some(e)) => format!("= -{e}"),
-                    (_, None, Some(e)) => format!("= -1 {e}"),
-                    // An SQE has no result yet: it waits in the submission ring.
-                    (Kind::Op, None, None) => "queued".to_string(),
-                    // A call whose result the program cannot see (a library's, made for us).
-                    (_, None, None) => "= ?".to_string(),
-                };
-                if ev.count > 1 {
-                    result = format!("{result} ×{}", thousands(ev.count));
-                }
-                let dur = match ev.kind {
-                    Kind::Wait => String::new(),
-                    _ if after_block => format!("slept {}", took(ev.dur_us)),
-                    _ => took(ev.dur_us),
-                };
-                let mut note = ev.note.clone();
-                if let Some(span) = ev.span_us {
-                    note = format!("{note} (over {})", ms(span));
-                }
-                let styled_call = if ev.kind == Kind::Wait || after_block {
-                    call.bold()
-                } else {
-                    call.normal()
-                };
-                format!(
-                    "{}  {:<10} {:>7}  {:<38} {:<20} {:>9}  {} {}",
-                    time.dimmed(),
-                    ev.actor,
-                    tid.dimmed(),
-                    styled_call,
-                    result,
-                    dur.dimmed(),
-                    stage_color(ev.stage, &stage),
-                    note
+                (
+                    format!("{:<call_w$}", fit(&call, call_w)),
+                    format!("{:<20}", fit(&result, 20)),
                 )
             }
+            None => (format!("{call:<38}"), format!("{result:<20}")),
         };
+        let stage = format!("{:<16}", stage_label(ev.stage));
+        let used = lead + call.chars().count() + result.chars().count() + took_w + 2 + 2 + 16 + 1;
+        let note = l.gloss(&note, used);
+        let (who, call) = if ev.kind == Kind::Client {
+            (who.bright_green(), call.bright_green())
+        } else if ev.kind == Kind::Wait || after_block {
+            (who.normal(), call.bold())
+        } else {
+            (who.normal(), call.normal())
+        };
+        let gap = if l.gloss_below {
+            format!("\n{:BELOW$}", "")
+        } else {
+            "  ".to_string()
+        };
+        let line = format!(
+            "{}  {who} {}{call} {result} {:>9}{gap}{} {note}",
+            time.dimmed(),
+            tid.dimmed(),
+            dur.dimmed(),
+            stage_color(ev.stage, &stage),
+        );
         let _ = writeln!(self.out, "{}", line.trim_end());
+    }
+
+    /// A call's columns: the call with its arguments, its result, how long it took, its gloss.
+    fn call_columns(&self, ev: &Event, after_block: bool) -> (String, String, String, String) {
+        let mut args = Vec::new();
+        if let Some(fd) = ev.fd {
+            args.push(self.fd_label(fd));
+        }
+        if !ev.args.is_empty() {
+            args.push(ev.args.clone());
+        }
+        let call = if ev.kind == Kind::Info {
+            ev.call.to_string()
+        } else if ev.kind == Kind::Op {
+            format!("⟨{}⟩ {}", ev.call, args.join(", "))
+        } else {
+            format!("{}({})", ev.call, args.join(", "))
+        };
+        let mut result = match (ev.kind, ev.ret, ev.errno) {
+            (Kind::Wait, _, _) => "… blocks".to_string(),
+            (Kind::Info, _, _) => String::new(),
+            (_, Some(r), _) => match ev.port.and(self.peers.client(r)) {
+                Some(c) => format!("= {r} ({c})"),
+                None => format!("= {r}"),
+            },
+            // A CQE's result is the negated errno itself, not -1 with errno set.
+            (Kind::Op, None, Some(e)) => format!("= -{e}"),
+            (_, None, Some(e)) => format!("= -1 {e}"),
+            // An SQE has no result yet: it waits in the submission ring.
+            (Kind::Op, None, None) => "queued".to_string(),
+            // A call whose result the program cannot see (a library's, made for us).
+            (_, None, None) => "= ?".to_string(),
+        };
+        if ev.count > 1 {
+            result = format!("{result} ×{}", thousands(ev.count));
+        }
+        let dur = match ev.kind {
+            Kind::Wait => String::new(),
+            _ if after_block => format!("slept {}", took(ev.dur_us)),
+            _ => took(ev.dur_us),
+        };
+        let mut note = ev.note.clone();
+        if let Some(span) = ev.span_us {
+            note = format!("{note} (over {})", ms(span));
+        }
+        (call, result, dur, note)
     }
 
     pub fn finish(&mut self, title: &str, s: &Summary, state: &str, notice: &[String]) {
         self.flush_held();
+        let width = self.layout.width;
+        let fitted = |text: String, indent: usize| match width {
+            Some(w) => wrap(&text, w, indent),
+            None => text,
+        };
         let o = &mut self.out;
         let _ = writeln!(o);
-        let _ = writeln!(o, "{}", format!("── summary: {title} ──").bold());
+        let _ = writeln!(o, "{}", fitted(format!("── summary: {title} ──"), 0).bold());
         let mut calls: Vec<_> = s.calls.iter().collect();
         calls.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let by_name: Vec<String> = calls
@@ -271,7 +414,7 @@ impl<W: Write> TextRenderer<W> {
             .map(|(n, c)| format!("{n} {}", thousands(**c)))
             .collect();
         let row = |o: &mut W, k: &str, v: String| {
-            let _ = writeln!(o, "  {:<18} {v}", k.dimmed());
+            let _ = writeln!(o, "  {:<18} {}", k.dimmed(), fitted(v, 21));
         };
         row(
             o,
@@ -390,7 +533,7 @@ impl<W: Write> TextRenderer<W> {
         if !notice.is_empty() {
             let _ = writeln!(o, "{}", "what to notice".bold());
             for n in notice {
-                let _ = writeln!(o, "  • {n}");
+                let _ = writeln!(o, "  • {}", fitted(n.clone(), 4));
             }
         }
         let _ = o.flush();
