@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use load::Until;
 use serde::Serialize;
 use std::io::IsTerminal;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -205,7 +206,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             },
         })
         .collect();
-    write_rows(opts, &rows);
+    write_rows(opts, &rows)?;
     let bad: Vec<String> = rows
         .iter()
         .flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.model)))
@@ -216,7 +217,8 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
     Ok(if bad.is_empty() { 0 } else { 1 })
 }
 
-fn write_rows(opts: &BenchOpts, rows: &[Row]) {
+fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
+    let out = &mut std::io::stdout().lock();
     match opts.format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -226,14 +228,16 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) {
                 "rounds": opts.rounds,
                 "results": rows,
             });
-            println!("{doc}");
+            writeln!(out, "{doc}")?;
         }
         Format::Csv => {
-            println!(
+            writeln!(
+                out,
                 "model,connections,size,requests,verified,errors,rounds,seconds,requests_per_s,p50_us,p99_us,p999_us,server_cpu_ms,cpu_per_request_us"
-            );
+            )?;
             for r in rows {
-                println!(
+                writeln!(
+                    out,
                     "{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{:.1},{:.1},{:.1},{:.3}",
                     r.model,
                     r.connections,
@@ -249,7 +253,7 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) {
                     r.p999_us,
                     r.server_cpu_ms,
                     r.cpu_per_request_us
-                );
+                )?;
             }
         }
         Format::Table => {
@@ -282,7 +286,8 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) {
                 Until::Time(d) => format!("{:.1} s per run", d.as_secs_f64()),
                 Until::Messages(n) => format!("{n} messages per connection"),
             };
-            println!(
+            writeln!(
+                out,
                 "iomodels bench — closed loop, {} connections, {} B messages, {how}{}",
                 opts.connections,
                 opts.size,
@@ -291,17 +296,19 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) {
                 } else {
                     String::new()
                 }
-            );
-            println!("{t}");
+            )?;
+            writeln!(out, "{t}")?;
             for r in rows.iter().filter(|r| !r.note.is_empty()) {
-                println!("{}: {}", r.model, r.note);
+                writeln!(out, "{}: {}", r.model, r.note)?;
             }
-            println!(
+            writeln!(
+                out,
                 "CPU/request is the server's user+system time divided by the echoes it served: \
                  steadier than requests/s on a shared machine."
-            );
+            )?;
         }
     }
+    out.flush()
 }
 
 /// The scaling sweep's options.

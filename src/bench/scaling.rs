@@ -10,6 +10,7 @@ use super::{Format, ScalingOpts, measure, plot, progress_bar};
 use anyhow::{Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 /// The models the sweep is about, in this order, whichever this build has.
@@ -153,6 +154,7 @@ fn wait_accepted(srv: &Server, fds: usize) {
 }
 
 fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
+    let out = &mut std::io::stdout().lock();
     if let Some(path) = &opts.plot {
         plot::svg(path, sweeps)?;
     }
@@ -164,15 +166,17 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                 "size": opts.size,
                 "models": sweeps,
             });
-            println!("{doc}");
+            writeln!(out, "{doc}")?;
         }
         Format::Csv => {
-            println!(
+            writeln!(
+                out,
                 "model,idle,active,requests,verified,requests_per_s,cpu_per_echo_us,p50_us,p99_us,rss_kb,peak_rss_kb"
-            );
+            )?;
             for s in sweeps {
                 for st in &s.steps {
-                    println!(
+                    writeln!(
+                        out,
                         "{},{},{},{},{},{:.1},{:.3},{:.1},{:.1},{},{}",
                         st.model,
                         st.idle,
@@ -185,7 +189,7 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                         st.p99_us,
                         st.rss_kb,
                         s.peak_rss_kb
-                    );
+                    )?;
                 }
             }
         }
@@ -194,10 +198,11 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                 Until::Time(d) => format!("{:.1} s per step", d.as_secs_f64()),
                 Until::Messages(n) => format!("{n} messages per connection per step"),
             };
-            println!(
+            writeln!(
+                out,
                 "iomodels bench --scaling — {} active connections ({} B messages) beside idle ones, {how}",
                 opts.active, opts.size
-            );
+            )?;
             let mut t = Table::new();
             t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
                 "model",
@@ -221,7 +226,7 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                     ]);
                 }
             }
-            println!("{t}");
+            writeln!(out, "{t}")?;
             let mut mem = Table::new();
             mem.load_style(UTF8_FULL_CONDENSED).set_header(vec![
                 "model",
@@ -235,16 +240,16 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                     format!("{:.1}", s.peak_rss_kb as f64 / 1024.0),
                 ]);
             }
-            println!("{mem}");
-            println!();
-            print!("{}", plot::text_chart(sweeps));
+            writeln!(out, "{mem}")?;
+            writeln!(out)?;
+            write!(out, "{}", plot::text_chart(sweeps))?;
             for s in sweeps {
                 for n in &s.notes {
-                    println!("note: {}: {n}", s.model);
+                    writeln!(out, "note: {}: {n}", s.model)?;
                 }
             }
             if let Some(p) = &opts.plot {
-                println!("plot written to {}", p.display());
+                writeln!(out, "plot written to {}", p.display())?;
             }
         }
     }
