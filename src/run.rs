@@ -6,8 +6,8 @@ use crate::scenario::{self, Scenario, clients};
 use crate::server::{BACKLOG, Knobs, Server, StopHandle};
 use crate::trace::json::JsonRenderer;
 use crate::trace::summary::Summary;
-use crate::trace::text::TextRenderer;
-use crate::trace::{Event, Recorder};
+use crate::trace::text::{TextRenderer, thousands};
+use crate::trace::{Event, Kind, Recorder, Stage};
 use anyhow::{Context, Result, anyhow};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -182,10 +182,48 @@ pub struct Finished {
     pub failures: Vec<String>,
 }
 
-/// Prints the trace as it comes, in the chosen format.
+/// Trace lines a scenario run prints at most, per format; past them, events are only counted
+/// (the summary still sees every one). A one-byte read size can otherwise print hundreds of
+/// megabytes. `--serve` is live and has no cap.
+const TEXT_LINES: u64 = 5_000;
+const JSON_LINES: u64 = 100_000;
+
+/// Prints the trace as it comes, in the chosen format, up to its cap.
 struct Printer<'a> {
     text: Option<TextRenderer<std::io::StdoutLock<'a>>>,
     json: Option<JsonRenderer<std::io::StdoutLock<'a>>>,
+    /// Events still to print before the rest are only counted.
+    room: u64,
+    /// Lines not printed past the cap.
+    folded: u64,
+    /// When the last event happened, for the closing "folded" line.
+    last_us: u64,
+}
+
+impl Printer<'_> {
+    fn show(&mut self, ev: &Event) {
+        if let Some(t) = &mut self.text {
+            t.event(ev);
+        }
+        if let Some(j) = &mut self.json {
+            j.event(ev);
+        }
+    }
+
+    /// Says how many events the cap kept back, once, after the last one printed.
+    fn fold(&mut self) {
+        if self.folded == 0 {
+            return;
+        }
+        let mut ev = Event::new(Kind::Info, "", Stage::Setup);
+        ev.t_us = self.last_us;
+        ev.actor = "harness".into();
+        ev.note = format!(
+            "… {} more lines folded (the summary counts them all)",
+            thousands(self.folded)
+        );
+        self.show(&ev);
+    }
 }
 
 impl Sink for Printer<'_> {
@@ -196,12 +234,15 @@ impl Sink for Printer<'_> {
     }
 
     fn event(&mut self, ev: &Event) {
-        if let Some(t) = &mut self.text {
-            t.event(ev);
+        self.last_us = self.last_us.max(ev.t_us);
+        // A JSON line per event; in text, a wait is a line only if the call slept, so no count.
+        let line = u64::from(ev.kind != Kind::Wait || self.json.is_some());
+        if self.room == 0 {
+            self.folded += line;
+            return;
         }
-        if let Some(j) = &mut self.json {
-            j.event(ev);
-        }
+        self.room -= line;
+        self.show(ev);
     }
 
     fn idle(&mut self) {
@@ -217,8 +258,16 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let mut printer = Printer {
         text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock())),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
+        room: match opts.format {
+            _ if opts.serve => u64::MAX,
+            Format::Text => TEXT_LINES,
+            Format::Json => JSON_LINES,
+        },
+        folded: 0,
+        last_us: 0,
     };
     let done = execute(model, opts, &mut printer)?;
+    printer.fold();
     let notice = (model.notice)(&done.summary);
     if let Some(t) = &mut printer.text {
         t.finish(model.name, &done.summary, model.state, &notice);
