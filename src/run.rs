@@ -270,10 +270,10 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     printer.fold();
     let notice = (model.notice)(&done.summary);
     if let Some(t) = &mut printer.text {
-        t.finish(model.name, &done.summary, model.state, &notice);
+        t.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
     if let Some(j) = &mut printer.json {
-        j.finish(model.name, &done.summary, model.state, &notice);
+        j.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
     drop(printer);
     let _ = std::io::stdout().flush();

@@ -259,7 +259,15 @@ impl<W: Write> TextRenderer<W> {
         let _ = writeln!(self.out, "{}", line.trim_end());
     }
 
-    pub fn finish(&mut self, title: &str, s: &Summary, state: &str, notice: &[String]) {
+    /// The summary. `serve`: the clients were real ones (`--serve`), whose echoes nobody checks.
+    pub fn finish(
+        &mut self,
+        title: &str,
+        s: &Summary,
+        state: &str,
+        notice: &[String],
+        serve: bool,
+    ) {
         self.flush_held();
         let o = &mut self.out;
         let _ = writeln!(o);
@@ -363,14 +371,11 @@ impl<W: Write> TextRenderer<W> {
             "other work",
             format!("{} units done while waiting", thousands(s.work)),
         );
-        row(
-            o,
-            "clients",
+        let checked = if serve {
+            "echoes are not checked in --serve (the clients are not ours)".to_string()
+        } else {
             format!(
-                "{} served by {} server thread(s), at most {} at once; {} echoes ({} bytes) checked byte for byte{}",
-                s.accepted,
-                s.threads,
-                s.max_open,
+                "{} echoes ({} bytes) checked byte for byte{}",
                 s.echoes_ok,
                 s.echo_bytes,
                 if s.failures == 0 {
@@ -378,6 +383,14 @@ impl<W: Write> TextRenderer<W> {
                 } else {
                     format!(", {} FAILED", s.failures)
                 }
+            )
+        };
+        row(
+            o,
+            "clients",
+            format!(
+                "{} served by {} server thread(s), at most {} at once; {checked}",
+                s.accepted, s.threads, s.max_open
             ),
         );
         row(o, "state lives in", state.to_string());
