@@ -99,7 +99,37 @@ pub struct FigRow {
 
 /// Runs every model on the scenario and prints the comparison. Returns the exit code.
 pub fn compare(opts: &CompareOpts) -> Result<i32> {
-    let (_, scenario) = run::load_scenario(opts.run.scenario.as_ref())?;
+    let (name, scenario) = run::load_scenario(opts.run.scenario.as_ref())?;
+    let senders: Vec<&str> = scenario
+        .clients()
+        .into_iter()
+        .filter(|c| {
+            scenario
+                .steps
+                .iter()
+                .any(|s| s.client == *c && matches!(s.action, crate::scenario::Action::Send(_)))
+        })
+        .collect();
+    // A figure of nothing would look like a measurement: say which clients there are instead.
+    if let Some(want) = &opts.read {
+        if !scenario.clients().contains(&want.as_str()) {
+            anyhow::bail!(
+                "--read {want}: scenario `{name}` has no client {want} (its clients: {})",
+                scenario.clients().join(", ")
+            );
+        }
+        if !senders.contains(&want.as_str()) {
+            anyhow::bail!(
+                "--read {want}: client {want} sends nothing in scenario `{name}`, so there is no \
+                 read to follow (clients that send: {})",
+                if senders.is_empty() {
+                    "none".to_string()
+                } else {
+                    senders.join(", ")
+                }
+            );
+        }
+    }
     let mut columns = Vec::new();
     for &model in &opts.models {
         let mut sink = Collect(Vec::new());
@@ -116,15 +146,10 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         });
     }
     // By default, follow the first client of the script that sends something (A, in class).
-    let reader = opts.read.clone().or_else(|| {
-        let sends = |name: &&str| {
-            scenario
-                .steps
-                .iter()
-                .any(|s| s.client == *name && matches!(s.action, crate::scenario::Action::Send(_)))
-        };
-        scenario.clients().into_iter().find(sends).map(String::from)
-    });
+    let reader = opts
+        .read
+        .clone()
+        .or_else(|| senders.first().map(|c| c.to_string()));
     let rows: Vec<Row> = columns.iter().map(row).collect();
     let figure: Vec<FigRow> = match &reader {
         Some(client) => columns.iter().filter_map(|c| fig_row(c, client)).collect(),

@@ -3,11 +3,11 @@
 
 use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
-use crate::server::{Knobs, Server, StopHandle};
+use crate::server::{BACKLOG, Knobs, Server, StopHandle};
 use crate::trace::json::JsonRenderer;
 use crate::trace::summary::Summary;
-use crate::trace::text::TextRenderer;
-use crate::trace::{Event, Recorder};
+use crate::trace::text::{TextRenderer, thousands};
+use crate::trace::{Event, Kind, Recorder, Stage};
 use anyhow::{Context, Result, anyhow};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -48,12 +48,22 @@ pub struct RunOpts {
 /// hit `select`'s FD_SETSIZE wall with half the crowd a real, separate client machine would need.
 const IDLE_FD_BASE: i32 = 4096;
 
+/// The soft RLIMIT_NOFILE that `--idle n` needs. Descriptors are numbered lowest-free-first:
+/// the client ends fill IDLE_FD_BASE upwards and the server ends fill from 0, so the highest
+/// number is the larger of the two ends' reach; 256 more for the listener, the scenario's
+/// clients and stdio.
+#[cfg(unix)]
+fn descriptors_needed(idle: usize) -> u64 {
+    let idle = idle as u64;
+    (IDLE_FD_BASE as u64 + idle).max(2 * idle) + 256
+}
+
 /// Makes room for `--idle N`: raises the soft RLIMIT_NOFILE when needed, or explains in one line
 /// why it cannot.
 #[cfg(unix)]
 fn raise_nofile(idle: usize) -> Result<()> {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let need = IDLE_FD_BASE as u64 + 2 * idle as u64 + 256;
+    let need = descriptors_needed(idle);
     let lim = getrlimit(Resource::Nofile);
     if lim.current.is_none_or(|c| c >= need) {
         return Ok(());
@@ -81,20 +91,43 @@ fn raise_nofile(_idle: usize) -> Result<()> {
     Ok(())
 }
 
+/// How long the idle crowd waits for the server to accept one more connection before it
+/// decides that the server is not accepting.
+const ACCEPT_PATIENCE: Duration = Duration::from_secs(3);
+
 /// Opens the idle crowd: `n` connections that never send, their client ends moved out of the
-/// server's descriptor range. Fails if the server does not accept them (a blocking server busy
-/// with the first one lets the kernel's accept queue of 128 fill up).
-fn idle_crowd(n: usize, addr: SocketAddr) -> Result<Vec<rustix::fd::OwnedFd>, String> {
+/// server's descriptor range. It goes at the speed the server accepts: at most [`BACKLOG`]
+/// connections are ever waiting in the accept queue, since one more would have its SYN dropped
+/// and retried a second later. Fails if the server stops accepting (a blocking server busy with
+/// the first connection leaves the rest in the queue).
+fn idle_crowd(
+    n: usize,
+    addr: SocketAddr,
+    admitted: impl Fn() -> usize,
+) -> Result<Vec<rustix::fd::OwnedFd>, String> {
+    let before = admitted();
     let mut crowd = Vec::with_capacity(n);
     for i in 0..n {
-        let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-            .map_err(|e| {
-                format!(
-                    "idle connection #{} of {n}: connect failed ({e}): the server is not \
-                     accepting; --idle is meant for the readiness models (select, poll, epoll, portable)",
-                    i + 1
-                )
-            })?;
+        let mut accepted = admitted() - before;
+        let mut since = Instant::now();
+        while i.saturating_sub(accepted) >= BACKLOG as usize {
+            if since.elapsed() > ACCEPT_PATIENCE {
+                return Err(format!(
+                    "idle connection #{} of {n}: the server has accepted {accepted} and left \
+                     {BACKLOG} waiting for {}s: it is not accepting; --idle is meant for the \
+                     readiness models (select, poll, epoll, portable)",
+                    i + 1,
+                    ACCEPT_PATIENCE.as_secs()
+                ));
+            }
+            thread::sleep(Duration::from_micros(100));
+            let now = admitted() - before;
+            if now != accepted {
+                (accepted, since) = (now, Instant::now());
+            }
+        }
+        let stream = std::net::TcpStream::connect_timeout(&addr, ACCEPT_PATIENCE)
+            .map_err(|e| format!("idle connection #{} of {n}: connect failed ({e})", i + 1))?;
         let moved = crate::sys::move_fd(stream.into(), IDLE_FD_BASE)
             .map_err(|e| format!("cannot move an idle connection's descriptor: {e}"))?;
         crowd.push(moved);
@@ -196,10 +229,48 @@ pub struct Finished {
     pub failures: Vec<String>,
 }
 
-/// Prints the trace as it comes, in the chosen format.
+/// Trace lines a scenario run prints at most, per format; past them, events are only counted
+/// (the summary still sees every one). A one-byte read size can otherwise print hundreds of
+/// megabytes. `--serve` is live and has no cap.
+const TEXT_LINES: u64 = 5_000;
+const JSON_LINES: u64 = 100_000;
+
+/// Prints the trace as it comes, in the chosen format, up to its cap.
 struct Printer<'a> {
     text: Option<TextRenderer<std::io::StdoutLock<'a>>>,
     json: Option<JsonRenderer<std::io::StdoutLock<'a>>>,
+    /// Events still to print before the rest are only counted.
+    room: u64,
+    /// Lines not printed past the cap.
+    folded: u64,
+    /// When the last event happened, for the closing "folded" line.
+    last_us: u64,
+}
+
+impl Printer<'_> {
+    fn show(&mut self, ev: &Event) {
+        if let Some(t) = &mut self.text {
+            t.event(ev);
+        }
+        if let Some(j) = &mut self.json {
+            j.event(ev);
+        }
+    }
+
+    /// Says how many events the cap kept back, once, after the last one printed.
+    fn fold(&mut self) {
+        if self.folded == 0 {
+            return;
+        }
+        let mut ev = Event::new(Kind::Info, "", Stage::Setup);
+        ev.t_us = self.last_us;
+        ev.actor = "harness".into();
+        ev.note = format!(
+            "… {} more lines folded (the summary counts them all)",
+            thousands(self.folded)
+        );
+        self.show(&ev);
+    }
 }
 
 impl Sink for Printer<'_> {
@@ -210,12 +281,15 @@ impl Sink for Printer<'_> {
     }
 
     fn event(&mut self, ev: &Event) {
-        if let Some(t) = &mut self.text {
-            t.event(ev);
+        self.last_us = self.last_us.max(ev.t_us);
+        // A JSON line per event; in text, a wait is a line only if the call slept, so no count.
+        let line = u64::from(ev.kind != Kind::Wait || self.json.is_some());
+        if self.room == 0 {
+            self.folded += line;
+            return;
         }
-        if let Some(j) = &mut self.json {
-            j.event(ev);
-        }
+        self.room -= line;
+        self.show(ev);
     }
 
     fn idle(&mut self) {
@@ -231,14 +305,22 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let mut printer = Printer {
         text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
+        room: match opts.format {
+            _ if opts.serve => u64::MAX,
+            Format::Text => TEXT_LINES,
+            Format::Json => JSON_LINES,
+        },
+        folded: 0,
+        last_us: 0,
     };
     let done = execute(model, opts, &mut printer)?;
+    printer.fold();
     let notice = (model.notice)(&done.summary);
     if let Some(t) = &mut printer.text {
-        t.finish(model.name, &done.summary, model.state, &notice);
+        t.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
     if let Some(j) = &mut printer.json {
-        j.finish(model.name, &done.summary, model.state, &notice);
+        j.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
     drop(printer);
     let _ = std::io::stdout().flush();
@@ -350,7 +432,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 thread::Builder::new()
                     .name("scenario".into())
                     .spawn(move || {
-                        let crowd = match idle_crowd(idle, local) {
+                        let crowd = match idle_crowd(idle, local, || stop.admitted()) {
                             Ok(crowd) => {
                                 if idle > 0 {
                                     rec.info(
@@ -518,4 +600,60 @@ fn drain(
         }
     };
     (stuck, summary)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn the_idle_crowd_keeps_at_most_the_backlog_waiting_on_a_server_that_does_not_accept() {
+        raise_nofile(300).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let err = idle_crowd(300, listener.local_addr().unwrap(), || 0).unwrap_err();
+        assert!(
+            err.starts_with(
+                "idle connection #129 of 300: the server has accepted 0 and left 128 waiting for 3s: \
+                 it is not accepting"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_idle_crowd_opens_as_the_server_accepts_with_its_ends_out_of_the_way() {
+        let n = 400;
+        raise_nofile(n).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        let server = thread::spawn(move || {
+            (0..n)
+                .map(|_| {
+                    let end = listener.accept().unwrap().0;
+                    count.fetch_add(1, Ordering::Relaxed);
+                    end
+                })
+                .collect::<Vec<_>>()
+        });
+        let crowd = idle_crowd(n, addr, || accepted.load(Ordering::Relaxed)).unwrap();
+        let ends = server.join().unwrap();
+        assert_eq!((crowd.len(), ends.len()), (n, n));
+        assert!(crowd.iter().all(|fd| crate::sys::raw(fd) >= IDLE_FD_BASE));
+        let need = descriptors_needed(n) as i32;
+        assert!(ends.iter().all(|end| end.as_raw_fd() < need));
+        assert!(crowd.iter().all(|fd| crate::sys::raw(fd) < need));
+    }
+
+    #[test]
+    fn both_ends_of_nearly_ten_thousand_idle_connections_fit_under_twenty_thousand() {
+        // A common hard limit; the first estimate (base + both ends + slack) asked for 23,952.
+        assert!(descriptors_needed(9_800) <= 20_000);
+        assert!(descriptors_needed(9_800) > 2 * 9_800);
+        assert!(descriptors_needed(100) > IDLE_FD_BASE as u64 + 100);
+    }
 }

@@ -16,7 +16,12 @@ use rustix::fd::OwnedFd;
 use rustix::net::SocketAddrAny;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The listen backlog: finished handshakes the kernel queues for `accept`. Past it, Linux drops
+/// the next SYN (`ListenOverflows`) and the client retries a second later, so the harness's idle
+/// crowd never has more than this many connections not yet accepted.
+pub const BACKLOG: i32 = 128;
 
 /// Knobs a model may honour; the CLI fills them.
 #[derive(Clone, Debug)]
@@ -66,14 +71,18 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     /// Open connections and buffered bytes, shared by every connection (see `limits`).
     budget: Arc<Budget>,
+    /// Connections taken from the listener's queue so far (kept or refused), for the harness.
+    admitted: Arc<AtomicUsize>,
     /// The descriptor kept in reserve for `EMFILE`.
     spare: Spare,
 }
 
-/// How the harness stops a server: a stop flag, and this OS's way to wake it up.
+/// How the harness stops a server: a stop flag, and this OS's way to wake it up; and how it
+/// sees the server's progress through the accept queue.
 pub struct StopHandle {
     waker: sys::Stopper,
     stop: Arc<AtomicBool>,
+    admitted: Arc<AtomicUsize>,
 }
 
 impl StopHandle {
@@ -86,6 +95,12 @@ impl StopHandle {
 
     /// What the harness does to stop the server, for its trace line.
     pub const HOW: &str = sys::Stopper::HOW;
+
+    /// Connections the server has accepted so far (a counter, not a system call), so that the
+    /// harness can keep its idle crowd within the listen backlog.
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Relaxed)
+    }
 }
 
 impl Server {
@@ -128,9 +143,9 @@ impl Server {
             bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
         }
         tr.sys(
-            Call::new("listen", Stage::Setup).fd(fd).args("128"),
-            "accept connections; the kernel queues up to 128 finished handshakes",
-            || rustix::net::listen(&listener, 128),
+            Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
+            &format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes"),
+            || rustix::net::listen(&listener, BACKLOG),
         )
         .context("listen() failed")?;
         let local = tr
@@ -144,6 +159,7 @@ impl Server {
         let waker = sys::stopper(&mut tr, &listener, local)
             .context("cannot prepare a way to stop the server")?;
         let stop = Arc::new(AtomicBool::new(false));
+        let admitted = Arc::new(AtomicUsize::new(0));
         let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
         let spare = Spare::new(knobs.fd_limit);
         let mut server = Server {
@@ -154,10 +170,19 @@ impl Server {
             work: 0,
             stop: stop.clone(),
             budget,
+            admitted: admitted.clone(),
             spare,
         };
         server.tr.info(format!("listening on {}", server.local));
-        Ok((server, local, StopHandle { waker, stop }))
+        Ok((
+            server,
+            local,
+            StopHandle {
+                waker,
+                stop,
+                admitted,
+            },
+        ))
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -254,6 +279,7 @@ impl Server {
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
     /// then the client is told why and the connection closed (`None`).
     pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
+        self.admitted.fetch_add(1, Ordering::Relaxed);
         self.spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
         let open = self.budget.open();
         if open >= self.budget.max_conns() {

@@ -120,3 +120,40 @@ fn unknown_model_in_compare_is_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("unknown model `warp`"));
 }
+
+#[test]
+fn following_a_client_that_is_not_there_or_never_sends_is_one_line_and_exit_2() {
+    let out = util::run(&["compare", "--read", "Z", "blocking"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: --read Z: scenario `classroom` has no client Z (its clients: A, B)\n"
+    );
+    assert!(out.stdout.is_empty());
+
+    let sc = std::env::temp_dir().join(format!("iomodels-quiet-{}.scenario", std::process::id()));
+    std::fs::write(
+        &sc,
+        "0ms A connect\n0ms C connect\n10ms A send \"x\\n\"\n50ms C close\n60ms A close\n",
+    )
+    .unwrap();
+    let out = util::run(&[
+        "compare",
+        "--read",
+        "C",
+        "--scenario",
+        sc.to_str().unwrap(),
+        "blocking",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let stem = sc.file_stem().unwrap().to_string_lossy();
+    assert_eq!(
+        err,
+        format!(
+            "error: --read C: client C sends nothing in scenario `{stem}`, so there is no read to \
+             follow (clients that send: A)\n"
+        )
+    );
+}

@@ -202,6 +202,21 @@ fn select_refuses_descriptors_past_fd_setsize_and_keeps_serving() {
 }
 
 #[test]
+fn a_blocking_server_gets_a_clear_error_for_an_idle_crowd_it_cannot_accept() {
+    // It accepts one connection and sleeps reading it; the crowd stops with the backlog full
+    // (not past it, where the kernel would drop SYNs) and says why.
+    let (code, _, err) = trace(&["blocking", "--idle", "300"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "idle connection #130 of 300: the server has accepted 1 and left 128 waiting for 3s: \
+             it is not accepting; --idle is meant for the readiness models"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn select_below_the_wall_serves_everyone_with_a_crowd() {
     let events = ok_trace(&["select", "--idle", "1000"]);
     let s = util::summary(&events);

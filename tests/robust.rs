@@ -853,7 +853,56 @@ fn sigint_ends_epoll_serve_with_a_summary() {
     let events = srv.stop(|_| true);
     let s = util::summary(&events);
     assert_eq!(s["accepted"], 1);
+    assert_eq!(s["serve"], true);
     drop(idle);
+}
+
+/// `--serve`'s clients are not the harness's: the summary says their echoes were not checked,
+/// instead of "0 echoes checked ✓" after real ones were echoed.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_summary_says_echoes_are_not_checked() {
+    if !here("epoll") {
+        return;
+    }
+    let mut server = Command::new(util::bin())
+        .args(["epoll", "--serve", "--port", "0"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut err = BufReader::new(server.stderr.take().unwrap());
+    err.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let mut client = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.write_all(b"hi\n").unwrap();
+    let mut echo = [0; 3];
+    client.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"hi\n");
+    drop(client);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(os::ctrl_c(&server));
+    let out = server.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let clients = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("clients "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        clients.ends_with(
+            "1 served by 1 server thread(s), at most 1 at once; echoes are not checked in --serve \
+             (the clients are not ours)"
+        ),
+        "{clients}"
+    );
+    assert!(text.contains("3 copied in by our recv calls, 0 by the kernel for us, 3 sent back"));
 }
 
 /// Binary payloads: echoed exactly (the clients check), and the JSON trace is valid UTF-8

@@ -16,6 +16,10 @@ struct SummaryLine<'a> {
     model: &'a str,
     state: &'a str,
     notice: &'a [String],
+    /// `true` only under `--serve` (absent otherwise): the clients were not ours, so no echo
+    /// was checked and `echoes_ok` counts nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    serve: bool,
     #[serde(flatten)]
     summary: &'a Summary,
 }
@@ -30,12 +34,20 @@ impl<W: Write> JsonRenderer<W> {
         let _ = self.out.write_all(b"\n");
     }
 
-    pub fn finish(&mut self, model: &str, s: &Summary, state: &str, notice: &[String]) {
+    pub fn finish(
+        &mut self,
+        model: &str,
+        s: &Summary,
+        state: &str,
+        notice: &[String],
+        serve: bool,
+    ) {
         let line = SummaryLine {
             kind: "summary",
             model,
             state,
             notice,
+            serve,
             summary: s,
         };
         let _ = serde_json::to_writer(&mut self.out, &line);

@@ -397,7 +397,15 @@ impl<W: Write> TextRenderer<W> {
         (call, result, dur, note)
     }
 
-    pub fn finish(&mut self, title: &str, s: &Summary, state: &str, notice: &[String]) {
+    /// The summary. `serve`: the clients were real ones (`--serve`), whose echoes nobody checks.
+    pub fn finish(
+        &mut self,
+        title: &str,
+        s: &Summary,
+        state: &str,
+        notice: &[String],
+        serve: bool,
+    ) {
         self.flush_held();
         let width = self.layout.width;
         let fitted = |text: String, indent: usize| match width {
@@ -512,14 +520,11 @@ impl<W: Write> TextRenderer<W> {
             "other work",
             format!("{} units done while waiting", thousands(s.work)),
         );
-        row(
-            o,
-            "clients",
+        let checked = if serve {
+            "echoes are not checked in --serve (the clients are not ours)".to_string()
+        } else {
             format!(
-                "{} served by {} server thread(s), at most {} at once; {} echoes ({} bytes) checked byte for byte{}",
-                s.accepted,
-                s.threads,
-                s.max_open,
+                "{} echoes ({} bytes) checked byte for byte{}",
                 s.echoes_ok,
                 s.echo_bytes,
                 if s.failures == 0 {
@@ -527,6 +532,14 @@ impl<W: Write> TextRenderer<W> {
                 } else {
                     format!(", {} FAILED", s.failures)
                 }
+            )
+        };
+        row(
+            o,
+            "clients",
+            format!(
+                "{} served by {} server thread(s), at most {} at once; {checked}",
+                s.accepted, s.threads, s.max_open
             ),
         );
         row(o, "state lives in", state.to_string());

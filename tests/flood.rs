@@ -1,0 +1,99 @@
+//! A trace that would flood the terminal: capped, with one line saying how much was left out,
+//! while the summary still counts every call.
+
+mod util;
+
+/// One client echoing 64 KiB read a byte at a time: about four trace lines per byte.
+fn flood_scenario(test: &str) -> std::path::PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("iomodels-{test}-{}.scenario", std::process::id()));
+    std::fs::write(&path, "0ms A connect\n10ms A send 64KiB\n1000ms A close\n").unwrap();
+    path
+}
+
+fn folded(line: &str) -> Option<u64> {
+    let n = line
+        .split("… ")
+        .nth(1)?
+        .strip_suffix(" more lines folded (the summary counts them all)")?;
+    n.replace(',', "").parse().ok()
+}
+
+#[test]
+fn a_flood_of_json_stops_at_its_cap_and_the_summary_counts_everything() {
+    let sc = flood_scenario("json-flood");
+    let out = util::run(&[
+        "epoll",
+        "--read-size",
+        "1",
+        "--scenario",
+        sc.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = util::events(&out.stdout);
+    // 100,000 events, the line saying how many more there were, the summary.
+    assert_eq!(events.len(), 100_002);
+    let note = events[100_000]["note"].as_str().unwrap();
+    assert_eq!(events[100_000]["kind"], "info");
+    assert!(folded(note).is_some_and(|n| n > 0), "{note}");
+    let s = util::summary(&events);
+    assert_eq!(s["bytes_in"], 65536);
+    assert_eq!(s["bytes_out"], 65536);
+    assert_eq!(
+        (&s["echoes_ok"], &s["echo_bytes"]),
+        (&1.into(), &65536.into())
+    );
+    let shown: u64 = events
+        .iter()
+        .filter(|e| e["kind"] == "syscall")
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert!(s["syscalls"].as_u64().unwrap() > shown);
+}
+
+#[test]
+fn a_flood_of_text_stops_at_its_cap_with_one_line_saying_so() {
+    let sc = flood_scenario("text-flood");
+    let out = util::run(&[
+        "epoll",
+        "--read-size",
+        "1",
+        "--scenario",
+        sc.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let trace: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("── summary"))
+        .collect();
+    // Header, 5,000 lines (and the few "… blocks" lines of calls that slept), the fold, a gap.
+    assert!(
+        (5_003..5_100).contains(&trace.len()),
+        "{} lines",
+        trace.len()
+    );
+    let fold: Vec<&&str> = trace.iter().filter(|l| folded(l).is_some()).collect();
+    assert_eq!(fold.len(), 1);
+    assert!(
+        trace[trace.len() - 2].contains("harness"),
+        "{}",
+        trace[trace.len() - 2]
+    );
+    assert!(
+        text.contains("65536 copied in by our recv calls, 0 by the kernel for us, 65536 sent back"),
+        "{text}"
+    );
+}
