@@ -27,6 +27,7 @@ mod bench {
     }
 }
 mod compare;
+mod crowd;
 mod echo;
 mod limits;
 mod models;
@@ -368,6 +369,22 @@ fn cli() -> Command {
                 .about("Print the man page (roff)")
                 .after_help("Examples:\n  iomodels man | man -l -\n  iomodels man > ~/.local/share/man/man1/iomodels.1"),
         )
+        .subcommand(
+            // The helper process a run with --idle starts to hold its crowd (see crowd.rs).
+            Command::new("crowd")
+                .hide(true)
+                .about("Hold an idle crowd for a run's --idle (started by the run itself)")
+                .arg(
+                    clap::Arg::new("addr")
+                        .required(true)
+                        .value_parser(clap::value_parser!(std::net::SocketAddr)),
+                )
+                .arg(
+                    clap::Arg::new("count")
+                        .required(true)
+                        .value_parser(clap::value_parser!(usize)),
+                ),
+        )
 }
 
 fn main() -> ExitCode {
@@ -440,6 +457,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         clap_complete::generate(shell, &mut cli(), "iomodels", &mut script);
         std::io::stdout().write_all(&script)?;
         return Ok(0);
+    }
+    if name == "crowd" {
+        let addr = *sub.get_one("addr").expect("a required argument");
+        return crowd::hold(addr, *sub.get_one("count").expect("a required argument"));
     }
     if name == "man" {
         clap_mangen::Man::new(cli()).render(&mut std::io::stdout().lock())?;

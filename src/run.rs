@@ -1,9 +1,10 @@
 //! Runs one model: its server on a thread of its own, the scripted clients on theirs, and the
 //! rendering of the trace here, on the main thread, so the server's calls are only its own.
 
+use crate::crowd::Crowd;
 use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
-use crate::server::{BACKLOG, Knobs, Server, StopHandle};
+use crate::server::{Knobs, Server, StopHandle};
 use crate::trace::json::JsonRenderer;
 use crate::trace::summary::Summary;
 use crate::trace::text::{TextRenderer, thousands};
@@ -40,99 +41,6 @@ pub struct RunOpts {
     /// Columns to fit the text trace to (`None`: whole lines).
     pub width: Option<usize>,
     pub knobs: Knobs,
-}
-
-/// The client ends of `--idle` connections are moved to descriptors from here up. The scripted
-/// clients live in the server's process and share its descriptor table; without the move, every
-/// idle connection would use two low numbers (client end and server end) and the server would
-/// hit `select`'s FD_SETSIZE wall with half the crowd a real, separate client machine would need.
-const IDLE_FD_BASE: i32 = 4096;
-
-/// The soft RLIMIT_NOFILE that `--idle n` needs. Descriptors are numbered lowest-free-first:
-/// the client ends fill IDLE_FD_BASE upwards and the server ends fill from 0, so the highest
-/// number is the larger of the two ends' reach; 256 more for the listener, the scenario's
-/// clients and stdio.
-#[cfg(unix)]
-fn descriptors_needed(idle: usize) -> u64 {
-    let idle = idle as u64;
-    (IDLE_FD_BASE as u64 + idle).max(2 * idle) + 256
-}
-
-/// Makes room for `--idle N`: raises the soft RLIMIT_NOFILE when needed, or explains in one line
-/// why it cannot.
-#[cfg(unix)]
-fn raise_nofile(idle: usize) -> Result<()> {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let need = descriptors_needed(idle);
-    let lim = getrlimit(Resource::Nofile);
-    if lim.current.is_none_or(|c| c >= need) {
-        return Ok(());
-    }
-    if lim.maximum.is_some_and(|m| m < need) {
-        anyhow::bail!(
-            "--idle {idle} needs {need} open descriptors, but the hard limit (ulimit -Hn) is {}; \
-             ask for fewer idle connections or raise the hard limit",
-            lim.maximum.unwrap_or(0)
-        );
-    }
-    setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: Some(need),
-            maximum: lim.maximum,
-        },
-    )
-    .with_context(|| format!("cannot raise the soft descriptor limit to {need}"))
-}
-
-/// Windows has no descriptor limit to raise: sockets are handles.
-#[cfg(windows)]
-fn raise_nofile(_idle: usize) -> Result<()> {
-    Ok(())
-}
-
-/// How long the idle crowd waits for the server to accept one more connection before it
-/// decides that the server is not accepting.
-const ACCEPT_PATIENCE: Duration = Duration::from_secs(3);
-
-/// Opens the idle crowd: `n` connections that never send, their client ends moved out of the
-/// server's descriptor range. It goes at the speed the server accepts: at most [`BACKLOG`]
-/// connections are ever waiting in the accept queue, since one more would have its SYN dropped
-/// and retried a second later. Fails if the server stops accepting (a blocking server busy with
-/// the first connection leaves the rest in the queue).
-fn idle_crowd(
-    n: usize,
-    addr: SocketAddr,
-    admitted: impl Fn() -> usize,
-) -> Result<Vec<rustix::fd::OwnedFd>, String> {
-    let before = admitted();
-    let mut crowd = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut accepted = admitted() - before;
-        let mut since = Instant::now();
-        while i.saturating_sub(accepted) >= BACKLOG as usize {
-            if since.elapsed() > ACCEPT_PATIENCE {
-                return Err(format!(
-                    "idle connection #{} of {n}: the server has accepted {accepted} and left \
-                     {BACKLOG} waiting for {}s: it is not accepting; --idle is meant for the \
-                     readiness models (select, poll, epoll, portable)",
-                    i + 1,
-                    ACCEPT_PATIENCE.as_secs()
-                ));
-            }
-            thread::sleep(Duration::from_micros(100));
-            let now = admitted() - before;
-            if now != accepted {
-                (accepted, since) = (now, Instant::now());
-            }
-        }
-        let stream = std::net::TcpStream::connect_timeout(&addr, ACCEPT_PATIENCE)
-            .map_err(|e| format!("idle connection #{} of {n}: connect failed ({e})", i + 1))?;
-        let moved = crate::sys::move_fd(stream.into(), IDLE_FD_BASE)
-            .map_err(|e| format!("cannot move an idle connection's descriptor: {e}"))?;
-        crowd.push(moved);
-    }
-    Ok(crowd)
 }
 
 /// The signals that end `--serve` the way Ctrl-C does, with teardown and summary: also a
@@ -229,9 +137,11 @@ pub struct Finished {
     pub failures: Vec<String>,
 }
 
-/// Trace lines a scenario run prints at most, per format; past them, events are only counted
-/// (the summary still sees every one). A one-byte read size can otherwise print hundreds of
-/// megabytes. `--serve` is live and has no cap.
+/// Trace lines a scenario run prints at most in each of its phases (the idle crowd opening, the
+/// scenario, the teardown: the harness's own lines part them), per format; past them, events
+/// are only counted (the summary still sees every one). A one-byte read size can otherwise
+/// print hundreds of megabytes, and a crowd of 10,000 would hide the scenario. `--serve` is
+/// live and has no cap.
 const TEXT_LINES: u64 = 5_000;
 const JSON_LINES: u64 = 100_000;
 
@@ -239,9 +149,11 @@ const JSON_LINES: u64 = 100_000;
 struct Printer<'a> {
     text: Option<TextRenderer<std::io::StdoutLock<'a>>>,
     json: Option<JsonRenderer<std::io::StdoutLock<'a>>>,
-    /// Events still to print before the rest are only counted.
+    /// Lines a phase may print.
+    cap: u64,
+    /// Lines this phase may still print before the rest are only counted.
     room: u64,
-    /// Lines not printed past the cap.
+    /// Lines of this phase not printed past the cap.
     folded: u64,
     /// When the last event happened, for the closing "folded" line.
     last_us: u64,
@@ -257,8 +169,10 @@ impl Printer<'_> {
         }
     }
 
-    /// Says how many events the cap kept back, once, after the last one printed.
+    /// Says how many lines of the phase the cap kept back, after the last one printed, and
+    /// starts the next phase.
     fn fold(&mut self) {
+        self.room = self.cap;
         if self.folded == 0 {
             return;
         }
@@ -269,6 +183,7 @@ impl Printer<'_> {
             "… {} more lines folded (the summary counts them all)",
             thousands(self.folded)
         );
+        self.folded = 0;
         self.show(&ev);
     }
 }
@@ -284,6 +199,13 @@ impl Sink for Printer<'_> {
         self.last_us = self.last_us.max(ev.t_us);
         // A JSON line per event; in text, a wait is a line only if the call slept, so no count.
         let line = u64::from(ev.kind != Kind::Wait || self.json.is_some());
+        // The harness's own lines (the crowd is open, the scenario is over) always show, and
+        // end a phase: they say what the folded lines were part of.
+        if ev.actor.as_ref() == "harness" {
+            self.fold();
+            self.show(ev);
+            return;
+        }
         if self.room == 0 {
             self.folded += line;
             return;
@@ -302,14 +224,16 @@ impl Sink for Printer<'_> {
 /// Runs a model and prints its trace and summary. Returns the process exit code.
 pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let stdout = std::io::stdout();
+    let cap = match opts.format {
+        _ if opts.serve => u64::MAX,
+        Format::Text => TEXT_LINES,
+        Format::Json => JSON_LINES,
+    };
     let mut printer = Printer {
         text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
-        room: match opts.format {
-            _ if opts.serve => u64::MAX,
-            Format::Text => TEXT_LINES,
-            Format::Json => JSON_LINES,
-        },
+        cap,
+        room: cap,
         folded: 0,
         last_us: 0,
     };
@@ -336,7 +260,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     // From here on, no descriptor is taken behind the program's back (see `--max-fds`).
     crate::sys::settle_allocator();
-    raise_nofile(opts.idle)?;
+    crate::crowd::raise_nofile(opts.idle)?;
     let scenario = if opts.serve {
         None
     } else {
@@ -432,19 +356,18 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 thread::Builder::new()
                     .name("scenario".into())
                     .spawn(move || {
-                        let crowd = match idle_crowd(idle, local, || stop.admitted()) {
-                            Ok(crowd) => {
-                                if idle > 0 {
-                                    rec.info(
-                                        "harness",
-                                        format!(
-                                            "{idle} idle connections open (they never send); their client ends sit at descriptors ≥ {IDLE_FD_BASE}, out of the server's way; now the scenario"
-                                        ),
-                                    );
-                                }
-                                Ok(crowd)
-                            }
-                            Err(e) => Err(e),
+                        let crowd = match idle {
+                            0 => Ok(None),
+                            n => Crowd::open(n, local, stop.admitted()).map(|c| {
+                                rec.info(
+                                    "harness",
+                                    format!(
+                                        "{n} idle connections open (they never send); their client ends are held by a helper process (PID {}), as a client machine would hold them; now the scenario",
+                                        c.pid()
+                                    ),
+                                );
+                                Some(c)
+                            }),
                         };
                         let report = match &crowd {
                             Ok(_) => {
@@ -600,60 +523,4 @@ fn drain(
         }
     };
     (stuck, summary)
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use std::net::TcpListener;
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::AtomicUsize;
-
-    #[test]
-    fn the_idle_crowd_keeps_at_most_the_backlog_waiting_on_a_server_that_does_not_accept() {
-        raise_nofile(300).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let err = idle_crowd(300, listener.local_addr().unwrap(), || 0).unwrap_err();
-        assert!(
-            err.starts_with(
-                "idle connection #129 of 300: the server has accepted 0 and left 128 waiting for 3s: \
-                 it is not accepting"
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_idle_crowd_opens_as_the_server_accepts_with_its_ends_out_of_the_way() {
-        let n = 400;
-        raise_nofile(n).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let count = accepted.clone();
-        let server = thread::spawn(move || {
-            (0..n)
-                .map(|_| {
-                    let end = listener.accept().unwrap().0;
-                    count.fetch_add(1, Ordering::Relaxed);
-                    end
-                })
-                .collect::<Vec<_>>()
-        });
-        let crowd = idle_crowd(n, addr, || accepted.load(Ordering::Relaxed)).unwrap();
-        let ends = server.join().unwrap();
-        assert_eq!((crowd.len(), ends.len()), (n, n));
-        assert!(crowd.iter().all(|fd| crate::sys::raw(fd) >= IDLE_FD_BASE));
-        let need = descriptors_needed(n) as i32;
-        assert!(ends.iter().all(|end| end.as_raw_fd() < need));
-        assert!(crowd.iter().all(|fd| crate::sys::raw(fd) < need));
-    }
-
-    #[test]
-    fn both_ends_of_nearly_ten_thousand_idle_connections_fit_under_twenty_thousand() {
-        // A common hard limit; the first estimate (base + both ends + slack) asked for 23,952.
-        assert!(descriptors_needed(9_800) <= 20_000);
-        assert!(descriptors_needed(9_800) > 2 * 9_800);
-        assert!(descriptors_needed(100) > IDLE_FD_BASE as u64 + 100);
-    }
 }

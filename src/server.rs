@@ -98,8 +98,8 @@ impl StopHandle {
 
     /// Connections the server has accepted so far (a counter, not a system call), so that the
     /// harness can keep its idle crowd within the listen backlog.
-    pub fn admitted(&self) -> usize {
-        self.admitted.load(Ordering::Relaxed)
+    pub fn admitted(&self) -> Arc<AtomicUsize> {
+        self.admitted.clone()
     }
 }
 

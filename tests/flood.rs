@@ -38,11 +38,25 @@ fn a_flood_of_json_stops_at_its_cap_and_the_summary_counts_everything() {
         String::from_utf8_lossy(&out.stderr)
     );
     let events = util::events(&out.stdout);
-    // 100,000 events, the line saying how many more there were, the summary.
-    assert_eq!(events.len(), 100_002);
-    let note = events[100_000]["note"].as_str().unwrap();
-    assert_eq!(events[100_000]["kind"], "info");
-    assert!(folded(note).is_some_and(|n| n > 0), "{note}");
+    // 100,000 events, then the line saying how many more there were, right before the
+    // harness's own line that ends the scenario (always shown); then the teardown, the summary.
+    let fold = events
+        .iter()
+        .position(|e| e["note"].as_str().and_then(folded).is_some())
+        .expect("a fold line");
+    let capped = events[..fold]
+        .iter()
+        .filter(|e| e["actor"] != "harness")
+        .count();
+    assert_eq!(capped, 100_000);
+    assert_eq!(events[fold]["kind"], "info");
+    let over = events[fold + 1]["note"].as_str().unwrap();
+    assert!(over.contains("the scenario is over"), "{over}");
+    let folds = events
+        .iter()
+        .filter(|e| e["note"].as_str().and_then(folded).is_some())
+        .count();
+    assert_eq!(folds, 1, "the teardown fits its own phase");
     let s = util::summary(&events);
     assert_eq!(s["bytes_in"], 65536);
     assert_eq!(s["bytes_out"], 65536);
@@ -85,12 +99,14 @@ fn a_flood_of_text_stops_at_its_cap_with_one_line_saying_so() {
         "{} lines",
         trace.len()
     );
-    let fold: Vec<&&str> = trace.iter().filter(|l| folded(l).is_some()).collect();
+    let fold: Vec<usize> = (0..trace.len())
+        .filter(|&i| folded(trace[i]).is_some())
+        .collect();
     assert_eq!(fold.len(), 1);
     assert!(
-        trace[trace.len() - 2].contains("harness"),
+        trace[fold[0] + 1].contains("the scenario is over"),
         "{}",
-        trace[trace.len() - 2]
+        trace[fold[0] + 1]
     );
     assert!(
         text.contains("65536 copied in by our recv calls, 0 by the kernel for us, 65536 sent back"),

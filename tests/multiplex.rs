@@ -322,3 +322,23 @@ fn portable_marks_the_calls_polling_makes_on_its_own() {
     assert_eq!(own, marked);
     assert!(s["notice"][0].as_str().unwrap().starts_with("polling made"));
 }
+
+/// `--idle 10000`: the crowd's client ends live in the harness's helper process, so the
+/// server's process holds only its own ends and ten thousand fit a 20,000-descriptor limit.
+#[test]
+fn epoll_carries_ten_thousand_idle_connections() {
+    let events = ok_trace(&["epoll", "--idle", "10000"]);
+    let sum = util::summary(&events);
+    assert_eq!(sum["echoes_ok"], 2);
+    assert_eq!(sum["failures"], 0);
+    assert_eq!(sum["accepted"], 10_002);
+    // Only the server's ends (and the scenario's two clients, both ends) are in its table.
+    let max_fd = sum["max_fd"].as_i64().unwrap();
+    assert!(
+        (10_002..10_100).contains(&max_fd),
+        "highest descriptor {max_fd}"
+    );
+    assert!(events.iter().any(|e| e["actor"] == "harness"
+        && s(e, "note").contains("10000 idle connections open")
+        && s(e, "note").contains("helper process")));
+}
