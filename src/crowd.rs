@@ -10,7 +10,7 @@
 //! hangs up.
 
 use crate::server::BACKLOG;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -34,6 +34,7 @@ fn descriptors_needed(idle: usize) -> u64 {
 /// explains in one line why it cannot.
 #[cfg(unix)]
 pub fn raise_nofile(idle: usize) -> Result<()> {
+    use anyhow::Context;
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let need = descriptors_needed(idle);
     let lim = getrlimit(Resource::Nofile);
