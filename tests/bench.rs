@@ -160,25 +160,17 @@ fn scaling_table_has_a_chart_and_unknown_peers_are_refused() {
 /// A closed stdout (`iomodels bench | head -1`) ends the bench quietly: no panic, exit 0.
 #[test]
 fn a_closed_stdout_ends_the_bench_quietly() {
-    use std::process::{Command, Stdio};
     for format in ["table", "csv", "json"] {
-        let mut child = Command::new(util::bin())
-            .args([
-                "bench",
-                "epoll",
-                "-c",
-                "2",
-                "--messages",
-                "20",
-                "--format",
-                format,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
+        let out = util::run_with_closed_stdout(&[
+            "bench",
+            "epoll",
+            "-c",
+            "2",
+            "--messages",
+            "20",
+            "--format",
+            format,
+        ]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{format}: {err}");
         assert_eq!(out.status.code(), Some(0), "{format}: {err}");

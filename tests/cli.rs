@@ -218,7 +218,6 @@ fn help_and_list() {
 #[cfg(unix)]
 #[test]
 fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     if !util::have("nc") {
         return;
@@ -239,10 +238,7 @@ fn serve_mode_echoes_for_nc_and_stops_on_ctrl_c() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = util::first_stderr_line(&mut server);
     let port = first.trim().rsplit(' ').next().unwrap().to_string();
     let nc = Command::new("timeout")
         .args([
@@ -333,21 +329,12 @@ fn bad_limits_are_one_line_and_exit_2() {
 /// no panic (exit code 101), no "Broken pipe" error.
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
-    use std::process::Stdio;
     for args in [
         &["list"][..],
         &["compare", "blocking"][..],
         &["blocking"][..],
     ] {
-        let mut child = Command::new(util::bin())
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The read end is gone before the program gets to write.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
+        let out = util::run_with_closed_stdout(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
@@ -479,7 +466,6 @@ fn scenario_from_stdin() {
 #[cfg(unix)]
 #[test]
 fn serve_mode_ends_cleanly_on_sigterm_and_sighup() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     for sig in ["TERM", "HUP"] {
         let mut server = Command::new(util::bin())
@@ -488,10 +474,7 @@ fn serve_mode_ends_cleanly_on_sigterm_and_sighup() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut first = String::new();
-        BufReader::new(server.stderr.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let first = util::first_stderr_line(&mut server);
         assert!(first.starts_with("serving on"), "{first}");
         let kill = Command::new("kill")
             .args([&format!("-{sig}"), &server.id().to_string()])

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_iomodels")
@@ -30,6 +30,28 @@ pub fn emfile_demo<'a>(model: &'a str, limit: &'a str) -> [&'a str; 7] {
         "--format",
         "json",
     ]
+}
+
+/// Runs `iomodels ARGS` with its stdout's reader gone before it writes (`iomodels … | head`).
+pub fn run_with_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run iomodels");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for iomodels")
+}
+
+/// The first line a started server prints on stderr (`serving on IP:PORT …`).
+pub fn first_stderr_line(child: &mut Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().expect("stderr piped"))
+        .read_line(&mut first)
+        .expect("read the server's first line");
+    first
 }
 
 /// Parses a JSON trace: one object per line.
