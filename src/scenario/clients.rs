@@ -634,3 +634,24 @@ fn missing(expect: &Mutex<Expect>) -> usize {
         ex.pending.iter().map(|(_, s, done)| s.len() - done).sum()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The harness names a stuck run's clients from the board: each with the step it is on,
+    /// and none that has finished.
+    #[test]
+    fn the_board_names_the_clients_still_acting() {
+        let board = Board::default();
+        board.set("A", Some("line 3: send".into()));
+        board.set("B", Some("line 4: close".into()));
+        board.set("C", Some("line 5: connect".into()));
+        board.set("B", None);
+        assert_eq!(
+            board.stuck(),
+            ["client A (line 3: send)", "client C (line 5: connect)"]
+        );
+        assert_eq!(board.started(), None);
+    }
+}
