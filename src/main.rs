@@ -369,26 +369,28 @@ fn cli() -> Command {
                 .about("Print the man page (roff)")
                 .after_help("Examples:\n  iomodels man | man -l -\n  iomodels man > ~/.local/share/man/man1/iomodels.1"),
         )
-        .subcommand(
-            // The helper process a run with --idle starts to hold its crowd (see crowd.rs).
-            Command::new("crowd")
-                .hide(true)
-                .about("Hold an idle crowd for a run's --idle (started by the run itself)")
-                .arg(
-                    clap::Arg::new("addr")
-                        .required(true)
-                        .value_parser(clap::value_parser!(std::net::SocketAddr)),
-                )
-                .arg(
-                    clap::Arg::new("count")
-                        .required(true)
-                        .value_parser(clap::value_parser!(usize)),
-                ),
+}
+
+/// The helper process a run with `--idle` starts to hold its crowd (see crowd.rs): parsed like
+/// the rest, but no part of the public CLI, so no completion or man page offers it.
+fn crowd_command() -> Command {
+    Command::new("crowd")
+        .hide(true)
+        .about("Hold an idle crowd for a run's --idle (started by the run itself)")
+        .arg(
+            clap::Arg::new("addr")
+                .required(true)
+                .value_parser(clap::value_parser!(std::net::SocketAddr)),
+        )
+        .arg(
+            clap::Arg::new("count")
+                .required(true)
+                .value_parser(clap::value_parser!(usize)),
         )
 }
 
 fn main() -> ExitCode {
-    let matches = match cli().try_get_matches() {
+    let matches = match cli().subcommand(crowd_command()).try_get_matches() {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;

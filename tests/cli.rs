@@ -517,6 +517,8 @@ fn completions_and_man_page_come_from_the_command_line() {
         bash.contains("compare") && bash.contains("--scenario"),
         "{bash}"
     );
+    // The idle crowd's helper process (`iomodels crowd`) is internal: nothing offers it.
+    assert!(!bash.contains("crowd"), "{bash}");
     for shell in ["zsh", "fish"] {
         let out = util::run(&["completions", shell]);
         assert!(out.status.success(), "{shell}");
@@ -530,6 +532,7 @@ fn completions_and_man_page_come_from_the_command_line() {
     assert!(out.status.success());
     let man = String::from_utf8_lossy(&out.stdout);
     assert!(man.contains(".TH"), "{man}");
+    assert!(!man.contains("iomodels\\-crowd"), "{man}");
     let mut subs = util::models_here();
     subs.extend(["compare", "bench", "list", "completions"].map(String::from));
     for sub in subs {
