@@ -272,8 +272,9 @@ impl Conn {
     }
 }
 
+/// Shared with the models' tests (epoll's `interest`), which need a real connection.
 #[cfg(all(test, unix))]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::trace::Recorder;
     use std::io::{Read, Write};
@@ -281,7 +282,7 @@ mod tests {
     use std::sync::Arc;
 
     /// The server's `Conn` on one end of a socket pair, and the client's end.
-    fn pair(read_size: usize, max_pending: usize, budget: &Arc<Budget>) -> (Conn, UnixStream) {
+    pub fn pair(read_size: usize, max_pending: usize, budget: &Arc<Budget>) -> (Conn, UnixStream) {
         let (srv, cli) = UnixStream::pair().unwrap();
         let knobs = Knobs {
             read_size,
