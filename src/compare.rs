@@ -3,6 +3,7 @@
 
 use crate::models::Model;
 use crate::run::{self, RunOpts, Sink};
+use crate::server::Knobs;
 use crate::trace::summary::{Peers, Summary};
 use crate::trace::text::{fit, thousands, took, wrap};
 use crate::trace::{Event, Kind, Stage};
@@ -11,6 +12,7 @@ use colored::Colorize;
 use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 use serde::Serialize;
 use std::io::Write;
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -95,6 +97,46 @@ pub struct FigRow {
     /// Stage ① and ② were one call (a blocking recv), split at the moment the client sent.
     pub one_call: bool,
     pub told: &'static str,
+}
+
+/// `iomodels compare`: the models asked for (default: every one this OS has), each run on the
+/// scenario with a recorder, then the comparison. Returns the exit code.
+pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
+    let color = crate::use_color(args.look.color.color);
+    colored::control::set_override(color);
+    let models = if args.models.is_empty() {
+        crate::models::MODELS
+            .iter()
+            .filter(|m| m.available())
+            .collect()
+    } else {
+        run::available_models(&args.models)?
+    };
+    let width = args.look.width().unwrap_or(100);
+    let opts = CompareOpts {
+        models,
+        run: RunOpts {
+            scenario: args.scenario,
+            serve: false,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            format: run::Format::Json,
+            no_trace: false,
+            idle: 0,
+            max_fds: None,
+            width: None,
+            knobs: Knobs {
+                read_size: args.read_size as usize,
+                ..Knobs::default()
+            },
+        },
+        width,
+        format: args.format,
+        read: args.read,
+        unicode: args.look.color.color != crate::Color::Never,
+        color,
+    };
+    compare(&opts)
 }
 
 /// Runs every model on the scenario and prints the comparison. Returns the exit code.

@@ -271,3 +271,155 @@ impl Conn {
         crate::server::close(tr, self.fd, note);
     }
 }
+
+/// Shared with the models' tests (epoll's `interest`), which need a real connection.
+#[cfg(all(test, unix))]
+pub mod tests {
+    use super::*;
+    use crate::trace::Recorder;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::sync::Arc;
+
+    /// The server's `Conn` on one end of a socket pair, and the client's end.
+    pub fn pair(read_size: usize, max_pending: usize, budget: &Arc<Budget>) -> (Conn, UnixStream) {
+        let (srv, cli) = UnixStream::pair().unwrap();
+        let knobs = Knobs {
+            read_size,
+            max_pending,
+            ..Knobs::default()
+        };
+        (Conn::new(OwnedFd::from(srv), &knobs, budget), cli)
+    }
+
+    fn budget() -> Arc<Budget> {
+        Budget::new(16, 1 << 20)
+    }
+
+    #[test]
+    fn bytes_are_echoed_exactly_and_eof_finishes_the_connection() {
+        let (rec, rx) = Recorder::new();
+        let mut tr = rec.thread("server");
+        let b = budget();
+        let (mut conn, mut cli) = pair(4096, 1 << 16, &b);
+        cli.write_all(b"hello\n\0\xff").unwrap();
+        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(8));
+        assert_eq!(conn.pending(), 8);
+        assert!(conn.wants_write());
+        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        assert!(!conn.wants_write());
+        let mut got = [0; 8];
+        cli.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello\n\0\xff");
+        cli.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Eof);
+        assert!(!conn.can_read(), "nothing more comes after EOF");
+        assert!(conn.finished());
+        drop(tr);
+        let calls: Vec<_> = rx.try_iter().skip(1).map(|e| (e.call, e.ret)).collect();
+        assert_eq!(
+            calls,
+            vec![
+                (sys::RECV, Some(8)),
+                (sys::SEND, Some(8)),
+                (sys::RECV, Some(0))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_echo_backlog_stops_reading_until_it_drains() {
+        let mut tr = Recorder::disabled().thread("server");
+        let b = budget();
+        let (mut conn, mut cli) = pair(4, 6, &b);
+        cli.write_all(b"abcdefghij").unwrap();
+        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        // Only 2 more bytes fit under --max-pending 6: the next read asks for no more.
+        assert_eq!(conn.read_size(), 2);
+        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+        assert_eq!(conn.pending(), 6);
+        assert!(
+            !conn.can_read(),
+            "a client that does not read its echo stops being read"
+        );
+        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        assert!(conn.can_read(), "drained: reading resumes");
+        assert_eq!(conn.read_size(), 4);
+        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        let mut got = [0; 10];
+        cli.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcdefghij");
+    }
+
+    #[test]
+    fn the_shared_budget_stops_a_connection_holding_a_read_but_not_an_empty_one() {
+        let mut tr = Recorder::disabled().thread("server");
+        let b = Budget::new(16, 8);
+        let (mut full, mut cli) = pair(4, 1 << 16, &b);
+        let (empty, _cli2) = pair(4, 1 << 16, &b);
+        cli.write_all(b"12345678").unwrap();
+        assert_eq!(full.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert!(full.can_read(), "one read's worth is always allowed");
+        assert_eq!(full.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert!(!b.has_room());
+        assert!(!full.can_read(), "past one read, the spent budget stops it");
+        assert!(
+            empty.can_read(),
+            "a connection holding nothing may still read"
+        );
+        assert_eq!(full.send(&mut tr, false), Send::Done);
+        assert!(b.has_room(), "the echo gave the bytes back");
+        assert!(full.can_read());
+        drop(full);
+        assert_eq!(b.open(), 1);
+    }
+
+    #[test]
+    fn a_partial_send_keeps_the_rest_pending_in_order() {
+        let mut tr = Recorder::disabled().thread("server");
+        let b = budget();
+        let (mut conn, cli) = pair(1 << 16, 1 << 20, &b);
+        // A small send buffer, so the echo cannot go out in one call.
+        rustix::net::sockopt::set_socket_send_buffer_size(&conn.fd, 4096).unwrap();
+        let data: Vec<u8> = (0..256 << 10).map(|i| (i % 251) as u8).collect();
+        let writer = {
+            let (mut cli, data) = (cli.try_clone().unwrap(), data.clone());
+            std::thread::spawn(move || cli.write_all(&data).unwrap())
+        };
+        while conn.pending() < data.len() {
+            assert!(matches!(
+                conn.recv(&mut tr, Stage::CopyToUser, true),
+                Recv::Data(_)
+            ));
+        }
+        writer.join().unwrap();
+        rustix::io::ioctl_fionbio(&conn.fd, true).unwrap();
+        assert_eq!(conn.send(&mut tr, false), Send::WouldBlock);
+        let left = conn.pending();
+        assert!(
+            0 < left && left < data.len(),
+            "{left} of {} left",
+            data.len()
+        );
+        let reader = {
+            let (mut cli, n) = (cli, data.len());
+            // A lost remainder fails the test instead of hanging it.
+            cli.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            std::thread::spawn(move || {
+                let mut got = vec![0; n];
+                cli.read_exact(&mut got).unwrap();
+                got
+            })
+        };
+        while conn.send(&mut tr, false) != Send::Done {
+            std::thread::yield_now();
+        }
+        assert_eq!(conn.pending(), 0);
+        assert!(
+            reader.join().unwrap() == data,
+            "the echo differs from what was sent"
+        );
+    }
+}

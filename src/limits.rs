@@ -485,3 +485,74 @@ fn back_off(tr: &mut Tracer, note: &str) {
     };
     tr.end(call, start, r, note);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_counts_its_connection_open_until_dropped() {
+        let budget = Budget::new(4, 100);
+        let a = Ledger::open(&budget);
+        let b = Ledger::open(&budget);
+        assert_eq!(budget.open(), 2);
+        drop(a);
+        assert_eq!(budget.open(), 1);
+        drop(b);
+        assert_eq!(budget.open(), 0);
+    }
+
+    #[test]
+    fn has_room_until_the_shared_total_is_reached() {
+        let budget = Budget::new(4, 100);
+        let mut a = Ledger::open(&budget);
+        let mut b = Ledger::open(&budget);
+        a.charge(60);
+        b.charge(39);
+        assert!(budget.has_room(), "99 of 100 bytes held");
+        b.charge(1);
+        assert!(
+            !budget.has_room(),
+            "100 of 100 bytes held: the limit itself is full"
+        );
+        a.release(1);
+        assert!(budget.has_room());
+    }
+
+    #[test]
+    fn a_ledger_releases_at_most_what_it_holds() {
+        let budget = Budget::new(4, 100);
+        let mut a = Ledger::open(&budget);
+        let mut b = Ledger::open(&budget);
+        a.charge(10);
+        b.charge(90);
+        // Releasing more than `a` holds gives back its 10 bytes, not 40 of `b`'s as well.
+        a.release(50);
+        assert!(budget.has_room(), "90 of 100 bytes held");
+        b.charge(10);
+        assert!(!budget.has_room(), "b's 100 bytes fill the budget");
+        // And `a`'s drop takes nothing more back.
+        drop(a);
+        assert!(!budget.has_room());
+    }
+
+    #[test]
+    fn dropping_a_ledger_gives_back_its_bytes() {
+        let budget = Budget::new(4, 100);
+        let mut a = Ledger::open(&budget);
+        a.charge(100);
+        assert!(!budget.has_room());
+        drop(a);
+        assert!(budget.has_room());
+        // Nothing is held any more: a new connection can take the whole budget again.
+        let mut b = Ledger::open(&budget);
+        b.charge(99);
+        assert!(budget.has_room());
+    }
+
+    #[test]
+    fn max_conns_is_at_least_one() {
+        assert_eq!(Budget::new(0, 100).max_conns(), 1);
+        assert_eq!(Budget::new(7, 100).max_conns(), 7);
+    }
+}

@@ -12,9 +12,18 @@ macro_rules! say {
 
 #[cfg(target_os = "linux")]
 mod bench;
-/// Off Linux, `bench` only parses: its load generator drives its connections with epoll.
+/// Off Linux, `bench` only parses, and says it needs Linux: its load generator drives its
+/// connections with epoll.
 #[cfg(not(target_os = "linux"))]
 mod bench {
+    pub fn cmd(_: crate::BenchArgs) -> anyhow::Result<i32> {
+        crate::say!(
+            "error: `bench` needs Linux: its load generator drives its connections with epoll; this is {}",
+            std::env::consts::OS
+        );
+        Ok(2)
+    }
+
     /// How the results are written.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
     pub enum Format {
@@ -469,10 +478,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if name == "compare" {
-        return compare_cmd(CompareArgs::from_arg_matches(sub)?);
+        return compare::cmd(CompareArgs::from_arg_matches(sub)?);
     }
     if name == "bench" {
-        return bench_cmd(BenchArgs::from_arg_matches(sub)?);
+        return bench::cmd(BenchArgs::from_arg_matches(sub)?);
     }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
@@ -527,152 +536,6 @@ fn color_wanted(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr
         Color::Never => false,
         Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
     }
-}
-
-fn compare_cmd(args: CompareArgs) -> anyhow::Result<i32> {
-    let color = use_color(args.look.color.color);
-    colored::control::set_override(color);
-    let models = if args.models.is_empty() {
-        models::MODELS.iter().filter(|m| m.available()).collect()
-    } else {
-        args.models
-            .iter()
-            .map(|name| match models::find(name) {
-                Some(m) if m.available() => Ok(m),
-                Some(m) => Err(run::unsupported(m)),
-                None => Err(anyhow::anyhow!(
-                    "unknown model `{name}` (run `iomodels list` for the models)"
-                )),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?
-    };
-    let width = args.look.width().unwrap_or(100);
-    let opts = compare::CompareOpts {
-        models,
-        run: run::RunOpts {
-            scenario: args.scenario,
-            serve: false,
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            format: run::Format::Json,
-            no_trace: false,
-            idle: 0,
-            max_fds: None,
-            width: None,
-            knobs: server::Knobs {
-                read_size: args.read_size as usize,
-                ..server::Knobs::default()
-            },
-        },
-        width,
-        format: args.format,
-        read: args.read,
-        unicode: args.look.color.color != Color::Never,
-        color,
-    };
-    compare::compare(&opts)
-}
-
-/// The models named on the command line, each one this OS has.
-#[cfg(target_os = "linux")]
-fn available_models(names: &[String]) -> anyhow::Result<Vec<&'static models::Model>> {
-    names
-        .iter()
-        .map(|name| match models::find(name) {
-            Some(m) if m.available() => Ok(m),
-            Some(m) => Err(run::unsupported(m)),
-            None => Err(anyhow::anyhow!(
-                "unknown model `{name}` (run `iomodels list` for the models)"
-            )),
-        })
-        .collect()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn bench_cmd(_: BenchArgs) -> anyhow::Result<i32> {
-    crate::say!(
-        "error: `bench` needs Linux: its load generator drives its connections with epoll; this is {}",
-        std::env::consts::OS
-    );
-    Ok(2)
-}
-
-#[cfg(target_os = "linux")]
-fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
-    colored::control::set_override(use_color(args.color.color));
-    let seconds = args
-        .duration
-        .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        anyhow::bail!("--duration takes a number of seconds between 0 and 3600");
-    }
-    let until = match args.messages {
-        Some(0) => anyhow::bail!("--messages must be at least 1"),
-        Some(n) => bench::load::Until::Messages(n),
-        None => bench::load::Until::Time(std::time::Duration::from_secs_f64(seconds)),
-    };
-    let progress = args.format == bench::Format::Table && bench::progress_wanted();
-    if args.scaling && !args.peer.is_empty() {
-        anyhow::bail!("--scaling sweeps this program's models; --peer is for the plain bench");
-    }
-    if args.scaling {
-        let models = if args.models.is_empty() {
-            bench::scaling::DEFAULT_MODELS
-                .iter()
-                .filter_map(|n| models::find(n).filter(|m| m.available()))
-                .map(|m| m.name.to_string())
-                .collect()
-        } else {
-            available_models(&args.models)?
-                .iter()
-                .map(|m| m.name.to_string())
-                .collect()
-        };
-        return bench::scaling::scaling(&bench::ScalingOpts {
-            models,
-            active: args.active as usize,
-            idle_steps: args.idle_steps,
-            size: args.size as usize,
-            until,
-            format: args.format,
-            plot: args.plot,
-            progress,
-        });
-    }
-    if args.plot.is_some() {
-        anyhow::bail!("--plot draws the --scaling sweep: add --scaling");
-    }
-    let models: Vec<&models::Model> = if args.models.is_empty() && args.peer.is_empty() {
-        models::MODELS
-            .iter()
-            .filter(|m| m.available() && !bench::ONE_AT_A_TIME.contains(&m.name))
-            .collect()
-    } else {
-        available_models(&args.models)?
-    };
-    let mut targets: Vec<bench::child::Target> = models
-        .iter()
-        .map(|m| bench::child::Target::Model(m.name.to_string()))
-        .collect();
-    for p in &args.peer {
-        let (name, program) = p
-            .split_once('=')
-            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("--peer takes NAME=PROGRAM, not `{p}`"))?;
-        targets.push(bench::child::Target::Peer {
-            name: name.to_string(),
-            program: program.to_string(),
-        });
-    }
-    bench::bench(&bench::BenchOpts {
-        targets,
-        connections: args.connections as usize,
-        size: args.size as usize,
-        until,
-        rounds: args.rounds as usize,
-        format: args.format,
-        progress,
-    })
 }
 
 /// The models as a table: header and availability coloured, each summary cut to `width`.

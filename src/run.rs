@@ -122,6 +122,20 @@ pub fn unsupported(model: &Model) -> anyhow::Error {
     )
 }
 
+/// The models named on the command line (`compare`, `bench`), each one this OS has.
+pub fn available_models(names: &[String]) -> Result<Vec<&'static Model>> {
+    names
+        .iter()
+        .map(|name| match crate::models::find(name) {
+            Some(m) if m.available() => Ok(m),
+            Some(m) => Err(unsupported(m)),
+            None => Err(anyhow!(
+                "unknown model `{name}` (run `iomodels list` for the models)"
+            )),
+        })
+        .collect()
+}
+
 /// Where a run's events go as they happen.
 pub trait Sink {
     /// The run's title, once the server is listening.

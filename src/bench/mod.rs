@@ -145,6 +145,85 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// `iomodels bench`: checks the options, picks the targets (or the models to sweep) and runs
+/// the benchmark. Returns the exit code.
+pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
+    colored::control::set_override(crate::use_color(args.color.color));
+    let seconds = args
+        .duration
+        .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        bail!("--duration takes a number of seconds between 0 and 3600");
+    }
+    let until = match args.messages {
+        Some(0) => bail!("--messages must be at least 1"),
+        Some(n) => Until::Messages(n),
+        None => Until::Time(Duration::from_secs_f64(seconds)),
+    };
+    let progress = args.format == Format::Table && progress_wanted();
+    if args.scaling && !args.peer.is_empty() {
+        bail!("--scaling sweeps this program's models; --peer is for the plain bench");
+    }
+    if args.scaling {
+        let models = if args.models.is_empty() {
+            scaling::DEFAULT_MODELS
+                .iter()
+                .filter_map(|n| crate::models::find(n).filter(|m| m.available()))
+                .map(|m| m.name.to_string())
+                .collect()
+        } else {
+            crate::run::available_models(&args.models)?
+                .iter()
+                .map(|m| m.name.to_string())
+                .collect()
+        };
+        return scaling::scaling(&ScalingOpts {
+            models,
+            active: args.active as usize,
+            idle_steps: args.idle_steps,
+            size: args.size as usize,
+            until,
+            format: args.format,
+            plot: args.plot,
+            progress,
+        });
+    }
+    if args.plot.is_some() {
+        bail!("--plot draws the --scaling sweep: add --scaling");
+    }
+    let models: Vec<&crate::models::Model> = if args.models.is_empty() && args.peer.is_empty() {
+        crate::models::MODELS
+            .iter()
+            .filter(|m| m.available() && !ONE_AT_A_TIME.contains(&m.name))
+            .collect()
+    } else {
+        crate::run::available_models(&args.models)?
+    };
+    let mut targets: Vec<Target> = models
+        .iter()
+        .map(|m| Target::Model(m.name.to_string()))
+        .collect();
+    for p in &args.peer {
+        let (name, program) = p
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--peer takes NAME=PROGRAM, not `{p}`"))?;
+        targets.push(Target::Peer {
+            name: name.to_string(),
+            program: program.to_string(),
+        });
+    }
+    bench(&BenchOpts {
+        targets,
+        connections: args.connections as usize,
+        size: args.size as usize,
+        until,
+        rounds: args.rounds as usize,
+        format: args.format,
+        progress,
+    })
+}
+
 /// Runs the benchmark and writes the results. Returns the exit code (1 if an echo failed).
 pub fn bench(opts: &BenchOpts) -> Result<i32> {
     if opts.targets.is_empty() {

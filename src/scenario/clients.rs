@@ -100,6 +100,31 @@ fn client_socket(ip: IpAddr) -> Result<Socket, String> {
     Ok(sock)
 }
 
+/// Each client's steps in the script's order, the clients in order of first appearance: a
+/// client's thread acts out its own steps one after another.
+fn lanes(scenario: &Scenario) -> Vec<(&str, Vec<Step>)> {
+    scenario
+        .clients()
+        .into_iter()
+        .map(|name| {
+            let steps = scenario
+                .steps
+                .iter()
+                .filter(|s| s.client == name)
+                .cloned()
+                .collect();
+            (name, steps)
+        })
+        .collect()
+}
+
+/// How long to sleep before a step due `at` into the run: every time counts from `t0`, not from
+/// the step before, so a step that ran late does not push back the ones after it, and a step
+/// already due runs at once.
+fn until_due(t0: Instant, at: Duration, now: Instant) -> Duration {
+    (t0 + at).saturating_duration_since(now)
+}
+
 /// Runs every client of the scenario against `addr`, with times counted from `t0`; a client
 /// with a socket in `premade` connects with it.
 pub fn run(
@@ -111,16 +136,9 @@ pub fn run(
     board: &Arc<Board>,
 ) -> Report {
     let _ = board.started.set(t0);
-    let handles: Vec<_> = scenario
-        .clients()
+    let handles: Vec<_> = lanes(scenario)
         .into_iter()
-        .map(|name| {
-            let steps: Vec<Step> = scenario
-                .steps
-                .iter()
-                .filter(|s| s.client == name)
-                .cloned()
-                .collect();
+        .map(|(name, steps)| {
             let sock = premade.remove(name);
             let lane = Lane::new(rec, name, board);
             board.set(name, Some("starting".into()));
@@ -308,7 +326,8 @@ impl Lane {
         let mut conn: Option<Conn> = None;
         let mut failures = Vec::new();
         for step in steps {
-            if let Some(wait) = (t0 + step.at).checked_duration_since(Instant::now()) {
+            let wait = until_due(t0, step.at, Instant::now());
+            if !wait.is_zero() {
                 thread::sleep(wait);
             }
             if self.was_refused() {
@@ -653,5 +672,33 @@ mod tests {
             ["client A (line 3: send)", "client C (line 5: connect)"]
         );
         assert_eq!(board.started(), None);
+    }
+
+    #[test]
+    fn each_client_gets_its_own_steps_in_script_order() {
+        let s = Scenario::parse(
+            "0ms B connect\n10ms A connect\n20ms B send \"1\"\n30ms A send \"2\"\n\
+             40ms B send \"3\"\n50ms A close\n60ms B close\n",
+        )
+        .unwrap();
+        let got: Vec<(&str, Vec<usize>)> = lanes(&s)
+            .into_iter()
+            .map(|(name, steps)| {
+                assert!(steps.iter().all(|st| st.client == name));
+                (name, steps.iter().map(|st| st.line).collect())
+            })
+            .collect();
+        assert_eq!(got, vec![("B", vec![1, 3, 5, 7]), ("A", vec![2, 4, 6])]);
+    }
+
+    #[test]
+    fn steps_are_due_at_their_script_time_from_the_start() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(until_due(t0, ms(300), t0), ms(300));
+        assert_eq!(until_due(t0, ms(300), t0 + ms(100)), ms(200));
+        // Running late: due at once, and the next step keeps its own time.
+        assert_eq!(until_due(t0, ms(300), t0 + ms(350)), Duration::ZERO);
+        assert_eq!(until_due(t0, ms(400), t0 + ms(350)), ms(50));
     }
 }

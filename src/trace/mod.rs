@@ -648,6 +648,127 @@ mod tests {
         assert!(evs[1].span_us.is_some());
     }
 
+    /// An `EAGAIN` from `recvfrom(fd)` at `t_us` that took `dur_us`, pushed as if just made:
+    /// the folding sees these times and no clock.
+    fn spin_at(t: &mut Tracer, fd: i64, t_us: u64, dur_us: u64) {
+        let mut ev = t.event(
+            &Call::new("recvfrom", Stage::DataReady).fd(fd),
+            Started(None),
+        );
+        ev.t_us = t_us;
+        ev.dur_us = dur_us;
+        ev.errno = Some("EAGAIN");
+        t.push(ev);
+    }
+
+    #[test]
+    fn a_run_counts_its_calls_sums_their_time_and_spans_first_start_to_last_end() {
+        let (rec, rx) = Recorder::new();
+        let mut t = rec.thread("server");
+        spin_at(&mut t, 5, 100, 10);
+        spin_at(&mut t, 6, 150, 5);
+        spin_at(&mut t, 5, 300, 20);
+        t.flush_spins();
+        let evs: Vec<Event> = rx.try_iter().skip(1).collect();
+        let runs: Vec<_> = evs
+            .iter()
+            .map(|e| (e.fd, e.t_us, e.count, e.dur_us, e.span_us))
+            .collect();
+        assert_eq!(
+            runs,
+            vec![
+                (Some(5), 100, 2, 30, Some(220)),
+                // A single call is no run: no span.
+                (Some(6), 150, 1, 5, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_run_is_flushed_once_it_lasts_past_a_second() {
+        let (rec, rx) = Recorder::new();
+        let mut t = rec.thread("server");
+        let gettid = rx.try_iter().count();
+        assert_eq!(gettid, 1);
+        spin_at(&mut t, 5, 0, 1);
+        spin_at(&mut t, 5, 999_999, 1);
+        assert_eq!(rx.try_iter().count(), 0, "1 s exactly: the run stays open");
+        spin_at(&mut t, 5, 1_000_000, 1);
+        let flushed: Vec<Event> = rx.try_iter().collect();
+        assert_eq!(
+            flushed.len(),
+            1,
+            "past 1 s: shown without waiting for a real result"
+        );
+        assert_eq!((flushed[0].count, flushed[0].span_us), (3, Some(1_000_001)));
+        // The next spin opens a new run.
+        spin_at(&mut t, 5, 1_000_010, 1);
+        drop(t);
+        let rest: Vec<_> = rx.try_iter().map(|e| (e.t_us, e.count)).collect();
+        assert_eq!(rest, vec![(1_000_010, 1)]);
+    }
+
+    #[test]
+    fn units_of_work_and_timed_out_waits_fold_like_spins() {
+        let (rec, rx) = Recorder::new();
+        let mut t = rec.thread("server");
+        let mut units = 0;
+        for _ in 0..4 {
+            t.work(&mut units);
+            // io_uring's empty wait (`ETIME`, a name not every OS's Errno has).
+            let mut ev = t.event(&Call::new("io_uring_enter", Stage::Completion), t.begin());
+            ev.errno = Some("ETIME");
+            t.push(ev);
+        }
+        assert_eq!(units, 4);
+        let s = t.begin();
+        t.end(
+            Call::new("io_uring_enter", Stage::Completion),
+            s,
+            Ok(1usize),
+            "",
+        );
+        drop(t);
+        let lines: Vec<_> = rx
+            .try_iter()
+            .skip(1)
+            .map(|e| (e.call, e.errno, e.count))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("work", None, 4),
+                ("io_uring_enter", Some("ETIME"), 4),
+                ("io_uring_enter", None, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_blocking_call_shows_the_spins_before_it_first() {
+        let (rec, rx) = Recorder::new();
+        let mut t = rec.thread("server");
+        spin(&mut t, 5);
+        spin(&mut t, 5);
+        let call = Call::new("epoll_pwait", Stage::DataReady).blocking(true);
+        let s = t.enter(&call);
+        t.end(call, s, Ok(1usize), "");
+        drop(t);
+        let lines: Vec<_> = rx
+            .try_iter()
+            .skip(1)
+            .map(|e| (e.kind, e.call, e.count))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Kind::Syscall, "recvfrom", 2),
+                (Kind::Wait, "epoll_pwait", 1),
+                (Kind::Syscall, "epoll_pwait", 1)
+            ]
+        );
+    }
+
     #[test]
     fn a_disabled_tracer_reads_no_clock_and_formats_no_arguments() {
         let rec = Recorder::disabled();
