@@ -305,6 +305,9 @@ impl Look {
 /// The options of `iomodels list`.
 #[derive(Args, Debug)]
 struct ListArgs {
+    /// text for people, json for programs (one object per model and line)
+    #[arg(long, value_enum, default_value_t = run::Format::Text)]
+    format: run::Format,
     #[command(flatten)]
     look: Look,
 }
@@ -445,7 +448,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     if name == "list" {
         let args = ListArgs::from_arg_matches(sub)?;
         colored::control::set_override(use_color(args.look.color.color));
-        list(args.look.width())?;
+        match args.format {
+            run::Format::Text => list(args.look.width())?,
+            run::Format::Json => list_json()?,
+        }
         return Ok(0);
     }
     if name == "completions" {
@@ -615,9 +621,9 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     }
     if args.scaling {
         let models = if args.models.is_empty() {
-            bench::scaling::DEFAULT_MODELS
+            models::MODELS
                 .iter()
-                .filter_map(|n| models::find(n).filter(|m| m.available()))
+                .filter(|m| m.available() && bench::scaling::swept(m))
                 .map(|m| m.name.to_string())
                 .collect()
         } else {
@@ -643,7 +649,7 @@ fn bench_cmd(args: BenchArgs) -> anyhow::Result<i32> {
     let models: Vec<&models::Model> = if args.models.is_empty() && args.peer.is_empty() {
         models::MODELS
             .iter()
-            .filter(|m| m.available() && !bench::ONE_AT_A_TIME.contains(&m.name))
+            .filter(|m| m.available() && m.concurrent())
             .collect()
     } else {
         available_models(&args.models)?
@@ -695,6 +701,28 @@ fn list(width: Option<usize>) -> std::io::Result<()> {
             None => m.summary.to_string(),
         };
         writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;
+    }
+    out.flush()
+}
+
+/// The registry as data, one object per model and line, for tests and scripts that choose
+/// models by what they are (`kind`, `concurrent`) rather than by name.
+fn list_json() -> std::io::Result<()> {
+    let out = &mut std::io::stdout().lock();
+    for m in models::MODELS {
+        let line = serde_json::json!({
+            "model": m.name,
+            "figure": m.figure,
+            "here": m.available(),
+            "platforms": m.platforms,
+            "instead": (!m.available()).then_some(m.instead),
+            "kind": m.kind.name(),
+            "concurrent": m.concurrent(),
+            "summary": m.summary,
+            "state": m.state,
+            "told": m.told,
+        });
+        writeln!(out, "{line}")?;
     }
     out.flush()
 }

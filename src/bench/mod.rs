@@ -32,10 +32,6 @@ pub enum Format {
     Csv,
 }
 
-/// Models that serve one connection at a time: benchmarked with a single connection, since
-/// every other connection of a closed loop would wait for ever behind the first.
-pub const ONE_AT_A_TIME: &[&str] = &["blocking"];
-
 /// What `iomodels bench` was asked to do.
 #[derive(Clone, Debug)]
 pub struct BenchOpts {
@@ -156,7 +152,10 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
     let mut runs: Vec<Vec<Measured>> = opts.targets.iter().map(|_| Vec::new()).collect();
     let mut conns_of = Vec::new();
     for (i, t) in opts.targets.iter().enumerate() {
-        let one = matches!(t, Target::Model(m) if ONE_AT_A_TIME.contains(&m.as_str()));
+        // A model that serves one connection at a time gets a single connection: every other
+        // connection of a closed loop would wait for ever behind the first.
+        let one = matches!(t, Target::Model(m)
+            if crate::models::find(m).is_some_and(|m| !m.concurrent()));
         conns_of.push((if one { 1 } else { opts.connections }, i));
     }
     for round in 0..opts.rounds {
