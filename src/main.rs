@@ -314,6 +314,9 @@ impl Look {
 /// The options of `iomodels list`.
 #[derive(Args, Debug)]
 struct ListArgs {
+    /// text for people, json for programs (one object per model and line)
+    #[arg(long, value_enum, default_value_t = run::Format::Text)]
+    format: run::Format,
     #[command(flatten)]
     look: Look,
 }
@@ -456,7 +459,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     if name == "list" {
         let args = ListArgs::from_arg_matches(sub)?;
         colored::control::set_override(use_color(args.look.color.color));
-        list(args.look.width())?;
+        match args.format {
+            run::Format::Text => list(args.look.width())?,
+            run::Format::Json => list_json()?,
+        }
         return Ok(0);
     }
     if name == "completions" {
@@ -560,6 +566,28 @@ fn list(width: Option<usize>) -> std::io::Result<()> {
             None => m.summary.to_string(),
         };
         writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;
+    }
+    out.flush()
+}
+
+/// The registry as data, one object per model and line, for tests and scripts that choose
+/// models by what they are (`kind`, `concurrent`) rather than by name.
+fn list_json() -> std::io::Result<()> {
+    let out = &mut std::io::stdout().lock();
+    for m in models::MODELS {
+        let line = serde_json::json!({
+            "model": m.name,
+            "figure": m.figure,
+            "here": m.available(),
+            "platforms": m.platforms,
+            "instead": (!m.available()).then_some(m.instead),
+            "kind": m.kind.name(),
+            "concurrent": m.concurrent(),
+            "summary": m.summary,
+            "state": m.state,
+            "told": m.told,
+        });
+        writeln!(out, "{line}")?;
     }
     out.flush()
 }

@@ -23,18 +23,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The models that serve many clients at once (those this OS lacks are skipped).
-const CONCURRENT: &[&str] = &[
-    "threads",
-    "nonblocking",
-    "select",
-    "poll",
-    "epoll",
-    "portable",
-    "sigio",
-    "uring",
-    "iocp",
-];
+/// The models that serve many clients at once, as the registry declares them (those this OS
+/// lacks are skipped by each test).
+fn concurrent() -> Vec<util::Listed> {
+    util::registry()
+        .into_iter()
+        .filter(|m| m.concurrent)
+        .collect()
+}
 
 /// Concurrent clients of a load test.
 const CLIENTS: usize = os::CLIENTS;
@@ -391,41 +387,17 @@ fn load(model: &str, clients: usize) {
     srv.stop(|_| true);
 }
 
+/// Every model that serves many clients at once, under load (select: under its wall).
 #[test]
-fn load_threads() {
-    load("threads", CLIENTS);
-}
-#[test]
-fn load_nonblocking() {
-    load("nonblocking", CLIENTS);
-}
-#[test]
-fn load_select() {
-    load("select", SELECT_CLIENTS);
-}
-#[test]
-fn load_poll() {
-    load("poll", CLIENTS);
-}
-#[test]
-fn load_epoll() {
-    load("epoll", CLIENTS);
-}
-#[test]
-fn load_portable() {
-    load("portable", CLIENTS);
-}
-#[test]
-fn load_sigio() {
-    load("sigio", CLIENTS);
-}
-#[test]
-fn load_uring() {
-    load("uring", CLIENTS);
-}
-#[test]
-fn load_iocp() {
-    load("iocp", CLIENTS);
+fn load_every_concurrent_model() {
+    for m in concurrent() {
+        let clients = if m.name == "select" {
+            SELECT_CLIENTS
+        } else {
+            CLIENTS
+        };
+        load(&m.name, clients);
+    }
 }
 
 /// The blocking server serves one client at a time: 20 clients, one after another.
@@ -476,7 +448,8 @@ fn failed_with<'a>(events: &'a [Value], errnos: &[&str]) -> Option<&'a Value> {
 /// fill and the client's sends stall long before 64 MiB), its memory stays flat, it does not
 /// spin, the others are still served; when the client then goes away with its echo unread
 /// (a reset), the server's send fails, it says so, and it serves on.
-fn never_reader(model: &str) {
+fn never_reader(m: &util::Listed) {
+    let model = m.name.as_str();
     if !here(model) {
         return;
     }
@@ -516,9 +489,10 @@ fn never_reader(model: &str) {
     std::thread::sleep(Duration::from_secs(1));
     let spun = os::cpu_ms(&srv.child).zip(t0).map(|(t1, t0)| t1 - t0);
     let peak = os::peak_kib(&srv.child);
-    // Busy-polling is the nonblocking model's lesson; every other model must sleep here.
+    // Busy-polling is the lesson of the polling kind (nonblocking); every other model must
+    // sleep here.
     if let Some(spun) = spun
-        && model != "nonblocking"
+        && m.kind != "polling"
     {
         assert!(
             spun < 300,
@@ -529,8 +503,9 @@ fn never_reader(model: &str) {
         peak < before + 16 * 1024,
         "{model}: peak memory grew from {before} to {peak} KiB"
     );
-    // The others are served meanwhile (not by a blocking server: it sleeps in its send).
-    if model != "blocking" {
+    // The others are served meanwhile (not by a server of one client at a time: it sleeps in
+    // its send).
+    if m.concurrent {
         echo_once(&mut other, b"still served?\n", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("{model}: another client was not served: {e}"));
     }
@@ -565,44 +540,10 @@ fn never_reader(model: &str) {
 }
 
 #[test]
-fn never_reader_blocking() {
-    never_reader("blocking");
-}
-#[test]
-fn never_reader_threads() {
-    never_reader("threads");
-}
-#[test]
-fn never_reader_nonblocking() {
-    never_reader("nonblocking");
-}
-#[test]
-fn never_reader_select() {
-    never_reader("select");
-}
-#[test]
-fn never_reader_poll() {
-    never_reader("poll");
-}
-#[test]
-fn never_reader_epoll() {
-    never_reader("epoll");
-}
-#[test]
-fn never_reader_portable() {
-    never_reader("portable");
-}
-#[test]
-fn never_reader_sigio() {
-    never_reader("sigio");
-}
-#[test]
-fn never_reader_uring() {
-    never_reader("uring");
-}
-#[test]
-fn never_reader_iocp() {
-    never_reader("iocp");
+fn never_reader_every_model() {
+    for m in util::registry() {
+        never_reader(&m);
+    }
 }
 
 /// Whether the server hung up on `sock` (EOF or reset) instead of echoing.
@@ -702,8 +643,8 @@ fn out_of_descriptors(model: &str) {
 fn out_of_descriptors_every_concurrent_model() {
     // Its CPU figures need a quiet machine (and nonblocking spins by design).
     let _turn = heavy();
-    for model in CONCURRENT {
-        out_of_descriptors(model);
+    for m in concurrent() {
+        out_of_descriptors(&m.name);
     }
 }
 
@@ -797,8 +738,8 @@ fn max_conns(model: &str) {
 
 #[test]
 fn max_conns_every_concurrent_model() {
-    for model in CONCURRENT {
-        max_conns(model);
+    for m in concurrent() {
+        max_conns(&m.name);
     }
 }
 

@@ -32,10 +32,6 @@ pub enum Format {
     Csv,
 }
 
-/// Models that serve one connection at a time: benchmarked with a single connection, since
-/// every other connection of a closed loop would wait for ever behind the first.
-pub const ONE_AT_A_TIME: &[&str] = &["blocking"];
-
 /// What `iomodels bench` was asked to do.
 #[derive(Clone, Debug)]
 pub struct BenchOpts {
@@ -166,9 +162,9 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
     }
     if args.scaling {
         let models = if args.models.is_empty() {
-            scaling::DEFAULT_MODELS
+            crate::models::MODELS
                 .iter()
-                .filter_map(|n| crate::models::find(n).filter(|m| m.available()))
+                .filter(|m| m.available() && scaling::swept(m))
                 .map(|m| m.name.to_string())
                 .collect()
         } else {
@@ -194,7 +190,7 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
     let models: Vec<&crate::models::Model> = if args.models.is_empty() && args.peer.is_empty() {
         crate::models::MODELS
             .iter()
-            .filter(|m| m.available() && !ONE_AT_A_TIME.contains(&m.name))
+            .filter(|m| m.available() && m.concurrent())
             .collect()
     } else {
         crate::run::available_models(&args.models)?
@@ -235,7 +231,10 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
     let mut runs: Vec<Vec<Measured>> = opts.targets.iter().map(|_| Vec::new()).collect();
     let mut conns_of = Vec::new();
     for (i, t) in opts.targets.iter().enumerate() {
-        let one = matches!(t, Target::Model(m) if ONE_AT_A_TIME.contains(&m.as_str()));
+        // A model that serves one connection at a time gets a single connection: every other
+        // connection of a closed loop would wait for ever behind the first.
+        let one = matches!(t, Target::Model(m)
+            if crate::models::find(m).is_some_and(|m| !m.concurrent()));
         conns_of.push((if one { 1 } else { opts.connections }, i));
     }
     for round in 0..opts.rounds {

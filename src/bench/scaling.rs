@@ -7,14 +7,18 @@
 use super::child::{self, Server, Target};
 use super::load::{self, Until};
 use super::{Format, ScalingOpts, measure, plot, progress_bar};
+use crate::models::{Kind, Model};
 use anyhow::{Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-/// The models the sweep is about, in this order, whichever this build has.
-pub const DEFAULT_MODELS: &[&str] = &["select", "poll", "epoll", "uring", "portable"];
+/// Whether the sweep is about `m` by default: a model that waits on every connection with one
+/// call (readiness) or hears of completions, where what an idle connection costs is the question.
+pub fn swept(m: &Model) -> bool {
+    matches!(m.kind, Kind::Readiness | Kind::Completion)
+}
 
 /// Descriptors `select` can watch: its `fd_set` is a bitmap of this many bits.
 const FD_SETSIZE: usize = libc::FD_SETSIZE;
@@ -53,7 +57,12 @@ pub fn scaling(opts: &ScalingOpts) -> Result<i32> {
         bail!(
             "none of {} is in this build yet: name the models to sweep, e.g. \
              `iomodels bench --scaling nonblocking threads`",
-            DEFAULT_MODELS.join(", ")
+            crate::models::MODELS
+                .iter()
+                .filter(|m| swept(m))
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let most = opts.idle_steps.iter().copied().max().unwrap_or(0);

@@ -7,7 +7,7 @@
 //!
 //! See accept(2), recv(2), send(2), ioctl_fionread via tcp(7).
 
-use super::Model;
+use super::{Kind, Model};
 use crate::server::Server;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};
@@ -16,6 +16,7 @@ use rustix::io::Errno;
 pub const MODEL: Model = Model {
     name: "blocking",
     summary: "one client at a time; every call sleeps until it is done",
+    kind: Kind::Blocking,
     figure: "6.1",
     platforms: "Linux, macOS, BSD, Windows",
     serve: Some(serve),

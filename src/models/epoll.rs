@@ -14,328 +14,340 @@
 //!
 //! See epoll(7) (level- and edge-triggered), epoll_create1(2), epoll_ctl(2), epoll_wait(2).
 
-use super::Model;
-use super::nonblocking::set_nonblocking;
-use crate::echo::{Conn, Recv, Send};
-use crate::server::Server;
-use crate::trace;
+use super::{Kind, Model, Serve};
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage, Tracer};
-use rustix::event::epoll::{self, EventData, EventFlags};
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
-use rustix::io::Errno;
-use std::collections::BTreeMap;
 
 pub const MODEL: Model = Model {
     name: "epoll",
     summary: "epoll: the kernel keeps the interest list and hands back only the ready ones",
+    kind: Kind::Readiness,
     figure: "6.3",
     platforms: "Linux",
-    serve: Some(serve),
-    instead: "poll",
+    serve: SERVE,
+    instead: super::here("", "kqueue", "poll"),
     state: "a map from descriptor to connection; the interest list itself lives in the kernel",
     told: "readiness",
     notice,
 };
 
-/// Most events one `epoll_wait` hands back.
-const MAX_EVENTS: usize = 64;
+/// The server loop, where this OS has epoll.
+#[cfg(target_os = "linux")]
+const SERVE: Option<Serve> = Some(server::serve);
+#[cfg(not(target_os = "linux"))]
+const SERVE: Option<Serve> = None;
 
-/// A connection and what the kernel's interest list holds for it.
-struct Watched {
-    conn: Conn,
-    /// The flags registered with `epoll_ctl`, so that we MOD only on a change.
-    interest: EventFlags,
-    /// Edge-triggered only: we stopped reading before `EAGAIN` (backpressure), so data may be
-    /// waiting that no new edge will announce.
-    more: bool,
-}
+#[cfg(target_os = "linux")]
+pub(crate) mod server {
+    use crate::echo::{Conn, Recv, Send};
+    use crate::models::nonblocking::set_nonblocking;
+    use crate::server::Server;
+    use crate::trace;
+    use crate::trace::{Call, Stage, Tracer};
+    use rustix::event::epoll::{self, EventData, EventFlags};
+    use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+    use rustix::io::Errno;
+    use std::collections::BTreeMap;
 
-// ANCHOR: serve
-/// `epoll_create1` → `epoll_ctl(ADD, listener)` → loop: `epoll_wait` sleeps until something is
-/// ready → handle exactly the descriptors it returned → `epoll_ctl(MOD)` where interest changed.
-#[doc(alias = "epoll_create1")]
-#[doc(alias = "epoll_ctl")]
-#[doc(alias = "epoll_wait")]
-#[doc(alias = "EPOLLET")]
-pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let edge = srv.knobs.edge;
-    let et = if edge {
-        EventFlags::ET
-    } else {
-        EventFlags::empty()
-    };
-    let lfd = srv.lfd();
-    set_nonblocking(
-        &mut srv.tr,
-        &srv.listener,
-        lfd,
-        "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
-    );
-    let ep = srv.tr.sys_fd(
-        Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
-        "an epoll instance: the kernel will keep our interest list",
-        || epoll::create(epoll::CreateFlags::CLOEXEC),
-    )?;
-    let epfd = ep.as_raw_fd();
-    ctl(
-        &mut srv.tr,
-        &ep,
-        Op::Add,
-        &srv.listener,
-        EventFlags::IN | et,
-        "tell us when a client is waiting to be accepted",
-    )?;
+    /// Most events one `epoll_wait` hands back.
+    const MAX_EVENTS: usize = 64;
 
-    let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
-    let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
-    let mut got: Vec<(i32, EventFlags)> = Vec::with_capacity(MAX_EVENTS);
-    'serve: loop {
-        // Stage ①: sleep until a registered descriptor is ready; only those come back.
-        events.clear();
-        let call = Call::new("epoll_pwait", Stage::DataReady)
-            .fd(epfd)
-            .args(format_args!("{MAX_EVENTS}, -1"))
-            .blocking(true);
-        let start = srv.tr.enter(&call);
-        let r = epoll::wait(&ep, rustix::buffer::spare_capacity(&mut events), None);
-        got.clear();
-        got.extend(events.iter().map(|e| (e.data.u64() as i32, e.flags)));
-        let n = got.len() as u64;
-        // The gloss is made only when the trace records: the benchmark runs this loop untraced.
-        let note = match r {
-            _ if !srv.tr.enabled() => String::new(),
-            Ok(n) => format!(
-                "{n} ready out of {} watched, handed to us directly — nothing to scan: {}",
-                conns.len() + 1,
-                ready_list(&got)
-            ),
-            Err(_) => "epoll_wait failed".into(),
+    /// A connection and what the kernel's interest list holds for it.
+    struct Watched {
+        conn: Conn,
+        /// The flags registered with `epoll_ctl`, so that we MOD only on a change.
+        interest: EventFlags,
+        /// Edge-triggered only: we stopped reading before `EAGAIN` (backpressure), so data may be
+        /// waiting that no new edge will announce.
+        more: bool,
+    }
+
+    // ANCHOR: serve
+    /// `epoll_create1` → `epoll_ctl(ADD, listener)` → loop: `epoll_wait` sleeps until something is
+    /// ready → handle exactly the descriptors it returned → `epoll_ctl(MOD)` where interest changed.
+    #[doc(alias = "epoll_create1")]
+    #[doc(alias = "epoll_ctl")]
+    #[doc(alias = "epoll_wait")]
+    #[doc(alias = "EPOLLET")]
+    pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        let edge = srv.knobs.edge;
+        let et = if edge {
+            EventFlags::ET
+        } else {
+            EventFlags::empty()
         };
-        srv.tr
-            .end_with(call, start, r, |ev| ev.watched = Some(n), note);
-        match r {
-            Ok(_) => {}
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
-        }
-
-        for &(fd, flags) in &got {
-            // The listener: accept one client (level) or every waiting client (edge).
-            if fd == lfd {
-                let note = if edge {
-                    "edge-triggered: accept until EAGAIN, or a waiting client is never announced again"
-                } else {
-                    "epoll said the listener is readable: a client is waiting"
-                };
-                let over = srv.accept_waiting(note, |srv, conn| {
-                    let interest = EventFlags::IN | EventFlags::RDHUP | et;
-                    ctl(
-                        &mut srv.tr,
-                        &ep,
-                        Op::Add,
-                        &conn.fd,
-                        interest,
-                        "watch the new client: tell us when it sends or hangs up",
-                    )?;
-                    let watched = Watched {
-                        conn,
-                        interest,
-                        more: false,
-                    };
-                    conns.insert(watched.conn.raw(), watched);
-                    Ok(())
-                })?;
-                if over {
-                    break 'serve;
-                }
-                continue;
-            }
-
-            // A client: stage ② where it is readable, the echo where it is writable.
-            let Some(w) = conns.get_mut(&fd) else {
-                continue;
-            };
-            let readable = flags
-                .intersects(EventFlags::IN | EventFlags::RDHUP | EventFlags::HUP | EventFlags::ERR);
-            let writable = flags.contains(EventFlags::OUT);
-            let failed = if edge {
-                drain(&mut srv.tr, w, readable)
-            } else {
-                once(&mut srv.tr, w, readable, writable)
-            };
-            if failed || w.conn.finished() {
-                let w = conns.remove(&fd).expect("still there");
-                let _ = ctl_del(&mut srv.tr, &ep, &w.conn.fd);
-                w.conn.close(
-                    &mut srv.tr,
-                    if failed {
-                        "the connection failed: drop it"
-                    } else {
-                        "echoed everything and the client is done"
-                    },
-                );
-                continue;
-            }
-            // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
-            let want = interest(&w.conn, et);
-            if want != w.interest {
-                let why = match (
-                    want.contains(EventFlags::IN),
-                    want.contains(EventFlags::OUT),
-                ) {
-                    (true, true) => {
-                        "bytes wait to be echoed: tell us when there is room to send (EPOLLOUT)"
-                    }
-                    (true, false) => {
-                        "everything echoed: stop asking for EPOLLOUT, or it would fire without end"
-                    }
-                    (false, true) => {
-                        "backpressure: the echo backlog is full, stop reading this client until it drains"
-                    }
-                    (false, false) => "nothing to read or send",
-                };
-                ctl(&mut srv.tr, &ep, Op::Mod, &w.conn.fd, want, why)?;
-                w.interest = want;
-            }
-        }
-    }
-    for (_, w) in conns {
-        w.conn.close(
+        let lfd = srv.lfd();
+        set_nonblocking(
             &mut srv.tr,
-            "the run is over (close also removes it from the interest list)",
+            &srv.listener,
+            lfd,
+            "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
-    }
-    crate::server::close(&mut srv.tr, ep, "close the epoll instance");
-    Ok(())
-}
-// ANCHOR_END: serve
+        let ep = srv.tr.sys_fd(
+            Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
+            "an epoll instance: the kernel will keep our interest list",
+            || epoll::create(epoll::CreateFlags::CLOEXEC),
+        )?;
+        let epfd = ep.as_raw_fd();
+        ctl(
+            &mut srv.tr,
+            &ep,
+            Op::Add,
+            &srv.listener,
+            EventFlags::IN | et,
+            "tell us when a client is waiting to be accepted",
+        )?;
 
-// ANCHOR: levels
-/// Level-triggered: one `recvfrom` per readable event, one `sendto` per chance to echo. What is
-/// left is reported again by the next `epoll_wait`. Returns whether the connection failed.
-fn once(tr: &mut Tracer, w: &mut Watched, readable: bool, writable: bool) -> bool {
-    let mut got = false;
-    if readable && w.conn.can_read() {
-        match w.conn.recv(tr, Stage::CopyToUser, false) {
-            Recv::Failed(_) => return true,
-            Recv::Data(_) => got = true,
-            _ => {}
+        let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
+        let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
+        let mut got: Vec<(i32, EventFlags)> = Vec::with_capacity(MAX_EVENTS);
+        'serve: loop {
+            // Stage ①: sleep until a registered descriptor is ready; only those come back.
+            events.clear();
+            let call = Call::new("epoll_pwait", Stage::DataReady)
+                .fd(epfd)
+                .args(format_args!("{MAX_EVENTS}, -1"))
+                .blocking(true);
+            let start = srv.tr.enter(&call);
+            let r = epoll::wait(&ep, rustix::buffer::spare_capacity(&mut events), None);
+            got.clear();
+            got.extend(events.iter().map(|e| (e.data.u64() as i32, e.flags)));
+            let n = got.len() as u64;
+            // The gloss is made only when the trace records: the benchmark runs this loop untraced.
+            let note = match r {
+                _ if !srv.tr.enabled() => String::new(),
+                Ok(n) => format!(
+                    "{n} ready out of {} watched, handed to us directly — nothing to scan: {}",
+                    conns.len() + 1,
+                    ready_list(&got)
+                ),
+                Err(_) => "epoll_wait failed".into(),
+            };
+            srv.tr
+                .end_with(call, start, r, |ev| ev.watched = Some(n), note);
+            match r {
+                Ok(_) => {}
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
+            }
+
+            for &(fd, flags) in &got {
+                // The listener: accept one client (level) or every waiting client (edge).
+                if fd == lfd {
+                    let note = if edge {
+                        "edge-triggered: accept until EAGAIN, or a waiting client is never announced again"
+                    } else {
+                        "epoll said the listener is readable: a client is waiting"
+                    };
+                    let over = srv.accept_waiting(note, |srv, conn| {
+                        let interest = EventFlags::IN | EventFlags::RDHUP | et;
+                        ctl(
+                            &mut srv.tr,
+                            &ep,
+                            Op::Add,
+                            &conn.fd,
+                            interest,
+                            "watch the new client: tell us when it sends or hangs up",
+                        )?;
+                        let watched = Watched {
+                            conn,
+                            interest,
+                            more: false,
+                        };
+                        conns.insert(watched.conn.raw(), watched);
+                        Ok(())
+                    })?;
+                    if over {
+                        break 'serve;
+                    }
+                    continue;
+                }
+
+                // A client: stage ② where it is readable, the echo where it is writable.
+                let Some(w) = conns.get_mut(&fd) else {
+                    continue;
+                };
+                let readable = flags.intersects(
+                    EventFlags::IN | EventFlags::RDHUP | EventFlags::HUP | EventFlags::ERR,
+                );
+                let writable = flags.contains(EventFlags::OUT);
+                let failed = if edge {
+                    drain(&mut srv.tr, w, readable)
+                } else {
+                    once(&mut srv.tr, w, readable, writable)
+                };
+                if failed || w.conn.finished() {
+                    let w = conns.remove(&fd).expect("still there");
+                    let _ = ctl_del(&mut srv.tr, &ep, &w.conn.fd);
+                    w.conn.close(
+                        &mut srv.tr,
+                        if failed {
+                            "the connection failed: drop it"
+                        } else {
+                            "echoed everything and the client is done"
+                        },
+                    );
+                    continue;
+                }
+                // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
+                let want = interest(&w.conn, et);
+                if want != w.interest {
+                    let why = match (
+                        want.contains(EventFlags::IN),
+                        want.contains(EventFlags::OUT),
+                    ) {
+                        (true, true) => {
+                            "bytes wait to be echoed: tell us when there is room to send (EPOLLOUT)"
+                        }
+                        (true, false) => {
+                            "everything echoed: stop asking for EPOLLOUT, or it would fire without end"
+                        }
+                        (false, true) => {
+                            "backpressure: the echo backlog is full, stop reading this client until it drains"
+                        }
+                        (false, false) => "nothing to read or send",
+                    };
+                    ctl(&mut srv.tr, &ep, Op::Mod, &w.conn.fd, want, why)?;
+                    w.interest = want;
+                }
+            }
         }
+        for (_, w) in conns {
+            w.conn.close(
+                &mut srv.tr,
+                "the run is over (close also removes it from the interest list)",
+            );
+        }
+        crate::server::close(&mut srv.tr, ep, "close the epoll instance");
+        Ok(())
     }
-    if w.conn.wants_write() && (writable || got) {
-        return matches!(w.conn.send(tr, false), Send::Failed(_));
-    }
-    false
-}
+    // ANCHOR_END: serve
 
-/// Edge-triggered: read until `EAGAIN` (or until the backlog is full), send until `EAGAIN`, and
-/// go round again while sending made room for data we left behind. Returns whether it failed.
-fn drain(tr: &mut Tracer, w: &mut Watched, readable: bool) -> bool {
-    if readable {
-        w.more = true;
-    }
-    loop {
-        while w.more && w.conn.can_read() {
+    // ANCHOR: levels
+    /// Level-triggered: one `recvfrom` per readable event, one `sendto` per chance to echo. What is
+    /// left is reported again by the next `epoll_wait`. Returns whether the connection failed.
+    fn once(tr: &mut Tracer, w: &mut Watched, readable: bool, writable: bool) -> bool {
+        let mut got = false;
+        if readable && w.conn.can_read() {
             match w.conn.recv(tr, Stage::CopyToUser, false) {
-                Recv::Data(_) => {}
-                Recv::Eof | Recv::WouldBlock => w.more = false,
                 Recv::Failed(_) => return true,
+                Recv::Data(_) => got = true,
+                _ => {}
             }
         }
-        while w.conn.wants_write() {
-            let before = w.conn.pending();
-            match w.conn.send(tr, false) {
-                Send::Done => {}
-                Send::WouldBlock if w.conn.pending() < before => {} // partial: try again
-                Send::WouldBlock => break, // EAGAIN: the next EPOLLOUT edge will tell us
-                Send::Failed(_) => return true,
+        if w.conn.wants_write() && (writable || got) {
+            return matches!(w.conn.send(tr, false), Send::Failed(_));
+        }
+        false
+    }
+
+    /// Edge-triggered: read until `EAGAIN` (or until the backlog is full), send until `EAGAIN`, and
+    /// go round again while sending made room for data we left behind. Returns whether it failed.
+    fn drain(tr: &mut Tracer, w: &mut Watched, readable: bool) -> bool {
+        if readable {
+            w.more = true;
+        }
+        loop {
+            while w.more && w.conn.can_read() {
+                match w.conn.recv(tr, Stage::CopyToUser, false) {
+                    Recv::Data(_) => {}
+                    Recv::Eof | Recv::WouldBlock => w.more = false,
+                    Recv::Failed(_) => return true,
+                }
+            }
+            while w.conn.wants_write() {
+                let before = w.conn.pending();
+                match w.conn.send(tr, false) {
+                    Send::Done => {}
+                    Send::WouldBlock if w.conn.pending() < before => {} // partial: try again
+                    Send::WouldBlock => break, // EAGAIN: the next EPOLLOUT edge will tell us
+                    Send::Failed(_) => return true,
+                }
+            }
+            if !(w.more && w.conn.can_read()) {
+                return false;
             }
         }
-        if !(w.more && w.conn.can_read()) {
-            return false;
+    }
+    // ANCHOR_END: levels
+
+    /// What to ask the kernel for, from the connection's state.
+    fn interest(conn: &Conn, et: EventFlags) -> EventFlags {
+        let mut f = et;
+        if conn.can_read() {
+            f |= EventFlags::IN | EventFlags::RDHUP;
         }
+        if conn.wants_write() {
+            f |= EventFlags::OUT;
+        }
+        f
     }
-}
-// ANCHOR_END: levels
 
-/// What to ask the kernel for, from the connection's state.
-fn interest(conn: &Conn, et: EventFlags) -> EventFlags {
-    let mut f = et;
-    if conn.can_read() {
-        f |= EventFlags::IN | EventFlags::RDHUP;
+    enum Op {
+        Add,
+        Mod,
     }
-    if conn.wants_write() {
-        f |= EventFlags::OUT;
+
+    /// `epoll_ctl(epfd, EPOLL_CTL_ADD|MOD, fd, {events})`, recorded with its flags by name.
+    fn ctl(
+        tr: &mut Tracer,
+        ep: &OwnedFd,
+        op: Op,
+        fd: &impl AsFd,
+        flags: EventFlags,
+        note: &str,
+    ) -> rustix::io::Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        let data = EventData::new_u64(raw as u64);
+        let name = match op {
+            Op::Add => "EPOLL_CTL_ADD",
+            Op::Mod => "EPOLL_CTL_MOD",
+        };
+        tr.sys(
+            Call::new("epoll_ctl", Stage::Setup)
+                .fd(ep.as_raw_fd())
+                .args(format!("{name}, {raw}, {}", names(flags))),
+            note,
+            || match op {
+                Op::Add => epoll::add(ep, fd, data, flags),
+                Op::Mod => epoll::modify(ep, fd, data, flags),
+            },
+        )
     }
-    f
-}
 
-enum Op {
-    Add,
-    Mod,
-}
+    fn ctl_del(tr: &mut Tracer, ep: &OwnedFd, fd: &impl AsFd) -> rustix::io::Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        tr.sys(
+            Call::new("epoll_ctl", Stage::Teardown)
+                .fd(ep.as_raw_fd())
+                .args(format!("EPOLL_CTL_DEL, {raw}")),
+            "stop watching it before closing",
+            || epoll::delete(ep, fd),
+        )
+    }
 
-/// `epoll_ctl(epfd, EPOLL_CTL_ADD|MOD, fd, {events})`, recorded with its flags by name.
-fn ctl(
-    tr: &mut Tracer,
-    ep: &OwnedFd,
-    op: Op,
-    fd: &impl AsFd,
-    flags: EventFlags,
-    note: &str,
-) -> rustix::io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    let data = EventData::new_u64(raw as u64);
-    let name = match op {
-        Op::Add => "EPOLL_CTL_ADD",
-        Op::Mod => "EPOLL_CTL_MOD",
-    };
-    tr.sys(
-        Call::new("epoll_ctl", Stage::Setup)
-            .fd(ep.as_raw_fd())
-            .args(format!("{name}, {raw}, {}", names(flags))),
-        note,
-        || match op {
-            Op::Add => epoll::add(ep, fd, data, flags),
-            Op::Mod => epoll::modify(ep, fd, data, flags),
-        },
-    )
-}
+    /// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them.
+    pub(crate) fn names(flags: EventFlags) -> String {
+        let table = [
+            (EventFlags::IN, "EPOLLIN"),
+            (EventFlags::PRI, "EPOLLPRI"),
+            (EventFlags::OUT, "EPOLLOUT"),
+            (EventFlags::ERR, "EPOLLERR"),
+            (EventFlags::HUP, "EPOLLHUP"),
+            (EventFlags::RDHUP, "EPOLLRDHUP"),
+            (EventFlags::ONESHOT, "EPOLLONESHOT"),
+            (EventFlags::ET, "EPOLLET"),
+        ]
+        .map(|(f, n)| (f.bits() as u64, n));
+        trace::names::flags(flags.bits() as u64, &table)
+    }
 
-fn ctl_del(tr: &mut Tracer, ep: &OwnedFd, fd: &impl AsFd) -> rustix::io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    tr.sys(
-        Call::new("epoll_ctl", Stage::Teardown)
-            .fd(ep.as_raw_fd())
-            .args(format!("EPOLL_CTL_DEL, {raw}")),
-        "stop watching it before closing",
-        || epoll::delete(ep, fd),
-    )
-}
-
-/// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them.
-pub(crate) fn names(flags: EventFlags) -> String {
-    let table = [
-        (EventFlags::IN, "EPOLLIN"),
-        (EventFlags::PRI, "EPOLLPRI"),
-        (EventFlags::OUT, "EPOLLOUT"),
-        (EventFlags::ERR, "EPOLLERR"),
-        (EventFlags::HUP, "EPOLLHUP"),
-        (EventFlags::RDHUP, "EPOLLRDHUP"),
-        (EventFlags::ONESHOT, "EPOLLONESHOT"),
-        (EventFlags::ET, "EPOLLET"),
-    ]
-    .map(|(f, n)| (f.bits() as u64, n));
-    trace::names::flags(flags.bits() as u64, &table)
-}
-
-fn ready_list(got: &[(i32, EventFlags)]) -> String {
-    let shown: Vec<String> = got
-        .iter()
-        .map(|(fd, f)| format!("{fd} {}", names(*f)))
-        .collect();
-    trace::names::list(&shown, ", ", 6)
+    fn ready_list(got: &[(i32, EventFlags)]) -> String {
+        let shown: Vec<String> = got
+            .iter()
+            .map(|(fd, f)| format!("{fd} {}", names(*f)))
+            .collect();
+        trace::names::list(&shown, ", ", 6)
+    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {

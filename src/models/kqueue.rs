@@ -15,245 +15,279 @@
 //!
 //! See kqueue(2), kevent(2) (`EVFILT_READ`, `EVFILT_WRITE`, `EV_EOF`).
 
-use super::Model;
-use crate::echo::{Conn, Recv, Send};
-use crate::server::Server;
+use super::{Kind, Model, Serve};
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage, Tracer};
-use rustix::buffer::spare_capacity;
-use rustix::event::kqueue::{Event, EventFilter, EventFlags, kevent, kqueue};
-use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::io::Errno;
-use std::collections::BTreeMap;
 
 pub const MODEL: Model = Model {
     name: "kqueue",
     summary: "kqueue/kevent: filters registered once; one call changes interest and waits",
+    kind: Kind::Readiness,
     figure: "6.3",
     platforms: "macOS, FreeBSD, NetBSD, OpenBSD",
-    serve: Some(serve),
-    instead: "",
+    serve: SERVE,
+    instead: super::here("epoll", "", "poll"),
     state: "a map of connections the loop owns; interest (one filter per socket) lives in the kernel",
     told: "readiness",
     notice,
 };
 
-/// Most events one `kevent` call returns.
-const MAX_EVENTS: usize = 64;
+/// The server loop, where this OS has kqueue.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const SERVE: Option<Serve> = Some(server::serve);
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+const SERVE: Option<Serve> = None;
 
-/// A connection and which of its filters are on.
-struct Watched {
-    conn: Conn,
-    /// `EVFILT_READ` is enabled (off while the echo backlog is full).
-    reading: bool,
-    /// `EVFILT_WRITE` is registered (while a send waits for room).
-    writing: bool,
-}
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod server {
+    use crate::echo::{Conn, Recv, Send};
+    use crate::server::Server;
+    use crate::trace::{Call, Stage, Tracer};
+    use rustix::buffer::spare_capacity;
+    use rustix::event::kqueue::{Event, EventFilter, EventFlags, kevent, kqueue};
+    use rustix::fd::{AsRawFd, OwnedFd};
+    use rustix::io::Errno;
+    use std::collections::BTreeMap;
 
-// ANCHOR: serve
-/// `kqueue` → `EV_ADD` the listener → loop { `kevent` (apply changes, wait) → accept / recv /
-/// send for each event }.
-#[doc(alias = "kevent")]
-#[doc(alias = "EVFILT_READ")]
-#[doc(alias = "EV_EOF")]
-pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let kq = srv
-        .tr
-        .sys_fd(
-            Call::new("kqueue", Stage::Setup),
-            "a kernel event queue: it will hold our interest in each socket",
-            kqueue,
-        )
-        .map_err(|e| anyhow::Error::from(e).context("kqueue failed"))?;
-    let lfd = srv.lfd();
-    crate::sys::set_nonblocking(
-        &mut srv.tr,
-        &srv.listener,
-        lfd,
-        "accept will say EAGAIN when the queue is empty",
-    );
-    // Changes waiting to be handed to the kernel by the next kevent call.
-    let mut changes = vec![Event::new(
-        EventFilter::Read(lfd),
-        EventFlags::ADD,
-        std::ptr::null_mut(),
-    )];
-    let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
-    let mut events: Vec<Event> = Vec::with_capacity(MAX_EVENTS);
-    'run: loop {
-        // Stage ①: one call applies our changes and sleeps until something is ready.
-        events.clear();
-        wait(&mut srv.tr, &kq, &mut changes, &mut events)?;
-        for ev in &events {
-            match ev.filter() {
-                EventFilter::Read(fd) if fd == lfd => {
-                    // Connections are waiting (`data` says how many): accept them all.
-                    let over =
-                        srv.accept_waiting("a connection kevent said was waiting", |_, conn| {
-                            let cfd = conn.raw();
-                            changes.push(Event::new(
-                                EventFilter::Read(cfd),
-                                EventFlags::ADD,
-                                std::ptr::null_mut(),
-                            ));
-                            let w = Watched {
-                                conn,
-                                reading: true,
-                                writing: false,
-                            };
-                            conns.insert(cfd, w);
-                            Ok(())
-                        })?;
-                    // The harness's wake-up: the run is over.
-                    if over {
-                        break 'run;
+    /// Most events one `kevent` call returns.
+    const MAX_EVENTS: usize = 64;
+
+    /// A connection and which of its filters are on.
+    struct Watched {
+        conn: Conn,
+        /// `EVFILT_READ` is enabled (off while the echo backlog is full).
+        reading: bool,
+        /// `EVFILT_WRITE` is registered (while a send waits for room).
+        writing: bool,
+    }
+
+    // ANCHOR: serve
+    /// `kqueue` → `EV_ADD` the listener → loop { `kevent` (apply changes, wait) → accept / recv /
+    /// send for each event }.
+    #[doc(alias = "kevent")]
+    #[doc(alias = "EVFILT_READ")]
+    #[doc(alias = "EV_EOF")]
+    pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        let kq = srv
+            .tr
+            .sys_fd(
+                Call::new("kqueue", Stage::Setup),
+                "a kernel event queue: it will hold our interest in each socket",
+                kqueue,
+            )
+            .map_err(|e| anyhow::Error::from(e).context("kqueue failed"))?;
+        let lfd = srv.lfd();
+        crate::sys::set_nonblocking(
+            &mut srv.tr,
+            &srv.listener,
+            lfd,
+            "accept will say EAGAIN when the queue is empty",
+        );
+        // Changes waiting to be handed to the kernel by the next kevent call.
+        let mut changes = vec![Event::new(
+            EventFilter::Read(lfd),
+            EventFlags::ADD,
+            std::ptr::null_mut(),
+        )];
+        let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
+        let mut events: Vec<Event> = Vec::with_capacity(MAX_EVENTS);
+        'run: loop {
+            // Stage ①: one call applies our changes and sleeps until something is ready.
+            events.clear();
+            wait(&mut srv.tr, &kq, &mut changes, &mut events)?;
+            for ev in &events {
+                match ev.filter() {
+                    EventFilter::Read(fd) if fd == lfd => {
+                        // Connections are waiting (`data` says how many): accept them all.
+                        let over = srv.accept_waiting(
+                            "a connection kevent said was waiting",
+                            |_, conn| {
+                                let cfd = conn.raw();
+                                changes.push(Event::new(
+                                    EventFilter::Read(cfd),
+                                    EventFlags::ADD,
+                                    std::ptr::null_mut(),
+                                ));
+                                let w = Watched {
+                                    conn,
+                                    reading: true,
+                                    writing: false,
+                                };
+                                conns.insert(cfd, w);
+                                Ok(())
+                            },
+                        )?;
+                        // The harness's wake-up: the run is over.
+                        if over {
+                            break 'run;
+                        }
                     }
-                }
-                EventFilter::Read(fd) | EventFilter::Write(fd) => {
-                    let Some(w) = conns.get_mut(&fd) else {
-                        continue;
-                    };
-                    let eof = ev.flags().contains(EventFlags::EOF);
-                    if eof && ev.data() > 0 {
-                        srv.tr.info(format!(
-                            "EV_EOF on fd {fd} with {} bytes still buffered: read them before closing",
-                            ev.data()
-                        ));
-                    }
-                    if serve_conn(&mut srv.tr, w, &mut changes) {
-                        let note = if w.conn.finished() {
-                            "echoed everything and the client is done"
-                        } else {
-                            "the connection failed: drop it"
+                    EventFilter::Read(fd) | EventFilter::Write(fd) => {
+                        let Some(w) = conns.get_mut(&fd) else {
+                            continue;
                         };
-                        // Closing the socket removes its filters from the kqueue too.
-                        let w = conns.remove(&fd).expect("a watched connection");
-                        changes.retain(|c| !matches!(c.filter(), EventFilter::Read(f) | EventFilter::Write(f) if f == fd));
-                        w.conn.close(&mut srv.tr, note);
+                        let eof = ev.flags().contains(EventFlags::EOF);
+                        if eof && ev.data() > 0 {
+                            srv.tr.info(format!(
+                                "EV_EOF on fd {fd} with {} bytes still buffered: read them before closing",
+                                ev.data()
+                            ));
+                        }
+                        if serve_conn(&mut srv.tr, w, &mut changes) {
+                            let note = if w.conn.finished() {
+                                "echoed everything and the client is done"
+                            } else {
+                                "the connection failed: drop it"
+                            };
+                            // Closing the socket removes its filters from the kqueue too.
+                            let w = conns.remove(&fd).expect("a watched connection");
+                            changes.retain(|c| !matches!(c.filter(), EventFilter::Read(f) | EventFilter::Write(f) if f == fd));
+                            w.conn.close(&mut srv.tr, note);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
             }
         }
-    }
-    for (_, w) in conns {
-        w.conn.close(&mut srv.tr, "the run is over");
-    }
-    crate::server::close(&mut srv.tr, kq, "close the kqueue");
-    Ok(())
-}
-// ANCHOR_END: serve
-
-// ANCHOR: drain
-/// Reads what is there (draining to `EAGAIN`, so data that came with `EV_EOF` is not lost),
-/// sends what is pending, and adjusts the filters. Returns whether to close the connection.
-fn serve_conn(tr: &mut Tracer, w: &mut Watched, changes: &mut Vec<Event>) -> bool {
-    let fd = w.conn.raw();
-    while w.conn.can_read() {
-        match w.conn.recv(tr, Stage::CopyToUser, false) {
-            Recv::Data(_) => {}
-            Recv::Eof | Recv::WouldBlock => break,
-            Recv::Failed(_) => return true,
+        for (_, w) in conns {
+            w.conn.close(&mut srv.tr, "the run is over");
         }
+        crate::server::close(&mut srv.tr, kq, "close the kqueue");
+        Ok(())
     }
-    if w.conn.wants_write() {
-        match w.conn.send(tr, false) {
-            Send::Done | Send::WouldBlock => {}
-            Send::Failed(_) => return true,
-        }
-    }
-    if w.conn.finished() {
-        return true;
-    }
-    // Interest follows the state: write while a send waits, read while there is room.
-    let want_write = w.conn.wants_write();
-    if want_write != w.writing {
-        let flags = if want_write {
-            EventFlags::ADD
-        } else {
-            EventFlags::DELETE
-        };
-        changes.push(Event::new(
-            EventFilter::Write(fd),
-            flags,
-            std::ptr::null_mut(),
-        ));
-        w.writing = want_write;
-    }
-    let want_read = w.conn.can_read();
-    if want_read != w.reading {
-        let flags = if want_read {
-            EventFlags::ENABLE
-        } else {
-            EventFlags::DISABLE
-        };
-        changes.push(Event::new(
-            EventFilter::Read(fd),
-            flags,
-            std::ptr::null_mut(),
-        ));
-        w.reading = want_read;
-    }
-    false
-}
-// ANCHOR_END: drain
+    // ANCHOR_END: serve
 
-/// `kevent(kq, changes, events, NULL)`: hand over the changes and sleep until events come.
-fn wait(
-    tr: &mut Tracer,
-    kq: &OwnedFd,
-    changes: &mut Vec<Event>,
-    events: &mut Vec<Event>,
-) -> anyhow::Result<()> {
-    let args = format!("[{}], {MAX_EVENTS}, NULL", describe(changes));
-    let call = Call::new("kevent", Stage::DataReady)
-        .fd(kq.as_raw_fd())
-        .args(args)
-        .blocking(true);
-    let start = tr.enter(&call);
-    // SAFETY: every descriptor in `changes` is open (closed ones were dropped from the list);
-    // udata is null and never dereferenced.
-    let r = unsafe { kevent(kq, changes, spare_capacity(events), None) };
-    let note = match &r {
-        Ok(_) => format!("ready: [{}]", describe(events)),
-        Err(e) => format!("failed: {}", std::io::Error::from(*e)),
-    };
-    tr.end(call, start, r, note);
-    changes.clear();
-    match r {
-        Ok(_) | Err(Errno::INTR) => Ok(()),
-        Err(e) => Err(anyhow::Error::from(e).context("kevent failed")),
-    }
-}
-
-/// Events as kevent(2) spells them: `5 EVFILT_READ EV_ADD`, `7 EVFILT_READ EV_EOF data=6`.
-fn describe(evs: &[Event]) -> String {
-    let mut out = Vec::new();
-    for ev in evs {
-        let (fd, filter) = match ev.filter() {
-            EventFilter::Read(fd) => (fd, "EVFILT_READ"),
-            EventFilter::Write(fd) => (fd, "EVFILT_WRITE"),
-            _ => (-1, "EVFILT_?"),
-        };
-        let mut s = format!("{fd} {filter}");
-        for (flag, name) in [
-            (EventFlags::ADD, "EV_ADD"),
-            (EventFlags::DELETE, "EV_DELETE"),
-            (EventFlags::ENABLE, "EV_ENABLE"),
-            (EventFlags::DISABLE, "EV_DISABLE"),
-            (EventFlags::EOF, "EV_EOF"),
-        ] {
-            if ev.flags().contains(flag) {
-                s.push(' ');
-                s.push_str(name);
+    // ANCHOR: drain
+    /// Reads what is there (draining to `EAGAIN`, so data that came with `EV_EOF` is not lost),
+    /// sends what is pending, and adjusts the filters. Returns whether to close the connection.
+    fn serve_conn(tr: &mut Tracer, w: &mut Watched, changes: &mut Vec<Event>) -> bool {
+        let fd = w.conn.raw();
+        while w.conn.can_read() {
+            match w.conn.recv(tr, Stage::CopyToUser, false) {
+                Recv::Data(_) => {}
+                Recv::Eof | Recv::WouldBlock => break,
+                Recv::Failed(_) => return true,
             }
         }
-        if ev.data() != 0 {
-            s.push_str(&format!(" data={}", ev.data()));
+        if w.conn.wants_write() {
+            match w.conn.send(tr, false) {
+                Send::Done | Send::WouldBlock => {}
+                Send::Failed(_) => return true,
+            }
         }
-        out.push(s);
+        if w.conn.finished() {
+            return true;
+        }
+        // Interest follows the state: write while a send waits, read while there is room.
+        let want_write = w.conn.wants_write();
+        if want_write != w.writing {
+            let flags = if want_write {
+                EventFlags::ADD
+            } else {
+                EventFlags::DELETE
+            };
+            changes.push(Event::new(
+                EventFilter::Write(fd),
+                flags,
+                std::ptr::null_mut(),
+            ));
+            w.writing = want_write;
+        }
+        let want_read = w.conn.can_read();
+        if want_read != w.reading {
+            let flags = if want_read {
+                EventFlags::ENABLE
+            } else {
+                EventFlags::DISABLE
+            };
+            changes.push(Event::new(
+                EventFilter::Read(fd),
+                flags,
+                std::ptr::null_mut(),
+            ));
+            w.reading = want_read;
+        }
+        false
     }
-    out.join(", ")
+    // ANCHOR_END: drain
+
+    /// `kevent(kq, changes, events, NULL)`: hand over the changes and sleep until events come.
+    fn wait(
+        tr: &mut Tracer,
+        kq: &OwnedFd,
+        changes: &mut Vec<Event>,
+        events: &mut Vec<Event>,
+    ) -> anyhow::Result<()> {
+        let args = format!("[{}], {MAX_EVENTS}, NULL", describe(changes));
+        let call = Call::new("kevent", Stage::DataReady)
+            .fd(kq.as_raw_fd())
+            .args(args)
+            .blocking(true);
+        let start = tr.enter(&call);
+        // SAFETY: every descriptor in `changes` is open (closed ones were dropped from the list);
+        // udata is null and never dereferenced.
+        let r = unsafe { kevent(kq, changes, spare_capacity(events), None) };
+        let note = match &r {
+            Ok(_) => format!("ready: [{}]", describe(events)),
+            Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+        };
+        tr.end(call, start, r, note);
+        changes.clear();
+        match r {
+            Ok(_) | Err(Errno::INTR) => Ok(()),
+            Err(e) => Err(anyhow::Error::from(e).context("kevent failed")),
+        }
+    }
+
+    /// Events as kevent(2) spells them: `5 EVFILT_READ EV_ADD`, `7 EVFILT_READ EV_EOF data=6`.
+    fn describe(evs: &[Event]) -> String {
+        let mut out = Vec::new();
+        for ev in evs {
+            let (fd, filter) = match ev.filter() {
+                EventFilter::Read(fd) => (fd, "EVFILT_READ"),
+                EventFilter::Write(fd) => (fd, "EVFILT_WRITE"),
+                _ => (-1, "EVFILT_?"),
+            };
+            let mut s = format!("{fd} {filter}");
+            for (flag, name) in [
+                (EventFlags::ADD, "EV_ADD"),
+                (EventFlags::DELETE, "EV_DELETE"),
+                (EventFlags::ENABLE, "EV_ENABLE"),
+                (EventFlags::DISABLE, "EV_DISABLE"),
+                (EventFlags::EOF, "EV_EOF"),
+            ] {
+                if ev.flags().contains(flag) {
+                    s.push(' ');
+                    s.push_str(name);
+                }
+            }
+            if ev.data() != 0 {
+                s.push_str(&format!(" data={}", ev.data()));
+            }
+            out.push(s);
+        }
+        out.join(", ")
+    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {

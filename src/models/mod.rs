@@ -9,152 +9,29 @@
 use crate::server::Server;
 use crate::trace::summary::Summary;
 
+// Every model is compiled on every OS: its name, lesson and notice are data, and only its
+// `serve` (with the module contents that implement it) is `#[cfg]`'d to the OSes that have it.
 pub mod blocking;
-#[cfg(target_os = "linux")]
 pub mod epoll;
-#[cfg(windows)]
 pub mod iocp;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
 pub mod kqueue;
 pub mod nonblocking;
 pub mod poll;
-#[cfg(any(
-    target_os = "linux",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    windows
-))]
 pub mod portable;
 pub mod select;
-#[cfg(target_os = "linux")]
 pub mod sigio;
 pub mod threads;
-#[cfg(target_os = "linux")]
 pub mod uring;
 
-/// The models this OS lacks, as it lists them: there, `serve` is `None`, and `instead` names
-/// the model to run here.
-#[cfg(not(target_os = "linux"))]
-pub mod sigio {
-    pub const MODEL: super::Model = super::elsewhere(
-        "sigio",
-        "6.4",
-        "O_ASYNC sockets and F_SETSIG",
-        "Linux",
-        super::here("", "kqueue", "iocp"),
-    );
-}
-
-#[cfg(not(target_os = "linux"))]
-pub mod uring {
-    pub const MODEL: super::Model = super::elsewhere(
-        "uring",
-        "6.5",
-        "io_uring completions",
-        "Linux",
-        super::here("", "kqueue", "iocp"),
-    );
-}
-
-#[cfg(not(windows))]
-pub mod iocp {
-    pub const MODEL: super::Model = super::elsewhere(
-        "iocp",
-        "6.5",
-        "I/O completion ports: overlapped calls, completion packets",
-        "Windows",
-        super::here("uring", "kqueue", ""),
-    );
-}
-
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-pub mod kqueue {
-    pub const MODEL: super::Model = super::elsewhere(
-        "kqueue",
-        "6.3",
-        "kqueue/kevent readiness filters",
-        "macOS, FreeBSD, NetBSD, OpenBSD",
-        super::here("epoll", "", "poll"),
-    );
-}
-
-#[cfg(not(target_os = "linux"))]
-pub mod epoll {
-    pub const MODEL: super::Model = super::elsewhere(
-        "epoll",
-        "6.3",
-        "epoll: an interest list in the kernel, a ready list back",
-        "Linux",
-        super::here("", "kqueue", "poll"),
-    );
-}
-
-/// The portable model's trace names the calls the `polling` crate makes on each backend: its
-/// epoll (Linux), kqueue (macOS, FreeBSD) and IOCP/AFD (Windows) backends are written down.
-#[cfg(not(any(
-    target_os = "linux",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    windows
-)))]
-pub mod portable {
-    pub const MODEL: super::Model = super::elsewhere(
-        "portable",
-        "6.3",
-        "the polling crate: traced on its epoll, kqueue and IOCP backends",
-        "Linux, macOS, FreeBSD, Windows",
-        super::here("", "kqueue", "poll"),
-    );
-}
-
-/// Of three names, the one for this OS: Linux, macOS/BSD, Windows.
-const fn here(linux: &'static str, bsd: &'static str, windows: &'static str) -> &'static str {
+/// Of three values (a name, a sentence, a notice), the one for this OS: Linux, macOS/BSD,
+/// Windows.
+const fn here<T: Copy>(linux: T, bsd: T, windows: T) -> T {
     if cfg!(target_os = "linux") {
         linux
     } else if cfg!(windows) {
         windows
     } else {
         bsd
-    }
-}
-
-/// The registry entry of a model this OS lacks: where it runs, and what to run here instead.
-const fn elsewhere(
-    name: &'static str,
-    figure: &'static str,
-    summary: &'static str,
-    platforms: &'static str,
-    instead: &'static str,
-) -> Model {
-    fn no_notice(_: &Summary) -> Vec<String> {
-        Vec::new()
-    }
-    Model {
-        name,
-        summary,
-        figure,
-        platforms,
-        serve: None,
-        instead,
-        state: "",
-        told: "",
-        notice: no_notice,
     }
 }
 
@@ -167,6 +44,8 @@ pub struct Model {
     pub name: &'static str,
     /// One line for `iomodels list`.
     pub summary: &'static str,
+    /// How it waits for stage ①: the row of UNP fig. 6.6 it stands for.
+    pub kind: Kind,
     /// Its figure in UNP vol. 1, ch. 6.
     pub figure: &'static str,
     /// The operating systems that have it.
@@ -181,6 +60,39 @@ pub struct Model {
     pub told: &'static str,
     /// "What to notice": sentences drawn from this run's numbers.
     pub notice: fn(&Summary) -> Vec<String>,
+}
+
+/// How a model waits for data: the rows of the table in DESIGN.md (UNP fig. 6.6). Tests and
+/// commands choose models by it (`bench` leaves out the one that serves one client at a time,
+/// `bench --scaling` sweeps the readiness and completion models).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One thread that sleeps in every call: one client at a time.
+    Blocking,
+    /// A blocking thread per connection.
+    Threads,
+    /// Nonblocking sockets asked again and again (`EAGAIN`) until one has data.
+    Polling,
+    /// One call sleeps until some socket is ready; the process then copies the data itself.
+    Readiness,
+    /// The process is free until a signal says a socket changed; then it copies the data.
+    Signal,
+    /// The kernel waits *and* copies; the process is told when the operation is done.
+    Completion,
+}
+
+impl Kind {
+    /// Its name in `iomodels list --format json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Blocking => "blocking",
+            Kind::Threads => "threads",
+            Kind::Polling => "polling",
+            Kind::Readiness => "readiness",
+            Kind::Signal => "signal",
+            Kind::Completion => "completion",
+        }
+    }
 }
 
 /// A model this OS has but the kernel refuses to run here (a system call that fails with
@@ -199,6 +111,11 @@ impl std::error::Error for Refused {}
 impl Model {
     pub fn available(&self) -> bool {
         self.serve.is_some()
+    }
+
+    /// Whether it serves many connections at once (all but `blocking`).
+    pub fn concurrent(&self) -> bool {
+        self.kind != Kind::Blocking
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! See fcntl(2) (`O_NONBLOCK`), accept(2) and recv(2) (`EAGAIN`).
 
-use super::Model;
+use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
 use crate::trace::Tracer;
@@ -19,6 +19,7 @@ use rustix::fd::AsFd;
 pub const MODEL: Model = Model {
     name: "nonblocking",
     summary: "O_NONBLOCK sockets polled in a loop: EAGAIN, EAGAIN, … data",
+    kind: Kind::Polling,
     figure: "6.2",
     platforms: "Linux, macOS, BSD, Windows",
     serve: Some(serve),

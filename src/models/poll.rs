@@ -12,8 +12,8 @@
 //!
 //! See poll(2), UNP §6.10 and §16.6 (a nonblocking listener).
 
-use super::Model;
 use super::nonblocking::set_nonblocking;
+use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
 use crate::sys::poll::{POLL, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd, pollfd};
@@ -25,6 +25,7 @@ use rustix::io::Errno;
 pub const MODEL: Model = Model {
     name: "poll",
     summary: "poll(2) sleeps on an array of pollfd; the process walks it for revents",
+    kind: Kind::Readiness,
     figure: "6.3",
     platforms: "Linux, macOS, BSD, Windows (WSAPoll)",
     serve: Some(serve),

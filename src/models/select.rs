@@ -15,8 +15,8 @@
 //!
 //! See select(2), select_tut(2) (`FD_SETSIZE`), UNP §6.3 and §16.6 (a nonblocking listener).
 
-use super::Model;
 use super::nonblocking::set_nonblocking;
+use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
 use crate::sys::close_with;
@@ -31,6 +31,7 @@ use rustix::io::Errno;
 pub const MODEL: Model = Model {
     name: "select",
     summary: "select(2) sleeps on fd_set bitmaps; the process scans them for who is ready",
+    kind: Kind::Readiness,
     figure: "6.3",
     platforms: "Linux, macOS, BSD, Windows",
     serve: Some(serve),

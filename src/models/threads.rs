@@ -7,7 +7,7 @@
 //!
 //! See clone(2), pthread_create(3), accept(2), recv(2).
 
-use super::Model;
+use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::{Server, rusage};
 use crate::trace::summary::Summary;
@@ -19,6 +19,7 @@ use std::thread;
 pub const MODEL: Model = Model {
     name: "threads",
     summary: "a thread per client, each blocked in its own recv",
+    kind: Kind::Threads,
     figure: "6.1×N",
     platforms: "Linux, macOS, BSD, Windows",
     serve: Some(serve),

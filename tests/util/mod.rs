@@ -95,6 +95,34 @@ pub fn models_here() -> Vec<String> {
         .collect()
 }
 
+/// One model as `iomodels list --format json` declares it.
+pub struct Listed {
+    pub name: String,
+    /// How it waits for data: `blocking`, `threads`, `polling`, `readiness`, `signal` or
+    /// `completion`.
+    pub kind: String,
+    /// Whether it serves many connections at once.
+    pub concurrent: bool,
+    /// Whether this OS has it.
+    pub here: bool,
+}
+
+/// Every model of the registry, in its order, from `iomodels list --format json`: tests choose
+/// models by what they are, so that a model added to the registry is tested with its kind.
+pub fn registry() -> Vec<Listed> {
+    let out = run(&["list", "--format", "json"]);
+    assert!(out.status.success(), "iomodels list --format json failed");
+    events(&out.stdout)
+        .iter()
+        .map(|m| Listed {
+            name: m["model"].as_str().expect("a model's name").to_string(),
+            kind: m["kind"].as_str().expect("a model's kind").to_string(),
+            concurrent: m["concurrent"].as_bool().expect("concurrent"),
+            here: m["here"].as_bool().expect("here"),
+        })
+        .collect()
+}
+
 /// The names a trace gives calls and errors on the OS the tests run on (Linux; Windows under
 /// Wine).
 #[cfg(not(windows))]

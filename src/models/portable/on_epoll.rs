@@ -1,9 +1,8 @@
 //! The `polling` crate's epoll backend, call by call: what `Poller::new`, `add`/`modify`,
 //! `wait`, `delete` and the drop make on Linux, in the order strace sees them.
 
-use super::{errno, own};
-use crate::models::epoll::names;
-use crate::trace::summary::Summary;
+use super::server::{errno, own};
+use crate::models::epoll::server::names;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::event::epoll::EventFlags;
@@ -227,22 +226,4 @@ impl Lib {
         );
         close(tr, self.eventfd, "dropping the Poller: close its eventfd");
     }
-}
-
-pub fn notice(s: &Summary) -> Vec<String> {
-    let own: u64 = s.library_calls.values().sum();
-    let ctl = s.calls.get("epoll_ctl").copied().unwrap_or(0);
-    let own_ctl = s.library_calls.get("epoll_ctl").copied().unwrap_or(0);
-    vec![
-        format!(
-            "polling made {own} of the {} system calls on its own ({}): an eventfd and a timerfd at start, then four calls around each of the {} waits — the raw epoll model makes none of them",
-            s.syscalls,
-            super::library_calls(s),
-            s.wakeups
-        ),
-        format!(
-            "{} epoll_ctl calls were ours: oneshot interest means one re-arming MOD after every event (the raw epoll model only MODs when interest changes); {own_ctl} more were polling's",
-            ctl - own_ctl
-        ),
-    ]
 }

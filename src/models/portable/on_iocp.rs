@@ -37,9 +37,8 @@
 //! `GetQueuedCompletionStatusEx`. `scripts/cross-check windows` compares the trace with what
 //! Wine's relay log sees.
 
-use super::{POLLING, own};
+use super::server::{POLLING, own};
 use crate::trace::names;
-use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use std::collections::{BTreeMap, VecDeque};
@@ -465,22 +464,4 @@ pub fn new_poller(tr: &mut Tracer) -> std::io::Result<(Poller, Lib)> {
         "Poller::new(): the completion port behind the Poller — it will carry readiness, not completed I/O",
     );
     Ok((poller, lib))
-}
-
-pub fn notice(s: &Summary) -> Vec<String> {
-    let own: u64 = s.library_calls.values().sum();
-    let polls = s
-        .library_calls
-        .get("NtDeviceIoControlFile")
-        .copied()
-        .unwrap_or(0);
-    vec![
-        format!(
-            "polling made {own} of the {} calls on its own ({}); our add and modify calls made none: polling queued each socket and submitted its IOCTL_AFD_POLL inside the next wait — {polls} poll requests for {} waits",
-            s.syscalls,
-            super::library_calls(s),
-            s.wakeups
-        ),
-        "a completion port, used only to emulate readiness: each packet says \"this socket is ready\", and the program still calls recv — the iocp model hands Windows the WSARecv itself and hears only when the data is already copied".into(),
-    ]
 }

@@ -5,8 +5,7 @@
 //! per change); `wait` is one `kevent` with no changes; dropping the Poller deletes the
 //! `EVFILT_USER` event and closes the kqueue.
 
-use super::{errno, own};
-use crate::trace::summary::Summary;
+use super::server::{errno, own};
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::fd::{AsFd, AsRawFd};
@@ -162,20 +161,4 @@ fn changes(fd: i32, readable: bool, writable: bool) -> String {
         flags(readable),
         flags(writable)
     )
-}
-
-pub fn notice(s: &Summary) -> Vec<String> {
-    let own: u64 = s.library_calls.values().sum();
-    let kevents = s.calls.get("kevent").copied().unwrap_or(0);
-    vec![
-        format!(
-            "polling made {own} of the {} calls on its own ({}: making its kqueue close-on-exec, its EVFILT_USER wake-up event, and deleting it at the end); on kqueue it adds nothing around a wait",
-            s.syscalls,
-            super::library_calls(s)
-        ),
-        format!(
-            "{kevents} kevent calls in all, {} of them waits: oneshot interest means one re-arming kevent after every event — the raw kqueue model registers a filter once and changes it only when the interest changes",
-            s.wakeups
-        ),
-    ]
 }
