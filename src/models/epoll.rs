@@ -348,6 +348,56 @@ pub(crate) mod server {
             .collect();
         trace::names::list(&shown, ", ", 6)
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::echo::tests::pair;
+        use crate::limits::Budget;
+        use crate::trace::Recorder;
+        use std::io::Write;
+
+        const READ: EventFlags = EventFlags::IN.union(EventFlags::RDHUP);
+
+        #[test]
+        fn interest_follows_the_echo() {
+            let mut tr = Recorder::disabled().thread("server");
+            let budget = Budget::new(16, 1 << 20);
+            let (mut conn, mut cli) = pair(4, 4, &budget);
+            assert_eq!(
+                interest(&conn, EventFlags::empty()),
+                READ,
+                "reading, nothing to send"
+            );
+            assert_eq!(
+                interest(&conn, EventFlags::ET),
+                READ | EventFlags::ET,
+                "edge-triggered"
+            );
+            cli.write_all(b"ab").unwrap();
+            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+            assert_eq!(
+                interest(&conn, EventFlags::empty()),
+                READ | EventFlags::OUT,
+                "unsent bytes: writability too"
+            );
+            cli.write_all(b"cd").unwrap();
+            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+            assert_eq!(
+                interest(&conn, EventFlags::ET),
+                EventFlags::OUT | EventFlags::ET,
+                "backlog full: no EPOLLIN until the echo drains"
+            );
+            assert_eq!(conn.send(&mut tr, false), Send::Done);
+            cli.shutdown(std::net::Shutdown::Write).unwrap();
+            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Eof);
+            assert_eq!(
+                interest(&conn, EventFlags::empty()),
+                EventFlags::empty(),
+                "after EOF with everything echoed: nothing to wait for"
+            );
+        }
+    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {
@@ -366,54 +416,4 @@ fn notice(s: &Summary) -> Vec<String> {
             s.run_us as f64 / 1e3
         ),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::echo::tests::pair;
-    use crate::limits::Budget;
-    use crate::trace::Recorder;
-    use std::io::Write;
-
-    const READ: EventFlags = EventFlags::IN.union(EventFlags::RDHUP);
-
-    #[test]
-    fn interest_follows_the_echo() {
-        let mut tr = Recorder::disabled().thread("server");
-        let budget = Budget::new(16, 1 << 20);
-        let (mut conn, mut cli) = pair(4, 4, &budget);
-        assert_eq!(
-            interest(&conn, EventFlags::empty()),
-            READ,
-            "reading, nothing to send"
-        );
-        assert_eq!(
-            interest(&conn, EventFlags::ET),
-            READ | EventFlags::ET,
-            "edge-triggered"
-        );
-        cli.write_all(b"ab").unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
-        assert_eq!(
-            interest(&conn, EventFlags::empty()),
-            READ | EventFlags::OUT,
-            "unsent bytes: writability too"
-        );
-        cli.write_all(b"cd").unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
-        assert_eq!(
-            interest(&conn, EventFlags::ET),
-            EventFlags::OUT | EventFlags::ET,
-            "backlog full: no EPOLLIN until the echo drains"
-        );
-        assert_eq!(conn.send(&mut tr, false), Send::Done);
-        cli.shutdown(std::net::Shutdown::Write).unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Eof);
-        assert_eq!(
-            interest(&conn, EventFlags::empty()),
-            EventFlags::empty(),
-            "after EOF with everything echoed: nothing to wait for"
-        );
-    }
 }
