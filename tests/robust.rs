@@ -993,3 +993,39 @@ mod os {
     /// Windows has no per-process limit on sockets to raise.
     pub fn raise_nofile(_: u64) {}
 }
+
+/// The slow reader with an echo backlog of one read (`--max-pending 4096`): every time the
+/// reader catches up, the server must read again by itself, because the bytes still queued in
+/// the kernel announce nothing new (a signal-driven server that only sent its backlog when
+/// POLL_OUT came waited for ever; so would an edge-triggered one). Every model, every byte.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_one_read_backlog_never_stalls_the_slow_reader() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/slow-reader.scenario");
+    let models = util::registry();
+    let mut runs: Vec<Vec<&str>> = models
+        .iter()
+        .filter(|m| m.here)
+        .map(|m| vec![m.name.as_str()])
+        .collect();
+    if here("epoll") {
+        runs.push(vec!["epoll", "--edge"]);
+    }
+    for mut args in runs {
+        args.extend([
+            "--max-pending",
+            "4096",
+            "--scenario",
+            demo,
+            "--format",
+            "json",
+        ]);
+        let out = util::run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        let events = util::events(&out.stdout);
+        let s = util::summary(&events);
+        assert_eq!(s["failures"], 0, "{args:?}");
+        assert_eq!(s["echo_bytes"], (8 << 20) + 31, "{args:?}: every byte back");
+    }
+}

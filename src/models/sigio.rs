@@ -305,23 +305,36 @@ mod server {
         };
         let conn = &mut conns[i];
         let mut failed = false;
-        while conn.can_read() {
-            match conn.recv(tr, Stage::CopyToUser, false) {
-                Recv::Data(_) => {
-                    if conn.send(tr, false) == Send::WouldBlock {
-                        // The rest goes out when a POLL_OUT signal says there is room.
+        // A signal announces a change, not a state. Where the echo backlog stopped the reading
+        // (not EAGAIN, not a full send buffer), the bytes still queued in the kernel raise no
+        // new signal: once the backlog is out, read again.
+        loop {
+            let mut backlog_full = true;
+            while conn.can_read() {
+                match conn.recv(tr, Stage::CopyToUser, false) {
+                    Recv::Data(_) => {
+                        if conn.send(tr, false) == Send::WouldBlock {
+                            // The rest goes out when a POLL_OUT signal says there is room.
+                            backlog_full = false;
+                            break;
+                        }
+                    }
+                    Recv::Eof | Recv::WouldBlock => {
+                        backlog_full = false;
+                        break;
+                    }
+                    Recv::Failed(_) => {
+                        failed = true;
                         break;
                     }
                 }
-                Recv::Eof | Recv::WouldBlock => break,
-                Recv::Failed(_) => {
-                    failed = true;
-                    break;
-                }
             }
-        }
-        if !failed && conn.wants_write() {
-            failed = matches!(conn.send(tr, false), Send::Failed(_));
+            if !failed && conn.wants_write() {
+                failed = matches!(conn.send(tr, false), Send::Failed(_));
+            }
+            if failed || !backlog_full || !conn.can_read() {
+                break;
+            }
         }
         if failed || conn.finished() {
             let note = if failed {
