@@ -268,7 +268,7 @@ impl Conn {
 
     /// Closes the connection, recording the `close`.
     pub fn close(self, tr: &mut Tracer, note: &str) {
-        crate::server::close(tr, self.fd, note);
+        crate::sys::close(tr, self.fd, note);
     }
 }
 

@@ -132,7 +132,7 @@ impl Spare {
     /// At teardown: close the spare, if one was taken (with a traced `close`).
     pub fn release(self, tr: &mut Tracer) {
         if let Some(fd) = self.fd {
-            crate::server::close(tr, fd, "close the spare descriptor");
+            crate::sys::close(tr, fd, "close the spare descriptor");
         }
     }
 
@@ -234,7 +234,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
     } else {
         "ENFILE"
     };
-    crate::server::close(
+    crate::sys::close(
         tr,
         fd,
         &format!("{name}: give back the spare descriptor, so accept4 can take a waiting client"),

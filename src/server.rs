@@ -308,20 +308,9 @@ impl Server {
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
     pub fn teardown(mut self) {
         self.spare.release(&mut self.tr);
-        close(&mut self.tr, self.listener, "close the listener");
-        rusage(&mut self.tr);
+        sys::close(&mut self.tr, self.listener, "close the listener");
+        sys::cpu_time(&mut self.tr);
     }
-}
-
-/// Closes a descriptor with exactly one `close` (`closesocket` on Windows).
-pub fn close(tr: &mut Tracer, fd: OwnedFd, note: &str) {
-    sys::close(tr, fd, note);
-}
-
-/// The CPU time of this thread (`getrusage(RUSAGE_THREAD)` on Linux; see [`sys::cpu_time`]),
-/// recorded for the summary: the last call of every server thread.
-pub fn rusage(tr: &mut Tracer) {
-    sys::cpu_time(tr);
 }
 
 /// The IP address and port inside a socket address the kernel gave us.

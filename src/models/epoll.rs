@@ -39,8 +39,8 @@ const SERVE: Option<Serve> = None;
 #[cfg(target_os = "linux")]
 pub(crate) mod server {
     use crate::echo::{Conn, Recv, Send};
-    use crate::models::nonblocking::set_nonblocking;
     use crate::server::Server;
+    use crate::sys::{epoll_flags, set_nonblocking};
     use crate::trace;
     use crate::trace::{Call, Stage, Tracer};
     use rustix::event::epoll::{self, EventData, EventFlags};
@@ -217,7 +217,7 @@ pub(crate) mod server {
                 "the run is over (close also removes it from the interest list)",
             );
         }
-        crate::server::close(&mut srv.tr, ep, "close the epoll instance");
+        crate::sys::close(&mut srv.tr, ep, "close the epoll instance");
         Ok(())
     }
     // ANCHOR_END: serve
@@ -305,7 +305,7 @@ pub(crate) mod server {
         tr.sys(
             Call::new("epoll_ctl", Stage::Setup)
                 .fd(ep.as_raw_fd())
-                .args(format!("{name}, {raw}, {}", names(flags))),
+                .args(format!("{name}, {raw}, {}", epoll_flags(flags))),
             note,
             || match op {
                 Op::Add => epoll::add(ep, fd, data, flags),
@@ -325,26 +325,10 @@ pub(crate) mod server {
         )
     }
 
-    /// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them.
-    pub(crate) fn names(flags: EventFlags) -> String {
-        let table = [
-            (EventFlags::IN, "EPOLLIN"),
-            (EventFlags::PRI, "EPOLLPRI"),
-            (EventFlags::OUT, "EPOLLOUT"),
-            (EventFlags::ERR, "EPOLLERR"),
-            (EventFlags::HUP, "EPOLLHUP"),
-            (EventFlags::RDHUP, "EPOLLRDHUP"),
-            (EventFlags::ONESHOT, "EPOLLONESHOT"),
-            (EventFlags::ET, "EPOLLET"),
-        ]
-        .map(|(f, n)| (f.bits() as u64, n));
-        trace::names::flags(flags.bits() as u64, &table)
-    }
-
     fn ready_list(got: &[(i32, EventFlags)]) -> String {
         let shown: Vec<String> = got
             .iter()
-            .map(|(fd, f)| format!("{fd} {}", names(*f)))
+            .map(|(fd, f)| format!("{fd} {}", epoll_flags(*f)))
             .collect();
         trace::names::list(&shown, ", ", 6)
     }

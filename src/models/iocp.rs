@@ -815,7 +815,7 @@ mod server {
 
     /// Closes a socket that never became a [`Conn`].
     fn sock_close(tr: &mut Tracer, sock: OwnedFd, note: &str) {
-        crate::server::close(tr, sock, note);
+        crate::sys::close(tr, sock, note);
     }
 
     /// The port in a sockaddr Winsock wrote (IPv4 or IPv6).

@@ -172,7 +172,7 @@ mod server {
         for (_, w) in conns {
             w.conn.close(&mut srv.tr, "the run is over");
         }
-        crate::server::close(&mut srv.tr, kq, "close the kqueue");
+        crate::sys::close(&mut srv.tr, kq, "close the kqueue");
         Ok(())
     }
     // ANCHOR_END: serve

@@ -11,10 +11,9 @@
 use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
-use crate::trace::Tracer;
+use crate::sys::set_nonblocking;
 use crate::trace::summary::Summary;
 use crate::trace::text::thousands;
-use rustix::fd::AsFd;
 
 pub const MODEL: Model = Model {
     name: "nonblocking",
@@ -76,11 +75,6 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: serve
-
-/// `fcntl(F_SETFL, O_NONBLOCK)` (Windows: `ioctlsocket(FIONBIO)`): calls on `fd` stop waiting.
-pub(crate) fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, note: &str) {
-    crate::sys::set_nonblocking(tr, fd, raw, note);
-}
 
 fn notice(s: &Summary) -> Vec<String> {
     vec![

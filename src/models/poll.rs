@@ -12,11 +12,11 @@
 //!
 //! See poll(2), UNP §6.10 and §16.6 (a nonblocking listener).
 
-use super::nonblocking::set_nonblocking;
 use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
 use crate::sys::poll::{POLL, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd, pollfd};
+use crate::sys::set_nonblocking;
 use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};

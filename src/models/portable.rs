@@ -97,8 +97,8 @@ mod server {
     #[cfg(not(any(target_os = "linux", windows)))]
     use super::on_kqueue::{ADD, MOD, WAIT, new_poller, wait_args};
     use crate::echo::{Conn, Recv, Send};
-    use crate::models::nonblocking::set_nonblocking;
     use crate::server::Server;
+    use crate::sys::set_nonblocking;
     use crate::trace::{Call, Stage, Tracer};
     use polling::{Event, Events};
     use rustix::io::Errno;

@@ -15,7 +15,6 @@
 //!
 //! See select(2), select_tut(2) (`FD_SETSIZE`), UNP §6.3 and §16.6 (a nonblocking listener).
 
-use super::nonblocking::set_nonblocking;
 use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
@@ -23,6 +22,7 @@ use crate::sys::close_with;
 use crate::sys::select::{
     FdSet, SELECT, checked, fits, nfds, select, wall, wall_hit, wall_not_hit,
 };
+use crate::sys::set_nonblocking;
 use crate::trace;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Stage};

@@ -9,7 +9,7 @@
 
 use super::{Kind, Model};
 use crate::echo::Conn;
-use crate::server::{Server, rusage};
+use crate::server::Server;
 use crate::trace::summary::Summary;
 use crate::trace::{Call, Recorder, Stage};
 use rustix::io::Errno;
@@ -94,7 +94,7 @@ fn worker(rec: Recorder, actor: &str, mut conn: Conn, tid_tx: mpsc::SyncSender<i
     let _ = tid_tx.send(tr.tid());
     conn.echo_blocking(&mut tr);
     conn.close(&mut tr, "this client is done; its thread ends");
-    rusage(&mut tr);
+    crate::sys::cpu_time(&mut tr);
 }
 // ANCHOR_END: serve
 

@@ -105,3 +105,21 @@ pub fn settle_allocator() {
 /// musl's malloc keeps no per-CPU arenas: nothing to settle.
 #[cfg(not(target_env = "gnu"))]
 pub fn settle_allocator() {}
+
+/// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them (the epoll
+/// model's calls and polling's epoll backend's).
+pub fn epoll_flags(flags: rustix::event::epoll::EventFlags) -> String {
+    use rustix::event::epoll::EventFlags;
+    let table = [
+        (EventFlags::IN, "EPOLLIN"),
+        (EventFlags::PRI, "EPOLLPRI"),
+        (EventFlags::OUT, "EPOLLOUT"),
+        (EventFlags::ERR, "EPOLLERR"),
+        (EventFlags::HUP, "EPOLLHUP"),
+        (EventFlags::RDHUP, "EPOLLRDHUP"),
+        (EventFlags::ONESHOT, "EPOLLONESHOT"),
+        (EventFlags::ET, "EPOLLET"),
+    ]
+    .map(|(f, n)| (f.bits() as u64, n));
+    crate::trace::names::flags(flags.bits() as u64, &table)
+}

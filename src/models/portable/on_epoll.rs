@@ -2,7 +2,7 @@
 //! `wait`, `delete` and the drop make on Linux, in the order strace sees them.
 
 use super::server::{errno, own};
-use crate::models::epoll::server::names;
+use crate::sys::epoll_flags;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::event::epoll::EventFlags;
@@ -87,7 +87,7 @@ impl Lib {
         }
         let call = Call::new("epoll_ctl", Stage::Setup)
             .fd(self.epfd)
-            .args(format!("{op}, {fd}, {}", names(flags)));
+            .args(format!("{op}, {fd}, {}", epoll_flags(flags)));
         let start = tr.begin();
         tr.end(call, start, r.as_ref().map(|_| ()).map_err(errno), note);
         r
@@ -116,7 +116,7 @@ impl Lib {
     }
 
     fn own_ctl(&self, tr: &mut Tracer, op: &str, fd: i32, flags: EventFlags, note: &str) {
-        let args = format!("{op}, {fd}, {}", names(flags));
+        let args = format!("{op}, {fd}, {}", epoll_flags(flags));
         own(
             tr,
             Call::new("epoll_ctl", Stage::Setup)
