@@ -1,9 +1,9 @@
 //! `iomodels compare`: the same scenario under several models, side by side, then a table of
 //! their numbers and Stevens' figure 6.6 drawn from what was measured.
 
+use crate::limits::Knobs;
 use crate::models::Model;
 use crate::run::{self, RunOpts, Sink};
-use crate::server::Knobs;
 use crate::trace::summary::{Peers, Summary};
 use crate::trace::text::{fit, thousands, took, wrap};
 use crate::trace::{Event, Kind, Stage};

@@ -4,8 +4,8 @@
 //! Models decide *when* to call [`Conn::recv`] and [`Conn::send`] (that is the lesson); this file
 //! only does the copying, so a model file holds exactly what differs between models.
 
+use crate::limits::Knobs;
 use crate::limits::{Budget, Ledger};
-use crate::server::Knobs;
 use crate::sys;
 use crate::trace::{Call, Stage, Tracer, escape};
 use rustix::fd::OwnedFd;

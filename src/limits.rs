@@ -27,6 +27,38 @@ pub const MAX_CONNS: usize = 16_384;
 /// Bytes all connections together may hold waiting to be echoed, beyond each one's first read.
 pub const MAX_BUFFER_TOTAL: usize = 64 << 20;
 
+/// Knobs a model may honour; the CLI fills them.
+#[derive(Clone, Debug)]
+pub struct Knobs {
+    /// Bytes asked for in each recv: small values show partial reads.
+    pub read_size: usize,
+    /// Most bytes a connection may have waiting to be sent before the server stops reading it.
+    pub max_pending: usize,
+    /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness (ignored where
+    /// there is no epoll).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub edge: bool,
+    /// Most connections open at once; the next are accepted, told why, and closed.
+    pub max_conns: usize,
+    /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
+    pub max_buffer_total: usize,
+    /// The process's soft RLIMIT_NOFILE as the harness left it (for the spare descriptor).
+    pub fd_limit: Option<u64>,
+}
+
+impl Default for Knobs {
+    fn default() -> Knobs {
+        Knobs {
+            read_size: 4096,
+            max_pending: 256 << 10,
+            edge: false,
+            max_conns: MAX_CONNS,
+            max_buffer_total: MAX_BUFFER_TOTAL,
+            fd_limit: None,
+        }
+    }
+}
+
 /// Counts shared by every connection of one server (and its worker threads).
 #[derive(Debug)]
 pub struct Budget {
@@ -276,7 +308,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         let port = r
             .as_ref()
             .ok()
-            .and_then(|(_, addr)| crate::server::peer_port(addr.clone()));
+            .and_then(|(_, addr)| crate::sys::peer_port(addr.clone()));
         let shown = r
             .as_ref()
             .map(|(fd, _)| crate::sys::raw(fd))

@@ -514,13 +514,13 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         idle: args.idle as usize,
         max_fds: args.max_fds,
         width: args.look.width(),
-        knobs: server::Knobs {
+        knobs: limits::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,
-            ..server::Knobs::default()
+            ..limits::Knobs::default()
         },
     };
     run::run(model, &opts)

@@ -2,9 +2,10 @@
 //! rendering of the trace here, on the main thread, so the server's calls are only its own.
 
 use crate::crowd::Crowd;
+use crate::limits::Knobs;
 use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
-use crate::server::{Knobs, Server, StopHandle};
+use crate::server::{Server, StopHandle};
 use crate::trace::json::JsonRenderer;
 use crate::trace::summary::Summary;
 use crate::trace::text::{TextRenderer, thousands};

@@ -8,12 +8,11 @@
 //! treats `EINVAL` from accept as "time to go".
 
 use crate::echo::Conn;
-use crate::limits::{self, Budget, Spare};
+use crate::limits::{self, Budget, Knobs, Spare};
 use crate::sys;
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
 use rustix::fd::OwnedFd;
-use rustix::net::SocketAddrAny;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,38 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// the next SYN (`ListenOverflows`) and the client retries a second later, so the harness's idle
 /// crowd never has more than this many connections not yet accepted.
 pub const BACKLOG: i32 = 128;
-
-/// Knobs a model may honour; the CLI fills them.
-#[derive(Clone, Debug)]
-pub struct Knobs {
-    /// Bytes asked for in each recv: small values show partial reads.
-    pub read_size: usize,
-    /// Most bytes a connection may have waiting to be sent before the server stops reading it.
-    pub max_pending: usize,
-    /// epoll: edge-triggered (`EPOLLET`) instead of level-triggered readiness (ignored where
-    /// there is no epoll).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub edge: bool,
-    /// Most connections open at once; the next are accepted, told why, and closed.
-    pub max_conns: usize,
-    /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
-    pub max_buffer_total: usize,
-    /// The process's soft RLIMIT_NOFILE as the harness left it (for the spare descriptor).
-    pub fd_limit: Option<u64>,
-}
-
-impl Default for Knobs {
-    fn default() -> Knobs {
-        Knobs {
-            read_size: 4096,
-            max_pending: 256 << 10,
-            edge: false,
-            max_conns: crate::limits::MAX_CONNS,
-            max_buffer_total: crate::limits::MAX_BUFFER_TOTAL,
-            fd_limit: None,
-        }
-    }
-}
 
 /// The context a model's `serve` function gets.
 pub struct Server {
@@ -155,7 +122,7 @@ impl Server {
                 || rustix::net::getsockname(&listener),
             )
             .context("getsockname() failed")?;
-        let local = socket_addr(local).context("getsockname() gave no IP address")?;
+        let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
         let waker = sys::stopper(&mut tr, &listener, local)
             .context("cannot prepare a way to stop the server")?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -214,7 +181,7 @@ impl Server {
         let port = r
             .as_ref()
             .ok()
-            .and_then(|(_, addr)| peer_port(addr.clone()));
+            .and_then(|(_, addr)| sys::peer_port(addr.clone()));
         let shown = r.as_ref().map(|(fd, _)| sys::raw(fd)).map_err(|e| *e);
         let wake_up = r.is_ok() && self.stopping();
         let note = match shown {
@@ -311,14 +278,4 @@ impl Server {
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
-}
-
-/// The IP address and port inside a socket address the kernel gave us.
-pub fn socket_addr(addr: SocketAddrAny) -> Option<SocketAddr> {
-    SocketAddr::try_from(addr).ok()
-}
-
-/// The peer's port, for naming a connection after the client behind it.
-pub fn peer_port(addr: Option<SocketAddrAny>) -> Option<u16> {
-    addr.and_then(socket_addr).map(|a| a.port())
 }

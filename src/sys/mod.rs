@@ -117,3 +117,13 @@ impl Stopper {
 /// The model failed: nothing to do before teardown's close, which refuses waiting clients.
 #[cfg(not(target_os = "linux"))]
 pub fn refuse(_tr: &mut Tracer, _listener: &rustix::fd::OwnedFd) {}
+
+/// The IP address and port inside a socket address the kernel gave us.
+pub fn socket_addr(addr: rustix::net::SocketAddrAny) -> Option<std::net::SocketAddr> {
+    std::net::SocketAddr::try_from(addr).ok()
+}
+
+/// The peer's port, for naming a connection after the client behind it.
+pub fn peer_port(addr: Option<rustix::net::SocketAddrAny>) -> Option<u16> {
+    addr.and_then(socket_addr).map(|a| a.port())
+}
