@@ -100,18 +100,18 @@ fn open_paced(
     Ok(crowd)
 }
 
-/// The harness's side: the helper process holding the crowd, and the thread that tells it how
-/// many connections the server has admitted. Dropping it ends the helper: the crowd hangs up.
+/// The harness's side: the helper process holding the crowd. Dropping it closes the helper's
+/// stdin, and the helper exits: the crowd hangs up.
 pub struct Crowd {
     helper: Child,
-    /// Set when the crowd may go: the feeder stops and closes the helper's stdin.
-    done: Arc<AtomicBool>,
-    feeder: Option<thread::JoinHandle<()>>,
+    /// Held open until the crowd may go.
+    stdin: Option<ChildStdin>,
 }
 
 impl Crowd {
-    /// Starts the helper and waits until the whole crowd is open (or the helper says why not).
-    /// `admitted`: the server's count of connections it has taken from the accept queue.
+    /// Starts the helper and waits until the whole crowd is open (or the helper says why not),
+    /// telling it meanwhile how many connections the server has `admitted` (its count of
+    /// connections taken from the accept queue). Once the crowd is open, nobody needs the count.
     pub fn open(n: usize, addr: SocketAddr, admitted: Arc<AtomicUsize>) -> Result<Crowd, String> {
         let exe = std::env::current_exe()
             .map_err(|e| format!("cannot find this program to start the idle crowd: {e}"))?;
@@ -123,20 +123,18 @@ impl Crowd {
             .spawn()
             .map_err(|e| format!("cannot start the idle crowd's helper process: {e}"))?;
         let (stdin, stdout) = (helper.stdin.take(), helper.stdout.take());
-        let done = Arc::new(AtomicBool::new(false));
+        let opened = Arc::new(AtomicBool::new(false));
         let feeder = stdin.map(|stdin| {
-            let done = done.clone();
-            thread::spawn(move || feed(stdin, &admitted, &done))
+            let opened = opened.clone();
+            thread::spawn(move || feed(stdin, &admitted, &opened))
         });
-        let crowd = Crowd {
-            helper,
-            done,
-            feeder,
-        };
         let mut word = String::new();
         if let Some(out) = stdout {
             let _ = BufReader::new(out).read_line(&mut word);
         }
+        opened.store(true, Ordering::SeqCst);
+        let stdin = feeder.and_then(|f| f.join().ok().flatten());
+        let crowd = Crowd { helper, stdin };
         match word.trim_end().split_once(' ') {
             Some(("open", _)) => Ok(crowd),
             Some(("error:", why)) => Err(why.to_string()),
@@ -152,10 +150,7 @@ impl Crowd {
 
 impl Drop for Crowd {
     fn drop(&mut self) {
-        self.done.store(true, Ordering::SeqCst);
-        if let Some(f) = self.feeder.take() {
-            let _ = f.join();
-        }
+        drop(self.stdin.take());
         // Its stdin is closed: the helper exits at once. Bounded all the same.
         let deadline = Instant::now() + Duration::from_secs(5);
         while matches!(self.helper.try_wait(), Ok(None)) {
@@ -169,19 +164,19 @@ impl Drop for Crowd {
     }
 }
 
-/// Writes the server's admitted count to the helper whenever it changes, until `done`.
-fn feed(mut to: ChildStdin, admitted: &AtomicUsize, done: &AtomicBool) {
+/// Writes the server's admitted count to the helper whenever it changes, until the crowd is
+/// `opened`; then hands the helper's stdin back (None if the helper went away).
+fn feed(mut to: ChildStdin, admitted: &AtomicUsize, opened: &AtomicBool) -> Option<ChildStdin> {
     let mut told = None;
-    while !done.load(Ordering::SeqCst) {
+    while !opened.load(Ordering::SeqCst) {
         let now = admitted.load(Ordering::Relaxed);
         if told != Some(now) {
-            if writeln!(to, "{now}").and_then(|_| to.flush()).is_err() {
-                return;
-            }
+            writeln!(to, "{now}").and_then(|_| to.flush()).ok()?;
             told = Some(now);
         }
         thread::sleep(Duration::from_micros(200));
     }
+    Some(to)
 }
 
 /// The helper's side (`iomodels crowd ADDR N`): opens the crowd, paced by the counts on stdin,
