@@ -194,6 +194,7 @@ struct Expect {
 }
 
 /// What the lane, its reader and its writer share about one connection.
+#[derive(Default)]
 struct Flags {
     paused: AtomicBool,
     /// Set before a reset: the reader treats the end of its reads as expected, and a send
@@ -495,11 +496,7 @@ impl Lane {
             .map_err(|e| e.to_string())?;
         let stream = Arc::new(stream);
         let expect = Arc::new(Mutex::new(Expect::default()));
-        let flags = Arc::new(Flags {
-            paused: AtomicBool::new(false),
-            resetting: AtomicBool::new(false),
-            closing: AtomicBool::new(false),
-        });
+        let flags = Arc::new(Flags::default());
         let reader = {
             let (lane, stream, expect, flags) =
                 (self.clone(), stream.clone(), expect.clone(), flags.clone());

@@ -313,7 +313,7 @@ fn parse_time(word: &str) -> Result<Duration, String> {
     } else {
         whole.parse().map_err(|_| past())?
     };
-    let frac: f64 = format!("0.{frac}0").parse().map_err(|_| past())?;
+    let frac: f64 = format!("0.{frac}").parse().map_err(|_| past())?;
     let secs = (whole + frac) * if ms { 1e-3 } else { 1.0 };
     Duration::try_from_secs_f64(secs)
         .ok()
