@@ -86,12 +86,10 @@ pub fn have(tool: &str) -> bool {
 
 /// The models this OS has, from `iomodels list`.
 pub fn models_here() -> Vec<String> {
-    let out = run(&["list"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .skip(1)
-        .filter(|l| l.split_whitespace().nth(2) == Some("yes"))
-        .map(|l| l.split_whitespace().next().unwrap().to_string())
+    registry()
+        .into_iter()
+        .filter(|m| m.here)
+        .map(|m| m.name)
         .collect()
 }
 
