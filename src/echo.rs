@@ -119,10 +119,9 @@ impl Conn {
         readable: bool,
         writable: bool,
     ) -> Option<&'static str> {
-        let mut failed =
-            readable && matches!(self.recv(tr, Stage::CopyToUser, false), Recv::Failed(_));
+        let mut failed = readable && matches!(self.recv(tr), Recv::Failed(_));
         if !failed && writable && self.wants_write() {
-            failed = matches!(self.send(tr, false), Send::Failed(_));
+            failed = matches!(self.send(tr), Send::Failed(_));
         }
         if failed {
             Some("the connection failed: drop it")
@@ -169,9 +168,15 @@ impl Conn {
         }
     }
 
-    /// One `recvfrom` into our buffer; what arrives is queued for the echo. `stage` tags a recv
-    /// that finds data; one that finds nothing (`EAGAIN`) is stage ①.
-    pub fn recv(&mut self, tr: &mut Tracer, stage: Stage, blocks: bool) -> Recv {
+    /// One `recvfrom` on a nonblocking socket the model was told is readable: stage ② (or
+    /// `EAGAIN`, stage ①); what arrives is queued for the echo.
+    pub fn recv(&mut self, tr: &mut Tracer) -> Recv {
+        self.recv_as(tr, Stage::CopyToUser, false)
+    }
+
+    /// One `recvfrom` into our buffer, tagged `stage` when it finds data (one that finds
+    /// nothing, `EAGAIN`, is stage ①), announced as a wait when the socket `blocks`.
+    fn recv_as(&mut self, tr: &mut Tracer, stage: Stage, blocks: bool) -> Recv {
         let want = self.read_size();
         let call = Call::new(sys::RECV, stage)
             .fd(self.raw())
@@ -211,8 +216,14 @@ impl Conn {
         outcome
     }
 
-    /// One `sendto` of what is left to echo; a partial send keeps the rest for later.
-    pub fn send(&mut self, tr: &mut Tracer, blocks: bool) -> Send {
+    /// One `sendto` of what is left to echo on a nonblocking socket; a partial send keeps the
+    /// rest for later.
+    pub fn send(&mut self, tr: &mut Tracer) -> Send {
+        self.send_as(tr, false)
+    }
+
+    /// One `sendto`, announced as a wait when the socket `blocks`.
+    fn send_as(&mut self, tr: &mut Tracer, blocks: bool) -> Send {
         let data = &self.out[self.sent..];
         let call = Call::new(sys::SEND, Stage::CopyToKernel)
             .fd(self.raw())
@@ -256,9 +267,9 @@ impl Conn {
     /// Echoes with blocking calls until the client is done: each `recvfrom` sleeps until data
     /// arrives (stage ① and ② in one call), each `sendto` until the bytes are in the kernel.
     pub fn echo_blocking(&mut self, tr: &mut Tracer) {
-        while let Recv::Data(_) = self.recv(tr, Stage::DataReadyCopy, true) {
+        while let Recv::Data(_) = self.recv_as(tr, Stage::DataReadyCopy, true) {
             while self.wants_write() {
-                if let Send::Failed(_) = self.send(tr, true) {
+                if let Send::Failed(_) = self.send_as(tr, true) {
                     return;
                 }
             }
@@ -303,16 +314,16 @@ pub mod tests {
         let b = budget();
         let (mut conn, mut cli) = pair(4096, 1 << 16, &b);
         cli.write_all(b"hello\n\0\xff").unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(8));
+        assert_eq!(conn.recv(&mut tr), Recv::Data(8));
         assert_eq!(conn.pending(), 8);
         assert!(conn.wants_write());
-        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        assert_eq!(conn.send(&mut tr), Send::Done);
         assert!(!conn.wants_write());
         let mut got = [0; 8];
         cli.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"hello\n\0\xff");
         cli.shutdown(std::net::Shutdown::Write).unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Eof);
+        assert_eq!(conn.recv(&mut tr), Recv::Eof);
         assert!(!conn.can_read(), "nothing more comes after EOF");
         assert!(conn.finished());
         drop(tr);
@@ -333,20 +344,20 @@ pub mod tests {
         let b = budget();
         let (mut conn, mut cli) = pair(4, 6, &b);
         cli.write_all(b"abcdefghij").unwrap();
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert_eq!(conn.recv(&mut tr), Recv::Data(4));
         // Only 2 more bytes fit under --max-pending 6: the next read asks for no more.
         assert_eq!(conn.read_size(), 2);
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+        assert_eq!(conn.recv(&mut tr), Recv::Data(2));
         assert_eq!(conn.pending(), 6);
         assert!(
             !conn.can_read(),
             "a client that does not read its echo stops being read"
         );
-        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        assert_eq!(conn.send(&mut tr), Send::Done);
         assert!(conn.can_read(), "drained: reading resumes");
         assert_eq!(conn.read_size(), 4);
-        assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
-        assert_eq!(conn.send(&mut tr, false), Send::Done);
+        assert_eq!(conn.recv(&mut tr), Recv::Data(4));
+        assert_eq!(conn.send(&mut tr), Send::Done);
         let mut got = [0; 10];
         cli.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"abcdefghij");
@@ -359,16 +370,16 @@ pub mod tests {
         let (mut full, mut cli) = pair(4, 1 << 16, &b);
         let (empty, _cli2) = pair(4, 1 << 16, &b);
         cli.write_all(b"12345678").unwrap();
-        assert_eq!(full.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert_eq!(full.recv(&mut tr), Recv::Data(4));
         assert!(full.can_read(), "one read's worth is always allowed");
-        assert_eq!(full.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(4));
+        assert_eq!(full.recv(&mut tr), Recv::Data(4));
         assert!(!b.has_room());
         assert!(!full.can_read(), "past one read, the spent budget stops it");
         assert!(
             empty.can_read(),
             "a connection holding nothing may still read"
         );
-        assert_eq!(full.send(&mut tr, false), Send::Done);
+        assert_eq!(full.send(&mut tr), Send::Done);
         assert!(b.has_room(), "the echo gave the bytes back");
         assert!(full.can_read());
         drop(full);
@@ -389,13 +400,13 @@ pub mod tests {
         };
         while conn.pending() < data.len() {
             assert!(matches!(
-                conn.recv(&mut tr, Stage::CopyToUser, true),
+                conn.recv_as(&mut tr, Stage::CopyToUser, true),
                 Recv::Data(_)
             ));
         }
         writer.join().unwrap();
         rustix::io::ioctl_fionbio(&conn.fd, true).unwrap();
-        assert_eq!(conn.send(&mut tr, false), Send::WouldBlock);
+        assert_eq!(conn.send(&mut tr), Send::WouldBlock);
         let left = conn.pending();
         assert!(
             0 < left && left < data.len(),
@@ -413,7 +424,7 @@ pub mod tests {
                 got
             })
         };
-        while conn.send(&mut tr, false) != Send::Done {
+        while conn.send(&mut tr) != Send::Done {
             std::thread::yield_now();
         }
         assert_eq!(conn.pending(), 0);

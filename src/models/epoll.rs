@@ -40,16 +40,12 @@ const SERVE: Option<Serve> = None;
 pub(crate) mod server {
     use crate::echo::{Conn, Recv, Send};
     use crate::server::Server;
-    use crate::sys::{epoll_flags, set_nonblocking};
-    use crate::trace;
-    use crate::trace::{Call, Stage, Tracer};
-    use rustix::event::epoll::{self, EventData, EventFlags};
-    use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+    use crate::sys::epoll::{Epoll, EventFlags, MAX_EVENTS};
+    use crate::sys::set_nonblocking;
+    use crate::trace::Tracer;
+    use anyhow::Context;
     use rustix::io::Errno;
     use std::collections::BTreeMap;
-
-    /// Most events one `epoll_wait` hands back.
-    const MAX_EVENTS: usize = 64;
 
     /// A connection and what the kernel's interest list holds for it.
     struct Watched {
@@ -82,55 +78,20 @@ pub(crate) mod server {
             lfd,
             "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
-        let ep = srv.tr.sys_fd(
-            Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
-            "an epoll instance: the kernel will keep our interest list",
-            || epoll::create(epoll::CreateFlags::CLOEXEC),
-        )?;
-        let epfd = ep.as_raw_fd();
-        ctl(
-            &mut srv.tr,
-            &ep,
-            Op::Add,
-            &srv.listener,
-            EventFlags::IN | et,
-            "tell us when a client is waiting to be accepted",
-        )?;
+        let mut ep = Epoll::create(&mut srv.tr)?;
+        let why = "tell us when a client is waiting to be accepted";
+        ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et, why)?;
 
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
-        let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
-        let mut got: Vec<(i32, EventFlags)> = Vec::with_capacity(MAX_EVENTS);
+        let mut ready = Vec::with_capacity(MAX_EVENTS);
         'serve: loop {
             // Stage ①: sleep until a registered descriptor is ready; only those come back.
-            events.clear();
-            let call = Call::new("epoll_pwait", Stage::DataReady)
-                .fd(epfd)
-                .args(format_args!("{MAX_EVENTS}, -1"))
-                .blocking(true);
-            let start = srv.tr.enter(&call);
-            let r = epoll::wait(&ep, rustix::buffer::spare_capacity(&mut events), None);
-            got.clear();
-            got.extend(events.iter().map(|e| (e.data.u64() as i32, e.flags)));
-            let n = got.len() as u64;
-            // The gloss is made only when the trace records: the benchmark runs this loop untraced.
-            let note = match r {
-                _ if !srv.tr.enabled() => String::new(),
-                Ok(n) => format!(
-                    "{n} ready out of {} watched, handed to us directly — nothing to scan: {}",
-                    conns.len() + 1,
-                    ready_list(&got)
-                ),
-                Err(_) => "epoll_wait failed".into(),
-            };
-            srv.tr
-                .end_with(call, start, r, |ev| ev.watched = Some(n), note);
-            match r {
-                Ok(_) => {}
+            match ep.wait(&mut srv.tr, &mut ready) {
                 Err(Errno::INTR) => continue,
-                Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
-            }
+                r => r.context("epoll_wait failed")?,
+            };
 
-            for &(fd, flags) in &got {
+            for &(fd, flags) in &ready {
                 // The listener: accept one client (level) or every waiting client (edge).
                 if fd == lfd {
                     let note = if edge {
@@ -140,20 +101,17 @@ pub(crate) mod server {
                     };
                     let over = srv.accept_waiting(note, |srv, conn| {
                         let interest = EventFlags::IN | EventFlags::RDHUP | et;
-                        ctl(
-                            &mut srv.tr,
-                            &ep,
-                            Op::Add,
-                            &conn.fd,
-                            interest,
-                            "watch the new client: tell us when it sends or hangs up",
-                        )?;
-                        let watched = Watched {
-                            conn,
-                            interest,
-                            more: false,
-                        };
-                        conns.insert(watched.conn.raw(), watched);
+                        let why = "watch the new client: tell us when it sends or hangs up";
+                        ep.add(&mut srv.tr, &conn.fd, interest, why)?;
+                        let more = false;
+                        conns.insert(
+                            conn.raw(),
+                            Watched {
+                                conn,
+                                interest,
+                                more,
+                            },
+                        );
                         Ok(())
                     })?;
                     if over {
@@ -177,36 +135,14 @@ pub(crate) mod server {
                 };
                 if failed || w.conn.finished() {
                     let w = conns.remove(&fd).expect("still there");
-                    let _ = ctl_del(&mut srv.tr, &ep, &w.conn.fd);
-                    w.conn.close(
-                        &mut srv.tr,
-                        if failed {
-                            "the connection failed: drop it"
-                        } else {
-                            "echoed everything and the client is done"
-                        },
-                    );
+                    let _ = ep.delete(&mut srv.tr, &w.conn.fd);
+                    w.conn.close(&mut srv.tr, closing(failed));
                     continue;
                 }
                 // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
                 let want = interest(&w.conn, et);
                 if want != w.interest {
-                    let why = match (
-                        want.contains(EventFlags::IN),
-                        want.contains(EventFlags::OUT),
-                    ) {
-                        (true, true) => {
-                            "bytes wait to be echoed: tell us when there is room to send (EPOLLOUT)"
-                        }
-                        (true, false) => {
-                            "everything echoed: stop asking for EPOLLOUT, or it would fire without end"
-                        }
-                        (false, true) => {
-                            "backpressure: the echo backlog is full, stop reading this client until it drains"
-                        }
-                        (false, false) => "nothing to read or send",
-                    };
-                    ctl(&mut srv.tr, &ep, Op::Mod, &w.conn.fd, want, why)?;
+                    ep.modify(&mut srv.tr, &w.conn.fd, want, change(want))?;
                     w.interest = want;
                 }
             }
@@ -217,7 +153,7 @@ pub(crate) mod server {
                 "the run is over (close also removes it from the interest list)",
             );
         }
-        crate::sys::close(&mut srv.tr, ep, "close the epoll instance");
+        ep.close(&mut srv.tr);
         Ok(())
     }
     // ANCHOR_END: serve
@@ -228,14 +164,14 @@ pub(crate) mod server {
     fn once(tr: &mut Tracer, w: &mut Watched, readable: bool, writable: bool) -> bool {
         let mut got = false;
         if readable && w.conn.can_read() {
-            match w.conn.recv(tr, Stage::CopyToUser, false) {
+            match w.conn.recv(tr) {
                 Recv::Failed(_) => return true,
                 Recv::Data(_) => got = true,
                 _ => {}
             }
         }
         if w.conn.wants_write() && (writable || got) {
-            return matches!(w.conn.send(tr, false), Send::Failed(_));
+            return matches!(w.conn.send(tr), Send::Failed(_));
         }
         false
     }
@@ -248,7 +184,7 @@ pub(crate) mod server {
         }
         loop {
             while w.more && w.conn.can_read() {
-                match w.conn.recv(tr, Stage::CopyToUser, false) {
+                match w.conn.recv(tr) {
                     Recv::Data(_) => {}
                     Recv::Eof | Recv::WouldBlock => w.more = false,
                     Recv::Failed(_) => return true,
@@ -256,7 +192,7 @@ pub(crate) mod server {
             }
             while w.conn.wants_write() {
                 let before = w.conn.pending();
-                match w.conn.send(tr, false) {
+                match w.conn.send(tr) {
                     Send::Done => {}
                     Send::WouldBlock if w.conn.pending() < before => {} // partial: try again
                     Send::WouldBlock => break, // EAGAIN: the next EPOLLOUT edge will tell us
@@ -282,55 +218,32 @@ pub(crate) mod server {
         f
     }
 
-    enum Op {
-        Add,
-        Mod,
+    /// Why interest changed to `want`: the gloss of its `epoll_ctl(MOD)`.
+    fn change(want: EventFlags) -> &'static str {
+        match (
+            want.contains(EventFlags::IN),
+            want.contains(EventFlags::OUT),
+        ) {
+            (true, true) => {
+                "bytes wait to be echoed: tell us when there is room to send (EPOLLOUT)"
+            }
+            (true, false) => {
+                "everything echoed: stop asking for EPOLLOUT, or it would fire without end"
+            }
+            (false, true) => {
+                "backpressure: the echo backlog is full, stop reading this client until it drains"
+            }
+            (false, false) => "nothing to read or send",
+        }
     }
 
-    /// `epoll_ctl(epfd, EPOLL_CTL_ADD|MOD, fd, {events})`, recorded with its flags by name.
-    fn ctl(
-        tr: &mut Tracer,
-        ep: &OwnedFd,
-        op: Op,
-        fd: &impl AsFd,
-        flags: EventFlags,
-        note: &str,
-    ) -> rustix::io::Result<()> {
-        let raw = fd.as_fd().as_raw_fd();
-        let data = EventData::new_u64(raw as u64);
-        let name = match op {
-            Op::Add => "EPOLL_CTL_ADD",
-            Op::Mod => "EPOLL_CTL_MOD",
-        };
-        tr.sys(
-            Call::new("epoll_ctl", Stage::Setup)
-                .fd(ep.as_raw_fd())
-                .args(format!("{name}, {raw}, {}", epoll_flags(flags))),
-            note,
-            || match op {
-                Op::Add => epoll::add(ep, fd, data, flags),
-                Op::Mod => epoll::modify(ep, fd, data, flags),
-            },
-        )
-    }
-
-    fn ctl_del(tr: &mut Tracer, ep: &OwnedFd, fd: &impl AsFd) -> rustix::io::Result<()> {
-        let raw = fd.as_fd().as_raw_fd();
-        tr.sys(
-            Call::new("epoll_ctl", Stage::Teardown)
-                .fd(ep.as_raw_fd())
-                .args(format!("EPOLL_CTL_DEL, {raw}")),
-            "stop watching it before closing",
-            || epoll::delete(ep, fd),
-        )
-    }
-
-    fn ready_list(got: &[(i32, EventFlags)]) -> String {
-        let shown: Vec<String> = got
-            .iter()
-            .map(|(fd, f)| format!("{fd} {}", epoll_flags(*f)))
-            .collect();
-        trace::names::list(&shown, ", ", 6)
+    /// Why a connection is closed mid-run.
+    fn closing(failed: bool) -> &'static str {
+        if failed {
+            "the connection failed: drop it"
+        } else {
+            "echoed everything and the client is done"
+        }
     }
 
     #[cfg(test)]
@@ -359,22 +272,22 @@ pub(crate) mod server {
                 "edge-triggered"
             );
             cli.write_all(b"ab").unwrap();
-            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+            assert_eq!(conn.recv(&mut tr), Recv::Data(2));
             assert_eq!(
                 interest(&conn, EventFlags::empty()),
                 READ | EventFlags::OUT,
                 "unsent bytes: writability too"
             );
             cli.write_all(b"cd").unwrap();
-            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Data(2));
+            assert_eq!(conn.recv(&mut tr), Recv::Data(2));
             assert_eq!(
                 interest(&conn, EventFlags::ET),
                 EventFlags::OUT | EventFlags::ET,
                 "backlog full: no EPOLLIN until the echo drains"
             );
-            assert_eq!(conn.send(&mut tr, false), Send::Done);
+            assert_eq!(conn.send(&mut tr), Send::Done);
             cli.shutdown(std::net::Shutdown::Write).unwrap();
-            assert_eq!(conn.recv(&mut tr, Stage::CopyToUser, false), Recv::Eof);
+            assert_eq!(conn.recv(&mut tr), Recv::Eof);
             assert_eq!(
                 interest(&conn, EventFlags::empty()),
                 EventFlags::empty(),

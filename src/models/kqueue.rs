@@ -183,14 +183,14 @@ mod server {
     fn serve_conn(tr: &mut Tracer, w: &mut Watched, changes: &mut Vec<Event>) -> bool {
         let fd = w.conn.raw();
         while w.conn.can_read() {
-            match w.conn.recv(tr, Stage::CopyToUser, false) {
+            match w.conn.recv(tr) {
                 Recv::Data(_) => {}
                 Recv::Eof | Recv::WouldBlock => break,
                 Recv::Failed(_) => return true,
             }
         }
         if w.conn.wants_write() {
-            match w.conn.send(tr, false) {
+            match w.conn.send(tr) {
                 Send::Done | Send::WouldBlock => {}
                 Send::Failed(_) => return true,
             }

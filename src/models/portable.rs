@@ -225,14 +225,14 @@ mod server {
                 let mut failed = false;
                 let mut got_data = false;
                 if ev.readable && conn.can_read() {
-                    match conn.recv(&mut srv.tr, Stage::CopyToUser, false) {
+                    match conn.recv(&mut srv.tr) {
                         Recv::Failed(_) => failed = true,
                         Recv::Data(_) => got_data = true,
                         _ => {}
                     }
                 }
                 if !failed && conn.wants_write() && (ev.writable || got_data) {
-                    failed = matches!(conn.send(&mut srv.tr, false), Send::Failed(_));
+                    failed = matches!(conn.send(&mut srv.tr), Send::Failed(_));
                 }
                 if failed || conn.finished() {
                     let conn = conns.remove(&ev.key).expect("still there");

@@ -311,9 +311,9 @@ mod server {
         loop {
             let mut backlog_full = true;
             while conn.can_read() {
-                match conn.recv(tr, Stage::CopyToUser, false) {
+                match conn.recv(tr) {
                     Recv::Data(_) => {
-                        if conn.send(tr, false) == Send::WouldBlock {
+                        if conn.send(tr) == Send::WouldBlock {
                             // The rest goes out when a POLL_OUT signal says there is room.
                             backlog_full = false;
                             break;
@@ -330,7 +330,7 @@ mod server {
                 }
             }
             if !failed && conn.wants_write() {
-                failed = matches!(conn.send(tr, false), Send::Failed(_));
+                failed = matches!(conn.send(tr), Send::Failed(_));
             }
             if failed || !backlog_full || !conn.can_read() {
                 break;

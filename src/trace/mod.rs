@@ -425,6 +425,59 @@ impl Tracer {
         self.push(ev);
     }
 
+    /// Makes one call and records it: `call` names it, `make` makes it, and `gloss` says what
+    /// its result means — a fixed sentence, or a closure over the result that runs only when
+    /// the trace records (an untraced run builds no string). This is what a traced wrapper in
+    /// `crate::sys` is made of, so that each system call in a model reads as one line.
+    pub fn call<T: Ret>(
+        &mut self,
+        call: Call,
+        make: impl FnOnce() -> Result<T, rustix::io::Errno>,
+        gloss: impl Gloss<T>,
+    ) -> Result<T, rustix::io::Errno> {
+        self.call_with(call, make, |_, _| (), gloss)
+    }
+
+    /// Like [`Tracer::call`], with `extra` filling the event's fields that depend on the result
+    /// (`watched`, `port`, `cpu_us`); it too runs only when the trace records.
+    pub fn call_with<T: Ret>(
+        &mut self,
+        call: Call,
+        make: impl FnOnce() -> Result<T, rustix::io::Errno>,
+        extra: impl FnOnce(&Result<T, rustix::io::Errno>, &mut Event),
+        gloss: impl Gloss<T>,
+    ) -> Result<T, rustix::io::Errno> {
+        let start = self.enter(&call);
+        let r = make();
+        self.record(call, start, &r, extra, gloss);
+        r
+    }
+
+    /// Records a call made since `start` (see [`Tracer::enter`]), from its result by reference.
+    pub fn record<T: Ret>(
+        &mut self,
+        call: Call,
+        start: Started,
+        result: &Result<T, rustix::io::Errno>,
+        extra: impl FnOnce(&Result<T, rustix::io::Errno>, &mut Event),
+        gloss: impl Gloss<T>,
+    ) {
+        if !self.enabled() {
+            return;
+        }
+        let shown = match result {
+            Ok(v) => Ok(v.ret()),
+            Err(e) => Err(*e),
+        };
+        self.end_with(
+            call,
+            start,
+            shown,
+            |ev| extra(result, ev),
+            gloss.say(result),
+        );
+    }
+
     /// Makes a call that needs no special gloss from its result, and records it.
     pub fn sys<T: Ret + Copy>(
         &mut self,
@@ -528,6 +581,24 @@ impl Tracer {
 impl Drop for Tracer {
     fn drop(&mut self) {
         self.flush_spins();
+    }
+}
+
+/// What a traced call says beside its result: a fixed sentence (`&str`), or a closure that
+/// chooses or builds one from the result. The closure runs only when the trace records.
+pub trait Gloss<T> {
+    fn say(self, result: &Result<T, rustix::io::Errno>) -> String;
+}
+
+impl<T> Gloss<T> for &str {
+    fn say(self, _: &Result<T, rustix::io::Errno>) -> String {
+        self.to_string()
+    }
+}
+
+impl<T, F: FnOnce(&Result<T, rustix::io::Errno>) -> String> Gloss<T> for F {
+    fn say(self, result: &Result<T, rustix::io::Errno>) -> String {
+        self(result)
     }
 }
 

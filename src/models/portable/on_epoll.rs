@@ -2,7 +2,7 @@
 //! `wait`, `delete` and the drop make on Linux, in the order strace sees them.
 
 use super::server::{errno, own};
-use crate::sys::epoll_flags;
+use crate::sys::epoll::flag_names as epoll_flags;
 use crate::trace::{Call, Stage, Tracer};
 use polling::Poller;
 use rustix::event::epoll::EventFlags;

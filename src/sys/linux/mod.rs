@@ -1,6 +1,8 @@
 //! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, and a run that stops
 //! by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
+pub mod epoll;
+
 use super::SETUP;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::fd::{AsRawFd, OwnedFd};
@@ -105,21 +107,3 @@ pub fn settle_allocator() {
 /// musl's malloc keeps no per-CPU arenas: nothing to settle.
 #[cfg(not(target_env = "gnu"))]
 pub fn settle_allocator() {}
-
-/// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them (the epoll
-/// model's calls and polling's epoll backend's).
-pub fn epoll_flags(flags: rustix::event::epoll::EventFlags) -> String {
-    use rustix::event::epoll::EventFlags;
-    let table = [
-        (EventFlags::IN, "EPOLLIN"),
-        (EventFlags::PRI, "EPOLLPRI"),
-        (EventFlags::OUT, "EPOLLOUT"),
-        (EventFlags::ERR, "EPOLLERR"),
-        (EventFlags::HUP, "EPOLLHUP"),
-        (EventFlags::RDHUP, "EPOLLRDHUP"),
-        (EventFlags::ONESHOT, "EPOLLONESHOT"),
-        (EventFlags::ET, "EPOLLET"),
-    ]
-    .map(|(f, n)| (f.bits() as u64, n));
-    crate::trace::names::flags(flags.bits() as u64, &table)
-}

@@ -1,0 +1,161 @@
+//! Linux `epoll(7)`, traced: each call is one line in a model; what it is named, which stage it
+//! belongs to and what it means are written here, beside the call.
+//!
+//! See epoll_create1(2), epoll_ctl(2), epoll_wait(2).
+
+use crate::trace::{Call, Stage, Tracer, names};
+use rustix::event::epoll;
+use rustix::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use rustix::io::Result;
+
+pub use rustix::event::epoll::EventFlags;
+
+/// Most events one `epoll_wait` hands back.
+pub const MAX_EVENTS: usize = 64;
+
+/// An epoll instance, and how many descriptors its interest list holds (for the trace: epoll
+/// hands back only the ready ones, however many it watches).
+pub struct Epoll {
+    fd: OwnedFd,
+    watched: usize,
+    /// Where `epoll_wait` writes; [`Epoll::wait`] hands the events on as `(fd, flags)`.
+    events: Vec<epoll::Event>,
+}
+
+impl Epoll {
+    /// `epoll_create1(EPOLL_CLOEXEC)`: an instance whose interest list the kernel keeps.
+    #[doc(alias = "epoll_create1")]
+    pub fn create(tr: &mut Tracer) -> Result<Epoll> {
+        let fd = tr.call(
+            Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
+            || epoll::create(epoll::CreateFlags::CLOEXEC),
+            "an epoll instance: the kernel will keep our interest list",
+        )?;
+        Ok(Epoll {
+            fd,
+            watched: 0,
+            events: Vec::with_capacity(MAX_EVENTS),
+        })
+    }
+
+    /// `epoll_ctl(EPOLL_CTL_ADD, fd, {flags})`: watch `fd`; `why` is the gloss.
+    #[doc(alias = "epoll_ctl")]
+    pub fn add(
+        &mut self,
+        tr: &mut Tracer,
+        fd: &impl AsFd,
+        flags: EventFlags,
+        why: &str,
+    ) -> Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        tr.call(
+            self.ctl("EPOLL_CTL_ADD", raw, flags),
+            || epoll::add(&self.fd, fd, epoll::EventData::new_u64(raw as u64), flags),
+            why,
+        )?;
+        self.watched += 1;
+        Ok(())
+    }
+
+    /// `epoll_ctl(EPOLL_CTL_MOD, fd, {flags})`: change what we wait for on `fd`.
+    pub fn modify(
+        &mut self,
+        tr: &mut Tracer,
+        fd: &impl AsFd,
+        flags: EventFlags,
+        why: &str,
+    ) -> Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        tr.call(
+            self.ctl("EPOLL_CTL_MOD", raw, flags),
+            || epoll::modify(&self.fd, fd, epoll::EventData::new_u64(raw as u64), flags),
+            why,
+        )
+    }
+
+    /// `epoll_ctl(EPOLL_CTL_DEL, fd)`: stop watching `fd` before it is closed.
+    pub fn delete(&mut self, tr: &mut Tracer, fd: &impl AsFd) -> Result<()> {
+        let raw = fd.as_fd().as_raw_fd();
+        tr.call(
+            Call::new("epoll_ctl", Stage::Teardown)
+                .fd(self.fd.as_raw_fd())
+                .args(format_args!("EPOLL_CTL_DEL, {raw}")),
+            || epoll::delete(&self.fd, fd),
+            "stop watching it before closing",
+        )?;
+        self.watched -= 1;
+        Ok(())
+    }
+
+    /// `epoll_wait(epfd, MAX_EVENTS, -1)` (issued as `epoll_pwait`): stage ①, sleeping until a
+    /// watched descriptor is ready. `ready` gets exactly those, as `(fd, flags)`.
+    #[doc(alias = "epoll_wait")]
+    #[doc(alias = "epoll_pwait")]
+    pub fn wait(&mut self, tr: &mut Tracer, ready: &mut Vec<(RawFd, EventFlags)>) -> Result<usize> {
+        ready.clear();
+        self.events.clear();
+        let call = Call::new("epoll_pwait", Stage::DataReady)
+            .fd(self.fd.as_raw_fd())
+            .args(format_args!("{MAX_EVENTS}, -1"))
+            .blocking(true);
+        let start = tr.enter(&call);
+        let r = epoll::wait(
+            &self.fd,
+            rustix::buffer::spare_capacity(&mut self.events),
+            None,
+        );
+        ready.extend(self.events.iter().map(|e| (e.data.u64() as RawFd, e.flags)));
+        let watched = self.watched;
+        tr.record(
+            call,
+            start,
+            &r,
+            |r, ev| ev.watched = Some(r.as_ref().map_or(0, |&n| n as u64)),
+            |r: &Result<usize>| match r {
+                Ok(n) => format!(
+                    "{n} ready out of {watched} watched, handed to us directly — nothing to scan: {}",
+                    ready_list(ready)
+                ),
+                Err(_) => "epoll_wait failed".into(),
+            },
+        );
+        r
+    }
+
+    /// Closes the instance (closing a descriptor also takes it off every interest list).
+    pub fn close(self, tr: &mut Tracer) {
+        crate::sys::close(tr, self.fd, "close the epoll instance");
+    }
+
+    fn ctl(&self, op: &str, raw: RawFd, flags: EventFlags) -> Call {
+        Call::new("epoll_ctl", Stage::Setup)
+            .fd(self.fd.as_raw_fd())
+            .args(format_args!("{op}, {raw}, {}", flag_names(flags)))
+    }
+}
+
+/// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them (the epoll
+/// model's calls and polling's epoll backend's).
+pub fn flag_names(flags: EventFlags) -> String {
+    let table = [
+        (EventFlags::IN, "EPOLLIN"),
+        (EventFlags::PRI, "EPOLLPRI"),
+        (EventFlags::OUT, "EPOLLOUT"),
+        (EventFlags::ERR, "EPOLLERR"),
+        (EventFlags::HUP, "EPOLLHUP"),
+        (EventFlags::RDHUP, "EPOLLRDHUP"),
+        (EventFlags::ONESHOT, "EPOLLONESHOT"),
+        (EventFlags::ET, "EPOLLET"),
+    ]
+    .map(|(f, n)| (f.bits() as u64, n));
+    names::flags(flags.bits() as u64, &table)
+}
+
+/// `5 EPOLLIN, 7 EPOLLOUT`: the ready list as the gloss shows it (at most six).
+fn ready_list(ready: &[(RawFd, EventFlags)]) -> String {
+    let shown: Vec<String> = ready
+        .iter()
+        .map(|(fd, f)| format!("{fd} {}", flag_names(*f)))
+        .collect();
+    names::list(&shown, ", ", 6)
+}
