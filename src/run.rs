@@ -273,6 +273,85 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 /// theirs, and every event handed to `sink` here, on the calling thread.
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
+    let Prepared {
+        scenario,
+        premade,
+        knobs,
+    } = prepare(opts)?;
+    let (rec, rx) = if opts.no_trace {
+        let (_, rx) = Recorder::new();
+        (Recorder::disabled(), rx)
+    } else {
+        Recorder::new()
+    };
+    let (server, local, stop) =
+        start_server(serve, &rec, SocketAddr::new(opts.bind, opts.port), knobs)?;
+    let title = title(model, scenario.as_ref(), local);
+    if opts.serve {
+        crate::say!(
+            "serving on {local} — connect with: nc {} {}",
+            local.ip(),
+            local.port()
+        );
+    }
+
+    // The clients, or a stop signal in serve mode, decide when the server stops.
+    let signalled = Arc::new(AtomicUsize::new(0));
+    let board = Arc::new(clients::Board::default());
+    let length = scenario
+        .as_ref()
+        .map_or(Duration::ZERO, |(_, sc)| sc.length());
+    let clients = match scenario {
+        Some((_, sc)) => {
+            let start = Start {
+                local,
+                idle: opts.idle,
+                premade,
+                board: board.clone(),
+            };
+            Some(start_clients(sc, start, rec.clone(), stop)?)
+        }
+        None => {
+            watch_signals(rec.clone(), stop, signalled.clone())?;
+            None
+        }
+    };
+    drop(rec);
+
+    sink.start(&title);
+    let (stuck, summary) = drain(rx, sink, |done_at| {
+        // Give the server a grace period once the clients (or a stop signal) have finished.
+        let finished = clients.as_ref().is_some_and(|c| c.is_finished())
+            || signalled.load(Ordering::SeqCst) != 0;
+        if finished && done_at.is_none() {
+            *done_at = Some(Instant::now());
+        }
+        if done_at.is_some_and(|t| t.elapsed() > STOP_GRACE) {
+            return Some(Stuck::Server);
+        }
+        // A scripted run always ends: past its last step and a grace period, it gives up.
+        let late = board
+            .started()
+            .is_some_and(|t| t.elapsed() > length + RUN_GRACE);
+        (!finished && late).then(|| Stuck::Clients(board.stuck()))
+    });
+    let mut failures = clients_failures(stuck.as_ref(), clients, &summary);
+    failures.extend(server_failures(stuck.as_ref(), server, opts.serve)?);
+    Ok(Finished { summary, failures })
+}
+
+/// What a run sets up before its server starts.
+struct Prepared {
+    /// The scenario and its name; `None` for `--serve`.
+    scenario: Option<(String, Scenario)>,
+    /// Client sockets made before the descriptor limit dropped (`--max-fds`).
+    premade: clients::Premade,
+    knobs: Knobs,
+}
+
+/// Loads the scenario and lowers the descriptor limit (`--max-fds`) with the clients' sockets
+/// made first and kept above it, so that the server alone runs out of descriptors.
+fn prepare(opts: &RunOpts) -> Result<Prepared> {
     // From here on, no descriptor is taken behind the program's back (see `--max-fds`).
     crate::sys::settle_allocator();
     crate::crowd::raise_nofile(opts.idle)?;
@@ -281,8 +360,6 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     } else {
         Some(load_scenario(opts.scenario.as_ref())?)
     };
-    // With --max-fds the clients' sockets are made before the limit drops, and kept above it:
-    // the server alone runs out of descriptors.
     // (A limit above the current one fails to move them; lower_nofile then says why, better.)
     let premade = match (&scenario, opts.max_fds) {
         (Some((_, sc)), Some(n)) => {
@@ -293,16 +370,22 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     let mut knobs = opts.knobs.clone();
     knobs.fd_limit = crate::limits::lower_nofile(opts.max_fds)?;
     let premade = premade.map_err(|e| anyhow!("{e}"))?;
-    let (rec, rx) = if opts.no_trace {
-        let (_, rx) = Recorder::new();
-        (Recorder::disabled(), rx)
-    } else {
-        Recorder::new()
-    };
+    Ok(Prepared {
+        scenario,
+        premade,
+        knobs,
+    })
+}
 
-    // The server thread: listen, tell us where, serve until stopped.
+/// The server thread: listen (on that thread, so the calls are in its trace), say where, serve
+/// until stopped, tear down.
+fn start_server(
+    serve: crate::models::Serve,
+    rec: &Recorder,
+    addr: SocketAddr,
+    knobs: Knobs,
+) -> Result<(thread::JoinHandle<Result<()>>, SocketAddr, StopHandle)> {
     let (ready_tx, ready_rx) = sync_channel::<Result<(SocketAddr, StopHandle)>>(1);
-    let addr = SocketAddr::new(opts.bind, opts.port);
     let server_rec = rec.clone();
     let server = thread::Builder::new()
         .name("server".into())
@@ -329,8 +412,12 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     let (local, stop) = ready_rx
         .recv()
         .map_err(|_| anyhow!("the server thread died while starting"))??;
+    Ok((server, local, stop))
+}
 
-    let title = match &scenario {
+/// The trace's first line: the model, its figure, and what is about to happen.
+fn title(model: &Model, scenario: Option<&(String, Scenario)>, local: SocketAddr) -> String {
+    match scenario {
         Some((name, sc)) => format!(
             "iomodels {} — UNP figure {}: {} · scenario `{name}`: {} clients, {} ms",
             model.name,
@@ -347,115 +434,105 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
             local.ip(),
             local.port()
         ),
-    };
-    if opts.serve {
-        crate::say!(
-            "serving on {local} — connect with: nc {} {}",
-            local.ip(),
-            local.port()
-        );
     }
+}
 
-    // The clients, or a stop signal in serve mode, decide when the server stops.
-    let signalled = Arc::new(AtomicUsize::new(0));
-    let board = Arc::new(clients::Board::default());
-    let length = scenario
-        .as_ref()
-        .map_or(Duration::ZERO, |(_, sc)| sc.length());
-    let clients = match scenario {
-        Some((_, sc)) => {
-            let rec = rec.clone();
-            let board = board.clone();
-            let idle = opts.idle;
-            Some(
-                thread::Builder::new()
-                    .name("scenario".into())
-                    .spawn(move || {
-                        let crowd = match idle {
-                            0 => Ok(None),
-                            n => Crowd::open(n, local, stop.admitted()).map(|c| {
-                                rec.info(
-                                    "harness",
-                                    format!(
-                                        "{n} idle connections open (they never send); their client ends are held by a helper process (PID {}), as a client machine would hold them; now the scenario",
-                                        c.pid()
-                                    ),
-                                );
-                                Some(c)
-                            }),
-                        };
-                        let report = match &crowd {
-                            Ok(_) => {
-                                clients::run(&sc, local, &rec, Instant::now(), premade, &board)
-                            }
-                            Err(e) => clients::Report {
-                                failures: vec![e.clone()],
-                                ..Default::default()
-                            },
-                        };
-                        rec.info(
-                            "harness",
-                            format!("the scenario is over: the harness {}", StopHandle::HOW),
-                        );
-                        stop.stop();
-                        // The idle crowd hangs up only now, after the listener was shut down.
-                        drop(crowd);
-                        report
-                    })
-                    .context("cannot start the clients")?,
-            )
-        }
-        None => {
-            for &(sig, _) in STOP_SIGNALS {
-                signal_hook::flag::register_usize(sig, signalled.clone(), sig as usize)
-                    .with_context(|| format!("cannot catch signal {sig}"))?;
-            }
-            let rec = rec.clone();
-            let signalled = signalled.clone();
-            thread::Builder::new()
-                .name("ctrl-c".into())
-                .spawn(move || {
-                    let sig = loop {
-                        match signalled.load(Ordering::SeqCst) {
-                            0 => thread::sleep(Duration::from_millis(50)),
-                            sig => break sig,
-                        }
-                    };
-                    let name = STOP_SIGNALS
-                        .iter()
-                        .find(|(s, _)| *s as usize == sig)
-                        .map_or("a signal", |(_, name)| name);
+/// What the scenario thread needs besides the scenario.
+struct Start {
+    local: SocketAddr,
+    /// `--idle`: connections opened first and held to the end.
+    idle: usize,
+    premade: clients::Premade,
+    board: Arc<clients::Board>,
+}
+
+/// The scenario thread: the idle crowd first (if any), then the scripted clients; when they are
+/// done it stops the server, and only then lets the crowd hang up.
+fn start_clients(
+    sc: Scenario,
+    start: Start,
+    rec: Recorder,
+    stop: StopHandle,
+) -> Result<thread::JoinHandle<clients::Report>> {
+    let Start {
+        local,
+        idle,
+        premade,
+        board,
+    } = start;
+    thread::Builder::new()
+        .name("scenario".into())
+        .spawn(move || {
+            let crowd = match idle {
+                0 => Ok(None),
+                n => Crowd::open(n, local, stop.admitted()).map(|c| {
                     rec.info(
                         "harness",
-                        format!("{name}: the harness {}", StopHandle::HOW),
+                        format!(
+                            "{n} idle connections open (they never send); their client ends are held by a helper process (PID {}), as a client machine would hold them; now the scenario",
+                            c.pid()
+                        ),
                     );
-                    stop.stop();
-                })
-                .context("cannot start the signal watcher")?;
-            None
-        }
-    };
-    drop(rec);
+                    Some(c)
+                }),
+            };
+            let report = match &crowd {
+                Ok(_) => clients::run(&sc, local, &rec, Instant::now(), premade, &board),
+                Err(e) => clients::Report {
+                    failures: vec![e.clone()],
+                    ..Default::default()
+                },
+            };
+            rec.info(
+                "harness",
+                format!("the scenario is over: the harness {}", StopHandle::HOW),
+            );
+            stop.stop();
+            // The idle crowd hangs up only now, after the listener was shut down.
+            drop(crowd);
+            report
+        })
+        .context("cannot start the clients")
+}
 
-    sink.start(&title);
-    let (stuck, summary) = drain(rx, sink, |done_at| {
-        // Give the server a grace period once the clients (or a stop signal) have finished.
-        let finished = clients.as_ref().is_some_and(|c| c.is_finished())
-            || signalled.load(Ordering::SeqCst) != 0;
-        if finished && done_at.is_none() {
-            *done_at = Some(Instant::now());
-        }
-        if done_at.is_some_and(|t| t.elapsed() > STOP_GRACE) {
-            return Some(Stuck::Server);
-        }
-        // A scripted run always ends: past its last step and a grace period, it gives up.
-        let late = board
-            .started()
-            .is_some_and(|t| t.elapsed() > length + RUN_GRACE);
-        (!finished && late).then(|| Stuck::Clients(board.stuck()))
-    });
+/// `--serve`: a stop signal (Ctrl-C, SIGTERM, SIGHUP) ends the run with teardown and summary.
+fn watch_signals(rec: Recorder, stop: StopHandle, signalled: Arc<AtomicUsize>) -> Result<()> {
+    for &(sig, _) in STOP_SIGNALS {
+        signal_hook::flag::register_usize(sig, signalled.clone(), sig as usize)
+            .with_context(|| format!("cannot catch signal {sig}"))?;
+    }
+    thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            let sig = loop {
+                match signalled.load(Ordering::SeqCst) {
+                    0 => thread::sleep(Duration::from_millis(50)),
+                    sig => break sig,
+                }
+            };
+            let name = STOP_SIGNALS
+                .iter()
+                .find(|(s, _)| *s as usize == sig)
+                .map_or("a signal", |(_, name)| name);
+            rec.info(
+                "harness",
+                format!("{name}: the harness {}", StopHandle::HOW),
+            );
+            stop.stop();
+        })
+        .context("cannot start the signal watcher")?;
+    Ok(())
+}
+
+/// What went wrong on the clients' side: a run that never ended, failed checks, or more clients
+/// hung up on than the server refused.
+fn clients_failures(
+    stuck: Option<&Stuck>,
+    clients: Option<thread::JoinHandle<clients::Report>>,
+    summary: &Summary,
+) -> Vec<String> {
     let mut failures = Vec::new();
-    match (&stuck, clients) {
+    match (stuck, clients) {
         (Some(Stuck::Clients(who)), _) => failures.push(format!(
             "the scenario did not end within {}s of its last step; still running: {}",
             RUN_GRACE.as_secs(),
@@ -478,23 +555,32 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         },
         (_, None) => {}
     }
+    failures
+}
+
+/// What went wrong on the server's side. A model the kernel refuses (io_uring disabled, say) is
+/// an error of its own: like a model this OS lacks, one line and exit code 2.
+fn server_failures(
+    stuck: Option<&Stuck>,
+    server: thread::JoinHandle<Result<()>>,
+    serve: bool,
+) -> Result<Vec<String>> {
+    let mut failures = Vec::new();
     // Every recorder gone means the server thread is returning: joining it cannot hang.
     if stuck.is_none() || server.is_finished() {
         match server.join() {
             Ok(Ok(())) => {}
-            // The kernel refuses the model here (io_uring disabled, say): like a model this OS
-            // lacks, that is one line and exit code 2, not a failed run.
             Ok(Err(e)) if e.is::<Refused>() => return Err(e),
             Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
             Err(_) => failures.push("the server thread panicked".into()),
         }
-    } else if matches!(stuck, Some(Stuck::Server)) && !opts.serve {
+    } else if matches!(stuck, Some(Stuck::Server)) && !serve {
         failures.push(format!(
             "the server did not stop within {}s of the end of the scenario",
             STOP_GRACE.as_secs()
         ));
     }
-    Ok(Finished { summary, failures })
+    Ok(failures)
 }
 
 /// Why the harness stopped waiting for a run.
