@@ -1,0 +1,153 @@
+//! The side-by-side pages: each model's server calls between the scenario's steps.
+
+use super::table::{heading, styled};
+use super::{Column, CompareOpts};
+use crate::trace::summary::Peers;
+use crate::trace::text::thousands;
+use crate::trace::{Event, Kind};
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets};
+use std::io::Write;
+
+/// A column is never narrower than this; with more models than fit, the columns go on pages.
+const MIN_COLUMN: usize = 30;
+/// Lines shown per cell before the rest is summed up as "… N more".
+const MAX_CELL_LINES: usize = 10;
+
+pub(super) fn action(a: &crate::scenario::Action) -> String {
+    use crate::scenario::Action;
+    match a {
+        Action::Connect => "connects".into(),
+        Action::Send(p) => format!("sends {}", p.shown(12)),
+        Action::Close => "closes".into(),
+        Action::Reset => "resets".into(),
+        Action::StopReading => "stops reading".into(),
+        Action::ResumeReading => "reads again".into(),
+    }
+}
+
+/// Peers that already know every client's port: a client's `connect` event may arrive after
+/// the server's accept of it, and the names should not depend on that race.
+pub(super) fn known_clients(events: &[Event]) -> Peers {
+    let mut peers = Peers::default();
+    for ev in events.iter().filter(|e| e.kind == Kind::Client) {
+        peers.observe(ev);
+    }
+    peers
+}
+
+pub(super) fn is_server(ev: &Event) -> bool {
+    matches!(ev.kind, Kind::Syscall | Kind::Op) && ev.actor.starts_with("server")
+}
+
+/// The server's calls between consecutive scenario steps: cell `k` holds what the server did
+/// before step `k` happened; the last cell, what it did after the last step.
+pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new(); steps + 1];
+    if let Some(e) = &c.error {
+        out[0].push(format!("FAILED: {e}"));
+    }
+    let mut peers = known_clients(&c.events);
+    let mut k = 0;
+    let (mut listening, mut common) = (false, 0);
+    for ev in &c.events {
+        peers.observe(ev);
+        if ev.kind == Kind::Client {
+            if let Some(s) = ev.step {
+                k = k.max(s + 1).min(steps);
+            }
+            continue;
+        }
+        // The listener's setup is the same in every model: one line for all of it.
+        if ev.kind == Kind::Info && ev.note.starts_with("listening on") {
+            out[k].push(format!("listener set up ({common} calls)"));
+            listening = true;
+        }
+        if !is_server(ev) {
+            continue;
+        }
+        if !listening {
+            common += 1;
+            continue;
+        }
+        out[k].push(brief(ev, &peers));
+        if ev.closes()
+            && let Some(fd) = ev.fd
+        {
+            peers.closed(fd);
+        }
+    }
+    for cell in &mut out {
+        if cell.len() > MAX_CELL_LINES {
+            let more = cell.len() - (MAX_CELL_LINES - 1);
+            cell.truncate(MAX_CELL_LINES - 1);
+            cell.push(format!("… {more} more calls"));
+        }
+    }
+    out
+}
+
+/// One event as a short cell line: `recvfrom(5=A) → EAGAIN ×3,342`.
+fn brief(ev: &Event, peers: &Peers) -> String {
+    let fd = ev.fd.map(|fd| match peers.client(fd) {
+        Some(c) => format!("{fd}={c}"),
+        None => fd.to_string(),
+    });
+    let call = match (ev.kind, fd) {
+        (Kind::Op, Some(fd)) => format!("⟨{}⟩ {fd}", ev.call),
+        (Kind::Op, None) => format!("⟨{}⟩", ev.call),
+        (_, Some(fd)) => format!("{}({fd})", ev.call),
+        (_, None) => ev.call.to_string(),
+    };
+    let result = match (ev.ret, ev.errno) {
+        (Some(r), _) => match ev.port.and(peers.client(r)) {
+            Some(c) => format!("{r}={c}"),
+            None => r.to_string(),
+        },
+        (None, Some(e)) => e.to_string(),
+        (None, None) => String::new(),
+    };
+    let count = if ev.count > 1 {
+        format!(" ×{}", thousands(ev.count))
+    } else {
+        String::new()
+    };
+    format!("{call} → {result}{count}")
+}
+
+pub(super) fn side_by_side(
+    out: &mut impl Write,
+    columns: &[Column],
+    steps: &[String],
+    opts: &CompareOpts,
+) -> Result<()> {
+    let width = opts.width;
+    let label = 18;
+    let per_page = ((width.saturating_sub(label)) / MIN_COLUMN).clamp(1, columns.len().max(1));
+    let all_cells: Vec<Vec<Vec<String>>> = columns.iter().map(|c| cells(c, steps.len())).collect();
+    let pages = columns.len().div_ceil(per_page);
+    for (page, chunk) in columns.chunks(per_page).enumerate() {
+        if pages > 1 {
+            writeln!(out, "side by side, page {} of {}", page + 1, pages)?;
+        }
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width as u16);
+        styled(&mut t, opts.color);
+        let mut header = vec!["server calls up to…"];
+        header.extend(chunk.iter().map(|c| c.model.name));
+        t.set_header(header.into_iter().map(heading));
+        let first = page * per_page;
+        for k in 0..=steps.len() {
+            let label = steps.get(k).map_or("after the last step", String::as_str);
+            let mut row = vec![label.to_string()];
+            for col in &all_cells[first..first + chunk.len()] {
+                row.push(col[k].join("\n"));
+            }
+            t.add_row(row);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}

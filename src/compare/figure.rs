@@ -1,0 +1,266 @@
+//! Figure 6.6 measured: one read followed through both stages, per model, drawn to scale.
+
+use super::Column;
+use super::columns::{is_server, known_clients};
+use crate::trace::text::{fit, took, wrap};
+use crate::trace::{Event, Kind, Stage};
+use colored::Colorize;
+use serde::Serialize;
+
+/// What the process was doing during one stage of the followed read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Blocked,
+    Spinning,
+    Free,
+}
+
+/// One row of figure 6.6: the followed read under one model, as measured.
+#[derive(Serialize)]
+pub struct FigRow {
+    pub model: &'static str,
+    /// From when the server began waiting for this data until it was told (µs).
+    pub stage1_us: u64,
+    pub stage1: State,
+    /// The copy into our buffer (µs); for a completion, the kernel's time until we heard.
+    pub stage2_us: u64,
+    pub stage2: State,
+    /// Stage ① and ② were one call (a blocking recv), split at the moment the client sent.
+    pub one_call: bool,
+    pub told: &'static str,
+}
+
+/// Total length of the union of intervals.
+fn union_len(mut iv: Vec<(u64, u64)>) -> u64 {
+    iv.sort();
+    let mut total = 0;
+    let mut cur: Option<(u64, u64)> = None;
+    for (a, b) in iv {
+        match cur {
+            Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                total += cb - ca;
+                cur = Some((a, b));
+            }
+            None => cur = Some((a, b)),
+        }
+    }
+    total + cur.map_or(0, |(a, b)| b - a)
+}
+
+fn clip(iv: (u64, u64), win: (u64, u64)) -> Option<(u64, u64)> {
+    let (a, b) = (iv.0.max(win.0), iv.1.min(win.1));
+    (a < b).then_some((a, b))
+}
+
+fn interval(ev: &Event) -> (u64, u64) {
+    (ev.t_us, ev.t_us + ev.span_us.unwrap_or(ev.dur_us))
+}
+
+/// A would-block answer from a socket: the process asked and the kernel said "not yet".
+fn spin(ev: &Event) -> bool {
+    ev.kind == Kind::Syscall && ev.would_block() && ev.fd.is_some()
+}
+
+fn waiting(ev: &Event) -> bool {
+    ev.kind == Kind::Syscall
+        && matches!(ev.stage, Stage::DataReady | Stage::DataReadyCopy)
+        && !ev.would_block()
+}
+
+/// How the process spent a window of time on one thread: (blocked, spinning, free) in µs.
+pub(super) fn states(events: &[Event], tid: Option<i64>, win: (u64, u64)) -> (u64, u64, u64) {
+    let on = |ev: &&Event| is_server(ev) || ev.stage == Stage::Work;
+    let mine = |ev: &&Event| tid.is_none_or(|t| ev.tid == t);
+    let pick = |f: fn(&Event) -> bool| -> Vec<(u64, u64)> {
+        events
+            .iter()
+            .filter(on)
+            .filter(mine)
+            .filter(|e| f(e))
+            .filter_map(|e| clip(interval(e), win))
+            .collect()
+    };
+    let blocked = union_len(pick(waiting));
+    let spins = pick(spin);
+    let spinning = union_len(spins.clone());
+    let mut free = pick(|e| e.stage == Stage::Work);
+    free.extend(spins);
+    let free = union_len(free) - spinning;
+    (blocked, spinning, free)
+}
+
+/// Figure 6.6 for one model: follow `client`'s first message from the moment the server began
+/// waiting for it to the moment the bytes were in the server's buffer.
+pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
+    if c.error.is_some() {
+        return None;
+    }
+    let mut peers = known_clients(&c.events);
+    let mut last_touch: Option<u64> = None;
+    let mut fd_of_client: Option<i64> = None;
+    let mut sent_at: Option<u64> = None;
+    for ev in &c.events {
+        peers.observe(ev);
+        if ev.kind == Kind::Client && ev.client.as_deref() == Some(client) && ev.call == "send" {
+            sent_at.get_or_insert(ev.t_us);
+        }
+        if !is_server(ev) {
+            continue;
+        }
+        if ev.port.is_some()
+            && let Some(fd) = ev.ret
+            && peers.client(fd) == Some(client)
+        {
+            fd_of_client = Some(fd);
+        }
+        let Some(fd) = fd_of_client else { continue };
+        let copied = ev.ret.is_some_and(|n| n > 0)
+            && ev.fd == Some(fd)
+            && (matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
+                || ev.received_by_kernel());
+        if copied {
+            let start = last_touch.unwrap_or(ev.t_us);
+            let sent = sent_at.unwrap_or(ev.t_us).max(start);
+            let end = ev.t_us + ev.dur_us;
+            let (one_call, told) = match (ev.kind, ev.stage) {
+                // One blocking call did both: stage ① ends when the bytes were sent.
+                (Kind::Syscall, Stage::DataReadyCopy) => (true, sent.min(end)),
+                // A completion: stage ① ends when the data arrived; the kernel copies after.
+                (Kind::Op, _) => (false, sent.min(ev.t_us)),
+                _ => (false, ev.t_us),
+            };
+            let (b, s, f) = states(&c.events, Some(ev.tid), (start, told));
+            let stage1 = if b >= s && b >= f {
+                State::Blocked
+            } else if s >= f {
+                State::Spinning
+            } else {
+                State::Free
+            };
+            let (stage2_end, stage2) = match ev.kind {
+                Kind::Op => (ev.t_us, State::Free),
+                _ => (end, State::Blocked),
+            };
+            return Some(FigRow {
+                model: c.model.name,
+                stage1_us: told - start,
+                stage1,
+                stage2_us: stage2_end.saturating_sub(told),
+                stage2,
+                one_call,
+                told: c.model.told,
+            });
+        }
+        // The server's last act on this connection before the read: accepting it, setting it
+        // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
+        let acts_on = ev.fd == Some(fd) && ev.stage != Stage::DataReady;
+        let touches = (acts_on || (ev.port.is_some() && ev.ret == Some(fd))) && !ev.would_block();
+        if touches {
+            last_touch = Some(ev.t_us + ev.dur_us);
+        }
+    }
+    None
+}
+
+/// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns.
+pub(super) fn draw(
+    rows: &[FigRow],
+    client: Option<&str>,
+    width: usize,
+    unicode: bool,
+    color: bool,
+) -> String {
+    let mut out = String::new();
+    let Some(client) = client else {
+        return "no client sends anything in this scenario: no figure to draw\n".into();
+    };
+    let (blocked, spinning, free, copy) = if unicode {
+        ('█', '▒', '░', '▓')
+    } else {
+        ('#', '~', '.', '=')
+    };
+    let paint = |c: char, n: usize| {
+        let run: String = std::iter::repeat_n(c, n).collect();
+        if !color {
+            return run;
+        }
+        match c {
+            c if c == blocked => run.red(),
+            c if c == spinning => run.yellow(),
+            c if c == free => run.green(),
+            _ => run.cyan(),
+        }
+        .to_string()
+    };
+    let legend = format!(
+        "UNP figure 6.6, measured: client {client}'s first message, from when the server began waiting for it \
+         until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
+         ② is drawn at least one cell wide)",
+        paint(blocked, 1),
+        paint(spinning, 1),
+        paint(free, 1),
+        paint(copy, 1)
+    );
+    out.push_str(&wrap(&legend, width, 0));
+    out.push('\n');
+    let numbers: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  ① {:>9} {:<8} ② {:>8} {:<9} told by ",
+                took(r.stage1_us),
+                format!("{:?}", r.stage1).to_lowercase(),
+                took(r.stage2_us),
+                if r.stage2 == State::Free {
+                    "kernel"
+                } else {
+                    "copying"
+                },
+            )
+        })
+        .collect();
+    let name_w = rows.iter().map(|r| r.model.len()).max().unwrap_or(8);
+    let told_w = rows
+        .iter()
+        .map(|r| r.told.chars().count())
+        .max()
+        .unwrap_or(0);
+    let numbers_w = numbers.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    // Besides the bar: the name, the numbers, "told by …", and ②'s cell past a full-length ①.
+    let bar_w = width
+        .saturating_sub(name_w + 1 + numbers_w + told_w + 1)
+        .clamp(10, 60);
+    let longest = rows
+        .iter()
+        .map(|r| r.stage1_us + r.stage2_us)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    for (r, numbers) in rows.iter().zip(&numbers) {
+        let cells1 = ((r.stage1_us as f64 / longest as f64) * bar_w as f64).round() as usize;
+        let cells2 =
+            (((r.stage2_us as f64 / longest as f64) * bar_w as f64).round() as usize).max(1);
+        let ch1 = match r.stage1 {
+            State::Blocked => blocked,
+            State::Spinning => spinning,
+            State::Free => free,
+        };
+        let ch2 = match r.stage2 {
+            State::Free => free,
+            _ => copy,
+        };
+        let pad = " ".repeat(bar_w.saturating_sub(cells1 + cells2));
+        // Too narrow for the whole line even with the shortest bar: "told by" is cut.
+        let used = name_w + 1 + (cells1 + cells2).max(bar_w) + numbers.chars().count();
+        out.push_str(&format!(
+            "{:<name_w$} {}{}{pad}{numbers}{}\n",
+            r.model,
+            paint(ch1, cells1),
+            paint(ch2, cells2),
+            fit(r.told, width.saturating_sub(used))
+        ));
+    }
+    out
+}

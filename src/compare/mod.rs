@@ -1,0 +1,233 @@
+//! `iomodels compare`: the same scenario under several models, side by side, then a table of
+//! their numbers and Stevens' figure 6.6 drawn from what was measured.
+
+use crate::limits::Knobs;
+use crate::models::Model;
+use crate::run::{self, RunOpts, Sink};
+use crate::trace::Event;
+use crate::trace::summary::Summary;
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+use std::net::IpAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+mod columns;
+mod figure;
+mod table;
+
+use columns::{action, cells, side_by_side};
+use figure::{draw, fig_row};
+use table::row;
+
+pub use figure::FigRow;
+pub use table::Row;
+
+pub struct CompareOpts {
+    pub models: Vec<&'static Model>,
+    pub run: RunOpts,
+    pub width: usize,
+    pub format: Format,
+    /// Whose first message the figure follows (default: the first client that sends).
+    pub read: Option<String>,
+    /// Unicode blocks in the figure; ASCII when false.
+    pub unicode: bool,
+    /// Colour: bold headings, the figure's states in colour.
+    pub color: bool,
+}
+
+/// Collects a run's events for later rendering.
+struct Collect(Vec<Event>);
+
+impl Sink for Collect {
+    fn event(&mut self, ev: &Event) {
+        self.0.push(ev.clone());
+    }
+}
+
+/// One model's run, or why it failed.
+struct Column {
+    model: &'static Model,
+    events: Vec<Event>,
+    summary: Summary,
+    error: Option<String>,
+}
+
+/// `iomodels compare`: the models asked for (default: every one this OS has), each run on the
+/// scenario with a recorder, then the comparison. Returns the exit code.
+pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
+    let color = crate::use_color(args.look.color.color);
+    colored::control::set_override(color);
+    let models = if args.models.is_empty() {
+        crate::models::MODELS
+            .iter()
+            .filter(|m| m.available())
+            .collect()
+    } else {
+        run::available_models(&args.models)?
+    };
+    let width = args.look.width().unwrap_or(100);
+    let opts = CompareOpts {
+        models,
+        run: RunOpts {
+            scenario: args.scenario,
+            serve: false,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            format: run::Format::Json,
+            no_trace: false,
+            idle: 0,
+            max_fds: None,
+            width: None,
+            knobs: Knobs {
+                read_size: args.read_size as usize,
+                ..Knobs::default()
+            },
+        },
+        width,
+        format: args.format,
+        read: args.read,
+        unicode: args.look.color.color != crate::Color::Never,
+        color,
+    };
+    compare(&opts)
+}
+
+/// Runs every model on the scenario and prints the comparison. Returns the exit code.
+pub fn compare(opts: &CompareOpts) -> Result<i32> {
+    let (name, scenario) = run::load_scenario(opts.run.scenario.as_ref())?;
+    let senders: Vec<&str> = scenario
+        .clients()
+        .into_iter()
+        .filter(|c| {
+            scenario
+                .steps
+                .iter()
+                .any(|s| s.client == *c && matches!(s.action, crate::scenario::Action::Send(_)))
+        })
+        .collect();
+    // A figure of nothing would look like a measurement: say which clients there are instead.
+    if let Some(want) = &opts.read {
+        if !scenario.clients().contains(&want.as_str()) {
+            anyhow::bail!(
+                "--read {want}: scenario `{name}` has no client {want} (its clients: {})",
+                scenario.clients().join(", ")
+            );
+        }
+        if !senders.contains(&want.as_str()) {
+            anyhow::bail!(
+                "--read {want}: client {want} sends nothing in scenario `{name}`, so there is no \
+                 read to follow (clients that send: {})",
+                if senders.is_empty() {
+                    "none".to_string()
+                } else {
+                    senders.join(", ")
+                }
+            );
+        }
+    }
+    let mut columns = Vec::new();
+    for &model in &opts.models {
+        let mut sink = Collect(Vec::new());
+        let (summary, error) = match run::execute(model, &opts.run, &mut sink) {
+            Ok(done) if done.failures.is_empty() => (done.summary, None),
+            Ok(done) => (done.summary, Some(done.failures.join("; "))),
+            Err(e) => (Summary::default(), Some(format!("{e:#}"))),
+        };
+        columns.push(Column {
+            model,
+            events: sink.0,
+            summary,
+            error,
+        });
+    }
+    // By default, follow the first client of the script that sends something (A, in class).
+    let reader = opts
+        .read
+        .clone()
+        .or_else(|| senders.first().map(|c| c.to_string()));
+    let rows: Vec<Row> = columns.iter().map(row).collect();
+    let figure: Vec<FigRow> = match &reader {
+        Some(client) => columns.iter().filter_map(|c| fig_row(c, client)).collect(),
+        None => Vec::new(),
+    };
+    let steps: Vec<String> = scenario
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ms · {} {}",
+                s.at.as_millis(),
+                s.client,
+                action(&s.action)
+            )
+        })
+        .collect();
+    let out = &mut std::io::stdout().lock();
+    match opts.format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Json<'a> {
+                kind: &'static str,
+                steps: &'a [String],
+                side_by_side: Vec<(&'static str, Vec<Vec<String>>)>,
+                table: &'a [Row],
+                figure_read: Option<&'a String>,
+                figure: &'a [FigRow],
+            }
+            let side = columns
+                .iter()
+                .map(|c| (c.model.name, cells(c, steps.len())))
+                .collect();
+            let json = Json {
+                kind: "compare",
+                steps: &steps,
+                side_by_side: side,
+                table: &rows,
+                figure_read: reader.as_ref(),
+                figure: &figure,
+            };
+            serde_json::to_writer(&mut *out, &json).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Markdown => {
+            writeln!(out, "{}\n", table::table(&rows, true, opts))?;
+            writeln!(
+                out,
+                "```text\n{}```",
+                draw(&figure, reader.as_deref(), opts.width, opts.unicode, false)
+            )?;
+        }
+        Format::Text => {
+            side_by_side(out, &columns, &steps, opts)?;
+            writeln!(out, "\n{}", table::table(&rows, false, opts))?;
+            writeln!(
+                out,
+                "\n{}",
+                draw(
+                    &figure,
+                    reader.as_deref(),
+                    opts.width,
+                    opts.unicode,
+                    opts.color
+                )
+            )?;
+        }
+    }
+    out.flush()?;
+    let failed: Vec<&Column> = columns.iter().filter(|c| c.error.is_some()).collect();
+    for c in &failed {
+        crate::say!(
+            "error: {}: {}",
+            c.model.name,
+            c.error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(if failed.is_empty() { 0 } else { 1 })
+}
