@@ -70,6 +70,9 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Server CPU, user+sys (µs), from each server thread's getrusage.
     pub cpu_us: u64,
+    /// The call that reported it, as this OS names it (`getrusage`, `GetThreadTimes`).
+    #[serde(skip)]
+    pub cpu_call: &'static str,
     /// Units of other work done while waiting.
     pub work: u64,
     pub accepted: u64,
@@ -157,7 +160,10 @@ impl Summary {
         if ev.timed_out() {
             self.timeouts += ev.count;
         }
-        self.cpu_us += ev.cpu_us.unwrap_or(0);
+        if let Some(cpu) = ev.cpu_us {
+            self.cpu_us += cpu;
+            self.cpu_call = ev.call;
+        }
         if let Some(w) = ev.watched {
             self.wakeups += ev.count;
             self.watched += w * ev.count;

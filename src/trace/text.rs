@@ -467,12 +467,14 @@ impl<W: Write> TextRenderer<W> {
         row(
             o,
             "server CPU",
-            format!(
-                "{} user+sys in a {} run ({})",
-                ms(s.cpu_us),
-                ms(s.run_us),
-                crate::sys::CPU_CALL
-            ),
+            match s.cpu_call {
+                "" => format!("{} user+sys in a {} run", ms(s.cpu_us), ms(s.run_us)),
+                call => format!(
+                    "{} user+sys in a {} run ({call})",
+                    ms(s.cpu_us),
+                    ms(s.run_us)
+                ),
+            },
         );
         if s.wakeups > 0 {
             row(

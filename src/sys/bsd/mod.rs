@@ -93,10 +93,6 @@ pub const SPAWN: &str = "bsdthread_create";
 #[cfg(not(target_vendor = "apple"))]
 pub const SPAWN: &str = "thr_new";
 
-/// The call each server thread measures its CPU time with, named in the summary.
-#[cfg(target_vendor = "apple")]
-pub const CPU_CALL: &str = "thread_info";
-
 /// This thread's CPU time from Mach: `thread_info(THREAD_BASIC_INFO)` (macOS has no
 /// `RUSAGE_THREAD`).
 #[cfg(target_vendor = "apple")]

@@ -206,11 +206,6 @@ pub fn move_fd(fd: OwnedFd, base: i32) -> rustix::io::Result<OwnedFd> {
     rustix::io::fcntl_dupfd_cloexec(&fd, base)
 }
 
-/// The call each server thread measures its CPU time with, named in the summary (Linux and
-/// the BSDs; macOS, without `RUSAGE_THREAD`, asks Mach: see `bsd.rs`).
-#[cfg(not(target_vendor = "apple"))]
-pub const CPU_CALL: &str = "getrusage";
-
 /// `getrusage(RUSAGE_THREAD)`: this thread's CPU time.
 #[cfg(not(target_vendor = "apple"))]
 pub fn cpu_time(tr: &mut Tracer) {

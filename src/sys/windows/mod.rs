@@ -138,9 +138,6 @@ pub fn close_with(
     tr.end_with(call, start, result, extra, note);
 }
 
-/// The call each server thread measures its CPU time with, named in the summary.
-pub const CPU_CALL: &str = "GetThreadTimes";
-
 /// `GetThreadTimes(GetCurrentThread())`: this thread's CPU time.
 pub fn cpu_time(tr: &mut Tracer) {
     let call = Call::new("GetThreadTimes", Stage::Teardown).args("GetCurrentThread()");
