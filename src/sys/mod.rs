@@ -127,3 +127,10 @@ pub fn socket_addr(addr: rustix::net::SocketAddrAny) -> Option<std::net::SocketA
 pub fn peer_port(addr: Option<rustix::net::SocketAddrAny>) -> Option<u16> {
     addr.and_then(socket_addr).map(|a| a.port())
 }
+
+/// A new descriptor is shown as its number (the handle's value on Windows).
+impl crate::trace::Ret for rustix::fd::OwnedFd {
+    fn ret(&self) -> i64 {
+        raw(self) as i64
+    }
+}
