@@ -60,71 +60,6 @@ Examples:
   iomodels blocking --serve --port 7000  serve real clients: nc 127.0.0.1 7000
   iomodels list                          every model, its UNP figure, and whether this OS has it";
 
-/// Each model's `--help` examples: what is worth watching under that model.
-fn model_examples(model: &str) -> &'static str {
-    match model {
-        "blocking" => {
-            "Examples:
-  iomodels blocking                      B's bytes wait in the kernel while the server is stuck on A
-  iomodels blocking --scenario demos/slow-sender.scenario
-  iomodels blocking --serve --port 7000  then, in two terminals: nc 127.0.0.1 7000"
-        }
-        "threads" => {
-            "Examples:
-  iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once
-  iomodels threads --format json                      each call with the tid of its thread"
-        }
-        "nonblocking" => {
-            "Examples:
-  iomodels nonblocking                   EAGAIN, EAGAIN, …: the spins, folded and counted
-  iomodels nonblocking --read-size 1     partial reads: one byte per recvfrom
-  iomodels nonblocking --scenario demos/slow-sender.scenario"
-        }
-        "select" => {
-            "Examples:
-  iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients
-  iomodels select --idle 1000            1000 idle descriptors in the fd_set, scanned each wake-up"
-        }
-        "poll" => {
-            "Examples:
-  iomodels poll --idle 1000              a pollfd array the kernel scans on every wake-up
-  iomodels poll --scenario demos/slow-reader.scenario    POLLOUT once the peer reads again"
-        }
-        "epoll" => {
-            "Examples:
-  iomodels epoll --edge                  edge-triggered: each ready socket drained to EAGAIN
-  iomodels epoll --idle 1000             1000 idle connections cost epoll nothing per wake-up
-  iomodels epoll --max-fds 9 --scenario demos/emfile.scenario"
-        }
-        "kqueue" => {
-            "Examples:
-  iomodels kqueue                        one kevent call changes interest and waits
-  iomodels kqueue --scenario demos/faults.scenario    EV_EOF with data still to drain"
-        }
-        "portable" => {
-            "Examples:
-  iomodels portable                      the polling crate's own calls, beside ours
-  iomodels portable --idle 40            polling's backend with a crowd to watch"
-        }
-        "sigio" => {
-            "Examples:
-  iomodels sigio                         a real-time signal names the ready socket
-  iomodels sigio --scenario demos/crowd.scenario      signals queue up for four clients"
-        }
-        "uring" => {
-            "Examples:
-  iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies
-  iomodels uring --format json           each op with the key tying it to its submission"
-        }
-        "iocp" => {
-            "Examples:
-  iomodels iocp                          AcceptEx and WSARecv, then completion packets
-  iomodels iocp --scenario demos/crowd.scenario       one completion port for four clients"
-        }
-        _ => unreachable!("every registered model has examples"),
-    }
-}
-
 /// The options every model takes.
 #[derive(Args, Debug)]
 struct RunArgs {
@@ -333,7 +268,7 @@ fn cli() -> Command {
         // `about` after `augment_args`: the derive would otherwise set RunArgs' own doc line.
         let cmd = RunArgs::augment_args(Command::new(m.name))
             .about(format!("{} (UNP fig. {})", m.summary, m.figure))
-            .after_help(model_examples(m.name));
+            .after_help(format!("Examples:\n  {}", m.examples.join("\n  ")));
         // --edge is epoll's alone: elsewhere it is refused (see `dispatch`), and not offered.
         if m.name == "epoll" {
             cmd

@@ -24,6 +24,11 @@ pub const MODEL: Model = Model {
     state: "the server's one stack: it can hold only the connection it is serving",
     told: "the call returning",
     notice,
+    examples: &[
+        "iomodels blocking                      B's bytes wait in the kernel while the server is stuck on A",
+        "iomodels blocking --scenario demos/slow-sender.scenario",
+        "iomodels blocking --serve --port 7000  then, in two terminals: nc 127.0.0.1 7000",
+    ],
 };
 
 // ANCHOR: serve

@@ -28,6 +28,11 @@ pub const MODEL: Model = Model {
     state: "a map from descriptor to connection; the interest list itself lives in the kernel",
     told: "readiness",
     notice,
+    examples: &[
+        "iomodels epoll --edge                  edge-triggered: each ready socket drained to EAGAIN",
+        "iomodels epoll --idle 1000             1000 idle connections cost epoll nothing per wake-up",
+        "iomodels epoll --max-fds 9 --scenario demos/emfile.scenario",
+    ],
 };
 
 /// The server loop, where this OS has epoll.

@@ -44,6 +44,10 @@ pub const MODEL: Model = Model {
     state: "a key → callback table the program owns (the OVERLAPPED's address), not thread stacks",
     told: "a completion packet",
     notice,
+    examples: &[
+        "iomodels iocp                          AcceptEx and WSARecv, then completion packets",
+        "iomodels iocp --scenario demos/crowd.scenario       one completion port for four clients",
+    ],
 };
 
 /// The server loop, where this OS has I/O completion ports.

@@ -29,6 +29,10 @@ pub const MODEL: Model = Model {
     state: "a map of connections the loop owns; interest (one filter per socket) lives in the kernel",
     told: "readiness",
     notice,
+    examples: &[
+        "iomodels kqueue                        one kevent call changes interest and waits",
+        "iomodels kqueue --scenario demos/faults.scenario    EV_EOF with data still to drain",
+    ],
 };
 
 /// The server loop, where this OS has kqueue.

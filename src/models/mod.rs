@@ -60,6 +60,8 @@ pub struct Model {
     pub told: &'static str,
     /// "What to notice": sentences drawn from this run's numbers.
     pub notice: fn(&Summary) -> Vec<String>,
+    /// Its `--help` examples: what is worth watching under this model, a line each.
+    pub examples: &'static [&'static str],
 }
 
 /// How a model waits for data: the rows of the table in DESIGN.md (UNP fig. 6.6). Tests and

@@ -26,6 +26,11 @@ pub const MODEL: Model = Model {
     state: "a list of connections the loop walks; each entry holds its unsent echo",
     told: "a recv that succeeds",
     notice,
+    examples: &[
+        "iomodels nonblocking                   EAGAIN, EAGAIN, …: the spins, folded and counted",
+        "iomodels nonblocking --read-size 1     partial reads: one byte per recvfrom",
+        "iomodels nonblocking --scenario demos/slow-sender.scenario",
+    ],
 };
 
 // ANCHOR: serve

@@ -33,6 +33,10 @@ pub const MODEL: Model = Model {
     state: "a list of connections and a pollfd array rebuilt from it before every poll",
     told: "readiness",
     notice,
+    examples: &[
+        "iomodels poll --idle 1000              a pollfd array the kernel scans on every wake-up",
+        "iomodels poll --scenario demos/slow-reader.scenario    POLLOUT once the peer reads again",
+    ],
 };
 
 // ANCHOR: serve

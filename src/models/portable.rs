@@ -49,6 +49,10 @@ pub const MODEL: Model = Model {
     ),
     told: "readiness",
     notice: super::here(epoll_notice, kqueue_notice, iocp_notice),
+    examples: &[
+        "iomodels portable                      the polling crate's own calls, beside ours",
+        "iomodels portable --idle 40            polling's backend with a crowd to watch",
+    ],
 };
 
 /// The server loop, where polling has a backend this program records.

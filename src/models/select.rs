@@ -39,6 +39,10 @@ pub const MODEL: Model = Model {
     state: "a list of connections; two fd_set bitmaps rebuilt from it before every select",
     told: "readiness",
     notice,
+    examples: &[
+        "iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients",
+        "iomodels select --idle 1000            1000 idle descriptors in the fd_set, scanned each wake-up",
+    ],
 };
 
 // ANCHOR: serve

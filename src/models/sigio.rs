@@ -36,6 +36,10 @@ pub const MODEL: Model = Model {
     state: "a list of connections; the signal's si_fd says which one to look at",
     told: "a signal",
     notice,
+    examples: &[
+        "iomodels sigio                         a real-time signal names the ready socket",
+        "iomodels sigio --scenario demos/crowd.scenario      signals queue up for four clients",
+    ],
 };
 
 /// The server loop, where this OS has F_SETSIG.

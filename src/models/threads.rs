@@ -27,6 +27,10 @@ pub const MODEL: Model = Model {
     state: "each connection's state lives on its own thread's stack; the kernel schedules them",
     told: "the call returning",
     notice,
+    examples: &[
+        "iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once",
+        "iomodels threads --format json                      each call with the tid of its thread",
+    ],
 };
 
 // ANCHOR: serve

@@ -38,6 +38,10 @@ pub const MODEL: Model = Model {
     state: "a key → callback table the program owns (io_uring user_data), not thread stacks",
     told: "a completion",
     notice,
+    examples: &[
+        "iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies",
+        "iomodels uring --format json           each op with the key tying it to its submission",
+    ],
 };
 
 /// The server loop, where this OS has io_uring.
