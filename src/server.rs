@@ -15,8 +15,9 @@ use anyhow::{Context, Result, bail};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::{self, JoinHandle};
 
 /// The listen backlog: finished handshakes the kernel queues for `accept`. Past it, Linux drops
 /// the next SYN (`ListenOverflows`) and the client retries a second later, so the harness's idle
@@ -219,6 +220,59 @@ impl Server {
                 Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
             }
         }
+    }
+
+    /// `clone3` (std's `thread::spawn`; this OS's call is `sys::SPAWN`): a thread named
+    /// `server/N` that serves `conn` with `body`, on its own tracer, and reports its CPU time
+    /// last, like every server thread. The call's result is the new thread's id, which the new
+    /// thread sends back (waited for only when the trace records it: an untraced run does not
+    /// wait for the thread to start). `None` if no thread could be made: the client is dropped,
+    /// and the server goes on serving the others.
+    #[doc(alias = "clone3")]
+    #[doc(alias = "pthread_create")]
+    pub fn spawn(
+        &mut self,
+        n: usize,
+        conn: Conn,
+        body: impl FnOnce(&mut Tracer, Conn) + Send + 'static,
+    ) -> Option<JoinHandle<()>> {
+        let rec = self.tr.recorder().clone();
+        let actor = format!("server/{n}");
+        let fd = conn.raw();
+        let call = Call::new(sys::SPAWN, Stage::Setup).args(format_args!("worker for fd {fd}"));
+        let start = self.tr.begin();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+        let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
+            let mut tr = rec.thread(&actor);
+            let _ = tid_tx.send(tr.tid());
+            body(&mut tr, conn);
+            sys::cpu_time(&mut tr);
+        });
+        let worker = match spawned {
+            Ok(w) => w,
+            // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
+            Err(e) => {
+                self.tr.info(format!(
+                    "could not start a thread for fd {fd} ({e}): that client is dropped"
+                ));
+                return None;
+            }
+        };
+        let tid = if self.tr.enabled() {
+            tid_rx.recv().unwrap_or(0)
+        } else {
+            0
+        };
+        self.tr.record(
+            call,
+            start,
+            &Ok(tid),
+            |_, _| (),
+            |_: &rustix::io::Result<i64>| {
+                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
+            },
+        );
+        Some(worker)
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:

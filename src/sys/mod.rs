@@ -167,6 +167,31 @@ pub enum AcceptFailure {
     Other,
 }
 
+/// `ioctl(fd, FIONREAD)` (Winsock: `ioctlsocket`): how many bytes wait in the kernel to be read
+/// from `fd`. The call returns 0 and writes the count; `gloss` hears the count.
+///
+/// See ioctl_fionread via tcp(7), ioctlsocket (Winsock).
+#[doc(alias = "FIONREAD")]
+pub fn bytes_waiting(
+    tr: &mut Tracer,
+    fd: &OwnedFd,
+    gloss: impl FnOnce(&Result<u64>) -> String,
+) -> Result<u64> {
+    let call = Call::new(IOCTL, Stage::DataReady)
+        .fd(raw(fd))
+        .args("FIONREAD");
+    let start = tr.begin();
+    let r = rustix::io::ioctl_fionread(fd);
+    tr.record(
+        call,
+        start,
+        &r.map(|_| ()),
+        |_, _| (),
+        |_: &Result<()>| gloss(&r),
+    );
+    r
+}
+
 /// The stage of the calls these helpers make at setup.
 const SETUP: Stage = Stage::Setup;
 
