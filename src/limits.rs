@@ -15,9 +15,10 @@
 //!
 //! See accept(2) (`EMFILE`, `ENFILE`), getrlimit(2) (`RLIMIT_NOFILE`).
 
-use crate::trace::{Call, Stage, Tracer};
+use crate::sys::{self, AcceptFailure};
+use crate::trace::{Call, Event, Gloss, Stage, Tracer};
 use rustix::fd::OwnedFd;
-use rustix::io::Errno;
+use rustix::io::{Errno, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -164,46 +165,22 @@ impl Spare {
     /// At teardown: close the spare, if one was taken (with a traced `close`).
     pub fn release(self, tr: &mut Tracer) {
         if let Some(fd) = self.fd {
-            crate::sys::close(tr, fd, "close the spare descriptor");
+            sys::close(tr, fd, "close the spare descriptor");
         }
     }
 
-    #[cfg(unix)]
+    /// Puts a descriptor aside (where the OS has a descriptor limit to run short of).
     fn reserve(&mut self, tr: &mut Tracer, note: &str) {
-        // libc's open, like strace names it (`openat`; rustix would make the `open` call).
-        self.fd = tr
-            .sys_fd(
-                Call::new("openat", Stage::Setup)
-                    .args("AT_FDCWD, \"/dev/null\", O_RDONLY|O_CLOEXEC"),
-                note,
-                || {
-                    // SAFETY: a valid C string and flags; a descriptor returned is ours to own.
-                    let fd = unsafe {
-                        libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
-                    };
-                    if fd < 0 {
-                        Err(Errno::from_io_error(&std::io::Error::last_os_error())
-                            .unwrap_or(Errno::MFILE))
-                    } else {
-                        // SAFETY: `fd` was just opened and nothing else owns it.
-                        Ok(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) })
-                    }
-                },
-            )
-            .ok();
+        self.fd = sys::spare_fd(tr, note);
     }
-
-    /// Windows has no per-process descriptor limit to run short of: nothing to put aside.
-    #[cfg(not(unix))]
-    fn reserve(&mut self, _tr: &mut Tracer, _note: &str) {}
 }
 
-#[cfg(unix)]
 /// What to do after `accept4` failed with `err`, given the listener and whether the model's
 /// accept may block. Returns the error the model acts on: `CONNABORTED` ("a client gave up;
 /// carry on"), `AGAIN` (nobody is waiting: a nonblocking model goes back to waiting for
 /// readiness, so a loop that accepts until `EAGAIN` ends), `INVAL` (the listener was shut down:
-/// stop), or `err` itself if it is none of ours.
+/// stop), or `err` itself if it is none of ours. Which errors are which is the OS's
+/// ([`sys::accept_failure`]).
 pub fn after_accept_error(
     tr: &mut Tracer,
     spare: &mut Spare,
@@ -211,47 +188,34 @@ pub fn after_accept_error(
     err: Errno,
     blocks: bool,
 ) -> Errno {
-    match err {
-        Errno::MFILE | Errno::NFILE => shed(tr, spare, listener, err, blocks),
-        Errno::NOBUFS | Errno::NOMEM => {
-            back_off(
-                tr,
-                "the kernel is short of memory: wait a little instead of spinning",
-            );
-            if blocks {
-                Errno::CONNABORTED
-            } else {
-                Errno::AGAIN
-            }
+    match sys::accept_failure(err) {
+        AcceptFailure::Descriptors => shed(tr, spare, listener, err, blocks),
+        AcceptFailure::Wait(why) => {
+            sys::back_off(tr, why);
+            idle(blocks)
         }
-        // accept(2): errors of the network the new connection came from; try again.
-        Errno::PROTO
-        | Errno::NOPROTOOPT
-        | Errno::HOSTDOWN
-        | Errno::HOSTUNREACH
-        | Errno::OPNOTSUPP
-        | Errno::NETUNREACH
-        | Errno::NETDOWN
-        | Errno::PERM => Errno::CONNABORTED,
-        #[cfg(target_os = "linux")]
-        Errno::NONET => Errno::CONNABORTED,
-        e => e,
+        AcceptFailure::Network => Errno::CONNABORTED,
+        AcceptFailure::Other => err,
     }
 }
 
-#[cfg(unix)]
+/// "Nobody to accept now": a blocking model tries again (`CONNABORTED`), a nonblocking one goes
+/// back to waiting for readiness (`AGAIN`).
+fn idle(blocks: bool) -> Errno {
+    if blocks {
+        Errno::CONNABORTED
+    } else {
+        Errno::AGAIN
+    }
+}
+
 /// Out of descriptors: free the spare, accept the waiting client and hang up on it, take the
 /// spare back. Without a spare, or with nobody waiting (`accept4` says `EMFILE` before it looks
 /// at the queue), a blocking model backs off for 20 ms instead of spinning.
 fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, blocks: bool) -> Errno {
-    let lfd = crate::sys::raw(listener);
-    let idle = if blocks {
-        Errno::CONNABORTED
-    } else {
-        Errno::AGAIN
-    };
+    let lfd = sys::raw(listener);
     let Some(fd) = spare.fd.take() else {
-        back_off(
+        sys::back_off(
             tr,
             "no spare descriptor to make room with: wait 20 ms instead of spinning on a listener that stays readable",
         );
@@ -259,75 +223,32 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
             tr,
             "try again to put a descriptor aside for the next EMFILE",
         );
-        return idle;
+        return idle(blocks);
     };
     let name = if err == Errno::MFILE {
         "EMFILE"
     } else {
         "ENFILE"
     };
-    crate::sys::close(
-        tr,
-        fd,
-        &format!("{name}: give back the spare descriptor, so accept4 can take a waiting client"),
-    );
+    let why = |_: &Result<()>| {
+        format!("{name}: give back the spare descriptor, so accept4 can take a waiting client")
+    };
+    sys::close(tr, fd, why);
     // Is anyone waiting? (accept4 on a blocking listener would sleep until someone comes.)
-    // libc's poll, like the poll model's (strace names it `poll`; rustix would make `ppoll`).
-    let mut pfd = libc::pollfd {
-        fd: lfd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let call =
-        Call::new("poll", Stage::DataReady).args(format!("[{{fd={lfd}, events=POLLIN}}], 1, 0"));
-    let start = tr.begin();
-    // SAFETY: one live pollfd, and a timeout of 0: the call only looks.
-    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-    let r = if n < 0 {
-        Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
-    } else {
-        Ok(n)
-    };
-    let waiting = r.is_ok_and(|n| n > 0);
-    tr.end(
-        call,
-        start,
-        r,
-        if waiting {
-            "a client is waiting"
-        } else {
-            "nobody is waiting: accept4 said EMFILE before it looked at the queue"
-        },
-    );
-    let mut result = idle;
+    let waiting = sys::poll::peek(tr, lfd, queue).is_ok_and(|n| n > 0);
+    let mut result = idle(blocks);
     if waiting {
-        let (name, args) = crate::sys::ACCEPT;
-        let call = Call::new(name, Stage::DataReady).fd(lfd).args(args);
-        let start = tr.enter(&call);
-        let r = crate::sys::accept(listener);
-        let port = r
-            .as_ref()
-            .ok()
-            .and_then(|(_, addr)| crate::sys::peer_port(addr.clone()));
-        let shown = r
-            .as_ref()
-            .map(|(fd, _)| crate::sys::raw(fd))
-            .map_err(|e| *e);
-        let note = match shown {
-            Ok(_) => "accepted only to hang up: there is no descriptor to serve it with",
-            Err(Errno::INVAL) => "the listener was shut down: the run is over",
-            Err(_) => "the client had gone",
-        };
-        tr.end_with(call, start, shown, |ev| ev.port = port, note);
-        match r {
+        let accept = || sys::accept(listener);
+        let port = |r: &Result<sys::Accepted>, ev: &mut Event| ev.port = sys::peer_port(r);
+        match tr.call_with(sys::accept_call(lfd, false), accept, port, shed_accept) {
             Ok((conn, _)) => {
-                refuse(
-                    tr,
-                    conn,
-                    &format!(
-                        "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
-                    ),
-                );
+                let why = |_: &Result<()>| {
+                    format!(
+                        "refused: the server is out of descriptors ({}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever",
+                        sys::ACCEPT.0
+                    )
+                };
+                refuse(tr, conn, why);
                 result = Errno::CONNABORTED;
             }
             Err(Errno::INVAL) => result = Errno::INVAL,
@@ -336,7 +257,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
     }
     spare.reserve(tr, "take the spare descriptor back for the next EMFILE");
     if !waiting && blocks {
-        back_off(
+        sys::back_off(
             tr,
             "out of descriptors and nobody waiting: wait 20 ms before accept4 again, instead of spinning",
         );
@@ -344,178 +265,75 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
     result
 }
 
-#[cfg(target_os = "linux")]
-/// Sleeps 20 ms, traced: the alternative to spinning when nothing else can be done.
-fn back_off(tr: &mut Tracer, note: &str) {
-    let pause = std::time::Duration::from_millis(20);
-    let ts = rustix::time::Timespec {
-        tv_sec: 0,
-        tv_nsec: pause.as_nanos() as _,
-    };
-    let call = Call::new("clock_nanosleep", Stage::DataReady)
-        .args("CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=20000000}")
-        .blocking(true);
-    let start = tr.enter(&call);
-    let r = match rustix::thread::clock_nanosleep_relative(rustix::thread::ClockId::Monotonic, &ts)
-    {
-        rustix::thread::NanosleepRelativeResult::Ok => Ok(0),
-        rustix::thread::NanosleepRelativeResult::Interrupted(_) => Err(Errno::INTR),
-        rustix::thread::NanosleepRelativeResult::Err(e) => Err(e),
-    };
-    tr.end(call, start, r, note);
+/// What the shedding `poll` found in the listener's queue.
+fn queue(r: &Result<usize>) -> String {
+    match r {
+        Ok(n) if *n > 0 => "a client is waiting",
+        _ => "nobody is waiting: accept4 said EMFILE before it looked at the queue",
+    }
+    .into()
+}
+
+/// What the shedding accept got.
+fn shed_accept(r: &Result<sys::Accepted>) -> String {
+    match r {
+        Ok(_) => "accepted only to hang up: there is no descriptor to serve it with",
+        Err(Errno::INVAL) => "the listener was shut down: the run is over",
+        Err(_) => "the client had gone",
+    }
+    .into()
 }
 
 /// Closes a connection the server will not serve, marked `refused` in the trace.
-pub fn refuse(tr: &mut Tracer, fd: OwnedFd, note: &str) {
-    crate::sys::close_with(tr, fd, |ev| ev.refused = Some(true), note);
+pub fn refuse(tr: &mut Tracer, fd: OwnedFd, gloss: impl Gloss<()>) {
+    sys::close_with(tr, fd, |ev| ev.refused = Some(true), gloss);
 }
 
 /// Over `--max-conns`: say so in one line, without waiting for room, then close.
 pub fn refuse_busy(tr: &mut Tracer, fd: OwnedFd, open: usize, max: usize) {
-    let raw = crate::sys::raw(&fd);
+    let raw = sys::raw(&fd);
     let line = format!(
         "busy: this server holds at most {max} connections (--max-conns); try again later\n"
     );
-    let (flags, shown) = dont_wait(tr, &fd, raw);
-    let _ = tr.sys(
-        Call::new(crate::sys::SEND, Stage::CopyToKernel)
+    let (flags, shown) = sys::dont_wait(tr, &fd);
+    let _ = tr.call(
+        Call::new(sys::SEND, Stage::CopyToKernel)
             .fd(raw)
             .args(format_args!("{}, {shown}", line.len())),
-        "tell the client why, without waiting for room",
         || rustix::net::send(&fd, line.as_bytes(), flags),
+        "tell the client why, without waiting for room",
     );
-    refuse(
-        tr,
-        fd,
-        &format!("refused: {open} connections are open, the most --max-conns allows ({max})"),
-    );
-}
-
-/// The send flags that keep a send from waiting (`MSG_DONTWAIT`), and how the trace shows them.
-#[cfg(unix)]
-fn dont_wait(_: &mut Tracer, _: &OwnedFd, _: i32) -> (rustix::net::SendFlags, &'static str) {
-    let shown = if cfg!(target_os = "linux") {
-        "MSG_DONTWAIT|MSG_NOSIGNAL"
-    } else {
-        "MSG_DONTWAIT"
+    let why = |_: &Result<()>| {
+        format!("refused: {open} connections are open, the most --max-conns allows ({max})")
     };
-    (
-        rustix::net::SendFlags::DONTWAIT | crate::sys::SEND_FLAGS,
-        shown,
-    )
+    refuse(tr, fd, why);
 }
 
-/// Winsock's send has no `MSG_DONTWAIT`: make the socket nonblocking first (`ioctlsocket`).
-#[cfg(not(unix))]
-fn dont_wait(tr: &mut Tracer, fd: &OwnedFd, raw: i32) -> (rustix::net::SendFlags, &'static str) {
-    crate::sys::set_nonblocking(
-        tr,
-        fd,
-        raw,
-        "Winsock's send has no MSG_DONTWAIT: make the socket nonblocking, so telling the client why cannot wait",
-    );
-    (crate::sys::SEND_FLAGS, "0")
-}
-
-#[cfg(unix)]
 /// `--max-fds N`: lowers the soft RLIMIT_NOFILE to `N` (on the harness's thread, before the
-/// server starts), and returns the soft limit the server will live with.
+/// server starts), and returns the soft limit the server will live with (`None`: none, or
+/// unlimited).
 pub fn lower_nofile(max_fds: Option<u64>) -> anyhow::Result<Option<u64>> {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let lim = getrlimit(Resource::Nofile);
-    let Some(n) = max_fds else {
-        return Ok(lim.current);
-    };
-    if lim.current.is_some_and(|c| n > c) {
-        anyhow::bail!(
-            "--max-fds {n} is above the current descriptor limit ({}); it can only lower it",
-            lim.current.unwrap_or(0)
-        );
-    }
-    setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: Some(n),
-            maximum: lim.maximum,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot lower the descriptor limit to {n}: {e}"))?;
-    Ok(Some(n))
-}
-
-/// Off Unix, running out of sockets is not a per-process limit to shed from: wait a little.
-#[cfg(not(unix))]
-fn shed(tr: &mut Tracer, _: &mut Spare, _: &OwnedFd, _: Errno, blocks: bool) -> Errno {
-    back_off(tr, "out of sockets: wait 20 ms instead of spinning");
-    if blocks {
-        Errno::CONNABORTED
-    } else {
-        Errno::AGAIN
-    }
-}
-
-/// `Sleep(20)`, traced: the alternative to spinning when nothing else can be done.
-#[cfg(not(unix))]
-fn back_off(tr: &mut Tracer, note: &str) {
-    let call = Call::new("Sleep", Stage::DataReady)
-        .args("20")
-        .blocking(true);
-    let start = tr.enter(&call);
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    tr.end(call, start, Ok(()), note);
-}
-
-/// `--max-fds` needs a Unix descriptor limit (RLIMIT_NOFILE).
-#[cfg(not(unix))]
-pub fn lower_nofile(max_fds: Option<u64>) -> anyhow::Result<Option<u64>> {
-    match max_fds {
-        Some(_) => anyhow::bail!(
+    let Some(limit) = sys::fd_limit() else {
+        anyhow::ensure!(
+            max_fds.is_none(),
             "--max-fds needs a Unix descriptor limit (RLIMIT_NOFILE); this is {}",
             std::env::consts::OS
-        ),
-        None => Ok(None),
-    }
-}
-
-/// Winsock's errors after `accept` (it has no ENFILE, ENOMEM or EPROTO): out of sockets or
-/// buffers → wait; the network the connection came from failed → carry on.
-#[cfg(not(unix))]
-pub fn after_accept_error(
-    tr: &mut Tracer,
-    spare: &mut Spare,
-    listener: &OwnedFd,
-    err: Errno,
-    blocks: bool,
-) -> Errno {
-    match err {
-        Errno::MFILE | Errno::NOBUFS => shed(tr, spare, listener, err, blocks),
-        Errno::NOPROTOOPT
-        | Errno::HOSTDOWN
-        | Errno::HOSTUNREACH
-        | Errno::OPNOTSUPP
-        | Errno::NETUNREACH
-        | Errno::NETDOWN => Errno::CONNABORTED,
-        e => e,
-    }
-}
-
-/// `nanosleep` for 20 ms, traced (macOS and the BSDs).
-#[cfg(all(unix, not(target_os = "linux")))]
-fn back_off(tr: &mut Tracer, note: &str) {
-    let ts = rustix::time::Timespec {
-        tv_sec: 0,
-        tv_nsec: 20_000_000,
+        );
+        return Ok(None);
     };
-    let call = Call::new("nanosleep", Stage::DataReady)
-        .args("{tv_sec=0, tv_nsec=20000000}")
-        .blocking(true);
-    let start = tr.enter(&call);
-    let r = match rustix::thread::nanosleep(&ts) {
-        rustix::thread::NanosleepRelativeResult::Ok => Ok(0),
-        rustix::thread::NanosleepRelativeResult::Interrupted(_) => Err(Errno::INTR),
-        rustix::thread::NanosleepRelativeResult::Err(e) => Err(e),
+    let Some(n) = max_fds else {
+        return Ok(limit.soft());
     };
-    tr.end(call, start, r, note);
+    if limit.soft().is_some_and(|c| n > c) {
+        anyhow::bail!(
+            "--max-fds {n} is above the current descriptor limit ({}); it can only lower it",
+            limit.soft().unwrap_or(0)
+        );
+    }
+    limit
+        .lower(n)
+        .map_err(|e| anyhow::anyhow!("cannot lower the descriptor limit to {n}: {e}"))?;
+    Ok(Some(n))
 }
 
 #[cfg(test)]

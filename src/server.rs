@@ -13,9 +13,11 @@ use crate::sys;
 use crate::trace::{Call, Stage, Tracer};
 use anyhow::{Context, Result, bail};
 use rustix::fd::OwnedFd;
+use rustix::io::Errno;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::{self, JoinHandle};
 
 /// The listen backlog: finished handshakes the kernel queues for `accept`. Past it, Linux drops
 /// the next SYN (`ListenOverflows`) and the client retries a second later, so the harness's idle
@@ -81,45 +83,45 @@ impl Server {
         let listener = sys::socket(&mut tr, &addr).context("socket() failed")?;
         let fd = sys::raw(&listener);
         let (option, note) = sys::PORT_OPTION;
-        tr.sys(
+        tr.call(
             Call::new("setsockopt", Stage::Setup)
                 .fd(fd)
                 .args(format_args!("SOL_SOCKET, {option}, 1")),
-            note,
             || sys::set_port_option(&listener),
+            note,
         )
         .with_context(|| format!("setsockopt({option}) failed"))?;
-        let bound = tr.sys(
-            Call::new("bind", Stage::Setup)
-                .fd(fd)
-                .args(addr.to_string()),
-            "claim the address and port",
+        let bound = tr.call(
+            Call::new("bind", Stage::Setup).fd(fd).args(addr),
             || rustix::net::bind(&listener, &addr),
+            "claim the address and port",
         );
         if let Err(e) = bound {
             let why = match e {
-                rustix::io::Errno::ADDRINUSE => {
+                Errno::ADDRINUSE => {
                     "it is already in use (another server?); pick another --port, or omit --port for a free one"
                 }
-                rustix::io::Errno::ADDRNOTAVAIL => {
+                Errno::ADDRNOTAVAIL => {
                     "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
                 }
-                rustix::io::Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
+                Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
                 _ => "the kernel refused",
             };
             bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
         }
-        tr.sys(
+        tr.call(
             Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
-            &format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes"),
             || rustix::net::listen(&listener, BACKLOG),
+            |_: &rustix::io::Result<()>| {
+                format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
+            },
         )
         .context("listen() failed")?;
         let local = tr
-            .sys_fd(
+            .call(
                 Call::new("getsockname", Stage::Setup).fd(fd),
-                "which port did we get?",
                 || rustix::net::getsockname(&listener),
+                "which port did we get?",
             )
             .context("getsockname() failed")?;
         let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
@@ -171,44 +173,26 @@ impl Server {
     /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
     /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
-        let (name, args) = sys::ACCEPT;
-        let call = Call::new(name, Stage::DataReady)
-            .fd(self.lfd())
-            .args(args)
-            .blocking(blocks);
+        let call = sys::accept_call(self.lfd(), blocks);
         let start = self.tr.enter(&call);
         let r = sys::accept(&self.listener);
-        let port = r
-            .as_ref()
-            .ok()
-            .and_then(|(_, addr)| sys::peer_port(addr.clone()));
-        let shown = r.as_ref().map(|(fd, _)| sys::raw(fd)).map_err(|e| *e);
+        // A connection accepted after the stop flag is the harness's wake-up call.
         let wake_up = r.is_ok() && self.stopping();
-        let note = match shown {
-            Ok(_) if wake_up => "the harness's wake-up connection: the run is over",
-            Ok(_) => note,
-            Err(rustix::io::Errno::INVAL) => "the listener was shut down: the run is over",
-            Err(rustix::io::Errno::AGAIN) => "no client is waiting to be accepted",
-            Err(rustix::io::Errno::MFILE) => {
-                "out of descriptors (EMFILE): every descriptor this process may open is in use"
-            }
-            Err(_) => "accept failed",
-        };
-        self.tr.end_with(
+        self.tr.record(
             call,
             start,
-            shown,
-            |ev| ev.port = port.filter(|_| !wake_up),
-            note,
+            &r,
+            |r, ev| ev.port = sys::peer_port(r).filter(|_| !wake_up),
+            |r: &rustix::io::Result<sys::Accepted>| accepted(r, wake_up, note),
         );
         match r {
             Ok((fd, _)) if wake_up => {
                 sys::close(&mut self.tr, fd, "close the wake-up connection");
-                Err(rustix::io::Errno::INVAL)
+                Err(Errno::INVAL)
             }
             Ok((fd, _)) => {
                 sys::after_accept(&mut self.tr, &fd);
-                self.admit(fd).ok_or(rustix::io::Errno::CONNABORTED)
+                self.admit(fd).ok_or(Errno::CONNABORTED)
             }
             Err(e) => Err(self.out_of_descriptors(e, blocks)),
         }
@@ -226,21 +210,69 @@ impl Server {
             match self.accept(false, note) {
                 Ok(conn) => {
                     let raw = conn.raw();
-                    sys::set_nonblocking(
-                        &mut self.tr,
-                        &conn.fd,
-                        raw,
-                        &format!("{} and {} will never wait", sys::RECV, sys::SEND),
-                    );
+                    sys::set_nonblocking(&mut self.tr, &conn.fd, raw, never_wait);
                     take(self, conn)?;
                 }
-                Err(rustix::io::Errno::AGAIN) => return Ok(false),
-                Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => {}
+                Err(Errno::AGAIN) => return Ok(false),
+                Err(Errno::CONNABORTED | Errno::INTR) => {}
                 // The harness shut the listener down: the run is over.
-                Err(rustix::io::Errno::INVAL) => return Ok(true),
+                Err(Errno::INVAL) => return Ok(true),
                 Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
             }
         }
+    }
+
+    /// `clone3` (std's `thread::spawn`; this OS's call is `sys::SPAWN`): a thread named
+    /// `server/N` that serves `conn` with `body`, on its own tracer, and reports its CPU time
+    /// last, like every server thread. The call's result is the new thread's id, which the new
+    /// thread sends back (waited for only when the trace records it: an untraced run does not
+    /// wait for the thread to start). `None` if no thread could be made: the client is dropped,
+    /// and the server goes on serving the others.
+    #[doc(alias = "clone3")]
+    #[doc(alias = "pthread_create")]
+    pub fn spawn(
+        &mut self,
+        n: usize,
+        conn: Conn,
+        body: impl FnOnce(&mut Tracer, Conn) + Send + 'static,
+    ) -> Option<JoinHandle<()>> {
+        let rec = self.tr.recorder().clone();
+        let actor = format!("server/{n}");
+        let fd = conn.raw();
+        let call = Call::new(sys::SPAWN, Stage::Setup).args(format_args!("worker for fd {fd}"));
+        let start = self.tr.begin();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+        let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
+            let mut tr = rec.thread(&actor);
+            let _ = tid_tx.send(tr.tid());
+            body(&mut tr, conn);
+            sys::cpu_time(&mut tr);
+        });
+        let worker = match spawned {
+            Ok(w) => w,
+            // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
+            Err(e) => {
+                self.tr.info(format!(
+                    "could not start a thread for fd {fd} ({e}): that client is dropped"
+                ));
+                return None;
+            }
+        };
+        let tid = if self.tr.enabled() {
+            tid_rx.recv().unwrap_or(0)
+        } else {
+            0
+        };
+        self.tr.record(
+            call,
+            start,
+            &Ok(tid),
+            |_, _| (),
+            |_: &rustix::io::Result<i64>| {
+                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
+            },
+        );
+        Some(worker)
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
@@ -258,11 +290,7 @@ impl Server {
 
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
     /// the error the model acts on.
-    pub fn out_of_descriptors(
-        &mut self,
-        err: rustix::io::Errno,
-        blocks: bool,
-    ) -> rustix::io::Errno {
+    pub fn out_of_descriptors(&mut self, err: Errno, blocks: bool) -> Errno {
         limits::after_accept_error(&mut self.tr, &mut self.spare, &self.listener, err, blocks)
     }
 
@@ -278,4 +306,36 @@ impl Server {
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// What an accept's result means: `note` (the model's) for a client, or why there is none.
+fn accepted(r: &rustix::io::Result<sys::Accepted>, wake_up: bool, note: &str) -> String {
+    match r {
+        Ok(_) if wake_up => "the harness's wake-up connection: the run is over",
+        Ok(_) => note,
+        Err(Errno::INVAL) => "the listener was shut down: the run is over",
+        Err(Errno::AGAIN) => "no client is waiting to be accepted",
+        Err(Errno::MFILE) => {
+            "out of descriptors (EMFILE): every descriptor this process may open is in use"
+        }
+        Err(_) => "accept failed",
+    }
+    .into()
+}
+
+/// The gloss of a readiness model's `fcntl(O_NONBLOCK)` on its listener: a client that gives
+/// up between `waiter` (select, poll, …) saying "readable" and our accept must not make the
+/// accept wait (UNP §16.6).
+pub fn accept_never_waits(waiter: &'static str) -> impl FnOnce(&rustix::io::Result<()>) -> String {
+    move |_| {
+        format!(
+            "a client that gives up between {waiter} and {a} must not make {a} wait (UNP §16.6)",
+            a = sys::ACCEPT.0
+        )
+    }
+}
+
+/// Why an accepted socket is made nonblocking: the gloss of its `fcntl`.
+fn never_wait(_: &rustix::io::Result<()>) -> String {
+    format!("{} and {} will never wait", sys::RECV, sys::SEND)
 }

@@ -10,8 +10,7 @@
 use super::{Kind, Model};
 use crate::server::Server;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage};
-use rustix::io::Errno;
+use rustix::io::{Errno, Result};
 
 pub const MODEL: Model = Model {
     name: "blocking",
@@ -36,7 +35,6 @@ pub const MODEL: Model = Model {
 #[doc(alias = "accept4")]
 #[doc(alias = "recvfrom")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let _lfd = srv.lfd();
     loop {
         // Stage ① for connections: sleep until a client's handshake is done.
         let accepted = srv.accept(true, "sleep until a client has connected");
@@ -49,19 +47,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         };
 
         // How much did this client send while we were busy with someone else?
-        let call = Call::new(crate::sys::IOCTL, Stage::DataReady)
-            .fd(conn.raw())
-            .args("FIONREAD");
-        let start = srv.tr.begin();
-        let waiting = rustix::io::ioctl_fionread(&conn.fd);
-        let note = match waiting {
-            Ok(0) => "nothing waiting in the kernel for this client yet".to_string(),
-            Ok(n) => format!(
-                "{n} bytes already waiting in the kernel: they arrived while we served someone else"
-            ),
-            Err(_) => "could not ask".to_string(),
-        };
-        srv.tr.end(call, start, waiting.map(|_| ()), note);
+        let _ = crate::sys::bytes_waiting(&mut srv.tr, &conn.fd, waited);
 
         // Stage ① + ②: each recvfrom sleeps until data arrives, then copies it.
         conn.echo_blocking(&mut srv.tr);
@@ -72,6 +58,17 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     }
 }
 // ANCHOR_END: serve
+
+/// What `FIONREAD` found: the gloss of the `ioctl`.
+fn waited(r: &Result<u64>) -> String {
+    match r {
+        Ok(0) => "nothing waiting in the kernel for this client yet".to_string(),
+        Ok(n) => format!(
+            "{n} bytes already waiting in the kernel: they arrived while we served someone else"
+        ),
+        Err(_) => "could not ask".to_string(),
+    }
+}
 
 fn notice(s: &Summary) -> Vec<String> {
     let mut out = Vec::new();

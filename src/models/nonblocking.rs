@@ -40,12 +40,8 @@ pub const MODEL: Model = Model {
 #[doc(alias = "EAGAIN")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
-    set_nonblocking(
-        &mut srv.tr,
-        &srv.listener,
-        lfd,
-        "accept4 on the listener will no longer wait",
-    );
+    let why = "accept4 on the listener will no longer wait";
+    set_nonblocking(&mut srv.tr, &srv.listener, lfd, why);
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // Are connections waiting? Take them all (stage ① for connections, asked, not waited for).

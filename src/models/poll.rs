@@ -14,12 +14,11 @@
 
 use super::{Kind, Model};
 use crate::echo::Conn;
-use crate::server::Server;
-use crate::sys::poll::{POLL, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd, pollfd};
+use crate::server::{Server, accept_never_waits};
+use crate::sys::poll::{self, POLLERR, POLLHUP, POLLIN, POLLOUT, pollfd};
 use crate::sys::set_nonblocking;
-use crate::trace;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage};
+use anyhow::Context;
 use rustix::io::Errno;
 
 pub const MODEL: Model = Model {
@@ -47,15 +46,7 @@ pub const MODEL: Model = Model {
 #[doc(alias = "POLLOUT")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
-    set_nonblocking(
-        &mut srv.tr,
-        &srv.listener,
-        lfd,
-        &format!(
-            "a client that gives up between poll and {a} must not make {a} wait (UNP §16.6)",
-            a = crate::sys::ACCEPT.0
-        ),
-    );
+    set_nonblocking(&mut srv.tr, &srv.listener, lfd, accept_never_waits("poll"));
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // 1. The array: entry 0 is the listener, entry i+1 is conns[i]. Ask for POLLIN only while
@@ -74,33 +65,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         }
 
         // 2. Stage ①: sleep until some entry is ready. The kernel checks every entry.
-        let call = Call::new(POLL, Stage::DataReady)
-            .args(format!("{}, {}, -1", array(&fds, false), fds.len()))
-            .blocking(true);
-        let start = srv.tr.enter(&call);
-        let n = crate::sys::poll::poll(&mut fds);
-        let result = if n < 0 {
-            Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
-        } else {
-            Ok(n)
-        };
-        let note = match result {
-            Ok(n) => format!(
-                "the kernel checked all {} entries; we walk all {} again to find {n} with revents: {}",
-                fds.len(),
-                fds.len(),
-                array(&fds, true)
-            ),
-            Err(_) => "poll failed".into(),
-        };
-        let size = fds.len() as u64;
-        srv.tr
-            .end_with(call, start, result, |ev| ev.watched = Some(size), note);
-        match result {
-            Ok(_) => {}
+        match poll::wait(&mut srv.tr, &mut fds) {
             Err(Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("poll failed")),
-        }
+            r => r.context("poll failed")?,
+        };
 
         // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too).
         if fds[0].revents != 0 {
@@ -136,35 +104,6 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: serve
-
-/// `POLLIN|POLLOUT`, the way strace prints poll flags.
-fn flags(bits: i16) -> String {
-    trace::names::flags(bits as u16 as u64, trace::names::POLL_BITS)
-}
-
-/// `[{fd=3, events=POLLIN}, …]` (or the entries with `revents`, after the call), first few only.
-fn array(fds: &[PollFd], returned: bool) -> String {
-    let entries: Vec<String> = fds
-        .iter()
-        .filter(|p| !returned || p.revents != 0)
-        .map(|p| {
-            if returned {
-                format!(
-                    "{{fd={}, revents={}}}",
-                    crate::sys::poll::fd(p),
-                    flags(p.revents)
-                )
-            } else {
-                format!(
-                    "{{fd={}, events={}}}",
-                    crate::sys::poll::fd(p),
-                    flags(p.events)
-                )
-            }
-        })
-        .collect();
-    trace::names::list(&entries, ", ", 6)
-}
 
 fn notice(s: &Summary) -> Vec<String> {
     vec![

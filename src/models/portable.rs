@@ -138,10 +138,12 @@ mod server {
             &mut srv.tr,
             &srv.listener,
             lfd,
-            &format!(
-                "a client that gives up between the wait and {a} must not make {a} wait (UNP §16.6)",
-                a = crate::sys::ACCEPT.0
-            ),
+            |_: &rustix::io::Result<()>| {
+                format!(
+                    "a client that gives up between the wait and {a} must not make {a} wait (UNP §16.6)",
+                    a = crate::sys::ACCEPT.0
+                )
+            },
         );
 
         // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.

@@ -17,16 +17,13 @@
 
 use super::{Kind, Model};
 use crate::echo::Conn;
-use crate::server::Server;
-use crate::sys::close_with;
-use crate::sys::select::{
-    FdSet, SELECT, checked, fits, nfds, select, wall, wall_hit, wall_not_hit,
-};
+use crate::limits;
+use crate::server::{Server, accept_never_waits};
+use crate::sys::select::{Sets, fits, wall, wall_hit, wall_not_hit};
 use crate::sys::set_nonblocking;
-use crate::trace;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Stage};
-use rustix::io::Errno;
+use anyhow::Context;
+use rustix::io::{Errno, Result};
 
 pub const MODEL: Model = Model {
     name: "select",
@@ -58,78 +55,32 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         &mut srv.tr,
         &srv.listener,
         lfd,
-        &format!(
-            "a client that gives up between select and {a} must not make {a} wait (UNP §16.6)",
-            a = crate::sys::ACCEPT.0
-        ),
+        accept_never_waits("select"),
     );
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // 1. Rebuild both sets from scratch: select overwrote them last time.
-        let (mut readable, mut writable) = (FdSet::new(), FdSet::new());
-        let (mut rd, mut wr) = (vec![lfd], Vec::new());
-        readable.insert(lfd);
+        let mut sets = Sets::new();
+        sets.read(lfd);
         for c in &conns {
             // Every connection in `conns` fits in a set: the others were refused.
             if c.can_read() {
-                readable.insert(c.raw());
-                rd.push(c.raw());
+                sets.read(c.raw());
             }
             if c.wants_write() {
-                writable.insert(c.raw());
-                wr.push(c.raw());
+                sets.write(c.raw());
             }
         }
-        let nfds = nfds(rd.iter().chain(&wr).max().copied().unwrap_or(lfd) + 1);
 
         // 2. Stage ①: sleep until some descriptor is ready. The kernel checks nfds slots.
-        let call = Call::new(SELECT, Stage::DataReady)
-            .args(format!("{nfds}, {}, {}, NULL, NULL", set(&rd), set(&wr)))
-            .blocking(true);
-        let start = srv.tr.enter(&call);
-        let n = select(nfds, &mut readable, &mut writable);
-        let result = if n < 0 {
-            Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
-        } else {
-            Ok(n)
-        };
-
-        // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time.
-        let ready_in: Vec<i32> = rd
-            .iter()
-            .copied()
-            .filter(|&fd| readable.contains(fd))
-            .collect();
-        let ready_out: Vec<i32> = wr
-            .iter()
-            .copied()
-            .filter(|&fd| writable.contains(fd))
-            .collect();
-        let scanned = rd.len() + wr.len();
-        let note = match result {
-            Ok(n) => format!(
-                "{} with FD_ISSET to find {n} ready: in {}, out {}",
-                checked(nfds, scanned),
-                set(&ready_in),
-                set(&ready_out)
-            ),
-            Err(_) => "select failed".into(),
-        };
-        srv.tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.watched = Some(scanned as u64),
-            note,
-        );
-        match result {
-            Ok(_) => {}
+        match sets.select(&mut srv.tr) {
             Err(Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("select failed")),
-        }
+            r => r.context("select failed")?,
+        };
 
-        // 4. A client is waiting on the listener (or the harness shut it down).
-        if ready_in.contains(&lfd) {
+        // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time. First the
+        //    listener: a client is waiting (or the harness shut it down).
+        if sets.readable(lfd) {
             let over = srv.accept_waiting(
                 "select said the listener is readable: a client is waiting",
                 |srv, conn| {
@@ -137,7 +88,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                     if fits(conn.raw(), conns.len() + 2) {
                         conns.push(conn);
                     } else {
-                        refuse(srv, conn);
+                        let fd = conn.raw();
+                        limits::refuse(&mut srv.tr, conn.fd, move |_: &Result<()>| {
+                            format!("refused: {}", wall(fd))
+                        });
                     }
                     Ok(())
                 },
@@ -147,14 +101,13 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             }
         }
 
-        // 5. Stage ②: read what select said is there, and write where there is room.
+        // 4. Stage ②: read what select said is there, and write where there is room.
         let mut i = 0;
         while i < conns.len() {
             let conn = &mut conns[i];
-            let fd = conn.raw();
-            let readable = ready_in.contains(&fd);
+            let readable = sets.readable(conn.raw());
             // Try the echo at once; only what does not fit waits for writability.
-            let writable = readable || ready_out.contains(&fd);
+            let writable = readable || sets.writable(conn.raw());
             match conn.serve_ready(&mut srv.tr, readable, writable) {
                 Some(why) => conns.remove(i).close(&mut srv.tr, why),
                 None => i += 1,
@@ -167,19 +120,6 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: serve
-
-/// A connection whose descriptor has no bit in an `fd_set`: close it and say why.
-fn refuse(srv: &mut Server, conn: Conn) {
-    let raw = conn.raw();
-    let note = format!("refused: {}", wall(raw));
-    close_with(&mut srv.tr, conn.fd, |ev| ev.refused = Some(true), &note);
-}
-
-/// `[3 5 6]`, the way strace prints an fd_set.
-fn set(fds: &[i32]) -> String {
-    let shown: Vec<String> = fds.iter().map(i32::to_string).collect();
-    trace::names::list(&shown, " ", 12)
-}
 
 fn notice(s: &Summary) -> Vec<String> {
     let mut out = vec![format!(

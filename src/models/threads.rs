@@ -10,11 +10,9 @@
 use super::{Kind, Model};
 use crate::echo::Conn;
 use crate::server::Server;
+use crate::trace::Tracer;
 use crate::trace::summary::Summary;
-use crate::trace::{Call, Recorder, Stage};
 use rustix::io::Errno;
-use std::sync::mpsc;
-use std::thread;
 
 pub const MODEL: Model = Model {
     name: "threads",
@@ -38,7 +36,6 @@ pub const MODEL: Model = Model {
 #[doc(alias = "clone3")]
 #[doc(alias = "pthread_create")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let _lfd = srv.lfd();
     let mut workers = Vec::new();
     loop {
         let accepted = srv.accept(true, "sleep until a client has connected");
@@ -48,41 +45,10 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             Err(Errno::CONNABORTED | Errno::INTR) => continue,
             Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
         };
-        let rec = srv.tr.recorder().clone();
-        let actor = format!("server/{}", workers.len() + 2);
-        let fd = conn.raw();
-
-        // The worker tells us its thread id, which is what clone3 returned to this thread.
-        let call = Call::new(crate::sys::SPAWN, Stage::Setup).args(format!("worker for fd {fd}"));
-        let start = srv.tr.begin();
-        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
-        let spawned = thread::Builder::new()
-            .name(actor.clone())
-            .spawn(move || worker(rec, &actor, conn, tid_tx));
-        let worker = match spawned {
-            Ok(w) => w,
-            // No thread for this client (EAGAIN: out of threads or memory): it is dropped (its
-            // descriptor closes with it), and the server goes on serving the others.
-            Err(e) => {
-                srv.tr.info(format!(
-                    "could not start a thread for fd {fd} ({e}): that client is dropped"
-                ));
-                continue;
-            }
-        };
-        // Only the trace needs the new thread's id; untraced (bench), don't wait for it.
-        let tid = if srv.tr.enabled() {
-            tid_rx.recv().unwrap_or(0)
-        } else {
-            0
-        };
-        srv.tr.end(
-            call,
-            start,
-            Ok(tid),
-            format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept"),
-        );
-        workers.push(worker);
+        // A thread of its own for this client (`clone3`); this one goes back to accept.
+        if let Some(worker) = srv.spawn(workers.len() + 2, conn, worker) {
+            workers.push(worker);
+        }
     }
     srv.tr
         .info("the listener is shut: waiting for the worker threads to finish");
@@ -92,13 +58,11 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One client's whole life, on its own thread: recv → send → … → close.
-fn worker(rec: Recorder, actor: &str, mut conn: Conn, tid_tx: mpsc::SyncSender<i64>) {
-    let mut tr = rec.thread(actor);
-    let _ = tid_tx.send(tr.tid());
-    conn.echo_blocking(&mut tr);
-    conn.close(&mut tr, "this client is done; its thread ends");
-    crate::sys::cpu_time(&mut tr);
+/// One client's whole life, on its own thread: recv → send → … → close (and the thread's CPU
+/// time, which every server thread records last: see `Server::spawn`).
+fn worker(tr: &mut Tracer, mut conn: Conn) {
+    conn.echo_blocking(tr);
+    conn.close(tr, "this client is done; its thread ends");
 }
 // ANCHOR_END: serve
 

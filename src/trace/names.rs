@@ -25,7 +25,9 @@ pub fn list(items: &[String], sep: &str, max: usize) -> String {
 }
 
 /// The `poll(2)` event bits, shared by `poll`'s `events`/`revents` and SIGIO's `si_band`, as
-/// this OS defines them (see `crate::sys::poll`).
+/// this OS defines them (see `crate::sys::poll`, whose `flag_names` the poll model uses; only
+/// SIGIO, on Linux, still reads them here).
+#[cfg(target_os = "linux")]
 pub use crate::sys::poll::POLL_BITS;
 
 #[cfg(test)]

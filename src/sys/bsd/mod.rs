@@ -1,14 +1,18 @@
 //! macOS and the BSDs: `accept` (macOS has no `accept4`; FreeBSD has it), close-on-exec by
 //! `fcntl(F_SETFD)` where `SOCK_CLOEXEC` is missing, per-thread CPU time from Mach's
-//! `thread_info` on macOS (FreeBSD's `getrusage(RUSAGE_THREAD)` is shared with Linux in `unix.rs`), and a run that stops with a
-//! wake-up connection (shutting a listener down does not reliably wake `accept` here).
+//! `thread_info` on macOS (FreeBSD's `getrusage(RUSAGE_THREAD)` is shared with Linux in
+//! `unix/mod.rs`), `nanosleep`, and a run that stops with a wake-up connection (shutting a
+//! listener down does not reliably wake `accept` here).
 
-use super::SETUP;
+use super::{Accepted, SETUP};
 #[cfg(target_vendor = "apple")]
-use super::record_cpu;
+use super::{CpuTimes, record_cpu};
 use crate::trace::{Call, Tracer};
 use rustix::fd::OwnedFd;
-use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketType};
+use rustix::io::Result;
+use rustix::net::{SendFlags, SocketType};
+use rustix::thread::NanosleepRelativeResult;
+use rustix::time::Timespec;
 use std::net::SocketAddr;
 
 /// No `MSG_NOSIGNAL` needed: Rust's runtime ignores `SIGPIPE`, so a reset peer gives `EPIPE`.
@@ -45,23 +49,22 @@ pub fn thread_id() -> (&'static str, i64, &'static str) {
     )
 }
 
-/// `socket(…)`, and on macOS, which has no `SOCK_CLOEXEC`, `fcntl(F_SETFD, FD_CLOEXEC)`.
-pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
-    let (family, fam) = match addr {
-        SocketAddr::V4(_) => (AddressFamily::INET, "AF_INET"),
-        SocketAddr::V6(_) => (AddressFamily::INET6, "AF_INET6"),
-    };
-    let fd = tr.sys_fd(
-        Call::new("socket", SETUP).args(format!("{fam}, SOCK_STREAM")),
-        "a TCP socket that will listen",
+/// `socket(…)`, and on macOS, which has no `SOCK_CLOEXEC`, `fcntl(F_SETFD, FD_CLOEXEC)`. See
+/// socket(2).
+pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
+    let (family, fam) = super::family(addr);
+    let fd = tr.call(
+        Call::new("socket", SETUP).args(format_args!("{fam}, SOCK_STREAM")),
         || rustix::net::socket(family, SocketType::STREAM, None),
+        "a TCP socket that will listen",
     )?;
     set_cloexec(tr, &fd, "keep it out of programs we might exec");
     Ok(fd)
 }
 
-/// `accept(listener)` (FreeBSD: `accept4(…, SOCK_CLOEXEC)`).
-pub fn accept(listener: &OwnedFd) -> rustix::io::Result<(OwnedFd, Option<SocketAddrAny>)> {
+/// `accept(listener)` (FreeBSD: `accept4(…, SOCK_CLOEXEC)`), untraced: the caller records it
+/// (see `sys::accept_call`). See accept(2).
+pub fn accept(listener: &OwnedFd) -> Result<Accepted> {
     #[cfg(target_os = "freebsd")]
     return rustix::net::acceptfrom_with(listener, rustix::net::SocketFlags::CLOEXEC);
     #[cfg(not(target_os = "freebsd"))]
@@ -78,13 +81,27 @@ fn set_cloexec(_tr: &mut Tracer, _fd: &OwnedFd, _note: &str) {}
 
 #[cfg(not(target_os = "freebsd"))]
 fn set_cloexec(tr: &mut Tracer, fd: &OwnedFd, note: &str) {
-    let _ = tr.sys(
+    let _ = tr.call(
         Call::new("fcntl", SETUP)
             .fd(super::raw(fd))
             .args("F_SETFD, FD_CLOEXEC"),
-        note,
         || rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC),
+        note,
     );
+}
+
+/// `MSG_DONTWAIT`: the flags of a send that must not wait, and how truss shows them; nothing
+/// to do first.
+pub fn dont_wait(_tr: &mut Tracer, _fd: &OwnedFd) -> (SendFlags, &'static str) {
+    (SendFlags::DONTWAIT | SEND_FLAGS, "MSG_DONTWAIT")
+}
+
+/// How `back_off` sleeps, as truss shows it.
+pub(super) const SLEEP: (&str, &str) = ("nanosleep", "{tv_sec=0, tv_nsec=20000000}");
+
+/// `nanosleep(ts)`. See nanosleep(2).
+pub(super) fn sleep(ts: &Timespec) -> NanosleepRelativeResult {
+    rustix::thread::nanosleep(ts)
 }
 
 /// The system call `pthread_create` starts a thread with.
@@ -98,29 +115,30 @@ pub const SPAWN: &str = "thr_new";
 #[cfg(target_vendor = "apple")]
 pub fn cpu_time(tr: &mut Tracer) {
     let call = Call::new("thread_info", crate::trace::Stage::Teardown).args("THREAD_BASIC_INFO");
-    let start = tr.begin();
-    let mut info = std::mem::MaybeUninit::<libc::thread_basic_info>::zeroed();
-    let mut count = libc::THREAD_BASIC_INFO_COUNT;
-    // SAFETY: pthread_mach_thread_np names the calling thread without taking a port reference;
-    // `info` has room for THREAD_BASIC_INFO_COUNT integers, as `count` tells the kernel.
-    let kr = unsafe {
-        libc::thread_info(
-            libc::pthread_mach_thread_np(libc::pthread_self()),
-            libc::THREAD_BASIC_INFO as libc::thread_flavor_t,
-            info.as_mut_ptr().cast(),
-            &mut count,
-        )
-    };
-    // SAFETY: zeroed is a valid thread_basic_info, and thread_info filled it on success.
-    let info = unsafe { info.assume_init() };
-    let us = |t: libc::time_value_t| t.seconds as u64 * 1_000_000 + t.microseconds as u64;
-    let result = if kr == 0 {
-        Ok(())
-    } else {
-        Err(rustix::io::Errno::INVAL)
-    };
-    let times = (us(info.user_time), us(info.system_time));
-    record_cpu(tr, call, start, result, times, "this thread's");
+    record_cpu(tr, call, || {
+        let mut info = std::mem::MaybeUninit::<libc::thread_basic_info>::zeroed();
+        let mut count = libc::THREAD_BASIC_INFO_COUNT;
+        // SAFETY: pthread_mach_thread_np names the calling thread without taking a port
+        // reference; `info` has room for THREAD_BASIC_INFO_COUNT integers, as `count` says.
+        let kr = unsafe {
+            libc::thread_info(
+                libc::pthread_mach_thread_np(libc::pthread_self()),
+                libc::THREAD_BASIC_INFO as libc::thread_flavor_t,
+                info.as_mut_ptr().cast(),
+                &mut count,
+            )
+        };
+        if kr != 0 {
+            return Err(rustix::io::Errno::INVAL);
+        }
+        // SAFETY: thread_info filled it.
+        let info = unsafe { info.assume_init() };
+        let us = |t: libc::time_value_t| t.seconds as u64 * 1_000_000 + t.microseconds as u64;
+        Ok(CpuTimes {
+            user_us: us(info.user_time),
+            sys_us: us(info.system_time),
+        })
+    });
 }
 
 /// macOS's and FreeBSD's allocators open no file mid-run: nothing to settle before a run.

@@ -1,12 +1,15 @@
-//! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, and a run that stops
-//! by `shutdown(SHUT_RD)` on a duplicate of the listener.
+//! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, `clock_nanosleep`,
+//! and a run that stops by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
 pub mod epoll;
 
-use super::SETUP;
+use super::{Accepted, SETUP};
 use crate::trace::{Call, Stage, Tracer};
 use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::net::{AddressFamily, SendFlags, SocketAddrAny, SocketFlags, SocketType};
+use rustix::io::Result;
+use rustix::net::{SendFlags, SocketFlags, SocketType};
+use rustix::thread::{ClockId, NanosleepRelativeResult};
+use rustix::time::Timespec;
 use std::net::SocketAddr;
 
 /// MSG_NOSIGNAL: a peer that reset gives us EPIPE, not a SIGPIPE that kills the process.
@@ -24,22 +27,40 @@ pub fn thread_id() -> (&'static str, i64, &'static str) {
     ("gettid", tid, "this thread's id: the TID that strace shows")
 }
 
-/// `socket(…, SOCK_STREAM|SOCK_CLOEXEC)`.
-pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
-    let (family, fam) = match addr {
-        SocketAddr::V4(_) => (AddressFamily::INET, "AF_INET"),
-        SocketAddr::V6(_) => (AddressFamily::INET6, "AF_INET6"),
-    };
-    tr.sys_fd(
-        Call::new("socket", SETUP).args(format!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
-        "a TCP socket that will listen",
+/// `socket(…, SOCK_STREAM|SOCK_CLOEXEC)`. See socket(2).
+pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
+    let (family, fam) = super::family(addr);
+    tr.call(
+        Call::new("socket", SETUP).args(format_args!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
         || rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None),
+        "a TCP socket that will listen",
     )
 }
 
-/// `accept4(listener, SOCK_CLOEXEC)`.
-pub fn accept(listener: &OwnedFd) -> rustix::io::Result<(OwnedFd, Option<SocketAddrAny>)> {
+/// `accept4(listener, SOCK_CLOEXEC)`, untraced: the caller records it (see `sys::accept_call`).
+/// See accept(2).
+pub fn accept(listener: &OwnedFd) -> Result<Accepted> {
     rustix::net::acceptfrom_with(listener, SocketFlags::CLOEXEC)
+}
+
+/// `MSG_DONTWAIT|MSG_NOSIGNAL`: the flags of a send that must not wait, and how strace shows
+/// them; nothing to do first.
+pub fn dont_wait(_tr: &mut Tracer, _fd: &OwnedFd) -> (SendFlags, &'static str) {
+    (
+        SendFlags::DONTWAIT | SEND_FLAGS,
+        "MSG_DONTWAIT|MSG_NOSIGNAL",
+    )
+}
+
+/// How `back_off` sleeps, as strace shows it.
+pub(super) const SLEEP: (&str, &str) = (
+    "clock_nanosleep",
+    "CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=20000000}",
+);
+
+/// `clock_nanosleep(CLOCK_MONOTONIC, 0, ts)`. See clock_nanosleep(2).
+pub(super) fn sleep(ts: &Timespec) -> NanosleepRelativeResult {
+    rustix::thread::clock_nanosleep_relative(ClockId::Monotonic, ts)
 }
 
 /// Nothing to add after `accept4`: the new descriptor is already close-on-exec.
@@ -51,17 +72,13 @@ pub struct Stopper {
 }
 
 /// `fcntl(F_DUPFD_CLOEXEC)`: a second handle to the listener, for the harness.
-pub fn stopper(
-    tr: &mut Tracer,
-    listener: &OwnedFd,
-    _local: SocketAddr,
-) -> rustix::io::Result<Stopper> {
-    tr.sys_fd(
+pub fn stopper(tr: &mut Tracer, listener: &OwnedFd, _local: SocketAddr) -> Result<Stopper> {
+    tr.call(
         Call::new("fcntl", SETUP)
             .fd(listener.as_raw_fd())
             .args("F_DUPFD_CLOEXEC, 0"),
-        "a second handle to the listener, for the harness to stop us with",
         || rustix::io::fcntl_dupfd_cloexec(listener, 0),
+        "a second handle to the listener, for the harness to stop us with",
     )
     .map(|listener| Stopper { listener })
 }
@@ -79,12 +96,12 @@ impl Stopper {
 /// The model failed: shut the listener down (the harness's duplicate keeps it open), so that
 /// clients waiting in its queue are refused at once instead of waiting for an echo.
 pub fn refuse(tr: &mut Tracer, listener: &OwnedFd) {
-    let _ = tr.sys(
+    let _ = tr.call(
         Call::new("shutdown", Stage::Teardown)
             .fd(listener.as_raw_fd())
             .args("SHUT_RD"),
-        "the server failed: refuse the clients",
         || rustix::net::shutdown(listener, rustix::net::Shutdown::Read),
+        "the server failed: refuse the clients",
     );
 }
 
