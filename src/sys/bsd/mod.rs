@@ -3,6 +3,8 @@
 //! `thread_info` on macOS (FreeBSD's `getrusage(RUSAGE_THREAD)` is shared with Linux in `unix.rs`), and a run that stops with a
 //! wake-up connection (shutting a listener down does not reliably wake `accept` here).
 
+pub mod kqueue;
+
 use super::SETUP;
 #[cfg(target_vendor = "apple")]
 use super::record_cpu;
