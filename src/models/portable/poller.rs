@@ -34,7 +34,7 @@ use std::num::NonZeroUsize;
 const CAPACITY: usize = 64;
 
 /// Who made a call the model did not ask for.
-pub const POLLING: Option<&str> = Some("polling");
+const POLLING: Option<&str> = Some("polling");
 
 /// A `polling::Poller`, and the mirror of what its backend does on this OS.
 pub struct Poller {
@@ -67,15 +67,17 @@ impl Op {
 /// An `add` or `modify` as a backend records it: the source, the interest, and why (the gloss).
 pub struct Change<'a> {
     pub op: Op,
+    /// The source's descriptor (its socket handle on Windows).
     pub fd: i32,
+    /// The interest: readable, writable, or both (none: only errors).
     pub readable: bool,
     pub writable: bool,
+    /// The gloss the model gave.
     pub why: &'a str,
 }
 
 impl Poller {
     /// `Poller::new()`: the OS's multiplexer for us, and whatever the library adds of its own.
-    #[doc(alias = "Poller::new")]
     pub fn new(tr: &mut Tracer) -> Result<Poller> {
         let (poller, lib) = Lib::new(tr)?;
         Ok(Poller {
