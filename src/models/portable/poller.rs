@@ -22,7 +22,7 @@ use super::on_iocp::Lib;
 #[cfg(all(unix, not(target_os = "linux")))]
 use super::on_kqueue::Lib;
 use crate::sys::raw;
-use crate::trace::{Call, Gloss, Started, Tracer};
+use crate::trace::{Call, Tracer};
 use polling::{Event, Events};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -187,13 +187,14 @@ pub fn errno(e: &io::Error) -> Errno {
 }
 
 /// Makes a call of polling's that makes one system call, and records it as that call: `ret` is
-/// the raw value the OS returned.
+/// the raw value the OS returned. (On Windows polling's calls are mirrored, never wrapped.)
+#[cfg(unix)]
 pub fn traced<T>(
     tr: &mut Tracer,
     call: Call,
     make: impl FnOnce() -> Result<T>,
     ret: impl FnOnce(&T) -> i64,
-    gloss: impl Gloss<i64>,
+    gloss: impl crate::trace::Gloss<i64>,
 ) -> Result<T> {
     let start = tr.enter(&call);
     let r = make();
@@ -202,13 +203,14 @@ pub fn traced<T>(
 }
 
 /// Records the one system call a call of polling's made since `start`, with result `r`.
+#[cfg(unix)]
 pub fn record<T>(
     tr: &mut Tracer,
     call: Call,
-    start: Started,
+    start: crate::trace::Started,
     r: &Result<T>,
     ret: impl FnOnce(&T) -> i64,
-    gloss: impl Gloss<i64>,
+    gloss: impl crate::trace::Gloss<i64>,
 ) {
     tr.record(
         call,
