@@ -66,15 +66,11 @@ const SERVE: Option<Serve> = None;
 mod server {
     use crate::echo::{Conn, Recv, Send};
     use crate::server::Server;
-    use crate::trace::{Call, Stage, Tracer};
-    use rustix::buffer::spare_capacity;
-    use rustix::event::kqueue::{Event, EventFilter, EventFlags, kevent, kqueue};
-    use rustix::fd::{AsRawFd, OwnedFd};
+    use crate::sys::kqueue::{Event, EventFilter, EventFlags, Kqueue, MAX_EVENTS, change};
+    use crate::trace::Tracer;
+    use anyhow::Context;
     use rustix::io::Errno;
     use std::collections::BTreeMap;
-
-    /// Most events one `kevent` call returns.
-    const MAX_EVENTS: usize = 64;
 
     /// A connection and which of its filters are on.
     struct Watched {
@@ -92,14 +88,7 @@ mod server {
     #[doc(alias = "EVFILT_READ")]
     #[doc(alias = "EV_EOF")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let kq = srv
-            .tr
-            .sys_fd(
-                Call::new("kqueue", Stage::Setup),
-                "a kernel event queue: it will hold our interest in each socket",
-                kqueue,
-            )
-            .map_err(|e| anyhow::Error::from(e).context("kqueue failed"))?;
+        let kq = Kqueue::create(&mut srv.tr).context("kqueue failed")?;
         let lfd = srv.lfd();
         crate::sys::set_nonblocking(
             &mut srv.tr,
@@ -108,17 +97,16 @@ mod server {
             "accept will say EAGAIN when the queue is empty",
         );
         // Changes waiting to be handed to the kernel by the next kevent call.
-        let mut changes = vec![Event::new(
-            EventFilter::Read(lfd),
-            EventFlags::ADD,
-            std::ptr::null_mut(),
-        )];
+        let mut changes = vec![change(EventFilter::Read(lfd), EventFlags::ADD)];
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
         let mut events: Vec<Event> = Vec::with_capacity(MAX_EVENTS);
         'run: loop {
             // Stage ①: one call applies our changes and sleeps until something is ready.
-            events.clear();
-            wait(&mut srv.tr, &kq, &mut changes, &mut events)?;
+            // SAFETY: every descriptor in `changes` is open (closed ones were dropped from it).
+            match unsafe { kq.wait(&mut srv.tr, &mut changes, &mut events) } {
+                Err(Errno::INTR) => continue,
+                r => r.context("kevent failed")?,
+            };
             for ev in &events {
                 match ev.filter() {
                     EventFilter::Read(fd) if fd == lfd => {
@@ -127,11 +115,7 @@ mod server {
                             "a connection kevent said was waiting",
                             |_, conn| {
                                 let cfd = conn.raw();
-                                changes.push(Event::new(
-                                    EventFilter::Read(cfd),
-                                    EventFlags::ADD,
-                                    std::ptr::null_mut(),
-                                ));
+                                changes.push(change(EventFilter::Read(cfd), EventFlags::ADD));
                                 let w = Watched {
                                     conn,
                                     reading: true,
@@ -176,7 +160,7 @@ mod server {
         for (_, w) in conns {
             w.conn.close(&mut srv.tr, "the run is over");
         }
-        crate::sys::close(&mut srv.tr, kq, "close the kqueue");
+        kq.close(&mut srv.tr);
         Ok(())
     }
     // ANCHOR_END: serve
@@ -210,11 +194,7 @@ mod server {
             } else {
                 EventFlags::DELETE
             };
-            changes.push(Event::new(
-                EventFilter::Write(fd),
-                flags,
-                std::ptr::null_mut(),
-            ));
+            changes.push(change(EventFilter::Write(fd), flags));
             w.writing = want_write;
         }
         let want_read = w.conn.can_read();
@@ -224,74 +204,12 @@ mod server {
             } else {
                 EventFlags::DISABLE
             };
-            changes.push(Event::new(
-                EventFilter::Read(fd),
-                flags,
-                std::ptr::null_mut(),
-            ));
+            changes.push(change(EventFilter::Read(fd), flags));
             w.reading = want_read;
         }
         false
     }
     // ANCHOR_END: drain
-
-    /// `kevent(kq, changes, events, NULL)`: hand over the changes and sleep until events come.
-    fn wait(
-        tr: &mut Tracer,
-        kq: &OwnedFd,
-        changes: &mut Vec<Event>,
-        events: &mut Vec<Event>,
-    ) -> anyhow::Result<()> {
-        let args = format!("[{}], {MAX_EVENTS}, NULL", describe(changes));
-        let call = Call::new("kevent", Stage::DataReady)
-            .fd(kq.as_raw_fd())
-            .args(args)
-            .blocking(true);
-        let start = tr.enter(&call);
-        // SAFETY: every descriptor in `changes` is open (closed ones were dropped from the list);
-        // udata is null and never dereferenced.
-        let r = unsafe { kevent(kq, changes, spare_capacity(events), None) };
-        let note = match &r {
-            Ok(_) => format!("ready: [{}]", describe(events)),
-            Err(e) => format!("failed: {}", std::io::Error::from(*e)),
-        };
-        tr.end(call, start, r, note);
-        changes.clear();
-        match r {
-            Ok(_) | Err(Errno::INTR) => Ok(()),
-            Err(e) => Err(anyhow::Error::from(e).context("kevent failed")),
-        }
-    }
-
-    /// Events as kevent(2) spells them: `5 EVFILT_READ EV_ADD`, `7 EVFILT_READ EV_EOF data=6`.
-    fn describe(evs: &[Event]) -> String {
-        let mut out = Vec::new();
-        for ev in evs {
-            let (fd, filter) = match ev.filter() {
-                EventFilter::Read(fd) => (fd, "EVFILT_READ"),
-                EventFilter::Write(fd) => (fd, "EVFILT_WRITE"),
-                _ => (-1, "EVFILT_?"),
-            };
-            let mut s = format!("{fd} {filter}");
-            for (flag, name) in [
-                (EventFlags::ADD, "EV_ADD"),
-                (EventFlags::DELETE, "EV_DELETE"),
-                (EventFlags::ENABLE, "EV_ENABLE"),
-                (EventFlags::DISABLE, "EV_DISABLE"),
-                (EventFlags::EOF, "EV_EOF"),
-            ] {
-                if ev.flags().contains(flag) {
-                    s.push(' ');
-                    s.push_str(name);
-                }
-            }
-            if ev.data() != 0 {
-                s.push_str(&format!(" data={}", ev.data()));
-            }
-            out.push(s);
-        }
-        out.join(", ")
-    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {

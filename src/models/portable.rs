@@ -10,7 +10,7 @@
 //! And polling makes system calls of its own that we never asked for: an eventfd (so another
 //! thread can wake the poller) and a timerfd (for timeouts) in `Poller::new`, and around every
 //! `epoll_pwait` a `timerfd_settime`, an `epoll_ctl(MOD)` re-arming its timerfd, a `read` of its
-//! eventfd and an `epoll_ctl(MOD)` re-arming that. This file records those too, marked as the
+//! eventfd and an `epoll_ctl(MOD)` re-arming that. The trace records those too, marked as the
 //! library's (`by: polling`), in the order strace sees them.
 //!
 //! On macOS and FreeBSD the same code runs on polling's kqueue backend: `Poller::new` is a
@@ -20,7 +20,8 @@
 //! `modify` only queue the socket, and inside `wait` each queued one gets an `IOCTL_AFD_POLL`
 //! request to the AFD driver (`NtDeviceIoControlFile`) before `GetQueuedCompletionStatusEx`
 //! takes the packets of the requests that completed; the program still calls `recv` itself.
-//! Which backend's calls are recorded is in `portable/on_epoll.rs`, `portable/on_kqueue.rs` and
+//! The model calls a traced `Poller` (`portable/poller.rs`), one line per call of polling's;
+//! which calls each backend makes is in `portable/on_epoll.rs`, `portable/on_kqueue.rs` and
 //! `portable/on_iocp.rs`.
 //!
 //! See the polling crate's docs (`Poller`, `Event`, `PollMode::Oneshot`), epoll(7), eventfd(2),
@@ -55,77 +56,26 @@ pub const MODEL: Model = Model {
     ],
 };
 
-/// The server loop, where polling has a backend this program records.
-#[cfg(any(
-    target_os = "linux",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    windows
-))]
+/// The server loop: polling has a backend on every OS this program builds for.
 const SERVE: Option<Serve> = Some(server::serve);
-#[cfg(not(any(
-    target_os = "linux",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    windows
-)))]
-const SERVE: Option<Serve> = None;
 
 // The calls polling makes on this OS, recorded by name: its epoll backend on Linux, its IOCP
-// backend on Windows, its kqueue backend on macOS and FreeBSD.
+// backend on Windows, its kqueue backend on macOS and the BSDs; `poller` is what they share.
 #[cfg(target_os = "linux")]
 mod on_epoll;
 #[cfg(windows)]
 mod on_iocp;
-#[cfg(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly"
-))]
+#[cfg(all(unix, not(target_os = "linux")))]
 mod on_kqueue;
+mod poller;
 
-#[cfg(any(
-    target_os = "linux",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    windows
-))]
 mod server {
-    #[cfg(target_os = "linux")]
-    use super::on_epoll::{ADD, MOD, WAIT, new_poller, wait_args};
-    #[cfg(windows)]
-    use super::on_iocp::{ADD, MOD, WAIT, new_poller, wait_args};
-    #[cfg(not(any(target_os = "linux", windows)))]
-    use super::on_kqueue::{ADD, MOD, WAIT, new_poller, wait_args};
+    use super::poller::Poller;
     use crate::echo::{Conn, Recv, Send};
     use crate::server::Server;
     use crate::sys::set_nonblocking;
-    use crate::trace::{Call, Stage, Tracer};
-    use polling::{Event, Events};
-    use rustix::io::Errno;
+    use polling::Event;
     use std::collections::BTreeMap;
-    use std::num::NonZeroUsize;
-
-    /// Records a call polling made on its own (`by: polling`), already returned with `result`.
-    pub(super) fn own(tr: &mut Tracer, call: Call, result: Result<i64, Errno>, note: &str) {
-        let start = tr.begin();
-        tr.end_with(
-            call,
-            start,
-            result,
-            |ev| ev.by = POLLING,
-            format!("polling's own: {note}"),
-        );
-    }
-
-    /// Most events one wait hands back.
-    const CAPACITY: usize = 64;
-
-    /// Who made a call the model did not ask for.
-    pub(super) const POLLING: Option<&str> = Some("polling");
 
     // ANCHOR: serve
     /// `Poller::new` → `add(listener)` → loop: `wait` → handle each event → `modify` to re-arm it.
@@ -147,82 +97,37 @@ mod server {
         );
 
         // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
-        let (poller, mut lib) = new_poller(&mut srv.tr)?;
-
+        let mut poller = Poller::new(&mut srv.tr)?;
+        let listening = Event::readable(lfd as usize);
+        let why = "add(listener, readable): oneshot, like every interest polling registers";
         // SAFETY: the listener outlives its registration: it is deleted below before we return.
-        let r = unsafe { poller.add(&srv.listener, Event::readable(lfd as usize)) };
-        lib.ctl(
-            &mut srv.tr,
-            ADD,
-            lfd,
-            true,
-            false,
-            r,
-            "add(listener, readable): oneshot, like every interest polling registers",
-        )?;
+        unsafe { poller.add(&mut srv.tr, &srv.listener, listening, why) }?;
 
         let mut conns: BTreeMap<usize, Conn> = BTreeMap::new();
-        let mut events = Events::with_capacity(NonZeroUsize::new(CAPACITY).expect("not zero"));
+        let mut ready = Vec::new();
         'serve: loop {
             // Stage ①: Poller::wait (on Linux, polling makes four calls around the epoll_pwait).
-            events.clear();
-            lib.before_wait(&mut srv.tr);
-            let call = Call::new(WAIT, Stage::DataReady)
-                .fd(lib.fd())
-                .args(wait_args(CAPACITY))
-                .blocking(true);
-            let start = srv.tr.enter(&call);
-            let r = poller.wait(&mut events, None);
-            let got: Vec<Event> = events.iter().collect();
-            let n = got.len() as u64;
-            let note = format!(
-                "Poller::wait(): {n} ready out of {} watched; each one is now disarmed (oneshot)",
-                conns.len() + 1
-            );
-            srv.tr.end_with(
-                call,
-                start,
-                r.as_ref().map(|n| *n).map_err(errno),
-                |ev| ev.watched = Some(n),
-                note,
-            );
-            lib.after_wait(&mut srv.tr, &got);
-            r?;
+            poller.wait(&mut srv.tr, &mut ready)?;
 
-            for ev in got {
+            for &ev in &ready {
                 if ev.key == lfd as usize {
                     let over = srv.accept_waiting(
                         "the Poller said the listener is readable: a client is waiting",
                         |srv, conn| {
-                            let cfd = conn.raw();
+                            let client = Event::readable(conn.raw() as usize);
+                            let why = "add(client, readable)";
                             // SAFETY: every connection is deleted from the poller before it is closed.
-                            let r = unsafe { poller.add(&conn.fd, Event::readable(cfd as usize)) };
-                            lib.ctl(
-                                &mut srv.tr,
-                                ADD,
-                                cfd,
-                                true,
-                                false,
-                                r,
-                                "add(client, readable)",
-                            )?;
-                            conns.insert(cfd as usize, conn);
+                            unsafe { poller.add(&mut srv.tr, &conn.fd, client, why) }?;
+                            conns.insert(client.key, conn);
                             Ok(())
                         },
                     )?;
                     if over {
                         break 'serve;
                     }
-                    let r = poller.modify(&srv.listener, Event::readable(lfd as usize));
-                    lib.ctl(
-                        &mut srv.tr,
-                        MOD,
-                        lfd,
-                        true,
-                        false,
-                        r,
-                        "re-arm the listener: polling's oneshot mode disarmed it after the event",
-                    )?;
+                    let why =
+                        "re-arm the listener: polling's oneshot mode disarmed it after the event";
+                    poller.modify(&mut srv.tr, &srv.listener, listening, why)?;
                     continue;
                 }
                 let Some(conn) = conns.get_mut(&ev.key) else {
@@ -242,7 +147,7 @@ mod server {
                 }
                 if failed || conn.finished() {
                     let conn = conns.remove(&ev.key).expect("still there");
-                    lib.delete(&mut srv.tr, &poller, &conn.fd)?;
+                    poller.delete(&mut srv.tr, &conn.fd)?;
                     let note = if failed {
                         "the connection failed: drop it"
                     } else {
@@ -253,34 +158,21 @@ mod server {
                 }
                 // Re-arm with what we want now: readable while there is room, writable while an
                 // echo waits. Oneshot means this call comes after every single event.
-                let (rd, wr) = (conn.can_read(), conn.wants_write());
-                let r = poller.modify(&conn.fd, Event::new(ev.key, rd, wr));
-                lib.ctl(
-                    &mut srv.tr,
-                    MOD,
-                    conn.raw(),
-                    rd,
-                    wr,
-                    r,
-                    "re-arm: polling's oneshot mode disarmed it after the event",
-                )?;
+                let want = Event::new(ev.key, conn.can_read(), conn.wants_write());
+                let why = "re-arm: polling's oneshot mode disarmed it after the event";
+                poller.modify(&mut srv.tr, &conn.fd, want, why)?;
             }
         }
         // The Poller's contract: delete every source before it is closed.
         for (_, conn) in conns {
-            lib.delete(&mut srv.tr, &poller, &conn.fd)?;
+            poller.delete(&mut srv.tr, &conn.fd)?;
             conn.close(&mut srv.tr, "the run is over");
         }
-        lib.delete(&mut srv.tr, &poller, &srv.listener)?;
-        drop(poller);
-        lib.dropped(&mut srv.tr);
+        poller.delete(&mut srv.tr, &srv.listener)?;
+        poller.close(&mut srv.tr);
         Ok(())
     }
     // ANCHOR_END: serve
-
-    pub(super) fn errno(e: &std::io::Error) -> Errno {
-        Errno::from_io_error(e).unwrap_or(Errno::INVAL)
-    }
 }
 
 /// The calls polling made on its own, by name: `epoll_ctl ×12, read ×5`.

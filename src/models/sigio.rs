@@ -52,40 +52,9 @@ const SERVE: Option<Serve> = None;
 mod server {
     use crate::echo::{Conn, Recv, Send};
     use crate::server::Server;
-    use crate::trace;
-    use crate::trace::{Call, Stage, Tracer};
+    use crate::sys::sigio::Signals;
+    use crate::trace::Tracer;
     use rustix::io::Errno;
-    use std::mem::MaybeUninit;
-
-    /// `fcntl` commands libc does not name on Linux (asm-generic/fcntl.h).
-    const F_SETSIG: libc::c_int = 10;
-    const F_SETOWN_EX: libc::c_int = 15;
-    const F_OWNER_TID: libc::c_int = 0;
-
-    /// `struct f_owner_ex` (fcntl(2)): who receives the signals of a descriptor.
-    #[repr(C)]
-    struct FOwnerEx {
-        /// `F_OWNER_TID`: one thread, not the whole process.
-        kind: libc::c_int,
-        /// That thread's TID.
-        pid: libc::pid_t,
-    }
-
-    /// The part of `siginfo_t` a `SIGPOLL`-style signal fills (`_sigpoll` in the kernel's union).
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct SigPoll {
-        signo: libc::c_int,
-        errno: libc::c_int,
-        code: libc::c_int,
-        /// Why: the `poll` bits of the socket (`POLLIN|POLLRDNORM`, …).
-        band: libc::c_long,
-        /// Which socket.
-        fd: libc::c_int,
-    }
-
-    /// How long one `rt_sigtimedwait` may wait before the server goes back to its other work.
-    const WAIT_NS: libc::c_long = 1_000_000;
 
     // ANCHOR: serve
     /// Block the signals, hand every socket to this thread, then: take a signal if one is pending,
@@ -96,36 +65,33 @@ mod server {
     #[doc(alias = "sigtimedwait")]
     #[doc(alias = "SIGIO")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let sig = libc::SIGRTMIN();
-        let set = block(&mut srv.tr, sig);
-        let tid = srv.tr.tid() as libc::pid_t;
+        let sigs = Signals::block(&mut srv.tr);
         let lfd = srv.lfd();
-        arm(&mut srv.tr, lfd, tid, sig, "a connection on the listener");
+        arm(&mut srv.tr, &sigs, lfd, "a connection on the listener");
         let mut conns: Vec<Conn> = Vec::new();
         // A signal announces a change, not a state: a client that connected before O_ASYNC was set
         // raised none, and would wait for ever. So look once, now that we are armed.
         let mut over = accept_all(
             srv,
             &mut conns,
-            tid,
-            sig,
+            &sigs,
             "it connected before we were armed: no signal would have told us",
         )?;
         while !over && !srv.stopping() {
             // Stage ①: the kernel watches the sockets; we only ask whether it has signalled.
-            let Some(info) = take_signal(&mut srv.tr, &set, sig, lfd) else {
+            let Ok(info) = sigs.wait(&mut srv.tr, lfd) else {
                 srv.tr.work(&mut srv.work);
                 continue;
             };
-            if info.signo == libc::SIGIO {
+            if info.overflowed() {
                 // The real-time queue overflowed: the kernel could not say which socket. Look at all.
-                over = accept_all(srv, &mut conns, tid, sig, SIGNALLED)?;
+                over = accept_all(srv, &mut conns, &sigs, SIGNALLED)?;
                 let fds: Vec<i32> = conns.iter().map(Conn::raw).collect();
                 for fd in fds {
                     serve_conn(&mut srv.tr, &mut conns, fd);
                 }
             } else if info.fd == lfd {
-                over = accept_all(srv, &mut conns, tid, sig, SIGNALLED)?;
+                over = accept_all(srv, &mut conns, &sigs, SIGNALLED)?;
             } else {
                 serve_conn(&mut srv.tr, &mut conns, info.fd);
             }
@@ -137,156 +103,32 @@ mod server {
     }
     // ANCHOR_END: serve
 
-    /// `pthread_sigmask(SIG_BLOCK, {sig, SIGIO})`: the signals stay pending until we take them.
-    fn block(tr: &mut Tracer, sig: libc::c_int) -> libc::sigset_t {
-        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigemptyset initialises the set; sigaddset only writes into it.
-        let set = unsafe {
-            libc::sigemptyset(set.as_mut_ptr());
-            libc::sigaddset(set.as_mut_ptr(), sig);
-            libc::sigaddset(set.as_mut_ptr(), libc::SIGIO);
-            set.assume_init()
-        };
-        let call = Call::new("rt_sigprocmask", Stage::Setup)
-            .args(format!("SIG_BLOCK, [IO {}]", rt_name(sig)));
-        let start = tr.begin();
-        // SAFETY: `set` is initialised; a null old set is allowed.
-        let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-        let r = if rc == 0 {
-            Ok(())
-        } else {
-            Err(Errno::from_raw_os_error(rc))
-        };
-        tr.end(
-            call,
-            start,
-            r,
-            "block the signals: no handler runs; they wait until rt_sigtimedwait takes them",
-        );
-        set
+    /// Three `fcntl`s: signals for `fd` go to this thread, as the real-time signal with `si_fd`
+    /// and `si_band` filled, and the socket turns `O_ASYNC` (and `O_NONBLOCK`: a stale signal
+    /// must not block us). `news` says what its signals will announce.
+    fn arm(tr: &mut Tracer, sigs: &Signals, fd: i32, news: &str) {
+        let _ = sigs.set_owner(tr, fd);
+        let _ = sigs.set_sig(tr, fd);
+        let _ = sigs.set_async(tr, fd, news);
     }
 
-    /// Three `fcntl`s: signals for `fd` go to this thread, as `sig` with `si_fd` and `si_band`
-    /// filled, and the socket turns `O_ASYNC` (and `O_NONBLOCK`: a stale signal must not block us).
-    fn arm(tr: &mut Tracer, fd: i32, tid: libc::pid_t, sig: libc::c_int, news: &str) {
-        let owner = FOwnerEx {
-            kind: F_OWNER_TID,
-            pid: tid,
-        };
-        let _ = tr.sys(
-            Call::new("fcntl", Stage::Setup)
-                .fd(fd)
-                .args(format!("F_SETOWN_EX, {{F_OWNER_TID, {tid}}}")),
-            "signals for this socket go to the server thread",
-            // SAFETY: F_SETOWN_EX reads one f_owner_ex, which `owner` is.
-            || cvt(unsafe { libc::fcntl(fd, F_SETOWN_EX, &owner) }),
-        );
-        let _ = tr.sys(
-            Call::new("fcntl", Stage::Setup)
-                .fd(fd)
-                .args(format!("F_SETSIG, SIG{}", rt_name(sig))),
-            "send a queued real-time signal whose siginfo says which socket (si_fd) and why (si_band)",
-            // SAFETY: F_SETSIG takes a signal number.
-            || cvt(unsafe { libc::fcntl(fd, F_SETSIG, sig) }),
-        );
-        let flags = libc::O_RDWR | libc::O_NONBLOCK | libc::O_ASYNC;
-        let _ = tr.sys(
-            Call::new("fcntl", Stage::Setup)
-                .fd(fd)
-                .args("F_SETFL, O_RDWR|O_NONBLOCK|O_ASYNC"),
-            &format!("signal us on news: {news}; calls never wait"),
-            // SAFETY: F_SETFL takes an int of flags.
-            || cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }),
-        );
-    }
-
-    /// `rt_sigtimedwait`: takes one pending signal, waiting at most [`WAIT_NS`]. The trace line
-    /// shows what the kernel put in the siginfo.
-    fn take_signal(
-        tr: &mut Tracer,
-        set: &libc::sigset_t,
-        sig: libc::c_int,
-        lfd: i32,
-    ) -> Option<SigPoll> {
-        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
-        let timeout = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: WAIT_NS,
-        };
-        let start = tr.begin();
-        // SAFETY: `set`, `info` and `timeout` are valid for the call; `info` is writable.
-        let rc = unsafe { libc::sigtimedwait(set, info.as_mut_ptr(), &timeout) };
-        let mut call = Call::new("rt_sigtimedwait", Stage::DataReady);
-        if rc < 0 {
-            let e = last_errno();
-            call = call.args(format!("[IO {}], timeout=1ms", rt_name(sig)));
-            let note = if e == Errno::AGAIN {
-                "no signal within 1 ms: back to other work"
-            } else {
-                "no signal"
-            };
-            tr.end(call, start, Err::<i32, _>(e), note);
-            return None;
-        }
-        // SAFETY: siginfo_t is at least as large as SigPoll and starts with the same fields; the
-        // kernel filled it (and it was zeroed before, so nothing is uninitialised).
-        let info = unsafe { info.as_ptr().cast::<SigPoll>().read() };
-        let signame = if info.signo == sig {
-            format!("SIG{}", rt_name(sig))
-        } else {
-            "SIGIO".to_string()
-        };
-        call = call.fd(info.fd).args(format!(
-            "si_signo={signame}, si_code={}, si_fd={}, si_band={}",
-            code_name(info.code),
-            info.fd,
-            band_names(info.band)
-        ));
-        let note = if info.signo != sig {
-            "SIGIO: the real-time queue overflowed, the kernel lost which socket: rescan all".into()
-        } else if info.fd == lfd && info.band & libc::POLLIN as libc::c_long != 0 {
-            "a signal: the listener has a connection waiting → accept4".to_string()
-        } else if info.fd == lfd {
-            format!(
-                "a signal: the listener reports {} ({}) → accept4 to find out why",
-                band_names(info.band),
-                code_name(info.code)
-            )
-        } else if info.band & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) as libc::c_long != 0 {
-            format!(
-                "a signal: fd {} is readable ({}) → recvfrom: data, a FIN, or nothing new",
-                info.fd,
-                code_name(info.code)
-            )
-        } else {
-            format!(
-                "a signal: fd {} has room to send ({}) → send what waits",
-                info.fd,
-                code_name(info.code)
-            )
-        };
-        tr.end(call, start, Ok(rc), note);
-        Some(info)
-    }
+    /// The note of an accept a signal announced.
+    const SIGNALLED: &str = "accepted without waiting: the signal said it was there";
 
     /// The listener signalled: accept every waiting connection, arm it, and read it once (data may
     /// have arrived before `O_ASYNC` was set, and no signal will say so). Returns whether the
     /// listener was shut down (the run is over).
-    /// The note of an accept a signal announced.
-    const SIGNALLED: &str = "accepted without waiting: the signal said it was there";
-
     fn accept_all(
         srv: &mut Server,
         conns: &mut Vec<Conn>,
-        tid: libc::pid_t,
-        sig: libc::c_int,
+        sigs: &Signals,
         note: &str,
     ) -> anyhow::Result<bool> {
         loop {
             match srv.accept(false, note) {
                 Ok(conn) => {
                     let fd = conn.raw();
-                    arm(&mut srv.tr, fd, tid, sig, "data, a FIN, room to send");
+                    arm(&mut srv.tr, sigs, fd, "data, a FIN, room to send");
                     conns.push(conn);
                     serve_conn(&mut srv.tr, conns, fd);
                 }
@@ -348,39 +190,6 @@ mod server {
             };
             conns.remove(i).close(tr, note);
         }
-    }
-
-    /// A real-time signal as strace names it: `RT_2` is the kernel's 32 + 2, glibc's `SIGRTMIN`
-    /// (glibc keeps the first two real-time signals for itself).
-    fn rt_name(sig: libc::c_int) -> String {
-        format!("RT_{}", sig - 32)
-    }
-
-    /// `si_code` of a `SIGPOLL`-style signal, as siginfo.h names it.
-    fn code_name(code: libc::c_int) -> String {
-        match code {
-            1 => "POLL_IN".into(),
-            2 => "POLL_OUT".into(),
-            3 => "POLL_MSG".into(),
-            4 => "POLL_ERR".into(),
-            5 => "POLL_PRI".into(),
-            6 => "POLL_HUP".into(),
-            0x80 => "SI_KERNEL".into(),
-            c => c.to_string(),
-        }
-    }
-
-    /// `si_band` by name: the `poll` bits of the socket when the signal was sent.
-    fn band_names(band: libc::c_long) -> String {
-        trace::names::flags(band as u64, trace::names::POLL_BITS)
-    }
-
-    fn last_errno() -> Errno {
-        Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL)
-    }
-
-    fn cvt(rc: libc::c_int) -> rustix::io::Result<i32> {
-        if rc < 0 { Err(last_errno()) } else { Ok(rc) }
     }
 }
 

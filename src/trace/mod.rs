@@ -15,7 +15,7 @@ pub mod text;
 mod tracer;
 
 pub use event::{Event, Kind, Stage};
-pub use tracer::{Call, Gloss, Recorder, Ret, Tracer};
+pub use tracer::{Call, Gloss, Recorder, Ret, Started, Tracer};
 
 /// Escapes bytes for a one-line gloss: printable ASCII as is, the rest as `\n`, `\xNN`.
 pub fn escape(bytes: &[u8], max: usize) -> String {

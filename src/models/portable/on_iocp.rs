@@ -37,24 +37,14 @@
 //! `GetQueuedCompletionStatusEx`. `scripts/cross-check windows` compares the trace with what
 //! Wine's relay log sees.
 
-use super::server::{POLLING, own};
+use super::poller::{Change, Op, own, own_with};
 use crate::trace::names;
-use crate::trace::{Call, Stage, Tracer};
-use polling::Poller;
+use crate::trace::{Call, Stage, Started, Tracer};
 use std::collections::{BTreeMap, VecDeque};
-use std::os::windows::io::{AsRawHandle, AsRawSocket, AsSocket};
+use std::fmt::{self, Display};
+use std::io;
+use std::os::windows::io::AsRawHandle;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// `add` and `modify` make no registering call on Windows: they are named as polling's methods.
-pub const ADD: &str = "add";
-pub const MOD: &str = "modify";
-/// What `Poller::wait` sleeps in.
-pub const WAIT: &str = "GetQueuedCompletionStatusEx";
-
-/// `GetQueuedCompletionStatusEx`'s arguments: room for `capacity` packets, no timeout.
-pub fn wait_args(capacity: usize) -> String {
-    format!("{capacity} entries, INFINITE")
-}
 
 /// The AFD poll events (`AFD_POLL_*`), as polling defines them.
 const RECEIVE: u32 = 0x001;
@@ -89,18 +79,23 @@ fn afd_mask(readable: bool, writable: bool, error: bool) -> u32 {
     mask
 }
 
-fn mask_names(mask: u32) -> String {
-    let table = [
-        (RECEIVE, "AFD_POLL_RECEIVE"),
-        (RECEIVE_EXPEDITED, "AFD_POLL_RECEIVE_EXPEDITED"),
-        (SEND, "AFD_POLL_SEND"),
-        (DISCONNECT, "AFD_POLL_DISCONNECT"),
-        (ABORT, "AFD_POLL_ABORT"),
-        (ACCEPT, "AFD_POLL_ACCEPT"),
-        (CONNECT_FAIL, "AFD_POLL_CONNECT_FAIL"),
-    ]
-    .map(|(f, n)| (u64::from(f), n));
-    names::flags(mask.into(), &table)
+/// AFD poll events by name (`AFD_POLL_RECEIVE|AFD_POLL_ABORT`), formatted only when shown.
+struct MaskNames(u32);
+
+impl Display for MaskNames {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let table = [
+            (RECEIVE, "AFD_POLL_RECEIVE"),
+            (RECEIVE_EXPEDITED, "AFD_POLL_RECEIVE_EXPEDITED"),
+            (SEND, "AFD_POLL_SEND"),
+            (DISCONNECT, "AFD_POLL_DISCONNECT"),
+            (ABORT, "AFD_POLL_ABORT"),
+            (ACCEPT, "AFD_POLL_ACCEPT"),
+            (CONNECT_FAIL, "AFD_POLL_CONNECT_FAIL"),
+        ]
+        .map(|(bit, name)| (u64::from(bit), name));
+        f.write_str(&names::flags(self.0.into(), &table))
+    }
 }
 
 /// Where a socket's poll request stands (polling's `SocketStatus`).
@@ -149,110 +144,155 @@ pub struct Lib {
 }
 
 impl Lib {
-    /// The completion port: what `Poller::wait` sleeps on.
-    pub fn fd(&self) -> i32 {
-        self.port
-    }
-
-    /// Records the calls of an `add` (`op` = [`ADD`]) or `modify`, and mirrors what it queued.
-    #[allow(clippy::too_many_arguments)]
-    pub fn ctl(
-        &mut self,
-        tr: &mut Tracer,
-        op: &str,
-        fd: i32,
-        readable: bool,
-        writable: bool,
-        r: std::io::Result<()>,
-        note: &str,
-    ) -> std::io::Result<()> {
-        let mask = afd_mask(readable, writable, true);
-        if let Err(e) = &r {
-            tr.info(format!("{op}({fd}) failed: {e}"));
-            return r;
-        }
-        let id = if op == ADD {
-            own(
-                tr,
-                Call::new("WSAIoctl", Stage::Setup)
-                    .fd(fd)
-                    .args("SIO_BASE_HANDLE"),
-                Ok(0),
-                "the base socket under any layered provider: the one AFD polls",
-            );
-            let afd = self.afd_handle(tr);
-            self.afds[afd] += 1;
-            let id = self.next;
-            self.next += 1;
-            self.sources.insert(
-                id,
-                Source {
-                    socket: fd,
-                    afd,
-                    mask,
-                    status: Status::Idle,
-                    deleted: false,
-                    registered: true,
-                    queued: 0,
-                    in_flight: false,
-                },
-            );
-            self.by_socket.insert(fd, id);
-            self.push(tr, id);
-            id
-        } else {
-            let id = self.by_socket[&fd];
-            let src = self.sources.get_mut(&id).expect("registered");
-            src.mask = mask;
-            // polling queues an update unless the poll in flight already asks for these events.
-            if src.status != Status::Polling(mask) {
-                self.push(tr, id);
+    /// `Poller::new`: a trial AFD handle (is the driver there?), then the completion port.
+    pub fn new(tr: &mut Tracer) -> io::Result<(polling::Poller, Lib)> {
+        let poller = match polling::Poller::new() {
+            Ok(p) => p,
+            Err(e) => {
+                // Which of its calls failed, polling does not say: record only that it did.
+                say(tr, format_args!("Poller::new() failed: {e}"));
+                return Err(e);
             }
-            id
         };
-        let afd = self.sources[&id].afd + 1;
-        tr.info(format!(
-            "{op}({fd}): {note} — no call yet: polling queues the socket and sends AFD #{afd} its poll request inside the next wait"
-        ));
-        r
+        if !NTDLL_LOADED.swap(true, Ordering::Relaxed) {
+            tr.info("Poller::new() looked up NtCreateFile, NtDeviceIoControlFile and NtCancelIoFileEx in ntdll.dll (GetProcAddress): the AFD driver is reached through these native calls, which are not part of the documented Win32 API");
+        }
+        let lib = Lib {
+            port: poller.as_raw_handle() as i32,
+            sources: BTreeMap::new(),
+            next: 0,
+            by_socket: BTreeMap::new(),
+            queue: VecDeque::new(),
+            afds: Vec::new(),
+            reusable: Vec::new(),
+        };
+        own(
+            tr,
+            Call::new("NtCreateFile", Stage::Setup).args(OPEN_AFD),
+            Ok(0),
+            "a trial: can this Windows open the AFD driver directly?",
+        );
+        own(
+            tr,
+            Call::new("CloseHandle", Stage::Setup).args(r"\Device\Afd\Smol"),
+            Ok(1),
+            "the trial handle is closed at once",
+        );
+        let call = Call::new("CreateIoCompletionPort", Stage::Setup)
+            .args("INVALID_HANDLE_VALUE, NULL, 0, 0");
+        let start = tr.begin();
+        tr.record(
+            call,
+            start,
+            &Ok(i64::from(lib.port)),
+            |_, _| (),
+            "Poller::new(): the completion port behind the Poller — it will carry readiness, not completed I/O",
+        );
+        Ok((poller, lib))
     }
 
-    /// `Poller::delete`: cancels the poll request in flight, if there is one.
-    pub fn delete(
-        &mut self,
-        tr: &mut Tracer,
-        poller: &Poller,
-        fd: &impl AsSocket,
-    ) -> std::io::Result<()> {
-        let raw = fd.as_socket().as_raw_socket() as i32;
-        let r = poller.delete(fd);
+    /// What `Poller::wait` sleeps in: `GetQueuedCompletionStatusEx` on the port, room for
+    /// `capacity` packets, no timeout.
+    pub fn wait_call(&self, capacity: usize) -> Call {
+        Call::new("GetQueuedCompletionStatusEx", Stage::DataReady)
+            .fd(self.port)
+            .args(format_args!("{capacity} entries, INFINITE"))
+    }
+
+    /// The calls of an `add` (no registering one: polling only queues the socket) or a
+    /// `modify` (none at all), and what they queued.
+    pub fn ctl(&mut self, tr: &mut Tracer, _start: Started, c: &Change, r: &io::Result<()>) {
+        let (op, fd) = (c.op.name(), c.fd);
+        let mask = afd_mask(c.readable, c.writable, true);
+        if let Err(e) = r {
+            say(tr, format_args!("{op}({fd}) failed: {e}"));
+            return;
+        }
+        let id = match c.op {
+            Op::Add => {
+                own(
+                    tr,
+                    Call::new("WSAIoctl", Stage::Setup)
+                        .fd(fd)
+                        .args("SIO_BASE_HANDLE"),
+                    Ok(0),
+                    "the base socket under any layered provider: the one AFD polls",
+                );
+                let afd = self.afd_handle(tr);
+                self.afds[afd] += 1;
+                let id = self.next;
+                self.next += 1;
+                self.sources.insert(
+                    id,
+                    Source {
+                        socket: fd,
+                        afd,
+                        mask,
+                        status: Status::Idle,
+                        deleted: false,
+                        registered: true,
+                        queued: 0,
+                        in_flight: false,
+                    },
+                );
+                self.by_socket.insert(fd, id);
+                self.push(tr, id);
+                id
+            }
+            Op::Modify => {
+                let id = self.by_socket[&fd];
+                let src = self.sources.get_mut(&id).expect("registered");
+                src.mask = mask;
+                // polling queues an update unless the poll in flight already asks for these events.
+                if src.status != Status::Polling(mask) {
+                    self.push(tr, id);
+                }
+                id
+            }
+        };
+        let (afd, why) = (self.sources[&id].afd + 1, c.why);
+        say(
+            tr,
+            format_args!(
+                "{op}({fd}): {why} — no call yet: polling queues the socket and sends AFD #{afd} its poll request inside the next wait"
+            ),
+        );
+    }
+
+    /// A `delete`: cancels the poll request in flight, if there is one.
+    pub fn deleted(&mut self, tr: &mut Tracer, _start: Started, raw: i32, _r: &io::Result<()>) {
         let Some(id) = self.by_socket.remove(&raw) else {
-            return r;
+            return;
         };
         let src = self.sources.get_mut(&id).expect("registered");
         src.registered = false;
         src.deleted = true;
         if matches!(src.status, Status::Polling(_)) {
-            self.cancel(tr, id, &format!("delete({raw})"));
+            self.cancel(tr, id, format_args!("delete({raw})"));
         } else {
-            tr.info(format!(
-                "delete({raw}): no call — no poll request in flight; its update still queued is dropped later (in the next wait, or with the Poller)"
-            ));
+            say(
+                tr,
+                format_args!(
+                    "delete({raw}): no call — no poll request in flight; its update still queued is dropped later (in the next wait, or with the Poller)"
+                ),
+            );
         }
         self.release(tr, id);
-        r
     }
 
     /// polling cancels the poll request in flight with `NtCancelIoFileEx` — unless AFD has
     /// completed it already (its status block is no longer `STATUS_PENDING`). Which it was only
     /// polling's memory knows, so the trace says what happens without claiming the call.
-    fn cancel(&mut self, tr: &mut Tracer, id: u64, why: &str) {
+    fn cancel(&mut self, tr: &mut Tracer, id: u64, why: impl Display) {
         let src = self.sources.get_mut(&id).expect("a source");
         src.status = Status::Cancelled;
         let (socket, afd) = (src.socket, src.afd + 1);
-        tr.info(format!(
-            "{why}: polling cancels socket {socket}'s poll request on AFD #{afd} with NtCancelIoFileEx, unless AFD has completed it already (then no call) — which of the two, polling does not say"
-        ));
+        say(
+            tr,
+            format_args!(
+                "{why}: polling cancels socket {socket}'s poll request on AFD #{afd} with NtCancelIoFileEx, unless AFD has completed it already (then no call) — which of the two, polling does not say"
+            ),
+        );
     }
 
     /// An AFD handle with room (polling's `afd_handle`): the first in its list polling fewer
@@ -273,25 +313,23 @@ impl Lib {
         let no = afd + 1;
         own(
             tr,
-            Call::new("NtCreateFile", Stage::Setup).args(
-                r"\Device\Afd\Smol, SYNCHRONIZE, FILE_SHARE_READ|FILE_SHARE_WRITE, FILE_OPEN",
-            ),
+            Call::new("NtCreateFile", Stage::Setup).args(OPEN_AFD),
             Ok(0),
-            &format!(
+            format_args!(
                 "open AFD handle #{no}, the driver under Winsock: it will poll up to {AFD_MAX_SIZE} sockets"
             ),
         );
         own(
             tr,
             Call::new("CreateIoCompletionPort", Stage::Setup)
-                .args(format!("AFD #{no}, port, CompletionKey=AFD #{no}, 0")),
+                .args(format_args!("AFD #{no}, port, CompletionKey=AFD #{no}, 0")),
             Ok(self.port.into()),
-            &format!("AFD #{no}'s poll requests will complete as packets on the port"),
+            format_args!("AFD #{no}'s poll requests will complete as packets on the port"),
         );
         own(
             tr,
             Call::new("SetFileCompletionNotificationModes", Stage::Setup)
-                .args(format!("AFD #{no}, FILE_SKIP_SET_EVENT_ON_HANDLE")),
+                .args(format_args!("AFD #{no}, FILE_SKIP_SET_EVENT_ON_HANDLE")),
             Ok(1),
             "a completion need not signal the handle too: the port is enough",
         );
@@ -329,19 +367,18 @@ impl Lib {
                 src.in_flight = true;
                 let call = Call::new("NtDeviceIoControlFile", Stage::DataReady)
                     .fd(socket)
-                    .args(format!("AFD #{afd}, IOCTL_AFD_POLL, {}", mask_names(mask)));
-                let start = tr.begin();
+                    .args(format_args!(
+                        "AFD #{afd}, IOCTL_AFD_POLL, {}",
+                        MaskNames(mask)
+                    ));
                 // Its status (STATUS_PENDING, or STATUS_SUCCESS when the socket is ready
                 // already) is not something polling tells: the event's `ret` stays empty.
-                tr.end_with(
+                own_with(
+                    tr,
                     call,
-                    start,
                     Ok(0),
-                    |ev| {
-                        ev.by = POLLING;
-                        ev.ret = None;
-                    },
-                    "polling's own: AFD will queue a packet on the port once this socket is ready (STATUS_PENDING; STATUS_SUCCESS if it is ready already — polling does not say which) — one packet per request, so polling re-submits after each",
+                    |ev| ev.ret = None,
+                    "AFD will queue a packet on the port once this socket is ready (STATUS_PENDING; STATUS_SUCCESS if it is ready already — polling does not say which) — one packet per request, so polling re-submits after each",
                 );
             }
             Status::Polling(flags) if flags != src.mask => {
@@ -364,9 +401,9 @@ impl Lib {
             let no = afd + 1;
             own(
                 tr,
-                Call::new("CloseHandle", Stage::Teardown).args(format!("AFD #{no}")),
+                Call::new("CloseHandle", Stage::Teardown).args(format_args!("AFD #{no}")),
                 Ok(1),
-                &format!("AFD #{no} polls no socket any more: close it"),
+                format_args!("AFD #{no} polls no socket any more: close it"),
             );
         }
     }
@@ -406,11 +443,11 @@ impl Lib {
             self.sources.get_mut(&id).expect("a queued source").queued -= 1;
             self.release(tr, id);
         }
-        let leaked: Vec<String> = (0..self.afds.len())
-            .filter(|&afd| self.afds[afd] > 0)
-            .map(|afd| format!("#{}", afd + 1))
-            .collect();
-        if !leaked.is_empty() {
+        if self.afds.iter().any(|&n| n > 0) && tr.enabled() {
+            let leaked: Vec<String> = (0..self.afds.len())
+                .filter(|&afd| self.afds[afd] > 0)
+                .map(|afd| format!("#{}", afd + 1))
+                .collect();
             tr.info(format!(
                 "AFD {} stays open: a cancelled poll request whose packet was never dequeued still holds it, and polling does not free it when the Poller is dropped",
                 leaked.join(", ")
@@ -419,49 +456,14 @@ impl Lib {
     }
 }
 
-/// `Poller::new`: a trial AFD handle (is the driver there?), then the completion port.
-pub fn new_poller(tr: &mut Tracer) -> std::io::Result<(Poller, Lib)> {
-    let poller = match Poller::new() {
-        Ok(p) => p,
-        Err(e) => {
-            // Which of its calls failed, polling does not say: record only that it did.
-            tr.info(format!("Poller::new() failed: {e}"));
-            return Err(e);
-        }
-    };
-    if !NTDLL_LOADED.swap(true, Ordering::Relaxed) {
-        tr.info("Poller::new() looked up NtCreateFile, NtDeviceIoControlFile and NtCancelIoFileEx in ntdll.dll (GetProcAddress): the AFD driver is reached through these native calls, which are not part of the documented Win32 API");
+/// `NtCreateFile`'s arguments as polling opens the AFD driver.
+const OPEN_AFD: &str =
+    r"\Device\Afd\Smol, SYNCHRONIZE, FILE_SHARE_READ|FILE_SHARE_WRITE, FILE_OPEN";
+
+/// A remark that is no call (what polling does without one), formatted only when the trace
+/// records.
+fn say(tr: &mut Tracer, note: impl Display) {
+    if tr.enabled() {
+        tr.info(note.to_string());
     }
-    let lib = Lib {
-        port: poller.as_raw_handle() as i32,
-        sources: BTreeMap::new(),
-        next: 0,
-        by_socket: BTreeMap::new(),
-        queue: VecDeque::new(),
-        afds: Vec::new(),
-        reusable: Vec::new(),
-    };
-    own(
-        tr,
-        Call::new("NtCreateFile", Stage::Setup)
-            .args(r"\Device\Afd\Smol, SYNCHRONIZE, FILE_SHARE_READ|FILE_SHARE_WRITE, FILE_OPEN"),
-        Ok(0),
-        "a trial: can this Windows open the AFD driver directly?",
-    );
-    own(
-        tr,
-        Call::new("CloseHandle", Stage::Setup).args(r"\Device\Afd\Smol"),
-        Ok(1),
-        "the trial handle is closed at once",
-    );
-    let call =
-        Call::new("CreateIoCompletionPort", Stage::Setup).args("INVALID_HANDLE_VALUE, NULL, 0, 0");
-    let start = tr.begin();
-    tr.end(
-        call,
-        start,
-        Ok(i64::from(lib.port)),
-        "Poller::new(): the completion port behind the Poller — it will carry readiness, not completed I/O",
-    );
-    Ok((poller, lib))
 }

@@ -4,6 +4,8 @@
 //! `unix/mod.rs`), `nanosleep`, and a run that stops with a wake-up connection (shutting a
 //! listener down does not reliably wake `accept` here).
 
+pub mod kqueue;
+
 use super::{Accepted, SETUP};
 #[cfg(target_vendor = "apple")]
 use super::{CpuTimes, record_cpu};

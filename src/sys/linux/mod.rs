@@ -2,6 +2,7 @@
 //! and a run that stops by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
 pub mod epoll;
+pub mod sigio;
 
 use super::{Accepted, SETUP};
 use crate::trace::{Call, Stage, Tracer};
