@@ -72,7 +72,7 @@ mod poller;
 mod server {
     use super::poller::Poller;
     use crate::echo::{Conn, Recv, Send};
-    use crate::server::Server;
+    use crate::server::{Server, accept_never_waits};
     use crate::sys::set_nonblocking;
     use polling::Event;
     use std::collections::BTreeMap;
@@ -84,17 +84,8 @@ mod server {
     #[doc(alias = "DefaultSelector")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let lfd = srv.lfd();
-        set_nonblocking(
-            &mut srv.tr,
-            &srv.listener,
-            lfd,
-            |_: &rustix::io::Result<()>| {
-                format!(
-                    "a client that gives up between the wait and {a} must not make {a} wait (UNP §16.6)",
-                    a = crate::sys::ACCEPT.0
-                )
-            },
-        );
+        let why = accept_never_waits("the wait");
+        set_nonblocking(&mut srv.tr, &srv.listener, lfd, why);
 
         // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
         let mut poller = Poller::new(&mut srv.tr)?;
