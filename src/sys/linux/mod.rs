@@ -2,6 +2,7 @@
 //! by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
 pub mod epoll;
+pub mod uring;
 
 use super::SETUP;
 use crate::trace::{Call, Stage, Tracer};
