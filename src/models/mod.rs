@@ -12,6 +12,8 @@ use crate::trace::summary::Summary;
 // Every model is compiled on every OS: its name, lesson and notice are data, and only its
 // `serve` (with the module contents that implement it) is `#[cfg]`'d to the OSes that have it.
 pub mod blocking;
+#[cfg(any(target_os = "linux", windows))]
+mod completion;
 pub mod epoll;
 pub mod iocp;
 pub mod kqueue;

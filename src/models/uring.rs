@@ -17,6 +17,10 @@
 //! the key → callback table and the per-connection buffers the kernel is filling: one thread,
 //! and the program does the scheduling the kernel did for the threads.
 //!
+//! The table and the connections' slots are the completion models' shared scaffold
+//! (`completion.rs`); the ring's calls, and what the trace says of each, are in
+//! `crate::sys::uring`.
+//!
 //! The trace shows the real system calls (`io_uring_setup`, `io_uring_enter` with how many SQEs
 //! went in and what it returned) and, as `op` lines, each SQE submitted and each CQE reaped;
 //! those are not system calls: the rings are memory shared with the kernel.
@@ -52,71 +56,46 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(target_os = "linux")]
 mod server {
-    use crate::echo::Conn;
     use crate::models::Refused;
+    use crate::models::completion::{Held, Op, Ops};
     use crate::server::Server;
-    use crate::trace::{Call, Stage, Tracer, escape};
-    use io_uring::{IoUring, opcode, squeue, types};
+    use crate::sys::uring::{Cqe, Ring, Sqe};
+    use crate::trace::Tracer;
+    use anyhow::Context;
     use rustix::fd::{FromRawFd, OwnedFd};
     use rustix::io::Errno;
-    use std::collections::BTreeMap;
-    use std::os::fd::AsRawFd;
-
-    /// Entries in the submission ring: one operation in flight per connection, plus the accept.
-    const RING_ENTRIES: u32 = 256;
-
-    /// `IORING_RECVSEND_POLL_FIRST` from `<linux/io_uring.h>` (Linux 5.19; older kernels ignore it).
-    const IORING_RECVSEND_POLL_FIRST: u16 = 1;
-
-    /// How long one `io_uring_enter` may wait for a completion before the server does other work.
-    const WAIT_NS: u32 = 1_000_000;
+    use std::time::{Duration, Instant};
 
     // ANCHOR: table
-    /// Step 4's target: what to do when the operation with this key completes.
-    type Callback = fn(&mut Loop, &mut Server, Option<usize>, i32) -> anyhow::Result<()>;
-
-    /// One entry of the key → callback table.
-    struct Pending {
-        /// Called with the completion's result.
-        callback: Callback,
-        /// The operation, for the trace (`accept`, `recv`, `send`, `async_cancel`).
-        op: &'static str,
-        /// The descriptor it acts on (-1 for a cancel).
-        fd: i32,
-        /// The connection it belongs to (its slot), if any.
-        slot: Option<usize>,
-    }
-    // ANCHOR_END: table
-
-    /// A connection and the key of the one operation it has in flight.
-    struct Slot {
-        conn: Conn,
-        key: Option<u64>,
-    }
-
-    /// Everything the loop owns: the ring, the table, the connections and their buffers.
+    /// Everything the loop owns: the ring, and step 1's table of keys (`user_data`) with the
+    /// connections whose operations are in flight.
     struct Loop {
-        ring: IoUring,
-        ring_fd: i32,
-        /// The next key to hand out.
-        next_key: u64,
-        /// Step 1's table: key → what to call back. (A `BTreeMap`: a `HashMap` would seed its
-        /// hasher with `getrandom`, one more system call.)
-        table: BTreeMap<u64, Pending>,
-        /// Connections by slot; a slot is reused once its connection is closed.
-        slots: Vec<Option<Slot>>,
-        /// Where the kernel writes the peer's address when an accept completes.
-        peer: Box<(libc::sockaddr_storage, libc::socklen_t)>,
-        /// The key of the accept in flight, if one is.
-        accept_key: Option<u64>,
-        /// The run is over: cancel what is in flight and submit nothing new.
-        stopping: bool,
+        ring: Ring,
+        /// Key → the callback it stands for ([`Op`]), and what its SQE asked for.
+        ops: Ops<u64, Sqe>,
         /// Out of descriptors with nobody waiting: the next accept is submitted at this time (an
         /// accept submitted at once would fail at once with EMFILE, for ever).
-        accept_paused: Option<std::time::Instant>,
-        /// The completions of one reap (key, result), kept to be reused.
-        cqes: Vec<(u64, i32)>,
+        accept_paused: Option<Instant>,
+        /// The completions of one reap, kept to be reused.
+        cqes: Vec<Cqe>,
     }
+
+    /// Step 4's other half: the callback a key stands for, run with its completion's result.
+    fn call_back(
+        lp: &mut Loop,
+        srv: &mut Server,
+        op: Op,
+        res: Result<u32, Errno>,
+    ) -> anyhow::Result<()> {
+        match op {
+            Op::Accept(()) => on_accepted(lp, srv, res),
+            Op::Recv(held) => on_received(lp, srv, held, res),
+            Op::Send(held) => on_sent(lp, srv, held, res),
+            // The cancelled operation reports under its own key.
+            Op::Cancel => Ok(()),
+        }
+    }
+    // ANCHOR_END: table
 
     // ANCHOR: serve
     /// Set up a ring, submit an accept, then wait → look up → call back until the run is over and
@@ -128,30 +107,19 @@ mod server {
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let mut lp = Loop::new(&mut srv.tr)?;
         lp.submit_accept(srv);
-        while !lp.table.is_empty() || lp.accept_paused.is_some() {
-            if srv.stopping() && !lp.stopping {
+        while !lp.ops.is_empty() || lp.accept_paused.is_some() {
+            if srv.stopping() && !lp.ops.stopping() {
                 lp.cancel_all(&mut srv.tr);
             }
             lp.resume_accept(srv);
             // Step 3: hand the kernel our SQEs and wait (at most 1 ms) for a completion.
-            lp.enter(&mut srv.tr)?;
+            lp.ring.wait(&mut srv.tr).context("io_uring_enter failed")?;
             // Step 4: each completion's key says which callback to run.
             if lp.reap(srv)? == 0 {
                 srv.tr.work(&mut srv.work);
             }
         }
-        for slot in lp.slots.drain(..).flatten() {
-            slot.conn.close(&mut srv.tr, "the run is over");
-        }
-        let start = srv.tr.begin();
-        let ring_fd = lp.ring_fd;
-        drop(lp);
-        srv.tr.end(
-            Call::new("close", Stage::Teardown).fd(ring_fd),
-            start,
-            Ok(()),
-            "close the ring (its shared memory is unmapped first)",
-        );
+        lp.ring.close(&mut srv.tr);
         Ok(())
     }
     // ANCHOR_END: serve
@@ -161,139 +129,32 @@ mod server {
         /// (`ENOSYS`: too old or built without it; `EPERM`: disabled by `kernel.io_uring_disabled`
         /// or a seccomp policy) ends the run with exit code 2.
         fn new(tr: &mut Tracer) -> anyhow::Result<Loop> {
-            let call = Call::new("io_uring_setup", Stage::Setup).args(format!(
-                "{RING_ENTRIES}, IORING_SETUP_COOP_TASKRUN|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN"
-            ));
-            let start = tr.begin();
-            // One thread submits and reaps: the kernel may then run completion work only when we
-            // enter the ring, instead of interrupting the thread for it.
-            let r = IoUring::builder()
-                .setup_coop_taskrun()
-                .setup_single_issuer()
-                .setup_defer_taskrun()
-                .build(RING_ENTRIES);
-            let shown = match &r {
-                Ok(ring) => Ok(ring.as_raw_fd()),
-                Err(e) => Err(Errno::from_io_error(e).unwrap_or(Errno::INVAL)),
-            };
-            tr.end(
-                call,
-                start,
-                shown,
-                format!("a submission ring and a completion ring of {RING_ENTRIES} entries, shared with the kernel"),
-            );
-            let ring = match r {
-                Ok(ring) => ring,
-                Err(e) => {
-                    let why = match shown {
-                        Err(Errno::NOSYS) => "this kernel has no io_uring (ENOSYS)",
-                        Err(Errno::PERM) => {
-                            "io_uring is disabled here (EPERM: sysctl kernel.io_uring_disabled, or a seccomp policy such as a container's)"
-                        }
-                        _ => "io_uring_setup failed",
-                    };
-                    return Err(Refused(format!(
-                        "`uring` cannot run here: {why}: {e}. Run `iomodels nonblocking` here instead"
-                    ))
-                    .into());
-                }
-            };
-            let ring_fd = ring.as_raw_fd();
+            let ring = Ring::setup(tr).map_err(|e| {
+                Refused(format!(
+                    "`uring` cannot run here: {e}. Run `iomodels nonblocking` here instead"
+                ))
+            })?;
             Ok(Loop {
                 ring,
-                ring_fd,
-                next_key: 1,
-                table: BTreeMap::new(),
-                slots: Vec::new(),
-                // SAFETY: sockaddr_storage is plain data; all zeroes is a valid value.
-                peer: Box::new((unsafe { std::mem::zeroed() }, 0)),
-                accept_key: None,
-                stopping: false,
+                ops: Ops::new(),
                 accept_paused: None,
                 cqes: Vec::new(),
             })
         }
 
-        /// Steps 1 and 2: make a key, map it to `pending`, and put the SQE in the submission ring.
-        /// The kernel sees it at the next `io_uring_enter`.
-        ///
-        /// # Safety
-        /// Every buffer `sqe` points to must stay valid and untouched until its completion is reaped.
-        unsafe fn submit(
-            &mut self,
-            tr: &mut Tracer,
-            sqe: squeue::Entry,
-            pending: Pending,
-            args: impl std::fmt::Display,
-            stage: Stage,
-            note: impl FnOnce() -> String,
-        ) -> u64 {
-            let key = self.next_key;
-            self.next_key += 1;
-            // `format_args!` and a note made on demand: nothing is formatted when the trace is off.
-            let call = Call::new(pending.op, stage)
-                .fd(pending.fd)
-                .args(format_args!("SQE key={key}{args}"))
-                .op();
-            self.table.insert(key, pending);
-            let sqe = sqe.user_data(key);
-            // SAFETY: the caller keeps the buffers alive; the ring has room (checked below).
-            while unsafe { self.ring.submission().push(&sqe) }.is_err() {
-                // The submission ring is full: hand it to the kernel now, without waiting.
-                let _ = self.enter_with(tr, 0);
-            }
-            if tr.enabled() {
-                let start = tr.begin();
-                tr.end_with(
-                    call,
-                    start,
-                    Ok(()),
-                    |ev| {
-                        ev.ret = None;
-                        ev.key = Some(key);
-                    },
-                    note(),
-                );
-            }
-            key
-        }
-
+        /// Steps 1 and 2 for the next connection: an accept SQE, its key mapped to `on_accepted`.
         fn submit_accept(&mut self, srv: &mut Server) {
-            let lfd = srv.lfd();
-            self.peer.1 = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            let sqe = opcode::Accept::new(
-                types::Fd(lfd),
-                (&raw mut self.peer.0).cast(),
-                &raw mut self.peer.1,
-            )
-            .flags(libc::SOCK_CLOEXEC)
-            .build();
-            let pending = Pending {
-                callback: on_accepted,
-                op: "accept",
-                fd: lfd,
-                slot: None,
-            };
-            // SAFETY: `peer` is boxed and lives as long as the loop; no accept is resubmitted before
-            // this one completes.
-            let key = unsafe {
-                self.submit(
-                    &mut srv.tr,
-                    sqe,
-                    pending,
-                    ", SOCK_CLOEXEC",
-                    Stage::DataReady,
-                    || "accept the next connection for us, and tell us under this key".into(),
-                )
-            };
-            self.accept_key = Some(key);
+            // SAFETY: no accept is submitted before this one completes (it is resubmitted only
+            // by `on_accepted`, or after a pause when none is in flight).
+            let (key, sqe) = unsafe { self.ring.accept(&mut srv.tr, &srv.listener) };
+            self.ops.start(key, Op::Accept(()), sqe);
         }
 
         /// Submits the accept that EMFILE put off, once its time has come.
         fn resume_accept(&mut self, srv: &mut Server) {
             match self.accept_paused {
-                Some(_) if self.stopping => self.accept_paused = None,
-                Some(t) if std::time::Instant::now() >= t => {
+                Some(_) if self.ops.stopping() => self.accept_paused = None,
+                Some(t) if Instant::now() >= t => {
                     self.accept_paused = None;
                     self.submit_accept(srv);
                 }
@@ -301,287 +162,93 @@ mod server {
             }
         }
 
-        fn submit_recv(&mut self, tr: &mut Tracer, slot: usize) {
-            let s = self.slots[slot].as_mut().expect("a live slot");
-            let fd = s.conn.raw();
-            let buf = s.conn.read_buf();
-            let len = buf.len();
-            // The recv goes in right after our echo was sent, so the answer is rarely there yet:
-            // POLL_FIRST skips the kernel's first try (a recv that would say EAGAIN) and waits at once.
-            let sqe = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len as u32)
-                .ioprio(IORING_RECVSEND_POLL_FIRST)
-                .build();
-            let pending = Pending {
-                callback: on_received,
-                op: "recv",
-                fd,
-                slot: Some(slot),
-            };
-            // SAFETY: the read buffer belongs to the Conn in this slot, which is not closed or read
-            // before this key completes; its heap memory does not move.
-            let key = unsafe {
-                self.submit(
-                    tr,
-                    sqe,
-                    pending,
-                    format_args!(", len={len}, IORING_RECVSEND_POLL_FIRST"),
-                    Stage::DataReady,
-                    || {
-                        "wait for data and copy it into our buffer: the kernel holds the buffer now"
-                            .into()
-                    },
-                )
-            };
-            self.slots[slot].as_mut().expect("a live slot").key = Some(key);
+        /// A recv into the connection's buffer, its key mapped to `on_received`.
+        fn submit_recv(&mut self, tr: &mut Tracer, mut held: Held) {
+            // SAFETY: the buffer is this connection's, parked with the key below until its CQE is
+            // reaped; its heap memory does not move.
+            let (key, sqe) = unsafe { self.ring.recv(tr, held.conn.raw(), held.conn.read_buf()) };
+            self.ops.start(key, Op::Recv(held), sqe);
         }
 
-        fn submit_send(&mut self, tr: &mut Tracer, slot: usize) {
-            let s = self.slots[slot].as_mut().expect("a live slot");
-            let fd = s.conn.raw();
-            let data = s.conn.unsent();
-            let len = data.len();
-            // Made now, while `data` may be borrowed; empty when the trace is off.
-            let note = if tr.enabled() {
-                format!("echo {len} bytes: {}", escape(data, 32))
-            } else {
-                String::new()
-            };
-            let sqe = opcode::Send::new(types::Fd(fd), data.as_ptr(), len as u32)
-                .flags(libc::MSG_NOSIGNAL)
-                .build();
-            let pending = Pending {
-                callback: on_sent,
-                op: "send",
-                fd,
-                slot: Some(slot),
-            };
-            // SAFETY: nothing is read into this connection's echo queue until the send completes,
-            // so the slice stays where it is.
-            let key = unsafe {
-                self.submit(
-                    tr,
-                    sqe,
-                    pending,
-                    format_args!(", len={len}, MSG_NOSIGNAL"),
-                    Stage::CopyToKernel,
-                    || note,
-                )
-            };
-            self.slots[slot].as_mut().expect("a live slot").key = Some(key);
+        /// A send of what is left to echo, its key mapped to `on_sent`.
+        fn submit_send(&mut self, tr: &mut Tracer, held: Held) {
+            // SAFETY: nothing is read into this connection's echo queue until the send completes
+            // (it is parked with the key below), so the slice stays where it is.
+            let (key, sqe) = unsafe { self.ring.send(tr, held.conn.raw(), held.conn.unsent()) };
+            self.ops.start(key, Op::Send(held), sqe);
         }
 
         /// The run is over: ask the kernel to cancel every operation still in flight.
         fn cancel_all(&mut self, tr: &mut Tracer) {
-            self.stopping = true;
-            let keys: Vec<u64> = self
-                .accept_key
-                .into_iter()
-                .chain(self.slots.iter().flatten().filter_map(|s| s.key))
-                .collect();
-            for target in keys {
-                let sqe = opcode::AsyncCancel::new(target).build();
-                let pending = Pending {
-                    callback: on_cancelled,
-                    op: "async_cancel",
-                    fd: -1,
-                    slot: None,
-                };
-                // SAFETY: a cancel points to no buffer.
-                unsafe {
-                    self.submit(
-                        tr,
-                        sqe,
-                        pending,
-                        format_args!(", target={target}"),
-                        Stage::Teardown,
-                        || "the run is over: cancel that operation".into(),
-                    );
-                }
+            let targets: Vec<u64> = self.ops.stop().map(|(key, _)| key).collect();
+            for target in targets {
+                let (key, sqe) = self.ring.cancel(tr, target);
+                self.ops.start(key, Op::Cancel, sqe);
             }
-        }
-
-        /// Step 3: `io_uring_enter(ring, to_submit, min_complete=1, GETEVENTS|EXT_ARG, 1 ms)`.
-        fn enter(&mut self, tr: &mut Tracer) -> anyhow::Result<()> {
-            match self.enter_with(tr, 1) {
-                Ok(_) | Err(Errno::TIME | Errno::INTR) => Ok(()),
-                Err(e) => Err(anyhow::Error::from(e).context("io_uring_enter failed")),
-            }
-        }
-
-        fn enter_with(&mut self, tr: &mut Tracer, min_complete: u32) -> rustix::io::Result<usize> {
-            let to_submit = self.ring.submission().len();
-            // `format_args!`: the arguments are formatted only when the trace records (not in bench).
-            let call = Call::new("io_uring_enter", Stage::Completion)
-                .fd(self.ring_fd)
-                .args(format_args!(
-                    "to_submit={to_submit}, min_complete={min_complete}, timeout=1ms"
-                ));
-            let ts = types::Timespec::new().nsec(WAIT_NS);
-            let wait = types::SubmitArgs::new().timespec(&ts);
-            let start = tr.begin();
-            let r = self
-                .ring
-                .submitter()
-                .submit_with_args(min_complete as usize, &wait)
-                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL));
-            let ready = self.ring.completion().len();
-            let note = match r {
-                _ if !tr.enabled() => String::new(),
-                Ok(n) => format!(
-                    "{n} SQE{} handed to the kernel; {ready} completion{} ready",
-                    plural(n),
-                    plural(ready)
-                ),
-                Err(Errno::TIME) => "no completion within 1 ms: back to other work".into(),
-                Err(e) => format!("failed: {}", std::io::Error::from(e)),
-            };
-            tr.end(call, start, r, note);
-            r
         }
 
         /// Reads every completion from the ring and calls back. Returns how many there were.
         fn reap(&mut self, srv: &mut Server) -> anyhow::Result<usize> {
             // Copied out first: the callbacks need the ring to submit. (The Vec is reused.)
             let mut cqes = std::mem::take(&mut self.cqes);
-            cqes.clear();
-            cqes.extend(
-                self.ring
-                    .completion()
-                    .map(|cqe| (cqe.user_data(), cqe.result())),
-            );
-            for &(key, res) in &cqes {
+            self.ring.reap(&mut cqes);
+            for &cqe in &cqes {
                 // Step 4: look the key up; the entry leaves the table, its callback runs.
-                let Some(p) = self.table.remove(&key) else {
-                    srv.tr.info(format!("a completion for unknown key {key}"));
+                let Some((op, sqe)) = self.ops.finish(cqe.key) else {
+                    Ring::unknown(&mut srv.tr, cqe);
                     continue;
                 };
-                self.record_cqe(&mut srv.tr, key, &p, res);
-                (p.callback)(self, srv, p.slot, res)?;
+                self.ring
+                    .completed(&mut srv.tr, cqe, &sqe, op.received(cqe.result()));
+                call_back(self, srv, op, cqe.result())?;
             }
             let n = cqes.len();
             self.cqes = cqes;
             Ok(n)
         }
-
-        fn record_cqe(&self, tr: &mut Tracer, key: u64, p: &Pending, res: i32) {
-            if !tr.enabled() {
-                return;
-            }
-            let shown = if res < 0 {
-                Err(Errno::from_raw_os_error(-res))
-            } else {
-                Ok(res)
-            };
-            let mut port = None;
-            let note = match (p.op, shown) {
-                ("accept", Ok(fd)) => {
-                    port = peer_port(&self.peer.0);
-                    format!("a connection, already accepted: fd {fd} → on_accepted")
-                }
-                ("recv", Ok(0)) => {
-                    "0 bytes: the client shut down writing (FIN) → on_received".into()
-                }
-                ("recv", Ok(n)) => {
-                    let conn = &self.slots[p.slot.expect("recv has a slot")]
-                        .as_ref()
-                        .expect("a live slot")
-                        .conn;
-                    format!(
-                        "the kernel already copied {n} bytes into our buffer: {} → on_received",
-                        escape(conn.last_read(n as usize), 32)
-                    )
-                }
-                ("send", Ok(n)) => format!("the kernel took {n} bytes to send → on_sent"),
-                (_, Ok(_)) => "cancelled".into(),
-                (_, Err(Errno::CANCELED)) => "cancelled at our request".into(),
-                ("async_cancel", Err(Errno::NOENT | Errno::ALREADY)) => {
-                    "nothing to cancel: it had completed already".into()
-                }
-                ("accept", Err(Errno::INVAL)) => {
-                    "the listener was shut down: the run is over".into()
-                }
-                (_, Err(e)) => format!("failed: {}", std::io::Error::from(e)),
-            };
-            let call = Call::new(p.op, Stage::Completion)
-                .fd(p.fd)
-                .args(format!("CQE key={key}"))
-                .op();
-            let start = tr.begin();
-            tr.end_with(
-                call,
-                start,
-                shown,
-                |ev| {
-                    ev.key = Some(key);
-                    ev.port = port;
-                },
-                note,
-            );
-        }
-
-        /// Closes a connection whose operation has completed, and frees its slot.
-        fn close(&mut self, tr: &mut Tracer, slot: usize, note: &str) {
-            if let Some(s) = self.slots[slot].take() {
-                s.conn.close(tr, note);
-            }
-        }
     }
 
     // ANCHOR: callbacks
     /// The accept completed: a new connection (submit its first recv), then accept the next.
-    fn on_accepted(
-        lp: &mut Loop,
-        srv: &mut Server,
-        _: Option<usize>,
-        res: i32,
-    ) -> anyhow::Result<()> {
-        lp.accept_key = None;
+    fn on_accepted(lp: &mut Loop, srv: &mut Server, res: Result<u32, Errno>) -> anyhow::Result<()> {
         match res {
-            fd if fd >= 0 => {
+            Ok(fd) => {
                 // SAFETY: the kernel gave us this new descriptor; nothing else owns it.
-                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
                 let Some(conn) = srv.admit(fd) else {
                     // Past --max-conns: refused and closed; accept the next one.
-                    if !lp.stopping {
+                    if !lp.ops.stopping() {
                         lp.submit_accept(srv);
                     }
                     return Ok(());
                 };
-                let slot = match lp.slots.iter().position(Option::is_none) {
-                    Some(i) => i,
-                    None => {
-                        lp.slots.push(None);
-                        lp.slots.len() - 1
-                    }
-                };
-                lp.slots[slot] = Some(Slot { conn, key: None });
-                if lp.stopping {
-                    lp.close(&mut srv.tr, slot, "the run is over");
+                let held = lp.ops.open(conn);
+                if lp.ops.stopping() {
+                    lp.ops.close(&mut srv.tr, held, "the run is over");
                     return Ok(());
                 }
-                lp.submit_recv(&mut srv.tr, slot);
+                lp.submit_recv(&mut srv.tr, held);
             }
-            e if e == -libc::EINVAL || e == -libc::ECANCELED => {
+            Err(Errno::INVAL | Errno::CANCELED) => {
                 // The harness shut the listener down (or we cancelled the accept): wind down.
-                if !lp.stopping {
+                if !lp.ops.stopping() {
                     lp.cancel_all(&mut srv.tr);
                 }
                 return Ok(());
             }
-            e if e == -libc::ECONNABORTED || e == -libc::EINTR => {}
+            Err(Errno::CONNABORTED | Errno::INTR) => {}
             // EMFILE and friends: the shared accept path makes room and refuses the client.
-            e => match srv.out_of_descriptors(Errno::from_raw_os_error(-e), false) {
+            Err(e) => match srv.out_of_descriptors(e, false) {
                 Errno::CONNABORTED => {}
                 Errno::AGAIN => {
-                    lp.accept_paused =
-                        Some(std::time::Instant::now() + std::time::Duration::from_millis(20));
+                    lp.accept_paused = Some(Instant::now() + Duration::from_millis(20));
                     srv.tr.info(
                         "out of descriptors and nobody waiting: the next accept goes in 20 ms, not at once (it would fail at once, for ever)",
                     );
                     return Ok(());
                 }
                 Errno::INVAL => {
-                    if !lp.stopping {
+                    if !lp.ops.stopping() {
                         lp.cancel_all(&mut srv.tr);
                     }
                     return Ok(());
@@ -589,7 +256,7 @@ mod server {
                 e => return Err(anyhow::Error::from(e).context("accept failed")),
             },
         }
-        if !lp.stopping {
+        if !lp.ops.stopping() {
             lp.submit_accept(srv);
         }
         Ok(())
@@ -600,24 +267,23 @@ mod server {
     fn on_received(
         lp: &mut Loop,
         srv: &mut Server,
-        slot: Option<usize>,
-        res: i32,
+        mut held: Held,
+        res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        let slot = slot.expect("recv has a slot");
-        let s = lp.slots[slot].as_mut().expect("a live slot");
-        s.key = None;
         match res {
-            n if n > 0 => {
-                s.conn.received(n as usize);
-                lp.submit_send(&mut srv.tr, slot);
+            Ok(n) if n > 0 => {
+                held.conn.received(n as usize);
+                lp.submit_send(&mut srv.tr, held);
             }
-            0 => lp.close(
+            Ok(_) => lp.ops.close(
                 &mut srv.tr,
-                slot,
+                held,
                 "the client is done and everything is echoed",
             ),
-            e if e == -libc::ECANCELED => lp.close(&mut srv.tr, slot, "the run is over"),
-            _ => lp.close(&mut srv.tr, slot, "the connection failed: drop it"),
+            Err(Errno::CANCELED) => lp.ops.close(&mut srv.tr, held, "the run is over"),
+            Err(_) => lp
+                .ops
+                .close(&mut srv.tr, held, "the connection failed: drop it"),
         }
         Ok(())
     }
@@ -626,55 +292,29 @@ mod server {
     fn on_sent(
         lp: &mut Loop,
         srv: &mut Server,
-        slot: Option<usize>,
-        res: i32,
+        mut held: Held,
+        res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        let slot = slot.expect("send has a slot");
-        let s = lp.slots[slot].as_mut().expect("a live slot");
-        s.key = None;
         match res {
-            n if n >= 0 => {
-                let done = s.conn.mark_sent(n as usize);
-                if lp.stopping {
-                    lp.close(&mut srv.tr, slot, "the run is over");
+            Ok(n) => {
+                let done = held.conn.mark_sent(n as usize);
+                if lp.ops.stopping() {
+                    lp.ops.close(&mut srv.tr, held, "the run is over");
                 } else if done {
-                    lp.submit_recv(&mut srv.tr, slot);
+                    lp.submit_recv(&mut srv.tr, held);
                 } else {
                     // A short send: the kernel took part; submit the rest.
-                    lp.submit_send(&mut srv.tr, slot);
+                    lp.submit_send(&mut srv.tr, held);
                 }
             }
-            e if e == -libc::ECANCELED => lp.close(&mut srv.tr, slot, "the run is over"),
-            _ => lp.close(&mut srv.tr, slot, "the connection failed: drop it"),
+            Err(Errno::CANCELED) => lp.ops.close(&mut srv.tr, held, "the run is over"),
+            Err(_) => lp
+                .ops
+                .close(&mut srv.tr, held, "the connection failed: drop it"),
         }
         Ok(())
     }
-
     // ANCHOR_END: callbacks
-    /// A cancel completed; the cancelled operation reports under its own key.
-    fn on_cancelled(_: &mut Loop, _: &mut Server, _: Option<usize>, _: i32) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// The port in a peer address the kernel wrote (IPv4 or IPv6).
-    fn peer_port(addr: &libc::sockaddr_storage) -> Option<u16> {
-        let p: *const libc::sockaddr_storage = addr;
-        match addr.ss_family as libc::c_int {
-            // SAFETY: the family says which sockaddr this storage holds; storage is large enough.
-            libc::AF_INET => Some(u16::from_be(unsafe {
-                (*p.cast::<libc::sockaddr_in>()).sin_port
-            })),
-            // SAFETY: as above.
-            libc::AF_INET6 => Some(u16::from_be(unsafe {
-                (*p.cast::<libc::sockaddr_in6>()).sin6_port
-            })),
-            _ => None,
-        }
-    }
-
-    fn plural(n: usize) -> &'static str {
-        if n == 1 { "" } else { "s" }
-    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {

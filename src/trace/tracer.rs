@@ -278,36 +278,6 @@ impl Tracer {
         );
     }
 
-    /// Makes a call that needs no special gloss from its result, and records it.
-    pub fn sys<T: Ret + Copy>(
-        &mut self,
-        call: Call,
-        note: &str,
-        f: impl FnOnce() -> rustix::io::Result<T>,
-    ) -> rustix::io::Result<T> {
-        let start = self.enter(&call);
-        let r = f();
-        self.end(call, start, r, note);
-        r
-    }
-
-    /// Like [`Tracer::sys`] for calls that hand back a descriptor (or anything not `Copy`).
-    pub fn sys_fd<T: Ret>(
-        &mut self,
-        call: Call,
-        note: &str,
-        f: impl FnOnce() -> rustix::io::Result<T>,
-    ) -> rustix::io::Result<T> {
-        let start = self.enter(&call);
-        let r = f();
-        let shown = match &r {
-            Ok(v) => Ok(v.ret()),
-            Err(e) => Err(*e),
-        };
-        self.end(call, start, shown, note);
-        r
-    }
-
     /// One unit of "other work": what a server that is not blocked can do while it waits.
     pub fn work(&mut self, units: &mut u64) {
         *units += 1;

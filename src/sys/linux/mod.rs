@@ -3,6 +3,7 @@
 
 pub mod epoll;
 pub mod sigio;
+pub mod uring;
 
 use super::{Accepted, SETUP};
 use crate::trace::{Call, Stage, Tracer};

@@ -3,6 +3,9 @@
 //! `GetCurrentThreadId` and its CPU time from `GetThreadTimes`; `Sleep`. No per-process
 //! descriptor limit. A run stops with a wake-up connection (see [`super::Stopper`]).
 
+pub mod iocp;
+pub mod overlapped;
+
 use super::{AcceptFailure, Accepted, CpuTimes, SETUP, last_errno, record_cpu};
 use crate::trace::{Call, Gloss, Stage, Tracer};
 use rustix::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};

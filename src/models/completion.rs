@@ -1,0 +1,220 @@
+//! The completion models' scaffold: the key → callback table, and the connections whose
+//! operations are in flight. `uring` (io_uring) and `iocp` (I/O completion ports) stand on it,
+//! and so can any model that hands the kernel whole operations and hears back under a key
+//! (Linux AIO's `io_submit`/`io_getevents`, Windows' completion routines).
+//!
+//! The contract, step by step (the four steps of each model's `//!`):
+//! 1. **Make a key and map it to a callback.** The OS decides what a key is (io_uring's
+//!    `user_data`, the OVERLAPPED's address); [`Ops::start`] files it with the callback it
+//!    stands for, an [`Op`], and with `io`, the OS wrapper's record of the submission: what the
+//!    trace says of it, and any memory the kernel writes until it completes (an OVERLAPPED).
+//!    A receive or a send carries its connection: while the kernel holds the connection's
+//!    buffer, the connection is parked in the table under the key, where no other code can
+//!    reach it.
+//! 2. **Submit** the operation with that key, through the OS's traced wrapper
+//!    (`crate::sys::uring`, `crate::sys::overlapped`). One that fails to start gets no entry:
+//!    no completion will come for it.
+//! 3. **Wait** for completions through the wrapper, doing other work meanwhile.
+//! 4. **Look the key up**: [`Ops::finish`] takes the entry out and hands back its `Op`, with
+//!    the connection (now the callback's to hold, as a [`Held`]), and the `io` record; the model
+//!    matches the `Op` to its callbacks. A key the table does not hold is the model's to say in
+//!    a trace line (nothing here can make one, and nothing here panics).
+//!
+//! A callback that holds a connection ends by parking it again with its next operation
+//! ([`Ops::start`]) or by closing it ([`Ops::close`]). Every operation completes exactly once,
+//! even a cancelled one, so a model loops until [`Ops::is_empty`]; when the run is over,
+//! [`Ops::stop`] lists what is still in flight for the model to cancel.
+//!
+//! Each connection keeps one slot for its life (the lowest free one when it was accepted). The
+//! slots are what a stopping loop walks: it cancels the accept first, then each connection's
+//! operation in slot order.
+
+use crate::echo::Conn;
+use crate::trace::Tracer;
+use rustix::io::Errno;
+use std::collections::BTreeMap;
+
+// ANCHOR: op
+/// What a key calls back when its operation completes. A receive and a send carry the
+/// connection they act on, so their callbacks cannot be handed none; `A` is whatever the
+/// accept's callback needs from its submission (on Windows, the socket `AcceptEx` accepted
+/// into; io_uring's accept makes its own descriptor, so nothing there).
+pub enum Op<A = ()> {
+    Accept(A),
+    Recv(Held),
+    Send(Held),
+    /// A request to cancel another key, whose operation then reports under its own key. Only
+    /// io_uring's cancel is itself an operation that completes (`CancelIoEx` returns at once).
+    #[cfg(target_os = "linux")]
+    Cancel,
+}
+
+/// A connection while its callback holds it, between a completion and its next submission.
+pub struct Held {
+    /// Its place in [`Ops`]' slots, kept for the connection's life.
+    slot: usize,
+    pub conn: Conn,
+}
+// ANCHOR_END: op
+
+impl<A> Op<A> {
+    /// What a completed receive left in its connection's buffer (nothing, for the others).
+    pub fn received(&self, result: Result<u32, Errno>) -> &[u8] {
+        match (self, result) {
+            (Op::Recv(held), Ok(n)) => held.conn.last_read(n as usize),
+            _ => &[],
+        }
+    }
+}
+
+/// Who has a connection's slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place<K> {
+    Free,
+    /// A callback holds the connection.
+    Held,
+    /// The connection is parked in the table under this key: the kernel holds its buffer.
+    Parked(K),
+}
+
+/// The operations in flight, by key, and the connections' slots.
+pub struct Ops<K, T, A = ()> {
+    /// Step 1's table: key → the callback it stands for, and the OS's record of it.
+    table: BTreeMap<K, (Op<A>, T)>,
+    /// Connections by slot; a slot is reused once its connection is closed.
+    slots: Vec<Place<K>>,
+    /// The run is over: cancel what is in flight and submit nothing new.
+    stopping: bool,
+}
+
+impl<K: Ord + Copy, T, A> Ops<K, T, A> {
+    pub fn new() -> Self {
+        Ops {
+            // A `BTreeMap`: a `HashMap` would seed its hasher with `getrandom`, one more
+            // system call.
+            table: BTreeMap::new(),
+            slots: Vec::new(),
+            stopping: false,
+        }
+    }
+
+    /// No operation is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The run is over (see [`Ops::stop`]).
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// A new connection, in the lowest free slot; its callback holds it.
+    pub fn open(&mut self, conn: Conn) -> Held {
+        let slot = match self.slots.iter().position(|p| *p == Place::Free) {
+            Some(i) => i,
+            None => {
+                self.slots.push(Place::Free);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot] = Place::Held;
+        Held { slot, conn }
+    }
+
+    /// Step 1: `key` stands for `op` until its completion. A receive or a send parks its
+    /// connection here with it.
+    pub fn start(&mut self, key: K, op: Op<A>, io: T) {
+        if let Op::Recv(held) | Op::Send(held) = &op {
+            self.place(held.slot, Place::Parked(key));
+        }
+        self.table.insert(key, (op, io));
+    }
+
+    /// Step 4: the operation under `key` has completed. Its entry leaves the table, and the
+    /// connection it carries (if any) goes to the callback; `None` for a key not in flight.
+    pub fn finish(&mut self, key: K) -> Option<(Op<A>, T)> {
+        let (op, io) = self.table.remove(&key)?;
+        if let Op::Recv(held) | Op::Send(held) = &op {
+            self.place(held.slot, Place::Held);
+        }
+        Some((op, io))
+    }
+
+    /// Closes a connection whose operation has completed, and frees its slot.
+    pub fn close(&mut self, tr: &mut Tracer, held: Held, note: &str) {
+        self.place(held.slot, Place::Free);
+        held.conn.close(tr, note);
+    }
+
+    /// The run is over: from now on [`Ops::stopping`] says so, and here is every operation
+    /// still in flight, to cancel: the accept's first, then the connections' in slot order.
+    pub fn stop(&mut self) -> impl Iterator<Item = (K, &T)> {
+        self.stopping = true;
+        let accepts = self
+            .table
+            .iter()
+            .filter(|(_, (op, _))| matches!(op, Op::Accept(_)))
+            .map(|(&key, (_, io))| (key, io));
+        let parked = self.slots.iter().filter_map(|p| match p {
+            Place::Parked(key) => self.table.get(key).map(|(_, io)| (*key, io)),
+            _ => None,
+        });
+        accepts.chain(parked)
+    }
+
+    fn place(&mut self, slot: usize, place: Place<K>) {
+        if let Some(p) = self.slots.get_mut(slot) {
+            *p = place;
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::limits::Budget;
+    use crate::trace::Recorder;
+    fn conn() -> Conn {
+        let budget = Budget::new(16, 1 << 20);
+        let (conn, peer) = crate::echo::tests::pair(64, 1024, &budget);
+        drop(peer);
+        conn
+    }
+
+    #[test]
+    fn a_parked_connection_comes_back_with_its_key_and_keeps_its_slot() {
+        let mut ops: Ops<u64, &str> = Ops::new();
+        ops.start(1, Op::Accept(()), "accept");
+        let a = ops.open(conn());
+        let b = ops.open(conn());
+        assert_eq!((a.slot, b.slot), (0, 1));
+        ops.start(2, Op::Recv(a), "recv A");
+        ops.start(3, Op::Send(b), "send B");
+        let Some((Op::Recv(a), "recv A")) = ops.finish(2) else {
+            panic!("key 2 was A's recv");
+        };
+        assert_eq!(a.slot, 0);
+        assert!(ops.finish(2).is_none(), "a key completes once");
+        ops.start(4, Op::Send(a), "send A");
+        // The accept first, then the connections by slot, not by key.
+        let order: Vec<u64> = ops.stop().map(|(k, _)| k).collect();
+        assert_eq!(order, vec![1, 4, 3]);
+        assert!(ops.stopping());
+    }
+
+    #[test]
+    fn a_closed_slot_is_the_next_connection_s() {
+        let (rec, _rx) = Recorder::new();
+        let mut tr = rec.thread("server");
+        let mut ops: Ops<u64, ()> = Ops::new();
+        let a = ops.open(conn());
+        let b = ops.open(conn());
+        ops.close(&mut tr, a, "done");
+        assert_eq!(ops.open(conn()).slot, 0);
+        ops.start(7, Op::Recv(b), ());
+        assert!(!ops.is_empty());
+        assert!(matches!(ops.finish(7), Some((Op::Recv(_), ()))));
+        assert!(ops.is_empty());
+        assert!(ops.finish(8).is_none(), "an unknown key is no panic");
+    }
+}

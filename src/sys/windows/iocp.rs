@@ -1,0 +1,200 @@
+//! Windows I/O completion ports, traced: `CreateIoCompletionPort` (make a port; tie a socket to
+//! it), `GetQueuedCompletionStatusEx` (take the packets of finished operations off it) and
+//! `CloseHandle`; and the Win32 error helpers the overlapped calls share.
+//!
+//! See CreateIoCompletionPort, GetQueuedCompletionStatusEx and CloseHandle on
+//! learn.microsoft.com.
+
+use crate::sys::last_errno;
+use crate::trace::{Call, Stage, Tracer};
+use rustix::fd::OwnedFd;
+use rustix::io::{Errno, Result};
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Networking::WinSock::{SOCKET, WSAGetLastError};
+use windows_sys::Win32::System::IO::{
+    CreateIoCompletionPort, GetQueuedCompletionStatusEx, OVERLAPPED_ENTRY,
+};
+
+/// How long one `GetQueuedCompletionStatusEx` may wait before the server does other work.
+const WAIT_MS: u32 = 1;
+
+/// Most packets one `GetQueuedCompletionStatusEx` takes off the port.
+const BATCH: usize = 16;
+
+/// `WAIT_TIMEOUT`: no packet came in time.
+const WAIT_TIMEOUT: i32 = 258;
+
+/// A completion port: Windows queues a packet on it for every overlapped call that finishes on
+/// a socket tied to it.
+pub struct Port {
+    handle: HANDLE,
+}
+
+/// One completion packet: its key (the OVERLAPPED's address) and how the operation ended.
+#[derive(Clone, Copy)]
+pub struct Packet {
+    pub key: usize,
+    /// 0, or the NTSTATUS the operation failed with.
+    status: u32,
+    /// Bytes moved.
+    bytes: u32,
+}
+
+impl Packet {
+    /// The result as a callback reads it: the bytes moved, or the Win32 error the status
+    /// stands for.
+    pub fn result(self) -> Result<u32> {
+        match self.status {
+            0 => Ok(self.bytes),
+            status => Err(Errno::from_raw_os_error(win32_error(status))),
+        }
+    }
+}
+
+impl Port {
+    /// `CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1)`: a new, empty port.
+    #[doc(alias = "CreateIoCompletionPort")]
+    pub fn create(tr: &mut Tracer) -> Result<Port> {
+        let call = Call::new("CreateIoCompletionPort", Stage::Setup)
+            .args("INVALID_HANDLE_VALUE, NULL, 0, 1");
+        let start = tr.enter(&call);
+        // SAFETY: INVALID_HANDLE_VALUE with no existing port asks for a new, empty port.
+        let handle =
+            unsafe { CreateIoCompletionPort(INVALID_HANDLE_VALUE, std::ptr::null_mut(), 0, 1) };
+        let made = handle_result(handle);
+        tr.record(
+            call,
+            start,
+            &made,
+            |_, _| (),
+            "a completion port: Windows queues a packet here for every overlapped call that finishes",
+        );
+        made.map(|_| Port { handle })
+    }
+
+    /// `CreateIoCompletionPort(socket, port, key, 0)`: packets for this socket's overlapped
+    /// calls come to our port. The completion key is the socket (each packet also carries the
+    /// OVERLAPPED's address, which is the key this program looks up).
+    pub fn associate(&self, tr: &mut Tracer, sock: &OwnedFd, note: &str) -> Result<()> {
+        let fd = super::raw(sock);
+        tr.call(
+            Call::new("CreateIoCompletionPort", Stage::Setup)
+                .fd(fd)
+                .args(format_args!("port, CompletionKey={fd}, 0")),
+            // SAFETY: the socket is open and overlapped-capable; the port is ours.
+            || {
+                handle_result(unsafe {
+                    CreateIoCompletionPort(fd as SOCKET as HANDLE, self.handle, fd as usize, 0)
+                })
+            },
+            note,
+        )
+        .map(|_| ())
+    }
+
+    /// Step 3: `GetQueuedCompletionStatusEx(port, entries, 16, &n, 1 ms, FALSE)`: the packets
+    /// of up to 16 finished operations. None within 1 ms (`WAIT_TIMEOUT`) is no failure: the
+    /// list is empty, and the caller does other work.
+    #[doc(alias = "GetQueuedCompletionStatusEx")]
+    pub fn wait(&mut self, tr: &mut Tracer) -> Result<Vec<Packet>> {
+        let mut entries = [OVERLAPPED_ENTRY::default(); BATCH];
+        let mut n = 0u32;
+        let call = Call::new("GetQueuedCompletionStatusEx", Stage::Completion)
+            .fd(self.fd())
+            .args(format_args!("{BATCH} entries, {WAIT_MS} ms"));
+        let r = tr.call(
+            call,
+            || {
+                // SAFETY: `entries` has room for BATCH packets; `n` receives how many were filled.
+                let ok = unsafe {
+                    GetQueuedCompletionStatusEx(
+                        self.handle,
+                        entries.as_mut_ptr(),
+                        BATCH as u32,
+                        &mut n,
+                        WAIT_MS,
+                        0,
+                    )
+                };
+                win_bool(ok).map(|_| n as i32)
+            },
+            waited,
+        );
+        match r {
+            Ok(n) => Ok(entries[..n as usize]
+                .iter()
+                .map(|e| Packet {
+                    key: e.lpOverlapped as usize,
+                    status: e.Internal as u32,
+                    bytes: e.dwNumberOfBytesTransferred,
+                })
+                .collect()),
+            Err(e) if e.raw_os_error() == WAIT_TIMEOUT => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A packet whose key the program does not hold: said, and otherwise ignored.
+    pub fn unknown(tr: &mut Tracer, packet: Packet) {
+        if tr.enabled() {
+            tr.info(format!("a packet for unknown key {:#x}", packet.key));
+        }
+    }
+
+    /// `CloseHandle(port)`, once every packet has been taken off it.
+    pub fn close(self, tr: &mut Tracer) {
+        let _ = tr.call(
+            Call::new("CloseHandle", Stage::Teardown).fd(self.fd()),
+            // SAFETY: the port is ours, every packet has been dequeued, and nothing uses it after.
+            || win_bool(unsafe { CloseHandle(self.handle) }),
+            "close the completion port",
+        );
+    }
+
+    /// The port's handle as the trace shows it.
+    fn fd(&self) -> i32 {
+        self.handle as i64 as i32
+    }
+}
+
+/// The gloss of a `GetQueuedCompletionStatusEx`.
+fn waited(r: &Result<i32>) -> String {
+    match r {
+        Ok(n) => format!("{n} packet{} from the port", if *n == 1 { "" } else { "s" }),
+        Err(e) if e.raw_os_error() == WAIT_TIMEOUT => {
+            "no packet within 1 ms (WAIT_TIMEOUT): back to other work".into()
+        }
+        Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+    }
+}
+
+/// A handle `CreateIoCompletionPort` returned: NULL is a failure.
+fn handle_result(h: HANDLE) -> Result<i64> {
+    if h.is_null() {
+        Err(last_errno())
+    } else {
+        Ok(h as i64)
+    }
+}
+
+/// The Win32 error code a packet's NTSTATUS stands for (the few a socket server meets).
+fn win32_error(status: u32) -> i32 {
+    match status {
+        0xC000_0120 => 995,              // STATUS_CANCELLED → ERROR_OPERATION_ABORTED
+        0xC000_020D => 10054,            // STATUS_CONNECTION_RESET → WSAECONNRESET
+        0xC000_013B | 0xC000_013C => 64, // STATUS_LOCAL/REMOTE_DISCONNECT → ERROR_NETNAME_DELETED
+        0xC000_0241 => 1236,             // STATUS_CONNECTION_ABORTED → ERROR_CONNECTION_ABORTED
+        other => other as i32,
+    }
+}
+
+/// The last Winsock error (`WSAGetLastError`).
+pub(super) fn wsa_error() -> Errno {
+    // SAFETY: no arguments; reads this thread's last error.
+    Errno::from_raw_os_error(unsafe { WSAGetLastError() })
+}
+
+/// A Win32 `BOOL` result as a result.
+pub(super) fn win_bool(ok: windows_sys::core::BOOL) -> Result<i32> {
+    if ok != 0 { Ok(ok) } else { Err(last_errno()) }
+}
