@@ -142,7 +142,7 @@ impl Server {
             admitted: admitted.clone(),
             spare,
         };
-        server.tr.info(format!("listening on {}", server.local));
+        server.tr.info(|| format!("listening on {}", server.local));
         Ok((
             server,
             local,
@@ -252,9 +252,9 @@ impl Server {
             Ok(w) => w,
             // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
             Err(e) => {
-                self.tr.info(format!(
-                    "could not start a thread for fd {fd} ({e}): that client is dropped"
-                ));
+                self.tr.info(|| {
+                    format!("could not start a thread for fd {fd} ({e}): that client is dropped")
+                });
                 return None;
             }
         };

@@ -136,7 +136,7 @@ mod server {
                         };
                         let eof = ev.flags().contains(EventFlags::EOF);
                         if eof && ev.data() > 0 {
-                            srv.tr.info(format!(
+                            srv.tr.info(|| format!(
                                 "EV_EOF on fd {fd} with {} bytes still buffered: read them before closing",
                                 ev.data()
                             ));

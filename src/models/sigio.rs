@@ -144,9 +144,9 @@ mod server {
     /// arrivals, or for none left), echo what came, close when the client is done.
     fn serve_conn(tr: &mut Tracer, conns: &mut Vec<Conn>, fd: i32) {
         let Some(i) = conns.iter().position(|c| c.raw() == fd) else {
-            tr.info(format!(
-                "fd {fd} is already closed: this signal was queued before we closed it"
-            ));
+            tr.info(|| {
+                format!("fd {fd} is already closed: this signal was queued before we closed it")
+            });
             return;
         };
         let conn = &mut conns[i];

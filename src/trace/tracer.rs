@@ -292,13 +292,13 @@ impl Tracer {
     }
 
     /// A remark from this thread that is not a system call.
-    pub fn info(&mut self, note: impl Into<String>) {
+    pub fn info(&mut self, note: impl Remark) {
         if self.enabled() {
             self.flush_spins();
             let now = self.begin();
             let mut ev = self.event(&Call::new("", Stage::Setup), now);
             ev.kind = Kind::Info;
-            ev.note = note.into();
+            ev.note = note.say();
             self.rec.send(ev);
         }
     }
@@ -369,6 +369,24 @@ impl<T> Gloss<T> for &str {
 impl<T, F: FnOnce(&Result<T, rustix::io::Errno>) -> String> Gloss<T> for F {
     fn say(self, result: &Result<T, rustix::io::Errno>) -> String {
         self(result)
+    }
+}
+
+/// A remark that is not a call ([`Tracer::info`]): a fixed sentence, or a closure that builds
+/// one, run only when the trace records.
+pub trait Remark {
+    fn say(self) -> String;
+}
+
+impl Remark for &str {
+    fn say(self) -> String {
+        self.to_string()
+    }
+}
+
+impl<F: FnOnce() -> String> Remark for F {
+    fn say(self) -> String {
+        self()
     }
 }
 

@@ -448,7 +448,7 @@ impl Lib {
                 .filter(|&afd| self.afds[afd] > 0)
                 .map(|afd| format!("#{}", afd + 1))
                 .collect();
-            tr.info(format!(
+            tr.info(|| format!(
                 "AFD {} stays open: a cancelled poll request whose packet was never dequeued still holds it, and polling does not free it when the Poller is dropped",
                 leaked.join(", ")
             ));
@@ -463,7 +463,5 @@ const OPEN_AFD: &str =
 /// A remark that is no call (what polling does without one), formatted only when the trace
 /// records.
 fn say(tr: &mut Tracer, note: impl Display) {
-    if tr.enabled() {
-        tr.info(note.to_string());
-    }
+    tr.info(|| note.to_string());
 }

@@ -337,7 +337,7 @@ impl Ring {
     /// A CQE whose key the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, cqe: Cqe) {
         if tr.enabled() {
-            tr.info(format!("a completion for unknown key {}", cqe.key));
+            tr.info(|| format!("a completion for unknown key {}", cqe.key));
         }
     }
 
