@@ -155,7 +155,9 @@ pub fn accept_call(lfd: i32, blocks: bool) -> Call {
 /// `limits::after_accept_error`); which errors are which differs between OSes
 /// ([`accept_failure`]).
 pub enum AcceptFailure {
-    /// Out of descriptors (`EMFILE`, `ENFILE`): make room with the spare descriptor.
+    /// Out of descriptors (`EMFILE`, `ENFILE`): make room with the spare descriptor. (Not on
+    /// Windows: Winsock has no per-process limit, so its `WSAEMFILE` is a `Wait`.)
+    #[cfg_attr(windows, allow(dead_code))]
     Descriptors,
     /// Out of something that comes back by itself (kernel memory, Winsock's sockets): wait a
     /// little instead of spinning; the gloss of that wait.
