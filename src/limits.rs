@@ -244,8 +244,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
             Ok((conn, _)) => {
                 let why = |_: &Result<()>| {
                     format!(
-                        "refused: the server is out of descriptors ({}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever",
-                        sys::ACCEPT.0
+                        "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
                     )
                 };
                 refuse(tr, conn, why);
