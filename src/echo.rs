@@ -310,7 +310,7 @@ pub mod tests {
     #[test]
     fn bytes_are_echoed_exactly_and_eof_finishes_the_connection() {
         let (rec, rx) = Recorder::new();
-        let mut tr = rec.thread("server");
+        let mut tr = rec.thread("server", crate::sys::thread_id);
         let b = budget();
         let (mut conn, mut cli) = pair(4096, 1 << 16, &b);
         cli.write_all(b"hello\n\0\xff").unwrap();
@@ -340,7 +340,7 @@ pub mod tests {
 
     #[test]
     fn a_full_echo_backlog_stops_reading_until_it_drains() {
-        let mut tr = Recorder::disabled().thread("server");
+        let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
         let b = budget();
         let (mut conn, mut cli) = pair(4, 6, &b);
         cli.write_all(b"abcdefghij").unwrap();
@@ -365,7 +365,7 @@ pub mod tests {
 
     #[test]
     fn the_shared_budget_stops_a_connection_holding_a_read_but_not_an_empty_one() {
-        let mut tr = Recorder::disabled().thread("server");
+        let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
         let b = Budget::new(16, 8);
         let (mut full, mut cli) = pair(4, 1 << 16, &b);
         let (empty, _cli2) = pair(4, 1 << 16, &b);
@@ -388,7 +388,7 @@ pub mod tests {
 
     #[test]
     fn a_partial_send_keeps_the_rest_pending_in_order() {
-        let mut tr = Recorder::disabled().thread("server");
+        let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
         let b = budget();
         let (mut conn, cli) = pair(1 << 16, 1 << 20, &b);
         // A small send buffer, so the echo cannot go out in one call.

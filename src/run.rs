@@ -390,7 +390,7 @@ fn start_server(
     let server = thread::Builder::new()
         .name("server".into())
         .spawn(move || -> Result<()> {
-            let tr = server_rec.thread("server");
+            let tr = server_rec.thread("server", crate::sys::thread_id);
             drop(server_rec);
             match Server::listen(tr, addr, knobs) {
                 Err(e) => {

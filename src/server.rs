@@ -243,7 +243,7 @@ impl Server {
         let start = self.tr.begin();
         let (tid_tx, tid_rx) = mpsc::sync_channel(1);
         let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
-            let mut tr = rec.thread(&actor);
+            let mut tr = rec.thread(&actor, crate::sys::thread_id);
             let _ = tid_tx.send(tr.tid());
             body(&mut tr, conn);
             sys::cpu_time(&mut tr);

@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn a_closed_slot_is_the_next_connection_s() {
         let (rec, _rx) = Recorder::new();
-        let mut tr = rec.thread("server");
+        let mut tr = rec.thread("server", crate::sys::thread_id);
         let mut ops: Ops<u64, ()> = Ops::new();
         let a = ops.open(conn());
         let b = ops.open(conn());

@@ -263,7 +263,7 @@ pub(crate) mod server {
 
         #[test]
         fn interest_follows_the_echo() {
-            let mut tr = Recorder::disabled().thread("server");
+            let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
             let budget = Budget::new(16, 1 << 20);
             let (mut conn, mut cli) = pair(4, 4, &budget);
             assert_eq!(

@@ -24,12 +24,6 @@ pub fn list(items: &[String], sep: &str, max: usize) -> String {
     format!("[{}{more}]", items[..items.len().min(max)].join(sep))
 }
 
-/// The `poll(2)` event bits, shared by `poll`'s `events`/`revents` and SIGIO's `si_band`, as
-/// this OS defines them (see `crate::sys::poll`, whose `flag_names` the poll model uses; only
-/// SIGIO, on Linux, still reads them here).
-#[cfg(target_os = "linux")]
-pub use crate::sys::poll::POLL_BITS;
-
 #[cfg(test)]
 mod tests {
     use super::*;

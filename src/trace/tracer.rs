@@ -55,8 +55,10 @@ impl Recorder {
         }
     }
 
-    /// A per-thread tracer. `gettid` is a real call of this thread, so it is recorded too.
-    pub fn thread(&self, actor: &str) -> Tracer {
+    /// A per-thread tracer. `id` asks the OS for this thread's id (`crate::sys::thread_id`):
+    /// `gettid` is a real call of this thread, so it is recorded too, with the call's name and
+    /// gloss that `id` gives.
+    pub fn thread(&self, actor: &str, id: impl FnOnce() -> ThreadId) -> Tracer {
         TRACING.set(self.enabled());
         let mut t = Tracer {
             rec: self.clone(),
@@ -65,7 +67,7 @@ impl Recorder {
             spins: Vec::new(),
         };
         let start = t.begin();
-        let (name, tid, note) = crate::sys::thread_id();
+        let (name, tid, note) = id();
         t.tid = tid;
         t.end(Call::new(name, Stage::Setup), start, Ok(tid), note);
         t
@@ -372,6 +374,9 @@ impl<T, F: FnOnce(&Result<T, rustix::io::Errno>) -> String> Gloss<T> for F {
     }
 }
 
+/// A thread's id, and the call that gave it with its gloss (`("gettid", 1234, "…")`).
+pub type ThreadId = (&'static str, i64, &'static str);
+
 /// A remark that is not a call ([`Tracer::info`]): a fixed sentence, or a closure that builds
 /// one, run only when the trace records.
 pub trait Remark {
@@ -448,6 +453,11 @@ impl<T> Ret for (rustix::fd::OwnedFd, T) {
 mod tests {
     use super::*;
 
+    /// A thread id for tests, as if `gettid` had answered 1.
+    fn test_id() -> ThreadId {
+        ("gettid", 1, "")
+    }
+
     fn spin(t: &mut Tracer, fd: i64) {
         let c = Call::new("recvfrom", Stage::CopyToUser).fd(fd);
         let s = t.begin();
@@ -457,7 +467,7 @@ mod tests {
     #[test]
     fn interleaved_spins_fold_per_call_and_flush_before_a_real_result() {
         let (rec, rx) = Recorder::new();
-        let mut t = rec.thread("server");
+        let mut t = rec.thread("server", test_id);
         for _ in 0..5 {
             spin(&mut t, 5);
             spin(&mut t, 6);
@@ -504,7 +514,7 @@ mod tests {
     #[test]
     fn a_run_counts_its_calls_sums_their_time_and_spans_first_start_to_last_end() {
         let (rec, rx) = Recorder::new();
-        let mut t = rec.thread("server");
+        let mut t = rec.thread("server", test_id);
         spin_at(&mut t, 5, 100, 10);
         spin_at(&mut t, 6, 150, 5);
         spin_at(&mut t, 5, 300, 20);
@@ -527,7 +537,7 @@ mod tests {
     #[test]
     fn a_run_is_flushed_once_it_lasts_past_a_second() {
         let (rec, rx) = Recorder::new();
-        let mut t = rec.thread("server");
+        let mut t = rec.thread("server", test_id);
         let gettid = rx.try_iter().count();
         assert_eq!(gettid, 1);
         spin_at(&mut t, 5, 0, 1);
@@ -551,7 +561,7 @@ mod tests {
     #[test]
     fn units_of_work_and_timed_out_waits_fold_like_spins() {
         let (rec, rx) = Recorder::new();
-        let mut t = rec.thread("server");
+        let mut t = rec.thread("server", test_id);
         let mut units = 0;
         for _ in 0..4 {
             t.work(&mut units);
@@ -587,7 +597,7 @@ mod tests {
     #[test]
     fn a_blocking_call_shows_the_spins_before_it_first() {
         let (rec, rx) = Recorder::new();
-        let mut t = rec.thread("server");
+        let mut t = rec.thread("server", test_id);
         spin(&mut t, 5);
         spin(&mut t, 5);
         let call = Call::new("epoll_pwait", Stage::DataReady).blocking(true);
@@ -612,7 +622,7 @@ mod tests {
     #[test]
     fn a_disabled_tracer_reads_no_clock_and_formats_no_arguments() {
         let rec = Recorder::disabled();
-        let t = rec.thread("server");
+        let t = rec.thread("server", test_id);
         assert!(t.begin().0.is_none());
         assert!(
             Call::new("recvfrom", Stage::CopyToUser)
@@ -622,7 +632,7 @@ mod tests {
         );
         // A recording tracer on the same thread formats again.
         let (rec, _rx) = Recorder::new();
-        let t = rec.thread("server");
+        let t = rec.thread("server", test_id);
         assert!(t.begin().0.is_some());
         assert_eq!(Call::new("recvfrom", Stage::CopyToUser).args(64).args, "64");
     }

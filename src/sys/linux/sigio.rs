@@ -6,7 +6,7 @@
 //! sigaction(2) (`siginfo_t`: `si_fd`, `si_band`).
 
 use crate::sys::last_errno;
-use crate::trace::{Call, Ret, Stage, Tracer, names};
+use crate::trace::{Call, Ret, Stage, Tracer};
 use rustix::fd::RawFd;
 use rustix::io::{Errno, Result};
 use std::fmt;
@@ -274,6 +274,6 @@ struct Band(libc::c_long);
 
 impl fmt::Display for Band {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&names::flags(self.0 as u64, names::POLL_BITS))
+        f.write_str(&crate::sys::poll::flag_names(self.0 as u64))
     }
 }
