@@ -136,9 +136,7 @@ impl Port {
 
     /// A packet whose key the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, packet: Packet) {
-        if tr.enabled() {
-            tr.info(|| format!("a packet for unknown key {:#x}", packet.key));
-        }
+        tr.info(|| format!("a packet for unknown key {:#x}", packet.key));
     }
 
     /// `CloseHandle(port)`, once every packet has been taken off it.

@@ -82,10 +82,7 @@ impl Accepting {
     /// socket the next connection will become, of the listener's family.
     #[doc(alias = "WSASocketW")]
     pub fn socket(tr: &mut Tracer, local: &SocketAddr) -> Result<Accepting> {
-        let (af, fam) = match local {
-            SocketAddr::V4(_) => (AF_INET, "AF_INET"),
-            SocketAddr::V6(_) => (AF_INET6, "AF_INET6"),
-        };
+        let (family, fam) = crate::sys::family(local);
         let sock = tr.call(
             Call::new("WSASocketW", Stage::Setup).args(format_args!(
                 "{fam}, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED|WSA_FLAG_NO_HANDLE_INHERIT"
@@ -94,7 +91,7 @@ impl Accepting {
                 // SAFETY: plain arguments; no protocol info structure.
                 let raw = unsafe {
                     WSASocketW(
-                        af as i32,
+                        family.as_raw() as i32,
                         SOCK_STREAM,
                         IPPROTO_TCP,
                         std::ptr::null(),
