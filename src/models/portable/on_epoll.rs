@@ -2,11 +2,10 @@
 //! `wait`, `delete` and the drop make on Linux, in the order strace sees them.
 
 use super::poller::{Change, Op, own, record, traced};
-use crate::sys::epoll::{EventFlags, flag_names};
+use crate::sys::epoll::{EventFlags, Names as Flags};
 use crate::trace::{Call, Stage, Started, Tracer};
 use rustix::fd::AsRawFd;
 use rustix::io::Errno;
-use std::fmt;
 use std::io;
 
 /// The interest polling registers for its own eventfd and timerfd: readable, oneshot.
@@ -168,13 +167,4 @@ fn interest(readable: bool, writable: bool) -> EventFlags {
         flags |= EventFlags::OUT | EventFlags::HUP | EventFlags::ERR;
     }
     flags
-}
-
-/// Epoll flags by name ([`flag_names`]), formatted only when shown.
-struct Flags(EventFlags);
-
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&flag_names(self.0))
-    }
 }

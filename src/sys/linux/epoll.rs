@@ -5,8 +5,9 @@
 
 use crate::trace::{Call, Stage, Tracer, names};
 use rustix::event::epoll;
-use rustix::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io::Result;
+use std::fmt;
 
 pub use rustix::event::epoll::EventFlags;
 
@@ -47,12 +48,7 @@ impl Epoll {
         flags: EventFlags,
         why: &str,
     ) -> Result<()> {
-        let raw = fd.as_fd().as_raw_fd();
-        tr.call(
-            self.ctl("EPOLL_CTL_ADD", raw, flags),
-            || epoll::add(&self.fd, fd, epoll::EventData::new_u64(raw as u64), flags),
-            why,
-        )?;
+        self.ctl(tr, Ctl::Add, fd.as_fd(), flags, why)?;
         self.watched += 1;
         Ok(())
     }
@@ -65,12 +61,7 @@ impl Epoll {
         flags: EventFlags,
         why: &str,
     ) -> Result<()> {
-        let raw = fd.as_fd().as_raw_fd();
-        tr.call(
-            self.ctl("EPOLL_CTL_MOD", raw, flags),
-            || epoll::modify(&self.fd, fd, epoll::EventData::new_u64(raw as u64), flags),
-            why,
-        )
+        self.ctl(tr, Ctl::Mod, fd.as_fd(), flags, why)
     }
 
     /// `epoll_ctl(EPOLL_CTL_DEL, fd)`: stop watching `fd` before it is closed.
@@ -127,35 +118,61 @@ impl Epoll {
         crate::sys::close(tr, self.fd, "close the epoll instance");
     }
 
-    fn ctl(&self, op: &str, raw: RawFd, flags: EventFlags) -> Call {
-        Call::new("epoll_ctl", Stage::Setup)
+    /// `epoll_ctl(ADD|MOD)`, its flags by name; the descriptor is the event's data.
+    fn ctl(
+        &self,
+        tr: &mut Tracer,
+        op: Ctl,
+        fd: BorrowedFd,
+        flags: EventFlags,
+        why: &str,
+    ) -> Result<()> {
+        let raw = fd.as_raw_fd();
+        let data = epoll::EventData::new_u64(raw as u64);
+        let (name, make): (_, fn(_, _, _, _) -> _) = match op {
+            Ctl::Add => ("EPOLL_CTL_ADD", epoll::add::<&OwnedFd, BorrowedFd>),
+            Ctl::Mod => ("EPOLL_CTL_MOD", epoll::modify::<&OwnedFd, BorrowedFd>),
+        };
+        let call = Call::new("epoll_ctl", Stage::Setup)
             .fd(self.fd.as_raw_fd())
-            .args(format_args!("{op}, {raw}, {}", flag_names(flags)))
+            .args(format_args!("{name}, {raw}, {}", Names(flags)));
+        tr.call(call, || make(&self.fd, fd, data, flags), why)
     }
 }
 
+/// The two `epoll_ctl` operations that register interest.
+enum Ctl {
+    Add,
+    Mod,
+}
+
 /// `EPOLLIN|EPOLLRDHUP|EPOLLET`: epoll flags by name, the way strace prints them (the epoll
-/// model's calls and polling's epoll backend's).
-pub fn flag_names(flags: EventFlags) -> String {
-    let table = [
-        (EventFlags::IN, "EPOLLIN"),
-        (EventFlags::PRI, "EPOLLPRI"),
-        (EventFlags::OUT, "EPOLLOUT"),
-        (EventFlags::ERR, "EPOLLERR"),
-        (EventFlags::HUP, "EPOLLHUP"),
-        (EventFlags::RDHUP, "EPOLLRDHUP"),
-        (EventFlags::ONESHOT, "EPOLLONESHOT"),
-        (EventFlags::ET, "EPOLLET"),
-    ]
-    .map(|(f, n)| (f.bits() as u64, n));
-    names::flags(flags.bits() as u64, &table)
+/// model's calls and polling's epoll backend's), formatted only when shown.
+pub struct Names(pub EventFlags);
+
+impl fmt::Display for Names {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let flags = self.0;
+        let table = [
+            (EventFlags::IN, "EPOLLIN"),
+            (EventFlags::PRI, "EPOLLPRI"),
+            (EventFlags::OUT, "EPOLLOUT"),
+            (EventFlags::ERR, "EPOLLERR"),
+            (EventFlags::HUP, "EPOLLHUP"),
+            (EventFlags::RDHUP, "EPOLLRDHUP"),
+            (EventFlags::ONESHOT, "EPOLLONESHOT"),
+            (EventFlags::ET, "EPOLLET"),
+        ]
+        .map(|(bit, n)| (bit.bits() as u64, n));
+        f.write_str(&names::flags(flags.bits() as u64, &table))
+    }
 }
 
 /// `5 EPOLLIN, 7 EPOLLOUT`: the ready list as the gloss shows it (at most six).
 fn ready_list(ready: &[(RawFd, EventFlags)]) -> String {
     let shown: Vec<String> = ready
         .iter()
-        .map(|(fd, f)| format!("{fd} {}", flag_names(*f)))
+        .map(|(fd, f)| format!("{fd} {}", Names(*f)))
         .collect();
     names::list(&shown, ", ", 6)
 }
