@@ -1,0 +1,1087 @@
+//! From a tracepoint hit to a line of the trace: whose thread it ran on, which connection it
+//! concerns, and what it means in the lesson's terms.
+//!
+//! Ties are read from the kernel's own fields where it prints them: a socket address
+//! (`skaddr`, `sk`) is named by the ports `inet_sock_set_state` printed for it (local port =
+//! the server's: the server's end of a connection; else a client's own end), a port by the
+//! client whose `connect` carried it, and the server's descriptor by the accept that carried
+//! the same peer port. What is inferred instead — the call a thread was inside (from the
+//! times of the same thread's calls), a connection read off that call's descriptor, the
+//! socket a signal is about — says so: `inside`, `guess`.
+
+use super::parse::Raw;
+use crate::trace::{Event, Kind, Stage};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// A thread, as the lane names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Role {
+    /// A server thread: its actor in the trace (`server`, `server/2`).
+    Server(Arc<str>),
+    /// A scripted client's thread (`client A`, `client A reader`, `client A writer`).
+    Client { client: String, name: Arc<str> },
+    /// The harness's own threads (the scenario's, the crowd's feeder).
+    Harness(Arc<str>),
+    /// The idle crowd's helper process (`--idle`).
+    Crowd,
+    /// The thread that prints the trace (not followed: only seen being switched to).
+    Printer,
+    /// A thread that started the server or the clients (enlisted to be followed; not shown).
+    Launcher,
+    /// Any other task of the machine (the idle task, a kernel thread, another program).
+    Other(String),
+}
+
+impl Role {
+    /// Threads the lane follows (their events are shown).
+    pub fn ours(&self) -> bool {
+        matches!(
+            self,
+            Role::Server(_) | Role::Client { .. } | Role::Harness(_) | Role::Crowd
+        )
+    }
+
+    /// Short, for the JSON `on` field: `server`, `client A reader`, `harness`, `crowd`.
+    fn short(&self) -> Arc<str> {
+        match self {
+            Role::Server(a) | Role::Client { name: a, .. } => a.clone(),
+            Role::Harness(_) => "harness".into(),
+            Role::Crowd => "crowd".into(),
+            Role::Printer => "printer".into(),
+            Role::Launcher => "launcher".into(),
+            Role::Other(comm) => format!("other: {comm}").into(),
+        }
+    }
+
+    /// In a sentence: "the server's thread", "client A's reader thread".
+    fn whose(&self) -> String {
+        match self {
+            Role::Server(a) if a.as_ref() == "server" => "the server's thread".into(),
+            Role::Server(a) => format!("{a}'s thread"),
+            Role::Client { client, name } => match name.rsplit(' ').next() {
+                Some("reader") => format!("client {client}'s reader thread"),
+                Some("writer") => format!("client {client}'s writer thread"),
+                _ => format!("client {client}'s thread"),
+            },
+            Role::Harness(_) => "the harness's thread".into(),
+            Role::Crowd => "the idle crowd's helper process".into(),
+            Role::Printer => "the harness's printer (the main thread)".into(),
+            Role::Launcher => "the harness's starter thread".into(),
+            Role::Other(comm) if comm.starts_with("swapper") => "the idle CPU".into(),
+            Role::Other(comm) => format!("another task ({comm})"),
+        }
+    }
+}
+
+/// Which end of a TCP connection a socket address is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    Listener,
+    Server,
+    Client,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Listener => "listener",
+            End::Server => "server",
+            End::Client => "client",
+        }
+    }
+}
+
+/// What `inet_sock_set_state` said about a socket address: its end, the client's port, its
+/// TCP state now.
+#[derive(Clone, Copy, Debug)]
+struct Sock {
+    end: End,
+    port: u16,
+    state: i64,
+}
+
+/// A connection a kernel event concerns, as the trace names it.
+struct Conn {
+    end: End,
+    client: Option<String>,
+    fd: Option<i64>,
+    /// `5=B`, `B (in the accept queue)`, `B's socket`, `listener`, `idle :40312`.
+    label: String,
+    /// "data for B", "client B's socket".
+    what: String,
+    guess: bool,
+}
+
+/// One finished call of a thread: (start, end, name, descriptor).
+type Span = (u64, u64, &'static str, Option<i64>);
+
+/// A kernel event made into a trace line, and what the lane's folding needs to know of it.
+pub struct Made {
+    pub ev: Event,
+    /// The thread it is about (a wake-up is about the woken thread).
+    pub subject: i64,
+    /// A repeat of it may be folded (scheduling, waits, `EAGAIN`s; everything of the crowd's).
+    pub foldable: bool,
+    /// What makes two events "the same" for folding.
+    pub sig: String,
+}
+
+/// Everything the lane knows to name kernel events, learnt from both sides of the trace.
+pub struct Names {
+    server_port: Option<u16>,
+    pid: u32,
+    printer: i64,
+    launchers: Arc<Mutex<HashSet<i64>>>,
+    roles: HashMap<i64, Role>,
+    /// Server threads by tid, from their own events' actors.
+    actors: HashMap<i64, Arc<str>>,
+    sockets: HashMap<u64, Sock>,
+    port_client: HashMap<u16, String>,
+    port_fd: HashMap<u16, i64>,
+    fd_port: HashMap<i64, u16>,
+    /// Each client's last send, in bytes.
+    sent: HashMap<String, u64>,
+    /// A call announced as blocking that has not returned yet, per thread: (name, fd, start).
+    open: HashMap<i64, (&'static str, Option<i64>, u64)>,
+    /// Recent calls per thread, for "inside".
+    calls: HashMap<i64, VecDeque<Span>>,
+    /// io_uring requests by `user_data`: opcode and descriptor.
+    uring: HashMap<u64, (String, Option<i64>)>,
+    /// The last `sk_data_ready` per thread (time, client, descriptor, what arrived), for a
+    /// signal raised right after it.
+    ready: HashMap<i64, (u64, Option<String>, Option<i64>, String)>,
+}
+
+/// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
+const RECENT: usize = 64;
+
+impl Names {
+    pub fn new(printer: i64, launchers: Arc<Mutex<HashSet<i64>>>) -> Names {
+        Names {
+            server_port: None,
+            pid: std::process::id(),
+            printer,
+            launchers,
+            roles: HashMap::new(),
+            actors: HashMap::new(),
+            sockets: HashMap::new(),
+            port_client: HashMap::new(),
+            port_fd: HashMap::new(),
+            fd_port: HashMap::new(),
+            sent: HashMap::new(),
+            open: HashMap::new(),
+            calls: HashMap::new(),
+            uring: HashMap::new(),
+            ready: HashMap::new(),
+        }
+    }
+
+    pub fn server_port(&mut self, port: u16) {
+        self.server_port = Some(port);
+    }
+
+    /// A user-side event as it arrives: which threads are the server's, and the calls they
+    /// are in (the kernel events of a call come before its line, which is sent at its end).
+    pub fn arrived(&mut self, ev: &Event) {
+        if !matches!(ev.kind, Kind::Syscall | Kind::Op | Kind::Wait) || ev.tid == 0 {
+            return;
+        }
+        if ev.actor.starts_with("server") {
+            self.actors
+                .entry(ev.tid)
+                .or_insert_with(|| ev.actor.clone());
+            self.roles.insert(ev.tid, Role::Server(ev.actor.clone()));
+        }
+        match ev.kind {
+            Kind::Wait => {
+                self.open.insert(ev.tid, (ev.call, ev.fd, ev.t_us));
+            }
+            Kind::Syscall => {
+                if self.open.get(&ev.tid).is_some_and(|o| o.0 == ev.call) {
+                    self.open.remove(&ev.tid);
+                }
+                // A folded run is many calls over its span: no one call to be inside.
+                if ev.count == 1 {
+                    let q = self.calls.entry(ev.tid).or_default();
+                    if q.len() == RECENT {
+                        q.pop_front();
+                    }
+                    q.push_back((ev.t_us, ev.t_us + ev.dur_us, ev.call, ev.fd));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A user-side event as it is shown, in time order with the kernel's: ports, descriptors
+    /// and sends known up to that moment.
+    pub fn shown(&mut self, ev: &Event) {
+        match (ev.kind, ev.port) {
+            (Kind::Client, Some(port)) => {
+                if let Some(c) = &ev.client {
+                    self.port_client.insert(port, c.clone());
+                }
+            }
+            (Kind::Syscall | Kind::Op, Some(port)) => {
+                if let Some(fd) = ev.ret {
+                    self.port_fd.insert(port, fd);
+                    self.fd_port.insert(fd, port);
+                }
+            }
+            _ => {}
+        }
+        // An SQE's descriptor, by its key (the kernel names it only after taking the SQE).
+        if ev.kind == Kind::Op
+            && let Some(k) = ev.key
+            && ev.ret.is_none()
+            && ev.errno.is_none()
+        {
+            let op = ev.call.to_ascii_uppercase();
+            self.uring.insert(k, (op, ev.fd.filter(|&fd| fd >= 0)));
+        }
+        if ev.kind == Kind::Client
+            && ev.call == "send"
+            && let (Some(c), Some(b)) = (&ev.client, ev.bytes)
+        {
+            self.sent.insert(c.clone(), b);
+        }
+        if matches!(ev.kind, Kind::Syscall)
+            && ev.closes()
+            && ev.ret == Some(0)
+            && let Some(fd) = ev.fd
+            && let Some(port) = self.fd_port.remove(&fd)
+        {
+            self.port_fd.remove(&port);
+        }
+    }
+
+    /// Who a thread is: a server thread (from its events), one of this process's threads
+    /// (its name), the crowd's helper (a child process), or another task.
+    pub fn role(&mut self, tid: i64, comm: &str) -> Role {
+        if let Some(r) = self.roles.get(&tid) {
+            return r.clone();
+        }
+        let role = self.classify(tid, comm);
+        self.roles.insert(tid, role.clone());
+        role
+    }
+
+    fn classify(&self, tid: i64, comm: &str) -> Role {
+        if self
+            .launchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&tid)
+        {
+            return Role::Launcher;
+        }
+        if tid == self.printer {
+            return Role::Printer;
+        }
+        if let Some(a) = self.actors.get(&tid) {
+            return Role::Server(a.clone());
+        }
+        if tid <= 0 {
+            return Role::Other(comm.to_string());
+        }
+        if let Ok(name) = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", self.pid)) {
+            return by_name(name.trim_end());
+        }
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) {
+            let ppid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("PPid:"))
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            return if ppid == Some(self.pid) {
+                Role::Crowd
+            } else {
+                Role::Other(comm.to_string())
+            };
+        }
+        // Gone already: one of ours only if its name says so.
+        match by_name(comm) {
+            Role::Harness(_) => Role::Other(comm.to_string()),
+            r => r,
+        }
+    }
+
+    /// The call `tid` was inside at `t_us`, from its own calls' times.
+    fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {
+        if let Some(&(call, fd, start)) = self.open.get(&tid)
+            && start <= t_us
+        {
+            return Some((call, fd));
+        }
+        self.calls.get(&tid).and_then(|q| {
+            q.iter()
+                .rev()
+                .find(|(s, e, _, _)| *s <= t_us && t_us <= e + 1)
+                .map(|&(_, _, call, fd)| (call, fd))
+        })
+    }
+
+    /// Names the connection behind a socket address.
+    fn conn(&self, sk: u64) -> Option<Conn> {
+        let s = self.sockets.get(&sk)?;
+        let client = self.port_client.get(&s.port).cloned();
+        let fd = (s.end == End::Server)
+            .then(|| self.port_fd.get(&s.port).copied())
+            .flatten();
+        let (label, what) = match (s.end, &client, fd) {
+            (End::Listener, _, _) => ("listener".to_string(), "the listener".to_string()),
+            (End::Server, Some(c), Some(fd)) => (format!("{fd}={c}"), c.to_string()),
+            (End::Server, Some(c), None) => (format!("{c} (not accepted yet)"), c.to_string()),
+            (End::Server, None, Some(fd)) => (
+                format!("{fd}"),
+                format!("the connection from port {}", s.port),
+            ),
+            (End::Server, None, None) => (
+                format!("idle :{}", s.port),
+                "an idle connection".to_string(),
+            ),
+            (End::Client, Some(c), _) => (format!("{c}'s socket"), format!("client {c}'s socket")),
+            (End::Client, None, _) => (
+                format!("idle :{}", s.port),
+                "an idle connection's client end".to_string(),
+            ),
+        };
+        Some(Conn {
+            end: s.end,
+            client,
+            fd,
+            label,
+            what,
+            guess: false,
+        })
+    }
+
+    /// The connection a socket address is, or, when the lane never saw it change state (a
+    /// `--serve` client's handshake runs in that client's process), a guess from the
+    /// descriptor of the call the thread was inside.
+    fn conn_or_guess(&self, sk: u64, inside: Option<(&'static str, Option<i64>)>) -> Conn {
+        if let Some(c) = self.conn(sk) {
+            return c;
+        }
+        match inside.and_then(|(_, fd)| fd) {
+            Some(fd) => {
+                let client = self
+                    .fd_port
+                    .get(&fd)
+                    .and_then(|p| self.port_client.get(p))
+                    .cloned();
+                let label = match &client {
+                    Some(c) => format!("{fd}={c}?"),
+                    None => format!("{fd}?"),
+                };
+                Conn {
+                    end: End::Server,
+                    what: match &client {
+                        Some(c) => format!("{c} (by the call's descriptor)"),
+                        None => format!("descriptor {fd} (by the call's descriptor)"),
+                    },
+                    client,
+                    fd: Some(fd),
+                    label,
+                    guess: true,
+                }
+            }
+            None => Conn {
+                end: End::Server,
+                client: None,
+                fd: None,
+                label: format!("sk {sk:#x}"),
+                what: "a socket the lane cannot name (it never saw it change state)".into(),
+                guess: false,
+            },
+        }
+    }
+
+    /// Makes a kernel event into a trace line at `t_us`, or `None` when it is about no thread
+    /// of ours (a followed thread waking or switching to another program's).
+    pub fn make(&mut self, raw: &Raw, t_us: u64) -> Option<Made> {
+        let ran_on = self.role(raw.tid, &raw.comm);
+        if ran_on == Role::Launcher {
+            return None;
+        }
+        let (subject, subject_role) = match raw.tp.name {
+            "sched_wakeup" => {
+                let pid = raw.int("pid")?;
+                let r = self.role(pid, raw.text("comm").unwrap_or(""));
+                (pid, r)
+            }
+            "sched_switch" => {
+                let prev = raw.int("prev_pid")?;
+                let prev_role = self.role(prev, raw.text("prev_comm").unwrap_or(""));
+                if prev_role.ours() {
+                    (prev, prev_role)
+                } else {
+                    let next = raw.int("next_pid")?;
+                    let r = self.role(next, raw.text("next_comm").unwrap_or(""));
+                    (next, r)
+                }
+            }
+            _ => (raw.tid, ran_on.clone()),
+        };
+        if !subject_role.ours() {
+            return None;
+        }
+        let mut m = Line::new(raw, t_us, &ran_on, subject, subject_role.clone());
+        m.inside = self.inside(raw.tid, t_us);
+        match raw.tp.name {
+            "sk_data_ready" => self.sk_data_ready(raw, &mut m),
+            "sock_recv_length" => self.sock_recv_length(raw, &mut m),
+            "inet_sock_set_state" => self.inet_sock_set_state(raw, &mut m),
+            "sched_wakeup" => self.sched_wakeup(raw, &mut m),
+            "sched_switch" => self.sched_switch(raw, &mut m),
+            "signal_generate" => self.signal_generate(raw, &mut m),
+            _ => self.io_uring(raw, &mut m),
+        }
+        if subject_role == Role::Crowd || matches!(subject_role, Role::Harness(_)) {
+            // The crowd's thousands of handshakes, the feeder's naps: one line per kind.
+            m.foldable = true;
+            m.sig_detail = format!(
+                "{} {} {:?} {:?}",
+                m.end.unwrap_or("-"),
+                m.coarse,
+                m.ret,
+                m.errno
+            );
+        }
+        Some(m.made())
+    }
+
+    fn sk_data_ready(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("skaddr").unwrap_or(0);
+        let conn = self.conn_or_guess(sk, None);
+        let on = m.ran_on_text();
+        let state = self.sockets.get(&sk).map(|s| s.state);
+        let arrived = match (conn.end, state) {
+            (End::Listener, _) => "a connection".to_string(),
+            (End::Server, Some(TCP_CLOSE_WAIT)) => format!("{}'s FIN", conn.what),
+            _ => format!("data for {}", conn.what),
+        };
+        m.stage = Stage::DataReady;
+        m.note = match conn.end {
+            End::Listener => format!(
+                "a connection is ready to accept: the handshake finished in the kernel, on {on}"
+            ),
+            End::Client => {
+                m.stage = Stage::Client;
+                format!(
+                    "something to read arrived at {} (the echo, or the server's FIN), on {on}",
+                    conn.what
+                )
+            }
+            End::Server if state == Some(TCP_CLOSE_WAIT) => format!(
+                "the end of {}'s stream arrived (its FIN): a read will return 0; delivered on {on}",
+                conn.what
+            ),
+            End::Server => {
+                let sent = conn
+                    .client
+                    .as_ref()
+                    .and_then(|c| self.sent.get(c))
+                    .map(|b| format!(" (it sent {b} bytes)"))
+                    .unwrap_or_default();
+                format!(
+                    "data for {}{sent} arrived in the kernel, delivered on {on}: stage ① is over for it",
+                    conn.what
+                )
+            }
+        };
+        self.ready
+            .insert(raw.tid, (m.t_us, conn.client.clone(), conn.fd, arrived));
+        m.conn(conn);
+    }
+
+    fn sock_recv_length(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("sk").unwrap_or(0);
+        let ret = raw.int("ret").unwrap_or(0);
+        let flags = raw.int("flags").unwrap_or(0);
+        let conn = self.conn_or_guess(sk, m.inside);
+        let inside = m.inside_text();
+        let on = m.ran_on_text();
+        let peek = if flags & libc::MSG_PEEK as i64 != 0 {
+            " (a peek: the bytes stay queued)"
+        } else {
+            ""
+        };
+        m.result(ret);
+        m.sig_detail = format!("{} {ret}", conn.label);
+        m.foldable = ret < 0;
+        let client_side = conn.end == End::Client;
+        m.stage = match (client_side, ret) {
+            (true, _) => Stage::Client,
+            (false, r) if r > 0 => Stage::CopyToUser,
+            (false, 0) => Stage::Teardown,
+            _ => Stage::DataReady,
+        };
+        m.note = match (client_side, ret) {
+            (true, r) if r > 0 => {
+                format!("{on} copied {r} bytes of its echo out of the kernel{peek}")
+            }
+            (true, 0) => format!("{on} read the server's end of stream (0 bytes)"),
+            (true, _) => format!("{on}'s read found nothing yet"),
+            (false, r) if r > 0 => format!(
+                "the kernel copied {r} bytes from {}'s socket into the server's buffer, on {on}{inside}{peek}: stage ②",
+                conn.what
+            ),
+            (false, 0) => format!(
+                "the kernel found the end of {}'s stream: 0 bytes to copy, on {on}{inside}",
+                conn.what
+            ),
+            (false, _) => format!(
+                "nothing to copy from {}'s socket yet ({}), on {on}{inside}",
+                conn.what,
+                m.errno.unwrap_or("error")
+            ),
+        };
+        m.conn(conn);
+    }
+
+    fn inet_sock_set_state(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("skaddr").unwrap_or(0);
+        let (old, new) = (
+            raw.int("oldstate").unwrap_or(0),
+            raw.int("newstate").unwrap_or(0),
+        );
+        let (sport, dport) = (
+            raw.int("sport").unwrap_or(0) as u16,
+            raw.int("dport").unwrap_or(0) as u16,
+        );
+        let end = match self.server_port {
+            Some(p) if sport == p && dport == 0 => Some(End::Listener),
+            Some(p) if sport == p => Some(End::Server),
+            Some(p) if dport == p => Some(End::Client),
+            _ => None,
+        };
+        if let Some(end) = end {
+            let port = if end == End::Server { dport } else { sport };
+            self.sockets.insert(
+                sk,
+                Sock {
+                    end,
+                    port,
+                    state: new,
+                },
+            );
+        }
+        let conn = self.conn_or_guess(sk, None);
+        let change = format!("{} → {}", tcp_state(old), tcp_state(new));
+        m.sig_detail = change.clone();
+        m.coarse = change.clone();
+        m.detail = change;
+        let on = m.ran_on_text();
+        let who = conn
+            .client
+            .clone()
+            .unwrap_or_else(|| "an idle client".into());
+        let cli = conn
+            .client
+            .as_ref()
+            .map_or_else(|| "an idle client".to_string(), |c| format!("client {c}"));
+        m.stage = if matches!(
+            new,
+            TCP_SYN_SENT | TCP_SYN_RECV | TCP_ESTABLISHED | TCP_LISTEN
+        ) {
+            Stage::Setup
+        } else {
+            Stage::Teardown
+        };
+        m.note = match (end, old, new) {
+            (None, _, _) => format!(
+                "TCP state {} of a socket that is not this server's (ports {sport} → {dport}), on {on}",
+                m.detail
+            ),
+            (Some(End::Listener), _, TCP_LISTEN) => format!(
+                "the listening socket is open: the kernel answers SYNs to port {sport} by itself"
+            ),
+            (Some(End::Listener), _, TCP_CLOSE) => {
+                "the listener is closed: no more connections".into()
+            }
+            (Some(End::Client), _, TCP_SYN_SENT) => format!("{cli}'s connect sends a SYN, on {on}"),
+            (Some(End::Client), TCP_SYN_SENT, TCP_ESTABLISHED) => format!(
+                "{cli}'s connection is established (the SYN-ACK came back): its connect returns"
+            ),
+            (Some(End::Server), _, TCP_SYN_RECV) => format!(
+                "{who}'s handshake reached the listener: the kernel makes a socket for it, no process involved (on {on})"
+            ),
+            (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => format!(
+                "the handshake with {who} is complete in the kernel: it waits in the accept queue until the server accepts"
+            ),
+            (Some(End::Client), _, TCP_FIN_WAIT1) => {
+                format!("{cli} shuts down writing: its FIN goes out")
+            }
+            (Some(End::Server), _, TCP_CLOSE_WAIT) => format!(
+                "{who}'s FIN reached the server's socket for it: a read there returns 0 (end of stream)"
+            ),
+            (Some(End::Server), _, TCP_LAST_ACK) => {
+                format!("the server closed its socket for {who}: its FIN goes out")
+            }
+            (Some(End::Client), _, TCP_FIN_WAIT2) => {
+                format!("the server's side acknowledged {cli}'s FIN")
+            }
+            (Some(End::Client), _, TCP_TIME_WAIT) => {
+                format!("{cli} got the server's FIN: its socket waits out TIME_WAIT")
+            }
+            (Some(_), _, TCP_CLOSE) => format!("{} is closed for good", conn.what),
+            (Some(_), _, _) => format!("TCP state of {}: {}", conn.what, m.detail),
+        };
+        m.conn(conn);
+    }
+
+    fn sched_wakeup(&mut self, raw: &Raw, m: &mut Line) {
+        let waker = m.ran_on_text();
+        let wakee = m.subject_role.whose();
+        let inside = self
+            .inside(m.subject, m.t_us)
+            .map(|(c, fd)| call_text(c, fd))
+            .map(|c| format!(", asleep in {c}"))
+            .unwrap_or_default();
+        m.detail = format!("wakes {}", m.subject_role.short());
+        m.sig_detail = format!("{} by {}", m.subject_role.short(), sig_name(&m.ran_on));
+        m.foldable = true;
+        m.stage = self.stage_of(m.subject, m.t_us, &m.subject_role);
+        m.note = format!(
+            "the kernel wakes {wakee}{inside}: it may run again, on CPU {} (the wake-up ran on {waker})",
+            raw.int("target_cpu").unwrap_or(-1)
+        );
+    }
+
+    fn sched_switch(&mut self, raw: &Raw, m: &mut Line) {
+        let prev = raw.int("prev_pid").unwrap_or(0);
+        let next = raw.int("next_pid").unwrap_or(0);
+        let prev_role = self.role(prev, raw.text("prev_comm").unwrap_or(""));
+        let next_role = self.role(next, raw.text("next_comm").unwrap_or(""));
+        let state = raw.int("prev_state").unwrap_or(0);
+        let (letter, how) = task_state(state);
+        m.detail = format!("{} ({letter}) → {}", prev_role.short(), next_role.short());
+        m.coarse = letter.to_string();
+        m.foldable = true;
+        let inside = |s: &Names, tid: i64| {
+            s.inside(tid, m.t_us)
+                .map(|(c, fd)| format!(" in {}", call_text(c, fd)))
+                .unwrap_or_default()
+        };
+        if prev_role.ours() {
+            m.sig_detail = format!("{letter} {}", sig_name(&next_role));
+            m.stage = self.stage_of(prev, m.t_us, &prev_role);
+            let then = if next_role.ours() {
+                format!("; {} runs", next_role.whose())
+            } else {
+                format!("; the CPU runs {}", next_role.whose())
+            };
+            m.note = format!("{} {how}{}{then}", prev_role.whose(), inside(self, prev));
+        } else {
+            m.sig_detail = format!("in after {}", sig_name(&prev_role));
+            m.stage = self.stage_of(next, m.t_us, &next_role);
+            m.note = format!(
+                "{} runs again on CPU {} (after {})",
+                next_role.whose(),
+                raw.cpu,
+                prev_role.whose()
+            );
+        }
+    }
+
+    fn signal_generate(&mut self, raw: &Raw, m: &mut Line) {
+        let sig = raw.int("sig").unwrap_or(0);
+        let target = raw.int("pid").unwrap_or(0);
+        let to_role = self.role(target, raw.text("comm").unwrap_or(""));
+        let to = to_role.short();
+        let whom = to_role.whose();
+        let result = match raw.int("result").unwrap_or(0) {
+            0 => "delivered",
+            1 => "ignored",
+            2 => "already pending: merged with it",
+            3 => "queued without its details (no memory)",
+            _ => "dropped (the target is gone)",
+        };
+        m.detail = format!("{} → {to}", signal_name(sig));
+        m.sig_detail = m.detail.clone();
+        m.stage = Stage::DataReady;
+        let just = self
+            .ready
+            .get(&raw.tid)
+            .filter(|(t, _, _, _)| m.t_us.saturating_sub(*t) <= 50)
+            .cloned();
+        m.note = match just {
+            Some((_, client, fd, arrived)) => {
+                m.guess = true;
+                m.client = client;
+                m.fd = fd;
+                format!(
+                    "the kernel raises {} for {whom} ({result}): {arrived} just arrived on this thread (inferred: the sk_data_ready before it)",
+                    signal_name(sig)
+                )
+            }
+            None => format!(
+                "the kernel raises {} for {whom} ({result})",
+                signal_name(sig)
+            ),
+        };
+    }
+
+    fn io_uring(&mut self, raw: &Raw, m: &mut Line) {
+        let key = raw.uint("user_data");
+        m.key = key;
+        let op = raw
+            .text("op_str")
+            .map(str::to_string)
+            .or_else(|| key.and_then(|k| self.uring.get(&k)).map(|(o, _)| o.clone()));
+        let fd = key.and_then(|k| self.uring.get(&k)).and_then(|(_, fd)| *fd);
+        let on = m.ran_on_text();
+        let inside = m.inside_text();
+        let target = |s: &Names| match (key, &op, fd) {
+            (Some(k), Some(op), Some(fd)) => {
+                let c = s
+                    .fd_port
+                    .get(&fd)
+                    .and_then(|p| s.port_client.get(p))
+                    .map(|c| format!("={c}"))
+                    .unwrap_or_default();
+                format!("key {k} {op} {fd}{c}")
+            }
+            (Some(k), Some(op), None) => format!("key {k} {op}"),
+            (Some(k), None, _) => format!("key {k}"),
+            _ => String::new(),
+        };
+        let name = raw.tp.name;
+        m.detail = target(self);
+        m.sig_detail = format!(
+            "{} {}",
+            op.as_deref().unwrap_or(""),
+            raw.int("res").unwrap_or(0)
+        );
+        m.stage = Stage::Completion;
+        m.note = match name {
+            "io_uring_create" => {
+                m.stage = Stage::Setup;
+                format!(
+                    "the kernel makes the ring: {} submission entries, {} completion entries (setup flags {:#x})",
+                    raw.int("sq_entries").unwrap_or(0),
+                    raw.int("cq_entries").unwrap_or(0),
+                    raw.int("flags").unwrap_or(0)
+                )
+            }
+            "io_uring_submit_req" => {
+                if let Some(k) = key {
+                    let fd = self.uring.get(&k).and_then(|(_, fd)| *fd);
+                    self.uring.insert(k, (op.clone().unwrap_or_default(), fd));
+                }
+                m.stage = match op.as_deref() {
+                    Some("SEND" | "SENDMSG" | "WRITE") => Stage::CopyToKernel,
+                    Some("ASYNC_CANCEL") => Stage::Teardown,
+                    _ => Stage::DataReady,
+                };
+                format!(
+                    "the kernel takes SQE {} from the submission ring, on {on}{inside}",
+                    target(self)
+                )
+            }
+            "io_uring_file_get" => {
+                let fd = raw.int("fd");
+                if let Some(k) = key
+                    && let Some(e) = self.uring.get_mut(&k)
+                {
+                    e.1 = fd;
+                }
+                m.detail = target(self);
+                m.stage = Stage::Setup;
+                format!(
+                    "the kernel looks up descriptor {} for key {}",
+                    fd.unwrap_or(-1),
+                    key.unwrap_or(0)
+                )
+            }
+            "io_uring_poll_arm" => {
+                m.stage = Stage::DataReady;
+                format!(
+                    "nothing there yet for {}: the kernel arms a poll on the socket and retries when it is ready (readiness, one layer down)",
+                    target(self)
+                )
+            }
+            "io_uring_task_add" => {
+                m.stage = Stage::DataReady;
+                format!(
+                    "the socket is ready for {}: the kernel queues the retry as task work for the ring's thread, on {on} (DEFER_TASKRUN: it runs at that thread's next io_uring_enter)",
+                    target(self)
+                )
+            }
+            "io_uring_local_work_run" | "io_uring_task_work_run" => {
+                m.sig_detail = format!("{}", raw.int("count").unwrap_or(0));
+                format!(
+                    "{on} ran {} item(s) of the ring's task work{inside}: the retried requests (and their copies) ran here",
+                    raw.int("count").unwrap_or(0)
+                )
+            }
+            "io_uring_complete" => {
+                let res = raw.int("res").unwrap_or(0);
+                m.result(res);
+                format!(
+                    "the kernel posts the completion of {}: result {res}, on {on}{inside}",
+                    target(self)
+                )
+            }
+            "io_uring_cqring_wait" => {
+                m.foldable = true;
+                m.sig_detail.clear();
+                format!(
+                    "{on} waits for {} completion(s){inside}",
+                    raw.int("min_events").unwrap_or(0)
+                )
+            }
+            "io_uring_queue_async_work" => format!(
+                "the kernel hands {} to an io-wq worker thread (it could not finish without blocking)",
+                target(self)
+            ),
+            "io_uring_req_failed" => format!("{} failed in the kernel", target(self)),
+            _ => format!("io_uring: {}", name.trim_start_matches("io_uring_")),
+        };
+        if let Some(fd) = fd {
+            m.fd = Some(fd);
+            m.client = self
+                .fd_port
+                .get(&fd)
+                .and_then(|p| self.port_client.get(p))
+                .cloned();
+        }
+    }
+
+    /// The stage a thread's scheduling belongs to: that of the call it is inside, if known.
+    fn stage_of(&self, tid: i64, t_us: u64, role: &Role) -> Stage {
+        if !matches!(role, Role::Server(_)) {
+            return match role {
+                Role::Client { .. } => Stage::Client,
+                _ => Stage::Setup,
+            };
+        }
+        let call = self.inside(tid, t_us).map(|(c, _)| c);
+        match call {
+            Some("recvfrom" | "recv" | "read") => Stage::DataReadyCopy,
+            Some("sendto" | "send" | "write") => Stage::CopyToKernel,
+            Some("io_uring_enter") => Stage::Completion,
+            _ => Stage::DataReady,
+        }
+    }
+}
+
+/// A line being made.
+struct Line<'a> {
+    raw: &'a Raw,
+    t_us: u64,
+    ran_on: Role,
+    subject: i64,
+    subject_role: Role,
+    inside: Option<(&'static str, Option<i64>)>,
+    stage: Stage,
+    note: String,
+    /// Shown after the tracepoint's name: the connection, a state change, a key.
+    detail: String,
+    sig_detail: String,
+    /// What the crowd's and the harness's events fold by (no address, no port).
+    coarse: String,
+    foldable: bool,
+    ret: Option<i64>,
+    errno: Option<&'static str>,
+    client: Option<String>,
+    fd: Option<i64>,
+    end: Option<&'static str>,
+    key: Option<u64>,
+    guess: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(raw: &'a Raw, t_us: u64, ran_on: &Role, subject: i64, subject_role: Role) -> Line<'a> {
+        Line {
+            raw,
+            t_us,
+            ran_on: ran_on.clone(),
+            subject,
+            subject_role,
+            inside: None,
+            stage: Stage::Setup,
+            note: String::new(),
+            detail: String::new(),
+            sig_detail: String::new(),
+            coarse: String::new(),
+            foldable: false,
+            ret: None,
+            errno: None,
+            client: None,
+            fd: None,
+            end: None,
+            key: None,
+            guess: false,
+        }
+    }
+
+    /// Where it ran: "client B's thread", "an interrupt, on another task's time (rustc)".
+    fn ran_on_text(&self) -> String {
+        match self.raw.irq {
+            Some(irq) if !self.ran_on.ours() => {
+                format!("a {irq} handler, on {}'s time", self.ran_on.whose())
+            }
+            Some(irq) => format!("{} (in a {irq} handler)", self.ran_on.whose()),
+            None => self.ran_on.whose(),
+        }
+    }
+
+    fn inside_text(&self) -> String {
+        self.inside
+            .map(|(c, fd)| format!(" (inside {})", call_text(c, fd)))
+            .unwrap_or_default()
+    }
+
+    /// A result as a syscall's: a count, or a negated errno.
+    fn result(&mut self, r: i64) {
+        if r < 0 {
+            self.errno = Some(crate::trace::errno::name(
+                rustix::io::Errno::from_raw_os_error((-r) as i32),
+            ));
+        } else {
+            self.ret = Some(r);
+        }
+    }
+
+    fn conn(&mut self, c: Conn) {
+        self.detail = if self.detail.is_empty() {
+            c.label.clone()
+        } else {
+            format!("{} {}", c.label, self.detail)
+        };
+        if self.sig_detail.is_empty() {
+            self.sig_detail = c.label.clone();
+        }
+        self.end = Some(c.end.name());
+        self.client = c.client;
+        self.fd = c.fd;
+        self.guess |= c.guess;
+    }
+
+    fn made(self) -> Made {
+        let raw = self.raw;
+        let mut ev = Event::new(Kind::Kernel, raw.tp.name, self.stage);
+        ev.t_us = self.t_us;
+        ev.tid = raw.tid;
+        ev.actor = Arc::from("kernel");
+        ev.args = self.detail;
+        ev.ret = self.ret;
+        ev.errno = self.errno;
+        ev.note = self.note;
+        ev.client = self.client;
+        ev.fd = self.fd;
+        ev.key = self.key;
+        ev.tracepoint = Some(raw.tp.full);
+        ev.on = Some(self.ran_on.short());
+        ev.end = self.end;
+        ev.inside = self.inside.map(|(c, _)| c);
+        ev.guess = self.guess.then_some(true);
+        let mut fields = Map::new();
+        for (k, v) in &raw.fields {
+            fields.insert(k.clone(), v.clone());
+        }
+        fields.insert("cpu".into(), Value::from(raw.cpu));
+        if let Some(irq) = raw.irq {
+            fields.insert("context".into(), Value::from(irq));
+        }
+        ev.fields = Some(fields);
+        Made {
+            ev,
+            subject: self.subject,
+            foldable: self.foldable,
+            sig: format!("{} {}", raw.tp.name, self.sig_detail),
+        }
+    }
+}
+
+/// This process's threads by their names: std names them after `thread::Builder::name`.
+fn by_name(name: &str) -> Role {
+    if name.starts_with("server") {
+        Role::Server(Arc::from(name))
+    } else if let Some(rest) = name.strip_prefix("client ") {
+        Role::Client {
+            client: rest.split(' ').next().unwrap_or(rest).to_string(),
+            name: Arc::from(name),
+        }
+    } else {
+        Role::Harness(Arc::from(name))
+    }
+}
+
+/// A thread's name for folding: another task is any other task.
+fn sig_name(r: &Role) -> Arc<str> {
+    match r {
+        Role::Other(_) | Role::Printer => "other".into(),
+        r => r.short(),
+    }
+}
+
+fn call_text(call: &str, fd: Option<i64>) -> String {
+    match fd {
+        Some(fd) => format!("{call}({fd})"),
+        None => call.to_string(),
+    }
+}
+
+const TCP_ESTABLISHED: i64 = 1;
+const TCP_SYN_SENT: i64 = 2;
+const TCP_SYN_RECV: i64 = 3;
+const TCP_FIN_WAIT1: i64 = 4;
+const TCP_FIN_WAIT2: i64 = 5;
+const TCP_TIME_WAIT: i64 = 6;
+const TCP_CLOSE: i64 = 7;
+const TCP_CLOSE_WAIT: i64 = 8;
+const TCP_LAST_ACK: i64 = 9;
+const TCP_LISTEN: i64 = 10;
+
+/// A TCP state by the name the kernel's `inet_sock_set_state` prints (without `TCP_`).
+fn tcp_state(s: i64) -> String {
+    match s {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        _ => return format!("state {s}"),
+    }
+    .to_string()
+}
+
+/// `sched_switch`'s `prev_state`: the letter `ps` shows, and what it means.
+fn task_state(s: i64) -> (&'static str, &'static str) {
+    match s & 0xff {
+        0 if s & 0x100 != 0 => ("R+", "is preempted (still runnable)"),
+        0 => ("R", "gives up the CPU (still runnable)"),
+        0x01 => ("S", "goes to sleep"),
+        0x02 => ("D", "sleeps uninterruptibly"),
+        0x04 | 0x08 => ("T", "is stopped"),
+        0x10 | 0x20 => ("X", "ends"),
+        0x80 => ("I", "goes idle"),
+        _ => ("?", "leaves the CPU"),
+    }
+}
+
+fn signal_name(sig: i64) -> String {
+    let rtmin = libc::SIGRTMIN() as i64;
+    match sig {
+        s if s == libc::SIGIO as i64 => "SIGIO".into(),
+        s if s == libc::SIGCHLD as i64 => "SIGCHLD".into(),
+        s if s == libc::SIGINT as i64 => "SIGINT".into(),
+        s if s == libc::SIGTERM as i64 => "SIGTERM".into(),
+        s if s == libc::SIGPIPE as i64 => "SIGPIPE".into(),
+        s if s == libc::SIGALRM as i64 => "SIGALRM".into(),
+        s if s == rtmin => "SIGRTMIN".into(),
+        s if s > rtmin && s <= libc::SIGRTMAX() as i64 => format!("SIGRTMIN+{}", s - rtmin),
+        s => format!("signal {s}"),
+    }
+}
