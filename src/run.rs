@@ -308,7 +308,10 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         Recorder::new()
     };
     let addr = SocketAddr::new(opts.bind, opts.port);
-    let (server, local, stop) = listed(lane.as_ref(), || start_server(serve, &rec, addr, knobs))??;
+    let server_rec = rec.clone();
+    let (server, local, stop) = listed(lane.as_ref(), move || {
+        start_server(serve, &server_rec, addr, knobs)
+    })??;
     if let Some(l) = &mut lane {
         l.begin(&rec, local.port());
     }
@@ -341,7 +344,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 board: board.clone(),
             };
             let rec = rec.clone();
-            Some(listed(lane.as_ref(), || {
+            Some(listed(lane.as_ref(), move || {
                 start_clients(sc, start, rec, stop)
             })??)
         }
@@ -382,7 +385,10 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
 }
 
 /// Runs `f` (which starts threads) on a thread the kernel lane follows, or here without it.
-fn listed<T: Send>(lane: Option<&Lane>, f: impl FnOnce() -> T + Send) -> Result<T> {
+fn listed<T: Send + 'static>(
+    lane: Option<&Lane>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
     match lane {
         Some(l) => l.listed(f),
         None => Ok(f()),

@@ -13,7 +13,7 @@ use super::parse::Raw;
 use crate::trace::{Event, Kind, Stage};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A thread, as the lane names it.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,13 +104,16 @@ struct Sock {
 
 /// A connection a kernel event concerns, as the trace names it.
 struct Conn {
-    end: End,
+    /// `None`: a socket the lane never saw change state, so cannot name.
+    end: Option<End>,
     client: Option<String>,
     fd: Option<i64>,
-    /// `5=B`, `B (in the accept queue)`, `B's socket`, `listener`, `idle :40312`.
+    /// `5=B`, `B (not accepted yet)`, `B's socket`, `listener`, `idle :40312`.
     label: String,
-    /// "data for B", "client B's socket".
-    what: String,
+    /// The peer in a sentence: `B`, `an idle client`, `the client on port 40312`, `fd 6`.
+    who: String,
+    /// The client itself in a sentence: `client B`, `an idle client`, ….
+    cli: String,
     guess: bool,
 }
 
@@ -130,11 +133,18 @@ pub struct Made {
 
 /// Everything the lane knows to name kernel events, learnt from both sides of the trace.
 pub struct Names {
+    /// `--serve`: a connection no scripted client made is a real client's, not the crowd's.
+    serve: bool,
     server_port: Option<u16>,
-    pid: u32,
     printer: i64,
-    launchers: Arc<Mutex<HashSet<i64>>>,
-    roles: HashMap<i64, Role>,
+    /// The lane's starter thread: followed, but not shown.
+    starter: i64,
+    /// The threads followed: the starter and every thread (or process) started from one.
+    ours: HashSet<i64>,
+    /// Of those, the crowd's helper process and its threads.
+    crowd: HashSet<i64>,
+    /// The name each thread was last seen with.
+    comms: HashMap<i64, String>,
     /// Server threads by tid, from their own events' actors.
     actors: HashMap<i64, Arc<str>>,
     sockets: HashMap<u64, Sock>,
@@ -158,13 +168,15 @@ pub struct Names {
 const RECENT: usize = 64;
 
 impl Names {
-    pub fn new(printer: i64, launchers: Arc<Mutex<HashSet<i64>>>) -> Names {
+    pub fn new(printer: i64, starter: i64, serve: bool) -> Names {
         Names {
+            serve,
             server_port: None,
-            pid: std::process::id(),
             printer,
-            launchers,
-            roles: HashMap::new(),
+            starter,
+            ours: HashSet::from([starter]),
+            crowd: HashSet::new(),
+            comms: HashMap::new(),
             actors: HashMap::new(),
             sockets: HashMap::new(),
             port_client: HashMap::new(),
@@ -192,7 +204,6 @@ impl Names {
             self.actors
                 .entry(ev.tid)
                 .or_insert_with(|| ev.actor.clone());
-            self.roles.insert(ev.tid, Role::Server(ev.actor.clone()));
         }
         match ev.kind {
             Kind::Wait => {
@@ -257,53 +268,66 @@ impl Names {
         }
     }
 
-    /// Who a thread is: a server thread (from its events), one of this process's threads
-    /// (its name), the crowd's helper (a child process), or another task.
-    pub fn role(&mut self, tid: i64, comm: &str) -> Role {
-        if let Some(r) = self.roles.get(&tid) {
-            return r.clone();
+    /// Learns from a kernel event, in the order read: the threads followed threads start
+    /// (`event-fork` follows them: `sched_process_fork`), the crowd's helper (the one that
+    /// `exec`s), and the names threads go by (the `comm` fields of the scheduler's events).
+    pub fn learn(&mut self, raw: &Raw) {
+        match raw.tp.name {
+            "sched_process_fork" => {
+                if let (Some(parent), Some(child)) = (raw.int("parent_pid"), raw.int("child_pid")) {
+                    if self.ours.contains(&parent) {
+                        self.ours.insert(child);
+                    }
+                    if self.crowd.contains(&parent) {
+                        self.crowd.insert(child);
+                    }
+                    if let Some(c) = raw.text("child_comm") {
+                        self.comms.insert(child, c.to_string());
+                    }
+                }
+            }
+            "sched_process_exec" => {
+                // Only the crowd's helper is a program of its own.
+                if let Some(pid) = raw.int("pid")
+                    && self.ours.contains(&pid)
+                {
+                    self.crowd.insert(pid);
+                }
+            }
+            _ => {}
         }
-        let role = self.classify(tid, comm);
-        self.roles.insert(tid, role.clone());
-        role
+        for (pid, comm) in [
+            ("pid", "comm"),
+            ("prev_pid", "prev_comm"),
+            ("next_pid", "next_comm"),
+        ] {
+            if let (Some(tid), Some(c)) = (raw.int(pid), raw.text(comm)) {
+                self.comms.insert(tid, c.to_string());
+            }
+        }
+        if raw.comm != "<...>" {
+            self.comms
+                .entry(raw.tid)
+                .or_insert_with(|| raw.comm.clone());
+        }
     }
 
-    fn classify(&self, tid: i64, comm: &str) -> Role {
-        if self
-            .launchers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&tid)
-        {
-            return Role::Launcher;
-        }
-        if tid == self.printer {
-            return Role::Printer;
-        }
-        if let Some(a) = self.actors.get(&tid) {
-            return Role::Server(a.clone());
-        }
-        if tid <= 0 {
-            return Role::Other(comm.to_string());
-        }
-        if let Ok(name) = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", self.pid)) {
-            return by_name(name.trim_end());
-        }
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) {
-            let ppid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("PPid:"))
-                .and_then(|v| v.trim().parse::<u32>().ok());
-            return if ppid == Some(self.pid) {
-                Role::Crowd
-            } else {
-                Role::Other(comm.to_string())
-            };
-        }
-        // Gone already: one of ours only if its name says so.
-        match by_name(comm) {
-            Role::Harness(_) => Role::Other(comm.to_string()),
-            r => r,
+    /// Who a thread is: a server thread (from its events), one the lane follows (by its
+    /// name), the crowd's helper, or another task.
+    pub fn role(&self, tid: i64) -> Role {
+        let comm = self.comms.get(&tid).map_or("?", String::as_str);
+        if tid == self.starter {
+            Role::Launcher
+        } else if tid == self.printer {
+            Role::Printer
+        } else if let Some(a) = self.actors.get(&tid) {
+            Role::Server(a.clone())
+        } else if self.crowd.contains(&tid) {
+            Role::Crowd
+        } else if self.ours.contains(&tid) {
+            by_name(comm)
+        } else {
+            Role::Other(comm.to_string())
         }
     }
 
@@ -329,30 +353,34 @@ impl Names {
         let fd = (s.end == End::Server)
             .then(|| self.port_fd.get(&s.port).copied())
             .flatten();
-        let (label, what) = match (s.end, &client, fd) {
-            (End::Listener, _, _) => ("listener".to_string(), "the listener".to_string()),
-            (End::Server, Some(c), Some(fd)) => (format!("{fd}={c}"), c.to_string()),
-            (End::Server, Some(c), None) => (format!("{c} (not accepted yet)"), c.to_string()),
-            (End::Server, None, Some(fd)) => (
-                format!("{fd}"),
-                format!("the connection from port {}", s.port),
+        // A port no scripted client connected from: the crowd's, or under --serve a real
+        // client's.
+        let (who, short) = match &client {
+            Some(c) => (c.clone(), c.clone()),
+            None if self.serve => (
+                format!("the client on port {}", s.port),
+                format!(":{}", s.port),
             ),
-            (End::Server, None, None) => (
-                format!("idle :{}", s.port),
-                "an idle connection".to_string(),
-            ),
-            (End::Client, Some(c), _) => (format!("{c}'s socket"), format!("client {c}'s socket")),
-            (End::Client, None, _) => (
-                format!("idle :{}", s.port),
-                "an idle connection's client end".to_string(),
-            ),
+            None => ("an idle client".to_string(), format!("idle :{}", s.port)),
+        };
+        let cli = match &client {
+            Some(c) => format!("client {c}"),
+            None => who.clone(),
+        };
+        let label = match (s.end, &client, fd) {
+            (End::Listener, _, _) => "listener".to_string(),
+            (End::Server, Some(c), Some(fd)) => format!("{fd}={c}"),
+            (End::Server, None, Some(fd)) => format!("{fd}"),
+            (End::Server, _, None) => format!("{short} (not accepted yet)"),
+            (End::Client, _, _) => format!("{short}'s socket"),
         };
         Some(Conn {
-            end: s.end,
+            end: Some(s.end),
             client,
             fd,
             label,
-            what,
+            who,
+            cli,
             guess: false,
         })
     }
@@ -371,16 +399,14 @@ impl Names {
                     .get(&fd)
                     .and_then(|p| self.port_client.get(p))
                     .cloned();
-                let label = match &client {
-                    Some(c) => format!("{fd}={c}?"),
-                    None => format!("{fd}?"),
+                let (label, who) = match &client {
+                    Some(c) => (format!("{fd}={c}?"), c.clone()),
+                    None => (format!("{fd}?"), format!("fd {fd}")),
                 };
                 Conn {
-                    end: End::Server,
-                    what: match &client {
-                        Some(c) => format!("{c} (by the call's descriptor)"),
-                        None => format!("descriptor {fd} (by the call's descriptor)"),
-                    },
+                    end: Some(End::Server),
+                    cli: who.clone(),
+                    who,
                     client,
                     fd: Some(fd),
                     label,
@@ -388,11 +414,12 @@ impl Names {
                 }
             }
             None => Conn {
-                end: End::Server,
+                end: None,
                 client: None,
                 fd: None,
                 label: format!("sk {sk:#x}"),
-                what: "a socket the lane cannot name (it never saw it change state)".into(),
+                who: "a socket the lane cannot name".into(),
+                cli: "a socket the lane cannot name".into(),
                 guess: false,
             },
         }
@@ -401,24 +428,24 @@ impl Names {
     /// Makes a kernel event into a trace line at `t_us`, or `None` when it is about no thread
     /// of ours (a followed thread waking or switching to another program's).
     pub fn make(&mut self, raw: &Raw, t_us: u64) -> Option<Made> {
-        let ran_on = self.role(raw.tid, &raw.comm);
+        let ran_on = self.role(raw.tid);
         if ran_on == Role::Launcher {
             return None;
         }
         let (subject, subject_role) = match raw.tp.name {
             "sched_wakeup" => {
                 let pid = raw.int("pid")?;
-                let r = self.role(pid, raw.text("comm").unwrap_or(""));
+                let r = self.role(pid);
                 (pid, r)
             }
             "sched_switch" => {
                 let prev = raw.int("prev_pid")?;
-                let prev_role = self.role(prev, raw.text("prev_comm").unwrap_or(""));
+                let prev_role = self.role(prev);
                 if prev_role.ours() {
                     (prev, prev_role)
                 } else {
                     let next = raw.int("next_pid")?;
-                    let r = self.role(next, raw.text("next_comm").unwrap_or(""));
+                    let r = self.role(next);
                     (next, r)
                 }
             }
@@ -436,6 +463,8 @@ impl Names {
             "sched_wakeup" => self.sched_wakeup(raw, &mut m),
             "sched_switch" => self.sched_switch(raw, &mut m),
             "signal_generate" => self.signal_generate(raw, &mut m),
+            "sched_process_fork" => self.sched_process_fork(raw, &mut m),
+            "sched_process_exec" => self.sched_process_exec(raw, &mut m),
             _ => self.io_uring(raw, &mut m),
         }
         if subject_role == Role::Crowd || matches!(subject_role, Role::Harness(_)) {
@@ -457,28 +486,29 @@ impl Names {
         let conn = self.conn_or_guess(sk, None);
         let on = m.ran_on_text();
         let state = self.sockets.get(&sk).map(|s| s.state);
+        let who = &conn.who;
         let arrived = match (conn.end, state) {
-            (End::Listener, _) => "a connection".to_string(),
-            (End::Server, Some(TCP_CLOSE_WAIT)) => format!("{}'s FIN", conn.what),
-            _ => format!("data for {}", conn.what),
+            (Some(End::Listener), _) => "a connection".to_string(),
+            (Some(End::Server), Some(TCP_CLOSE_WAIT)) => format!("{who}'s FIN"),
+            (Some(End::Server), _) => format!("data for {who}"),
+            _ => "something".to_string(),
         };
         m.stage = Stage::DataReady;
         m.note = match conn.end {
-            End::Listener => format!(
-                "a connection is ready to accept: the handshake finished in the kernel, on {on}"
+            Some(End::Listener) => format!(
+                "a connection is ready to accept: the handshake finished in the kernel, {on}"
             ),
-            End::Client => {
+            Some(End::Client) => {
                 m.stage = Stage::Client;
                 format!(
-                    "something to read arrived at {} (the echo, or the server's FIN), on {on}",
-                    conn.what
+                    "something to read arrived at {}'s socket (the echo, or the server's FIN), {on}",
+                    conn.cli
                 )
             }
-            End::Server if state == Some(TCP_CLOSE_WAIT) => format!(
-                "the end of {}'s stream arrived (its FIN): a read will return 0; delivered on {on}",
-                conn.what
+            Some(End::Server) if state == Some(TCP_CLOSE_WAIT) => format!(
+                "{who}'s FIN arrived: a read of its socket will return 0 (end of stream); delivered {on}"
             ),
-            End::Server => {
+            Some(End::Server) => {
                 let sent = conn
                     .client
                     .as_ref()
@@ -486,10 +516,12 @@ impl Names {
                     .map(|b| format!(" (it sent {b} bytes)"))
                     .unwrap_or_default();
                 format!(
-                    "data for {}{sent} arrived in the kernel, delivered on {on}: stage ① is over for it",
-                    conn.what
+                    "data for {who}{sent} arrived in the kernel, delivered {on}: stage ① is over for it"
                 )
             }
+            None => format!(
+                "something arrived on a socket the lane cannot name (it never saw its handshake), {on}"
+            ),
         };
         self.ready
             .insert(raw.tid, (m.t_us, conn.client.clone(), conn.fd, arrived));
@@ -503,6 +535,7 @@ impl Names {
         let conn = self.conn_or_guess(sk, m.inside);
         let inside = m.inside_text();
         let on = m.ran_on_text();
+        let who_on = m.ran_on.whose();
         let peek = if flags & libc::MSG_PEEK as i64 != 0 {
             " (a peek: the bytes stay queued)"
         } else {
@@ -511,7 +544,13 @@ impl Names {
         m.result(ret);
         m.sig_detail = format!("{} {ret}", conn.label);
         m.foldable = ret < 0;
-        let client_side = conn.end == End::Client;
+        let client_side = conn.end == Some(End::Client);
+        let who = &conn.who;
+        let which = if conn.guess {
+            " (which socket: inferred from the call's descriptor)"
+        } else {
+            ""
+        };
         m.stage = match (client_side, ret) {
             (true, _) => Stage::Client,
             (false, r) if r > 0 => Stage::CopyToUser,
@@ -520,21 +559,18 @@ impl Names {
         };
         m.note = match (client_side, ret) {
             (true, r) if r > 0 => {
-                format!("{on} copied {r} bytes of its echo out of the kernel{peek}")
+                format!("{who_on} copied {r} bytes of its echo out of the kernel{peek}")
             }
-            (true, 0) => format!("{on} read the server's end of stream (0 bytes)"),
-            (true, _) => format!("{on}'s read found nothing yet"),
+            (true, 0) => format!("{who_on} read the server's end of stream (0 bytes)"),
+            (true, _) => format!("{who_on}'s read found nothing yet"),
             (false, r) if r > 0 => format!(
-                "the kernel copied {r} bytes from {}'s socket into the server's buffer, on {on}{inside}{peek}: stage ②",
-                conn.what
+                "the kernel copied {r} bytes from {who}'s socket into the server's buffer, {on}{inside}{peek}: stage ②{which}"
             ),
             (false, 0) => format!(
-                "the kernel found the end of {}'s stream: 0 bytes to copy, on {on}{inside}",
-                conn.what
+                "the kernel found the end of {who}'s stream: 0 bytes to copy, {on}{inside}{which}"
             ),
             (false, _) => format!(
-                "nothing to copy from {}'s socket yet ({}), on {on}{inside}",
-                conn.what,
+                "nothing to copy from {who}'s socket yet ({}), {on}{inside}{which}",
                 m.errno.unwrap_or("error")
             ),
         };
@@ -574,14 +610,7 @@ impl Names {
         m.coarse = change.clone();
         m.detail = change;
         let on = m.ran_on_text();
-        let who = conn
-            .client
-            .clone()
-            .unwrap_or_else(|| "an idle client".into());
-        let cli = conn
-            .client
-            .as_ref()
-            .map_or_else(|| "an idle client".to_string(), |c| format!("client {c}"));
+        let (who, cli) = (conn.who.clone(), conn.cli.clone());
         m.stage = if matches!(
             new,
             TCP_SYN_SENT | TCP_SYN_RECV | TCP_ESTABLISHED | TCP_LISTEN
@@ -592,7 +621,7 @@ impl Names {
         };
         m.note = match (end, old, new) {
             (None, _, _) => format!(
-                "TCP state {} of a socket that is not this server's (ports {sport} → {dport}), on {on}",
+                "TCP state {} of a socket that is not this server's (ports {sport} → {dport}), {on}",
                 m.detail
             ),
             (Some(End::Listener), _, TCP_LISTEN) => format!(
@@ -601,12 +630,12 @@ impl Names {
             (Some(End::Listener), _, TCP_CLOSE) => {
                 "the listener is closed: no more connections".into()
             }
-            (Some(End::Client), _, TCP_SYN_SENT) => format!("{cli}'s connect sends a SYN, on {on}"),
+            (Some(End::Client), _, TCP_SYN_SENT) => format!("{cli}'s connect sends a SYN, {on}"),
             (Some(End::Client), TCP_SYN_SENT, TCP_ESTABLISHED) => format!(
                 "{cli}'s connection is established (the SYN-ACK came back): its connect returns"
             ),
             (Some(End::Server), _, TCP_SYN_RECV) => format!(
-                "{who}'s handshake reached the listener: the kernel makes a socket for it, no process involved (on {on})"
+                "{who}'s handshake reached the listener: the kernel makes a socket for it, no process involved ({on})"
             ),
             (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => format!(
                 "the handshake with {who} is complete in the kernel: it waits in the accept queue until the server accepts"
@@ -626,8 +655,14 @@ impl Names {
             (Some(End::Client), _, TCP_TIME_WAIT) => {
                 format!("{cli} got the server's FIN: its socket waits out TIME_WAIT")
             }
-            (Some(_), _, TCP_CLOSE) => format!("{} is closed for good", conn.what),
-            (Some(_), _, _) => format!("TCP state of {}: {}", conn.what, m.detail),
+            (Some(End::Server), _, TCP_CLOSE) => {
+                format!("the server's socket for {who} is closed for good")
+            }
+            (Some(End::Client), _, TCP_CLOSE) => format!("{cli}'s socket is closed for good"),
+            (Some(End::Server), _, _) => {
+                format!("TCP state of the server's socket for {who}: {}", m.detail)
+            }
+            (Some(_), _, _) => format!("TCP state of {cli}'s socket: {}", m.detail),
         };
         m.conn(conn);
     }
@@ -645,7 +680,7 @@ impl Names {
         m.foldable = true;
         m.stage = self.stage_of(m.subject, m.t_us, &m.subject_role);
         m.note = format!(
-            "the kernel wakes {wakee}{inside}: it may run again, on CPU {} (the wake-up ran on {waker})",
+            "the kernel wakes {wakee}{inside}: it may run again, on CPU {} (the wake-up ran {waker})",
             raw.int("target_cpu").unwrap_or(-1)
         );
     }
@@ -653,8 +688,7 @@ impl Names {
     fn sched_switch(&mut self, raw: &Raw, m: &mut Line) {
         let prev = raw.int("prev_pid").unwrap_or(0);
         let next = raw.int("next_pid").unwrap_or(0);
-        let prev_role = self.role(prev, raw.text("prev_comm").unwrap_or(""));
-        let next_role = self.role(next, raw.text("next_comm").unwrap_or(""));
+        let (prev_role, next_role) = (self.role(prev), self.role(next));
         let state = raw.int("prev_state").unwrap_or(0);
         let (letter, how) = task_state(state);
         m.detail = format!("{} ({letter}) → {}", prev_role.short(), next_role.short());
@@ -686,10 +720,35 @@ impl Names {
         }
     }
 
+    fn sched_process_fork(&mut self, raw: &Raw, m: &mut Line) {
+        let child = raw.int("child_pid").unwrap_or(0);
+        m.detail = format!("tid {child}");
+        m.stage = Stage::Setup;
+        // Named as it is known by now (a new thread takes its own name once it runs).
+        let named = match self.role(child) {
+            Role::Harness(_) => format!("a new thread, tid {child}"),
+            r => format!("{}, tid {child}", r.whose().replacen("the ", "", 1)),
+        };
+        m.note = format!(
+            "{} starts {named} (clone): the lane follows it from its first instruction",
+            m.ran_on.whose()
+        );
+    }
+
+    fn sched_process_exec(&mut self, raw: &Raw, m: &mut Line) {
+        m.detail = raw.text("filename").unwrap_or("").to_string();
+        m.stage = Stage::Setup;
+        m.note = format!(
+            "tid {} becomes a program of its own ({}): the idle crowd's helper process, followed too",
+            raw.int("pid").unwrap_or(0),
+            m.detail
+        );
+    }
+
     fn signal_generate(&mut self, raw: &Raw, m: &mut Line) {
         let sig = raw.int("sig").unwrap_or(0);
         let target = raw.int("pid").unwrap_or(0);
-        let to_role = self.role(target, raw.text("comm").unwrap_or(""));
+        let to_role = self.role(target);
         let to = to_role.short();
         let whom = to_role.whose();
         let result = match raw.int("result").unwrap_or(0) {
@@ -733,6 +792,7 @@ impl Names {
             .or_else(|| key.and_then(|k| self.uring.get(&k)).map(|(o, _)| o.clone()));
         let fd = key.and_then(|k| self.uring.get(&k)).and_then(|(_, fd)| *fd);
         let on = m.ran_on_text();
+        let who_on = m.ran_on.whose();
         let inside = m.inside_text();
         let target = |s: &Names| match (key, &op, fd) {
             (Some(k), Some(op), Some(fd)) => {
@@ -777,7 +837,7 @@ impl Names {
                     _ => Stage::DataReady,
                 };
                 format!(
-                    "the kernel takes SQE {} from the submission ring, on {on}{inside}",
+                    "the kernel takes SQE {} from the submission ring, {on}{inside}",
                     target(self)
                 )
             }
@@ -806,14 +866,14 @@ impl Names {
             "io_uring_task_add" => {
                 m.stage = Stage::DataReady;
                 format!(
-                    "the socket is ready for {}: the kernel queues the retry as task work for the ring's thread, on {on} (DEFER_TASKRUN: it runs at that thread's next io_uring_enter)",
+                    "the socket is ready for {}: the kernel queues the retry as task work for the ring's thread, {on} (DEFER_TASKRUN: it runs at that thread's next io_uring_enter)",
                     target(self)
                 )
             }
             "io_uring_local_work_run" | "io_uring_task_work_run" => {
                 m.sig_detail = format!("{}", raw.int("count").unwrap_or(0));
                 format!(
-                    "{on} ran {} item(s) of the ring's task work{inside}: the retried requests (and their copies) ran here",
+                    "{who_on} ran {} item(s) of the ring's task work{inside}: the retried requests (and their copies) ran here",
                     raw.int("count").unwrap_or(0)
                 )
             }
@@ -821,7 +881,7 @@ impl Names {
                 let res = raw.int("res").unwrap_or(0);
                 m.result(res);
                 format!(
-                    "the kernel posts the completion of {}: result {res}, on {on}{inside}",
+                    "the kernel posts the completion of {}: result {res}, {on}{inside}",
                     target(self)
                 )
             }
@@ -829,7 +889,7 @@ impl Names {
                 m.foldable = true;
                 m.sig_detail.clear();
                 format!(
-                    "{on} waits for {} completion(s){inside}",
+                    "{who_on} waits for {} completion(s){inside}",
                     raw.int("min_events").unwrap_or(0)
                 )
             }
@@ -918,14 +978,16 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// Where it ran: "client B's thread", "an interrupt, on another task's time (rustc)".
+    /// Where it ran, with its preposition: "on client B's thread", "on client B's thread, in
+    /// a softirq handler", "in a hardirq handler while another task (rustc) had the CPU".
     fn ran_on_text(&self) -> String {
         match self.raw.irq {
-            Some(irq) if !self.ran_on.ours() => {
-                format!("a {irq} handler, on {}'s time", self.ran_on.whose())
-            }
-            Some(irq) => format!("{} (in a {irq} handler)", self.ran_on.whose()),
-            None => self.ran_on.whose(),
+            Some(irq) if !self.ran_on.ours() => format!(
+                "in a {irq} handler while {} had the CPU",
+                self.ran_on.whose()
+            ),
+            Some(irq) => format!("on {}, in a {irq} handler", self.ran_on.whose()),
+            None => format!("on {}", self.ran_on.whose()),
         }
     }
 
@@ -955,7 +1017,7 @@ impl<'a> Line<'a> {
         if self.sig_detail.is_empty() {
             self.sig_detail = c.label.clone();
         }
-        self.end = Some(c.end.name());
+        self.end = c.end.map(End::name);
         self.client = c.client;
         self.fd = c.fd;
         self.guess |= c.guess;

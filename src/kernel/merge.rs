@@ -214,7 +214,7 @@ impl Merge {
             let Some(raw) = parse::line(line, TRACEPOINTS, &inst.formats) else {
                 continue;
             };
-            self.learn(&raw);
+            self.names.learn(&raw);
             let t = (raw.mono_us * 1000).saturating_sub(self.origin_ns) / 1000;
             // ftrace merges its CPUs in time order; a late commit goes to its place.
             let at = self.kernel.partition_point(|(k, _)| *k <= t);
@@ -222,22 +222,6 @@ impl Merge {
         }
         let read_to = before.saturating_sub(self.origin_ns) / 1000;
         self.watermark = self.watermark.max(read_to.saturating_sub(IN_FLIGHT_US));
-    }
-
-    /// Names the threads of an event while they are alive (a thread that ended is harder);
-    /// the names in its fields first: the line's own may be ftrace's `<...>`.
-    fn learn(&mut self, raw: &Raw) {
-        for (pid, comm) in [
-            ("pid", "comm"),
-            ("prev_pid", "prev_comm"),
-            ("next_pid", "next_comm"),
-        ] {
-            if let Some(tid) = raw.int(pid) {
-                let comm = raw.text(comm).unwrap_or("").to_string();
-                self.names.role(tid, &comm);
-            }
-        }
-        self.names.role(raw.tid, &raw.comm);
     }
 
     /// Shows, in order, each event whose place is known: a kernel event once the trace has

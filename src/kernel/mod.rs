@@ -55,69 +55,111 @@ mod linux {
     use super::{Out, Want, attribute::Names};
     use crate::trace::{Event, Recorder};
     use anyhow::{Result, anyhow};
-    use std::collections::HashSet;
-    use std::sync::{Arc, Mutex};
+    use std::sync::mpsc::{Sender, channel};
+    use std::thread::JoinHandle;
+
+    /// Work for the starter thread: start some of the run's threads.
+    type Job = Box<dyn FnOnce() + Send>;
+
+    /// The thread the instance follows first, kept for the whole run: it starts the run's
+    /// threads, so that they are followed from birth (`event-fork`) after one write to
+    /// `set_event_pid`. (Every later write replaces the kernel's pid list and waits for an RCU
+    /// grace period first: tens of milliseconds each.)
+    struct Starter {
+        jobs: Option<Sender<Job>>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Drop for Starter {
+        fn drop(&mut self) {
+            drop(self.jobs.take());
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
 
     /// One run's kernel lane: its ftrace instance (removed when the lane is dropped) and the
     /// merge of its events into the trace.
     pub struct Lane {
+        /// Declared before the instance: it ends first.
+        starter: Starter,
         inst: Instance,
         want: Want,
-        /// Threads that enlisted only to start others: their own events are not shown.
-        launchers: Arc<Mutex<HashSet<i64>>>,
+        /// The starter thread (followed only to start others: its own events are not shown).
+        starter_tid: i64,
         /// The thread that prints the trace (this one); not followed.
         printer: i64,
         merge: Option<Merge>,
     }
 
     impl Lane {
-        /// Makes the run's ftrace instance, configured and enabled but not yet recording (no
-        /// thread is listed yet). Refuses in one line when this machine cannot: not root,
-        /// no tracefs, no instance, missing tracepoints.
+        /// Makes the run's ftrace instance and starts recording for its starter thread, the
+        /// one the run's threads will be started from. Refuses in one line when this machine
+        /// cannot: not root, no tracefs, no instance, missing tracepoints.
         pub fn start(want: Want) -> Result<Lane> {
             let printer = i64::from(rustix::thread::gettid().as_raw_nonzero().get());
             let inst = Instance::create(printer)?;
+            let (jobs, todo) = channel::<Job>();
+            let (tid_tx, tid_rx) = channel();
+            let thread = std::thread::Builder::new()
+                .name("kernel lane".into())
+                .spawn(move || {
+                    let _ = tid_tx.send(i64::from(rustix::thread::gettid().as_raw_nonzero().get()));
+                    for job in todo {
+                        job();
+                    }
+                })?;
+            let starter = Starter {
+                jobs: Some(jobs),
+                thread: Some(thread),
+            };
+            let tid = tid_rx
+                .recv()
+                .map_err(|_| anyhow!("--kernel: the lane's starter thread died"))?;
+            inst.enlist(tid)
+                .map_err(|e| anyhow!("--kernel: cannot follow the run's threads: {e}"))?;
             Ok(Lane {
+                starter,
                 inst,
                 want,
-                launchers: Arc::default(),
+                starter_tid: tid,
                 printer,
                 merge: None,
             })
         }
 
-        /// Runs `f` on a thread of its own that is listed in the instance's filter first: the
-        /// threads `f` starts (and theirs: `event-fork`) are followed, the caller is not.
-        pub fn listed<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-            std::thread::scope(|s| {
-                let h = std::thread::Builder::new()
-                    .name("kernel lane".into())
-                    .spawn_scoped(s, || -> Result<T> {
-                        let tid = i64::from(rustix::thread::gettid().as_raw_nonzero().get());
-                        self.launchers
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(tid);
-                        self.inst.enlist(tid).map_err(|e| {
-                            anyhow!("--kernel: cannot follow the run's threads: {e}")
-                        })?;
-                        Ok(f())
-                    })?;
-                h.join()
-                    .map_err(|_| anyhow!("the thread starting the run panicked"))?
-            })
+        /// Runs `f` on the starter thread: the threads it starts (and theirs) are followed,
+        /// the caller is not.
+        pub fn listed<T: Send + 'static>(
+            &self,
+            f: impl FnOnce() -> T + Send + 'static,
+        ) -> Result<T> {
+            let (done, result) = channel();
+            let job: Job = Box::new(move || {
+                let _ = done.send(f());
+            });
+            self.starter
+                .jobs
+                .as_ref()
+                .and_then(|j| j.send(job).ok())
+                .ok_or_else(|| anyhow!("--kernel: the lane's starter thread is gone"))?;
+            result
+                .recv()
+                .map_err(|_| anyhow!("the thread starting the run panicked"))
         }
 
         /// The trace's clock and the server's port are known: the merge begins, with the
         /// lane's opening remarks (what it follows, and what it cannot see).
         pub fn begin(&mut self, rec: &Recorder, port: u16) {
-            let mut names = Names::new(self.printer, self.launchers.clone());
+            let mut names = Names::new(self.printer, self.starter_tid, self.want.serve);
             names.server_port(port);
             let mut merge = Merge::new(names, rec.start(), self.want.cap);
             let mut say = vec![format!(
                 "the kernel lane: tracepoints of this run's threads from a private ftrace instance (iomodels-{}), on the trace's clock (CLOCK_MONOTONIC); every kernel line is a real tracepoint",
                 std::process::id()
             )];
+            say.push("left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace) and the wake-ups of the thread printing the trace".into());
             if self.inst.mounted_here {
                 say.push("tracefs was not mounted: it is mounted for this run alone (a mount namespace of its own)".into());
             }
@@ -177,7 +219,10 @@ impl Lane {
         )
     }
 
-    pub fn listed<T: Send>(&self, _: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    pub fn listed<T: Send + 'static>(
+        &self,
+        _: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         match *self {}
     }
 

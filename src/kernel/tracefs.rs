@@ -15,11 +15,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Per-CPU ring buffer of the instance. A classroom run writes well under 1 MiB in all; the
-/// lane reads it every few milliseconds, so this is room for bursts (a nonblocking server's
-/// tens of thousands of `EAGAIN`s), not the whole run.
-const BUFFER_KB: u32 = 1024;
-
 /// Where tracefs is mounted for this process, as a standard install puts it.
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -39,7 +34,10 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// One run's instance, enabled but off until its first thread is listed.
+/// One run's instance, enabled but off until its first thread is listed. Its ring buffer is
+/// the kernel's default for an instance (1.4 MiB per CPU): the lane reads it every few
+/// milliseconds, so that is room for bursts (a nonblocking server's tens of thousands of
+/// `EAGAIN`s), not for the whole run.
 pub struct Instance {
     dir: PathBuf,
     /// `trace_pipe`, non-blocking: each read takes what the kernel has recorded since the last.
@@ -91,12 +89,11 @@ impl Instance {
     }
 
     fn configure(&mut self, quiet_tid: i64) -> Result<(), String> {
+        let dir = self.dir.clone();
         let put = |file: &str, value: &str| {
-            std::fs::write(self.dir.join(file), value).map_err(|e| format!("{file}: {e}"))
+            std::fs::write(dir.join(file), value).map_err(|e| format!("{file}: {e}"))
         };
         put("tracing_on", "0")?;
-        put("trace_clock", "mono")?;
-        put("buffer_size_kb", &BUFFER_KB.to_string())?;
         for (option, value) in [
             ("fields", "1"),
             ("hash-ptr", "0"),
@@ -105,29 +102,15 @@ impl Instance {
         ] {
             put(&format!("options/{option}"), value)?;
         }
-        let mut formats = Vec::with_capacity(TRACEPOINTS.len());
-        for tp in TRACEPOINTS {
-            let at = self.dir.join("events").join(tp.system).join(tp.name);
-            match std::fs::read_to_string(at.join("format")) {
-                Ok(text) => {
-                    formats.push(Format::parse(&text));
-                    if tp.name == "sched_wakeup" {
-                        put(
-                            "events/sched/sched_wakeup/filter",
-                            &format!("pid != {quiet_tid}"),
-                        )?;
-                    }
-                    std::fs::write(at.join("enable"), "1")
-                        .map_err(|e| format!("{}: {e}", tp.full))?;
-                }
-                Err(_) if !tp.required => {
-                    formats.push(Format::default());
-                    self.missing.push(tp.full);
-                }
-                Err(_) => return Err(missing_tracepoint(tp)),
-            }
-        }
-        self.formats = formats;
+        // Switching the clock resets the buffer, which waits out an RCU grace period (tens of
+        // milliseconds on a busy machine): meanwhile the tracepoints' formats are read.
+        let (clock, found) = std::thread::scope(|s| {
+            let clock = s.spawn(|| put("trace_clock", "mono"));
+            let found = self.enable(&put, quiet_tid);
+            (clock.join(), found)
+        });
+        clock.map_err(|_| "trace_clock: the thread setting it panicked".to_string())??;
+        (self.formats, self.missing) = found?;
         self.pipe = Some(high(
             OpenOptions::new()
                 .read(true)
@@ -145,6 +128,45 @@ impl Instance {
                 .open(self.dir.join("tracing_on")),
         )?));
         Ok(())
+    }
+
+    /// Each of [`TRACEPOINTS`]' format (empty for an optional one this kernel lacks, which
+    /// is named in the second list), with the lane's filters set and every one enabled.
+    fn enable(
+        &self,
+        put: &impl Fn(&str, &str) -> Result<(), String>,
+        quiet_tid: i64,
+    ) -> Result<(Vec<Format>, Vec<&'static str>), String> {
+        let mut formats = Vec::with_capacity(TRACEPOINTS.len());
+        let (mut enable, mut missing) = (Vec::new(), Vec::new());
+        for tp in TRACEPOINTS {
+            let at = self.dir.join("events").join(tp.system).join(tp.name);
+            match std::fs::read_to_string(at.join("format")) {
+                Ok(text) => {
+                    formats.push(Format::parse(&text));
+                    enable.push(tp.full);
+                }
+                Err(_) if !tp.required => {
+                    formats.push(Format::default());
+                    missing.push(tp.full);
+                }
+                Err(_) => return Err(missing_tracepoint(tp)),
+            }
+        }
+        put(
+            "events/sched/sched_wakeup/filter",
+            &format!("pid != {quiet_tid}"),
+        )?;
+        // A nonblocking server asks tens of thousands of times a second; each "not yet" is
+        // already a line of the trace (`recvfrom … = -1 EAGAIN`, folded with its count), and
+        // formatting them all would cost the run more than the lesson gains.
+        put(
+            "events/sock/sock_recv_length/filter",
+            &format!("ret != -{}", libc::EAGAIN),
+        )?;
+        // All at once, `system:name` each (`set_event`, as `trace-cmd record -e` does).
+        put("set_event", &enable.join(" "))?;
+        Ok((formats, missing))
     }
 
     /// Adds a thread to the filter (its children join it by themselves: `event-fork`), and

@@ -33,6 +33,9 @@ pub const TRACEPOINTS: &[Tracepoint] = &[
     tp!("sock", "inet_sock_set_state", true),
     tp!("sched", "sched_wakeup", true),
     tp!("sched", "sched_switch", true),
+    // Which threads the followed ones start (they are followed too), and the crowd's exec.
+    tp!("sched", "sched_process_fork", true),
+    tp!("sched", "sched_process_exec", true),
     tp!("signal", "signal_generate", true),
     tp!("io_uring", "io_uring_create", false),
     tp!("io_uring", "io_uring_register", false),
