@@ -167,6 +167,11 @@ pub struct Names {
 /// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
 const RECENT: usize = 64;
 
+/// How far past a call's end (as the trace has it) a kernel event on its thread still counts
+/// as inside it: both sides' times are cut to the microsecond, the call's start and length
+/// separately, and the copy is the last thing a recv does.
+pub const SLACK_US: u64 = 3;
+
 impl Names {
     pub fn new(printer: i64, starter: i64, serve: bool) -> Names {
         Names {
@@ -341,7 +346,7 @@ impl Names {
         self.calls.get(&tid).and_then(|q| {
             q.iter()
                 .rev()
-                .find(|(s, e, _, _)| *s <= t_us && t_us <= e + 1)
+                .find(|(s, e, _, _)| *s <= t_us && t_us <= e + SLACK_US)
                 .map(|&(_, _, call, fd)| (call, fd))
         })
     }

@@ -233,8 +233,15 @@ impl Merge {
         loop {
             let user = self.held.peek().map(|Reverse(h)| h.key);
             let kernel = self.kernel.front().map(|(t, _)| *t);
-            let kernel_first = match (user, kernel) {
-                (Some(u), Some(k)) => k < u,
+            let kernel_first = match (self.held.peek(), self.kernel.front()) {
+                // A call's own kernel events come before its line, also when the times,
+                // each cut to the microsecond, put the last of them just past its end.
+                (Some(Reverse(h)), Some((k, raw))) => {
+                    *k < h.key
+                        || (raw.tid == h.ev.tid
+                            && *k >= h.ev.t_us
+                            && *k <= h.key + super::attribute::SLACK_US)
+                }
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
