@@ -1152,3 +1152,175 @@ fn signal_name(sig: i64) -> String {
         s => format!("signal {s}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::tracepoints::TRACEPOINTS;
+
+    const STARTER: i64 = 100;
+    const SERVER: i64 = 101;
+    const CLIENT_A: i64 = 102;
+
+    fn raw(tid: i64, name: &str, fields: &[(&str, Value)]) -> Raw {
+        Raw {
+            tid,
+            comm: "<...>".into(),
+            cpu: 0,
+            irq: None,
+            mono_us: 0,
+            tp: TRACEPOINTS.iter().find(|t| t.name == name).expect("known"),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn fork(parent: i64, child: i64, comm: &str) -> Raw {
+        raw(
+            parent,
+            "sched_process_fork",
+            &[
+                ("parent_pid", parent.into()),
+                ("child_comm", comm.into()),
+                ("child_pid", child.into()),
+            ],
+        )
+    }
+
+    fn user(kind: Kind, call: &'static str, tid: i64, actor: &str) -> Event {
+        let mut ev = Event::new(kind, call, Stage::Setup);
+        ev.tid = tid;
+        ev.actor = Arc::from(actor);
+        ev
+    }
+
+    /// A server on port 7000, client A (port 5000) accepted on descriptor 5.
+    fn names(serve: bool) -> Names {
+        let mut n = Names::new(1, STARTER, serve);
+        n.server_port(7000);
+        n.learn(&fork(STARTER, SERVER, "kernel lane"));
+        n.learn(&fork(STARTER, CLIENT_A, "kernel lane"));
+        n.learn(&raw(
+            CLIENT_A,
+            "sched_switch",
+            &[
+                ("prev_comm", "client A".into()),
+                ("prev_pid", CLIENT_A.into()),
+                ("next_comm", "swapper/0".into()),
+                ("next_pid", 0.into()),
+            ],
+        ));
+        let mut gettid = user(Kind::Syscall, "gettid", SERVER, "server");
+        gettid.ret = Some(SERVER);
+        n.arrived(&gettid);
+        n
+    }
+
+    fn state(sk: u64, sport: u16, dport: u16, old: i64, new: i64) -> Raw {
+        raw(
+            CLIENT_A,
+            "inet_sock_set_state",
+            &[
+                ("skaddr", Value::from(format!("{sk:#x}"))),
+                ("oldstate", old.into()),
+                ("newstate", new.into()),
+                ("sport", sport.into()),
+                ("dport", dport.into()),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_socket_is_named_by_its_ports_then_by_the_accept() {
+        let mut n = names(false);
+        let mut connect = user(Kind::Client, "connect", 0, "client A");
+        connect.client = Some("A".into());
+        connect.port = Some(5000);
+        n.shown(&connect);
+        let sk = 0xffff_8881_0000_1000;
+        let made = n
+            .make(&state(sk, 7000, 5000, TCP_SYN_RECV, TCP_ESTABLISHED), 10)
+            .expect("shown");
+        assert_eq!(made.ev.args, "A (not accepted yet) SYN_RECV → ESTABLISHED");
+        assert!(made.ev.note.contains("accept queue"), "{}", made.ev.note);
+        let mut accept = user(Kind::Syscall, "accept4", SERVER, "server");
+        accept.ret = Some(5);
+        accept.port = Some(5000);
+        n.shown(&accept);
+        let ready = raw(
+            CLIENT_A,
+            "sk_data_ready",
+            &[("skaddr", format!("{sk:#x}").into())],
+        );
+        let made = n.make(&ready, 20).expect("shown");
+        assert_eq!(made.ev.args, "5=A");
+        assert_eq!(
+            (made.ev.client.as_deref(), made.ev.fd, made.ev.end),
+            (Some("A"), Some(5), Some("server"))
+        );
+        assert!(made.ev.note.starts_with("data for A"), "{}", made.ev.note);
+        assert_eq!(made.ev.on.as_deref(), Some("client A"));
+        assert_eq!(made.ev.guess, None, "read from the kernel's own fields");
+    }
+
+    #[test]
+    fn a_copy_on_a_socket_never_seen_names_the_calls_descriptor_as_a_guess() {
+        let mut n = names(true);
+        let mut recv = user(Kind::Syscall, "recvfrom", SERVER, "server");
+        (recv.fd, recv.ret, recv.t_us, recv.dur_us) = (Some(6), Some(3), 100, 10);
+        n.arrived(&recv);
+        let copy = raw(
+            SERVER,
+            "sock_recv_length",
+            &[
+                ("sk", "0xffff888100002000".into()),
+                ("ret", 3.into()),
+                ("flags", 0.into()),
+            ],
+        );
+        let made = n.make(&copy, 105).expect("shown");
+        assert_eq!(made.ev.args, "6?");
+        assert_eq!(
+            (made.ev.fd, made.ev.guess, made.ev.inside),
+            (Some(6), Some(true), Some("recvfrom"))
+        );
+        assert_eq!(made.ev.ret, Some(3));
+        assert!(made.ev.note.contains("inferred"), "{}", made.ev.note);
+    }
+
+    #[test]
+    fn threads_the_followed_start_are_followed_and_others_are_not() {
+        let mut n = names(false);
+        assert_eq!(n.role(STARTER), Role::Launcher);
+        assert_eq!(n.role(SERVER), Role::Server("server".into()));
+        assert!(matches!(n.role(CLIENT_A), Role::Client { ref client, .. } if client == "A"));
+        assert_eq!(n.role(1), Role::Printer);
+        assert!(matches!(n.role(999), Role::Other(_)));
+        // The crowd's helper: a followed thread that becomes a program of its own.
+        n.learn(&fork(CLIENT_A, 200, "scenario"));
+        n.learn(&raw(
+            200,
+            "sched_process_exec",
+            &[("filename", "/bin/iomodels".into()), ("pid", 200.into())],
+        ));
+        n.learn(&fork(200, 201, "iomodels"));
+        assert_eq!((n.role(200), n.role(201)), (Role::Crowd, Role::Crowd));
+        // A wake-up of another program's thread is not about the run.
+        let wake = raw(
+            SERVER,
+            "sched_wakeup",
+            &[("comm", "other".into()), ("pid", 999.into())],
+        );
+        assert!(n.make(&wake, 1).is_none());
+    }
+
+    #[test]
+    fn states_read_as_ps_and_the_kernel_print_them() {
+        assert_eq!(tcp_state(TCP_CLOSE_WAIT), "CLOSE_WAIT");
+        assert_eq!(task_state(0x100).0, "R+");
+        assert_eq!(task_state(1).0, "S");
+        assert_eq!(signal_name(i64::from(libc::SIGRTMIN())), "SIGRTMIN");
+    }
+}

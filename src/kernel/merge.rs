@@ -408,3 +408,75 @@ mod tests {
         assert_eq!(key(&w), 100);
     }
 }
+
+#[cfg(test)]
+mod folding {
+    use super::*;
+
+    #[derive(Default)]
+    struct Seen {
+        shown: Vec<Event>,
+        counted: u64,
+    }
+
+    impl Out for Seen {
+        fn show(&mut self, ev: &Event) {
+            self.shown.push(ev.clone());
+        }
+        fn count(&mut self, ev: &Event) {
+            self.counted += ev.count;
+        }
+        fn lost(&mut self, _: u64) {}
+    }
+
+    fn made(t: u64, call: &'static str, foldable: bool) -> Made {
+        let mut ev = Event::new(Kind::Kernel, call, Stage::DataReady);
+        ev.t_us = t;
+        ev.tid = 7;
+        Made {
+            ev,
+            subject: 7,
+            foldable,
+            sig: call.to_string(),
+        }
+    }
+
+    fn merge(cap: u64) -> Merge {
+        Merge::new(Names::new(1, 2, false), Instant::now(), cap)
+    }
+
+    #[test]
+    fn repeats_are_shown_twice_then_counted_until_something_else_happens() {
+        let mut m = merge(100);
+        let mut out = Seen::default();
+        for t in 0..10 {
+            m.fold(made(t * 10, "sched_switch", true), &mut out);
+        }
+        m.fold(made(200, "sock_recv_length", false), &mut out);
+        let lines: Vec<(&str, u64, u64, Option<u64>)> = out
+            .shown
+            .iter()
+            .map(|e| (e.call, e.t_us, e.count, e.span_us))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("sched_switch", 0, 1, None),
+                ("sched_switch", 10, 1, None),
+                ("sched_switch", 20, 8, Some(70)),
+                ("sock_recv_length", 200, 1, None),
+            ]
+        );
+        assert!(out.shown[2].note.starts_with("the same again"));
+    }
+
+    #[test]
+    fn past_the_cap_lines_are_counted_not_shown() {
+        let mut m = merge(2);
+        let mut out = Seen::default();
+        for t in 0..5 {
+            m.fold(made(t, "sk_data_ready", false), &mut out);
+        }
+        assert_eq!((out.shown.len(), out.counted, m.not_shown), (2, 3, 3));
+    }
+}
