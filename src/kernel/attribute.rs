@@ -164,6 +164,9 @@ pub struct Names {
     ready: HashMap<i64, (u64, Option<String>, Option<i64>, String)>,
 }
 
+/// The "thread" the idle crowd's connections fold under, whichever thread their events ran on.
+const IDLE_CONNECTIONS: i64 = -1;
+
 /// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
 const RECENT: usize = 64;
 
@@ -366,6 +369,7 @@ impl Names {
                 format!("the client on port {}", s.port),
                 format!(":{}", s.port),
             ),
+            None if s.port == 0 => ("an idle client".to_string(), "idle".to_string()),
             None => ("an idle client".to_string(), format!("idle :{}", s.port)),
         };
         let cli = match &client {
@@ -472,8 +476,10 @@ impl Names {
             "sched_process_exec" => self.sched_process_exec(raw, &mut m),
             _ => self.io_uring(raw, &mut m),
         }
-        if subject_role == Role::Crowd || matches!(subject_role, Role::Harness(_)) {
-            // The crowd's thousands of handshakes, the feeder's naps: one line per kind.
+        // The idle crowd's connections, on whichever thread (their handshakes on the
+        // crowd's, their closes on the server's): one run of their own, folded by kind.
+        let idle = !self.serve && m.client.is_none() && matches!(m.end, Some("server" | "client"));
+        if idle || subject_role == Role::Crowd || matches!(subject_role, Role::Harness(_)) {
             m.foldable = true;
             m.sig_detail = format!(
                 "{} {} {:?} {:?}",
@@ -482,6 +488,9 @@ impl Names {
                 m.ret,
                 m.errno
             );
+            if idle {
+                m.subject = IDLE_CONNECTIONS;
+            }
         }
         Some(m.made())
     }
