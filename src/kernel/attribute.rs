@@ -339,6 +339,18 @@ impl Names {
         }
     }
 
+    /// Whether `tid` started a call after `after` and by `by` (one the trace has seen).
+    pub fn started_between(&self, tid: i64, after: u64, by: u64) -> bool {
+        let open = self
+            .open
+            .get(&tid)
+            .is_some_and(|&(_, _, s)| after < s && s <= by);
+        open || self
+            .calls
+            .get(&tid)
+            .is_some_and(|q| q.iter().rev().any(|&(s, _, _, _)| after < s && s <= by))
+    }
+
     /// The call `tid` was inside at `t_us`, from its own calls' times.
     fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {
         if let Some(&(call, fd, start)) = self.open.get(&tid)

@@ -235,12 +235,15 @@ impl Merge {
             let kernel = self.kernel.front().map(|(t, _)| *t);
             let kernel_first = match (self.held.peek(), self.kernel.front()) {
                 // A call's own kernel events come before its line, also when the times,
-                // each cut to the microsecond, put the last of them just past its end.
+                // each cut to the microsecond, put the last of them just past its end (but
+                // not those of the thread's next call).
                 (Some(Reverse(h)), Some((k, raw))) => {
                     *k < h.key
-                        || (raw.tid == h.ev.tid
+                        || (h.ev.kind == Kind::Syscall
+                            && raw.tid == h.ev.tid
                             && *k >= h.ev.t_us
-                            && *k <= h.key + super::attribute::SLACK_US)
+                            && *k <= h.key + super::attribute::SLACK_US
+                            && !self.names.started_between(raw.tid, h.ev.t_us, *k))
                 }
                 (None, Some(_)) => true,
                 (_, None) => false,

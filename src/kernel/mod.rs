@@ -27,6 +27,8 @@ use crate::trace::Event;
 use crate::trace::Recorder;
 
 /// Where the lane's merged events go: shown (and counted by the summary), or counted only.
+/// (Elsewhere than on Linux only `show` is called: there is no lane.)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub trait Out {
     fn show(&mut self, ev: &Event);
     /// Past the lane's cap: the summary still counts it.
@@ -35,7 +37,8 @@ pub trait Out {
     fn lost(&mut self, n: u64);
 }
 
-/// What a run tells the lane about itself.
+/// What a run tells the lane about itself (read on Linux only: elsewhere there is no lane).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct Want {
     /// `--serve`: the clients are other processes, whose side the lane does not see.
     pub serve: bool,

@@ -43,7 +43,8 @@ impl Recorder {
         self.tx.is_some()
     }
 
-    /// The instant the trace's times count from (`t_us` 0).
+    /// The instant the trace's times count from (`t_us` 0): the kernel lane's clock origin.
+    #[cfg(target_os = "linux")]
     pub fn start(&self) -> Instant {
         self.start
     }
