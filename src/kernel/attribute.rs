@@ -69,7 +69,7 @@ impl Role {
             Role::Crowd => "the idle crowd's helper process".into(),
             Role::Printer => "the harness's printer (the main thread)".into(),
             Role::Launcher => "the harness's starter thread".into(),
-            Role::Other(comm) if comm.starts_with("swapper") => "the idle CPU".into(),
+            Role::Other(comm) if comm.starts_with("swapper") => "the idle task".into(),
             Role::Other(comm) => format!("another task ({comm})"),
         }
     }
