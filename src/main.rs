@@ -38,6 +38,7 @@ mod bench {
 mod compare;
 mod crowd;
 mod echo;
+mod kernel;
 mod limits;
 mod models;
 mod run;
@@ -107,6 +108,10 @@ struct RunArgs {
     /// demos/emfile.scenario)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     max_fds: Option<u64>,
+    /// Linux, as root: also show the kernel's own tracepoints for the run's threads (data
+    /// arriving, the copy, wake-ups, io_uring's requests) in a lane of their own
+    #[arg(long, conflicts_with = "no_trace")]
+    kernel: bool,
 }
 
 /// A port, with its range in the message: clap's own says only "not in 0..=65535", and
@@ -161,6 +166,9 @@ struct CompareArgs {
     /// Bytes each recv asks for; small values show partial reads
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
+    /// Linux, as root: record each model's run with the kernel lane (see `iomodels MODEL --help`)
+    #[arg(long)]
+    kernel: bool,
 }
 
 /// The options of `iomodels bench`.
@@ -449,6 +457,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         idle: args.idle as usize,
         max_fds: args.max_fds,
         width: args.look.width(),
+        kernel: args.kernel,
         knobs: limits::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,

@@ -2,6 +2,7 @@
 //! rendering of the trace here, on the main thread, so the server's calls are only its own.
 
 use crate::crowd::Crowd;
+use crate::kernel::{self, Lane};
 use crate::limits::Knobs;
 use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
@@ -42,6 +43,8 @@ pub struct RunOpts {
     /// Columns to fit the text trace to (`None`: whole lines).
     pub width: Option<usize>,
     pub knobs: Knobs,
+    /// `--kernel`: merge the kernel's own tracepoints for the run's threads into the trace.
+    pub kernel: bool,
 }
 
 /// The signals that end `--serve` the way Ctrl-C does, with teardown and summary: also a
@@ -212,6 +215,11 @@ impl Sink for Printer<'_> {
 
     fn event(&mut self, ev: &Event) {
         self.last_us = self.last_us.max(ev.t_us);
+        // The kernel lane caps itself (see `kernel::Want::cap`): its lines take no room here.
+        if ev.kind == Kind::Kernel || ev.actor.as_ref() == "kernel" {
+            self.show(ev);
+            return;
+        }
         // A JSON line per event; in text, a wait is a line only if the call slept, so no count.
         let line = u64::from(ev.kind != Kind::Wait || self.json.is_some());
         // The harness's own lines (the crowd is open, the scenario is over) always show, and
@@ -273,6 +281,21 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 /// theirs, and every event handed to `sink` here, on the calling thread.
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
+    // Before anything takes a descriptor or lowers the limit: the lane's files sit high.
+    let mut lane = if opts.kernel {
+        let cap = match opts.format {
+            _ if opts.serve => u64::MAX,
+            Format::Text => TEXT_LINES,
+            Format::Json => JSON_LINES,
+        };
+        Some(Lane::start(kernel::Want {
+            serve: opts.serve,
+            idle: opts.idle,
+            cap,
+        })?)
+    } else {
+        None
+    };
     let Prepared {
         scenario,
         premade,
@@ -284,8 +307,19 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     } else {
         Recorder::new()
     };
-    let (server, local, stop) =
-        start_server(serve, &rec, SocketAddr::new(opts.bind, opts.port), knobs)?;
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let server_rec = rec.clone();
+    let (server, local, stop) = listed(lane.as_ref(), move || {
+        start_server(serve, &server_rec, addr, knobs)
+    })??;
+    if let Some(l) = &mut lane {
+        l.begin(&rec, local.port());
+    }
+    // A scenario run is cut short by Ctrl-C, but with the lane its instance must go first.
+    let interrupted = match &lane {
+        Some(_) if !opts.serve => Some(interrupt_flag()?),
+        _ => None,
+    };
     let title = title(model, scenario.as_ref(), local);
     if opts.serve {
         crate::say!(
@@ -309,7 +343,10 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 premade,
                 board: board.clone(),
             };
-            Some(start_clients(sc, start, rec.clone(), stop)?)
+            let rec = rec.clone();
+            Some(listed(lane.as_ref(), move || {
+                start_clients(sc, start, rec, stop)
+            })??)
         }
         None => {
             watch_signals(rec.clone(), stop, signalled.clone())?;
@@ -319,7 +356,12 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     drop(rec);
 
     sink.start(&title);
-    let (stuck, summary) = drain(rx, sink, |done_at| {
+    let (stuck, summary) = drain(rx, sink, lane.as_mut(), |done_at| {
+        if let Some(sig) = interrupted.as_ref().map(|f| f.load(Ordering::SeqCst))
+            && sig != 0
+        {
+            return Some(Stuck::Interrupted(signal_name(sig)));
+        }
         // Give the server a grace period once the clients (or a stop signal) have finished.
         let finished = clients.as_ref().is_some_and(|c| c.is_finished())
             || signalled.load(Ordering::SeqCst) != 0;
@@ -337,7 +379,43 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     });
     let mut failures = clients_failures(stuck.as_ref(), clients, &summary);
     failures.extend(server_failures(stuck.as_ref(), server, opts.serve)?);
+    // The lane (its ftrace instance) goes here, once the run's threads are done.
+    drop(lane);
     Ok(Finished { summary, failures })
+}
+
+/// Runs `f` (which starts threads) on a thread the kernel lane follows, or here without it.
+fn listed<T: Send + 'static>(
+    lane: Option<&Lane>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    match lane {
+        Some(l) => l.listed(f),
+        None => Ok(f()),
+    }
+}
+
+/// The stop signals, caught once for every `--kernel` scenario run of this process: the
+/// signal that ended the run, or 0.
+fn interrupt_flag() -> Result<Arc<AtomicUsize>> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(f.clone());
+    }
+    let flag = Arc::new(AtomicUsize::new(0));
+    for &(sig, _) in STOP_SIGNALS {
+        signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)
+            .with_context(|| format!("cannot catch signal {sig}"))?;
+    }
+    Ok(FLAG.get_or_init(|| flag).clone())
+}
+
+/// A stop signal by the name the trace gives it (`Ctrl-C`, `SIGTERM`).
+fn signal_name(sig: usize) -> &'static str {
+    STOP_SIGNALS
+        .iter()
+        .find(|(s, _)| *s as usize == sig)
+        .map_or("a signal", |(_, name)| name)
 }
 
 /// What a run sets up before its server starts.
@@ -510,10 +588,7 @@ fn watch_signals(rec: Recorder, stop: StopHandle, signalled: Arc<AtomicUsize>) -
                     sig => break sig,
                 }
             };
-            let name = STOP_SIGNALS
-                .iter()
-                .find(|(s, _)| *s as usize == sig)
-                .map_or("a signal", |(_, name)| name);
+            let name = signal_name(sig);
             rec.info(
                 "harness",
                 format!("{name}: the harness {}", StopHandle::HOW),
@@ -533,6 +608,9 @@ fn clients_failures(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     match (stuck, clients) {
+        (Some(Stuck::Interrupted(sig)), _) => failures.push(format!(
+            "interrupted ({sig}) before the scenario ended: the trace above stops there"
+        )),
         (Some(Stuck::Clients(who)), _) => failures.push(format!(
             "the scenario did not end within {}s of its last step; still running: {}",
             RUN_GRACE.as_secs(),
@@ -589,24 +667,67 @@ enum Stuck {
     Server,
     /// These clients were still acting long after the scenario's last step.
     Clients(Vec<String>),
+    /// A stop signal (Ctrl-C) ended a `--kernel` scenario run.
+    Interrupted(&'static str),
 }
 
+/// Where drained events go: the summary counts every one, the sink shows it.
+struct Shown<'a> {
+    summary: &'a mut Summary,
+    sink: &'a mut dyn Sink,
+}
+
+impl kernel::Out for Shown<'_> {
+    fn show(&mut self, ev: &Event) {
+        self.summary.add(ev);
+        self.sink.event(ev);
+    }
+
+    fn count(&mut self, ev: &Event) {
+        self.summary.add(ev);
+    }
+
+    fn lost(&mut self, n: u64) {
+        self.summary.kernel_lost += n;
+    }
+}
+
+/// Trace events taken from the channel at once before the kernel lane places them.
+const BATCH: usize = 1024;
+
 /// Drains the event channel into the sink and the summary until every recorder is gone, or
-/// `give_up` says the run is stuck, and why.
+/// `give_up` says the run is stuck, and why. With the kernel lane, events go through it: it
+/// places each side's events in time order.
 fn drain(
     rx: std::sync::mpsc::Receiver<Event>,
     sink: &mut dyn Sink,
+    mut lane: Option<&mut Lane>,
     mut give_up: impl FnMut(&mut Option<Instant>) -> Option<Stuck>,
 ) -> (Option<Stuck>, Summary) {
+    use kernel::Out as _;
     let mut summary = Summary::default();
+    let mut out = Shown {
+        summary: &mut summary,
+        sink,
+    };
     let mut done_at = None;
     // Checked now and then even while events flow: a flood must not hide a stuck run.
     let mut checked = Instant::now();
     let stuck = loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(ev) => {
-                summary.add(&ev);
-                sink.event(&ev);
+                match lane.as_deref_mut() {
+                    Some(l) => {
+                        l.user(ev);
+                        let mut taken = 0;
+                        for more in rx.try_iter().take(BATCH) {
+                            l.user(more);
+                            taken += 1;
+                        }
+                        l.release(taken < BATCH, &mut out);
+                    }
+                    None => out.show(&ev),
+                }
                 if checked.elapsed() > Duration::from_millis(200) {
                     checked = Instant::now();
                     if let Some(s) = give_up(&mut done_at) {
@@ -615,7 +736,10 @@ fn drain(
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
-                sink.idle();
+                if let Some(l) = lane.as_deref_mut() {
+                    l.release(true, &mut out);
+                }
+                out.sink.idle();
                 if let Some(s) = give_up(&mut done_at) {
                     break Some(s);
                 }
@@ -623,5 +747,8 @@ fn drain(
             Err(RecvTimeoutError::Disconnected) => break None,
         }
     };
+    if let Some(l) = lane {
+        l.finish(&mut out);
+    }
     (stuck, summary)
 }

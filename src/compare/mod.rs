@@ -73,6 +73,14 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
         run::available_models(&args.models)?
     };
     let width = args.look.width().unwrap_or(100);
+    // Refused once, before any model runs, where the lane cannot be had (not root, …).
+    if args.kernel {
+        drop(crate::kernel::Lane::start(crate::kernel::Want {
+            serve: false,
+            idle: 0,
+            cap: 0,
+        })?);
+    }
     let opts = CompareOpts {
         models,
         run: RunOpts {
@@ -85,6 +93,7 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
             idle: 0,
             max_fds: None,
             width: None,
+            kernel: args.kernel,
             knobs: Knobs {
                 read_size: args.read_size as usize,
                 ..Knobs::default()

@@ -18,6 +18,9 @@ pub enum Kind {
     Client,
     /// A remark that is not a system call: other work done, the harness stopping the server.
     Info,
+    /// A tracepoint the kernel hit for one of the run's threads (`--kernel`): not a call the
+    /// program made, but what the kernel did meanwhile (data arriving, a copy, a wake-up).
+    Kernel,
 }
 
 /// The stage of I/O an event belongs to (Stevens, UNP vol. 1, §6.2).
@@ -116,6 +119,30 @@ pub struct Event {
     /// its own behalf inside a call the model made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<&'static str>,
+    /// On `kernel` events: the tracepoint, as `system:name` (`sock:sk_data_ready`); `call` is
+    /// its name alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracepoint: Option<&'static str>,
+    /// On `kernel` events: whose thread `tid` is (`server`, `client A reader`, `harness`,
+    /// `crowd`, `other: NAME` for another task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<Arc<str>>,
+    /// On `kernel` events about a socket: which end it is (`server`: the server's socket for a
+    /// client, `client`: the client's own, `listener`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<&'static str>,
+    /// On `kernel` events: the system call the thread was inside, from the times of its calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inside: Option<&'static str>,
+    /// On `kernel` events: `true` when the connection or descriptor named is inferred (from
+    /// the call the thread was inside, or the event just before), not read from an address
+    /// the kernel printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guess: Option<bool>,
+    /// On `kernel` events: every field of the tracepoint as ftrace printed it (numbers as
+    /// numbers, addresses whole), and the CPU it ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Event {
@@ -145,6 +172,12 @@ impl Event {
             watched: None,
             refused: None,
             by: None,
+            tracepoint: None,
+            on: None,
+            end: None,
+            inside: None,
+            guess: None,
+            fields: None,
         }
     }
 

@@ -113,6 +113,13 @@ pub struct Summary {
     pub max_fd: i64,
     /// System calls a library made on its own inside the model's calls, by call name.
     pub library_calls: BTreeMap<&'static str, u64>,
+    /// `--kernel`: the kernel lane's events by tracepoint name (a folded line counts as its
+    /// count, and lines past the lane's cap are counted too).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub kernel: BTreeMap<&'static str, u64>,
+    /// `--kernel`: events the kernel could not record (its buffer was full).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kernel_lost: u64,
     #[serde(skip)]
     open: u64,
     #[serde(skip)]
@@ -124,15 +131,24 @@ pub struct Summary {
     unread: HashMap<String, (u64, u64)>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Summary {
     pub fn add(&mut self, ev: &Event) {
+        if ev.kind == Kind::Kernel {
+            // The run's own numbers are the program's: the lane is counted apart.
+            *self.kernel.entry(ev.call).or_default() += ev.count;
+            return;
+        }
         self.peers.observe(ev);
         self.run_us = self.run_us.max(ev.t_us + ev.span_us.unwrap_or(ev.dur_us));
         match ev.kind {
             Kind::Syscall | Kind::Op => self.server(ev),
             Kind::Client => self.client(ev),
             Kind::Info if ev.stage == Stage::Work => self.work += ev.count,
-            Kind::Info | Kind::Wait => {}
+            Kind::Info | Kind::Wait | Kind::Kernel => {}
         }
     }
 

@@ -331,6 +331,8 @@ impl<W: Write> TextRenderer<W> {
         let note = l.gloss(&note, used);
         let (who, call) = if ev.kind == Kind::Client {
             (who.bright_green(), call.bright_green())
+        } else if ev.kind == Kind::Kernel {
+            (who.bright_magenta(), call.italic())
         } else if ev.kind == Kind::Wait || after_block {
             (who.normal(), call.bold())
         } else {
@@ -362,6 +364,12 @@ impl<W: Write> TextRenderer<W> {
         }
         let call = if ev.kind == Kind::Info {
             ev.call.to_string()
+        } else if ev.kind == Kind::Kernel {
+            // The lane names its connection itself (it knows which end of it the socket is).
+            match ev.args.as_str() {
+                "" => ev.call.to_string(),
+                what => format!("{}: {what}", ev.call),
+            }
         } else if ev.kind == Kind::Op {
             format!("⟨{}⟩ {}", ev.call, args.join(", "))
         } else {
@@ -370,6 +378,9 @@ impl<W: Write> TextRenderer<W> {
         let mut result = match (ev.kind, ev.ret, ev.errno) {
             (Kind::Wait, _, _) => "… blocks".to_string(),
             (Kind::Info, _, _) => String::new(),
+            (Kind::Kernel, Some(r), _) => format!("= {r}"),
+            (Kind::Kernel, None, Some(e)) => format!("= -{e}"),
+            (Kind::Kernel, None, None) => String::new(),
             (_, Some(r), _) => match ev.port.and(self.peers.client(r)) {
                 Some(c) => format!("= {r} ({c})"),
                 None => format!("= {r}"),
@@ -386,7 +397,7 @@ impl<W: Write> TextRenderer<W> {
             result = format!("{result} ×{}", thousands(ev.count));
         }
         let dur = match ev.kind {
-            Kind::Wait => String::new(),
+            Kind::Wait | Kind::Kernel => String::new(),
             _ if after_block => format!("slept {}", took(ev.dur_us)),
             _ => took(ev.dur_us),
         };
@@ -499,6 +510,27 @@ impl<W: Write> TextRenderer<W> {
                         s.refused
                     ),
                 },
+            );
+        }
+        if !s.kernel.is_empty() || s.kernel_lost > 0 {
+            let mut by: Vec<_> = s.kernel.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let names: Vec<String> = by
+                .iter()
+                .map(|(n, c)| format!("{n} {}", thousands(**c)))
+                .collect();
+            let lost = match s.kernel_lost {
+                0 => String::new(),
+                n => format!("; {} lost (the kernel's buffer was full)", thousands(n)),
+            };
+            row(
+                o,
+                "kernel events",
+                format!(
+                    "{}  ({}){lost}",
+                    thousands(s.kernel.values().sum()),
+                    names.join(", ")
+                ),
             );
         }
         if !s.library_calls.is_empty() {

@@ -43,6 +43,12 @@ impl Recorder {
         self.tx.is_some()
     }
 
+    /// The instant the trace's times count from (`t_us` 0): the kernel lane's clock origin.
+    #[cfg(target_os = "linux")]
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
     pub fn micros(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.start).as_micros() as u64
     }

@@ -1,0 +1,1347 @@
+//! From a tracepoint hit to a line of the trace: whose thread it ran on, which connection it
+//! concerns, and what it means in the lesson's terms.
+//!
+//! Ties are read from the kernel's own fields where it prints them: a socket address
+//! (`skaddr`, `sk`) is named by the ports `inet_sock_set_state` printed for it (local port =
+//! the server's: the server's end of a connection; else a client's own end), a port by the
+//! client whose `connect` carried it, and the server's descriptor by the accept that carried
+//! the same peer port. What is inferred instead — the call a thread was inside (from the
+//! times of the same thread's calls), a connection read off that call's descriptor, the
+//! socket a signal is about — says so: `inside`, `guess`.
+
+use super::parse::Raw;
+use crate::trace::{Event, Kind, Stage};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+/// A thread, as the lane names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Role {
+    /// A server thread: its actor in the trace (`server`, `server/2`).
+    Server(Arc<str>),
+    /// A scripted client's thread (`client A`, `client A reader`, `client A writer`).
+    Client { client: String, name: Arc<str> },
+    /// The harness's own threads (the scenario's, the crowd's feeder).
+    Harness(Arc<str>),
+    /// The idle crowd's helper process (`--idle`).
+    Crowd,
+    /// The thread that prints the trace (not followed: only seen being switched to).
+    Printer,
+    /// A thread that started the server or the clients (enlisted to be followed; not shown).
+    Launcher,
+    /// Any other task of the machine (the idle task, a kernel thread, another program).
+    Other(String),
+}
+
+impl Role {
+    /// Threads the lane follows (their events are shown).
+    pub fn ours(&self) -> bool {
+        matches!(
+            self,
+            Role::Server(_) | Role::Client { .. } | Role::Harness(_) | Role::Crowd
+        )
+    }
+
+    /// Short, for the JSON `on` field: `server`, `client A reader`, `harness`, `crowd`.
+    fn short(&self) -> Arc<str> {
+        match self {
+            Role::Server(a) | Role::Client { name: a, .. } => a.clone(),
+            Role::Harness(_) => "harness".into(),
+            Role::Crowd => "crowd".into(),
+            Role::Printer => "printer".into(),
+            Role::Launcher => "launcher".into(),
+            Role::Other(comm) => format!("other: {comm}").into(),
+        }
+    }
+
+    /// In a sentence: "the server's thread", "client A's reader thread".
+    fn whose(&self) -> String {
+        match self {
+            Role::Server(a) if a.as_ref() == "server" => "the server's thread".into(),
+            Role::Server(a) => format!("{a}'s thread"),
+            Role::Client { client, name } => match name.rsplit(' ').next() {
+                Some("reader") => format!("client {client}'s reader thread"),
+                Some("writer") => format!("client {client}'s writer thread"),
+                _ => format!("client {client}'s thread"),
+            },
+            Role::Harness(_) => "the harness's thread".into(),
+            Role::Crowd => "the idle crowd's helper process".into(),
+            Role::Printer => "the harness's printer (the main thread)".into(),
+            Role::Launcher => "the harness's starter thread".into(),
+            Role::Other(comm) if comm.starts_with("swapper") => "the idle task".into(),
+            Role::Other(comm) => format!("another task ({comm})"),
+        }
+    }
+}
+
+/// Which end of a TCP connection a socket address is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    Listener,
+    Server,
+    Client,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Listener => "listener",
+            End::Server => "server",
+            End::Client => "client",
+        }
+    }
+}
+
+/// What `inet_sock_set_state` said about a socket address: its end, the client's port, its
+/// TCP state now.
+#[derive(Clone, Copy, Debug)]
+struct Sock {
+    end: End,
+    port: u16,
+    state: i64,
+}
+
+/// A connection a kernel event concerns, as the trace names it.
+struct Conn {
+    /// `None`: a socket the lane never saw change state, so cannot name.
+    end: Option<End>,
+    client: Option<String>,
+    fd: Option<i64>,
+    /// `5=B`, `B (not accepted yet)`, `B's socket`, `listener`, `idle :40312`.
+    label: String,
+    /// The peer in a sentence: `B`, `an idle client`, `the client on port 40312`, `fd 6`.
+    who: String,
+    /// The client itself in a sentence: `client B`, `an idle client`, ….
+    cli: String,
+    guess: bool,
+}
+
+/// One finished call of a thread: (start, end, name, descriptor).
+type Span = (u64, u64, &'static str, Option<i64>);
+
+/// A kernel event made into a trace line, and what the lane's folding needs to know of it.
+pub struct Made {
+    pub ev: Event,
+    /// The thread it is about (a wake-up is about the woken thread).
+    pub subject: i64,
+    /// A repeat of it may be folded (scheduling, waits, `EAGAIN`s; everything of the crowd's).
+    pub foldable: bool,
+    /// What makes two events "the same" for folding.
+    pub sig: String,
+}
+
+/// Everything the lane knows to name kernel events, learnt from both sides of the trace.
+pub struct Names {
+    /// `--serve`: a connection no scripted client made is a real client's, not the crowd's.
+    serve: bool,
+    server_port: Option<u16>,
+    printer: i64,
+    /// The lane's starter thread: followed, but not shown.
+    starter: i64,
+    /// The threads followed: the starter and every thread (or process) started from one.
+    ours: HashSet<i64>,
+    /// Of those, the crowd's helper process and its threads.
+    crowd: HashSet<i64>,
+    /// The name each thread was last seen with.
+    comms: HashMap<i64, String>,
+    /// Server threads by tid, from their own events' actors.
+    actors: HashMap<i64, Arc<str>>,
+    sockets: HashMap<u64, Sock>,
+    port_client: HashMap<u16, String>,
+    port_fd: HashMap<u16, i64>,
+    fd_port: HashMap<i64, u16>,
+    /// Each client's last send, in bytes.
+    sent: HashMap<String, u64>,
+    /// A call announced as blocking that has not returned yet, per thread: (name, fd, start).
+    open: HashMap<i64, (&'static str, Option<i64>, u64)>,
+    /// Recent calls per thread, for "inside".
+    calls: HashMap<i64, VecDeque<Span>>,
+    /// io_uring requests by `user_data`: opcode and descriptor.
+    uring: HashMap<u64, (String, Option<i64>)>,
+    /// The last `sk_data_ready` per thread (time, client, descriptor, what arrived), for a
+    /// signal raised right after it.
+    ready: HashMap<i64, (u64, Option<String>, Option<i64>, String)>,
+}
+
+/// The "thread" the idle crowd's connections fold under, whichever thread their events ran on.
+const IDLE_CONNECTIONS: i64 = -1;
+
+/// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
+const RECENT: usize = 64;
+
+/// How far past a call's end (as the trace has it) a kernel event on its thread still counts
+/// as inside it: both sides' times are cut to the microsecond, the call's start and length
+/// separately, and the copy is the last thing a recv does.
+pub const SLACK_US: u64 = 3;
+
+impl Names {
+    pub fn new(printer: i64, starter: i64, serve: bool) -> Names {
+        Names {
+            serve,
+            server_port: None,
+            printer,
+            starter,
+            ours: HashSet::from([starter]),
+            crowd: HashSet::new(),
+            comms: HashMap::new(),
+            actors: HashMap::new(),
+            sockets: HashMap::new(),
+            port_client: HashMap::new(),
+            port_fd: HashMap::new(),
+            fd_port: HashMap::new(),
+            sent: HashMap::new(),
+            open: HashMap::new(),
+            calls: HashMap::new(),
+            uring: HashMap::new(),
+            ready: HashMap::new(),
+        }
+    }
+
+    pub fn server_port(&mut self, port: u16) {
+        self.server_port = Some(port);
+    }
+
+    /// A user-side event as it arrives: which threads are the server's, and the calls they
+    /// are in (the kernel events of a call come before its line, which is sent at its end).
+    pub fn arrived(&mut self, ev: &Event) {
+        if !matches!(ev.kind, Kind::Syscall | Kind::Op | Kind::Wait) || ev.tid == 0 {
+            return;
+        }
+        if ev.actor.starts_with("server") {
+            self.actors
+                .entry(ev.tid)
+                .or_insert_with(|| ev.actor.clone());
+        }
+        match ev.kind {
+            Kind::Wait => {
+                self.open.insert(ev.tid, (ev.call, ev.fd, ev.t_us));
+            }
+            Kind::Syscall => {
+                if self.open.get(&ev.tid).is_some_and(|o| o.0 == ev.call) {
+                    self.open.remove(&ev.tid);
+                }
+                // A folded run is many calls over its span: no one call to be inside.
+                if ev.count == 1 {
+                    let q = self.calls.entry(ev.tid).or_default();
+                    if q.len() == RECENT {
+                        q.pop_front();
+                    }
+                    q.push_back((ev.t_us, ev.t_us + ev.dur_us, ev.call, ev.fd));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A user-side event as it is shown, in time order with the kernel's: ports, descriptors
+    /// and sends known up to that moment.
+    pub fn shown(&mut self, ev: &Event) {
+        match (ev.kind, ev.port) {
+            (Kind::Client, Some(port)) => {
+                if let Some(c) = &ev.client {
+                    self.port_client.insert(port, c.clone());
+                }
+            }
+            (Kind::Syscall | Kind::Op, Some(port)) => {
+                if let Some(fd) = ev.ret {
+                    self.port_fd.insert(port, fd);
+                    self.fd_port.insert(fd, port);
+                }
+            }
+            _ => {}
+        }
+        // An SQE's descriptor, by its key (the kernel names it only after taking the SQE).
+        if ev.kind == Kind::Op
+            && let Some(k) = ev.key
+            && ev.ret.is_none()
+            && ev.errno.is_none()
+        {
+            let op = ev.call.to_ascii_uppercase();
+            self.uring.insert(k, (op, ev.fd.filter(|&fd| fd >= 0)));
+        }
+        if ev.kind == Kind::Client
+            && ev.call == "send"
+            && let (Some(c), Some(b)) = (&ev.client, ev.bytes)
+        {
+            self.sent.insert(c.clone(), b);
+        }
+        if matches!(ev.kind, Kind::Syscall)
+            && ev.closes()
+            && ev.ret == Some(0)
+            && let Some(fd) = ev.fd
+            && let Some(port) = self.fd_port.remove(&fd)
+        {
+            self.port_fd.remove(&port);
+        }
+    }
+
+    /// Learns from a kernel event, in the order read: the threads followed threads start
+    /// (`event-fork` follows them: `sched_process_fork`), the crowd's helper (the one that
+    /// `exec`s), and the names threads go by (the `comm` fields of the scheduler's events).
+    pub fn learn(&mut self, raw: &Raw) {
+        match raw.tp.name {
+            "sched_process_fork" => {
+                if let (Some(parent), Some(child)) = (raw.int("parent_pid"), raw.int("child_pid")) {
+                    if self.ours.contains(&parent) {
+                        self.ours.insert(child);
+                    }
+                    if self.crowd.contains(&parent) {
+                        self.crowd.insert(child);
+                    }
+                    if let Some(c) = raw.text("child_comm") {
+                        self.comms.insert(child, c.to_string());
+                    }
+                }
+            }
+            "sched_process_exec" => {
+                // Only the crowd's helper is a program of its own.
+                if let Some(pid) = raw.int("pid")
+                    && self.ours.contains(&pid)
+                {
+                    self.crowd.insert(pid);
+                }
+            }
+            _ => {}
+        }
+        for (pid, comm) in [
+            ("pid", "comm"),
+            ("prev_pid", "prev_comm"),
+            ("next_pid", "next_comm"),
+        ] {
+            if let (Some(tid), Some(c)) = (raw.int(pid), raw.text(comm)) {
+                self.comms.insert(tid, c.to_string());
+            }
+        }
+        if raw.comm != "<...>" {
+            self.comms
+                .entry(raw.tid)
+                .or_insert_with(|| raw.comm.clone());
+        }
+    }
+
+    /// Who a thread is: a server thread (from its events), one the lane follows (by its
+    /// name), the crowd's helper, or another task.
+    pub fn role(&self, tid: i64) -> Role {
+        let comm = self.comms.get(&tid).map_or("?", String::as_str);
+        if tid == self.starter {
+            Role::Launcher
+        } else if tid == self.printer {
+            Role::Printer
+        } else if let Some(a) = self.actors.get(&tid) {
+            Role::Server(a.clone())
+        } else if self.crowd.contains(&tid) {
+            Role::Crowd
+        } else if self.ours.contains(&tid) {
+            by_name(comm)
+        } else {
+            Role::Other(comm.to_string())
+        }
+    }
+
+    /// Whether `tid` started a call after `after` and by `by` (one the trace has seen).
+    pub fn started_between(&self, tid: i64, after: u64, by: u64) -> bool {
+        let open = self
+            .open
+            .get(&tid)
+            .is_some_and(|&(_, _, s)| after < s && s <= by);
+        open || self
+            .calls
+            .get(&tid)
+            .is_some_and(|q| q.iter().rev().any(|&(s, _, _, _)| after < s && s <= by))
+    }
+
+    /// The call `tid` was inside at `t_us`, from its own calls' times.
+    fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {
+        if let Some(&(call, fd, start)) = self.open.get(&tid)
+            && start <= t_us
+        {
+            return Some((call, fd));
+        }
+        self.calls.get(&tid).and_then(|q| {
+            q.iter()
+                .rev()
+                .find(|(s, e, _, _)| *s <= t_us && t_us <= e + SLACK_US)
+                .map(|&(_, _, call, fd)| (call, fd))
+        })
+    }
+
+    /// Names the connection behind a socket address.
+    fn conn(&self, sk: u64) -> Option<Conn> {
+        let s = self.sockets.get(&sk)?;
+        let client = self.port_client.get(&s.port).cloned();
+        let fd = (s.end == End::Server)
+            .then(|| self.port_fd.get(&s.port).copied())
+            .flatten();
+        // A port no scripted client connected from: the crowd's, or under --serve a real
+        // client's.
+        let (who, short) = match &client {
+            Some(c) => (c.clone(), c.clone()),
+            None if self.serve => (
+                format!("the client on port {}", s.port),
+                format!(":{}", s.port),
+            ),
+            None if s.port == 0 => ("an idle client".to_string(), "idle".to_string()),
+            None => ("an idle client".to_string(), format!("idle :{}", s.port)),
+        };
+        let cli = match &client {
+            Some(c) => format!("client {c}"),
+            None => who.clone(),
+        };
+        let label = match (s.end, &client, fd) {
+            (End::Listener, _, _) => "listener".to_string(),
+            (End::Server, Some(c), Some(fd)) => format!("{fd}={c}"),
+            (End::Server, None, Some(fd)) => format!("{fd}"),
+            (End::Server, _, None) => format!("{short} (not accepted yet)"),
+            (End::Client, _, _) => format!("{short}'s socket"),
+        };
+        Some(Conn {
+            end: Some(s.end),
+            client,
+            fd,
+            label,
+            who,
+            cli,
+            guess: false,
+        })
+    }
+
+    /// The connection a socket address is, or, when the lane never saw it change state (a
+    /// `--serve` client's handshake runs in that client's process), a guess from the
+    /// descriptor of the call the thread was inside.
+    fn conn_or_guess(&self, sk: u64, inside: Option<(&'static str, Option<i64>)>) -> Conn {
+        if let Some(c) = self.conn(sk) {
+            return c;
+        }
+        match inside.and_then(|(_, fd)| fd) {
+            Some(fd) => {
+                let client = self
+                    .fd_port
+                    .get(&fd)
+                    .and_then(|p| self.port_client.get(p))
+                    .cloned();
+                let (label, who) = match &client {
+                    Some(c) => (format!("{fd}={c}?"), c.clone()),
+                    None => (format!("{fd}?"), format!("fd {fd}")),
+                };
+                Conn {
+                    end: Some(End::Server),
+                    cli: who.clone(),
+                    who,
+                    client,
+                    fd: Some(fd),
+                    label,
+                    guess: true,
+                }
+            }
+            None => Conn {
+                end: None,
+                client: None,
+                fd: None,
+                label: format!("sk {sk:#x}"),
+                who: "a socket the lane cannot name".into(),
+                cli: "a socket the lane cannot name".into(),
+                guess: false,
+            },
+        }
+    }
+
+    /// Makes a kernel event into a trace line at `t_us`, or `None` when it is about no thread
+    /// of ours (a followed thread waking or switching to another program's).
+    pub fn make(&mut self, raw: &Raw, t_us: u64) -> Option<Made> {
+        let ran_on = self.role(raw.tid);
+        if ran_on == Role::Launcher {
+            return None;
+        }
+        let (subject, subject_role) = match raw.tp.name {
+            "sched_wakeup" => {
+                let pid = raw.int("pid")?;
+                let r = self.role(pid);
+                (pid, r)
+            }
+            "sched_switch" => {
+                let prev = raw.int("prev_pid")?;
+                let prev_role = self.role(prev);
+                if prev_role.ours() {
+                    (prev, prev_role)
+                } else {
+                    let next = raw.int("next_pid")?;
+                    let r = self.role(next);
+                    (next, r)
+                }
+            }
+            _ => (raw.tid, ran_on.clone()),
+        };
+        if !subject_role.ours() {
+            return None;
+        }
+        let mut m = Line::new(raw, t_us, &ran_on, subject, subject_role.clone());
+        m.inside = self.inside(raw.tid, t_us);
+        match raw.tp.name {
+            "sk_data_ready" => self.sk_data_ready(raw, &mut m),
+            "sock_recv_length" => self.sock_recv_length(raw, &mut m),
+            "inet_sock_set_state" => self.inet_sock_set_state(raw, &mut m),
+            "sched_wakeup" => self.sched_wakeup(raw, &mut m),
+            "sched_switch" => self.sched_switch(raw, &mut m),
+            "signal_generate" => self.signal_generate(raw, &mut m),
+            "sched_process_fork" => self.sched_process_fork(raw, &mut m),
+            "sched_process_exec" => self.sched_process_exec(raw, &mut m),
+            _ => self.io_uring(raw, &mut m),
+        }
+        // The idle crowd's connections, on whichever thread (their handshakes on the
+        // crowd's, their closes on the server's): one run of their own, folded by kind.
+        let idle = !self.serve && m.client.is_none() && matches!(m.end, Some("server" | "client"));
+        if idle || subject_role == Role::Crowd || matches!(subject_role, Role::Harness(_)) {
+            m.foldable = true;
+            m.sig_detail = format!(
+                "{} {} {:?} {:?}",
+                m.end.unwrap_or("-"),
+                m.coarse,
+                m.ret,
+                m.errno
+            );
+            if idle {
+                m.subject = IDLE_CONNECTIONS;
+            }
+        }
+        Some(m.made())
+    }
+
+    fn sk_data_ready(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("skaddr").unwrap_or(0);
+        let conn = self.conn_or_guess(sk, None);
+        let on = m.ran_on_text();
+        let state = self.sockets.get(&sk).map(|s| s.state);
+        let who = &conn.who;
+        let arrived = match (conn.end, state) {
+            (Some(End::Listener), _) => "a connection".to_string(),
+            (Some(End::Server), Some(TCP_CLOSE_WAIT)) => format!("{who}'s FIN"),
+            (Some(End::Server), _) => format!("data for {who}"),
+            _ => "something".to_string(),
+        };
+        m.stage = Stage::DataReady;
+        m.note = match conn.end {
+            Some(End::Listener) => format!(
+                "a connection is ready to accept: the handshake finished in the kernel, {on}"
+            ),
+            Some(End::Client) => {
+                m.stage = Stage::Client;
+                format!(
+                    "something to read arrived at {}'s socket (the echo, or the server's FIN), {on}",
+                    conn.cli
+                )
+            }
+            Some(End::Server) if state == Some(TCP_CLOSE_WAIT) => format!(
+                "{who}'s FIN arrived: a read of its socket will return 0 (end of stream); delivered {on}"
+            ),
+            Some(End::Server) => {
+                let sent = conn
+                    .client
+                    .as_ref()
+                    .and_then(|c| self.sent.get(c))
+                    .map(|b| format!(" (it sent {b} bytes)"))
+                    .unwrap_or_default();
+                format!(
+                    "data for {who}{sent} arrived in the kernel, delivered {on}: stage ① is over for it"
+                )
+            }
+            None => format!(
+                "something arrived on a socket the lane cannot name (it never saw its handshake), {on}"
+            ),
+        };
+        self.ready
+            .insert(raw.tid, (m.t_us, conn.client.clone(), conn.fd, arrived));
+        m.conn(conn);
+    }
+
+    fn sock_recv_length(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("sk").unwrap_or(0);
+        let ret = raw.int("ret").unwrap_or(0);
+        let flags = raw.int("flags").unwrap_or(0);
+        let conn = self.conn_or_guess(sk, m.inside);
+        let inside = m.inside_text();
+        let on = m.ran_on_text();
+        let who_on = m.ran_on.whose();
+        let peek = if flags & libc::MSG_PEEK as i64 != 0 {
+            " (a peek: the bytes stay queued)"
+        } else {
+            ""
+        };
+        m.result(ret);
+        m.sig_detail = format!("{} {ret}", conn.label);
+        m.foldable = ret < 0;
+        let client_side = conn.end == Some(End::Client);
+        let who = &conn.who;
+        let which = if conn.guess {
+            " (which socket: inferred from the call's descriptor)"
+        } else {
+            ""
+        };
+        m.stage = match (client_side, ret) {
+            (true, _) => Stage::Client,
+            (false, r) if r > 0 => Stage::CopyToUser,
+            (false, 0) => Stage::Teardown,
+            _ => Stage::DataReady,
+        };
+        m.note = match (client_side, ret) {
+            (true, r) if r > 0 => {
+                format!("{who_on} copied {r} bytes of its echo out of the kernel{peek}")
+            }
+            (true, 0) => format!("{who_on} read the server's end of stream (0 bytes)"),
+            (true, _) => format!("{who_on}'s read found nothing yet"),
+            (false, r) if r > 0 => format!(
+                "the kernel copied {r} bytes from {who}'s socket into the server's buffer, {on}{inside}{peek}: stage ②{which}"
+            ),
+            (false, 0) => format!(
+                "the kernel found the end of {who}'s stream: 0 bytes to copy, {on}{inside}{which}"
+            ),
+            (false, _) => format!(
+                "nothing to copy from {who}'s socket yet ({}), {on}{inside}{which}",
+                m.errno.unwrap_or("error")
+            ),
+        };
+        m.conn(conn);
+    }
+
+    fn inet_sock_set_state(&mut self, raw: &Raw, m: &mut Line) {
+        let sk = raw.uint("skaddr").unwrap_or(0);
+        let (old, new) = (
+            raw.int("oldstate").unwrap_or(0),
+            raw.int("newstate").unwrap_or(0),
+        );
+        let (sport, dport) = (
+            raw.int("sport").unwrap_or(0) as u16,
+            raw.int("dport").unwrap_or(0) as u16,
+        );
+        let end = match self.server_port {
+            Some(p) if sport == p && dport == 0 => Some(End::Listener),
+            Some(p) if sport == p => Some(End::Server),
+            Some(p) if dport == p => Some(End::Client),
+            _ => None,
+        };
+        if let Some(end) = end {
+            let port = if end == End::Server { dport } else { sport };
+            self.sockets.insert(
+                sk,
+                Sock {
+                    end,
+                    port,
+                    state: new,
+                },
+            );
+        }
+        let conn = self.conn_or_guess(sk, None);
+        let change = format!("{} → {}", tcp_state(old), tcp_state(new));
+        m.sig_detail = change.clone();
+        m.coarse = change.clone();
+        m.detail = change;
+        let on = m.ran_on_text();
+        let (who, cli) = (conn.who.clone(), conn.cli.clone());
+        m.stage = if matches!(
+            new,
+            TCP_SYN_SENT | TCP_SYN_RECV | TCP_ESTABLISHED | TCP_LISTEN
+        ) {
+            Stage::Setup
+        } else {
+            Stage::Teardown
+        };
+        m.note = match (end, old, new) {
+            (None, _, _) => format!(
+                "TCP state {} of a socket that is not this server's (ports {sport} → {dport}), {on}",
+                m.detail
+            ),
+            (Some(End::Listener), _, TCP_LISTEN) => format!(
+                "the listening socket is open: the kernel answers SYNs to port {sport} by itself"
+            ),
+            (Some(End::Listener), _, TCP_CLOSE) => {
+                "the listener is closed: no more connections".into()
+            }
+            (Some(End::Client), _, TCP_SYN_SENT) => format!("{cli}'s connect sends a SYN, {on}"),
+            (Some(End::Client), TCP_SYN_SENT, TCP_ESTABLISHED) => format!(
+                "{cli}'s connection is established (the SYN-ACK came back): its connect returns"
+            ),
+            (Some(End::Server), _, TCP_SYN_RECV) => format!(
+                "{who}'s handshake reached the listener: the kernel makes a socket for it, no process involved ({on})"
+            ),
+            (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => format!(
+                "the handshake with {who} is complete in the kernel: it waits in the accept queue until the server accepts"
+            ),
+            (Some(End::Client), _, TCP_FIN_WAIT1) => {
+                format!("{cli} shuts down writing: its FIN goes out")
+            }
+            (Some(End::Server), _, TCP_CLOSE_WAIT) => format!(
+                "{who}'s FIN reached the server's socket for it: a read there returns 0 (end of stream)"
+            ),
+            (Some(End::Server), _, TCP_LAST_ACK) => {
+                format!("the server closed its socket for {who}: its FIN goes out")
+            }
+            (Some(End::Client), _, TCP_FIN_WAIT2) => {
+                format!("the server's side acknowledged {cli}'s FIN")
+            }
+            (Some(End::Client), _, TCP_TIME_WAIT) => {
+                format!("{cli} got the server's FIN: its socket waits out TIME_WAIT")
+            }
+            (Some(End::Server), _, TCP_CLOSE) => {
+                format!("the server's socket for {who} is closed for good")
+            }
+            (Some(End::Client), _, TCP_CLOSE) => format!("{cli}'s socket is closed for good"),
+            (Some(End::Server), _, _) => {
+                format!("TCP state of the server's socket for {who}: {}", m.detail)
+            }
+            (Some(_), _, _) => format!("TCP state of {cli}'s socket: {}", m.detail),
+        };
+        m.conn(conn);
+    }
+
+    fn sched_wakeup(&mut self, raw: &Raw, m: &mut Line) {
+        let waker = m.ran_on_text();
+        let wakee = m.subject_role.whose();
+        let inside = self
+            .inside(m.subject, m.t_us)
+            .map(|(c, fd)| call_text(c, fd))
+            .map(|c| format!(", asleep in {c}"))
+            .unwrap_or_default();
+        m.detail = format!("wakes {}", m.subject_role.short());
+        m.sig_detail = format!("{} by {}", m.subject_role.short(), sig_name(&m.ran_on));
+        m.foldable = true;
+        m.stage = self.stage_of(m.subject, m.t_us, &m.subject_role);
+        m.note = format!(
+            "the kernel wakes {wakee}{inside}: it may run again, on CPU {} (the wake-up ran {waker})",
+            raw.int("target_cpu").unwrap_or(-1)
+        );
+    }
+
+    fn sched_switch(&mut self, raw: &Raw, m: &mut Line) {
+        let prev = raw.int("prev_pid").unwrap_or(0);
+        let next = raw.int("next_pid").unwrap_or(0);
+        let (prev_role, next_role) = (self.role(prev), self.role(next));
+        let state = raw.int("prev_state").unwrap_or(0);
+        let (letter, how) = task_state(state);
+        m.detail = format!("{} ({letter}) → {}", prev_role.short(), next_role.short());
+        m.coarse = letter.to_string();
+        m.foldable = true;
+        let inside = |s: &Names, tid: i64| {
+            s.inside(tid, m.t_us)
+                .map(|(c, fd)| format!(" in {}", call_text(c, fd)))
+                .unwrap_or_default()
+        };
+        if prev_role.ours() {
+            m.sig_detail = format!("{letter} {}", sig_name(&next_role));
+            m.stage = self.stage_of(prev, m.t_us, &prev_role);
+            let then = if next_role.ours() {
+                format!("; {} runs", next_role.whose())
+            } else {
+                format!("; the CPU runs {}", next_role.whose())
+            };
+            m.note = format!("{} {how}{}{then}", prev_role.whose(), inside(self, prev));
+        } else {
+            m.sig_detail = format!("in after {}", sig_name(&prev_role));
+            m.stage = self.stage_of(next, m.t_us, &next_role);
+            m.note = format!(
+                "{} runs again on CPU {} (after {})",
+                next_role.whose(),
+                raw.cpu,
+                prev_role.whose()
+            );
+        }
+    }
+
+    fn sched_process_fork(&mut self, raw: &Raw, m: &mut Line) {
+        let child = raw.int("child_pid").unwrap_or(0);
+        m.detail = format!("tid {child}");
+        m.stage = Stage::Setup;
+        // Named as it is known by now (a new thread takes its own name once it runs).
+        let named = match self.role(child) {
+            Role::Harness(_) => format!("a new thread, tid {child}"),
+            r => format!("{}, tid {child}", r.whose().replacen("the ", "", 1)),
+        };
+        m.note = format!(
+            "{} starts {named} (clone): the lane follows it from its first instruction",
+            m.ran_on.whose()
+        );
+    }
+
+    fn sched_process_exec(&mut self, raw: &Raw, m: &mut Line) {
+        m.detail = raw.text("filename").unwrap_or("").to_string();
+        m.stage = Stage::Setup;
+        m.note = format!(
+            "tid {} becomes a program of its own ({}): the idle crowd's helper process, followed too",
+            raw.int("pid").unwrap_or(0),
+            m.detail
+        );
+    }
+
+    fn signal_generate(&mut self, raw: &Raw, m: &mut Line) {
+        let sig = raw.int("sig").unwrap_or(0);
+        let target = raw.int("pid").unwrap_or(0);
+        let to_role = self.role(target);
+        let to = to_role.short();
+        let whom = to_role.whose();
+        let result = match raw.int("result").unwrap_or(0) {
+            0 => "delivered",
+            1 => "ignored",
+            2 => "already pending: merged with it",
+            3 => "queued without its details (no memory)",
+            _ => "dropped (the target is gone)",
+        };
+        m.detail = format!("{} → {to}", signal_name(sig));
+        m.sig_detail = m.detail.clone();
+        m.stage = Stage::DataReady;
+        let just = self
+            .ready
+            .get(&raw.tid)
+            .filter(|(t, _, _, _)| m.t_us.saturating_sub(*t) <= 50)
+            .cloned();
+        m.note = match just {
+            Some((_, client, fd, arrived)) => {
+                m.guess = true;
+                m.client = client;
+                m.fd = fd;
+                format!(
+                    "the kernel raises {} for {whom} ({result}): {arrived} just arrived on this thread (inferred: the sk_data_ready before it)",
+                    signal_name(sig)
+                )
+            }
+            None => format!(
+                "the kernel raises {} for {whom} ({result})",
+                signal_name(sig)
+            ),
+        };
+    }
+
+    fn io_uring(&mut self, raw: &Raw, m: &mut Line) {
+        let key = raw.uint("user_data");
+        m.key = key;
+        let op = raw
+            .text("op_str")
+            .map(str::to_string)
+            .or_else(|| key.and_then(|k| self.uring.get(&k)).map(|(o, _)| o.clone()));
+        let fd = key.and_then(|k| self.uring.get(&k)).and_then(|(_, fd)| *fd);
+        let on = m.ran_on_text();
+        let who_on = m.ran_on.whose();
+        let inside = m.inside_text();
+        let target = |s: &Names| match (key, &op, fd) {
+            (Some(k), Some(op), Some(fd)) => {
+                let c = s
+                    .fd_port
+                    .get(&fd)
+                    .and_then(|p| s.port_client.get(p))
+                    .map(|c| format!("={c}"))
+                    .unwrap_or_default();
+                format!("key {k} {op} {fd}{c}")
+            }
+            (Some(k), Some(op), None) => format!("key {k} {op}"),
+            (Some(k), None, _) => format!("key {k}"),
+            _ => String::new(),
+        };
+        let name = raw.tp.name;
+        m.detail = target(self);
+        m.sig_detail = format!(
+            "{} {}",
+            op.as_deref().unwrap_or(""),
+            raw.int("res").unwrap_or(0)
+        );
+        m.stage = Stage::Completion;
+        m.note = match name {
+            "io_uring_create" => {
+                m.stage = Stage::Setup;
+                format!(
+                    "the kernel makes the ring: {} submission entries, {} completion entries (setup flags {:#x})",
+                    raw.int("sq_entries").unwrap_or(0),
+                    raw.int("cq_entries").unwrap_or(0),
+                    raw.int("flags").unwrap_or(0)
+                )
+            }
+            "io_uring_submit_req" => {
+                if let Some(k) = key {
+                    let fd = self.uring.get(&k).and_then(|(_, fd)| *fd);
+                    self.uring.insert(k, (op.clone().unwrap_or_default(), fd));
+                }
+                m.stage = match op.as_deref() {
+                    Some("SEND" | "SENDMSG" | "WRITE") => Stage::CopyToKernel,
+                    Some("ASYNC_CANCEL") => Stage::Teardown,
+                    _ => Stage::DataReady,
+                };
+                format!(
+                    "the kernel takes SQE {} from the submission ring, {on}{inside}",
+                    target(self)
+                )
+            }
+            "io_uring_file_get" => {
+                let fd = raw.int("fd");
+                if let Some(k) = key
+                    && let Some(e) = self.uring.get_mut(&k)
+                {
+                    e.1 = fd;
+                }
+                m.detail = target(self);
+                m.stage = Stage::Setup;
+                format!(
+                    "the kernel looks up descriptor {} for key {}",
+                    fd.unwrap_or(-1),
+                    key.unwrap_or(0)
+                )
+            }
+            "io_uring_poll_arm" => {
+                m.stage = Stage::DataReady;
+                format!(
+                    "nothing there yet for {}: the kernel arms a poll on the socket and retries when it is ready (readiness, one layer down)",
+                    target(self)
+                )
+            }
+            "io_uring_task_add" => {
+                m.stage = Stage::DataReady;
+                format!(
+                    "the socket is ready for {}: the kernel queues the retry as task work for the ring's thread, {on} (DEFER_TASKRUN: it runs at that thread's next io_uring_enter)",
+                    target(self)
+                )
+            }
+            "io_uring_local_work_run" | "io_uring_task_work_run" => {
+                m.sig_detail = format!("{}", raw.int("count").unwrap_or(0));
+                format!(
+                    "{who_on} ran {} item(s) of the ring's task work{inside}: the retried requests (and their copies) ran here",
+                    raw.int("count").unwrap_or(0)
+                )
+            }
+            "io_uring_complete" => {
+                let res = raw.int("res").unwrap_or(0);
+                m.result(res);
+                format!(
+                    "the kernel posts the completion of {}: result {res}, {on}{inside}",
+                    target(self)
+                )
+            }
+            "io_uring_cqring_wait" => {
+                m.foldable = true;
+                m.sig_detail.clear();
+                format!(
+                    "{who_on} waits for {} completion(s){inside}",
+                    raw.int("min_events").unwrap_or(0)
+                )
+            }
+            "io_uring_queue_async_work" => format!(
+                "the kernel hands {} to an io-wq worker thread (it could not finish without blocking)",
+                target(self)
+            ),
+            "io_uring_req_failed" => format!("{} failed in the kernel", target(self)),
+            _ => format!("io_uring: {}", name.trim_start_matches("io_uring_")),
+        };
+        if let Some(fd) = fd {
+            m.fd = Some(fd);
+            m.client = self
+                .fd_port
+                .get(&fd)
+                .and_then(|p| self.port_client.get(p))
+                .cloned();
+        }
+    }
+
+    /// The stage a thread's scheduling belongs to: that of the call it is inside, if known.
+    fn stage_of(&self, tid: i64, t_us: u64, role: &Role) -> Stage {
+        if !matches!(role, Role::Server(_)) {
+            return match role {
+                Role::Client { .. } => Stage::Client,
+                _ => Stage::Setup,
+            };
+        }
+        let call = self.inside(tid, t_us).map(|(c, _)| c);
+        match call {
+            Some("recvfrom" | "recv" | "read") => Stage::DataReadyCopy,
+            Some("sendto" | "send" | "write") => Stage::CopyToKernel,
+            Some("io_uring_enter") => Stage::Completion,
+            _ => Stage::DataReady,
+        }
+    }
+}
+
+/// A line being made.
+struct Line<'a> {
+    raw: &'a Raw,
+    t_us: u64,
+    ran_on: Role,
+    subject: i64,
+    subject_role: Role,
+    inside: Option<(&'static str, Option<i64>)>,
+    stage: Stage,
+    note: String,
+    /// Shown after the tracepoint's name: the connection, a state change, a key.
+    detail: String,
+    sig_detail: String,
+    /// What the crowd's and the harness's events fold by (no address, no port).
+    coarse: String,
+    foldable: bool,
+    ret: Option<i64>,
+    errno: Option<&'static str>,
+    client: Option<String>,
+    fd: Option<i64>,
+    end: Option<&'static str>,
+    key: Option<u64>,
+    guess: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(raw: &'a Raw, t_us: u64, ran_on: &Role, subject: i64, subject_role: Role) -> Line<'a> {
+        Line {
+            raw,
+            t_us,
+            ran_on: ran_on.clone(),
+            subject,
+            subject_role,
+            inside: None,
+            stage: Stage::Setup,
+            note: String::new(),
+            detail: String::new(),
+            sig_detail: String::new(),
+            coarse: String::new(),
+            foldable: false,
+            ret: None,
+            errno: None,
+            client: None,
+            fd: None,
+            end: None,
+            key: None,
+            guess: false,
+        }
+    }
+
+    /// Where it ran, with its preposition: "on client B's thread", "on client B's thread, in
+    /// a softirq handler", "in a hardirq handler while another task (rustc) had the CPU".
+    fn ran_on_text(&self) -> String {
+        match self.raw.irq {
+            Some(irq) if !self.ran_on.ours() => format!(
+                "in a {irq} handler while {} had the CPU",
+                self.ran_on.whose()
+            ),
+            Some(irq) => format!("on {}, in a {irq} handler", self.ran_on.whose()),
+            None => format!("on {}", self.ran_on.whose()),
+        }
+    }
+
+    fn inside_text(&self) -> String {
+        self.inside
+            .map(|(c, fd)| format!(" (inside {})", call_text(c, fd)))
+            .unwrap_or_default()
+    }
+
+    /// A result as a syscall's: a count, or a negated errno.
+    fn result(&mut self, r: i64) {
+        if r < 0 {
+            self.errno = Some(crate::trace::errno::name(
+                rustix::io::Errno::from_raw_os_error((-r) as i32),
+            ));
+        } else {
+            self.ret = Some(r);
+        }
+    }
+
+    fn conn(&mut self, c: Conn) {
+        self.detail = if self.detail.is_empty() {
+            c.label.clone()
+        } else {
+            format!("{} {}", c.label, self.detail)
+        };
+        if self.sig_detail.is_empty() {
+            self.sig_detail = c.label.clone();
+        }
+        self.end = c.end.map(End::name);
+        self.client = c.client;
+        self.fd = c.fd;
+        self.guess |= c.guess;
+    }
+
+    fn made(self) -> Made {
+        let raw = self.raw;
+        let mut ev = Event::new(Kind::Kernel, raw.tp.name, self.stage);
+        ev.t_us = self.t_us;
+        ev.tid = raw.tid;
+        ev.actor = Arc::from("kernel");
+        ev.args = self.detail;
+        ev.ret = self.ret;
+        ev.errno = self.errno;
+        ev.note = self.note;
+        ev.client = self.client;
+        ev.fd = self.fd;
+        ev.key = self.key;
+        ev.tracepoint = Some(raw.tp.full);
+        ev.on = Some(self.ran_on.short());
+        ev.end = self.end;
+        ev.inside = self.inside.map(|(c, _)| c);
+        ev.guess = self.guess.then_some(true);
+        let mut fields = Map::new();
+        for (k, v) in &raw.fields {
+            fields.insert(k.clone(), v.clone());
+        }
+        fields.insert("cpu".into(), Value::from(raw.cpu));
+        if let Some(irq) = raw.irq {
+            fields.insert("context".into(), Value::from(irq));
+        }
+        ev.fields = Some(fields);
+        Made {
+            ev,
+            subject: self.subject,
+            foldable: self.foldable,
+            sig: format!("{} {}", raw.tp.name, self.sig_detail),
+        }
+    }
+}
+
+/// This process's threads by their names: std names them after `thread::Builder::name`.
+fn by_name(name: &str) -> Role {
+    if name.starts_with("server") {
+        Role::Server(Arc::from(name))
+    } else if let Some(rest) = name.strip_prefix("client ") {
+        Role::Client {
+            client: rest.split(' ').next().unwrap_or(rest).to_string(),
+            name: Arc::from(name),
+        }
+    } else {
+        Role::Harness(Arc::from(name))
+    }
+}
+
+/// A thread's name for folding: another task is any other task.
+fn sig_name(r: &Role) -> Arc<str> {
+    match r {
+        Role::Other(_) | Role::Printer => "other".into(),
+        r => r.short(),
+    }
+}
+
+fn call_text(call: &str, fd: Option<i64>) -> String {
+    match fd {
+        Some(fd) => format!("{call}({fd})"),
+        None => call.to_string(),
+    }
+}
+
+const TCP_ESTABLISHED: i64 = 1;
+const TCP_SYN_SENT: i64 = 2;
+const TCP_SYN_RECV: i64 = 3;
+const TCP_FIN_WAIT1: i64 = 4;
+const TCP_FIN_WAIT2: i64 = 5;
+const TCP_TIME_WAIT: i64 = 6;
+const TCP_CLOSE: i64 = 7;
+const TCP_CLOSE_WAIT: i64 = 8;
+const TCP_LAST_ACK: i64 = 9;
+const TCP_LISTEN: i64 = 10;
+
+/// A TCP state by the name the kernel's `inet_sock_set_state` prints (without `TCP_`).
+fn tcp_state(s: i64) -> String {
+    match s {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        _ => return format!("state {s}"),
+    }
+    .to_string()
+}
+
+/// `sched_switch`'s `prev_state`: the letter `ps` shows, and what it means.
+fn task_state(s: i64) -> (&'static str, &'static str) {
+    match s & 0xff {
+        0 if s & 0x100 != 0 => ("R+", "is preempted (still runnable)"),
+        0 => ("R", "gives up the CPU (still runnable)"),
+        0x01 => ("S", "goes to sleep"),
+        0x02 => ("D", "sleeps uninterruptibly"),
+        0x04 | 0x08 => ("T", "is stopped"),
+        0x10 | 0x20 => ("X", "ends"),
+        0x80 => ("I", "goes idle"),
+        _ => ("?", "leaves the CPU"),
+    }
+}
+
+fn signal_name(sig: i64) -> String {
+    let rtmin = libc::SIGRTMIN() as i64;
+    match sig {
+        s if s == libc::SIGIO as i64 => "SIGIO".into(),
+        s if s == libc::SIGCHLD as i64 => "SIGCHLD".into(),
+        s if s == libc::SIGINT as i64 => "SIGINT".into(),
+        s if s == libc::SIGTERM as i64 => "SIGTERM".into(),
+        s if s == libc::SIGPIPE as i64 => "SIGPIPE".into(),
+        s if s == libc::SIGALRM as i64 => "SIGALRM".into(),
+        s if s == rtmin => "SIGRTMIN".into(),
+        s if s > rtmin && s <= libc::SIGRTMAX() as i64 => format!("SIGRTMIN+{}", s - rtmin),
+        s => format!("signal {s}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::tracepoints::TRACEPOINTS;
+
+    const STARTER: i64 = 100;
+    const SERVER: i64 = 101;
+    const CLIENT_A: i64 = 102;
+
+    fn raw(tid: i64, name: &str, fields: &[(&str, Value)]) -> Raw {
+        Raw {
+            tid,
+            comm: "<...>".into(),
+            cpu: 0,
+            irq: None,
+            mono_us: 0,
+            tp: TRACEPOINTS.iter().find(|t| t.name == name).expect("known"),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn fork(parent: i64, child: i64, comm: &str) -> Raw {
+        raw(
+            parent,
+            "sched_process_fork",
+            &[
+                ("parent_pid", parent.into()),
+                ("child_comm", comm.into()),
+                ("child_pid", child.into()),
+            ],
+        )
+    }
+
+    fn user(kind: Kind, call: &'static str, tid: i64, actor: &str) -> Event {
+        let mut ev = Event::new(kind, call, Stage::Setup);
+        ev.tid = tid;
+        ev.actor = Arc::from(actor);
+        ev
+    }
+
+    /// A server on port 7000, client A (port 5000) accepted on descriptor 5.
+    fn names(serve: bool) -> Names {
+        let mut n = Names::new(1, STARTER, serve);
+        n.server_port(7000);
+        n.learn(&fork(STARTER, SERVER, "kernel lane"));
+        n.learn(&fork(STARTER, CLIENT_A, "kernel lane"));
+        n.learn(&raw(
+            CLIENT_A,
+            "sched_switch",
+            &[
+                ("prev_comm", "client A".into()),
+                ("prev_pid", CLIENT_A.into()),
+                ("next_comm", "swapper/0".into()),
+                ("next_pid", 0.into()),
+            ],
+        ));
+        let mut gettid = user(Kind::Syscall, "gettid", SERVER, "server");
+        gettid.ret = Some(SERVER);
+        n.arrived(&gettid);
+        n
+    }
+
+    fn state(sk: u64, sport: u16, dport: u16, old: i64, new: i64) -> Raw {
+        raw(
+            CLIENT_A,
+            "inet_sock_set_state",
+            &[
+                ("skaddr", Value::from(format!("{sk:#x}"))),
+                ("oldstate", old.into()),
+                ("newstate", new.into()),
+                ("sport", sport.into()),
+                ("dport", dport.into()),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_socket_is_named_by_its_ports_then_by_the_accept() {
+        let mut n = names(false);
+        let mut connect = user(Kind::Client, "connect", 0, "client A");
+        connect.client = Some("A".into());
+        connect.port = Some(5000);
+        n.shown(&connect);
+        let sk = 0xffff_8881_0000_1000;
+        let made = n
+            .make(&state(sk, 7000, 5000, TCP_SYN_RECV, TCP_ESTABLISHED), 10)
+            .expect("shown");
+        assert_eq!(made.ev.args, "A (not accepted yet) SYN_RECV → ESTABLISHED");
+        assert!(made.ev.note.contains("accept queue"), "{}", made.ev.note);
+        let mut accept = user(Kind::Syscall, "accept4", SERVER, "server");
+        accept.ret = Some(5);
+        accept.port = Some(5000);
+        n.shown(&accept);
+        let ready = raw(
+            CLIENT_A,
+            "sk_data_ready",
+            &[("skaddr", format!("{sk:#x}").into())],
+        );
+        let made = n.make(&ready, 20).expect("shown");
+        assert_eq!(made.ev.args, "5=A");
+        assert_eq!(
+            (made.ev.client.as_deref(), made.ev.fd, made.ev.end),
+            (Some("A"), Some(5), Some("server"))
+        );
+        assert!(made.ev.note.starts_with("data for A"), "{}", made.ev.note);
+        assert_eq!(made.ev.on.as_deref(), Some("client A"));
+        assert_eq!(made.ev.guess, None, "read from the kernel's own fields");
+    }
+
+    #[test]
+    fn a_copy_on_a_socket_never_seen_names_the_calls_descriptor_as_a_guess() {
+        let mut n = names(true);
+        let mut recv = user(Kind::Syscall, "recvfrom", SERVER, "server");
+        (recv.fd, recv.ret, recv.t_us, recv.dur_us) = (Some(6), Some(3), 100, 10);
+        n.arrived(&recv);
+        let copy = raw(
+            SERVER,
+            "sock_recv_length",
+            &[
+                ("sk", "0xffff888100002000".into()),
+                ("ret", 3.into()),
+                ("flags", 0.into()),
+            ],
+        );
+        let made = n.make(&copy, 105).expect("shown");
+        assert_eq!(made.ev.args, "6?");
+        assert_eq!(
+            (made.ev.fd, made.ev.guess, made.ev.inside),
+            (Some(6), Some(true), Some("recvfrom"))
+        );
+        assert_eq!(made.ev.ret, Some(3));
+        assert!(made.ev.note.contains("inferred"), "{}", made.ev.note);
+    }
+
+    #[test]
+    fn threads_the_followed_start_are_followed_and_others_are_not() {
+        let mut n = names(false);
+        assert_eq!(n.role(STARTER), Role::Launcher);
+        assert_eq!(n.role(SERVER), Role::Server("server".into()));
+        assert!(matches!(n.role(CLIENT_A), Role::Client { ref client, .. } if client == "A"));
+        assert_eq!(n.role(1), Role::Printer);
+        assert!(matches!(n.role(999), Role::Other(_)));
+        // The crowd's helper: a followed thread that becomes a program of its own.
+        n.learn(&fork(CLIENT_A, 200, "scenario"));
+        n.learn(&raw(
+            200,
+            "sched_process_exec",
+            &[("filename", "/bin/iomodels".into()), ("pid", 200.into())],
+        ));
+        n.learn(&fork(200, 201, "iomodels"));
+        assert_eq!((n.role(200), n.role(201)), (Role::Crowd, Role::Crowd));
+        // A wake-up of another program's thread is not about the run.
+        let wake = raw(
+            SERVER,
+            "sched_wakeup",
+            &[("comm", "other".into()), ("pid", 999.into())],
+        );
+        assert!(n.make(&wake, 1).is_none());
+    }
+
+    #[test]
+    fn states_read_as_ps_and_the_kernel_print_them() {
+        assert_eq!(tcp_state(TCP_CLOSE_WAIT), "CLOSE_WAIT");
+        assert_eq!(task_state(0x100).0, "R+");
+        assert_eq!(task_state(1).0, "S");
+        assert_eq!(signal_name(i64::from(libc::SIGRTMIN())), "SIGRTMIN");
+    }
+}
