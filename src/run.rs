@@ -282,20 +282,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     // Before anything takes a descriptor or lowers the limit: the lane's files sit high.
-    let mut lane = if opts.kernel {
-        let cap = match opts.format {
-            _ if opts.serve => u64::MAX,
-            Format::Text => TEXT_LINES,
-            Format::Json => JSON_LINES,
-        };
-        Some(Lane::start(kernel::Want {
-            serve: opts.serve,
-            idle: opts.idle,
-            cap,
-        })?)
-    } else {
-        None
-    };
+    let mut lane = start_lane(opts)?;
     let Prepared {
         scenario,
         premade,
@@ -416,6 +403,25 @@ fn signal_name(sig: usize) -> &'static str {
         .iter()
         .find(|(s, _)| *s as usize == sig)
         .map_or("a signal", |(_, name)| name)
+}
+
+/// `--kernel`: the kernel lane, capped like the text or JSON trace (a `--serve` run is live
+/// and has no cap).
+fn start_lane(opts: &RunOpts) -> Result<Option<Lane>> {
+    if !opts.kernel {
+        return Ok(None);
+    }
+    let cap = match opts.format {
+        _ if opts.serve => u64::MAX,
+        Format::Text => TEXT_LINES,
+        Format::Json => JSON_LINES,
+    };
+    let want = kernel::Want {
+        serve: opts.serve,
+        idle: opts.idle,
+        cap,
+    };
+    Ok(Some(Lane::start(want)?))
 }
 
 /// What a run sets up before its server starts.
