@@ -35,6 +35,7 @@ pub struct Kqueue {
 
 impl Kqueue {
     /// `kqueue()`: a queue that will hold our interest in each socket (a filter per socket).
+    /// See kqueue(2).
     #[doc(alias = "kqueue")]
     pub fn create(tr: &mut Tracer) -> Result<Kqueue> {
         let fd = tr.call(
@@ -50,6 +51,8 @@ impl Kqueue {
     ///
     /// # Safety
     /// Every descriptor `changes` names must be open (kevent(2) acts on it by number).
+    ///
+    /// See kevent(2).
     #[doc(alias = "kevent")]
     pub unsafe fn wait(
         &self,
