@@ -514,13 +514,7 @@ fn blocking_shows_bs_data_arriving_while_the_server_is_stuck_on_a() {
     let server = server_tids(&t);
     let (accept_b, fd_b) = fd_of(&t, "B");
     let arrived = find(&t, "sk_data_ready for B's data", |e| {
-        e["kind"] == "kernel"
-            && e["call"] == "sk_data_ready"
-            && e["client"] == "B"
-            && e["end"] == "server"
-            && e["note"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("data for B"))
+        b_data_arrived(e) && e["end"] == "server"
     });
     assert!(
         arrived < accept_b,
@@ -537,16 +531,33 @@ fn blocking_shows_bs_data_arriving_while_the_server_is_stuck_on_a() {
                     && e["ret"] == 6
             })
             .expect("the server's recvfrom of B's bytes");
-    let copy = find(&t, "the kernel's copy of B's bytes", |e| {
+    let copy = b_copied_inside_recvfrom(&t, &server, fd_b);
+    assert!(
+        arrived < copy && copy < recv_b,
+        "arrival, then the copy, then recvfrom's line"
+    );
+    assert_eq!(t[copy]["stage"], "copy-to-user");
+}
+
+/// The kernel's `sk_data_ready` for B's bytes (not the listener's, not an echo's).
+fn b_data_arrived(e: &Value) -> bool {
+    e["kind"] == "kernel"
+        && e["call"] == "sk_data_ready"
+        && e["client"] == "B"
+        && e["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("data for B"))
+}
+
+/// The kernel's copy of B's 6 bytes: on a server thread, inside the server's `recvfrom` of B's
+/// descriptor. Returns its index.
+fn b_copied_inside_recvfrom(t: &[Value], server: &[i64], fd_b: i64) -> usize {
+    let copy = find(t, "the kernel's copy of B's bytes", |e| {
         e["kind"] == "kernel"
             && e["call"] == "sock_recv_length"
             && e["client"] == "B"
             && e["ret"] == 6
     });
-    assert!(
-        arrived < copy && copy < recv_b,
-        "arrival, then the copy, then recvfrom's line"
-    );
     assert!(
         server.contains(&t[copy]["tid"].as_i64().unwrap_or(0)),
         "copied on the server's thread"
@@ -555,8 +566,8 @@ fn blocking_shows_bs_data_arriving_while_the_server_is_stuck_on_a() {
         t[copy]["inside"], "recvfrom",
         "inside the server's recvfrom"
     );
-    assert_eq!(t[copy]["stage"], "copy-to-user");
     assert_eq!(t[copy]["fd"], fd_b);
+    copy
 }
 
 #[test]
@@ -567,14 +578,7 @@ fn epoll_is_woken_once_the_data_is_in_and_copies_on_its_own_thread() {
     let t = lane("epoll");
     let server = server_tids(&t);
     let (_, fd_b) = fd_of(&t, "B");
-    let arrived = find(&t, "sk_data_ready for B's data", |e| {
-        e["kind"] == "kernel"
-            && e["call"] == "sk_data_ready"
-            && e["client"] == "B"
-            && e["note"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("data for B"))
-    });
+    let arrived = find(&t, "sk_data_ready for B's data", b_data_arrived);
     // The wake-up of the server thread that follows it: made by whoever delivered the data (B's
     // sending thread, or an interrupt that ran while another task had the CPU), never by the
     // sleeping server itself.
@@ -605,16 +609,8 @@ fn epoll_is_woken_once_the_data_is_in_and_copies_on_its_own_thread() {
         woken < ready,
         "the wake-up comes before epoll_pwait returns"
     );
-    let copy = find(&t, "the kernel's copy of B's bytes", |e| {
-        e["kind"] == "kernel"
-            && e["call"] == "sock_recv_length"
-            && e["client"] == "B"
-            && e["ret"] == 6
-    });
+    let copy = b_copied_inside_recvfrom(&t, &server, fd_b);
     assert!(ready < copy, "the copy comes after the wait returned");
-    assert!(server.contains(&t[copy]["tid"].as_i64().unwrap_or(0)));
-    assert_eq!(t[copy]["inside"], "recvfrom");
-    assert_eq!(t[copy]["fd"], fd_b);
     let summary = util::summary(&t);
     assert!(
         summary["kernel"]["sk_data_ready"].as_u64() >= Some(4),

@@ -10,6 +10,7 @@
 //! socket a signal is about — says so: `inside`, `guess`.
 
 use super::parse::Raw;
+use crate::trace::summary::Peers;
 use crate::trace::{Event, Kind, Stage};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -148,9 +149,10 @@ pub struct Names {
     /// Server threads by tid, from their own events' actors.
     actors: HashMap<i64, Arc<str>>,
     sockets: HashMap<u64, Sock>,
-    port_client: HashMap<u16, String>,
+    /// Which client is behind which port and descriptor, as the trace's own renderers learn it.
+    peers: Peers,
+    /// The server's descriptor for each peer port (the other way round from `peers`).
     port_fd: HashMap<u16, i64>,
-    fd_port: HashMap<i64, u16>,
     /// Each client's last send, in bytes.
     sent: HashMap<String, u64>,
     /// A call announced as blocking that has not returned yet, per thread: (name, fd, start).
@@ -187,9 +189,8 @@ impl Names {
             comms: HashMap::new(),
             actors: HashMap::new(),
             sockets: HashMap::new(),
-            port_client: HashMap::new(),
+            peers: Peers::default(),
             port_fd: HashMap::new(),
-            fd_port: HashMap::new(),
             sent: HashMap::new(),
             open: HashMap::new(),
             calls: HashMap::new(),
@@ -237,19 +238,9 @@ impl Names {
     /// A user-side event as it is shown, in time order with the kernel's: ports, descriptors
     /// and sends known up to that moment.
     pub fn shown(&mut self, ev: &Event) {
-        match (ev.kind, ev.port) {
-            (Kind::Client, Some(port)) => {
-                if let Some(c) = &ev.client {
-                    self.port_client.insert(port, c.clone());
-                }
-            }
-            (Kind::Syscall | Kind::Op, Some(port)) => {
-                if let Some(fd) = ev.ret {
-                    self.port_fd.insert(port, fd);
-                    self.fd_port.insert(fd, port);
-                }
-            }
-            _ => {}
+        self.peers.observe(ev);
+        if let (Kind::Syscall | Kind::Op, Some(port), Some(fd)) = (ev.kind, ev.port, ev.ret) {
+            self.port_fd.insert(port, fd);
         }
         // An SQE's descriptor, by its key (the kernel names it only after taking the SQE).
         if ev.kind == Kind::Op
@@ -270,7 +261,7 @@ impl Names {
             && ev.closes()
             && ev.ret == Some(0)
             && let Some(fd) = ev.fd
-            && let Some(port) = self.fd_port.remove(&fd)
+            && let Some(port) = self.peers.closed(fd)
         {
             self.port_fd.remove(&port);
         }
@@ -369,7 +360,7 @@ impl Names {
     /// Names the connection behind a socket address.
     fn conn(&self, sk: u64) -> Option<Conn> {
         let s = self.sockets.get(&sk)?;
-        let client = self.port_client.get(&s.port).cloned();
+        let client = self.peers.client_at(s.port).map(str::to_string);
         let fd = (s.end == End::Server)
             .then(|| self.port_fd.get(&s.port).copied())
             .flatten();
@@ -415,11 +406,7 @@ impl Names {
         }
         match inside.and_then(|(_, fd)| fd) {
             Some(fd) => {
-                let client = self
-                    .fd_port
-                    .get(&fd)
-                    .and_then(|p| self.port_client.get(p))
-                    .cloned();
+                let client = self.peers.client(fd).map(str::to_string);
                 let (label, who) = match &client {
                     Some(c) => (format!("{fd}={c}?"), c.clone()),
                     None => (format!("{fd}?"), format!("fd {fd}")),
@@ -823,9 +810,8 @@ impl Names {
         let target = |s: &Names| match (key, &op, fd) {
             (Some(k), Some(op), Some(fd)) => {
                 let c = s
-                    .fd_port
-                    .get(&fd)
-                    .and_then(|p| s.port_client.get(p))
+                    .peers
+                    .client(fd)
                     .map(|c| format!("={c}"))
                     .unwrap_or_default();
                 format!("key {k} {op} {fd}{c}")
@@ -928,11 +914,7 @@ impl Names {
         };
         if let Some(fd) = fd {
             m.fd = Some(fd);
-            m.client = self
-                .fd_port
-                .get(&fd)
-                .and_then(|p| self.port_client.get(p))
-                .cloned();
+            m.client = self.peers.client(fd).map(str::to_string);
         }
     }
 

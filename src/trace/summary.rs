@@ -30,15 +30,19 @@ impl Peers {
         }
     }
 
-    /// Forgets a descriptor that was closed (its number may be reused). Returns whether it was
-    /// a client connection.
-    pub fn closed(&mut self, fd: i64) -> bool {
-        self.fd_port.remove(&fd).is_some()
+    /// Forgets a descriptor that was closed (its number may be reused). Returns the peer port
+    /// it was connected to, if it was a connection.
+    pub fn closed(&mut self, fd: i64) -> Option<u16> {
+        self.fd_port.remove(&fd)
     }
 
     pub fn client(&self, fd: i64) -> Option<&str> {
-        let port = self.fd_port.get(&fd)?;
-        self.port_client.get(port).map(String::as_str)
+        self.client_at(*self.fd_port.get(&fd)?)
+    }
+
+    /// The scripted client that connected from `port`.
+    pub fn client_at(&self, port: u16) -> Option<&str> {
+        self.port_client.get(&port).map(String::as_str)
     }
 }
 
