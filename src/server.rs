@@ -209,8 +209,7 @@ impl Server {
         loop {
             match self.accept(false, note) {
                 Ok(conn) => {
-                    let raw = conn.raw();
-                    sys::set_nonblocking(&mut self.tr, &conn.fd, raw, never_wait);
+                    sys::set_nonblocking(&mut self.tr, &conn.fd, never_wait);
                     take(self, conn)?;
                 }
                 Err(Errno::AGAIN) => return Ok(false),

@@ -80,7 +80,6 @@ pub(crate) mod server {
         set_nonblocking(
             &mut srv.tr,
             &srv.listener,
-            lfd,
             "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
         let mut ep = Epoll::create(&mut srv.tr)?;

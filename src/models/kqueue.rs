@@ -93,7 +93,6 @@ mod server {
         crate::sys::set_nonblocking(
             &mut srv.tr,
             &srv.listener,
-            lfd,
             "accept will say EAGAIN when the queue is empty",
         );
         // Changes waiting to be handed to the kernel by the next kevent call.

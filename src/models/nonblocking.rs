@@ -39,9 +39,8 @@ pub const MODEL: Model = Model {
 #[doc(alias = "O_NONBLOCK")]
 #[doc(alias = "EAGAIN")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let lfd = srv.lfd();
     let why = "accept4 on the listener will no longer wait";
-    set_nonblocking(&mut srv.tr, &srv.listener, lfd, why);
+    set_nonblocking(&mut srv.tr, &srv.listener, why);
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // Are connections waiting? Take them all (stage ① for connections, asked, not waited for).

@@ -46,7 +46,7 @@ pub const MODEL: Model = Model {
 #[doc(alias = "POLLOUT")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
-    set_nonblocking(&mut srv.tr, &srv.listener, lfd, accept_never_waits("poll"));
+    set_nonblocking(&mut srv.tr, &srv.listener, accept_never_waits("poll"));
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // 1. The array: entry 0 is the listener, entry i+1 is conns[i]. Ask for POLLIN only while

@@ -85,7 +85,7 @@ mod server {
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let lfd = srv.lfd();
         let why = accept_never_waits("the wait");
-        set_nonblocking(&mut srv.tr, &srv.listener, lfd, why);
+        set_nonblocking(&mut srv.tr, &srv.listener, why);
 
         // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
         let mut poller = Poller::new(&mut srv.tr)?;

@@ -51,12 +51,7 @@ pub const MODEL: Model = Model {
 #[doc(alias = "FD_SETSIZE")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
-    set_nonblocking(
-        &mut srv.tr,
-        &srv.listener,
-        lfd,
-        accept_never_waits("select"),
-    );
+    set_nonblocking(&mut srv.tr, &srv.listener, accept_never_waits("select"));
     let mut conns: Vec<Conn> = Vec::new();
     loop {
         // 1. Rebuild both sets from scratch: select overwrote them last time.

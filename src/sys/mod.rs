@@ -16,7 +16,7 @@
 //!   [`accept_call`]): the new socket and the peer's address ([`Accepted`]); `ACCEPT` is its
 //!   name and flags; `after_accept(tr, fd)`: what this OS adds after it (`fcntl(F_SETFD)`).
 //! - `accept_failure(err)`: what an accept error means here ([`AcceptFailure`]).
-//! - `set_nonblocking(tr, fd, raw, gloss)`: `fcntl(O_NONBLOCK)` or `ioctlsocket(FIONBIO)`.
+//! - `set_nonblocking(tr, fd, gloss)`: `fcntl(O_NONBLOCK)` or `ioctlsocket(FIONBIO)`.
 //! - `CLOSE` and `close_fd(fd)`: the call that closes a descriptor (`close` / `closesocket`),
 //!   which [`close`] and [`close_with`] make and record, exactly once.
 //! - `spare_fd(tr, note)`: a descriptor to hold in reserve for `EMFILE` (`None` where the OS

@@ -6,7 +6,7 @@ use super::{AcceptFailure, SETUP, SLEEP};
 #[cfg(not(target_vendor = "apple"))]
 use super::{CpuTimes, last_errno, record_cpu};
 use crate::trace::{Call, Gloss, Stage, Tracer};
-use rustix::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::io::{Errno, Result};
 
 /// The echo's receive call, as the kernel names it (libc's `recv` is `recvfrom`).
@@ -35,10 +35,10 @@ pub fn raw(fd: &impl AsRawFd) -> i32 {
 /// `fcntl(F_SETFL, O_RDWR|O_NONBLOCK)`: calls on `fd` (numbered `raw`) will answer `EAGAIN`
 /// instead of sleeping. See fcntl(2).
 #[doc(alias = "O_NONBLOCK")]
-pub fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, gloss: impl Gloss<()>) {
+pub fn set_nonblocking(tr: &mut Tracer, fd: &OwnedFd, gloss: impl Gloss<()>) {
     let _ = tr.call(
         Call::new("fcntl", SETUP)
-            .fd(raw)
+            .fd(raw(fd))
             .args("F_SETFL, O_RDWR|O_NONBLOCK"),
         || rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK),
         gloss,

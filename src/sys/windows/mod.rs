@@ -108,9 +108,11 @@ pub fn after_accept(_tr: &mut Tracer, _fd: &OwnedFd) {}
 
 /// `ioctlsocket(FIONBIO, 1)`: calls on the socket (numbered `raw`) will answer
 /// `WSAEWOULDBLOCK` instead of sleeping.
-pub fn set_nonblocking(tr: &mut Tracer, fd: &impl AsFd, raw: i32, gloss: impl Gloss<()>) {
+pub fn set_nonblocking(tr: &mut Tracer, fd: &OwnedFd, gloss: impl Gloss<()>) {
     let _ = tr.call(
-        Call::new("ioctlsocket", SETUP).fd(raw).args("FIONBIO, 1"),
+        Call::new("ioctlsocket", SETUP)
+            .fd(raw(fd))
+            .args("FIONBIO, 1"),
         || rustix::io::ioctl_fionbio(fd.as_fd(), true),
         gloss,
     );
@@ -137,7 +139,6 @@ pub fn dont_wait(tr: &mut Tracer, fd: &OwnedFd) -> (SendFlags, &'static str) {
     set_nonblocking(
         tr,
         fd,
-        raw(fd),
         "Winsock's send has no MSG_DONTWAIT: make the socket nonblocking, so telling the client why cannot wait",
     );
     (SEND_FLAGS, "0")
