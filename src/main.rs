@@ -109,9 +109,10 @@ struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     max_fds: Option<u64>,
     /// Linux, as root: also show the kernel's own tracepoints for the run's threads (data
-    /// arriving, the copy, wake-ups, io_uring's requests) in a lane of their own
-    #[arg(long, conflicts_with = "no_trace")]
-    kernel: bool,
+    /// arriving, the copy, wake-ups, io_uring's requests) in a lane of their own; the
+    /// scheduler's events of the clients' and the harness's threads only with `--kernel=all`
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "server", value_name = "THREADS", conflicts_with = "no_trace")]
+    kernel: Option<kernel::Scope>,
 }
 
 /// A port, with its range in the message: clap's own says only "not in 0..=65535", and
@@ -167,8 +168,8 @@ struct CompareArgs {
     #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     read_size: u32,
     /// Linux, as root: record each model's run with the kernel lane (see `iomodels MODEL --help`)
-    #[arg(long)]
-    kernel: bool,
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "server", value_name = "THREADS")]
+    kernel: Option<kernel::Scope>,
 }
 
 /// The options of `iomodels bench`.

@@ -44,7 +44,7 @@ pub struct RunOpts {
     pub width: Option<usize>,
     pub knobs: Knobs,
     /// `--kernel`: merge the kernel's own tracepoints for the run's threads into the trace.
-    pub kernel: bool,
+    pub kernel: Option<kernel::Scope>,
 }
 
 /// The signals that end `--serve` the way Ctrl-C does, with teardown and summary: also a
@@ -262,7 +262,11 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     };
     let done = execute(model, opts, &mut printer)?;
     printer.fold();
-    let notice = (model.notice)(&done.summary);
+    let mut notice = (model.notice)(&done.summary);
+    notice.extend(crate::trace::story::lessons(
+        &done.summary.story,
+        &done.summary.kernel,
+    ));
     if let Some(t) = &mut printer.text {
         t.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
@@ -408,9 +412,9 @@ fn signal_name(sig: usize) -> &'static str {
 /// `--kernel`: the kernel lane, capped like the text or JSON trace (a `--serve` run is live
 /// and has no cap).
 fn start_lane(opts: &RunOpts) -> Result<Option<Lane>> {
-    if !opts.kernel {
+    let Some(scope) = opts.kernel else {
         return Ok(None);
-    }
+    };
     let cap = match opts.format {
         _ if opts.serve => u64::MAX,
         Format::Text => TEXT_LINES,
@@ -420,6 +424,7 @@ fn start_lane(opts: &RunOpts) -> Result<Option<Lane>> {
         serve: opts.serve,
         idle: opts.idle,
         cap,
+        scope,
     };
     Ok(Some(Lane::start(want)?))
 }

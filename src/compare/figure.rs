@@ -2,8 +2,11 @@
 
 use super::Column;
 use super::columns::{is_server, known_clients};
+use super::table::{heading, styled};
+use crate::trace::story::{Read, first_read};
 use crate::trace::text::{fit, took, wrap};
 use crate::trace::{Event, Kind, Stage};
+use comfy_table::{ContentArrangement, Table, presets};
 use colored::Colorize;
 use serde::Serialize;
 
@@ -14,21 +17,56 @@ pub enum State {
     Blocked,
     Spinning,
     Free,
+    /// Running the copy in kernel mode (stage ②, on the thread the copy ran on).
+    Copying,
+}
+
+/// What a row's ② number is a time of: only the kernel lane sees the copy itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Measured {
+    /// The length of the call that only copied (a recv after readiness).
+    Recv,
+    /// One blocking call did both stages: from the client's send to the call's return
+    /// (delivery, wake-up and copy together).
+    SendToReturn,
+    /// A completion: from the client's send to our reading the completion.
+    SendToCompletion,
+    /// The kernel lane's copy path: from the call's start, or the thread's running again
+    /// inside it, to `sock_recv_length`.
+    CopyPath,
+}
+
+impl Measured {
+    fn label(self) -> &'static str {
+        match self {
+            Measured::Recv => "recv",
+            Measured::SendToReturn => "send→return",
+            Measured::SendToCompletion => "send→CQE",
+            Measured::CopyPath => "copy path",
+        }
+    }
 }
 
 /// One row of figure 6.6: the followed read under one model, as measured.
 #[derive(Serialize)]
 pub struct FigRow {
     pub model: &'static str,
-    /// From when the server began waiting for this data until it was told (µs).
+    /// From when the server began waiting for this data until it arrived (with the kernel
+    /// lane: `sk_data_ready`), or else until the client sent it (one call, a completion), or
+    /// the process was told (µs).
     pub stage1_us: u64,
     pub stage1: State,
-    /// The copy into our buffer (µs); for a completion, the kernel's time until we heard.
+    /// Stage ②, as `stage2_measures` says (µs).
     pub stage2_us: u64,
     pub stage2: State,
-    /// Stage ① and ② were one call (a blocking recv), split at the moment the client sent.
+    pub stage2_measures: Measured,
+    /// Stage ① and ② were one call (a blocking recv).
     pub one_call: bool,
     pub told: &'static str,
+    /// `--kernel`: the read as the kernel lane saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<Read>,
 }
 
 /// Total length of the union of intervals.
@@ -122,36 +160,7 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
                 || ev.received_by_kernel());
         if copied {
             let start = last_touch.unwrap_or(ev.t_us);
-            let sent = sent_at.unwrap_or(ev.t_us).max(start);
-            let end = ev.t_us + ev.dur_us;
-            let (one_call, told) = match (ev.kind, ev.stage) {
-                // One blocking call did both: stage ① ends when the bytes were sent.
-                (Kind::Syscall, Stage::DataReadyCopy) => (true, sent.min(end)),
-                // A completion: stage ① ends when the data arrived; the kernel copies after.
-                (Kind::Op, _) => (false, sent.min(ev.t_us)),
-                _ => (false, ev.t_us),
-            };
-            let (b, s, f) = states(&c.events, Some(ev.tid), (start, told));
-            let stage1 = if b >= s && b >= f {
-                State::Blocked
-            } else if s >= f {
-                State::Spinning
-            } else {
-                State::Free
-            };
-            let (stage2_end, stage2) = match ev.kind {
-                Kind::Op => (ev.t_us, State::Free),
-                _ => (end, State::Blocked),
-            };
-            return Some(FigRow {
-                model: c.model.name,
-                stage1_us: told - start,
-                stage1,
-                stage2_us: stage2_end.saturating_sub(told),
-                stage2,
-                one_call,
-                told: c.model.told,
-            });
+            return Some(measure(c, client, ev, start, sent_at.unwrap_or(ev.t_us)));
         }
         // The server's last act on this connection before the read: accepting it, setting it
         // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
@@ -162,6 +171,65 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
         }
     }
     None
+}
+
+/// The followed read's row: from `start` (the server began waiting) through the copy `ev`,
+/// which the kernel lane decomposes when it ran.
+fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> FigRow {
+    let sent = sent_at.max(start);
+    let end = ev.t_us + ev.dur_us;
+    let story = first_read(&c.events, client);
+    let (one_call, told, stage2_us, stage2, measured) = match (ev.kind, ev.stage) {
+        // One blocking call did both: stage ① ends when the bytes were sent.
+        (Kind::Syscall, Stage::DataReadyCopy) => (
+            true,
+            sent.min(end),
+            end.saturating_sub(sent.min(end)),
+            State::Copying,
+            Measured::SendToReturn,
+        ),
+        // A completion: stage ① ends when the data was sent; the kernel copies after.
+        (Kind::Op, _) => {
+            let told = sent.min(ev.t_us);
+            (
+                false,
+                told,
+                ev.t_us - told,
+                State::Free,
+                Measured::SendToCompletion,
+            )
+        }
+        _ => (false, ev.t_us, ev.dur_us, State::Copying, Measured::Recv),
+    };
+    let (told, stage2_us, stage2, measured, tid) = match &story {
+        Some(r) => (
+            r.arrived_us.max(start),
+            r.copy_us(),
+            State::Copying,
+            Measured::CopyPath,
+            r.tid,
+        ),
+        None => (told, stage2_us, stage2, measured, ev.tid),
+    };
+    let (b, s, f) = states(&c.events, Some(tid), (start, told));
+    let stage1 = if b >= s && b >= f {
+        State::Blocked
+    } else if s >= f {
+        State::Spinning
+    } else {
+        State::Free
+    };
+    FigRow {
+        model: c.model.name,
+        stage1_us: told - start,
+        stage1,
+        stage2_us,
+        stage2,
+        stage2_measures: measured,
+        one_call,
+        told: c.model.told,
+        kernel: story,
+    }
 }
 
 /// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns.
@@ -194,9 +262,21 @@ pub(super) fn draw(
         }
         .to_string()
     };
+    let lane = rows.iter().any(|r| r.kernel.is_some());
+    let how = if lane {
+        "with the kernel lane: ① from the start of the wait to the data's arrival (sock:sk_data_ready); \
+         ② the copy path, from the call's start (or the thread's running again inside it) to the \
+         end of the copy (sock:sock_recv_length); the table below says what came between"
+    } else {
+        "from user space, which cannot see the copy itself: ② \"recv\" is the length of the call that \
+         only copied; \"send→return\" (one blocking call did both stages) is the time from the \
+         client's send to the call's return, delivery, wake-up and copy together; \"send→CQE\" is \
+         the time from the client's send to our reading the completion (the kernel copied somewhere \
+         in between). `--kernel` measures the copy"
+    };
     let legend = format!(
-        "UNP figure 6.6, measured: client {client}'s first message, from when the server began waiting for it \
-         until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
+        "UNP figure 6.6, measured {how}. Client {client}'s first message, from when the server began \
+         waiting for it until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
          ② is drawn at least one cell wide)",
         paint(blocked, 1),
         paint(spinning, 1),
@@ -209,15 +289,11 @@ pub(super) fn draw(
         .iter()
         .map(|r| {
             format!(
-                "  ① {:>9} {:<8} ② {:>8} {:<9} told by ",
+                "  ① {:>9} {:<8} ② {:>8} {:<11} told by ",
                 took(r.stage1_us),
                 format!("{:?}", r.stage1).to_lowercase(),
                 took(r.stage2_us),
-                if r.stage2 == State::Free {
-                    "kernel"
-                } else {
-                    "copying"
-                },
+                r.stage2_measures.label(),
             )
         })
         .collect();
@@ -242,15 +318,13 @@ pub(super) fn draw(
         let cells1 = ((r.stage1_us as f64 / longest as f64) * bar_w as f64).round() as usize;
         let cells2 =
             (((r.stage2_us as f64 / longest as f64) * bar_w as f64).round() as usize).max(1);
-        let ch1 = match r.stage1 {
+        let ch = |s: State| match s {
             State::Blocked => blocked,
             State::Spinning => spinning,
             State::Free => free,
+            State::Copying => copy,
         };
-        let ch2 = match r.stage2 {
-            State::Free => free,
-            _ => copy,
-        };
+        let (ch1, ch2) = (ch(r.stage1), ch(r.stage2));
         let pad = " ".repeat(bar_w.saturating_sub(cells1 + cells2));
         // Too narrow for the whole line even with the shortest bar: "told by" is cut.
         let used = name_w + 1 + (cells1 + cells2).max(bar_w) + numbers.chars().count();
@@ -262,5 +336,72 @@ pub(super) fn draw(
             fit(r.told, width.saturating_sub(used))
         ));
     }
+    if lane {
+        out.push('\n');
+        out.push_str(&decomposed(rows, width, color));
+    }
     out
+}
+
+/// The kernel lane's decomposition of each row: where the time between the wait's start and
+/// the copy's end went, and what the kernel did in between.
+fn decomposed(rows: &[FigRow], width: usize, color: bool) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width as u16);
+    styled(&mut t, color);
+    t.set_header(
+        [
+            "model",
+            "arrival →\nthread runs",
+            "runs →\ncopy path",
+            "② copy\npath",
+            "copy ran on",
+            "meanwhile, the kernel\n(+ after the arrival)",
+        ]
+        .map(heading),
+    );
+    let after = |at: Option<u64>, r: &Read, what: &str| {
+        at.map(|t| format!("{what} +{}", took(t - r.arrived_us)))
+    };
+    for row in rows {
+        let Some(r) = &row.kernel else {
+            t.add_row(vec![row.model.to_string(), "not seen by the lane".into()]);
+            continue;
+        };
+        let wake = match (r.woken_us, r.running_us) {
+            (_, None) => "0: on a CPU".to_string(),
+            (Some(_), Some(_)) => format!("{} woken", took(r.wake_us())),
+            (None, Some(_)) => format!("{} preempted", took(r.wake_us())),
+        };
+        let runs = r.running_us.unwrap_or(r.arrived_us);
+        let inside = r.inside.map(|c| format!(", in {c}")).unwrap_or_default();
+        let between: Vec<String> = [
+            after(r.signal_us, r, "raised the signal"),
+            after(r.task_add_us, r, "queued task work"),
+            r.last_eagain_us.map(|t| {
+                format!(
+                    "answered EAGAIN −{}",
+                    took(r.arrived_us.saturating_sub(t))
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        t.add_row(vec![
+            row.model.to_string(),
+            wake,
+            took(r.path_us.saturating_sub(runs)),
+            took(r.copy_us()),
+            format!("{}{inside}", r.on),
+            if between.is_empty() {
+                "—".into()
+            } else {
+                between.join("; ")
+            },
+        ]);
+    }
+    format!("{t}\n")
 }

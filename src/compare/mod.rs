@@ -74,11 +74,12 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
     };
     let width = args.look.width().unwrap_or(100);
     // Refused once, before any model runs, where the lane cannot be had (not root, …).
-    if args.kernel {
+    if let Some(scope) = args.kernel {
         drop(crate::kernel::Lane::start(crate::kernel::Want {
             serve: false,
             idle: 0,
             cap: 0,
+            scope,
         })?);
     }
     let opts = CompareOpts {

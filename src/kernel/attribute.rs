@@ -9,7 +9,9 @@
 //! times of the same thread's calls), a connection read off that call's descriptor, the
 //! socket a signal is about — says so: `inside`, `guess`.
 
+use super::Scope;
 use super::parse::Raw;
+use crate::trace::story::SLACK_US;
 use crate::trace::summary::Peers;
 use crate::trace::{Event, Kind, Stage};
 use serde_json::{Map, Value};
@@ -136,6 +138,8 @@ pub struct Made {
 pub struct Names {
     /// `--serve`: a connection no scripted client made is a real client's, not the crowd's.
     serve: bool,
+    /// Whose scheduler events are shown.
+    scope: Scope,
     server_port: Option<u16>,
     printer: i64,
     /// The lane's starter thread: followed, but not shown.
@@ -172,15 +176,12 @@ const IDLE_CONNECTIONS: i64 = -1;
 /// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
 const RECENT: usize = 64;
 
-/// How far past a call's end (as the trace has it) a kernel event on its thread still counts
-/// as inside it: both sides' times are cut to the microsecond, the call's start and length
-/// separately, and the copy is the last thing a recv does.
-pub const SLACK_US: u64 = 3;
 
 impl Names {
-    pub fn new(printer: i64, starter: i64, serve: bool) -> Names {
+    pub fn new(printer: i64, starter: i64, serve: bool, scope: Scope) -> Names {
         Names {
             serve,
+            scope,
             server_port: None,
             printer,
             starter,
@@ -459,7 +460,7 @@ impl Names {
             }
             _ => (raw.tid, ran_on.clone()),
         };
-        if !subject_role.ours() {
+        if !subject_role.ours() || !self.in_scope(raw, &subject_role) {
             return None;
         }
         let mut m = Line::new(raw, t_us, &ran_on, subject, subject_role.clone());
@@ -492,6 +493,20 @@ impl Names {
             }
         }
         Some(m.made())
+    }
+
+    /// Scheduler events are shown for the server's threads only, unless `--kernel=all`: the
+    /// clients' and the harness's context switches would drown the server's.
+    fn in_scope(&self, raw: &Raw, subject: &Role) -> bool {
+        let server = |r: &Role| matches!(r, Role::Server(_));
+        match raw.tp.name {
+            _ if self.scope == Scope::All => true,
+            "sched_wakeup" | "sched_process_fork" => server(subject),
+            "sched_switch" => {
+                server(subject) || raw.int("next_pid").is_some_and(|n| server(&self.role(n)))
+            }
+            _ => true,
+        }
     }
 
     fn sk_data_ready(&mut self, raw: &Raw, m: &mut Line) {
@@ -1201,7 +1216,7 @@ mod tests {
 
     /// A server on port 7000, client A (port 5000) accepted on descriptor 5.
     fn names(serve: bool) -> Names {
-        let mut n = Names::new(1, STARTER, serve);
+        let mut n = Names::new(1, STARTER, serve, Scope::All);
         n.server_port(7000);
         n.learn(&fork(STARTER, SERVER, "kernel lane"));
         n.learn(&fork(STARTER, CLIENT_A, "kernel lane"));

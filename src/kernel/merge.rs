@@ -242,7 +242,7 @@ impl Merge {
                         || (h.ev.kind == Kind::Syscall
                             && raw.tid == h.ev.tid
                             && *k >= h.ev.t_us
-                            && *k <= h.key + super::attribute::SLACK_US
+                            && *k <= h.key + crate::trace::story::SLACK_US
                             && !self.names.started_between(raw.tid, h.ev.t_us, *k))
                 }
                 (None, Some(_)) => true,
@@ -293,11 +293,16 @@ impl Merge {
     }
 
     /// Each kind of event in a thread's run is shown [`SHOWN_BEFORE_FOLD`] times; its further
-    /// repeats are counted, and shown as one line when the run ends. An event that cannot
-    /// fold ends the run, and so does a call of the thread's own.
+    /// repeats are counted, and shown as one line when the run ends. A call of the thread's
+    /// own ends its run; an event that cannot fold (data arriving, a copy, a signal) ends
+    /// every thread's, so that what follows it — the wake-up it causes — is shown at its time.
     fn fold(&mut self, m: Made, out: &mut dyn Out) {
         if !m.foldable {
-            self.close(m.subject, out);
+            let mut tids: Vec<i64> = self.runs.keys().copied().collect();
+            tids.sort_unstable();
+            for tid in tids {
+                self.close(tid, out);
+            }
             self.line(&m.ev, out);
             return;
         }
@@ -445,7 +450,11 @@ mod folding {
     }
 
     fn merge(cap: u64) -> Merge {
-        Merge::new(Names::new(1, 2, false), Instant::now(), cap)
+        Merge::new(
+            Names::new(1, 2, false, crate::kernel::Scope::All),
+            Instant::now(),
+            cap,
+        )
     }
 
     #[test]

@@ -46,6 +46,18 @@ pub struct Want {
     pub idle: usize,
     /// Kernel lines shown at most (the rest are counted).
     pub cap: u64,
+    /// Whose scheduling the lane shows.
+    pub scope: Scope,
+}
+
+/// `--kernel=THREADS`: whose scheduler events (wake-ups, context switches, thread starts) the
+/// lane shows. Every other tracepoint is shown whichever thread it ran on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// The server's threads: the lesson is when the server sleeps and wakes.
+    Server,
+    /// Every thread of the run: the clients', the harness's.
+    All,
 }
 
 #[cfg(target_os = "linux")]
@@ -55,7 +67,7 @@ pub use linux::Lane;
 mod linux {
     use super::merge::Merge;
     use super::tracefs::Instance;
-    use super::{Out, Want, attribute::Names};
+    use super::{Out, Scope, Want, attribute::Names};
     use crate::trace::{Event, Recorder};
     use anyhow::{Result, anyhow};
     use std::sync::mpsc::{Sender, channel};
@@ -155,14 +167,22 @@ mod linux {
         /// The trace's clock and the server's port are known: the merge begins, with the
         /// lane's opening remarks (what it follows, and what it cannot see).
         pub fn begin(&mut self, rec: &Recorder, port: u16) {
-            let mut names = Names::new(self.printer, self.starter_tid, self.want.serve);
+            let mut names = Names::new(
+                self.printer,
+                self.starter_tid,
+                self.want.serve,
+                self.want.scope,
+            );
             names.server_port(port);
             let mut merge = Merge::new(names, rec.start(), self.want.cap);
             let mut say = vec![format!(
                 "the kernel lane: tracepoints of this run's threads from a private ftrace instance (iomodels-{}), on the trace's clock (CLOCK_MONOTONIC); every kernel line is a real tracepoint",
                 std::process::id()
             )];
-            say.push("left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace) and the wake-ups of the thread printing the trace".into());
+            say.push(match self.want.scope {
+                Scope::Server => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), and the scheduler's events (wake-ups, context switches, thread starts) of every thread but the server's (`--kernel=all` shows them)",
+                Scope::All => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace) and the wake-ups of the thread printing the trace",
+            }.into());
             if self.inst.mounted_here {
                 say.push("tracefs was not mounted: it is mounted for this run alone (a mount namespace of its own)".into());
             }

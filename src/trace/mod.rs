@@ -10,6 +10,7 @@ pub mod errno;
 mod event;
 pub mod json;
 pub mod names;
+pub mod story;
 pub mod summary;
 pub mod text;
 mod tracer;

@@ -124,6 +124,10 @@ pub struct Summary {
     /// `--kernel`: events the kernel could not record (its buffer was full).
     #[serde(skip_serializing_if = "is_zero")]
     pub kernel_lost: u64,
+    /// `--kernel`: the run's events from the lane's first one on (at most [`STORY_EVENTS`]),
+    /// for the lessons the lane shows (`trace::story`).
+    #[serde(skip)]
+    pub story: Vec<Event>,
     #[serde(skip)]
     open: u64,
     #[serde(skip)]
@@ -139,8 +143,19 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// Events kept for the kernel lane's lessons: a classroom run has a few hundred; a longer one
+/// is told by its beginning.
+const STORY_EVENTS: usize = 20_000;
+
 impl Summary {
     pub fn add(&mut self, ev: &Event) {
+        let lane = ev.kind == Kind::Kernel || !self.story.is_empty();
+        if lane
+            && self.story.len() < STORY_EVENTS
+            && matches!(ev.kind, Kind::Kernel | Kind::Syscall | Kind::Op | Kind::Client)
+        {
+            self.story.push(ev.clone());
+        }
         if ev.kind == Kind::Kernel {
             // The run's own numbers are the program's: the lane is counted apart.
             *self.kernel.entry(ev.call).or_default() += ev.count;

@@ -1,0 +1,299 @@
+//! One read told by the kernel lane: when a client's bytes arrived in the kernel, when the
+//! thread that copied them was woken and ran, where the copy ran, and what the kernel did in
+//! between (a signal raised, io_uring task work queued). Figure 6.6's decomposition and the
+//! lane's "what to notice" are both read from here, so the two cannot disagree.
+//!
+//! Every time here is a tracepoint's or a traced call's; which event is "the" arrival or "the"
+//! wake-up of a read is chosen by time (the last arrival on that socket before the copy, the
+//! first wake-up of the copying thread after it), and the lessons say so.
+
+use super::{Event, Kind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// How far past a call's end (as the trace has it) a kernel event on its thread still counts
+/// as inside it: both sides' times are cut to the microsecond, the call's start and length
+/// separately, and the copy is the last thing a recv does.
+pub const SLACK_US: u64 = 3;
+
+/// One client's message, from its send to the kernel's copy of it into the server's buffer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Read {
+    pub client: String,
+    /// The client's `send` (µs on the trace's clock).
+    pub sent_us: u64,
+    /// `sock:sk_data_ready` on the server's socket for it: stage ① is over.
+    pub arrived_us: u64,
+    /// `sched:sched_wakeup` of the copying thread after the arrival, if it was asleep.
+    pub woken_us: Option<u64>,
+    /// `sched:sched_switch` to the copying thread after the arrival, if it was off the CPU.
+    pub running_us: Option<u64>,
+    /// `signal:signal_generate` after the arrival (signal-driven I/O).
+    pub signal_us: Option<u64>,
+    /// `io_uring:io_uring_task_add` after the arrival: the retry queued for the ring's thread.
+    pub task_add_us: Option<u64>,
+    /// Where the copy path began: the start of the call the copy ran inside, or the thread's
+    /// running again inside it when it had slept there.
+    pub path_us: u64,
+    /// `sock:sock_recv_length`: the copy is done.
+    pub copied_us: u64,
+    pub bytes: i64,
+    /// The thread the copy ran on, and whose it is (`server`, `server/2`).
+    pub tid: i64,
+    pub on: String,
+    /// The traced call the copy ran inside (`recvfrom`, `io_uring_enter`).
+    pub inside: Option<&'static str>,
+    /// The end of the copying thread's last "not yet" (`EAGAIN`) on this socket before the
+    /// arrival: the data came between that answer and the call that copied it.
+    pub last_eagain_us: Option<u64>,
+    /// The copying thread's call when the data arrived, and its descriptor: where it was
+    /// while the bytes waited (`recvfrom` on another client's socket, `epoll_pwait`).
+    pub busy_in: Option<(&'static str, Option<i64>)>,
+}
+
+impl Read {
+    /// From the arrival to the copy's end: how long the bytes sat in the kernel.
+    pub fn queued_us(&self) -> u64 {
+        self.copied_us.saturating_sub(self.arrived_us)
+    }
+
+    /// From the arrival to the thread running again (0 when it never stopped running).
+    pub fn wake_us(&self) -> u64 {
+        self.running_us.map_or(0, |r| r.saturating_sub(self.arrived_us))
+    }
+
+    /// The copy path: from where it began to `sock_recv_length`.
+    pub fn copy_us(&self) -> u64 {
+        self.copied_us.saturating_sub(self.path_us)
+    }
+}
+
+fn field(ev: &Event, name: &str) -> Option<i64> {
+    ev.fields.as_ref()?.get(name).and_then(Value::as_i64)
+}
+
+fn kernel<'a>(ev: &'a Event, tracepoint: &str) -> Option<&'a Event> {
+    (ev.kind == Kind::Kernel && ev.call == tracepoint).then_some(ev)
+}
+
+/// A server-side copy of a client's bytes (not an end of stream, not a client's own read).
+fn server_copy(ev: &Event) -> bool {
+    kernel(ev, "sock_recv_length").is_some()
+        && ev.end == Some("server")
+        && ev.client.is_some()
+        && ev.ret.is_some_and(|n| n > 0)
+}
+
+/// Every client message the lane saw copied into the server, in time order: each server-side
+/// `sock_recv_length` with what led to it. `events` in any order.
+pub fn reads(events: &[Event]) -> Vec<Read> {
+    let mut by_time: Vec<&Event> = events.iter().collect();
+    by_time.sort_by_key(|e| e.t_us);
+    let mut out = Vec::new();
+    // Each client's copies so far: the n-th copy of a client follows its n-th send or later.
+    let mut last_copy: std::collections::HashMap<&str, u64> = Default::default();
+    for (i, ev) in by_time.iter().enumerate() {
+        if !server_copy(ev) {
+            continue;
+        }
+        let client = ev.client.as_deref().unwrap_or_default();
+        let after = last_copy.insert(client, ev.t_us).unwrap_or(0);
+        if let Some(r) = read(&by_time[..=i], ev, client, after) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The first of `client`'s messages the lane saw copied.
+pub fn first_read(events: &[Event], client: &str) -> Option<Read> {
+    reads(events).into_iter().find(|r| r.client == client)
+}
+
+/// The story of the copy `copy` (the last of `before`), whose previous copy for the same
+/// client ended at `after`.
+fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Read> {
+    let is_client = |e: &&&Event| e.client.as_deref() == Some(client);
+    let sent_us = before
+        .iter()
+        .filter(|e| e.kind == Kind::Client && e.call == "send" && e.t_us >= after)
+        .find(is_client)?
+        .t_us;
+    let arrived_us = before
+        .iter()
+        .rev()
+        .filter_map(|e| kernel(e, "sk_data_ready"))
+        .find(|e| e.end == Some("server") && e.client.as_deref() == Some(client))
+        .map(|e| e.t_us)
+        .filter(|t| *t >= sent_us)?;
+    let since = |e: &&&Event| e.t_us >= arrived_us;
+    let tid = copy.tid;
+    let first = |tracepoint: &str, pid_field: Option<&str>| {
+        before
+            .iter()
+            .filter(since)
+            .filter_map(|e| kernel(e, tracepoint))
+            .find(|e| pid_field.is_none_or(|f| field(e, f) == Some(tid)))
+            .map(|e| e.t_us)
+    };
+    // Off the CPU when the data came (its last switch before it was out): when it ran again.
+    let off_cpu = before
+        .iter()
+        .rev()
+        .filter(|e| e.t_us < arrived_us)
+        .filter_map(|e| kernel(e, "sched_switch"))
+        .find_map(|e| {
+            if field(e, "prev_pid") == Some(tid) {
+                Some(true)
+            } else {
+                (field(e, "next_pid") == Some(tid)).then_some(false)
+            }
+        })
+        .unwrap_or(false);
+    let running_us = first("sched_switch", Some("next_pid")).filter(|_| off_cpu);
+    let woken_us = first("sched_wakeup", Some("pid"))
+        .filter(|w| off_cpu && running_us.is_none_or(|r| *w <= r));
+    let call = before.iter().rev().find(|e| {
+        e.kind == Kind::Syscall
+            && e.tid == tid
+            && e.count == 1
+            && e.t_us <= copy.t_us
+            && copy.t_us <= e.t_us + e.dur_us + SLACK_US
+    });
+    let path_us = match (call, running_us) {
+        (Some(c), Some(r)) => c.t_us.max(r),
+        (Some(c), None) => c.t_us,
+        (None, r) => r.unwrap_or(arrived_us),
+    };
+    let last_eagain_us = before
+        .iter()
+        .filter(|e| {
+            e.kind == Kind::Syscall
+                && e.tid == tid
+                && e.fd == copy.fd
+                && e.would_block()
+                && e.t_us <= arrived_us
+        })
+        .map(|e| e.t_us + e.span_us.unwrap_or(e.dur_us))
+        .max()
+        .filter(|t| *t >= sent_us);
+    let busy_in = before
+        .iter()
+        .rev()
+        .find(|e| {
+            e.kind == Kind::Syscall
+                && e.tid == tid
+                && e.t_us <= arrived_us
+                && arrived_us <= e.t_us + e.span_us.unwrap_or(e.dur_us)
+        })
+        .map(|e| (e.call, e.fd));
+    Some(Read {
+        client: client.to_string(),
+        sent_us,
+        arrived_us,
+        woken_us,
+        running_us,
+        signal_us: first("signal_generate", None),
+        task_add_us: first("io_uring_task_add", None),
+        path_us,
+        copied_us: copy.t_us,
+        bytes: copy.ret.unwrap_or(0),
+        tid,
+        on: copy.on.as_deref().unwrap_or("server").to_string(),
+        inside: copy.inside,
+        last_eagain_us,
+        busy_in,
+    })
+}
+
+/// The kernel lane's "what to notice": the lessons its events show, drawn from this run's
+/// numbers. Nothing when the lane did not run or saw no copy.
+pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>) -> Vec<String> {
+    use super::text::{ms, took};
+    let reads = reads(events);
+    let Some(first) = reads.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(h) = handshake(events) {
+        out.push(h);
+    }
+    // The bytes that waited longest in the kernel, and where the thread was meanwhile.
+    let longest = reads.iter().max_by_key(|r| r.queued_us()).unwrap_or(first);
+    let where_ = |r: &Read| match r.busy_in {
+        Some((call, Some(fd))) => format!(" (it was inside {call}({fd}))"),
+        Some((call, None)) => format!(" (it was inside {call})"),
+        None => String::new(),
+    };
+    out.push(format!(
+        "{}'s {} bytes arrived in the kernel at {} ms (sk_data_ready) and sat there {} until the server's thread copied them (sock_recv_length, inside {}){}",
+        longest.client,
+        longest.bytes,
+        ms(longest.arrived_us),
+        took(longest.queued_us()),
+        longest.inside.unwrap_or("a call the trace does not show"),
+        if longest.queued_us() >= 1_000 { where_(longest) } else { String::new() }
+    ));
+    let woken = reads.iter().filter(|r| r.woken_us.is_some()).count();
+    if woken > 0 {
+        out.push(format!(
+            "{woken} of {} messages: one arrival, then one wake-up of the sleeping thread (sched_wakeup), {} on average from the arrival to the thread running again",
+            reads.len(),
+            took(
+                reads.iter().map(Read::wake_us).sum::<u64>() / reads.len() as u64
+            )
+        ));
+    }
+    if let Some(r) = reads.iter().find(|r| r.last_eagain_us.is_some()) {
+        let eagain = r.last_eagain_us.unwrap_or(r.arrived_us);
+        out.push(format!(
+            "{}'s data arrived {} after the server's last EAGAIN on its socket, and the next recvfrom copied it {} after the arrival: every EAGAIN before was a system call that learnt \"not yet\"",
+            r.client,
+            took(r.arrived_us.saturating_sub(eagain)),
+            took(r.copied_us.saturating_sub(r.arrived_us))
+        ));
+    }
+    if let Some(r) = reads.iter().find(|r| r.signal_us.is_some()) {
+        out.push(format!(
+            "the kernel raised the signal (signal_generate) {} after {}'s data arrived: the notice comes from the delivery of the data itself",
+            took(r.signal_us.unwrap_or(r.arrived_us) - r.arrived_us),
+            r.client
+        ));
+    }
+    let in_enter = reads
+        .iter()
+        .filter(|r| r.inside == Some("io_uring_enter"))
+        .count();
+    if in_enter > 0 {
+        let count = |tp: &str| counts.get(tp).copied().unwrap_or(0);
+        out.push(format!(
+            "{} RECV and ACCEPT requests found nothing yet and armed a poll on their socket (io_uring_poll_arm: readiness, one layer down); each arrival queued task work for the ring's thread ({} io_uring_task_add); {in_enter} of {} copies ran on the server's own thread inside io_uring_enter. With IORING_SETUP_DEFER_TASKRUN the copy waits for that thread's next io_uring_enter; without it, the same task work would run on the same thread when it next returns to user space (interrupting it first, unless IORING_SETUP_COOP_TASKRUN)",
+            count("io_uring_poll_arm"),
+            count("io_uring_task_add"),
+            reads.len()
+        ));
+    }
+    out
+}
+
+/// The first client's handshake, finished in the kernel before the server accepted it.
+fn handshake(events: &[Event]) -> Option<String> {
+    use super::text::{ms, took};
+    const TCP_ESTABLISHED: i64 = 1;
+    const TCP_SYN_RECV: i64 = 3;
+    let done = events.iter().filter_map(|e| kernel(e, "inet_sock_set_state")).find(|e| {
+        field(e, "oldstate") == Some(TCP_SYN_RECV) && field(e, "newstate") == Some(TCP_ESTABLISHED)
+    })?;
+    let port = u16::try_from(field(done, "dport")?).ok()?;
+    let accept = events.iter().find(|e| {
+        matches!(e.kind, Kind::Syscall | Kind::Op) && e.port == Some(port) && e.ret.is_some()
+    })?;
+    let accepted = accept.t_us + accept.dur_us;
+    Some(format!(
+        "{}'s handshake finished in the kernel at {} ms, no process involved (inet_sock_set_state SYN_RECV → ESTABLISHED); the server's {} took the connection from the accept queue {} later",
+        done.client.as_deref().unwrap_or("the first client"),
+        ms(done.t_us),
+        accept.call,
+        took(accepted.saturating_sub(done.t_us))
+    ))
+}
