@@ -6,8 +6,8 @@ use super::table::{heading, styled};
 use crate::trace::story::{Read, first_read};
 use crate::trace::text::{fit, took, wrap};
 use crate::trace::{Event, Kind, Stage};
-use comfy_table::{ContentArrangement, Table, presets};
 use colored::Colorize;
+use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 /// What the process was doing during one stage of the followed read.
@@ -266,7 +266,10 @@ pub(super) fn draw(
     let how = if lane {
         "with the kernel lane: ① from the start of the wait to the data's arrival (sock:sk_data_ready); \
          ② the copy path, from the call's start (or the thread's running again inside it) to the \
-         end of the copy (sock:sock_recv_length); the table below says what came between"
+         end of the copy (sock:sock_recv_length). The table below splits what came between: the \
+         wake-up (sched:sched_wakeup), the thread's running again (sched:sched_switch; \"not \
+         recorded\" where the kernel emitted no switch, and the next column then counts from the \
+         wake-up), and the way to the copy path (returning from the wait, the call that reads)"
     } else {
         "from user space, which cannot see the copy itself: ② \"recv\" is the length of the call that \
          only copied; \"send→return\" (one blocking call did both stages) is the time from the \
@@ -354,8 +357,9 @@ fn decomposed(rows: &[FigRow], width: usize, color: bool) -> String {
     t.set_header(
         [
             "model",
-            "arrival →\nthread runs",
-            "runs →\ncopy path",
+            "arrival →\nwoken",
+            "woken →\nruns",
+            "→ copy\npath",
             "② copy\npath",
             "copy ran on",
             "meanwhile, the kernel\n(+ after the arrival)",
@@ -370,30 +374,28 @@ fn decomposed(rows: &[FigRow], width: usize, color: bool) -> String {
             t.add_row(vec![row.model.to_string(), "not seen by the lane".into()]);
             continue;
         };
-        let wake = match (r.woken_us, r.running_us) {
-            (_, None) => "0: on a CPU".to_string(),
-            (Some(_), Some(_)) => format!("{} woken", took(r.wake_us())),
-            (None, Some(_)) => format!("{} preempted", took(r.wake_us())),
+        let (woken, runs) = match (r.woken_us, r.running_us) {
+            (None, None) => ("on a CPU".to_string(), "—".to_string()),
+            (Some(w), Some(run)) => (took(w - r.arrived_us), took(run - w)),
+            (Some(w), None) => (took(w - r.arrived_us), "not recorded".to_string()),
+            (None, Some(run)) => ("preempted".to_string(), took(run - r.arrived_us)),
         };
-        let runs = r.running_us.unwrap_or(r.arrived_us);
+        let back = r.running_us.or(r.woken_us).unwrap_or(r.arrived_us);
         let inside = r.inside.map(|c| format!(", in {c}")).unwrap_or_default();
         let between: Vec<String> = [
             after(r.signal_us, r, "raised the signal"),
             after(r.task_add_us, r, "queued task work"),
-            r.last_eagain_us.map(|t| {
-                format!(
-                    "answered EAGAIN −{}",
-                    took(r.arrived_us.saturating_sub(t))
-                )
-            }),
+            r.last_eagain_us
+                .map(|t| format!("answered EAGAIN −{}", took(r.arrived_us.saturating_sub(t)))),
         ]
         .into_iter()
         .flatten()
         .collect();
         t.add_row(vec![
             row.model.to_string(),
-            wake,
-            took(r.path_us.saturating_sub(runs)),
+            woken,
+            runs,
+            took(r.path_us.saturating_sub(back)),
             took(r.copy_us()),
             format!("{}{inside}", r.on),
             if between.is_empty() {

@@ -3,8 +3,8 @@
 use super::figure::states;
 use super::{Column, CompareOpts};
 use crate::trace::story::{Read, reads};
-use crate::trace::{Kind, Stage};
 use crate::trace::text::{thousands, took};
+use crate::trace::{Kind, Stage};
 use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 use serde::Serialize;
 

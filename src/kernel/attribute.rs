@@ -176,7 +176,6 @@ const IDLE_CONNECTIONS: i64 = -1;
 /// Recent calls kept per thread for "inside" (a thread makes a few calls per kernel event).
 const RECENT: usize = 64;
 
-
 impl Names {
     pub fn new(printer: i64, starter: i64, serve: bool, scope: Scope) -> Names {
         Names {

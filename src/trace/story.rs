@@ -7,6 +7,7 @@
 //! wake-up of a read is chosen by time (the last arrival on that socket before the copy, the
 //! first wake-up of the copying thread after it), and the lessons say so.
 
+use super::summary::Peers;
 use super::{Event, Kind};
 use serde::Serialize;
 use serde_json::Value;
@@ -26,14 +27,17 @@ pub struct Read {
     pub arrived_us: u64,
     /// `sched:sched_wakeup` of the copying thread after the arrival, if it was asleep.
     pub woken_us: Option<u64>,
-    /// `sched:sched_switch` to the copying thread after the arrival, if it was off the CPU.
+    /// `sched:sched_switch` to the copying thread after the arrival, if it was off the CPU
+    /// and the kernel recorded the switch (measured here: after a wake-up on an idle CPU the
+    /// kernel sometimes emits none, even to an unfiltered instance).
     pub running_us: Option<u64>,
     /// `signal:signal_generate` after the arrival (signal-driven I/O).
     pub signal_us: Option<u64>,
     /// `io_uring:io_uring_task_add` after the arrival: the retry queued for the ring's thread.
     pub task_add_us: Option<u64>,
     /// Where the copy path began: the start of the call the copy ran inside, or the thread's
-    /// running again inside it when it had slept there.
+    /// running again inside it when it had slept there (its wake-up, when no switch was
+    /// recorded).
     pub path_us: u64,
     /// `sock:sock_recv_length`: the copy is done.
     pub copied_us: u64,
@@ -46,9 +50,9 @@ pub struct Read {
     /// The end of the copying thread's last "not yet" (`EAGAIN`) on this socket before the
     /// arrival: the data came between that answer and the call that copied it.
     pub last_eagain_us: Option<u64>,
-    /// The copying thread's call when the data arrived, and its descriptor: where it was
-    /// while the bytes waited (`recvfrom` on another client's socket, `epoll_pwait`).
-    pub busy_in: Option<(&'static str, Option<i64>)>,
+    /// The copying thread's call when the data arrived: where it was while the bytes waited
+    /// (`recvfrom(5=A)` on another client's socket, `epoll_pwait(4)`).
+    pub busy_in: Option<String>,
 }
 
 impl Read {
@@ -57,9 +61,9 @@ impl Read {
         self.copied_us.saturating_sub(self.arrived_us)
     }
 
-    /// From the arrival to the thread running again (0 when it never stopped running).
-    pub fn wake_us(&self) -> u64 {
-        self.running_us.map_or(0, |r| r.saturating_sub(self.arrived_us))
+    /// From the arrival to the kernel's waking the thread (`None`: it was not asleep).
+    pub fn wake_us(&self) -> Option<u64> {
+        self.woken_us.map(|w| w.saturating_sub(self.arrived_us))
     }
 
     /// The copy path: from where it began to `sock_recv_length`.
@@ -92,13 +96,31 @@ pub fn reads(events: &[Event]) -> Vec<Read> {
     let mut out = Vec::new();
     // Each client's copies so far: the n-th copy of a client follows its n-th send or later.
     let mut last_copy: std::collections::HashMap<&str, u64> = Default::default();
+    // Each call's descriptor named as it was at that moment (a closed number is reused).
+    let mut peers = Peers::default();
+    let named: Vec<Option<String>> = by_time
+        .iter()
+        .map(|ev| {
+            peers.observe(ev);
+            let name = ev
+                .fd
+                .filter(|_| ev.kind == Kind::Syscall)
+                .and_then(|fd| peers.client(fd).map(str::to_string));
+            if ev.closes()
+                && let Some(fd) = ev.fd
+            {
+                peers.closed(fd);
+            }
+            name
+        })
+        .collect();
     for (i, ev) in by_time.iter().enumerate() {
         if !server_copy(ev) {
             continue;
         }
         let client = ev.client.as_deref().unwrap_or_default();
         let after = last_copy.insert(client, ev.t_us).unwrap_or(0);
-        if let Some(r) = read(&by_time[..=i], ev, client, after) {
+        if let Some(r) = read(&by_time[..=i], &named, ev, client, after) {
             out.push(r);
         }
     }
@@ -110,9 +132,15 @@ pub fn first_read(events: &[Event], client: &str) -> Option<Read> {
     reads(events).into_iter().find(|r| r.client == client)
 }
 
-/// The story of the copy `copy` (the last of `before`), whose previous copy for the same
-/// client ended at `after`.
-fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Read> {
+/// The story of the copy `copy` (the last of `before`; `named[i]`: the client behind
+/// `before[i]`'s descriptor then), whose previous copy for the same client ended at `after`.
+fn read(
+    before: &[&Event],
+    named: &[Option<String>],
+    copy: &Event,
+    client: &str,
+    after: u64,
+) -> Option<Read> {
     let is_client = |e: &&&Event| e.client.as_deref() == Some(client);
     let sent_us = before
         .iter()
@@ -136,6 +164,25 @@ fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Rea
             .find(|e| pid_field.is_none_or(|f| field(e, f) == Some(tid)))
             .map(|e| e.t_us)
     };
+    // The thread's call when the data came: a wake-up counts for this read only if the
+    // thread was waiting for it (a wait for readiness or completions, or a recv on this very
+    // socket), not serving another client.
+    let busy = before.iter().rposition(|e| {
+        e.kind == Kind::Syscall
+            && e.tid == tid
+            && e.t_us <= arrived_us
+            && arrived_us <= e.t_us + e.span_us.unwrap_or(e.dur_us)
+    });
+    let waiting_for_it =
+        busy.is_none_or(|i| named[i].is_none() || named[i].as_deref() == Some(client));
+    let busy_in = busy.map(|i| {
+        let b = before[i];
+        match (b.fd, &named[i]) {
+            (Some(fd), Some(c)) => format!("{}({fd}={c})", b.call),
+            (Some(fd), None) => format!("{}({fd})", b.call),
+            (None, _) => b.call.to_string(),
+        }
+    });
     // Off the CPU when the data came (its last switch before it was out): when it ran again.
     let off_cpu = before
         .iter()
@@ -150,9 +197,11 @@ fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Rea
             }
         })
         .unwrap_or(false);
+    let off_cpu = off_cpu && waiting_for_it;
     let running_us = first("sched_switch", Some("next_pid")).filter(|_| off_cpu);
     let woken_us = first("sched_wakeup", Some("pid"))
         .filter(|w| off_cpu && running_us.is_none_or(|r| *w <= r));
+    let back = running_us.or(woken_us);
     let call = before.iter().rev().find(|e| {
         e.kind == Kind::Syscall
             && e.tid == tid
@@ -160,7 +209,7 @@ fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Rea
             && e.t_us <= copy.t_us
             && copy.t_us <= e.t_us + e.dur_us + SLACK_US
     });
-    let path_us = match (call, running_us) {
+    let path_us = match (call, back) {
         (Some(c), Some(r)) => c.t_us.max(r),
         (Some(c), None) => c.t_us,
         (None, r) => r.unwrap_or(arrived_us),
@@ -177,16 +226,6 @@ fn read(before: &[&Event], copy: &Event, client: &str, after: u64) -> Option<Rea
         .map(|e| e.t_us + e.span_us.unwrap_or(e.dur_us))
         .max()
         .filter(|t| *t >= sent_us);
-    let busy_in = before
-        .iter()
-        .rev()
-        .find(|e| {
-            e.kind == Kind::Syscall
-                && e.tid == tid
-                && e.t_us <= arrived_us
-                && arrived_us <= e.t_us + e.span_us.unwrap_or(e.dur_us)
-        })
-        .map(|e| (e.call, e.fd));
     Some(Read {
         client: client.to_string(),
         sent_us,
@@ -220,13 +259,14 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
     }
     // The bytes that waited longest in the kernel, and where the thread was meanwhile.
     let longest = reads.iter().max_by_key(|r| r.queued_us()).unwrap_or(first);
-    let where_ = |r: &Read| match r.busy_in {
-        Some((call, Some(fd))) => format!(" (it was inside {call}({fd}))"),
-        Some((call, None)) => format!(" (it was inside {call})"),
-        None => String::new(),
+    let where_ = |r: &Read| {
+        r.busy_in
+            .as_ref()
+            .map(|call| format!(": the thread was inside {call} when they came"))
+            .unwrap_or_default()
     };
     out.push(format!(
-        "{}'s {} bytes arrived in the kernel at {} ms (sk_data_ready) and sat there {} until the server's thread copied them (sock_recv_length, inside {}){}",
+        "{}'s {} bytes arrived in the kernel at {} (sk_data_ready) and sat there {} until the server's thread copied them (sock_recv_length, inside {}){}",
         longest.client,
         longest.bytes,
         ms(longest.arrived_us),
@@ -234,14 +274,14 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
         longest.inside.unwrap_or("a call the trace does not show"),
         if longest.queued_us() >= 1_000 { where_(longest) } else { String::new() }
     ));
-    let woken = reads.iter().filter(|r| r.woken_us.is_some()).count();
-    if woken > 0 {
+    let mut wakes: Vec<u64> = reads.iter().filter_map(Read::wake_us).collect();
+    if !wakes.is_empty() {
+        wakes.sort_unstable();
         out.push(format!(
-            "{woken} of {} messages: one arrival, then one wake-up of the sleeping thread (sched_wakeup), {} on average from the arrival to the thread running again",
+            "{} of {} messages found the thread waiting for them asleep: the kernel woke it (sched_wakeup) {} after the data's arrival (median)",
+            wakes.len(),
             reads.len(),
-            took(
-                reads.iter().map(Read::wake_us).sum::<u64>() / reads.len() as u64
-            )
+            took(wakes[wakes.len() / 2])
         ));
     }
     if let Some(r) = reads.iter().find(|r| r.last_eagain_us.is_some()) {
@@ -281,19 +321,161 @@ fn handshake(events: &[Event]) -> Option<String> {
     use super::text::{ms, took};
     const TCP_ESTABLISHED: i64 = 1;
     const TCP_SYN_RECV: i64 = 3;
-    let done = events.iter().filter_map(|e| kernel(e, "inet_sock_set_state")).find(|e| {
-        field(e, "oldstate") == Some(TCP_SYN_RECV) && field(e, "newstate") == Some(TCP_ESTABLISHED)
-    })?;
+    let done = events
+        .iter()
+        .filter_map(|e| kernel(e, "inet_sock_set_state"))
+        .find(|e| {
+            field(e, "oldstate") == Some(TCP_SYN_RECV)
+                && field(e, "newstate") == Some(TCP_ESTABLISHED)
+        })?;
     let port = u16::try_from(field(done, "dport")?).ok()?;
     let accept = events.iter().find(|e| {
         matches!(e.kind, Kind::Syscall | Kind::Op) && e.port == Some(port) && e.ret.is_some()
     })?;
     let accepted = accept.t_us + accept.dur_us;
     Some(format!(
-        "{}'s handshake finished in the kernel at {} ms, no process involved (inet_sock_set_state SYN_RECV → ESTABLISHED); the server's {} took the connection from the accept queue {} later",
+        "{}'s handshake finished in the kernel at {}, no process involved (inet_sock_set_state SYN_RECV → ESTABLISHED); the server's {} took the connection from the accept queue {} later",
         done.client.as_deref().unwrap_or("the first client"),
         ms(done.t_us),
         accept.call,
         took(accepted.saturating_sub(done.t_us))
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Stage;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    const SERVER: i64 = 100;
+
+    fn syscall(t: u64, dur: u64, call: &'static str, fd: Option<i64>) -> Event {
+        let mut ev = Event::new(Kind::Syscall, call, Stage::DataReady);
+        (ev.t_us, ev.dur_us, ev.tid, ev.fd) = (t, dur, SERVER, fd);
+        ev.actor = Arc::from("server");
+        ev
+    }
+
+    fn accept(t: u64, fd: i64, port: u16) -> Event {
+        let mut ev = syscall(t, 1, "accept4", Some(3));
+        (ev.ret, ev.port) = (Some(fd), Some(port));
+        ev
+    }
+
+    fn client(t: u64, name: &str, call: &'static str, port: Option<u16>) -> Event {
+        let mut ev = Event::new(Kind::Client, call, Stage::Client);
+        (ev.t_us, ev.client, ev.port) = (t, Some(name.into()), port);
+        ev
+    }
+
+    fn kernel(t: u64, tid: i64, tp: &'static str, client: Option<&str>, fields: Value) -> Event {
+        let mut ev = Event::new(Kind::Kernel, tp, Stage::DataReady);
+        (ev.t_us, ev.tid, ev.end) = (t, tid, Some("server"));
+        ev.client = client.map(str::to_string);
+        ev.fields = fields.as_object().cloned();
+        ev
+    }
+
+    fn copy(t: u64, name: &str, fd: i64) -> Event {
+        let mut ev = kernel(t, SERVER, "sock_recv_length", Some(name), json!({}));
+        (ev.ret, ev.fd, ev.inside) = (Some(6), Some(fd), Some("recvfrom"));
+        ev.on = Some(Arc::from("server"));
+        ev
+    }
+
+    /// A sleeps in epoll_pwait; A's data arrives, the thread is woken, runs, and reads it.
+    fn epoll_run() -> Vec<Event> {
+        vec![
+            client(0, "A", "connect", Some(5000)),
+            accept(10, 5, 5000),
+            kernel(
+                20,
+                SERVER,
+                "sched_switch",
+                None,
+                json!({"prev_pid": SERVER, "next_pid": 0}),
+            ),
+            client(1_000, "A", "send", None),
+            kernel(1_050, 7, "sk_data_ready", Some("A"), json!({})),
+            kernel(1_060, 0, "sched_wakeup", None, json!({"pid": SERVER})),
+            kernel(
+                1_080,
+                0,
+                "sched_switch",
+                None,
+                json!({"prev_pid": 0, "next_pid": SERVER}),
+            ),
+            syscall(15, 1_075, "epoll_pwait", Some(4)),
+            syscall(1_100, 12, "recvfrom", Some(5)),
+            copy(1_110, "A", 5),
+        ]
+    }
+
+    #[test]
+    fn a_read_is_split_at_the_arrival_the_wake_up_and_the_copy() {
+        let r = first_read(&epoll_run(), "A").expect("A's read");
+        assert_eq!((r.sent_us, r.arrived_us), (1_000, 1_050));
+        assert_eq!((r.woken_us, r.running_us), (Some(1_060), Some(1_080)));
+        assert_eq!((r.path_us, r.copied_us, r.copy_us()), (1_100, 1_110, 10));
+        assert_eq!(r.wake_us(), Some(10));
+        assert_eq!(r.busy_in.as_deref(), Some("epoll_pwait(4)"));
+        assert_eq!(r.inside, Some("recvfrom"));
+    }
+
+    #[test]
+    fn a_wake_up_while_serving_another_client_is_not_this_reads() {
+        // Blocking: B's bytes arrive while the thread sleeps in recvfrom on A's socket; the
+        // wake-up that follows is A's data, not B's.
+        let events = vec![
+            client(0, "A", "connect", Some(5000)),
+            client(1, "B", "connect", Some(5001)),
+            accept(10, 5, 5000),
+            kernel(
+                20,
+                SERVER,
+                "sched_switch",
+                None,
+                json!({"prev_pid": SERVER, "next_pid": 0}),
+            ),
+            client(100, "B", "send", None),
+            kernel(110, 8, "sk_data_ready", Some("B"), json!({})),
+            kernel(500, 0, "sched_wakeup", None, json!({"pid": SERVER})),
+            syscall(15, 495, "recvfrom", Some(5)),
+            accept(600, 6, 5001),
+            syscall(610, 5, "recvfrom", Some(6)),
+            copy(614, "B", 6),
+        ];
+        let r = first_read(&events, "B").expect("B's read");
+        assert_eq!(r.queued_us(), 504);
+        assert_eq!((r.woken_us, r.running_us), (None, None));
+        assert_eq!(r.busy_in.as_deref(), Some("recvfrom(5=A)"));
+        assert_eq!(r.path_us, 610);
+    }
+
+    #[test]
+    fn no_copy_seen_means_no_lessons() {
+        let mut events = epoll_run();
+        events.pop();
+        assert!(reads(&events).is_empty());
+        assert!(lessons(&events, &Default::default()).is_empty());
+    }
+
+    #[test]
+    fn the_lessons_name_the_wait_in_the_kernel_and_the_wake_up() {
+        let lessons = lessons(&epoll_run(), &Default::default());
+        assert!(
+            lessons.iter().any(
+                |l| l.starts_with("A's 6 bytes arrived in the kernel at 1.1 ms")
+                    && l.contains("sat there 60 µs")
+            ),
+            "{lessons:?}"
+        );
+        assert!(
+            lessons.iter().any(|l| l.starts_with("1 of 1 messages")
+                && l.contains("woke it (sched_wakeup) 10 µs after")),
+            "{lessons:?}"
+        );
+    }
 }

@@ -152,7 +152,10 @@ impl Summary {
         let lane = ev.kind == Kind::Kernel || !self.story.is_empty();
         if lane
             && self.story.len() < STORY_EVENTS
-            && matches!(ev.kind, Kind::Kernel | Kind::Syscall | Kind::Op | Kind::Client)
+            && matches!(
+                ev.kind,
+                Kind::Kernel | Kind::Syscall | Kind::Op | Kind::Client
+            )
         {
             self.story.push(ev.clone());
         }
