@@ -173,7 +173,6 @@ mod server {
         }
     }
 
-    // ANCHOR: callbacks
     /// The listener is ready: accept one client and submit its first read (which sleeps until
     /// it sends), then poll the listener again (an AIO poll fires once).
     fn on_listener(lp: &mut Loop, srv: &mut Server, d: Done) -> anyhow::Result<()> {
@@ -232,7 +231,6 @@ mod server {
         }
         true
     }
-    // ANCHOR_END: callbacks
     // ANCHOR_END: completion
 
     // ANCHOR: readiness

@@ -289,7 +289,7 @@ impl Aio {
         let (op, size) = (what.opcode(), Size(what, buf, len));
         let call = Call::new("io_submit", Stage::DataReady)
             .args(format_args!(
-                "{:#x}, 1, [{{aio_data={key}, aio_lio_opcode={op}, aio_fildes={fd}, {size}}}]",
+                "{:#x}, 1, [{{aio_data={key:#x}, aio_lio_opcode={op}, aio_fildes={fd}, {size}}}]",
                 self.ctx
             ))
             .blocking(what != What::Poll);
