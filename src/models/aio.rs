@@ -38,7 +38,7 @@ pub const MODEL: Model = Model {
     serve: SERVE,
     instead: super::here("", "kqueue", "iocp"),
     state: "a key → callback table the program owns (the iocb's aio_data), but the thread sleeps inside one client's io_submit",
-    told: "the call returning (io_submit), though an event says so again",
+    told: "io_submit returning",
     notice,
     examples: &[
         "iomodels aio                           io_submit of a read sleeps until the client sends",

@@ -194,7 +194,7 @@ impl Aio {
     pub fn setup(tr: &mut Tracer, nr: usize) -> std::result::Result<Aio, Unavailable> {
         let mut ctx: abi::Context = 0;
         let made = tr.call(
-            Call::new("io_setup", Stage::Setup).args(format_args!("{nr}")),
+            Call::new("io_setup", Stage::Setup).args(format_args!("{nr}, &ctx")),
             // SAFETY: io_setup writes the context's handle into `ctx`, which outlives the call.
             || {
                 check(unsafe {
@@ -202,7 +202,7 @@ impl Aio {
                 })
             },
             |_: &Result<usize>| {
-                format!("an AIO context: the kernel will queue up to {nr} completed events for us")
+                format!("an AIO context (ctx, a handle the kernel writes): it will queue up to {nr} completed events for us")
             },
         );
         made.map_err(Unavailable)?;
@@ -289,8 +289,7 @@ impl Aio {
         let (op, size) = (what.opcode(), Size(what, buf, len));
         let call = Call::new("io_submit", Stage::DataReady)
             .args(format_args!(
-                "{:#x}, 1, [{{aio_data={key:#x}, aio_lio_opcode={op}, aio_fildes={fd}, {size}}}]",
-                self.ctx
+                "ctx, 1, [{{aio_data={key}, aio_lio_opcode={op}, aio_fildes={fd}, {size}}}]"
             ))
             .blocking(what != What::Poll);
         let clock = tr.enabled().then(std::time::Instant::now);
@@ -325,7 +324,7 @@ impl Aio {
         done.clear();
         let nr = self.nr;
         let call = Call::new("io_getevents", stage)
-            .args(format_args!("{:#x}, 1, {nr}, NULL", self.ctx))
+            .args(format_args!("ctx, 1, {nr}, NULL"))
             .blocking(true);
         let start = tr.enter(&call);
         // SAFETY: `events` has room for `nr` events; a null timeout waits for ever.
@@ -388,7 +387,7 @@ impl Aio {
     pub fn destroy(self, tr: &mut Tracer) {
         let ctx = self.ctx;
         let _ = tr.call(
-            Call::new("io_destroy", Stage::Teardown).args(format_args!("{ctx:#x}")),
+            Call::new("io_destroy", Stage::Teardown).args("ctx"),
             // SAFETY: the context is ours and no other thread uses it.
             || check(unsafe { libc::syscall(libc::SYS_io_destroy, ctx) }),
             "free the AIO context (the polls still in flight are cancelled)",
