@@ -210,12 +210,11 @@ impl Event {
             && matches!(self.call, "recv" | "WSARecv" | "pread")
     }
 
-    /// A completion of a send (an io_uring `send` CQE, an IOCP `WSASend` packet, an AIO `pwrite`
-    /// event).
+    /// A completion of a send (an io_uring `send` CQE, an IOCP `WSASend` packet).
     pub fn sent_by_kernel(&self) -> bool {
         self.kind == Kind::Op
             && self.stage == Stage::Completion
-            && matches!(self.call, "send" | "WSASend" | "pwrite")
+            && matches!(self.call, "send" | "WSASend")
     }
 
     pub(super) fn same_call(&self, other: &Event) -> bool {
