@@ -39,6 +39,10 @@ pub struct Knobs {
     /// there is no epoll).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub edge: bool,
+    /// aio: `IOCB_CMD_POLL` readiness and the server's own `recvfrom`, instead of
+    /// `IOCB_CMD_PREAD` (ignored by every other model).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub poll: bool,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -53,6 +57,7 @@ impl Default for Knobs {
             read_size: 4096,
             max_pending: 256 << 10,
             edge: false,
+            poll: false,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,

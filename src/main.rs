@@ -90,6 +90,9 @@ struct RunArgs {
     /// epoll: edge-triggered readiness (EPOLLET); the server drains each ready socket to EAGAIN
     #[arg(long)]
     edge: bool,
+    /// aio: IOCB_CMD_POLL readiness through AIO, then the server's own recvfrom (figure 6.3)
+    #[arg(long)]
+    poll: bool,
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
@@ -278,11 +281,17 @@ fn cli() -> Command {
         let cmd = RunArgs::augment_args(Command::new(m.name))
             .about(format!("{} (UNP fig. {})", m.summary, m.figure))
             .after_help(format!("Examples:\n  {}", m.examples.join("\n  ")));
-        // --edge is epoll's alone: elsewhere it is refused (see `dispatch`), and not offered.
-        if m.name == "epoll" {
+        // --edge is epoll's alone, --poll aio's: elsewhere each is refused (see `dispatch`),
+        // and not offered.
+        let cmd = if m.name == "epoll" {
             cmd
         } else {
             cmd.mut_arg("edge", |a| a.hide(true))
+        };
+        if m.name == "aio" {
+            cmd
+        } else {
+            cmd.mut_arg("poll", |a| a.hide(true))
         }
     });
     Command::new("iomodels")
@@ -441,6 +450,12 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             model.name
         );
     }
+    if args.poll && model.name != "aio" {
+        anyhow::bail!(
+            "--poll is aio's readiness mode (IOCB_CMD_POLL); `{}` has no such mode",
+            model.name
+        );
+    }
     colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
         crate::say!(
@@ -462,6 +477,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         knobs: limits::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
+            poll: args.poll,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,

@@ -358,6 +358,8 @@ fn subcommands_print_the_version() {
 fn flags_that_mean_nothing_here_are_refused() {
     one_line_error(&["poll", "--edge"], "--edge");
     one_line_error(&["blocking", "--edge"], "epoll");
+    one_line_error(&["epoll", "--poll"], "--poll");
+    one_line_error(&["uring", "--poll"], "aio");
     one_line_error(
         &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
         "--scenario",
@@ -413,6 +415,10 @@ fn each_model_has_its_own_examples() {
     }
     let epoll = String::from_utf8_lossy(&util::run(&["epoll", "--help"]).stdout).into_owned();
     assert!(epoll.contains("iomodels epoll --edge"), "{epoll}");
+    // A mode's flag is offered where it applies, and hidden elsewhere.
+    let aio = String::from_utf8_lossy(&util::run(&["aio", "--help"]).stdout).into_owned();
+    assert!(aio.contains("--poll"), "{aio}");
+    assert!(!epoll.contains("--poll"), "{epoll}");
 }
 
 /// Runs `iomodels ARGS` with `input` on its stdin (written from a thread: the program may stop

@@ -195,3 +195,115 @@ fn uring_server_never_copies_and_every_key_completes_once() {
         }
     }
 }
+
+/// A server call's end, in µs since the start.
+fn end_us(e: &Value) -> u64 {
+    e["t_us"].as_u64().unwrap() + e["dur_us"].as_u64().unwrap_or(0)
+}
+
+/// The descriptor the server accepted for `client` (its accept carries the client's port).
+fn fd_of(events: &[Value], client: &str) -> i64 {
+    let port = events
+        .iter()
+        .find(|e| e["kind"] == "client" && e["client"] == client && e["call"] == "connect")
+        .and_then(|e| e["port"].as_u64())
+        .expect("the client's connect names its port");
+    events
+        .iter()
+        .find(|e| e["call"] == "accept4" && e["port"].as_u64() == Some(port))
+        .and_then(|e| e["ret"].as_i64())
+        .expect("the server accepted the client")
+}
+
+/// When `client` first sent.
+fn sent_at(events: &[Value], client: &str) -> u64 {
+    events
+        .iter()
+        .find(|e| e["kind"] == "client" && e["client"] == client && e["call"] == "send")
+        .and_then(|e| e["t_us"].as_u64())
+        .expect("the client sends")
+}
+
+#[test]
+fn aio_reads_run_inside_io_submit_so_one_client_stalls_the_other() {
+    if !here("aio") {
+        return;
+    }
+    let events = run_json(&["aio", "--format", "json"]);
+    let (a, b) = (fd_of(&events, "A"), fd_of(&events, "B"));
+    let pread_of = |fd: i64| format!("aio_lio_opcode=IOCB_CMD_PREAD, aio_fildes={fd},");
+    // A's first read: io_submit returned only once A had sent (the wait was inside it)…
+    let (i, submit) = server_syscalls(&events)
+        .enumerate()
+        .find(|(_, e)| {
+            e["call"] == "io_submit" && e["args"].as_str().unwrap().contains(&pread_of(a))
+        })
+        .expect("an IOCB_CMD_PREAD for A");
+    assert!(
+        end_us(submit) >= sent_at(&events, "A"),
+        "A's io_submit returned before A sent: {submit}"
+    );
+    // …with the read already done: the next io_getevents hands back its 6 bytes.
+    let key = submit["args"]
+        .as_str()
+        .unwrap()
+        .split("aio_data=")
+        .nth(1)
+        .unwrap();
+    let key: u64 = key.split(',').next().unwrap().parse().unwrap();
+    let got = events
+        .iter()
+        .find(|e| e["kind"] == "op" && e["call"] == "pread" && e["key"] == key)
+        .expect("A's read has an event");
+    assert_eq!(
+        (got["fd"].as_i64(), got["ret"].as_i64()),
+        (Some(a), Some(6))
+    );
+    let getevents = server_syscalls(&events)
+        .skip(i)
+        .find(|e| e["call"] == "io_getevents")
+        .unwrap();
+    assert!(getevents["ret"].as_i64().unwrap() >= 1, "{getevents}");
+    // B sent while the thread slept in A's io_submit; B's bytes were read only after it returned.
+    assert!(sent_at(&events, "B") < end_us(submit), "B sent after A");
+    let b_read = events
+        .iter()
+        .find(|e| e["kind"] == "op" && e["call"] == "pread" && e["fd"] == b && e["ret"] == 6)
+        .expect("B's read has an event");
+    assert!(b_read["t_us"].as_u64().unwrap() >= end_us(submit));
+    // The kernel copied everything, inside io_submit: no recvfrom of our own.
+    assert!(server_syscalls(&events).all(|e| e["call"] != "recvfrom"));
+}
+
+#[test]
+fn aio_poll_is_readiness_then_our_own_recvfrom() {
+    if !here("aio") {
+        return;
+    }
+    let events = run_json(&["aio", "--poll", "--format", "json"]);
+    let submits: Vec<&Value> = server_syscalls(&events)
+        .filter(|e| e["call"] == "io_submit")
+        .collect();
+    assert!(!submits.is_empty());
+    for s in &submits {
+        assert!(s["args"].as_str().unwrap().contains("IOCB_CMD_POLL"), "{s}");
+    }
+    // A poll is no call that may sleep: none is announced as a wait.
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["kind"] == "wait" && e["call"] == "io_submit")
+    );
+    // Every poll event carries a mask; no read was handed to the kernel.
+    let ops: Vec<&Value> = events.iter().filter(|e| e["kind"] == "op").collect();
+    assert!(
+        ops.iter()
+            .all(|e| e["call"] == "poll" && e["ret"].as_i64() > Some(0))
+    );
+    // Stage ② is ours: the recvfrom calls copied all 12 bytes the clients sent.
+    let copied: i64 = server_syscalls(&events)
+        .filter(|e| e["call"] == "recvfrom")
+        .filter_map(|e| e["ret"].as_i64())
+        .sum();
+    assert_eq!(copied, 12);
+}

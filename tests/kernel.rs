@@ -241,7 +241,7 @@ fn server_tids(trace: &[Value]) -> Vec<i64> {
 }
 
 /// The byte counts each server thread's receives reported, in order: `recvfrom`/`read`
-/// returning ≥ 0 bytes, and io_uring `recv` completions.
+/// returning ≥ 0 bytes, io_uring `recv` completions and Linux AIO `pread` events.
 fn trace_recvs(trace: &[Value]) -> BTreeMap<i64, Vec<i64>> {
     let mut by: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for e in trace {
@@ -249,7 +249,9 @@ fn trace_recvs(trace: &[Value]) -> BTreeMap<i64, Vec<i64>> {
         let counted = match e["kind"].as_str() {
             Some("syscall") => matches!(call, "recvfrom" | "read" | "recv"),
             Some("op") => {
-                call == "recv" && e["args"].as_str().is_some_and(|a| a.starts_with("CQE"))
+                let args = e["args"].as_str().unwrap_or("");
+                (call == "recv" && args.starts_with("CQE"))
+                    || (call == "pread" && args.starts_with("io_event"))
             }
             _ => false,
         };

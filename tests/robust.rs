@@ -32,6 +32,16 @@ fn concurrent() -> Vec<util::Listed> {
         .collect()
 }
 
+/// The concurrent models with the flags of their concurrent modes: every concurrent model as it
+/// is, and `aio --poll` (AIO's readiness mode serves many at once; plain `aio` does not).
+fn concurrent_modes() -> Vec<(String, Vec<&'static str>)> {
+    let mut modes: Vec<_> = concurrent().into_iter().map(|m| (m.name, vec![])).collect();
+    if util::registry().iter().any(|m| m.name == "aio") {
+        modes.push(("aio".into(), vec!["--poll"]));
+    }
+    modes
+}
+
 /// Concurrent clients of a load test.
 const CLIENTS: usize = os::CLIENTS;
 /// select's clients: every descriptor of its child must stay below FD_SETSIZE (1024) on Linux;
@@ -361,13 +371,13 @@ fn drive(addr: SocketAddr, clients: usize, messages: usize, seed: u64, limit: Du
     }
 }
 
-fn load(model: &str, clients: usize) {
+fn load(model: &str, mode: &[&str], clients: usize) {
     if !here(model) {
         return;
     }
     os::raise_nofile(clients as u64 + 256);
     let _turn = heavy();
-    let mut srv = Served::start(model, false, &[]);
+    let mut srv = Served::start(model, false, mode);
     let t = Instant::now();
     let done = drive(
         srv.addr,
@@ -378,7 +388,7 @@ fn load(model: &str, clients: usize) {
     );
     srv.alive();
     eprintln!(
-        "load {model}: {} clients × {} messages, {} bytes echoed byte-exact in {:.1} s",
+        "load {model} {mode:?}: {} clients × {} messages, {} bytes echoed byte-exact in {:.1} s",
         done.clients,
         done.messages / done.clients,
         done.bytes,
@@ -390,31 +400,37 @@ fn load(model: &str, clients: usize) {
 /// Every model that serves many clients at once, under load (select: under its wall).
 #[test]
 fn load_every_concurrent_model() {
-    for m in concurrent() {
-        let clients = if m.name == "select" {
+    for (model, mode) in concurrent_modes() {
+        let clients = if model == "select" {
             SELECT_CLIENTS
         } else {
             CLIENTS
         };
-        load(&m.name, clients);
+        load(&model, &mode, clients);
     }
 }
 
-/// The blocking server serves one client at a time: 20 clients, one after another.
+/// A server that serves one client at a time (the registry's non-concurrent models: blocking,
+/// and aio, whose reads sleep inside io_submit): 20 clients, one after another.
 #[test]
 fn load_blocking_sequential() {
-    let _turn = heavy();
-    let mut srv = Served::start("blocking", false, &[]);
-    let mut total = Load::default();
-    for i in 0..20 {
-        let l = drive(srv.addr, 1, 2, 100 + i, Duration::from_secs(10));
-        total.clients += l.clients;
-        total.messages += l.messages;
-        total.bytes += l.bytes;
+    for m in util::registry().iter().filter(|m| !m.concurrent) {
+        if !here(&m.name) {
+            continue;
+        }
+        let _turn = heavy();
+        let mut srv = Served::start(&m.name, false, &[]);
+        let mut total = Load::default();
+        for i in 0..20 {
+            let l = drive(srv.addr, 1, 2, 100 + i, Duration::from_secs(10));
+            total.clients += l.clients;
+            total.messages += l.messages;
+            total.bytes += l.bytes;
+        }
+        srv.alive();
+        eprintln!("load {}: {total:?} (sequential), byte-exact", m.name);
+        srv.stop(|_| true);
     }
-    srv.alive();
-    eprintln!("load blocking: {total:?} (sequential), byte-exact");
-    srv.stop(|_| true);
 }
 
 /// Sends `msg` and expects exactly it back within `wait`.
@@ -579,11 +595,11 @@ fn hung_up(sock: &mut TcpStream) -> Option<Vec<u8>> {
 /// (Windows has no per-process descriptor limit to run out of: `--max-fds` is refused there
 /// with one line, which `tests/cli.rs` checks.)
 #[cfg(target_os = "linux")]
-fn out_of_descriptors(model: &str) {
+fn out_of_descriptors(model: &str, mode: &[&str]) {
     if !here(model) {
         return;
     }
-    let mut srv = Served::start(model, true, &["--max-fds", "24"]);
+    let mut srv = Served::start(model, true, &[mode, &["--max-fds", "24"]].concat());
     let mut socks: Vec<TcpStream> = (0..30)
         .map(|_| TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap())
         .collect();
@@ -643,8 +659,8 @@ fn out_of_descriptors(model: &str) {
 fn out_of_descriptors_every_concurrent_model() {
     // Its CPU figures need a quiet machine (and nonblocking spins by design).
     let _turn = heavy();
-    for m in concurrent() {
-        out_of_descriptors(&m.name);
+    for (model, mode) in concurrent_modes() {
+        out_of_descriptors(&model, &mode);
     }
 }
 
@@ -701,11 +717,11 @@ fn emfile_demo_refuses_two_and_recovers() {
 
 /// `--max-conns 3`: the fourth and fifth clients are told why in one line and closed; when
 /// one leaves, the next newcomer is served.
-fn max_conns(model: &str) {
+fn max_conns(model: &str, mode: &[&str]) {
     if !here(model) {
         return;
     }
-    let mut srv = Served::start(model, true, &["--max-conns", "3"]);
+    let mut srv = Served::start(model, true, &[mode, &["--max-conns", "3"]].concat());
     let mut socks: Vec<TcpStream> = Vec::new();
     for _ in 0..3 {
         let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
@@ -738,8 +754,8 @@ fn max_conns(model: &str) {
 
 #[test]
 fn max_conns_every_concurrent_model() {
-    for m in concurrent() {
-        max_conns(&m.name);
+    for (model, mode) in concurrent_modes() {
+        max_conns(&model, &mode);
     }
 }
 
@@ -760,7 +776,10 @@ fn faults_scenario_every_model() {
         assert!(
             events.iter().any(
                 |e| e["actor"].as_str().is_some_and(|a| a.starts_with("server"))
-                    && matches!(e["call"].as_str(), Some("recvfrom" | "recv" | "WSARecv"))
+                    && matches!(
+                        e["call"].as_str(),
+                        Some("recvfrom" | "recv" | "WSARecv" | "pread")
+                    )
                     && e["ret"] == 0
             ),
             "{model}: no recv saw the FIN"

@@ -217,15 +217,22 @@ fn compare(model: &str, dir: &Path, events: &[Value]) {
     }
 }
 
-fn check_model(model: &str) {
-    let dir = std::env::temp_dir().join(format!("iomodels-strace-{model}-{}", std::process::id()));
+/// `model` and its mode's flags (`aio --poll`) under strace, against its JSON trace.
+fn check_model(model: &str, flags: &[&str]) {
+    let dir = std::env::temp_dir().join(format!(
+        "iomodels-strace-{model}{}-{}",
+        flags.concat(),
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new("strace")
         .args(["-f", "-ff", "-qq", "-o"])
         .arg(dir.join("t"))
         .arg(util::bin())
-        .args([model, "--format", "json"])
+        .arg(model)
+        .args(flags)
+        .args(["--format", "json"])
         .output()
         .expect("run strace");
     assert!(
@@ -245,8 +252,13 @@ fn every_model_matches_strace() {
     }
     let models = util::models_here();
     assert!(models.len() >= 3, "models here: {models:?}");
+    // A model's other mode, where it has one: AIO's readiness through IOCB_CMD_POLL.
+    let aio = models.iter().any(|m| m == "aio");
     for m in models {
-        check_model(&m);
+        check_model(&m, &[]);
+    }
+    if aio {
+        check_model("aio", &["--poll"]);
     }
 }
 

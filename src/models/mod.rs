@@ -11,6 +11,7 @@ use crate::trace::summary::Summary;
 
 // Every model is compiled on every OS: its name, lesson and notice are data, and only its
 // `serve` (with the module contents that implement it) is `#[cfg]`'d to the OSes that have it.
+pub mod aio;
 pub mod blocking;
 #[cfg(any(target_os = "linux", windows))]
 mod completion;
@@ -135,6 +136,7 @@ pub const MODELS: &[Model] = &[
     portable::MODEL,
     sigio::MODEL,
     uring::MODEL,
+    aio::MODEL,
     iocp::MODEL,
 ];
 

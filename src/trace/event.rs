@@ -203,11 +203,11 @@ impl Event {
     }
 
     /// A completion of a receive: the kernel has already copied the bytes into our buffer
-    /// (an io_uring `recv` CQE, an IOCP `WSARecv` packet).
+    /// (an io_uring `recv` CQE, an IOCP `WSARecv` packet, a Linux AIO `pread` event).
     pub fn received_by_kernel(&self) -> bool {
         self.kind == Kind::Op
             && self.stage == Stage::Completion
-            && matches!(self.call, "recv" | "WSARecv")
+            && matches!(self.call, "recv" | "WSARecv" | "pread")
     }
 
     /// A completion of a send (an io_uring `send` CQE, an IOCP `WSASend` packet).

@@ -1,6 +1,7 @@
 //! Linux: `gettid`, `getrusage(RUSAGE_THREAD)`, `accept4(SOCK_CLOEXEC)`, `clock_nanosleep`,
 //! and a run that stops by `shutdown(SHUT_RD)` on a duplicate of the listener.
 
+pub mod aio;
 pub mod epoll;
 pub mod sigio;
 pub mod uring;

@@ -1,0 +1,358 @@
+//! Linux native AIO (`io_submit`, UNP figure 6.5 as it is sold): hand the kernel a read with a
+//! key, be told by an event when it is done — and watch the read happen inside the submission.
+//!
+//! The interface is a completion interface, built like io_uring's four steps: make a key (the
+//! iocb's `aio_data`) and map it to a callback; submit (`io_submit` of an `IOCB_CMD_PREAD` into
+//! the connection's buffer); wait (`io_getevents`); look the key up and call back. But a socket
+//! read has no asynchronous path in the kernel: `IOCB_CMD_PREAD` runs the socket's read at once,
+//! so `io_submit` *sleeps* until the client sends (stage ①), the kernel copies the data (stage ②)
+//! and only then returns, with the event already queued; `io_getevents` then returns at once.
+//! One thread, asleep inside one client's submission, serves nobody else: this behaves like
+//! the blocking model, whatever its interface promises. The echo is a plain blocking `sendto`:
+//! an `IOCB_CMD_PWRITE` on a socket runs just as synchronously inside `io_submit`, and would
+//! only add a system call and an event to every echo.
+//!
+//! AIO has no accept: the listener is watched with `IOCB_CMD_POLL` (Linux 4.18), the one AIO
+//! request that truly waits in the kernel, and `accept4` follows when it fires. With `--poll`
+//! every connection is watched that way too: `io_submit` returns at once, `io_getevents` waits
+//! and hands back a poll mask, and the server's own `recvfrom` copies — readiness (figure 6.3)
+//! delivered through AIO, the key being the descriptor, as epoll's data is.
+//!
+//! Nothing can wake a thread asleep inside `io_submit` (`io_cancel` has no way to cancel a socket
+//! read, and the thread is inside the call anyway), so each connection gets `SO_RCVTIMEO` and
+//! `SO_SNDTIMEO` of 1 s: a read (or the echo's send) that waited that long comes back `EAGAIN`,
+//! and the loop sees whether the run is over before waiting for that client again.
+//!
+//! See io_setup(2), io_submit(2), io_getevents(2), io_destroy(2), aio(7), poll(2), socket(7).
+
+use super::{Kind, Model, Serve};
+use crate::trace::Stage;
+use crate::trace::summary::Summary;
+
+pub const MODEL: Model = Model {
+    name: "aio",
+    summary: "Linux AIO: io_submit a read with a key, io_getevents its event — but a socket read runs inside io_submit",
+    kind: Kind::Blocking,
+    figure: "6.5",
+    platforms: "Linux",
+    serve: SERVE,
+    instead: super::here("", "kqueue", "iocp"),
+    state: "a key → callback table the program owns (the iocb's aio_data), but the thread sleeps inside one client's io_submit",
+    told: "io_submit returning",
+    notice,
+    examples: &[
+        "iomodels aio                           io_submit of a read sleeps until the client sends",
+        "iomodels aio --poll                    IOCB_CMD_POLL: readiness through AIO, then recvfrom",
+        "iomodels aio --format json             each event with the key tying it to its iocb",
+    ],
+};
+
+/// The server loop, where this OS has AIO.
+#[cfg(target_os = "linux")]
+const SERVE: Option<Serve> = Some(server::serve);
+#[cfg(not(target_os = "linux"))]
+const SERVE: Option<Serve> = None;
+
+#[cfg(target_os = "linux")]
+mod server {
+    use crate::echo::{Conn, Send};
+    use crate::models::Refused;
+    use crate::models::completion::{Held, Op, Ops};
+    use crate::server::Server;
+    use crate::sys::aio::{Aio, Done, Iocb, What, wake_every};
+    use crate::sys::set_nonblocking;
+    use crate::trace::{Stage, Tracer};
+    use anyhow::Context;
+    use rustix::io::Errno;
+    use std::collections::BTreeMap;
+
+    /// Events the context holds: one per connection, plus the listener's poll.
+    const EVENTS: usize = 1024;
+
+    /// What the listener's poll asks for.
+    const LISTENER: u32 = libc::POLLIN as u32;
+
+    // ANCHOR: serve
+    /// `io_setup`, then the completion loop (`IOCB_CMD_PREAD`, the default) or the readiness
+    /// loop (`--poll`), then `io_destroy`.
+    #[doc(alias = "io_setup")]
+    #[doc(alias = "io_submit")]
+    #[doc(alias = "io_getevents")]
+    pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        let events = srv.knobs.max_conns.min(EVENTS - 1) + 1;
+        let mut aio = Aio::setup(&mut srv.tr, events).map_err(|e| {
+            Refused(format!(
+                "`aio` cannot run here: {e}. Run `iomodels epoll` here instead"
+            ))
+        })?;
+        set_nonblocking(
+            &mut srv.tr,
+            &srv.listener,
+            "a client that gives up between the poll and accept4 must not make accept4 wait (UNP §16.6)",
+        );
+        let served = if srv.knobs.poll {
+            readiness(srv, &mut aio)
+        } else {
+            completion(srv, &mut aio)
+        };
+        aio.destroy(&mut srv.tr);
+        served
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: completion
+    /// The completion loop: the key → callback table, and the context it is filled from.
+    struct Loop<'a> {
+        aio: &'a mut Aio,
+        /// Key → the callback it stands for ([`Op`]), and what its iocb asked for.
+        ops: Ops<u64, Iocb>,
+    }
+
+    /// Poll the listener; then wait → look up → call back until the run is over and every key
+    /// has been reaped.
+    fn completion(srv: &mut Server, aio: &mut Aio) -> anyhow::Result<()> {
+        let mut lp = Loop {
+            aio,
+            ops: Ops::new(),
+        };
+        lp.watch_listener(srv)?;
+        let mut done = Vec::new();
+        while !lp.ops.is_empty() {
+            // Step 3: the reads ran inside io_submit, so their events are here already; only
+            // when nothing but the listener's poll is in flight does this wait.
+            match lp.aio.wait(&mut srv.tr, Stage::Completion, &mut done) {
+                Err(Errno::INTR) => continue,
+                r => r.context("io_getevents failed")?,
+            };
+            for &d in &done {
+                // Step 4: look the key up; the entry leaves the table, its callback runs.
+                let Some((op, iocb)) = lp.ops.finish(d.key) else {
+                    Aio::unknown(&mut srv.tr, d);
+                    continue;
+                };
+                let to = match op {
+                    Op::Accept(()) => "on_listener",
+                    _ => "on_received",
+                };
+                lp.aio
+                    .completed(&mut srv.tr, d, &iocb, op.received(d.result()), to);
+                match op {
+                    Op::Accept(()) => on_listener(&mut lp, srv, d)?,
+                    Op::Recv(held) => on_received(&mut lp, srv, held, d),
+                    // This loop submits polls and reads only: the echo is a plain sendto.
+                    Op::Send(held) => lp.ops.close(&mut srv.tr, held, "no write was submitted"),
+                    Op::Cancel => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    impl Loop<'_> {
+        /// `IOCB_CMD_POLL` on the listener, its key mapped to `on_listener`: AIO has no accept.
+        fn watch_listener(&mut self, srv: &mut Server) -> anyhow::Result<()> {
+            let why = "AIO has no accept: tell us under this key when a client is waiting";
+            let (key, iocb) = self
+                .aio
+                .poll(&mut srv.tr, &srv.listener, None, LISTENER, why)
+                .context("io_submit(IOCB_CMD_POLL) failed")?;
+            self.ops.start(key, Op::Accept(()), iocb);
+            Ok(())
+        }
+
+        /// `IOCB_CMD_PREAD` into the connection's buffer, its key mapped to `on_received`. This
+        /// is where the thread sleeps until the client sends.
+        fn submit_read(&mut self, tr: &mut Tracer, mut held: Held) {
+            let fd = held.conn.raw();
+            // SAFETY: the buffer is this connection's, parked with the key below until its
+            // event is reaped; its heap memory does not move.
+            match unsafe { self.aio.pread(tr, fd, held.conn.read_buf()) } {
+                Ok((key, iocb)) => self.ops.start(key, Op::Recv(held), iocb),
+                Err(_) => self.ops.close(tr, held, "io_submit failed: drop it"),
+            }
+        }
+    }
+
+    /// The listener is ready: accept one client and submit its first read (which sleeps until
+    /// it sends), then poll the listener again (an AIO poll fires once).
+    fn on_listener(lp: &mut Loop, srv: &mut Server, d: Done) -> anyhow::Result<()> {
+        if d.result().is_err() {
+            return Err(anyhow::anyhow!("the listener's poll failed"));
+        }
+        match srv.accept(false, "the poll said a client is waiting") {
+            Ok(conn) => {
+                wake_every(&mut srv.tr, &conn.fd);
+                let held = lp.ops.open(conn);
+                lp.submit_read(&mut srv.tr, held);
+            }
+            // The harness shut the listener down: reap what is queued, then stop.
+            Err(Errno::INVAL) => {
+                let _ = lp.ops.stop();
+                return Ok(());
+            }
+            Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
+            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+        }
+        lp.watch_listener(srv)
+    }
+
+    /// A read's event: the bytes were copied back inside its io_submit. Echo them, or close on
+    /// EOF or error; after a 1-s timeout, read again (unless the run is over).
+    fn on_received(lp: &mut Loop, srv: &mut Server, mut held: Held, d: Done) {
+        let close = match d.result() {
+            _ if lp.ops.stopping() => "the run is over",
+            Ok(0) => "the client is done and everything is echoed",
+            Ok(n) => {
+                held.conn.received(n as usize);
+                if echo(srv, &mut held.conn) {
+                    return lp.submit_read(&mut srv.tr, held);
+                }
+                "the connection failed (or the run ended while it would not read): drop it"
+            }
+            // 1 s without data: wait for the same client again, unless the run is over.
+            Err(Errno::AGAIN) if !srv.stopping() => return lp.submit_read(&mut srv.tr, held),
+            Err(Errno::AGAIN) => "the run is over",
+            Err(_) => "the connection failed: drop it",
+        };
+        lp.ops.close(&mut srv.tr, held, close);
+    }
+
+    /// The echo: a plain blocking `sendto` until every byte is in the send buffer (an
+    /// `IOCB_CMD_PWRITE` would run just as synchronously inside `io_submit`). A client that does
+    /// not read makes it wait: after each 1-s timeout it tries again, unless the run is over.
+    /// Returns whether the connection is still good.
+    fn echo(srv: &mut Server, conn: &mut Conn) -> bool {
+        while conn.wants_write() {
+            match conn.send(&mut srv.tr) {
+                Send::Done => {}
+                Send::WouldBlock if !srv.stopping() => {}
+                Send::WouldBlock | Send::Failed(_) => return false,
+            }
+        }
+        true
+    }
+    // ANCHOR_END: completion
+
+    // ANCHOR: readiness
+    /// `--poll`: every socket watched with `IOCB_CMD_POLL` (key = its descriptor), one-shot;
+    /// `io_getevents` sleeps until one is ready, then the server's own `recvfrom`/`sendto`.
+    fn readiness(srv: &mut Server, aio: &mut Aio) -> anyhow::Result<()> {
+        let lfd = srv.lfd();
+        let why = "tell us (key = the listener's descriptor) when a client is waiting";
+        aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
+            .context("io_submit(IOCB_CMD_POLL) failed")?;
+        let mut conns: BTreeMap<i32, Conn> = BTreeMap::new();
+        let mut done = Vec::new();
+        'serve: loop {
+            // Stage ①: sleep until a polled descriptor is ready.
+            match aio.wait(&mut srv.tr, Stage::DataReady, &mut done) {
+                Err(Errno::INTR) => continue,
+                r => r.context("io_getevents failed")?,
+            };
+            for &d in &done {
+                let fd = d.key as i32;
+                let poll = Iocb {
+                    what: What::Poll,
+                    fd,
+                };
+                if fd == lfd {
+                    aio.completed(&mut srv.tr, d, &poll, &[], "accept4");
+                    let note = "the poll said the listener is readable: a client is waiting";
+                    let over = srv.accept_waiting(note, |srv, conn| {
+                        let why = "tell us when the new client sends or hangs up";
+                        watch(aio, &mut srv.tr, &conn, why)?;
+                        conns.insert(conn.raw(), conn);
+                        Ok(())
+                    })?;
+                    if over {
+                        break 'serve;
+                    }
+                    aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
+                        .context("io_submit(IOCB_CMD_POLL) failed")?;
+                    continue;
+                }
+                let Some(conn) = conns.get_mut(&fd) else {
+                    Aio::unknown(&mut srv.tr, d);
+                    continue;
+                };
+                aio.completed(&mut srv.tr, d, &poll, &[], "recvfrom / sendto");
+                // Stage ②: our own copy, as with any readiness API; the echo goes at once.
+                let readable = d.result().is_ok_and(|m| m & READABLE != 0) && conn.can_read();
+                let closing = match conn.serve_ready(&mut srv.tr, readable, true) {
+                    Some(why) => Some(why),
+                    None => watch(aio, &mut srv.tr, conn, "poll it again (a poll fires once)")
+                        .err()
+                        .map(|_| "io_submit failed: drop it"),
+                };
+                if let Some(why) = closing {
+                    let conn = conns.remove(&fd).expect("still there");
+                    conn.close(&mut srv.tr, why);
+                }
+            }
+        }
+        for (_, conn) in conns {
+            conn.close(&mut srv.tr, "the run is over");
+        }
+        Ok(())
+    }
+
+    /// Poll events that send the server to `recvfrom`: data, a FIN, or an error to collect.
+    const READABLE: u32 = (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
+
+    /// `IOCB_CMD_POLL` on a connection for what its echo needs: `POLLIN` while it may read,
+    /// `POLLOUT` while bytes wait to be sent.
+    fn watch(
+        aio: &mut Aio,
+        tr: &mut Tracer,
+        conn: &Conn,
+        why: &'static str,
+    ) -> rustix::io::Result<()> {
+        let mut events = 0;
+        if conn.can_read() {
+            events |= (libc::POLLIN | libc::POLLRDHUP) as u32;
+        }
+        if conn.wants_write() {
+            events |= libc::POLLOUT as u32;
+        }
+        aio.poll(tr, &conn.fd, Some(conn.raw() as u64), events, why)
+            .map(|_| ())
+    }
+    // ANCHOR_END: readiness
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    let submits = s.calls.get("io_submit").copied().unwrap_or(0);
+    let own = s.calls.get("recvfrom").copied().unwrap_or(0);
+    let ms = |us: u64| us as f64 / 1e3;
+    if own > 0 {
+        // --poll: readiness through AIO.
+        return vec![
+            format!(
+                "{submits} io_submit calls, each an IOCB_CMD_POLL, returned at once; io_getevents did the waiting ({:.1} ms of stage ①) and handed back poll masks",
+                ms(s.stage(Stage::DataReady))
+            ),
+            format!(
+                "the server's own {own} recvfrom calls copied {} bytes (stage ②): readiness, figure 6.3, delivered through AIO",
+                s.bytes_in
+            ),
+        ];
+    }
+    let mut out = vec![format!(
+        "{submits} io_submit calls slept {:.1} ms in all: each IOCB_CMD_PREAD ran inside its submission, waiting there for the client (stage ①) and copying (stage ②); io_getevents then had its {} events at once",
+        ms(s.stage(Stage::DataReady)),
+        s.cqes
+    )];
+    if let Some(w) = s.longest_wait() {
+        out.push(format!(
+            "client {}'s {} bytes sat in the kernel {:.1} ms before the server read them: the thread was asleep inside another client's io_submit — one slow client stalls every other",
+            w.client,
+            w.bytes,
+            ms(w.wait_us)
+        ));
+    }
+    out.push(format!(
+        "{} kernel-copied bytes, {} events for {submits} submissions; the server did no other work: a completion interface that behaves like the blocking model",
+        s.bytes_in_by_kernel, s.cqes
+    ));
+    out
+}
