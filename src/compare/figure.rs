@@ -188,6 +188,15 @@ fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> Fi
             State::Copying,
             Measured::SendToReturn,
         ),
+        // A completion whose submission slept until the data came (Linux AIO's read of a
+        // socket): both stages ran inside that call, as in a blocking recv.
+        (Kind::Op, _) if let Some(call_end) = submitted_inside(c, ev.tid, sent) => (
+            true,
+            sent,
+            call_end.saturating_sub(sent),
+            State::Copying,
+            Measured::SendToReturn,
+        ),
         // A completion: stage ① ends when the data was sent; the kernel copies after.
         (Kind::Op, _) => {
             let told = sent.min(ev.t_us);
@@ -230,6 +239,17 @@ fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> Fi
         told: c.model.told,
         kernel: story,
     }
+}
+
+/// The end of a call of thread `tid` that was waiting for data (stage ①) when the client
+/// sent at `sent`: a submission that did the I/O itself.
+fn submitted_inside(c: &Column, tid: i64, sent: u64) -> Option<u64> {
+    c.events
+        .iter()
+        .filter(|e| e.kind == Kind::Syscall && e.tid == tid && e.count == 1)
+        .filter(|e| e.stage == Stage::DataReady && !e.would_block())
+        .find(|e| e.t_us <= sent && sent <= e.t_us + e.dur_us)
+        .map(|e| e.t_us + e.dur_us)
 }
 
 /// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns.
