@@ -342,19 +342,34 @@ impl Names {
             .is_some_and(|q| q.iter().rev().any(|&(s, _, _, _)| after < s && s <= by))
     }
 
-    /// The call `tid` was inside at `t_us`, from its own calls' times.
-    fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {
+    /// The call `tid` was inside at `t_us`, from its own calls' times. `ending`: the event is
+    /// the last thing a call does (a recv's copy), so where a call ended and the next began
+    /// in the same microsecond, it is the first call's.
+    fn inside_at(&self, tid: i64, t_us: u64, ending: bool) -> Option<(&'static str, Option<i64>)> {
         if let Some(&(call, fd, start)) = self.open.get(&tid)
             && start <= t_us
+            && !ending
         {
             return Some((call, fd));
         }
-        self.calls.get(&tid).and_then(|q| {
-            q.iter()
-                .rev()
-                .find(|(s, e, _, _)| *s <= t_us && t_us <= e + SLACK_US)
-                .map(|&(_, _, call, fd)| (call, fd))
-        })
+        self.calls
+            .get(&tid)
+            .and_then(|q| {
+                let mut found = q
+                    .iter()
+                    .rev()
+                    .filter(|(s, e, _, _)| *s <= t_us && t_us <= e + SLACK_US);
+                let span = if ending { found.last() } else { found.next() };
+                span.map(|&(_, _, call, fd)| (call, fd))
+            })
+            .or_else(|| {
+                let &(call, fd, start) = self.open.get(&tid)?;
+                (start <= t_us).then_some((call, fd))
+            })
+    }
+
+    fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {
+        self.inside_at(tid, t_us, false)
     }
 
     /// Names the connection behind a socket address.
@@ -463,7 +478,7 @@ impl Names {
             return None;
         }
         let mut m = Line::new(raw, t_us, &ran_on, subject, subject_role.clone());
-        m.inside = self.inside(raw.tid, t_us);
+        m.inside = self.inside_at(raw.tid, t_us, raw.tp.name == "sock_recv_length");
         match raw.tp.name {
             "sk_data_ready" => self.sk_data_ready(raw, &mut m),
             "sock_recv_length" => self.sock_recv_length(raw, &mut m),

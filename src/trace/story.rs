@@ -202,13 +202,18 @@ fn read(
     let woken_us = first("sched_wakeup", Some("pid"))
         .filter(|w| off_cpu && running_us.is_none_or(|r| *w <= r));
     let back = running_us.or(woken_us);
-    let call = before.iter().rev().find(|e| {
-        e.kind == Kind::Syscall
-            && e.tid == tid
-            && e.count == 1
-            && e.t_us <= copy.t_us
-            && copy.t_us <= e.t_us + e.dur_us + SLACK_US
-    });
+    // Where one call ended and the next began within the slack, the copy is the first's: it
+    // is the last thing a recv does.
+    let call = before
+        .iter()
+        .filter(|e| {
+            e.kind == Kind::Syscall
+                && e.tid == tid
+                && e.count == 1
+                && e.t_us <= copy.t_us
+                && copy.t_us <= e.t_us + e.dur_us + SLACK_US
+        })
+        .min_by_key(|e| e.t_us);
     let path_us = match (call, back) {
         (Some(c), Some(r)) => c.t_us.max(r),
         (Some(c), None) => c.t_us,
