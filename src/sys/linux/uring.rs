@@ -1,15 +1,19 @@
 //! Linux `io_uring(7)`, traced: the ring's setup, each operation submitted, `io_uring_enter`,
-//! and each completion reaped. Only `io_uring_setup`, `io_uring_enter` and the ring's `close`
-//! are system calls; the rings are memory shared with the kernel, so an SQE put in the
-//! submission ring and a CQE read from the completion ring are recorded as `op` lines, each
-//! with its key (`user_data`).
+//! and each completion reaped. The system calls are `io_uring_setup`, `io_uring_enter`, and
+//! the io-uring crate's own `mmap`s of the rings (and `munmap`s and `close` at the end); the
+//! rings are then memory shared with the kernel, so an SQE put in the submission ring and a CQE
+//! read from the completion ring are recorded as `op` lines, each with its key (`user_data`).
 //!
-//! See io_uring_setup(2), io_uring_enter(2), io_uring_prep_accept(3), io_uring_prep_recv(3),
+//! See io_uring_setup(2) (its mmap offsets), io_uring_enter(2), io_uring_prep_accept(3), io_uring_prep_recv(3),
 //! io_uring_prep_send(3), io_uring_prep_cancel(3).
 
 use crate::trace::{Call, Event, Gloss, Stage, Tracer, escape};
 use io_uring::{IoUring, opcode, squeue, types};
+use rustix::fd::{IntoRawFd, OwnedFd};
 use rustix::io::{Errno, Result};
+use rustix::io_uring::{
+    self as io_uring_sys, IoringFeatureFlags, IoringSetupFlags, io_uring_params,
+};
 use std::fmt::Display;
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -26,6 +30,8 @@ const WAIT_NS: u32 = 1_000_000;
 pub struct Ring {
     ring: IoUring,
     fd: i32,
+    /// What the crate mapped, to say what it unmaps.
+    maps: Maps,
     /// The next key (`user_data`) to hand out.
     next_key: u64,
     /// Where the kernel writes the peer's address when an accept completes (one accept is in
@@ -106,29 +112,67 @@ impl Display for Unavailable {
 impl Ring {
     /// `io_uring_setup(256, COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN)`: the two rings, shared
     /// with the kernel. One thread submits and reaps, so the kernel may run completion work only
-    /// when we enter the ring, instead of interrupting the thread for it.
+    /// when we enter the ring, instead of interrupting the thread for it. Then the io-uring
+    /// crate maps the rings into our memory (`IoUring::from_fd`), with the `mmap`s the kernel's
+    /// answer calls for: those are recorded as the crate's own calls (`by: io-uring`).
     #[doc(alias = "io_uring_setup")]
     pub fn setup(tr: &mut Tracer) -> std::result::Result<Ring, Unavailable> {
+        let flags = IoringSetupFlags::COOP_TASKRUN
+            | IoringSetupFlags::SINGLE_ISSUER
+            | IoringSetupFlags::DEFER_TASKRUN;
         let call = Call::new("io_uring_setup", Stage::Setup).args(format_args!(
             "{RING_ENTRIES}, IORING_SETUP_COOP_TASKRUN|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN"
         ));
-        let start = tr.enter(&call);
-        let built = IoUring::builder()
-            .setup_coop_taskrun()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            .build(RING_ENTRIES);
-        let shown = match &built {
-            Ok(ring) => Ok(ring.as_raw_fd()),
-            Err(e) => Err(errno(e)),
+        let mut params = io_uring_params::default();
+        params.flags = flags;
+        let made = tr.call(
+            call,
+            // SAFETY: ATTACH_WQ is not set, so no descriptor in `params` is read.
+            || unsafe { io_uring_sys::io_uring_setup(RING_ENTRIES, &mut params) },
+            |r: &Result<OwnedFd>| match r {
+                Ok(_) => format!(
+                    "a submission ring and a completion ring of {RING_ENTRIES} entries, in the kernel's memory"
+                ),
+                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+            },
+        );
+        let fd = made.map_err(|e| Unavailable(e.into()))?;
+        let raw = fd.as_raw_fd();
+        let maps = Maps::of(&params);
+        // SAFETY: both types are the kernel's `struct io_uring_params` (rustix's is `repr(C)`,
+        // the crate's `Parameters` a `repr(transparent)` wrapper of its own binding, which it
+        // documents may be made from any properly laid-out value); the kernel filled it in.
+        let params: io_uring::Parameters = unsafe { std::mem::transmute(params) };
+        // SAFETY: `fd` is the ring io_uring_setup just made, and `params` what it answered.
+        let built = unsafe { IoUring::from_fd(fd.into_raw_fd(), params) };
+        let ring = match built {
+            Ok(ring) => ring,
+            Err(e) => {
+                tr.info(|| format!("the io-uring crate could not map the rings into our memory ({e}); it closed the ring"));
+                return Err(Unavailable(e));
+            }
         };
-        tr.record(call, start, &shown, |_, _| (), |_: &Result<i32>| {
-            format!("a submission ring and a completion ring of {RING_ENTRIES} entries, shared with the kernel")
-        });
-        let ring = built.map_err(Unavailable)?;
+        for m in maps.iter() {
+            crate_own(
+                tr,
+                Call::new("mmap", Stage::Setup).fd(raw).args(format_args!(
+                    "len={}, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, {}",
+                    m.len, m.offset
+                )),
+                Err(None),
+                || {
+                    format!(
+                        "the io-uring crate maps {} into our memory: {}",
+                        m.what,
+                        maps.why(m)
+                    )
+                },
+            );
+        }
         Ok(Ring {
-            fd: ring.as_raw_fd(),
+            fd: raw,
             ring,
+            maps,
             next_key: 1,
             // SAFETY: sockaddr_storage is plain data; all zeroes is a valid value.
             peer: Box::new((unsafe { std::mem::zeroed() }, 0)),
@@ -339,19 +383,145 @@ impl Ring {
         tr.info(|| format!("a completion for unknown key {}", cqe.key));
     }
 
-    /// `close(ring)`: `IoUring`'s drop unmaps the rings' shared memory, then closes the
-    /// descriptor.
+    /// `close(ring)`: `IoUring`'s drop unmaps the rings' shared memory (`munmap`, the crate's
+    /// own calls), then closes the descriptor.
     pub fn close(self, tr: &mut Tracer) {
-        let call = Call::new("close", Stage::Teardown).fd(self.fd);
-        let _ = tr.call(
-            call,
-            || {
-                drop(self);
-                Ok(())
-            },
-            "close the ring (its shared memory is unmapped first)",
+        let (fd, maps) = (self.fd, self.maps);
+        drop(self.ring);
+        for m in maps.unmapped() {
+            crate_own(
+                tr,
+                Call::new("munmap", Stage::Teardown).args(format_args!("len={}", m.len)),
+                Ok(0),
+                || format!("the io-uring crate unmaps {}", m.what),
+            );
+        }
+        crate_own(
+            tr,
+            Call::new("close", Stage::Teardown).fd(fd),
+            Ok(0),
+            || "the io-uring crate closes the ring, its memory unmapped".into(),
         );
     }
+}
+
+/// One of the ring's mappings: where in the ring's "file" it starts and how long it is.
+#[derive(Clone, Copy)]
+struct Map {
+    /// `IORING_OFF_SQ_RING`, `IORING_OFF_CQ_RING` or `IORING_OFF_SQES`.
+    offset: &'static str,
+    len: usize,
+    what: &'static str,
+}
+
+/// The `mmap`s the io-uring crate makes for a ring (`IoUring::from_fd`, io-uring 0.7), in its
+/// order: the SQE array, then the SQ ring, then the CQ ring — or, with
+/// `IORING_FEAT_SINGLE_MMAP` (Linux 5.4), both rings in one mapping.
+struct Maps {
+    sqes: Map,
+    sq: Map,
+    cq: Option<Map>,
+    sq_entries: u32,
+    cq_entries: u32,
+}
+
+impl Maps {
+    fn of(p: &io_uring_params) -> Maps {
+        // The crate's own arithmetic: each ring's header (the offsets the kernel answered) and
+        // its array, 4-byte SQ indices and 16-byte CQEs; the SQE array is 64 bytes an entry.
+        let sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
+        let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * 16;
+        let sqes = Map {
+            offset: "IORING_OFF_SQES",
+            len: p.sq_entries as usize * 64,
+            what: "the SQE array",
+        };
+        let single = p.features.contains(IoringFeatureFlags::SINGLE_MMAP);
+        let (sq, cq) = if single {
+            let both = Map {
+                offset: "IORING_OFF_SQ_RING",
+                len: sq_len.max(cq_len),
+                what: "the submission and completion rings",
+            };
+            (both, None)
+        } else {
+            let sq = Map {
+                offset: "IORING_OFF_SQ_RING",
+                len: sq_len,
+                what: "the submission ring",
+            };
+            let cq = Map {
+                offset: "IORING_OFF_CQ_RING",
+                len: cq_len,
+                what: "the completion ring",
+            };
+            (sq, Some(cq))
+        };
+        Maps {
+            sqes,
+            sq,
+            cq,
+            sq_entries: p.sq_entries,
+            cq_entries: p.cq_entries,
+        }
+    }
+
+    /// In the order the crate maps them.
+    fn iter(&self) -> impl Iterator<Item = &Map> {
+        [&self.sqes, &self.sq].into_iter().chain(&self.cq)
+    }
+
+    /// In the order the crate's drop unmaps them (its fields' order).
+    fn unmapped(&self) -> impl Iterator<Item = &Map> {
+        [&self.sq, &self.sqes].into_iter().chain(&self.cq)
+    }
+
+    /// What a mapping holds, for its gloss.
+    fn why(&self, m: &Map) -> String {
+        match m.offset {
+            "IORING_OFF_SQES" => format!(
+                "{} SQEs of 64 bytes: we write each operation here, the kernel reads it",
+                self.sq_entries
+            ),
+            "IORING_OFF_CQ_RING" => format!(
+                "the CQ ring's head and tail and its {} CQEs of 16 bytes, which the kernel writes",
+                self.cq_entries
+            ),
+            _ if self.cq.is_none() => format!(
+                "one mapping for both (IORING_FEAT_SINGLE_MMAP): the SQ ring's head, tail and {} indices, and the CQ ring's {} CQEs of 16 bytes",
+                self.sq_entries, self.cq_entries
+            ),
+            _ => format!(
+                "the SQ ring's head, tail and {} indices into the SQE array",
+                self.sq_entries
+            ),
+        }
+    }
+}
+
+/// Records a call the io-uring crate made on its own (`by: io-uring`), already returned:
+/// `Ok(ret)`, or `Err(None)` for a result it keeps to itself (an `mmap`'s address).
+fn crate_own(
+    tr: &mut Tracer,
+    call: Call,
+    result: std::result::Result<i64, Option<Errno>>,
+    gloss: impl FnOnce() -> String,
+) {
+    let start = tr.begin();
+    let shown = result.map_err(|e| e.unwrap_or(Errno::INVAL));
+    tr.record(
+        call,
+        start,
+        &shown,
+        |_, ev| {
+            ev.by = Some("io-uring");
+            if result.is_err() {
+                // The crate does not tell us where it mapped the ring: no result to show.
+                ev.errno = None;
+            }
+        },
+        |_: &Result<i64>| gloss(),
+    );
 }
 
 /// The gloss of an `io_uring_enter`: what went in, and what is ready to reap.
