@@ -39,6 +39,12 @@ pub struct Knobs {
     /// there is no epoll).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub edge: bool,
+    /// uring: multishot accept and recv, with a ring of provided buffers.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub multishot: bool,
+    /// uring: a kernel thread polls the submission ring (`IORING_SETUP_SQPOLL`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub sqpoll: bool,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -53,6 +59,8 @@ impl Default for Knobs {
             read_size: 4096,
             max_pending: 256 << 10,
             edge: false,
+            multishot: false,
+            sqpoll: false,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,

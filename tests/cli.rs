@@ -358,6 +358,8 @@ fn subcommands_print_the_version() {
 fn flags_that_mean_nothing_here_are_refused() {
     one_line_error(&["poll", "--edge"], "--edge");
     one_line_error(&["blocking", "--edge"], "epoll");
+    one_line_error(&["epoll", "--multishot"], "--multishot");
+    one_line_error(&["poll", "--sqpoll"], "uring");
     one_line_error(
         &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
         "--scenario",

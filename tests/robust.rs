@@ -361,13 +361,13 @@ fn drive(addr: SocketAddr, clients: usize, messages: usize, seed: u64, limit: Du
     }
 }
 
-fn load(model: &str, clients: usize) {
+fn load(model: &str, mode: &[&str], clients: usize) {
     if !here(model) {
         return;
     }
     os::raise_nofile(clients as u64 + 256);
     let _turn = heavy();
-    let mut srv = Served::start(model, false, &[]);
+    let mut srv = Served::start(model, false, mode);
     let t = Instant::now();
     let done = drive(
         srv.addr,
@@ -378,7 +378,7 @@ fn load(model: &str, clients: usize) {
     );
     srv.alive();
     eprintln!(
-        "load {model}: {} clients × {} messages, {} bytes echoed byte-exact in {:.1} s",
+        "load {model} {mode:?}: {} clients × {} messages, {} bytes echoed byte-exact in {:.1} s",
         done.clients,
         done.messages / done.clients,
         done.bytes,
@@ -387,7 +387,8 @@ fn load(model: &str, clients: usize) {
     srv.stop(|_| true);
 }
 
-/// Every model that serves many clients at once, under load (select: under its wall).
+/// Every model that serves many clients at once, in each of its modes, under load (select:
+/// under its wall).
 #[test]
 fn load_every_concurrent_model() {
     for m in concurrent() {
@@ -396,8 +397,17 @@ fn load_every_concurrent_model() {
         } else {
             CLIENTS
         };
-        load(&m.name, clients);
+        for mode in modes(&m) {
+            load(&m.name, &mode, clients);
+        }
     }
+}
+
+/// A model's modes as extra arguments: none (the model alone), then each mode's flag.
+fn modes(m: &util::Listed) -> Vec<Vec<&str>> {
+    std::iter::once(vec![])
+        .chain(m.modes.iter().map(|f| vec![f.as_str()]))
+        .collect()
 }
 
 /// The blocking server serves one client at a time: 20 clients, one after another.
@@ -448,13 +458,15 @@ fn failed_with<'a>(events: &'a [Value], errnos: &[&str]) -> Option<&'a Value> {
 /// fill and the client's sends stall long before 64 MiB), its memory stays flat, it does not
 /// spin, the others are still served; when the client then goes away with its echo unread
 /// (a reset), the server's send fails, it says so, and it serves on.
-fn never_reader(m: &util::Listed) {
+fn never_reader(m: &util::Listed, mode: &[&str]) {
     let model = m.name.as_str();
     if !here(model) {
         return;
     }
     let _turn = heavy();
-    let mut srv = Served::start(model, true, &["--max-pending", "256K"]);
+    let mut extra = vec!["--max-pending", "256K"];
+    extra.extend(mode);
+    let mut srv = Served::start(model, true, &extra);
     let mut other = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
     echo_once(&mut other, b"warm up\n", Duration::from_secs(5)).unwrap();
     let before = os::peak_kib(&srv.child);
@@ -542,7 +554,9 @@ fn never_reader(m: &util::Listed) {
 #[test]
 fn never_reader_every_model() {
     for m in util::registry() {
-        never_reader(&m);
+        for mode in modes(&m) {
+            never_reader(&m, &mode);
+        }
     }
 }
 
@@ -579,11 +593,13 @@ fn hung_up(sock: &mut TcpStream) -> Option<Vec<u8>> {
 /// (Windows has no per-process descriptor limit to run out of: `--max-fds` is refused there
 /// with one line, which `tests/cli.rs` checks.)
 #[cfg(target_os = "linux")]
-fn out_of_descriptors(model: &str) {
+fn out_of_descriptors(model: &str, mode: &[&str]) {
     if !here(model) {
         return;
     }
-    let mut srv = Served::start(model, true, &["--max-fds", "24"]);
+    let mut extra = vec!["--max-fds", "24"];
+    extra.extend(mode);
+    let mut srv = Served::start(model, true, &extra);
     let mut socks: Vec<TcpStream> = (0..30)
         .map(|_| TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap())
         .collect();
@@ -644,7 +660,9 @@ fn out_of_descriptors_every_concurrent_model() {
     // Its CPU figures need a quiet machine (and nonblocking spins by design).
     let _turn = heavy();
     for m in concurrent() {
-        out_of_descriptors(&m.name);
+        for mode in modes(&m) {
+            out_of_descriptors(&m.name, &mode);
+        }
     }
 }
 
@@ -748,8 +766,11 @@ fn max_conns_every_concurrent_model() {
 #[test]
 fn faults_scenario_every_model() {
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/faults.scenario");
-    for model in util::models_here() {
-        let out = util::run(&[&model, "--format", "json", "--scenario", demo]);
+    for run in util::runs_here() {
+        let model = run.join(" ");
+        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
+        args.extend(["--format", "json", "--scenario", demo]);
+        let out = util::run(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{model}: {err}");
         let events = util::events(&out.stdout);
