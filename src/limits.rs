@@ -43,6 +43,12 @@ pub struct Knobs {
     /// `IOCB_CMD_PREAD` (ignored by every other model).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub poll: bool,
+    /// uring: multishot accept and recv, with a ring of provided buffers.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub multishot: bool,
+    /// uring: a kernel thread polls the submission ring (`IORING_SETUP_SQPOLL`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub sqpoll: bool,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -58,6 +64,8 @@ impl Default for Knobs {
             max_pending: 256 << 10,
             edge: false,
             poll: false,
+            multishot: false,
+            sqpoll: false,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,

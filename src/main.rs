@@ -93,6 +93,14 @@ struct RunArgs {
     /// aio: IOCB_CMD_POLL readiness through AIO, then the server's own recvfrom (figure 6.3)
     #[arg(long)]
     poll: bool,
+    /// uring: one multishot accept, and one multishot recv per connection into a ring of
+    /// provided buffers (one SQE, many CQEs; Linux 6.0)
+    #[arg(long)]
+    multishot: bool,
+    /// uring: a kernel thread polls the submission ring (IORING_SETUP_SQPOLL), so submitting
+    /// needs no system call
+    #[arg(long)]
+    sqpoll: bool,
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
@@ -281,18 +289,11 @@ fn cli() -> Command {
         let cmd = RunArgs::augment_args(Command::new(m.name))
             .about(format!("{} (UNP fig. {})", m.summary, m.figure))
             .after_help(format!("Examples:\n  {}", m.examples.join("\n  ")));
-        // --edge is epoll's alone, --poll aio's: elsewhere each is refused (see `dispatch`),
-        // and not offered.
-        let cmd = if m.name == "epoll" {
-            cmd
-        } else {
-            cmd.mut_arg("edge", |a| a.hide(true))
-        };
-        if m.name == "aio" {
-            cmd
-        } else {
-            cmd.mut_arg("poll", |a| a.hide(true))
-        }
+        // A mode is its model's alone: elsewhere it is refused (see `dispatch`), and not offered.
+        models::MODES
+            .iter()
+            .filter(|mode| mode.model != m.name)
+            .fold(cmd, |cmd, mode| cmd.mut_arg(mode.flag, |a| a.hide(true)))
     });
     Command::new("iomodels")
         .version(env!("CARGO_PKG_VERSION"))
@@ -444,17 +445,22 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     }
     let model = models::find(name).expect("clap only accepts registered models");
     let args = RunArgs::from_arg_matches(sub)?;
-    if args.edge && model.name != "epoll" {
-        anyhow::bail!(
-            "--edge is epoll's edge-triggered mode (EPOLLET); `{}` has no such mode",
-            model.name
-        );
-    }
-    if args.poll && model.name != "aio" {
-        anyhow::bail!(
-            "--poll is aio's readiness mode (IOCB_CMD_POLL); `{}` has no such mode",
-            model.name
-        );
+    let asked = [
+        ("edge", args.edge),
+        ("multishot", args.multishot),
+        ("sqpoll", args.sqpoll),
+        ("poll", args.poll),
+    ];
+    for mode in models::MODES {
+        if asked.contains(&(mode.flag, true)) && mode.model != model.name {
+            anyhow::bail!(
+                "--{} is {}'s {}; `{}` has no such mode",
+                mode.flag,
+                mode.model,
+                mode.what,
+                model.name
+            );
+        }
     }
     colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
@@ -477,7 +483,8 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         knobs: limits::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
-            poll: args.poll,
+            multishot: args.multishot,
+            sqpoll: args.sqpoll,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,
@@ -547,6 +554,11 @@ fn list_json() -> std::io::Result<()> {
             "summary": m.summary,
             "state": m.state,
             "told": m.told,
+            "modes": models::MODES
+                .iter()
+                .filter(|mode| mode.model == m.name)
+                .map(|mode| format!("--{}", mode.flag))
+                .collect::<Vec<_>>(),
         });
         writeln!(out, "{line}")?;
     }

@@ -360,6 +360,8 @@ fn flags_that_mean_nothing_here_are_refused() {
     one_line_error(&["blocking", "--edge"], "epoll");
     one_line_error(&["epoll", "--poll"], "--poll");
     one_line_error(&["uring", "--poll"], "aio");
+    one_line_error(&["epoll", "--multishot"], "--multishot");
+    one_line_error(&["poll", "--sqpoll"], "uring");
     one_line_error(
         &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
         "--scenario",

@@ -307,3 +307,86 @@ fn aio_poll_is_readiness_then_our_own_recvfrom() {
         .sum();
     assert_eq!(copied, 12);
 }
+
+/// `uring --multishot`: one accept SQE and one recv SQE per connection; every CQE but the last
+/// of its key carries `F_MORE`, every data CQE names the provided buffer it filled, and the
+/// kernel copied every byte the clients sent (the clients checked each echo).
+#[test]
+fn multishot_one_sqe_many_cqes() {
+    if !here("uring") {
+        return;
+    }
+    let crowd = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/crowd.scenario");
+    let events = run_json(&[
+        "uring",
+        "--multishot",
+        "--format",
+        "json",
+        "--scenario",
+        crowd,
+    ]);
+    let mut cqes: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+    let mut sqes: BTreeMap<u64, &str> = BTreeMap::new();
+    for op in events.iter().filter(|e| e["kind"] == "op") {
+        let key = op["key"].as_u64().unwrap();
+        if op["stage"] == "completion" {
+            cqes.entry(key).or_default().push(op);
+        } else {
+            assert!(sqes.insert(key, op["call"].as_str().unwrap()).is_none());
+        }
+    }
+    let accepts = sqes.values().filter(|c| **c == "accept").count();
+    assert_eq!(accepts, 1, "one multishot accept for every connection");
+    let recv_keys: Vec<u64> = sqes
+        .iter()
+        .filter(|(_, c)| **c == "recv")
+        .map(|(k, _)| *k)
+        .collect();
+    let mut many = 0;
+    for key in &recv_keys {
+        let got = &cqes[key];
+        let (last, before) = got.split_last().unwrap();
+        for c in before {
+            let args = c["args"].as_str().unwrap();
+            assert!(args.ends_with("F_MORE"), "key {key}: {args}");
+            if c["ret"].as_i64().is_some_and(|n| n > 0) {
+                assert!(
+                    args.contains("buffer="),
+                    "a data CQE names its buffer: {args}"
+                );
+            }
+        }
+        assert!(
+            !last["args"].as_str().unwrap().contains("F_MORE"),
+            "key {key}: its last CQE ends it"
+        );
+        many += usize::from(got.len() > 1);
+    }
+    assert!(many > 0, "no recv SQE yielded more than one CQE");
+    assert!(
+        server_syscalls(&events).any(|e| e["call"] == "io_uring_register"),
+        "the buffer ring is registered"
+    );
+}
+
+/// `uring --sqpoll`: the kernel's SQ thread takes the SQEs, so there are fewer
+/// `io_uring_enter`s than SQEs, and the run says what the thread's CPU was.
+#[test]
+fn sqpoll_says_the_kernel_thread_s_cpu() {
+    if !here("uring") {
+        return;
+    }
+    let out = util::run(&["uring", "--sqpoll", "--format", "json"]);
+    if out.status.code() == Some(2) {
+        eprintln!("*** SKIPPED: {}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    let events = util::events(&out.stdout);
+    let thread = events
+        .iter()
+        .find(|e| e["kind"] == "info" && e["fields"]["sq_thread"].is_u64())
+        .expect("an info line naming the SQ thread");
+    assert!(thread["note"].as_str().unwrap().contains("iou-sqp"));
+    let s = util::summary(&events);
+    assert_eq!(s["failures"], 0);
+}

@@ -32,14 +32,31 @@ fn concurrent() -> Vec<util::Listed> {
         .collect()
 }
 
-/// The concurrent models with the flags of their concurrent modes: every concurrent model as it
-/// is, and `aio --poll` (AIO's readiness mode serves many at once; plain `aio` does not).
-fn concurrent_modes() -> Vec<(String, Vec<&'static str>)> {
-    let mut modes: Vec<_> = concurrent().into_iter().map(|m| (m.name, vec![])).collect();
+/// A model's modes as extra arguments: none (the model alone), then each mode's flag.
+fn modes(m: &util::Listed) -> Vec<Vec<&str>> {
+    std::iter::once(vec![])
+        .chain(m.modes.iter().map(|f| vec![f.as_str()]))
+        .collect()
+}
+
+/// The concurrent models, alone and in each of their modes (`epoll --edge`, `uring
+/// --multishot`, …), and `aio --poll` (AIO's readiness mode serves many at once; plain `aio`
+/// does not): (model, extra arguments).
+fn concurrent_modes() -> Vec<(String, Vec<String>)> {
+    let own = |args: Vec<&str>| args.into_iter().map(String::from).collect();
+    let mut runs: Vec<_> = concurrent()
+        .iter()
+        .flat_map(|m| modes(m).into_iter().map(|f| (m.name.clone(), own(f))))
+        .collect();
     if util::registry().iter().any(|m| m.name == "aio") {
-        modes.push(("aio".into(), vec!["--poll"]));
+        runs.push(("aio".into(), vec!["--poll".into()]));
     }
-    modes
+    runs
+}
+
+/// Extra arguments as `&str`s.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// Concurrent clients of a load test.
@@ -397,7 +414,8 @@ fn load(model: &str, mode: &[&str], clients: usize) {
     srv.stop(|_| true);
 }
 
-/// Every model that serves many clients at once, under load (select: under its wall).
+/// Every model that serves many clients at once, in each of its modes, under load (select:
+/// under its wall).
 #[test]
 fn load_every_concurrent_model() {
     for (model, mode) in concurrent_modes() {
@@ -406,7 +424,7 @@ fn load_every_concurrent_model() {
         } else {
             CLIENTS
         };
-        load(&model, &mode, clients);
+        load(&model, &strs(&mode), clients);
     }
 }
 
@@ -464,13 +482,15 @@ fn failed_with<'a>(events: &'a [Value], errnos: &[&str]) -> Option<&'a Value> {
 /// fill and the client's sends stall long before 64 MiB), its memory stays flat, it does not
 /// spin, the others are still served; when the client then goes away with its echo unread
 /// (a reset), the server's send fails, it says so, and it serves on.
-fn never_reader(m: &util::Listed) {
+fn never_reader(m: &util::Listed, mode: &[&str]) {
     let model = m.name.as_str();
     if !here(model) {
         return;
     }
     let _turn = heavy();
-    let mut srv = Served::start(model, true, &["--max-pending", "256K"]);
+    let mut extra = vec!["--max-pending", "256K"];
+    extra.extend(mode);
+    let mut srv = Served::start(model, true, &extra);
     let mut other = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
     echo_once(&mut other, b"warm up\n", Duration::from_secs(5)).unwrap();
     let before = os::peak_kib(&srv.child);
@@ -558,7 +578,9 @@ fn never_reader(m: &util::Listed) {
 #[test]
 fn never_reader_every_model() {
     for m in util::registry() {
-        never_reader(&m);
+        for mode in modes(&m) {
+            never_reader(&m, &mode);
+        }
     }
 }
 
@@ -660,7 +682,7 @@ fn out_of_descriptors_every_concurrent_model() {
     // Its CPU figures need a quiet machine (and nonblocking spins by design).
     let _turn = heavy();
     for (model, mode) in concurrent_modes() {
-        out_of_descriptors(&model, &mode);
+        out_of_descriptors(&model, &strs(&mode));
     }
 }
 
@@ -755,7 +777,7 @@ fn max_conns(model: &str, mode: &[&str]) {
 #[test]
 fn max_conns_every_concurrent_model() {
     for (model, mode) in concurrent_modes() {
-        max_conns(&model, &mode);
+        max_conns(&model, &strs(&mode));
     }
 }
 
@@ -764,8 +786,11 @@ fn max_conns_every_concurrent_model() {
 #[test]
 fn faults_scenario_every_model() {
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/faults.scenario");
-    for model in util::models_here() {
-        let out = util::run(&[&model, "--format", "json", "--scenario", demo]);
+    for run in util::runs_here() {
+        let model = run.join(" ");
+        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
+        args.extend(["--format", "json", "--scenario", demo]);
+        let out = util::run(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{model}: {err}");
         let events = util::events(&out.stdout);

@@ -2,10 +2,13 @@
 //! JSON trace names, with the same descriptors, results and order.
 //!
 //! Calls the Rust runtime makes on its own are not I/O and are left out of the comparison unless
-//! the trace names them: memory (mmap, munmap, mprotect, madvise, brk, mremap), locks and the
-//! trace channel's wake-ups (futex), and a thread's start and end (rseq, set_robust_list,
-//! rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit). A collapsed run of `EAGAIN`s
-//! counts as its count: between two calls that are not spins, the spins must match as a multiset.
+//! the trace names them: memory (anonymous mmaps and their munmaps, mprotect, madvise, brk,
+//! mremap), locks and the trace channel's wake-ups (futex), and a thread's start and end (rseq,
+//! set_robust_list, rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit). An `mmap` of a
+//! descriptor is no runtime call (io_uring's rings are mapped from the ring's descriptor): it is
+//! compared, with its length and offset, and so is the `munmap` of the address it returned. A
+//! collapsed run of `EAGAIN`s counts as its count: between two calls that are not spins, the
+//! spins must match as a multiset.
 
 #![cfg(target_os = "linux")]
 
@@ -64,6 +67,12 @@ struct Sys {
     fd: Option<i64>,
     ret: Option<i64>,
     errno: Option<String>,
+    /// An `mmap`'s or `munmap`'s length, and an `mmap`'s offset (its address is not compared:
+    /// the trace cannot know where the kernel put it).
+    map: Option<(i64, Option<i64>)>,
+    /// Where an `mmap` put its mapping, or which one a `munmap` removes: read to pair them,
+    /// then cleared before comparing.
+    addr: Option<i64>,
 }
 
 impl Sys {
@@ -110,20 +119,54 @@ fn parse_strace_line(line: &str) -> Option<Sys> {
         [r, ..] => (parse_int(r), None),
         [] => (None, None),
     };
+    let args: Vec<&str> = line[open + 1..eq]
+        .trim_end()
+        .trim_end_matches(')')
+        .split(", ")
+        .collect();
     let fd = if FD_FIRST.contains(&name.as_str()) {
-        line[open + 1..]
-            .split([',', ')'])
-            .next()
-            .and_then(|a| a.trim().parse().ok())
+        args.first().and_then(|a| a.trim().parse().ok())
+    } else if name == "mmap" {
+        args.get(4).and_then(|a| a.parse().ok())
     } else {
         None
+    };
+    let map = match (name.as_str(), args.as_slice()) {
+        ("mmap", [_, len, _, _, _, off, ..]) => parse_int(len).map(|l| (l, parse_int(off))),
+        ("munmap", [_, len, ..]) => parse_int(len).map(|l| (l, None)),
+        _ => None,
+    };
+    let addr = match name.as_str() {
+        "mmap" => ret,
+        "munmap" => args.first().and_then(|a| parse_int(a)),
+        _ => None,
     };
     Some(Sys {
         name,
         fd,
         ret,
         errno,
+        map,
+        addr,
     })
+}
+
+/// A mapping's offset in a ring's "file", by the name io_uring_setup(2) gives it.
+fn ring_offset(name: &str) -> Option<i64> {
+    match name {
+        "IORING_OFF_SQ_RING" => Some(0),
+        "IORING_OFF_CQ_RING" => Some(0x800_0000),
+        "IORING_OFF_SQES" => Some(0x1000_0000),
+        _ => None,
+    }
+}
+
+/// An `mmap`'s or `munmap`'s length and offset as the trace gives them in its arguments
+/// (`len=16384, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, IORING_OFF_SQES`).
+fn traced_map(name: &str, args: &str) -> Option<(i64, Option<i64>)> {
+    let len = args.strip_prefix("len=")?.split(',').next()?.parse().ok()?;
+    let off = (name == "mmap").then(|| args.rsplit(", ").next().and_then(ring_offset));
+    Some((len, off.flatten()))
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -142,14 +185,25 @@ fn traced(events: &[Value]) -> HashMap<i64, Vec<(Sys, u64)>> {
             continue;
         }
         let name = e["call"].as_str().unwrap().to_string();
+        let mapping = matches!(name.as_str(), "mmap" | "munmap");
         let fd = e["fd"]
             .as_i64()
-            .filter(|_| FD_FIRST.contains(&name.as_str()));
+            .filter(|_| FD_FIRST.contains(&name.as_str()) || name == "mmap");
+        let map = if mapping {
+            let args = e["args"].as_str().unwrap_or("");
+            let map = traced_map(&name, args);
+            assert!(map.is_some(), "a {name} line without its length: {args}");
+            map
+        } else {
+            None
+        };
         let sys = Sys {
+            ret: e["ret"].as_i64().filter(|_| name != "mmap"),
             name,
             fd,
-            ret: e["ret"].as_i64(),
             errno: e["errno"].as_str().map(String::from),
+            map,
+            addr: None,
         };
         out.entry(e["tid"].as_i64().unwrap())
             .or_default()
@@ -161,10 +215,27 @@ fn traced(events: &[Value]) -> HashMap<i64, Vec<(Sys, u64)>> {
 /// The calls strace saw on one thread, from the trace's first call on, minus the runtime's own.
 fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
     let text = std::fs::read_to_string(file).expect("strace output for the thread");
+    // The addresses of the mappings of a descriptor, to tell their munmaps from the runtime's.
+    let mut mapped = BTreeSet::new();
     let calls: Vec<Sys> = text
         .lines()
         .filter_map(parse_strace_line)
-        .filter(|c| !RUNTIME.contains(&c.name.as_str()) || named.contains(&c.name))
+        .filter_map(|mut c| {
+            let own = match c.name.as_str() {
+                "mmap" if c.fd.is_some_and(|fd| fd >= 0) => {
+                    mapped.insert(c.addr);
+                    c.ret = None;
+                    true
+                }
+                "munmap" => c.addr.is_some() && mapped.remove(&c.addr),
+                "mmap" => false,
+                name => !RUNTIME.contains(&name) || named.contains(name),
+            };
+            own.then(|| {
+                c.addr = None;
+                c
+            })
+        })
         .collect();
     // Everything before our own `gettid` is the thread's start-up (std calls gettid too, and
     // glibc sets the new thread's signal mask: a runtime call even when the trace names one).
@@ -217,48 +288,52 @@ fn compare(model: &str, dir: &Path, events: &[Value]) {
     }
 }
 
-/// `model` and its mode's flags (`aio --poll`) under strace, against its JSON trace.
-fn check_model(model: &str, flags: &[&str]) {
-    let dir = std::env::temp_dir().join(format!(
-        "iomodels-strace-{model}{}-{}",
-        flags.concat(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new("strace")
-        .args(["-f", "-ff", "-qq", "-o"])
-        .arg(dir.join("t"))
-        .arg(util::bin())
-        .arg(model)
-        .args(flags)
-        .args(["--format", "json"])
-        .output()
-        .expect("run strace");
-    assert!(
-        out.status.success(),
-        "{model} under strace failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events = util::events(&out.stdout);
-    compare(model, &dir, &events);
-    let _ = std::fs::remove_dir_all(&dir);
+/// One model (with its mode's flag, if any) under strace, on the classroom scenario and on
+/// the crowd.
+fn check_model(run: &[String]) {
+    let model = run.join(" ");
+    let crowd = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/crowd.scenario");
+    for scenario in [None, Some(crowd)] {
+        let dir = std::env::temp_dir().join(format!(
+            "iomodels-strace-{}-{}",
+            run.join(""),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("strace")
+            .args(["-f", "-ff", "-qq", "-o"])
+            .arg(dir.join("t"))
+            .arg(util::bin())
+            .args(run)
+            .args(["--format", "json"])
+            .args(scenario.map(|s| ["--scenario", s]).into_iter().flatten())
+            .output()
+            .expect("run strace");
+        assert!(
+            out.status.success(),
+            "{model} under strace failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events = util::events(&out.stdout);
+        compare(&model, &dir, &events);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
+/// Every model here, alone and in each of its modes (`epoll --edge`, `uring --multishot`,
+/// `uring --sqpoll`). With `--sqpoll` the kernel's SQ thread (`iou-sqp-PID`) is a thread of
+/// our process, but a kernel one that ptrace cannot attach to: strace writes no file for it,
+/// and there is nothing of it to compare (it makes no system calls; it reads our ring).
 #[test]
 fn every_model_matches_strace() {
     if !util::have("strace") {
         return;
     }
-    let models = util::models_here();
-    assert!(models.len() >= 3, "models here: {models:?}");
-    // A model's other mode, where it has one: AIO's readiness through IOCB_CMD_POLL.
-    let aio = models.iter().any(|m| m == "aio");
-    for m in models {
-        check_model(&m, &[]);
-    }
-    if aio {
-        check_model("aio", &["--poll"]);
+    let runs = util::runs_here();
+    assert!(runs.len() >= 3, "models here: {runs:?}");
+    for run in runs {
+        check_model(&run);
     }
 }
 
@@ -276,6 +351,30 @@ fn strace_lines_parse() {
     assert_eq!(
         (c.fd, c.ret, c.errno.as_deref()),
         (Some(3), None, Some("EAGAIN"))
+    );
+    let c = parse_strace_line(
+        "mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, 5, 0x10000000) = 0x7fb088916000",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.fd, c.map, c.addr),
+        (
+            Some(5),
+            Some((16384, Some(0x1000_0000))),
+            Some(0x7fb0_8891_6000)
+        )
+    );
+    let c = parse_strace_line("munmap(0x7fb088916000, 16384) = 0").unwrap();
+    assert_eq!(
+        (c.map, c.addr),
+        (Some((16384, None)), Some(0x7fb0_8891_6000))
+    );
+    assert_eq!(
+        traced_map(
+            "mmap",
+            "len=9280, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, IORING_OFF_SQ_RING"
+        ),
+        Some((9280, Some(0)))
     );
 }
 

@@ -355,11 +355,12 @@ impl Names {
         self.calls
             .get(&tid)
             .and_then(|q| {
-                let mut found = q
-                    .iter()
-                    .rev()
-                    .filter(|(s, e, _, _)| *s <= t_us && t_us <= e + SLACK_US);
-                let span = if ending { found.last() } else { found.next() };
+                let within = |(s, e, _, _): &&Span| *s <= t_us && t_us <= e + SLACK_US;
+                let span = if ending {
+                    q.iter().find(within)
+                } else {
+                    q.iter().rev().find(within)
+                };
                 span.map(|&(_, _, call, fd)| (call, fd))
             })
             .or_else(|| {

@@ -140,6 +140,39 @@ pub const MODELS: &[Model] = &[
     iocp::MODEL,
 ];
 
+/// A mode of one model, chosen by a flag of its own (`--edge`): refused on the other models.
+pub struct Mode {
+    pub model: &'static str,
+    /// The flag, without its dashes.
+    pub flag: &'static str,
+    /// What it is, for the refusal ("epoll's edge-triggered mode (EPOLLET)").
+    pub what: &'static str,
+}
+
+/// Every model's modes.
+pub const MODES: &[Mode] = &[
+    Mode {
+        model: "epoll",
+        flag: "edge",
+        what: "edge-triggered mode (EPOLLET)",
+    },
+    Mode {
+        model: "uring",
+        flag: "multishot",
+        what: "multishot mode (IORING_ACCEPT_MULTISHOT, IORING_RECV_MULTISHOT and a provided buffer ring)",
+    },
+    Mode {
+        model: "uring",
+        flag: "sqpoll",
+        what: "kernel-polled submission mode (IORING_SETUP_SQPOLL)",
+    },
+    Mode {
+        model: "aio",
+        flag: "poll",
+        what: "readiness mode (IOCB_CMD_POLL)",
+    },
+];
+
 pub fn find(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)
 }

@@ -45,6 +45,8 @@ pub const MODEL: Model = Model {
     examples: &[
         "iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies",
         "iomodels uring --format json           each op with the key tying it to its submission",
+        "iomodels uring --multishot             one accept SQE, one recv SQE per connection: many CQEs each",
+        "iomodels uring --sqpoll                a kernel thread takes the SQEs: (almost) no system calls",
     ],
 };
 
@@ -105,7 +107,10 @@ mod server {
     #[doc(alias = "IORING_OP_RECV")]
     #[doc(alias = "user_data")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let mut lp = Loop::new(&mut srv.tr)?;
+        if srv.knobs.multishot {
+            return super::multishot::serve(srv);
+        }
+        let mut lp = Loop::new(&mut srv.tr, srv.knobs.sqpoll)?;
         lp.submit_accept(srv);
         while !lp.ops.is_empty() || lp.accept_paused.is_some() {
             // The run's end reaches an accept in flight as EINVAL (the listener is shut down);
@@ -126,18 +131,24 @@ mod server {
     }
     // ANCHOR_END: serve
 
+    /// `io_uring_setup`: the two rings, shared with the kernel. A kernel that refuses io_uring
+    /// (`ENOSYS`: too old or built without it; `EPERM`: disabled by `kernel.io_uring_disabled`
+    /// or a seccomp policy) or `--sqpoll` ends the run with exit code 2.
+    pub(super) fn ring(tr: &mut Tracer, sqpoll: bool) -> anyhow::Result<Ring> {
+        let ring = Ring::setup(tr, sqpoll).map_err(|e| {
+            let instead = if sqpoll { "uring" } else { "nonblocking" };
+            Refused(format!(
+                "`uring{}` cannot run here: {e}. Run `iomodels {instead}` here instead",
+                if sqpoll { " --sqpoll" } else { "" }
+            ))
+        })?;
+        Ok(ring)
+    }
+
     impl Loop {
-        /// `io_uring_setup`: the two rings, shared with the kernel. A kernel that refuses io_uring
-        /// (`ENOSYS`: too old or built without it; `EPERM`: disabled by `kernel.io_uring_disabled`
-        /// or a seccomp policy) ends the run with exit code 2.
-        fn new(tr: &mut Tracer) -> anyhow::Result<Loop> {
-            let ring = Ring::setup(tr).map_err(|e| {
-                Refused(format!(
-                    "`uring` cannot run here: {e}. Run `iomodels nonblocking` here instead"
-                ))
-            })?;
+        fn new(tr: &mut Tracer, sqpoll: bool) -> anyhow::Result<Loop> {
             Ok(Loop {
-                ring,
+                ring: ring(tr, sqpoll)?,
                 ops: Ops::new(),
                 accept_paused: None,
                 cqes: Vec::new(),
@@ -319,11 +330,393 @@ mod server {
     // ANCHOR_END: callbacks
 }
 
+/// `--multishot`: one accept SQE for every connection, one recv SQE per connection for all its
+/// data, into buffers the kernel picks from a ring we lend it; each echo is sent straight from
+/// the buffer the data arrived in, which goes back to the ring once sent.
+///
+/// A connection may then have two operations in flight at once (its recv, always armed, and a
+/// send), so it is not parked under one key as in the one-shot loop: it keeps its slot here,
+/// and each key names the slot it serves. Received buffers wait in the connection's queue, in
+/// order, until echoed. The recv stays armed while `F_MORE` says so; it is re-armed when it
+/// ended (no buffers left: `ENOBUFS`), and cancelled while the connection's queue is full (a
+/// client that does not read its echo), to be re-armed once it drains.
+#[cfg(target_os = "linux")]
+mod multishot {
+    use crate::echo::Conn;
+    use crate::server::Server;
+    use crate::sys::uring::{Buffers, Cqe, Ring, Sqe};
+    use crate::trace::Tracer;
+    use anyhow::Context;
+    use rustix::fd::{FromRawFd, OwnedFd};
+    use rustix::io::Errno;
+    use std::collections::{BTreeMap, VecDeque};
+    use std::time::{Duration, Instant};
+
+    /// What a key stands for: the accept, or a connection's (by slot) recv or send.
+    #[derive(Clone, Copy)]
+    enum Key {
+        Accept,
+        Recv(usize),
+        Send(usize),
+        Cancel,
+    }
+
+    /// A connection's multishot recv.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Armed {
+        /// In flight under this key.
+        Yes(u64),
+        /// We asked the kernel to cancel it; its last CQE is still to come.
+        Cancelling(u64),
+        /// Not in flight (ended, or cancelled for backpressure).
+        No,
+    }
+
+    /// One connection, and the buffers it received that are not echoed yet.
+    struct Link {
+        conn: Conn,
+        recv: Armed,
+        /// The key of the send in flight, if any (one at a time keeps the echo in order).
+        send: Option<u64>,
+        /// Received buffers to echo, in order: (buffer id, sent so far, length).
+        queue: VecDeque<(u16, usize, usize)>,
+        queued: usize,
+        failed: bool,
+    }
+
+    struct Loop {
+        ring: Ring,
+        bufs: Buffers,
+        /// Buffers in the ring, for the kernel to take.
+        free: usize,
+        keys: BTreeMap<u64, (Key, Sqe)>,
+        links: Vec<Option<Link>>,
+        /// The multishot accept's key, while it is armed.
+        accept: Option<u64>,
+        accept_paused: Option<Instant>,
+        stopping: bool,
+        cqes: Vec<Cqe>,
+    }
+
+    pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        let ring = super::server::ring(&mut srv.tr, srv.knobs.sqpoll)?;
+        let size = srv.knobs.read_size.max(1);
+        // Enough buffers for every connection's next message, and for one full backlog.
+        let want = (2 * srv.knobs.max_pending / size).clamp(1024, 32768);
+        let count = want.next_power_of_two().min(32768) as u16;
+        let bufs = match Buffers::register(&ring, &mut srv.tr, count, size) {
+            Ok(b) => b,
+            Err(e) => {
+                ring.close(&mut srv.tr);
+                return Err(crate::models::Refused(format!(
+                    "`uring --multishot` cannot run here: this kernel refuses a provided buffer ring ({}; Linux 5.19 has them). Run `iomodels uring` here instead",
+                    std::io::Error::from(e)
+                ))
+                .into());
+            }
+        };
+        let mut lp = Loop {
+            ring,
+            free: count as usize,
+            bufs,
+            keys: BTreeMap::new(),
+            links: Vec::new(),
+            accept: None,
+            accept_paused: None,
+            stopping: false,
+            cqes: Vec::new(),
+        };
+        lp.arm_accept(srv);
+        while !lp.keys.is_empty() || lp.accept_paused.is_some() {
+            if srv.stopping() && !lp.stopping {
+                lp.stop(srv);
+            }
+            lp.resume_accept(srv);
+            lp.ring.wait(&mut srv.tr).context("io_uring_enter failed")?;
+            if lp.reap(srv)? == 0 {
+                srv.tr.work(&mut srv.work);
+            }
+        }
+        let Loop { ring, bufs, .. } = lp;
+        bufs.unregister(&ring, &mut srv.tr);
+        ring.close(&mut srv.tr);
+        Ok(())
+    }
+
+    impl Loop {
+        fn arm_accept(&mut self, srv: &mut Server) {
+            let (key, sqe) = self.ring.accept_multi(&mut srv.tr, &srv.listener);
+            self.keys.insert(key, (Key::Accept, sqe));
+            self.accept = Some(key);
+        }
+
+        fn resume_accept(&mut self, srv: &mut Server) {
+            match self.accept_paused {
+                Some(_) if self.stopping => self.accept_paused = None,
+                Some(t) if Instant::now() >= t => {
+                    self.accept_paused = None;
+                    self.arm_accept(srv);
+                }
+                _ => {}
+            }
+        }
+
+        fn cancel(&mut self, tr: &mut Tracer, target: u64) {
+            let (key, sqe) = self.ring.cancel(tr, target);
+            self.keys.insert(key, (Key::Cancel, sqe));
+        }
+
+        /// The run is over: cancel the accept and every connection's recv; sends finish.
+        fn stop(&mut self, srv: &mut Server) {
+            self.stopping = true;
+            if let Some(key) = self.accept {
+                self.cancel(&mut srv.tr, key);
+            }
+            for slot in 0..self.links.len() {
+                self.settle(srv, slot);
+            }
+        }
+
+        fn reap(&mut self, srv: &mut Server) -> anyhow::Result<usize> {
+            let mut cqes = std::mem::take(&mut self.cqes);
+            self.ring.reap(&mut cqes);
+            for &cqe in &cqes {
+                // A CQE with F_MORE leaves its key in flight; the last one takes it out.
+                let found = if cqe.more() {
+                    self.keys.get(&cqe.key).copied()
+                } else {
+                    self.keys.remove(&cqe.key)
+                };
+                let Some((key, sqe)) = found else {
+                    Ring::unknown(&mut srv.tr, cqe);
+                    continue;
+                };
+                if let (Key::Accept, Ok(fd)) = (key, cqe.result()) {
+                    self.ring.peer(&mut srv.tr, fd as i32);
+                }
+                let read = match (key, cqe.buffer(), cqe.result()) {
+                    (Key::Recv(_), Some(bid), Ok(n)) => self.bufs.data(bid, n as usize),
+                    _ => &[],
+                };
+                self.ring.completed(&mut srv.tr, cqe, &sqe, read);
+                match key {
+                    Key::Accept => self.on_accepted(srv, cqe)?,
+                    Key::Recv(slot) => self.on_received(srv, slot, cqe),
+                    Key::Send(slot) => self.on_sent(srv, slot, cqe),
+                    Key::Cancel => {}
+                }
+            }
+            let n = cqes.len();
+            self.cqes = cqes;
+            Ok(n)
+        }
+
+        /// A connection from the multishot accept (or its end).
+        fn on_accepted(&mut self, srv: &mut Server, cqe: Cqe) -> anyhow::Result<()> {
+            if !cqe.more() {
+                self.accept = None;
+            }
+            match cqe.result() {
+                Ok(fd) => {
+                    // SAFETY: the kernel gave us this new descriptor; nothing else owns it.
+                    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+                    if let Some(conn) = srv.admit(fd) {
+                        let slot = self.open(conn);
+                        self.settle(srv, slot);
+                    }
+                }
+                Err(Errno::INVAL | Errno::CANCELED) => {
+                    // The harness shut the listener down (or we cancelled the accept).
+                    if !self.stopping {
+                        self.stop(srv);
+                    }
+                    return Ok(());
+                }
+                Err(Errno::CONNABORTED | Errno::INTR) => {}
+                Err(e) => match srv.out_of_descriptors(e, false) {
+                    Errno::CONNABORTED => {}
+                    Errno::AGAIN => {
+                        if let Some(key) = self.accept {
+                            self.cancel(&mut srv.tr, key);
+                        }
+                        self.accept_paused = Some(Instant::now() + Duration::from_millis(20));
+                        srv.tr.info(
+                            "out of descriptors and nobody waiting: the accept is re-armed in 20 ms, not at once (it would fail at once, for ever)",
+                        );
+                        return Ok(());
+                    }
+                    Errno::INVAL => {
+                        if !self.stopping {
+                            self.stop(srv);
+                        }
+                        return Ok(());
+                    }
+                    e => return Err(anyhow::Error::from(e).context("accept failed")),
+                },
+            }
+            if self.accept.is_none() && self.accept_paused.is_none() && !self.stopping {
+                self.arm_accept(srv);
+            }
+            Ok(())
+        }
+
+        /// Data in a buffer the kernel picked (queued for the echo), the client's FIN, or the
+        /// recv's end.
+        fn on_received(&mut self, srv: &mut Server, slot: usize, cqe: Cqe) {
+            let Some(link) = self.links.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            if !cqe.more() {
+                link.recv = Armed::No;
+            }
+            match (cqe.result(), cqe.buffer()) {
+                (Ok(n), Some(bid)) if n > 0 => {
+                    self.free -= 1;
+                    link.queue.push_back((bid, 0, n as usize));
+                    link.queued += n as usize;
+                }
+                (Ok(_), bid) => {
+                    link.conn.eof = true;
+                    if let Some(bid) = bid {
+                        self.free -= 1;
+                        link.queue.push_back((bid, 0, 0));
+                    }
+                }
+                // Out of buffers, or cancelled by us: re-armed when it may be (`settle`).
+                (Err(Errno::NOBUFS | Errno::CANCELED), _) => {}
+                (Err(_), _) => link.failed = true,
+            }
+            self.settle(srv, slot);
+        }
+
+        /// Part or all of the queue's first buffer went out: once all of it, it goes back
+        /// to the ring.
+        fn on_sent(&mut self, srv: &mut Server, slot: usize, cqe: Cqe) {
+            let Some(link) = self.links.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            link.send = None;
+            match cqe.result() {
+                Ok(n) => {
+                    if let Some(head) = link.queue.front_mut() {
+                        head.1 += n as usize;
+                        link.queued -= n as usize;
+                        if head.1 >= head.2 {
+                            let bid = head.0;
+                            link.queue.pop_front();
+                            self.bufs.give_back(bid);
+                            self.free += 1;
+                        }
+                    }
+                }
+                Err(_) => link.failed = true,
+            }
+            self.settle(srv, slot);
+            if self.free == 1 {
+                // Buffers are back: recvs that ended for want of them may go again.
+                for other in 0..self.links.len() {
+                    self.settle(srv, other);
+                }
+            }
+        }
+
+        /// A new connection in the lowest free slot.
+        fn open(&mut self, conn: Conn) -> usize {
+            let link = Link {
+                conn,
+                recv: Armed::No,
+                send: None,
+                queue: VecDeque::new(),
+                queued: 0,
+                failed: false,
+            };
+            match self.links.iter().position(Option::is_none) {
+                Some(slot) => {
+                    self.links[slot] = Some(link);
+                    slot
+                }
+                None => {
+                    self.links.push(Some(link));
+                    self.links.len() - 1
+                }
+            }
+        }
+
+        /// After anything happened to a connection: send what is queued, arm or cancel its
+        /// recv, or close it once nothing of it is in flight.
+        fn settle(&mut self, srv: &mut Server, slot: usize) {
+            let max_pending = srv.knobs.max_pending;
+            let Some(link) = self.links.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            let tr = &mut srv.tr;
+            // Empty buffers (a FIN's) go straight back.
+            while let Some(&(bid, 0, 0)) = link.queue.front() {
+                link.queue.pop_front();
+                self.bufs.give_back(bid);
+                self.free += 1;
+            }
+            let ending = link.failed || self.stopping;
+            if link.send.is_none()
+                && !link.failed
+                && let Some(&(bid, sent, len)) = link.queue.front()
+            {
+                let data = &self.bufs.data(bid, len)[sent..];
+                // SAFETY: the buffer goes back to the ring only once this send has completed
+                // (`on_sent`); until then the kernel reads it and nobody writes it.
+                let (key, sqe) = unsafe { self.ring.send(tr, link.conn.raw(), data) };
+                self.keys.insert(key, (Key::Send(slot), sqe));
+                link.send = Some(key);
+            }
+            let full = link.queued >= max_pending;
+            match link.recv {
+                Armed::Yes(key) if ending || full => {
+                    let (cancel, sqe) = self.ring.cancel(tr, key);
+                    self.keys.insert(cancel, (Key::Cancel, sqe));
+                    link.recv = Armed::Cancelling(key);
+                }
+                Armed::No if !ending && !full && !link.conn.eof && self.free > 0 => {
+                    let (key, sqe) = self.ring.recv_multi(tr, link.conn.raw());
+                    self.keys.insert(key, (Key::Recv(slot), sqe));
+                    link.recv = Armed::Yes(key);
+                }
+                _ => {}
+            }
+            let idle = link.recv == Armed::No && link.send.is_none();
+            let done = link.conn.eof && link.queue.is_empty();
+            if idle && (ending || done) {
+                let Some(link) = self.links[slot].take() else {
+                    return;
+                };
+                for (bid, _, _) in link.queue {
+                    self.bufs.give_back(bid);
+                    self.free += 1;
+                }
+                let note = if link.failed {
+                    "the connection failed: drop it"
+                } else if done {
+                    "the client is done and everything is echoed"
+                } else {
+                    "the run is over"
+                };
+                link.conn.close(tr, note);
+            }
+        }
+    }
+}
+
 fn notice(s: &Summary) -> Vec<String> {
     let enters = s.calls.get("io_uring_enter").copied().unwrap_or(0);
     let own_recvs =
         s.calls.get("recvfrom").copied().unwrap_or(0) + s.calls.get("read").copied().unwrap_or(0);
-    vec![
+    let per_echo = (s.echoes_ok > 0).then(|| {
+        format!(
+            "{:.2} system calls per echoed message ({} echoes); with --sqpoll the kernel's SQ thread takes the SQEs, and its own CPU is said before the summary",
+            s.syscalls as f64 / s.echoes_ok as f64,
+            s.echoes_ok
+        )
+    });
+    let mut out = vec![
         format!(
             "the server made {own_recvs} recv calls of its own: the kernel copied all {} bytes into our buffers and reported {} completions (CQEs) for {} submissions (SQEs)",
             s.bytes_in_by_kernel, s.cqes, s.sqes
@@ -338,5 +731,7 @@ fn notice(s: &Summary) -> Vec<String> {
             "state lives in the program's key → callback table (at most {} keys in flight), not on thread stacks as in `threads`; the one thread did {} units of other work while the kernel did both stages",
             s.max_in_flight, s.work
         ),
-    ]
+    ];
+    out.extend(per_echo);
+    out
 }

@@ -301,12 +301,18 @@ impl Tracer {
 
     /// A remark from this thread that is not a system call.
     pub fn info(&mut self, note: impl Remark) {
+        self.info_with(note, |_| ());
+    }
+
+    /// Like [`Tracer::info`], with `extra` filling more of the event (JSON `fields`).
+    pub fn info_with(&mut self, note: impl Remark, extra: impl FnOnce(&mut Event)) {
         if self.enabled() {
             self.flush_spins();
             let now = self.begin();
             let mut ev = self.event(&Call::new("", Stage::Setup), now);
             ev.kind = Kind::Info;
             ev.note = note.say();
+            extra(&mut ev);
             self.rec.send(ev);
         }
     }

@@ -103,6 +103,30 @@ pub struct Listed {
     pub concurrent: bool,
     /// Whether this OS has it.
     pub here: bool,
+    /// The flags of its modes (`--edge`), each run as a model of its own by the suites.
+    pub modes: Vec<String>,
+}
+
+impl Listed {
+    /// The model alone, then with each of its modes: the argument lists to run it with.
+    pub fn runs(&self) -> Vec<Vec<String>> {
+        std::iter::once(vec![self.name.clone()])
+            .chain(
+                self.modes
+                    .iter()
+                    .map(|m| vec![self.name.clone(), m.clone()]),
+            )
+            .collect()
+    }
+}
+
+/// Every model this OS has, alone and in each of its modes.
+pub fn runs_here() -> Vec<Vec<String>> {
+    registry()
+        .iter()
+        .filter(|m| m.here)
+        .flat_map(Listed::runs)
+        .collect()
 }
 
 /// Every model of the registry, in its order, from `iomodels list --format json`: tests choose
@@ -117,6 +141,12 @@ pub fn registry() -> Vec<Listed> {
             kind: m["kind"].as_str().expect("a model's kind").to_string(),
             concurrent: m["concurrent"].as_bool().expect("concurrent"),
             here: m["here"].as_bool().expect("here"),
+            modes: m["modes"]
+                .as_array()
+                .expect("a model's modes")
+                .iter()
+                .map(|f| f.as_str().expect("a flag").to_string())
+                .collect(),
         })
         .collect()
 }
