@@ -111,8 +111,16 @@ fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
     let mut frags: Vec<String> = text
         .lines()
         .map(|l| if racy.is_empty() { l } else { kernel_line(l) })
-        .flat_map(|l| l.split(['│', '┆', '|']))
-        .map(normalise_fragment)
+        // An AIO poll's mask is either the key the socket's wake-up passed (sock_def_readable's
+        // four bits) or, when the kernel completes the poll later, a fresh look at the socket
+        // masked by what was asked: which one depends on timing (fs/aio.c, aio_poll_wake).
+        .map(|l| l.replace("POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND", "POLLIN"))
+        .flat_map(|l| {
+            l.split(['│', '┆', '|'])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .map(|f| normalise_fragment(&f))
         // The first token of a trace line is its time.
         .map(|f| match f.split_once(' ') {
             Some(("N" | "D", rest)) => rest.to_string(),

@@ -1,9 +1,11 @@
 //! Completion-based I/O with io_uring (UNP figure 6.5): hand the kernel the whole operation,
 //! buffer and all, and be told when it is done.
 //!
-//! Stage ① and stage ② are both the kernel's: a `recv` submitted to the ring waits for data *and*
-//! copies it into the buffer we gave, while the process is free. What the process gets back is a
-//! completion — a key and a result — not readiness. The loop is four steps (the same as Windows
+//! A `recv` submitted to the ring waits for data *and* copies it into the buffer we gave: the
+//! process never asks "is it ready?" and never calls recv. What it gets back is a completion — a
+//! key and a result — not readiness. The interface is asynchronous; the CPU work is not all the
+//! kernel's own: with `IORING_SETUP_DEFER_TASKRUN` the copy runs as task work on this thread,
+//! inside the `io_uring_enter` that collects completions (`--kernel` shows it). The loop is four steps (the same as Windows
 //! IOCP's `CreateIoCompletionPort` / `WSARecv` / `GetQueuedCompletionStatus`):
 //!
 //! 1. **make a key** (the SQE's `user_data`) and map it to a callback, in a table the program owns;
@@ -728,7 +730,7 @@ fn notice(s: &Summary) -> Vec<String> {
             enters.saturating_sub(s.timeouts)
         ),
         format!(
-            "state lives in the program's key → callback table (at most {} keys in flight), not on thread stacks as in `threads`; the one thread did {} units of other work while the kernel did both stages",
+            "state lives in the program's key → callback table (at most {} keys in flight), not on thread stacks as in `threads`; the one thread did {} units of other work while its requests waited in the kernel (the copy itself runs on this thread, inside io_uring_enter: see --kernel)",
             s.max_in_flight, s.work
         ),
     ];
