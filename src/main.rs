@@ -483,6 +483,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         knobs: limits::Knobs {
             read_size: args.read_size as usize,
             edge: args.edge,
+            poll: args.poll,
             multishot: args.multishot,
             sqpoll: args.sqpoll,
             max_conns: args.max_conns as usize,

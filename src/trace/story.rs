@@ -383,6 +383,12 @@ mod tests {
         ev
     }
 
+    /// `sched_switch` from `prev` to `next`, recorded on thread `on`.
+    fn switch(t: u64, on: i64, prev: i64, next: i64) -> Event {
+        let fields = json!({"prev_pid": prev, "next_pid": next});
+        kernel(t, on, "sched_switch", None, fields)
+    }
+
     fn copy(t: u64, name: &str, fd: i64) -> Event {
         let mut ev = kernel(t, SERVER, "sock_recv_length", Some(name), json!({}));
         (ev.ret, ev.fd, ev.inside) = (Some(6), Some(fd), Some("recvfrom"));
@@ -395,23 +401,11 @@ mod tests {
         vec![
             client(0, "A", "connect", Some(5000)),
             accept(10, 5, 5000),
-            kernel(
-                20,
-                SERVER,
-                "sched_switch",
-                None,
-                json!({"prev_pid": SERVER, "next_pid": 0}),
-            ),
+            switch(20, SERVER, SERVER, 0),
             client(1_000, "A", "send", None),
             kernel(1_050, 7, "sk_data_ready", Some("A"), json!({})),
             kernel(1_060, 0, "sched_wakeup", None, json!({"pid": SERVER})),
-            kernel(
-                1_080,
-                0,
-                "sched_switch",
-                None,
-                json!({"prev_pid": 0, "next_pid": SERVER}),
-            ),
+            switch(1_080, 0, 0, SERVER),
             syscall(15, 1_075, "epoll_pwait", Some(4)),
             syscall(1_100, 12, "recvfrom", Some(5)),
             copy(1_110, "A", 5),
@@ -437,13 +431,7 @@ mod tests {
             client(0, "A", "connect", Some(5000)),
             client(1, "B", "connect", Some(5001)),
             accept(10, 5, 5000),
-            kernel(
-                20,
-                SERVER,
-                "sched_switch",
-                None,
-                json!({"prev_pid": SERVER, "next_pid": 0}),
-            ),
+            switch(20, SERVER, SERVER, 0),
             client(100, "B", "send", None),
             kernel(110, 8, "sk_data_ready", Some("B"), json!({})),
             kernel(500, 0, "sched_wakeup", None, json!({"pid": SERVER})),
