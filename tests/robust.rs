@@ -936,14 +936,33 @@ mod os {
         true
     }
 
-    /// The CPU time (utime + stime) the child has used, all threads, in ms.
-    pub fn cpu_ms(child: &Child) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
+    /// utime + stime in clock ticks from a `stat` file (proc(5)), and the task's name.
+    fn ticks(path: &str) -> Option<(u64, String)> {
+        let stat = std::fs::read_to_string(path).ok()?;
+        let comm = stat[stat.find('(')? + 1..stat.rfind(')')?].to_string();
+        let after = &stat[stat.rfind(')')? + 2..];
         let f: Vec<&str> = after.split_whitespace().collect();
         // Fields 14 and 15 of stat(5); `after` starts at field 3.
-        let ticks = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        Some(ticks * 1000 / rustix::param::clock_ticks_per_second())
+        Some((
+            f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?,
+            comm,
+        ))
+    }
+
+    /// The CPU time (utime + stime) the child has used, all threads, in ms — but for the
+    /// kernel's io_uring SQ thread (`iou-sqp-PID`, `uring --sqpoll`): it polls the ring on a CPU
+    /// of its own by design, and the server's summary reports it apart.
+    pub fn cpu_ms(child: &Child) -> Option<u64> {
+        let (all, _) = ticks(&format!("/proc/{}/stat", child.id())).unwrap();
+        let sq: u64 = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| ticks(&format!("{}/stat", t.path().display())))
+            .filter(|(_, comm)| comm.starts_with("iou-sqp"))
+            .map(|(t, _)| t)
+            .sum();
+        Some(all.saturating_sub(sq) * 1000 / rustix::param::clock_ticks_per_second())
     }
 
     /// The child's peak resident memory (`VmHWM`), in KiB.
