@@ -40,8 +40,8 @@ pub(super) fn is_server(ev: &Event) -> bool {
     matches!(ev.kind, Kind::Syscall | Kind::Op) && ev.actor.starts_with("server")
 }
 
-/// The server's calls between consecutive scenario steps: cell `k` holds what the server did
-/// before step `k` happened; the last cell, what it did after the last step.
+/// The server's calls between consecutive scenario steps: cell 0 holds what the server did
+/// before the first step, cell `k` what it did after step `k - 1` and before the next one.
 pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
     let mut out = vec![Vec::new(); steps + 1];
     if let Some(e) = &c.error {
@@ -135,12 +135,16 @@ pub(super) fn side_by_side(
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width as u16);
         styled(&mut t, opts.color);
-        let mut header = vec!["server calls up to…"];
+        let mut header = vec!["then the server calls…"];
         header.extend(chunk.iter().map(|c| c.model.name));
         t.set_header(header.into_iter().map(heading));
         let first = page * per_page;
         for k in 0..=steps.len() {
-            let label = steps.get(k).map_or("after the last step", String::as_str);
+            // A row is a step and what the server did next, until the following step.
+            let label = match k {
+                0 => "before the first step",
+                _ => steps[k - 1].as_str(),
+            };
             let mut row = vec![label.to_string()];
             for col in &all_cells[first..first + chunk.len()] {
                 row.push(col[k].join("\n"));
