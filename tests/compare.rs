@@ -108,6 +108,32 @@ fn figure_states_follow_the_definitions() {
     }
 }
 
+/// Without the kernel lane, each row's ② names the user-space time it is: a blocking recv (or
+/// an AIO submission that slept through the wait) did both stages, so only send→return can be
+/// timed; a readiness model's recv copies alone; a completion is timed from the send to the CQE.
+#[test]
+fn the_figure_says_what_its_stage_two_measures() {
+    let cmp = compare_json(&[]);
+    let fig = cmp["figure"].as_array().unwrap();
+    for r in fig {
+        let kind = util::registry()
+            .into_iter()
+            .find(|m| m.name == r["model"])
+            .unwrap()
+            .kind;
+        let want = match kind.as_str() {
+            "blocking" | "threads" => "send-to-return",
+            "polling" | "readiness" | "signal" => "recv",
+            _ => "send-to-completion",
+        };
+        assert_eq!(r["stage2_measures"], want, "{r}");
+        assert!(
+            r.get("kernel").is_none(),
+            "no lane, no kernel decomposition: {r}"
+        );
+    }
+}
+
 #[test]
 fn text_fits_the_width_and_markdown_has_the_table() {
     let out = util::run(&["compare", "--width", "100", "--color", "never"]);

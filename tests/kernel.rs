@@ -750,3 +750,96 @@ fn no_trace_and_kernel_together_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-trace"));
 }
+
+/// `compare --kernel`: every Linux model's figure row is decomposed from the lane — the data
+/// arrived before it was copied, the copy ran on a server thread inside the call that reads
+/// (recvfrom; io_uring_enter for uring; io_submit for aio), and the table's ② sums copy paths.
+#[test]
+fn compare_decomposes_figure_6_6_from_the_lane() {
+    if !traceable() {
+        return;
+    }
+    let out = Command::new(bin())
+        .args(["compare", "--kernel", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cmp = events(&out.stdout).remove(0);
+    let fig = cmp["figure"].as_array().unwrap();
+    assert!(fig.len() >= 8, "{} rows", fig.len());
+    for r in fig {
+        let model = r["model"].as_str().unwrap();
+        assert_eq!(r["stage2_measures"], "copy-path", "{model}");
+        let k = &r["kernel"];
+        let at = |f: &str| {
+            k[f].as_u64()
+                .unwrap_or_else(|| panic!("{model}: no {f}: {k}"))
+        };
+        assert!(
+            at("sent_us") <= at("arrived_us"),
+            "{model}: arrived before it was sent: {k}"
+        );
+        assert!(
+            at("arrived_us") <= at("copied_us"),
+            "{model}: copied before it arrived: {k}"
+        );
+        assert!(at("path_us") <= at("copied_us"), "{model}: {k}");
+        assert_eq!(k["bytes"], 6, "{model}: A's first message is 6 bytes");
+        assert!(
+            k["on"].as_str().unwrap().starts_with("server"),
+            "{model}: {k}"
+        );
+        let inside = match model {
+            "uring" => "io_uring_enter",
+            "aio" => "io_submit",
+            _ => "recvfrom",
+        };
+        assert_eq!(k["inside"], inside, "{model}: {k}");
+    }
+    // A thread asleep in a readiness wait or a blocking recv is woken by the data. (Not every
+    // row must show it: the kernel does not emit every context switch, see DESIGN.md.)
+    let sleepers = ["blocking", "threads", "select", "poll", "epoll"];
+    assert!(
+        fig.iter()
+            .any(|r| sleepers.contains(&r["model"].as_str().unwrap())
+                && r["kernel"]["woken_us"].is_u64()),
+        "no sleeping model was woken: {fig:#?}"
+    );
+    for row in cmp["table"].as_array().unwrap() {
+        assert!(row["stage2_copy_path_us"].is_u64(), "{row}");
+    }
+}
+
+/// The lane's "what to notice" under blocking: B's bytes sat in the kernel while the one thread
+/// was inside A's recvfrom, and the handshake finished before any accept.
+#[test]
+fn blocking_lessons_come_from_the_lane() {
+    if !traceable() {
+        return;
+    }
+    let trace = lane("blocking");
+    let notice: Vec<&str> = trace
+        .iter()
+        .filter(|e| e["kind"] == "summary")
+        .flat_map(|e| e["notice"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    let b = notice
+        .iter()
+        .find(|n| n.starts_with("B's 6 bytes arrived in the kernel"))
+        .unwrap_or_else(|| panic!("no lesson about B's bytes: {notice:#?}"));
+    assert!(
+        b.contains("the thread was inside recvfrom(") && b.contains("=A)"),
+        "{b}"
+    );
+    assert!(
+        notice
+            .iter()
+            .any(|n| n.starts_with("A's handshake finished in the kernel")),
+        "{notice:#?}"
+    );
+}
