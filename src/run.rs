@@ -286,6 +286,12 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
 pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Finished> {
     let serve = model.serve.ok_or_else(|| unsupported(model))?;
     // Before anything takes a descriptor or lowers the limit: the lane's files sit high.
+    // A scenario run is cut short by Ctrl-C, but with the lane its instance must go first: the
+    // signal is caught from before the instance exists (a shell's `cmd &` starts it ignored).
+    let interrupted = match opts.kernel {
+        Some(_) if !opts.serve => Some(interrupt_flag()?),
+        _ => None,
+    };
     let mut lane = start_lane(opts)?;
     let Prepared {
         scenario,
@@ -306,11 +312,6 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
     if let Some(l) = &mut lane {
         l.begin(&rec, local.port());
     }
-    // A scenario run is cut short by Ctrl-C, but with the lane its instance must go first.
-    let interrupted = match &lane {
-        Some(_) if !opts.serve => Some(interrupt_flag()?),
-        _ => None,
-    };
     let title = title(model, scenario.as_ref(), local);
     if opts.serve {
         crate::say!(

@@ -662,9 +662,12 @@ fn ctrl_c_removes_the_instance() {
     let script = r#"
 T=/sys/kernel/tracing
 grep -q " $T tracefs " /proc/self/mounts || mount -t tracefs nodev $T
-"$@" > /dev/null 2> "$OUT/stderr" &
+"$@" > "$OUT/stdout" 2> "$OUT/stderr" &
 p=$!
-sleep 0.2
+# Once the trace has begun the run is under way (a shell's `cmd &` starts with SIGINT ignored
+# until the program catches it): then Ctrl-C.
+i=0
+while [ ! -s "$OUT/stdout" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 kill -INT $p
 wait $p
 echo $? > "$OUT/rc"
