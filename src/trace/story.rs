@@ -198,9 +198,27 @@ fn read(
         })
         .unwrap_or(false);
     let off_cpu = off_cpu && waiting_for_it;
-    let running_us = first("sched_switch", Some("next_pid")).filter(|_| off_cpu);
+    let switched_in = first("sched_switch", Some("next_pid")).filter(|_| off_cpu);
     let woken_us = first("sched_wakeup", Some("pid"))
-        .filter(|w| off_cpu && running_us.is_none_or(|r| *w <= r));
+        .filter(|w| off_cpu && switched_in.is_none_or(|r| *w <= r));
+    // A switch-in counts only if nothing shows the thread running before it: an event of its
+    // own (a tracepoint on it, a call of its returning) means the kernel did not record the
+    // switch that let it run, and a later one is another story.
+    let alive = woken_us.and_then(|w| {
+        before
+            .iter()
+            .filter(|e| e.tid == tid && matches!(e.kind, Kind::Kernel | Kind::Syscall))
+            .filter_map(|e| {
+                let end = e.t_us + e.dur_us;
+                if e.t_us >= w {
+                    Some(e.t_us)
+                } else {
+                    (e.kind == Kind::Syscall && end >= w).then_some(end)
+                }
+            })
+            .min()
+    });
+    let running_us = switched_in.filter(|r| alive.is_none_or(|a| *r <= a));
     let back = running_us.or(woken_us);
     // Where one call ended and the next began within the slack, the copy is the first's: it
     // is the last thing a recv does.
