@@ -558,7 +558,10 @@ fn list_json() -> std::io::Result<()> {
             "modes": models::MODES
                 .iter()
                 .filter(|mode| mode.model == m.name)
-                .map(|mode| format!("--{}", mode.flag))
+                .map(|mode| serde_json::json!({
+                    "flag": format!("--{}", mode.flag),
+                    "concurrent": mode.concurrent,
+                }))
                 .collect::<Vec<_>>(),
         });
         writeln!(out, "{line}")?;

@@ -23,35 +23,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The models that serve many clients at once, as the registry declares them (those this OS
-/// lacks are skipped by each test).
-fn concurrent() -> Vec<util::Listed> {
-    util::registry()
-        .into_iter()
-        .filter(|m| m.concurrent)
-        .collect()
-}
-
-/// A model's modes as extra arguments: none (the model alone), then each mode's flag.
-fn modes(m: &util::Listed) -> Vec<Vec<&str>> {
-    std::iter::once(vec![])
-        .chain(m.modes.iter().map(|f| vec![f.as_str()]))
-        .collect()
-}
-
-/// The concurrent models, alone and in each of their modes (`epoll --edge`, `uring
-/// --multishot`, …), and `aio --poll` (AIO's readiness mode serves many at once; plain `aio`
-/// does not): (model, extra arguments).
+/// Every model that serves many clients at once, alone or in a mode, as the registry declares
+/// it (`epoll`, `epoll --edge`, `aio --poll` but not plain `aio`; those this OS lacks are
+/// skipped by each test): (model, extra arguments).
 fn concurrent_modes() -> Vec<(String, Vec<String>)> {
-    let own = |args: Vec<&str>| args.into_iter().map(String::from).collect();
-    let mut runs: Vec<_> = concurrent()
+    util::registry()
         .iter()
-        .flat_map(|m| modes(m).into_iter().map(|f| (m.name.clone(), own(f))))
-        .collect();
-    if util::registry().iter().any(|m| m.name == "aio") {
-        runs.push(("aio".into(), vec!["--poll".into()]));
-    }
-    runs
+        .flat_map(|m| {
+            m.ways()
+                .into_iter()
+                .filter(|(_, concurrent)| *concurrent)
+                .map(|(args, _)| (m.name.clone(), args.into_iter().map(String::from).collect()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Extra arguments as `&str`s.
@@ -482,7 +467,7 @@ fn failed_with<'a>(events: &'a [Value], errnos: &[&str]) -> Option<&'a Value> {
 /// fill and the client's sends stall long before 64 MiB), its memory stays flat, it does not
 /// spin, the others are still served; when the client then goes away with its echo unread
 /// (a reset), the server's send fails, it says so, and it serves on.
-fn never_reader(m: &util::Listed, mode: &[&str]) {
+fn never_reader(m: &util::Listed, mode: &[&str], concurrent: bool) {
     let model = m.name.as_str();
     if !here(model) {
         return;
@@ -541,7 +526,7 @@ fn never_reader(m: &util::Listed, mode: &[&str]) {
     );
     // The others are served meanwhile (not by a server of one client at a time: it sleeps in
     // its send).
-    if m.concurrent {
+    if concurrent {
         echo_once(&mut other, b"still served?\n", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("{model}: another client was not served: {e}"));
     }
@@ -578,8 +563,8 @@ fn never_reader(m: &util::Listed, mode: &[&str]) {
 #[test]
 fn never_reader_every_model() {
     for m in util::registry() {
-        for mode in modes(&m) {
-            never_reader(&m, &mode);
+        for (mode, concurrent) in m.ways() {
+            never_reader(&m, &mode, concurrent);
         }
     }
 }

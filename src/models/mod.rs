@@ -147,6 +147,9 @@ pub struct Mode {
     pub flag: &'static str,
     /// What it is, for the refusal ("epoll's edge-triggered mode (EPOLLET)").
     pub what: &'static str,
+    /// Whether the model serves many connections at once in this mode (`aio --poll` does,
+    /// plain `aio` does not).
+    pub concurrent: bool,
 }
 
 /// Every model's modes.
@@ -155,21 +158,25 @@ pub const MODES: &[Mode] = &[
         model: "epoll",
         flag: "edge",
         what: "edge-triggered mode (EPOLLET)",
+        concurrent: true,
     },
     Mode {
         model: "uring",
         flag: "multishot",
         what: "multishot mode (IORING_ACCEPT_MULTISHOT, IORING_RECV_MULTISHOT and a provided buffer ring)",
+        concurrent: true,
     },
     Mode {
         model: "uring",
         flag: "sqpoll",
         what: "kernel-polled submission mode (IORING_SETUP_SQPOLL)",
+        concurrent: true,
     },
     Mode {
         model: "aio",
         flag: "poll",
         what: "readiness mode (IOCB_CMD_POLL)",
+        concurrent: true,
     },
 ];
 

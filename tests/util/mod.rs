@@ -103,8 +103,17 @@ pub struct Listed {
     pub concurrent: bool,
     /// Whether this OS has it.
     pub here: bool,
-    /// The flags of its modes (`--edge`), each run as a model of its own by the suites.
-    pub modes: Vec<String>,
+    /// Its modes (`--edge`), each run as a model of its own by the suites.
+    pub modes: Vec<Mode>,
+}
+
+/// A mode of a model, as `iomodels list --format json` lists it.
+#[derive(Debug)]
+pub struct Mode {
+    /// Its flag, with the dashes (`--edge`).
+    pub flag: String,
+    /// Whether the model serves many connections at once in this mode.
+    pub concurrent: bool,
 }
 
 impl Listed {
@@ -114,7 +123,19 @@ impl Listed {
             .chain(
                 self.modes
                     .iter()
-                    .map(|m| vec![self.name.clone(), m.clone()]),
+                    .map(|m| vec![self.name.clone(), m.flag.clone()]),
+            )
+            .collect()
+    }
+
+    /// The model alone, then in each of its modes: the extra arguments, and whether it serves
+    /// many connections at once run so.
+    pub fn ways(&self) -> Vec<(Vec<&str>, bool)> {
+        std::iter::once((vec![], self.concurrent))
+            .chain(
+                self.modes
+                    .iter()
+                    .map(|m| (vec![m.flag.as_str()], m.concurrent)),
             )
             .collect()
     }
@@ -145,7 +166,10 @@ pub fn registry() -> Vec<Listed> {
                 .as_array()
                 .expect("a model's modes")
                 .iter()
-                .map(|f| f.as_str().expect("a flag").to_string())
+                .map(|f| Mode {
+                    flag: f["flag"].as_str().expect("a mode's flag").to_string(),
+                    concurrent: f["concurrent"].as_bool().expect("a mode's concurrency"),
+                })
                 .collect(),
         })
         .collect()
