@@ -3,7 +3,7 @@
 use super::Column;
 use super::columns::{is_server, known_clients};
 use super::table::{heading, styled};
-use crate::trace::story::{Read, first_read};
+use crate::trace::story::Read;
 use crate::trace::text::{fit, took, wrap};
 use crate::trace::{Event, Kind, Stage};
 use colored::Colorize;
@@ -178,7 +178,11 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
 fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> FigRow {
     let sent = sent_at.max(start);
     let end = ev.t_us + ev.dur_us;
-    let story = first_read(&c.events, client);
+    let story = c
+        .reads
+        .as_ref()
+        .and_then(|reads| reads.iter().find(|r| r.client == client))
+        .cloned();
     let (one_call, told, stage2_us, stage2, measured) = match (ev.kind, ev.stage) {
         // One blocking call did both: stage ① ends when the bytes were sent.
         (Kind::Syscall, Stage::DataReadyCopy) => (

@@ -4,8 +4,9 @@
 use crate::limits::Knobs;
 use crate::models::Model;
 use crate::run::{self, RunOpts, Sink};
-use crate::trace::Event;
+use crate::trace::story::{Read, reads};
 use crate::trace::summary::Summary;
+use crate::trace::{Event, Kind};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -57,6 +58,8 @@ struct Column {
     events: Vec<Event>,
     summary: Summary,
     error: Option<String>,
+    /// With the kernel lane: every client message it saw copied, read once from `events`.
+    reads: Option<Vec<Read>>,
 }
 
 /// `iomodels compare`: the models asked for (default: every one this OS has), each run on the
@@ -150,11 +153,17 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             Ok(done) => (done.summary, Some(done.failures.join("; "))),
             Err(e) => (Summary::default(), Some(format!("{e:#}"))),
         };
+        let events = sink.0;
+        let reads = events
+            .iter()
+            .any(|e| e.kind == Kind::Kernel)
+            .then(|| reads(&events));
         columns.push(Column {
             model,
-            events: sink.0,
+            events,
             summary,
             error,
+            reads,
         });
     }
     // By default, follow the first client of the script that sends something (A, in class).

@@ -2,9 +2,9 @@
 
 use super::figure::states;
 use super::{Column, CompareOpts};
-use crate::trace::story::{Read, reads};
+use crate::trace::Stage;
+use crate::trace::story::Read;
 use crate::trace::text::{thousands, took};
-use crate::trace::{Kind, Stage};
 use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 use serde::Serialize;
 
@@ -46,10 +46,9 @@ pub(super) fn row(c: &Column) -> Row {
         stage1_free_us: free,
         stage2_us: s.stage(Stage::CopyToUser),
         stage2_copy_path_us: c
-            .events
-            .iter()
-            .any(|e| e.kind == Kind::Kernel)
-            .then(|| reads(&c.events).iter().map(Read::copy_us).sum()),
+            .reads
+            .as_ref()
+            .map(|reads| reads.iter().map(Read::copy_us).sum()),
         cpu_us: s.cpu_us,
         work: s.work,
         max_open: s.max_open,

@@ -346,27 +346,25 @@ impl Names {
     /// the last thing a call does (a recv's copy), so where a call ended and the next began
     /// in the same microsecond, it is the first call's.
     fn inside_at(&self, tid: i64, t_us: u64, ending: bool) -> Option<(&'static str, Option<i64>)> {
-        if let Some(&(call, fd, start)) = self.open.get(&tid)
-            && start <= t_us
-            && !ending
-        {
-            return Some((call, fd));
-        }
-        self.calls
+        let open = self
+            .open
             .get(&tid)
-            .and_then(|q| {
-                let within = |(s, e, _, _): &&Span| *s <= t_us && t_us <= e + SLACK_US;
-                let span = if ending {
-                    q.iter().find(within)
-                } else {
-                    q.iter().rev().find(within)
-                };
-                span.map(|&(_, _, call, fd)| (call, fd))
-            })
-            .or_else(|| {
-                let &(call, fd, start) = self.open.get(&tid)?;
-                (start <= t_us).then_some((call, fd))
-            })
+            .filter(|&&(_, _, start)| start <= t_us)
+            .map(|&(call, fd, _)| (call, fd));
+        let within = |(s, e, _, _): &&Span| *s <= t_us && t_us <= e + SLACK_US;
+        let finished = self.calls.get(&tid).and_then(|q| {
+            if ending {
+                q.iter().find(within)
+            } else {
+                q.iter().rev().find(within)
+            }
+        });
+        let finished = finished.map(|&(_, _, call, fd)| (call, fd));
+        if ending {
+            finished.or(open)
+        } else {
+            open.or(finished)
+        }
     }
 
     fn inside(&self, tid: i64, t_us: u64) -> Option<(&'static str, Option<i64>)> {

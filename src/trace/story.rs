@@ -127,11 +127,6 @@ pub fn reads(events: &[Event]) -> Vec<Read> {
     out
 }
 
-/// The first of `client`'s messages the lane saw copied.
-pub fn first_read(events: &[Event], client: &str) -> Option<Read> {
-    reads(events).into_iter().find(|r| r.client == client)
-}
-
 /// The story of the copy `copy` (the last of `before`; `named[i]`: the client behind
 /// `before[i]`'s descriptor then), whose previous copy for the same client ended at `after`.
 fn read(
@@ -369,6 +364,11 @@ fn handshake(events: &[Event]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::trace::Stage;
+
+    /// The first of `client`'s messages the lane saw copied.
+    fn first_read(events: &[Event], client: &str) -> Option<Read> {
+        reads(events).into_iter().find(|r| r.client == client)
+    }
     use serde_json::json;
     use std::sync::Arc;
 
