@@ -223,10 +223,8 @@ impl Server {
 
     /// `clone3` (std's `thread::spawn`; this OS's call is `sys::SPAWN`): a thread named
     /// `server/N` that serves `conn` with `body`, on its own tracer, and reports its CPU time
-    /// last, like every server thread. The call's result is the new thread's id, which the new
-    /// thread sends back (waited for only when the trace records it: an untraced run does not
-    /// wait for the thread to start). `None` if no thread could be made: the client is dropped,
-    /// and the server goes on serving the others.
+    /// last, like every server thread. `None` if no thread could be made: the client is
+    /// dropped, and the server goes on serving the others.
     #[doc(alias = "clone3")]
     #[doc(alias = "pthread_create")]
     pub fn spawn(
@@ -235,25 +233,52 @@ impl Server {
         conn: Conn,
         body: impl FnOnce(&mut Tracer, Conn) + Send + 'static,
     ) -> Option<JoinHandle<()>> {
+        let fd = conn.raw();
+        let job = Job {
+            args: WorkerFor(fd),
+            gloss: move |tid| {
+                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
+            },
+            dropped: move |e| {
+                format!("could not start a thread for fd {fd} ({e}): that client is dropped")
+            },
+        };
+        self.spawn_with(n, job, conn, body)
+    }
+
+    /// `clone3`: a thread named `server/N` that runs `body` with `with`, on its own tracer,
+    /// and reports its CPU time last. The call's result is the new thread's id, which the new
+    /// thread sends back (waited for only when the trace records it: an untraced run does not
+    /// wait for the thread to start). `None` if no thread could be made (`job` says so).
+    #[doc(alias = "clone3")]
+    pub fn spawn_with<T: std::marker::Send + 'static>(
+        &mut self,
+        n: usize,
+        job: Job<
+            impl std::fmt::Display,
+            impl FnOnce(i64) -> String,
+            impl FnOnce(std::io::Error) -> String,
+        >,
+        with: T,
+        body: impl FnOnce(&mut Tracer, T) + std::marker::Send + 'static,
+    ) -> Option<JoinHandle<()>> {
         let rec = self.tr.recorder().clone();
         let actor = format!("server/{n}");
-        let fd = conn.raw();
-        let call = Call::new(sys::SPAWN, Stage::Setup).args(format_args!("worker for fd {fd}"));
+        let call = Call::new(sys::SPAWN, Stage::Setup).args(job.args);
         let start = self.tr.begin();
         let (tid_tx, tid_rx) = mpsc::sync_channel(1);
         let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
             let mut tr = rec.thread(&actor, crate::sys::thread_id);
             let _ = tid_tx.send(tr.tid());
-            body(&mut tr, conn);
+            body(&mut tr, with);
             sys::cpu_time(&mut tr);
         });
         let worker = match spawned {
             Ok(w) => w,
-            // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
+            // EAGAIN: out of threads or memory. What `with` holds closes with it.
             Err(e) => {
-                self.tr.info(|| {
-                    format!("could not start a thread for fd {fd} ({e}): that client is dropped")
-                });
+                let dropped = job.dropped;
+                self.tr.info(|| dropped(e));
                 return None;
             }
         };
@@ -262,14 +287,13 @@ impl Server {
         } else {
             0
         };
+        let gloss = job.gloss;
         self.tr.record(
             call,
             start,
             &Ok(tid),
             |_, _| (),
-            |_: &rustix::io::Result<i64>| {
-                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
-            },
+            |_: &rustix::io::Result<i64>| gloss(tid),
         );
         Some(worker)
     }
@@ -305,6 +329,23 @@ impl Server {
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// A worker thread's `clone3` arguments: "worker for fd N" (formatted only when traced).
+struct WorkerFor(i32);
+
+impl std::fmt::Display for WorkerFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "worker for fd {}", self.0)
+    }
+}
+
+/// What a [`Server::spawn_with`] thread is for, as its `clone3` line says it: the call's
+/// arguments, its gloss (given the new thread's id), and the remark if it cannot start.
+pub struct Job<A, G, D> {
+    pub args: A,
+    pub gloss: G,
+    pub dropped: D,
 }
 
 /// What an accept's result means: `note` (the model's) for a client, or why there is none.

@@ -21,6 +21,7 @@ pub mod kqueue;
 pub mod nonblocking;
 pub mod poll;
 pub mod portable;
+pub mod posix_aio;
 pub mod select;
 pub mod sigio;
 pub mod threads;
@@ -137,6 +138,7 @@ pub const MODELS: &[Model] = &[
     sigio::MODEL,
     uring::MODEL,
     aio::MODEL,
+    posix_aio::MODEL,
     iocp::MODEL,
 ];
 

@@ -142,6 +142,14 @@ impl Call {
         self
     }
 
+    /// Not a system call but a C library function that makes its own (glibc's POSIX AIO):
+    /// recorded as a `library` event, which the strace cross-check does not look for.
+    #[cfg(target_os = "linux")]
+    pub fn library(mut self) -> Call {
+        self.kind = Kind::Library;
+        self
+    }
+
     /// The call may put the thread to sleep: a "… blocks" line is shown when it starts.
     pub fn blocking(mut self, blocks: bool) -> Call {
         self.blocks = blocks;
