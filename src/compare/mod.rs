@@ -83,6 +83,7 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
             idle: 0,
             cap: 0,
             scope,
+            library_threads: false,
         })?);
     }
     let opts = CompareOpts {

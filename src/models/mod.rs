@@ -119,6 +119,12 @@ impl Model {
         self.serve.is_some()
     }
 
+    /// Whether its library starts threads of its own, whose system calls the kernel lane
+    /// records (glibc's POSIX AIO helpers).
+    pub fn library_threads(&self) -> bool {
+        self.name == posix_aio::MODEL.name
+    }
+
     /// Whether it serves many connections at once (all but `blocking`).
     pub fn concurrent(&self) -> bool {
         self.kind != Kind::Blocking

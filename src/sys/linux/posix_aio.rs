@@ -21,13 +21,13 @@
 //! See aio(7), aio_read(3), aio_write(3), aio_suspend(3), aio_error(3), aio_return(3),
 //! pipe(2), shutdown(2).
 
-use crate::trace::{Call, Event, Stage, Tracer};
+use crate::trace::{Call, Stage, Tracer};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io::{Errno, Result};
 use std::fmt::{self, Display};
 
-/// Who makes these calls: the trace's `by`.
-const GLIBC: Option<&str> = Some("glibc");
+/// Whose functions these are: the trace's `by`.
+const GLIBC: &str = "glibc";
 
 /// What an aiocb asks for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -73,11 +73,6 @@ impl Display for Names<'_> {
     }
 }
 
-/// Marks a library line as glibc's.
-fn glibc<T>(_: &Result<T>, ev: &mut Event) {
-    ev.by = GLIBC;
-}
-
 /// The C library's error: `errno` after a `-1`.
 fn errno() -> Errno {
     let e = std::io::Error::last_os_error();
@@ -113,9 +108,9 @@ pub unsafe fn submit(
         Op::Write => "aio_write",
     };
     let ptr: *mut libc::aiocb = &mut *cb.cb;
-    tr.call_with(
+    tr.call(
         Call::new(name, Stage::Setup)
-            .library()
+            .library(GLIBC)
             .fd(fd)
             .args(format_args!("{len} bytes, SIGEV_NONE")),
         || {
@@ -132,7 +127,6 @@ pub unsafe fn submit(
                 _ => Err(errno()),
             }
         },
-        glibc,
         move |r: &Result<()>| match r {
             Ok(()) => why.to_string(),
             Err(Errno::AGAIN) => "glibc could not queue it (out of resources)".into(),
@@ -151,9 +145,9 @@ pub unsafe fn submit(
 pub fn suspend(tr: &mut Tracer, list: &[&Aiocb]) -> Result<()> {
     let ptrs: Vec<*const libc::aiocb> = list.iter().map(|c| &*c.cb as *const _).collect();
     let n = ptrs.len();
-    tr.call_with(
+    tr.call(
         Call::new("aio_suspend", Stage::DataReady)
-            .library()
+            .library(GLIBC)
             .args(format_args!("{n} aiocbs, NULL"))
             .blocking(true),
         || {
@@ -164,7 +158,6 @@ pub fn suspend(tr: &mut Tracer, list: &[&Aiocb]) -> Result<()> {
                 _ => Err(errno()),
             }
         },
-        glibc,
         move |r: &Result<()>| match r {
             Ok(()) => format!(
                 "slept until a helper thread finished one of the {n} requests (stage ① happened in its read)"
@@ -185,7 +178,7 @@ pub fn error(tr: &mut Tracer, cb: &Aiocb) -> Result<()> {
     let names = Names(cb);
     tr.call_with(
         Call::new("aio_error", Stage::Completion)
-            .library()
+            .library(GLIBC)
             .fd(cb.fd())
             .args(&names),
         || {
@@ -196,7 +189,6 @@ pub fn error(tr: &mut Tracer, cb: &Aiocb) -> Result<()> {
             }
         },
         |r, ev| {
-            glibc(r, ev);
             if r == &Err(Errno::INPROGRESS) {
                 ev.fd = None;
                 ev.args = "a request in flight".into();
@@ -225,9 +217,9 @@ pub fn finish(
     of: &'static str,
 ) -> Result<usize> {
     let op = cb.op;
-    tr.call_with(
+    tr.call(
         Call::new("aio_return", Stage::Completion)
-            .library()
+            .library(GLIBC)
             .fd(cb.fd())
             .args(Names(&cb)),
         || {
@@ -237,7 +229,6 @@ pub fn finish(
                 _ => Err(failed.unwrap_or(Errno::IO)),
             }
         },
-        glibc,
         move |r: &Result<usize>| match (op, r) {
             (Op::Read, Ok(0)) => format!("the helper's read returned 0: {of}"),
             (Op::Read, Ok(n)) => format!(
