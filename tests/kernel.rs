@@ -943,3 +943,37 @@ fn blocking_lessons_come_from_the_lane() {
         "{notice:#?}"
     );
 }
+
+/// `iomodels async --kernel`: the lane says who copied — for POSIX AIO a helper thread of
+/// glibc's inside its read, which it counts among the threads the server never started; for
+/// Linux AIO the server's own thread, inside io_submit.
+#[test]
+fn async_table_with_the_lane_names_the_copying_thread() {
+    if !traceable() {
+        return;
+    }
+    let out = Command::new(bin())
+        .args(["async", "--kernel", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = events(&out.stdout).remove(0);
+    let rows = doc["table"].as_array().unwrap();
+    let row = |run: &str| rows.iter().find(|r| r["run"] == run).expect(run);
+    let posix = row("posix-aio");
+    assert_eq!(
+        posix["stage2_copied"], "glibc helper, inside read (lane)",
+        "{posix}"
+    );
+    assert!(posix["extra_threads"].as_u64() >= Some(1), "{posix}");
+    let aio = row("aio");
+    assert_eq!(
+        aio["stage2_copied"], "server, inside io_submit (lane)",
+        "{aio}"
+    );
+    assert_eq!(aio["extra_threads"], 0, "{aio}");
+}
