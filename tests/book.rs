@@ -72,6 +72,9 @@ const RACY: &[&str] = &[
     // The run's end: a model that also watches the stop flag (sigio) may or may not try the
     // shut-down listener once more before it sees the flag.
     "the listener was shut down",
+    // `iomodels async`: whether a server that waits in slices was inside a wait when the
+    // client sent.
+    "no server call",
 ];
 
 /// In the kernel lane's excerpts (`kernel-*.txt`), lines whose presence depends on the
@@ -84,6 +87,8 @@ const RACY_KERNEL: &[&str] = &[
     "on a CPU",
     "preempted",
     "not recorded",
+    // `iomodels async --kernel`: whether the data found the copying thread asleep.
+    "the data woke",
 ];
 
 /// A kernel-lane line, cut to its tracepoint and what it concerns (`kernel sk_data_ready:

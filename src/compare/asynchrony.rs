@@ -183,6 +183,7 @@ fn waited(c: &Column) -> String {
             asleep.push(who);
         }
     }
+    asleep.sort();
     let mut out = match asleep.is_empty() {
         true => "no server call (the server was running)".to_string(),
         false => asleep.join(", "),
@@ -198,7 +199,7 @@ fn waited(c: &Column) -> String {
 /// Who copied the followed client's bytes: the lane's `sock_recv_length`, or, without it, the
 /// server's line that reported them.
 fn copied(c: &Column) -> String {
-    let Some((client, _)) = first_send(&c.events) else {
+    let Some((client, sent)) = first_send(&c.events) else {
         return "—".into();
     };
     if let Some(r) = lane_read(c, client) {
@@ -210,6 +211,19 @@ fn copied(c: &Column) -> String {
         let mine = e.fd.and_then(|fd| peers.client(fd)) == Some(client);
         if !(server(e) && mine && e.ret.is_some_and(|n| n > 0)) {
             continue;
+        }
+        // Linux AIO's read of a socket: the submission slept through the send, and copied.
+        if e.received_by_kernel()
+            && let Some(end) = super::figure::submitted_inside(c, e.tid, sent)
+            && let Some(call) = c
+                .events
+                .iter()
+                .find(|s| s.tid == e.tid && s.t_us + s.dur_us == end)
+        {
+            return format!(
+                "{} itself, inside {} (inferred: it slept through the send)",
+                e.actor, call.call
+            );
         }
         let by = if e.received_by_kernel() {
             "the kernel"

@@ -252,7 +252,7 @@ fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> Fi
 
 /// The end of a call of thread `tid` that was waiting for data (stage ①) when the client
 /// sent at `sent`: a submission that did the I/O itself.
-fn submitted_inside(c: &Column, tid: i64, sent: u64) -> Option<u64> {
+pub(super) fn submitted_inside(c: &Column, tid: i64, sent: u64) -> Option<u64> {
     c.events
         .iter()
         .filter(|e| e.kind == Kind::Syscall && e.tid == tid && e.count == 1)

@@ -40,7 +40,7 @@ pub const MODEL: Model = Model {
     serve: SERVE,
     instead: super::here("", "kqueue", "iocp"),
     state: "an aiocb per request, in the program's memory; glibc's queue, and a helper thread blocked in read for each request it runs",
-    told: "aio_suspend returning, then aio_error",
+    told: "aio_suspend + aio_error",
     notice,
     examples: &[
         "iomodels posix-aio                     aio_read returns at once; who does the read?",
