@@ -852,6 +852,17 @@ fn no_trace_and_kernel_together_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-trace"));
 }
 
+/// The one JSON document a command (`compare`, `async`) printed; it must have succeeded.
+fn document(args: &[&str]) -> Value {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    events(&out.stdout).remove(0)
+}
+
 /// `compare --kernel`: every Linux model's figure row is decomposed from the lane — the data
 /// arrived before it was copied, the copy ran on a server thread inside the call that reads
 /// (recvfrom; io_uring_enter for uring; io_submit for aio), and the table's ② sums copy paths.
@@ -860,16 +871,7 @@ fn compare_decomposes_figure_6_6_from_the_lane() {
     if !traceable() {
         return;
     }
-    let out = Command::new(bin())
-        .args(["compare", "--kernel", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cmp = events(&out.stdout).remove(0);
+    let cmp = document(&["compare", "--kernel", "--format", "json"]);
     let fig = cmp["figure"].as_array().unwrap();
     assert!(fig.len() >= 8, "{} rows", fig.len());
     for r in fig {
@@ -952,16 +954,7 @@ fn async_table_with_the_lane_names_the_copying_thread() {
     if !traceable() {
         return;
     }
-    let out = Command::new(bin())
-        .args(["async", "--kernel", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = events(&out.stdout).remove(0);
+    let doc = document(&["async", "--kernel", "--format", "json"]);
     let rows = doc["table"].as_array().unwrap();
     let row = |run: &str| rows.iter().find(|r| r["run"] == run).expect(run);
     let posix = row("posix-aio");

@@ -550,36 +550,15 @@ impl<W: Write> TextRenderer<W> {
             );
         }
         if !s.library.is_empty() {
-            let lib: Vec<String> = s
-                .library
-                .iter()
-                .map(|(n, c)| format!("{n} {}", thousands(*c)))
-                .collect();
+            let lib = counted(&s.library);
             row(
                 o,
                 "library calls",
-                format!(
-                    "{} ({}): C library functions, no system calls",
-                    thousands(s.library.values().sum()),
-                    lib.join(", ")
-                ),
+                format!("{lib}: C library functions, no system calls"),
             );
         }
         if !s.library_calls.is_empty() {
-            let lib: Vec<String> = s
-                .library_calls
-                .iter()
-                .map(|(n, c)| format!("{n} {}", thousands(*c)))
-                .collect();
-            row(
-                o,
-                "library's own calls",
-                format!(
-                    "{} ({})",
-                    thousands(s.library_calls.values().sum()),
-                    lib.join(", ")
-                ),
-            );
+            row(o, "library's own calls", counted(&s.library_calls));
         }
         row(
             o,
@@ -617,4 +596,13 @@ impl<W: Write> TextRenderer<W> {
         }
         let _ = o.flush();
     }
+}
+
+/// Counts by name as the summary prints them: `9 (a 2, b 7)`.
+fn counted(counts: &std::collections::BTreeMap<&'static str, u64>) -> String {
+    let each: Vec<String> = counts
+        .iter()
+        .map(|(n, c)| format!("{n} {}", thousands(*c)))
+        .collect();
+    format!("{} ({})", thousands(counts.values().sum()), each.join(", "))
 }
