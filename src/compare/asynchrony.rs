@@ -107,9 +107,7 @@ Each run follows the first client that sends (A in the classroom scenario).
 calls per echo: the server's system calls from the first client action to the last, per echoed
   message, leaving out waits that timed out with nothing; library functions are not system calls.
 completions per submission: CQEs, AIO events or aio_returns per SQE, io_submit or aio_read/write.
-extra threads: threads that worked for the server which it never started, as the lane saw them
-  (io_uring's SQ thread is seen only being scheduled: the lane does not follow it, so its copies
-  are not seen either).";
+extra threads: threads that worked for the server which it never started, as the lane saw them.";
 
 /// The models of figures 6.4 and 6.5 this OS has, each alone and in each of its modes.
 fn configurations() -> Vec<(&'static Model, Option<&'static str>)> {
@@ -203,7 +201,11 @@ fn copied(c: &Column) -> String {
         return "—".into();
     };
     if let Some(r) = lane_read(c, client) {
-        return format!("{}, inside {} (lane)", r.on, r.inside.unwrap_or("a call"));
+        return match r.inside {
+            Some(call) => format!("{}, inside {call} (lane)", r.on),
+            // A kernel thread's own loop (io_uring's SQ thread) is no call of the program's.
+            None => format!("{} (lane)", r.on),
+        };
     }
     let mut peers = known_clients(&c.events);
     for e in &c.events {
@@ -278,14 +280,14 @@ fn calls_in_scenario(events: &[Event]) -> u64 {
 }
 
 /// Threads the lane saw working for the server that it never started: a library's helpers
-/// (`on: glibc helper`) and io_uring's own kernel threads (`iou-sqp-…`, `iou-wrk-…`).
+/// (`on: glibc helper`) and io_uring's own kernel threads (`on: io_uring thread`).
 fn extra_threads(events: &[Event]) -> usize {
     let tids: BTreeSet<i64> = events
         .iter()
         .filter(|e| e.kind == Kind::Kernel)
         .filter(|e| {
             e.on.as_deref()
-                .is_some_and(|on| on.ends_with(" helper") || on.starts_with("other: iou-"))
+                .is_some_and(|on| on.ends_with(" helper") || on == "io_uring thread")
         })
         .map(|e| e.tid)
         .collect();

@@ -59,6 +59,7 @@ impl Role {
             Role::Server(a) | Role::Client { name: a, .. } => a.clone(),
             Role::Harness(_) => "harness".into(),
             Role::Crowd => "crowd".into(),
+            Role::Library("io_uring") => "io_uring thread".into(),
             Role::Library(by) => format!("{by} helper").into(),
             Role::Printer => "printer".into(),
             Role::Launcher => "launcher".into(),
@@ -78,6 +79,7 @@ impl Role {
             },
             Role::Harness(_) => "the harness's thread".into(),
             Role::Crowd => "the idle crowd's helper process".into(),
+            Role::Library("io_uring") => "io_uring's kernel thread".into(),
             Role::Library(by) => format!("a helper thread of {by}'s"),
             Role::Printer => "the harness's printer (the main thread)".into(),
             Role::Launcher => "the harness's starter thread".into(),
@@ -185,6 +187,11 @@ pub struct Names {
     forks: HashMap<i64, (i64, u64)>,
     /// The system call each thread is in, from `raw_syscalls:sys_enter`: its name and start.
     entered: HashMap<i64, (&'static str, u64)>,
+    /// io_uring's own threads of this process (`iou-sqp-PID`, `iou-wrk-PID`): the kernel
+    /// starts them without a fork event, so they are followed once seen by name; the ones
+    /// seen and not yet followed wait in `unfollowed`.
+    io_threads: HashSet<i64>,
+    unfollowed: Vec<i64>,
 }
 
 /// What a library's helper threads call to start, end and get memory: shown with
@@ -230,6 +237,8 @@ impl Names {
             library_open: HashMap::new(),
             forks: HashMap::new(),
             entered: HashMap::new(),
+            io_threads: HashSet::new(),
+            unfollowed: Vec::new(),
         }
     }
 
@@ -355,6 +364,9 @@ impl Names {
             ("next_pid", "next_comm"),
         ] {
             if let (Some(tid), Some(c)) = (raw.int(pid), raw.text(comm)) {
+                if self.io_thread(c) && self.io_threads.insert(tid) {
+                    self.unfollowed.push(tid);
+                }
                 self.comms.insert(tid, c.to_string());
             }
         }
@@ -379,11 +391,29 @@ impl Names {
             Role::Crowd
         } else if let Some(by) = self.library_thread(tid) {
             Role::Library(by)
+        } else if self.io_threads.contains(&tid) {
+            Role::Library("io_uring")
         } else if self.ours.contains(&tid) {
             by_name(comm)
         } else {
             Role::Other(comm.to_string())
         }
+    }
+
+    /// An io_uring thread started for one of the followed threads (`iou-sqp-TID`: the SQPOLL
+    /// thread; `iou-wrk-TID`: a worker for requests that must block), by the name the kernel
+    /// gives it (after the thread that made the ring).
+    fn io_thread(&self, comm: &str) -> bool {
+        ["iou-sqp-", "iou-wrk-"].iter().any(|p| {
+            comm.strip_prefix(p)
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| self.ours.contains(&t))
+        })
+    }
+
+    /// Threads to add to the instance's filter: io_uring's, seen by name since the last call.
+    pub fn take_unfollowed(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.unfollowed)
     }
 
     /// The library that started `tid`: inside one of its functions on a server thread, or

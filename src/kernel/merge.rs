@@ -216,6 +216,12 @@ impl Merge {
             };
             let t = (raw.mono_us * 1000).saturating_sub(self.origin_ns) / 1000;
             self.names.learn(&raw, t);
+            // io_uring's threads start without a fork event: followed from when they are seen.
+            for tid in self.names.take_unfollowed() {
+                if let Err(e) = inst.enlist(tid) {
+                    out.show(&self.info(format!("cannot follow io_uring's thread {tid}: {e}")));
+                }
+            }
             // ftrace merges its CPUs in time order; a late commit goes to its place.
             let at = self.kernel.partition_point(|(k, _)| *k <= t);
             self.kernel.insert(at, (t, raw));

@@ -183,8 +183,8 @@ mod linux {
                 std::process::id()
             )];
             say.push(match self.want.scope {
-                Scope::Server => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), and the scheduler's events (wake-ups, context switches, thread starts) of every thread but the server's (`--kernel=all` shows them)",
-                Scope::All => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace) and the wake-ups of the thread printing the trace",
+                Scope::Server => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), io_uring_task_work_run that ran nothing (io_uring's SQ thread polls in a loop), and the scheduler's events (wake-ups, context switches, thread starts) of every thread but the server's (`--kernel=all` shows them)",
+                Scope::All => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), io_uring_task_work_run that ran nothing, and the wake-ups of the thread printing the trace",
             }.into());
             if self.want.library_threads {
                 say.push(match self.want.scope {

@@ -171,6 +171,14 @@ impl Instance {
             "events/sock/sock_recv_length/filter",
             &format!("ret != -{}", libc::EAGAIN),
         )?;
+        // io_uring's SQ thread (`--sqpoll`) polls its ring in a loop, and each turn runs the
+        // task work it finds, most often none: tens of thousands of empty runs a second.
+        if enable.contains(&"io_uring:io_uring_task_work_run") {
+            put(
+                "events/io_uring/io_uring_task_work_run/filter",
+                "count != 0",
+            )?;
+        }
         // All at once, `system:name` each (`set_event`, as `trace-cmd record -e` does).
         put("set_event", &enable.join(" "))?;
         Ok((formats, missing))

@@ -290,9 +290,12 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
         ms(longest.arrived_us),
         took(longest.queued_us()),
         // A library's thread (the lane's `on`: "glibc helper") or one of the server's own.
-        match longest.on.strip_suffix(" helper") {
-            Some(lib) => format!("a helper thread of {lib}'s"),
-            None => "the server's thread".into(),
+        match longest.on.as_str() {
+            "io_uring thread" => "io_uring's kernel thread".to_string(),
+            on => match on.strip_suffix(" helper") {
+                Some(lib) => format!("a helper thread of {lib}'s"),
+                None => "the server's thread".into(),
+            },
         },
         longest.inside.unwrap_or("a call the trace does not show"),
         if longest.queued_us() >= 1_000 { where_(longest) } else { String::new() }

@@ -441,11 +441,19 @@ impl Ring {
     ///
     /// With `--sqpoll` the kernel thread has taken our SQEs already, and the completion ring is
     /// memory we can read: completions there, or one less than 1 ms ago, mean no call at all
-    /// (the caller reaps, or does other work and comes back); only a quiet ring is waited on.
+    /// (the caller reaps, or does other work and comes back); only a quiet ring is waited on,
+    /// and so is one whose kernel thread must be woken.
     #[doc(alias = "io_uring_enter")]
     pub fn wait(&mut self, tr: &mut Tracer) -> Result<()> {
-        if self.sqpoll && (!self.ring.completion().is_empty() || self.busy.elapsed() < SQ_SPIN) {
-            // SQEs written while the kernel thread sleeps need it woken, even now.
+        let reap = !self.ring.completion().is_empty();
+        // SQEs written while the kernel thread sleeps need it woken. With nothing to reap, the
+        // wake-up also waits (below): the woken thread needs a CPU, and a loop of wake-ups
+        // returning at once would take it from it on a busy machine.
+        let asleep = {
+            let sq = self.ring.submission();
+            !sq.is_empty() && sq.need_wakeup()
+        };
+        if self.sqpoll && (reap || (self.busy.elapsed() < SQ_SPIN && !asleep)) {
             return self.enter(tr, 0).map(|_| ());
         }
         match self.enter(tr, 1) {
