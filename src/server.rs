@@ -44,6 +44,63 @@ pub struct Server {
     admitted: Arc<AtomicUsize>,
     /// The descriptor kept in reserve for `EMFILE`.
     spare: Spare,
+    /// `reactors --reuseport`: the port's other `SO_REUSEPORT` listeners, one per further
+    /// thread, made here, before any client can connect, so that every connection finds the
+    /// whole group (the model takes them).
+    pub group: Vec<OwnedFd>,
+}
+
+/// What the threads of one server share, for a [`Server`] of their own on another thread
+/// (`reactors`): the stop flag, the connection budget and the accept counter.
+#[derive(Clone)]
+pub struct Shared {
+    local: SocketAddr,
+    knobs: Knobs,
+    stop: Arc<AtomicBool>,
+    budget: Arc<Budget>,
+    admitted: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    /// Server thread `n`'s whole life: `body` on a server of its own (this thread's `tr`,
+    /// accepting from `listener`, with its own spare descriptor for `EMFILE`), then its
+    /// teardown. A failure is said in the trace and shuts `listener` down, so that no client
+    /// waits on it; it is returned for the thread that joins this one.
+    pub fn serve(
+        self,
+        tr: Tracer,
+        listener: OwnedFd,
+        n: usize,
+        body: impl FnOnce(&mut Server) -> Result<()>,
+    ) -> Result<()> {
+        let mut srv = Server {
+            tr,
+            listener,
+            local: self.local,
+            spare: Spare::new(self.knobs.fd_limit),
+            knobs: self.knobs,
+            work: 0,
+            stop: self.stop,
+            budget: self.budget,
+            admitted: self.admitted,
+            group: Vec::new(),
+        };
+        let result = body(&mut srv);
+        if let Err(e) = &result {
+            srv.tr.info(|| format!("server/{n} failed: {e:#}"));
+            srv.abort();
+        }
+        srv.teardown();
+        result
+    }
+}
+
+/// Waits for server thread `n` (`Shared::serve`'s) to end: its error, or that it panicked.
+pub fn join(n: usize, thread: JoinHandle<Result<()>>) -> Result<()> {
+    match thread.join() {
+        Ok(r) => r.with_context(|| format!("server/{n} failed")),
+        Err(_) => bail!("server/{n} panicked"),
+    }
 }
 
 /// How the harness stops a server: a stop flag, and this OS's way to wake it up; and how it
@@ -80,43 +137,8 @@ impl Server {
         addr: SocketAddr,
         knobs: Knobs,
     ) -> Result<(Server, SocketAddr, StopHandle)> {
-        let listener = sys::socket(&mut tr, &addr).context("socket() failed")?;
+        let listener = bind_listener(&mut tr, addr, knobs.reuseport)?;
         let fd = sys::raw(&listener);
-        let (option, note) = sys::PORT_OPTION;
-        tr.call(
-            Call::new("setsockopt", Stage::Setup)
-                .fd(fd)
-                .args(format_args!("SOL_SOCKET, {option}, 1")),
-            || sys::set_port_option(&listener),
-            note,
-        )
-        .with_context(|| format!("setsockopt({option}) failed"))?;
-        let bound = tr.call(
-            Call::new("bind", Stage::Setup).fd(fd).args(addr),
-            || rustix::net::bind(&listener, &addr),
-            "claim the address and port",
-        );
-        if let Err(e) = bound {
-            let why = match e {
-                Errno::ADDRINUSE => {
-                    "it is already in use (another server?); pick another --port, or omit --port for a free one"
-                }
-                Errno::ADDRNOTAVAIL => {
-                    "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
-                }
-                Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
-                _ => "the kernel refused",
-            };
-            bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
-        }
-        tr.call(
-            Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
-            || rustix::net::listen(&listener, BACKLOG),
-            |_: &rustix::io::Result<()>| {
-                format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
-            },
-        )
-        .context("listen() failed")?;
         let local = tr
             .call(
                 Call::new("getsockname", Stage::Setup).fd(fd),
@@ -127,6 +149,12 @@ impl Server {
         let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
         let waker = sys::stopper(&mut tr, &listener, local)
             .context("cannot prepare a way to stop the server")?;
+        let mut group = Vec::new();
+        if knobs.reuseport {
+            for _ in 1..knobs.threads {
+                group.push(bind_listener(&mut tr, local, true)?);
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let admitted = Arc::new(AtomicUsize::new(0));
         let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
@@ -141,6 +169,7 @@ impl Server {
             budget,
             admitted: admitted.clone(),
             spare,
+            group,
         };
         server.tr.info(|| format!("listening on {}", server.local));
         Ok((
@@ -152,6 +181,17 @@ impl Server {
                 admitted,
             },
         ))
+    }
+
+    /// What another thread needs for a server of its own beside this one.
+    pub fn shared(&self) -> Shared {
+        Shared {
+            local: self.local,
+            knobs: self.knobs.clone(),
+            stop: self.stop.clone(),
+            budget: self.budget.clone(),
+            admitted: self.admitted.clone(),
+        }
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -223,10 +263,8 @@ impl Server {
 
     /// `clone3` (std's `thread::spawn`; this OS's call is `sys::SPAWN`): a thread named
     /// `server/N` that serves `conn` with `body`, on its own tracer, and reports its CPU time
-    /// last, like every server thread. The call's result is the new thread's id, which the new
-    /// thread sends back (waited for only when the trace records it: an untraced run does not
-    /// wait for the thread to start). `None` if no thread could be made: the client is dropped,
-    /// and the server goes on serving the others.
+    /// last, like every server thread. `None` if no thread could be made: the client is
+    /// dropped, and the server goes on serving the others.
     #[doc(alias = "clone3")]
     #[doc(alias = "pthread_create")]
     pub fn spawn(
@@ -235,28 +273,54 @@ impl Server {
         conn: Conn,
         body: impl FnOnce(&mut Tracer, Conn) + Send + 'static,
     ) -> Option<JoinHandle<()>> {
-        let rec = self.tr.recorder().clone();
-        let actor = format!("server/{n}");
         let fd = conn.raw();
-        let call = Call::new(sys::SPAWN, Stage::Setup).args(format_args!("worker for fd {fd}"));
-        let start = self.tr.begin();
-        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
-        let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
-            let mut tr = rec.thread(&actor, crate::sys::thread_id);
-            let _ = tid_tx.send(tr.tid());
-            body(&mut tr, conn);
-            sys::cpu_time(&mut tr);
-        });
-        let worker = match spawned {
-            Ok(w) => w,
+        let gloss = move |tid| {
+            format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
+        };
+        let started = self.start_thread(
+            n,
+            format_args!("worker for fd {fd}"),
+            gloss,
+            conn,
+            |mut tr, conn| {
+                body(&mut tr, conn);
+                sys::cpu_time(&mut tr);
+            },
+        );
+        match started {
+            Ok(w) => Some(w),
             // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
             Err(e) => {
                 self.tr.info(|| {
                     format!("could not start a thread for fd {fd} ({e}): that client is dropped")
                 });
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// `clone3`: a thread named `server/N` that runs `body` with `item` on its own tracer;
+    /// `args` and `gloss` (given the new thread's id) say what it is for. The call's result
+    /// is the new thread's id, which the new thread sends back (waited for only when the trace
+    /// records it: an untraced run does not wait for the thread to start).
+    pub fn start_thread<T: Send + 'static, R: Send + 'static>(
+        &mut self,
+        n: usize,
+        args: std::fmt::Arguments,
+        gloss: impl FnOnce(i64) -> String,
+        item: T,
+        body: impl FnOnce(Tracer, T) -> R + Send + 'static,
+    ) -> std::io::Result<JoinHandle<R>> {
+        let rec = self.tr.recorder().clone();
+        let actor = format!("server/{n}");
+        let call = Call::new(sys::SPAWN, Stage::Setup).args(args);
+        let start = self.tr.begin();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+        let worker = thread::Builder::new().name(actor.clone()).spawn(move || {
+            let tr = rec.thread(&actor, crate::sys::thread_id);
+            let _ = tid_tx.send(tr.tid());
+            body(tr, item)
+        })?;
         let tid = if self.tr.enabled() {
             tid_rx.recv().unwrap_or(0)
         } else {
@@ -267,11 +331,9 @@ impl Server {
             start,
             &Ok(tid),
             |_, _| (),
-            |_: &rustix::io::Result<i64>| {
-                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
-            },
+            |_: &rustix::io::Result<i64>| gloss(tid),
         );
-        Some(worker)
+        Ok(worker)
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
@@ -301,10 +363,62 @@ impl Server {
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
     pub fn teardown(mut self) {
+        for fd in std::mem::take(&mut self.group) {
+            sys::close(&mut self.tr, fd, "close another listener of the port");
+        }
         self.spare.release(&mut self.tr);
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// `socket` → `setsockopt(SO_REUSEADDR)` (and `SO_REUSEPORT` if asked) → `bind` → `listen`: a
+/// listening socket on `addr`. See socket(7), bind(2), listen(2).
+fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<OwnedFd> {
+    let listener = sys::socket(tr, &addr).context("socket() failed")?;
+    let fd = sys::raw(&listener);
+    let (option, note) = sys::PORT_OPTION;
+    tr.call(
+        Call::new("setsockopt", Stage::Setup)
+            .fd(fd)
+            .args(format_args!("SOL_SOCKET, {option}, 1")),
+        || sys::set_port_option(&listener),
+        note,
+    )
+    .with_context(|| format!("setsockopt({option}) failed"))?;
+    #[cfg(target_os = "linux")]
+    if reuseport {
+        sys::epoll::reuseport(tr, &listener).context("setsockopt(SO_REUSEPORT) failed")?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = reuseport;
+    let bound = tr.call(
+        Call::new("bind", Stage::Setup).fd(fd).args(addr),
+        || rustix::net::bind(&listener, &addr),
+        "claim the address and port",
+    );
+    if let Err(e) = bound {
+        let why = match e {
+            Errno::ADDRINUSE => {
+                "it is already in use (another server?); pick another --port, or omit --port for a free one"
+            }
+            Errno::ADDRNOTAVAIL => {
+                "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
+            }
+            Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
+            _ => "the kernel refused",
+        };
+        bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
+    }
+    tr.call(
+        Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
+        || rustix::net::listen(&listener, BACKLOG),
+        |_: &rustix::io::Result<()>| {
+            format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
+        },
+    )
+    .context("listen() failed")?;
+    Ok(listener)
 }
 
 /// What an accept's result means: `note` (the model's) for a client, or why there is none.

@@ -83,8 +83,19 @@ pub(crate) mod server {
             "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
         let mut ep = Epoll::create(&mut srv.tr)?;
-        let why = "tell us when a client is waiting to be accepted";
-        ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et, why)?;
+        // reactors --exclusive: the listener every thread shares, with EPOLLEXCLUSIVE.
+        let (only, why) = if srv.knobs.exclusive {
+            (
+                EventFlags::EXCLUSIVE,
+                "tell us when a client is waiting, but wake only one or more of the threads waiting on it, not all",
+            )
+        } else {
+            (
+                EventFlags::empty(),
+                "tell us when a client is waiting to be accepted",
+            )
+        };
+        ep.add_listener(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
 
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
         let mut ready = Vec::with_capacity(MAX_EVENTS);

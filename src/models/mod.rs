@@ -21,6 +21,7 @@ pub mod kqueue;
 pub mod nonblocking;
 pub mod poll;
 pub mod portable;
+pub mod reactors;
 pub mod select;
 pub mod sigio;
 pub mod threads;
@@ -132,6 +133,7 @@ pub const MODELS: &[Model] = &[
     select::MODEL,
     poll::MODEL,
     epoll::MODEL,
+    reactors::MODEL,
     kqueue::MODEL,
     portable::MODEL,
     sigio::MODEL,
@@ -158,6 +160,30 @@ pub const MODES: &[Mode] = &[
         model: "epoll",
         flag: "edge",
         what: "edge-triggered mode (EPOLLET)",
+        concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "share",
+        what: "shared-listener mode (the default: one listener in every thread's epoll)",
+        concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "exclusive",
+        what: "exclusive-wake-up mode (EPOLLEXCLUSIVE)",
+        concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "reuseport",
+        what: "listener-per-thread mode (SO_REUSEPORT)",
+        concurrent: true,
+    },
+    Mode {
+        model: "threads",
+        flag: "pool",
+        what: "prethreaded mode (a pool of threads blocked in accept)",
         concurrent: true,
     },
     Mode {
