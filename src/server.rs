@@ -95,12 +95,21 @@ impl Shared {
     }
 }
 
-/// Waits for server thread `n` (`Shared::serve`'s) to end: its error, or that it panicked.
-pub fn join(n: usize, thread: JoinHandle<Result<()>>) -> Result<()> {
-    match thread.join() {
-        Ok(r) => r.with_context(|| format!("server/{n} failed")),
-        Err(_) => bail!("server/{n} panicked"),
+/// Waits for server threads (`Shared::serve`'s, each with its number) to end; `own` is the
+/// joining thread's result. Every failure is in the error, the joining thread's first.
+pub fn join_all(own: Result<()>, threads: Vec<(usize, JoinHandle<Result<()>>)>) -> Result<()> {
+    let mut failed: Vec<String> = own.err().map(|e| format!("{e:#}")).into_iter().collect();
+    for (n, thread) in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed.push(format!("server/{n} failed: {e:#}")),
+            Err(_) => failed.push(format!("server/{n} panicked")),
+        }
     }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    bail!("{}", failed.join("; "))
 }
 
 /// How the harness stops a server: a stop flag, and this OS's way to wake it up; and how it

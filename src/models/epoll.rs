@@ -82,7 +82,7 @@ pub(crate) mod server {
             &srv.listener,
             "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
-        let mut ep = Epoll::create(&mut srv.tr)?;
+        let mut ep = Epoll::create(&mut srv.tr).context("epoll_create1 failed")?;
         // reactors --exclusive: the listener every thread shares, with EPOLLEXCLUSIVE.
         let (only, why) = if srv.knobs.exclusive {
             (

@@ -55,6 +55,7 @@ mod server {
     use crate::models::epoll;
     use crate::server::{Server, Shared};
     use crate::sys;
+    use anyhow::Context;
     use rustix::fd::OwnedFd;
     use std::thread::JoinHandle;
 
@@ -79,15 +80,13 @@ mod server {
             let why = format!("stop reactor {k}: its accept4 fails with EINVAL, the run is over");
             sys::shut_down(&mut srv.tr, fd, &why);
         }
-        for (k, thread) in reactors {
-            result = result.and(crate::server::join(k, thread));
-        }
+        let joined = crate::server::join_all(result, reactors);
         for (k, fd) in (2..).zip(group) {
             sys::close(&mut srv.tr, fd, |_: &rustix::io::Result<()>| {
                 format!("close reactor {k}'s listener")
             });
         }
-        result
+        joined
     }
 
     /// Starts reactors 2…N, each with its own descriptor for the listener it accepts from: the
@@ -109,7 +108,8 @@ mod server {
                     "the same listening socket under another number, for the next reactor's epoll: one accept queue for all",
                 ),
             };
-            let fd = sys::dup(&mut srv.tr, listener, why)?;
+            let fd =
+                sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?;
             let gloss = move |tid| {
                 format!(
                     "a new thread ({tid}) runs reactor {k}: its own epoll and its own connections"

@@ -13,6 +13,7 @@ use crate::server::{Server, Shared};
 use crate::sys;
 use crate::trace::Tracer;
 use crate::trace::summary::Summary;
+use anyhow::Context;
 use rustix::io::Errno;
 
 pub const MODEL: Model = Model {
@@ -89,7 +90,7 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
     for k in 2..srv.knobs.pool + 2 {
         let why = "the same listening socket under another number, for the next thread of the pool";
         let started = sys::dup(&mut srv.tr, &srv.listener, why)
-            .map_err(anyhow::Error::from)
+            .context("fcntl(F_DUPFD_CLOEXEC) failed")
             .and_then(|fd| {
                 let gloss = |tid| {
                     format!("a new thread ({tid}) will accept and serve clients, one at a time")
@@ -119,10 +120,7 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
             threads.len()
         )
     });
-    for (k, t) in threads {
-        result = result.and(crate::server::join(k, t));
-    }
-    result
+    crate::server::join_all(result, threads)
 }
 
 /// A pool thread: accept a client, serve it to the end, accept the next.
