@@ -206,8 +206,9 @@ struct CompareArgs {
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Models to benchmark (default: every model this OS has but blocking, which serves one
-    /// connection at a time; name it to measure it with one connection). With --scaling: the
-    /// models to sweep (default: whichever of select, poll, epoll, uring, portable exist)
+    /// connection at a time; name it to measure it with one connection), each with its mode's
+    /// flags if any, quoted as one argument ('reactors --reuseport --threads 2'). With
+    /// --scaling: the models to sweep (default: the readiness and completion models here)
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
     /// Connections in the closed loop, each sending a message and waiting for its echo

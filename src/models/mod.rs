@@ -184,7 +184,8 @@ pub const MODES: &[Mode] = &[
         model: "threads",
         flag: "pool",
         what: "prethreaded mode (a pool of threads blocked in accept)",
-        concurrent: true,
+        // At most N at once: client N+1 waits in the listen queue until a thread is free.
+        concurrent: false,
     },
     Mode {
         model: "uring",
