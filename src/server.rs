@@ -16,7 +16,7 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 
 /// The listen backlog: finished handshakes the kernel queues for `accept`. Past it, Linux drops
@@ -44,6 +44,10 @@ pub struct Server {
     admitted: Arc<AtomicUsize>,
     /// The descriptor kept in reserve for `EMFILE`.
     spare: Spare,
+    /// Taken around each nonblocking accept, so that threads sharing the descriptor table
+    /// (`reactors`) take turns: a descriptor the `EMFILE` trick frees goes to the accept it was
+    /// freed for, not to another thread's (uncontended, it costs no system call).
+    accepting: Arc<Mutex<()>>,
     /// `reactors --reuseport`: the port's other `SO_REUSEPORT` listeners, one per further
     /// thread, made here, before any client can connect, so that every connection finds the
     /// whole group (the model takes them).
@@ -55,6 +59,9 @@ pub struct Server {
 #[derive(Clone)]
 pub struct Shared {
     local: SocketAddr,
+    accepting: Arc<Mutex<()>>,
+    /// When to take a spare descriptor (every thread its own; see `Spare::sibling`).
+    spare: Arc<Spare>,
     knobs: Knobs,
     stop: Arc<AtomicBool>,
     budget: Arc<Budget>,
@@ -77,7 +84,8 @@ impl Shared {
             tr,
             listener,
             local: self.local,
-            spare: Spare::new(self.knobs.fd_limit),
+            spare: self.spare.sibling(),
+            accepting: self.accepting,
             knobs: self.knobs,
             work: 0,
             stop: self.stop,
@@ -178,6 +186,7 @@ impl Server {
             budget,
             admitted: admitted.clone(),
             spare,
+            accepting: Arc::default(),
             group,
         };
         server.tr.info(|| format!("listening on {}", server.local));
@@ -196,6 +205,8 @@ impl Server {
     pub fn shared(&self) -> Shared {
         Shared {
             local: self.local,
+            accepting: self.accepting.clone(),
+            spare: Arc::new(self.spare.sibling()),
             knobs: self.knobs.clone(),
             stop: self.stop.clone(),
             budget: self.budget.clone(),
@@ -222,6 +233,9 @@ impl Server {
     /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
     /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
+        let turn = self.accepting.clone();
+        let _turn = (!blocks).then(|| turn.lock().unwrap_or_else(|e| e.into_inner()));
+        self.spare.before_accept(&mut self.tr);
         let call = sys::accept_call(self.lfd(), blocks);
         let start = self.tr.enter(&call);
         let r = sys::accept(&self.listener);

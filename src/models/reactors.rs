@@ -130,21 +130,18 @@ mod server {
     // ANCHOR_END: serve
 }
 
-/// The run's accepting, over its threads: wake-ups, losers, connections per thread.
+/// The run's accepting, over its threads.
 struct Tally {
-    threads: u64,
     accepted: u64,
     wakeups: u64,
     lost: u64,
-    /// Connections per thread that accepted any, busiest first.
+    /// Connections per thread, in the order the threads were made (their ids).
     per: Vec<u64>,
 }
 
 fn tally(s: &Summary) -> Tally {
-    let mut per: Vec<u64> = s.by_thread.values().map(|t| t.accepted).collect();
-    per.sort_unstable_by(|a, b| b.cmp(a));
+    let per: Vec<u64> = s.by_thread.values().map(|t| t.accepted).collect();
     Tally {
-        threads: s.threads,
         accepted: per.iter().sum(),
         wakeups: s.by_thread.values().map(|t| t.wakeups).sum(),
         lost: s.by_thread.values().map(|t| t.lost).sum(),
@@ -152,54 +149,36 @@ fn tally(s: &Summary) -> Tally {
     }
 }
 
+// Each sentence's wording depends on the mode alone (how many listeners), never on how a
+// race went: the numbers tell that.
 fn notice(s: &Summary) -> Vec<String> {
     let t = tally(s);
-    let mut per: Vec<String> = t
-        .per
-        .iter()
-        .filter(|&&n| n > 0)
-        .map(u64::to_string)
-        .collect();
-    let idle = t.threads.saturating_sub(per.len() as u64);
-    if idle > 0 {
-        per.push(format!("0 ×{idle}"));
-    }
-    let mut v = vec![format!(
-        "{} threads, each with its own epoll; connections per thread: {} ({} in all)",
-        t.threads,
-        per.join(", "),
-        t.accepted
-    )];
-    v.push(format!(
-        "{} wake-ups reported a listener for {} connections: {:.2} per connection; {} of them found the queue already empty (accept4 → EAGAIN): woken for a connection another thread took",
-        t.wakeups,
-        t.accepted,
-        t.wakeups as f64 / t.accepted.max(1) as f64,
-        t.lost
-    ));
+    let per: Vec<String> = t.per.iter().map(u64::to_string).collect();
+    let (most, least) = (
+        t.per.iter().max().copied().unwrap_or(0),
+        t.per.iter().min().copied().unwrap_or(0),
+    );
     let listeners = s.calls.get("listen").copied().unwrap_or(0);
-    v.push(if t.lost > 0 {
+    vec![
         format!(
-            "that is the thundering herd: {} of {} wake-ups did nothing but cost a context switch and a system call; EPOLLEXCLUSIVE (--exclusive) wakes one or more, SO_REUSEPORT (--reuseport) gives each thread a queue of its own",
-            t.lost, t.wakeups
-        )
-    } else if listeners > 1 {
-        format!(
-            "{listeners} listeners, each with its own accept queue: the kernel put each connection in one of them, so only that listener's thread was woken and no accept4 came up empty"
-        )
-    } else {
-        "no thread got as far as accept4 for a connection another had taken; yet with one listener in every epoll the kernel wakes the waiting threads for each connection (all of them, or with EPOLLEXCLUSIVE one or more): one that finds the queue empty sleeps on inside epoll_wait, unseen here (--kernel shows those wake-ups)".into()
-    });
-    if let (Some(most), true) = (t.per.first(), t.accepted > 0 && t.threads > 1) {
-        let least = if idle > 0 {
-            0
-        } else {
-            t.per.last().copied().unwrap_or(0)
-        };
-        v.push(format!(
-            "the busiest thread accepted {most} of {}, the least {least}: whoever wakes first (or, with SO_REUSEPORT, a hash of the addresses) picks the thread, not how busy it is",
+            "{} threads, each with its own epoll; connections per thread: {} ({} in all): the busiest took {most}, the least {least} — whoever is woken first, or with SO_REUSEPORT a hash of the addresses, picks the thread, not how busy it is",
+            t.per.len(),
+            per.join(", "),
             t.accepted
-        ));
-    }
-    v
+        ),
+        format!(
+            "{} wake-ups reported a listener for {} connections ({:.2} per connection); {} of them found the queue already empty (accept4 → EAGAIN): woken for a connection another thread took",
+            t.wakeups,
+            t.accepted,
+            t.wakeups as f64 / t.accepted.max(1) as f64,
+            t.lost
+        ),
+        if listeners > 1 {
+            format!(
+                "{listeners} listeners, each with its own accept queue: the kernel puts each connection in one of them, and only that listener's thread is woken for it — no herd"
+            )
+        } else {
+            "one listener in every epoll: for each connection the kernel wakes the threads waiting on it (all of them; with EPOLLEXCLUSIVE one or more) — the thundering herd; a woken thread that finds the queue empty before its epoll_wait returns sleeps on unseen, so the EAGAINs count only the losers that got that far (--kernel shows every wake-up)".into()
+        },
+    ]
 }

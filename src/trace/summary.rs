@@ -133,7 +133,7 @@ pub struct Summary {
     /// Over those waits: descriptors watched / looked through, and descriptors found ready.
     pub watched: u64,
     pub ready: u64,
-    /// Per server thread (by tid) that accepted or was woken for a listener.
+    /// Per server thread (by tid), its part in accepting.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_thread: BTreeMap<i64, Listening>,
     /// Connections the server accepted and then refused (closed at once).
@@ -305,24 +305,21 @@ impl Summary {
     /// Follows each thread's accepting: a wait that reported a listener opens a round of
     /// accepts, which `EAGAIN` ends (`EINVAL`, the stop, ends it uncounted unless it accepted).
     fn listening(&mut self, ev: &Event) {
+        let t = self.by_thread.entry(ev.tid).or_default();
         if ev.listener == Some(true) {
-            self.by_thread.entry(ev.tid).or_default().round = Some(0);
+            t.round = Some(0);
             return;
         }
         if !ev.call.starts_with("accept") {
             return;
         }
         if ev.port.is_some() && ev.ret.is_some() {
-            let t = self.by_thread.entry(ev.tid).or_default();
             t.accepted += 1;
             if let Some(k) = &mut t.round {
                 *k += 1;
             }
             return;
         }
-        let Some(t) = self.by_thread.get_mut(&ev.tid) else {
-            return;
-        };
         match (ev.errno, t.round) {
             (Some("EAGAIN"), Some(k)) => {
                 t.wakeups += 1;
