@@ -95,7 +95,8 @@ pub(crate) mod server {
                 "tell us when a client is waiting to be accepted",
             )
         };
-        ep.add_listener(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
+        ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
+        ep.mark_listener(&srv.listener);
 
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
         let mut ready = Vec::with_capacity(MAX_EVENTS);

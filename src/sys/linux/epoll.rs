@@ -56,18 +56,10 @@ impl Epoll {
         Ok(())
     }
 
-    /// `epoll_ctl(EPOLL_CTL_ADD, listener, {flags})`: like [`Epoll::add`], for the listening
-    /// socket; a wait that reports it says so (`listener` in the JSON trace).
-    pub fn add_listener(
-        &mut self,
-        tr: &mut Tracer,
-        fd: &impl AsFd,
-        flags: EventFlags,
-        why: &str,
-    ) -> Result<()> {
-        self.add(tr, fd, flags, why)?;
+    /// Marks `fd`, already added, as the listening socket: a wait that reports it says so
+    /// (`listener` in the JSON trace). Not a system call.
+    pub fn mark_listener(&mut self, fd: &impl AsFd) {
         self.listener = Some(fd.as_fd().as_raw_fd());
-        Ok(())
     }
 
     /// `epoll_ctl(EPOLL_CTL_MOD, fd, {flags})`: change what we wait for on `fd`.
