@@ -55,6 +55,7 @@ mod server {
     use crate::models::epoll;
     use crate::server::{Server, Shared};
     use crate::sys;
+    use crate::sys::epoll::Epoll;
     use anyhow::Context;
     use rustix::fd::OwnedFd;
     use std::thread::JoinHandle;
@@ -68,10 +69,10 @@ mod server {
         // --reuseport: the port's other listeners (made with the first, before any client).
         let group = std::mem::take(&mut srv.group);
         let mut reactors = Vec::new();
-        let mut result = start(srv, &group, &mut reactors);
-        if result.is_ok() {
-            result = epoll::server::serve(srv);
-        }
+        let result = match start(srv, &group, &mut reactors) {
+            Ok(ep) => epoll::server::serve_on(srv, ep),
+            Err(e) => Err(e),
+        };
         // This thread is done (stopped, or failed): so are the others.
         if result.is_err() && group.is_empty() {
             srv.abort();
@@ -89,14 +90,24 @@ mod server {
         joined
     }
 
-    /// Starts reactors 2…N, each with its own descriptor for the listener it accepts from: the
-    /// shared one (`--share`, `--exclusive`) or its own of the group (`--reuseport`).
+    /// Makes every reactor's epoll instance, this thread's first, then starts reactors 2…N,
+    /// each with its own descriptor for the listener it accepts from: the shared one
+    /// (`--share`, `--exclusive`) or its own of the group (`--reuseport`). Every descriptor a
+    /// thread needs to start is made here, before any thread accepts. Returns this thread's
+    /// epoll.
     fn start(
         srv: &mut Server,
         group: &[OwnedFd],
         reactors: &mut Vec<(usize, JoinHandle<anyhow::Result<()>>)>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Epoll>> {
         let shared = srv.shared();
+        let mut eps = Vec::new();
+        for _ in 1..=srv.knobs.threads {
+            eps.push(Epoll::create(&mut srv.tr).context("epoll_create1 failed")?);
+        }
+        let mut eps = eps.into_iter();
+        let own = eps.next();
+        let mut fds = Vec::new();
         for k in 2..=srv.knobs.threads {
             let (listener, why) = match group.get(k - 2) {
                 Some(own) => (
@@ -108,8 +119,11 @@ mod server {
                     "the same listening socket under another number, for the next reactor's epoll: one accept queue for all",
                 ),
             };
-            let fd =
-                sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?;
+            fds.push(
+                sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?,
+            );
+        }
+        for ((k, fd), ep) in (2..).zip(fds).zip(eps) {
             let gloss = move |tid| {
                 format!(
                     "a new thread ({tid}) runs reactor {k}: its own epoll and its own connections"
@@ -119,14 +133,15 @@ mod server {
                 k,
                 format_args!("reactor {k}"),
                 gloss,
-                (shared.clone(), fd),
-                move |tr, (shared, fd): (Shared, _)| shared.serve(tr, fd, k, epoll::server::serve),
+                (shared.clone(), fd, ep),
+                move |tr, (shared, fd, ep): (Shared, _, _)| {
+                    shared.serve(tr, fd, k, |srv| epoll::server::serve_on(srv, Some(ep)))
+                },
             )?;
             reactors.push((k, thread));
         }
-        Ok(())
+        Ok(own)
     }
-
     // ANCHOR_END: serve
 }
 

@@ -25,6 +25,11 @@ pub struct Epoll {
     events: Vec<epoll::Event>,
 }
 
+// SAFETY: `events` only holds what the kernel wrote there, each event's data a descriptor
+// number (`EventData::new_u64`), never a pointer; nothing in it is dereferenced, so an instance
+// may move to another thread (reactors makes each thread's before starting it).
+unsafe impl Send for Epoll {}
+
 impl Epoll {
     /// `epoll_create1(EPOLL_CLOEXEC)`: an instance whose interest list the kernel keeps.
     #[doc(alias = "epoll_create1")]
