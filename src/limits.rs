@@ -20,7 +20,7 @@ use crate::trace::{Call, Event, Gloss, Stage, Tracer};
 use rustix::fd::OwnedFd;
 use rustix::io::{Errno, Result};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Connections a server holds at most unless `--max-conns` says otherwise (above `bench
 /// --scaling`'s 10,000 idle connections plus its active ones).
@@ -175,9 +175,6 @@ pub struct Spare {
     fd: Option<OwnedFd>,
     /// Take a spare once an accepted descriptor is numbered this high (¾ of RLIMIT_NOFILE).
     from: Option<i32>,
-    /// Whether any thread of the server got that far: each thread that accepts (`reactors`,
-    /// `threads --pool`) keeps a spare of its own, taken before its next accept.
-    short: Arc<AtomicBool>,
 }
 
 impl Spare {
@@ -186,39 +183,15 @@ impl Spare {
         Spare {
             fd: None,
             from: limit.map(|l| (l.min(i32::MAX as u64) as i32).saturating_mul(3) / 4),
-            short: Arc::default(),
-        }
-    }
-
-    /// A spare for another thread of the same server: taken when any of them runs short.
-    pub fn sibling(&self) -> Spare {
-        Spare {
-            fd: None,
-            from: self.from,
-            short: self.short.clone(),
         }
     }
 
     /// After an accept that returned `fd`: near the limit, put a descriptor aside.
     pub fn maybe_reserve(&mut self, tr: &mut Tracer, fd: i32) {
-        if self.from.is_some_and(|f| fd >= f) {
-            self.short.store(true, Ordering::Relaxed);
-            if self.fd.is_none() {
-                self.reserve(
-                    tr,
-                    "descriptors are running short: keep one in reserve for when accept4 says EMFILE",
-                );
-            }
-        }
-    }
-
-    /// Before an accept: another thread found descriptors running short, and this one has
-    /// no spare yet (its queue's clients must be refused too, not left waiting).
-    pub fn before_accept(&mut self, tr: &mut Tracer) {
-        if self.fd.is_none() && self.short.load(Ordering::Relaxed) {
+        if self.fd.is_none() && self.from.is_some_and(|f| fd >= f) {
             self.reserve(
                 tr,
-                "another thread found descriptors running short: keep one in reserve for this thread's accept4 too",
+                "descriptors are running short: keep one in reserve for when accept4 says EMFILE",
             );
         }
     }

@@ -42,12 +42,11 @@ pub struct Server {
     budget: Arc<Budget>,
     /// Connections taken from the listener's queue so far (kept or refused), for the harness.
     admitted: Arc<AtomicUsize>,
-    /// The descriptor kept in reserve for `EMFILE`.
-    spare: Spare,
-    /// Taken around each nonblocking accept, so that threads sharing the descriptor table
-    /// (`reactors`) take turns: a descriptor the `EMFILE` trick frees goes to the accept it was
-    /// freed for, not to another thread's (uncontended, it costs no system call).
-    accepting: Arc<Mutex<()>>,
+    /// The descriptor kept in reserve for `EMFILE`, one for all the threads of a server
+    /// (`reactors`, `threads --pool`). Its lock is held around each nonblocking accept, so the
+    /// threads take turns: the descriptor the `EMFILE` trick frees goes to the accept it was
+    /// freed for, not to another thread's (uncontended, the lock costs no system call).
+    spare: Arc<Mutex<Spare>>,
     /// `reactors --reuseport`: the port's other `SO_REUSEPORT` listeners, one per further
     /// thread, made here, before any client can connect, so that every connection finds the
     /// whole group (the model takes them).
@@ -59,9 +58,7 @@ pub struct Server {
 #[derive(Clone)]
 pub struct Shared {
     local: SocketAddr,
-    accepting: Arc<Mutex<()>>,
-    /// When to take a spare descriptor (every thread its own; see `Spare::sibling`).
-    spare: Arc<Spare>,
+    spare: Arc<Mutex<Spare>>,
     knobs: Knobs,
     stop: Arc<AtomicBool>,
     budget: Arc<Budget>,
@@ -70,7 +67,7 @@ pub struct Shared {
 
 impl Shared {
     /// Server thread `n`'s whole life: `body` on a server of its own (this thread's `tr`,
-    /// accepting from `listener`, with its own spare descriptor for `EMFILE`), then its
+    /// accepting from `listener`, sharing the spare descriptor for `EMFILE`), then its
     /// teardown. A failure is said in the trace and shuts `listener` down, so that no client
     /// waits on it; it is returned for the thread that joins this one.
     pub fn serve(
@@ -84,8 +81,7 @@ impl Shared {
             tr,
             listener,
             local: self.local,
-            spare: self.spare.sibling(),
-            accepting: self.accepting,
+            spare: self.spare,
             knobs: self.knobs,
             work: 0,
             stop: self.stop,
@@ -185,8 +181,7 @@ impl Server {
             stop: stop.clone(),
             budget,
             admitted: admitted.clone(),
-            spare,
-            accepting: Arc::default(),
+            spare: Arc::new(Mutex::new(spare)),
             group,
         };
         server.tr.info(|| format!("listening on {}", server.local));
@@ -205,8 +200,7 @@ impl Server {
     pub fn shared(&self) -> Shared {
         Shared {
             local: self.local,
-            accepting: self.accepting.clone(),
-            spare: Arc::new(self.spare.sibling()),
+            spare: self.spare.clone(),
             knobs: self.knobs.clone(),
             stop: self.stop.clone(),
             budget: self.budget.clone(),
@@ -233,9 +227,9 @@ impl Server {
     /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
     /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
-        let turn = self.accepting.clone();
-        let _turn = (!blocks).then(|| turn.lock().unwrap_or_else(|e| e.into_inner()));
-        self.spare.before_accept(&mut self.tr);
+        let spare = self.spare.clone();
+        // A blocking accept takes its turn when it returns: other threads may accept meanwhile.
+        let turn = (!blocks).then(|| lock(&spare));
         let call = sys::accept_call(self.lfd(), blocks);
         let start = self.tr.enter(&call);
         let r = sys::accept(&self.listener);
@@ -248,6 +242,7 @@ impl Server {
             |r, ev| ev.port = sys::peer_port(r).filter(|_| !wake_up),
             |r: &rustix::io::Result<sys::Accepted>| accepted(r, wake_up, note),
         );
+        let mut spare = turn.unwrap_or_else(|| lock(&spare));
         match r {
             Ok((fd, _)) if wake_up => {
                 sys::close(&mut self.tr, fd, "close the wake-up connection");
@@ -255,9 +250,15 @@ impl Server {
             }
             Ok((fd, _)) => {
                 sys::after_accept(&mut self.tr, &fd);
-                self.admit(fd).ok_or(Errno::CONNABORTED)
+                self.admit_with(fd, &mut spare).ok_or(Errno::CONNABORTED)
             }
-            Err(e) => Err(self.out_of_descriptors(e, blocks)),
+            Err(e) => Err(limits::after_accept_error(
+                &mut self.tr,
+                &mut spare,
+                &self.listener,
+                e,
+                blocks,
+            )),
         }
     }
 
@@ -362,8 +363,14 @@ impl Server {
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
     /// then the client is told why and the connection closed (`None`).
     pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
+        let spare = self.spare.clone();
+        self.admit_with(fd, &mut lock(&spare))
+    }
+
+    /// [`Server::admit`], the spare's lock taken.
+    fn admit_with(&mut self, fd: OwnedFd, spare: &mut Spare) -> Option<Conn> {
         self.admitted.fetch_add(1, Ordering::Relaxed);
-        self.spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
+        spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
         let open = self.budget.open();
         if open >= self.budget.max_conns() {
             limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
@@ -375,7 +382,8 @@ impl Server {
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
     /// the error the model acts on.
     pub fn out_of_descriptors(&mut self, err: Errno, blocks: bool) -> Errno {
-        limits::after_accept_error(&mut self.tr, &mut self.spare, &self.listener, err, blocks)
+        let spare = self.spare.clone();
+        limits::after_accept_error(&mut self.tr, &mut lock(&spare), &self.listener, err, blocks)
     }
 
     /// The model failed: refuse the clients waiting in the listener's queue (Linux shuts the
@@ -389,10 +397,21 @@ impl Server {
         for fd in std::mem::take(&mut self.group) {
             sys::close(&mut self.tr, fd, "close another listener of the port");
         }
-        self.spare.release(&mut self.tr);
+        // The spare is closed by the last thread of the server to end (the first one).
+        if let Ok(spare) = Arc::try_unwrap(self.spare) {
+            spare
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .release(&mut self.tr);
+        }
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// The spare's lock (a thread that panicked holding it left a spare as good as any).
+fn lock(spare: &Mutex<Spare>) -> std::sync::MutexGuard<'_, Spare> {
+    spare.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `socket` → `setsockopt(SO_REUSEADDR)` (and `SO_REUSEPORT` if asked) → `bind` → `listen`: a
