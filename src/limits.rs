@@ -68,6 +68,27 @@ pub struct Knobs {
     pub fd_limit: Option<u64>,
 }
 
+impl Knobs {
+    /// These knobs in one of the registry's modes (`models::MODES`' flag), or `None` for a
+    /// flag no knob stands for.
+    pub fn in_mode(mut self, flag: &str) -> Option<Knobs> {
+        match flag {
+            "edge" => self.edge = true,
+            "poll" => self.poll = true,
+            "multishot" => self.multishot = true,
+            "sqpoll" => self.sqpoll = true,
+            // The default way for reactors to share the port.
+            "share" => {}
+            "exclusive" => self.exclusive = true,
+            "reuseport" => self.reuseport = true,
+            // `--pool` alone: the CLI's default pool.
+            "pool" => self.pool = 4,
+            _ => return None,
+        }
+        Some(self)
+    }
+}
+
 impl Default for Knobs {
     fn default() -> Knobs {
         Knobs {

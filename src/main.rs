@@ -202,6 +202,23 @@ struct CompareArgs {
     kernel: Option<kernel::Scope>,
 }
 
+/// The options of `iomodels async`.
+#[derive(Args, Debug)]
+pub struct AsyncArgs {
+    /// Script the clients with this scenario file (default: the built-in classroom scenario)
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// text for people, json for programs, markdown for slides and the book
+    #[arg(long, value_enum, default_value_t = compare::Format::Text)]
+    format: compare::Format,
+    #[command(flatten)]
+    look: Look,
+    /// Linux, as root: record each run with the kernel lane, which observes who waited and who
+    /// copied (see `iomodels MODEL --help`)
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "server", value_name = "THREADS")]
+    kernel: Option<kernel::Scope>,
+}
+
 /// The options of `iomodels bench`.
 #[derive(Args, Debug)]
 struct BenchArgs {
@@ -334,6 +351,11 @@ fn cli() -> Command {
                 .after_help("Examples:\n  iomodels compare\n  iomodels compare blocking nonblocking --width 120\n  iomodels compare --format markdown"),
         )
         .subcommand(
+            AsyncArgs::augment_args(Command::new("async"))
+                .about("Is it really asynchronous? Every model of UNP figures 6.4 and 6.5, in each of its modes: who waited, who copied, calls per echo")
+                .after_help("Examples:\n  iomodels async\n  sudo iomodels async --kernel\n  iomodels async --format markdown"),
+        )
+        .subcommand(
             BenchArgs::augment_args(Command::new("bench"))
                 .about("Measure each model: requests/s, latency, server CPU per request; --scaling: the cost of idle connections")
                 .after_help("Examples:\n  iomodels bench\n  iomodels bench threads nonblocking -c 100 -d 5 --format csv\n  iomodels bench --scaling --plot scaling.svg"),
@@ -459,6 +481,9 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     }
     if name == "compare" {
         return compare::cmd(CompareArgs::from_arg_matches(sub)?);
+    }
+    if name == "async" {
+        return compare::asynchrony::cmd(AsyncArgs::from_arg_matches(sub)?);
     }
     if name == "bench" {
         return bench::cmd(BenchArgs::from_arg_matches(sub)?);

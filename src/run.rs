@@ -292,7 +292,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         Some(_) if !opts.serve => Some(interrupt_flag()?),
         _ => None,
     };
-    let mut lane = start_lane(opts)?;
+    let mut lane = start_lane(model, opts)?;
     let Prepared {
         scenario,
         premade,
@@ -412,7 +412,7 @@ fn signal_name(sig: usize) -> &'static str {
 
 /// `--kernel`: the kernel lane, capped like the text or JSON trace (a `--serve` run is live
 /// and has no cap).
-fn start_lane(opts: &RunOpts) -> Result<Option<Lane>> {
+fn start_lane(model: &Model, opts: &RunOpts) -> Result<Option<Lane>> {
     let Some(scope) = opts.kernel else {
         return Ok(None);
     };
@@ -426,6 +426,7 @@ fn start_lane(opts: &RunOpts) -> Result<Option<Lane>> {
         idle: opts.idle,
         cap,
         scope,
+        library_threads: model.library_threads(),
     };
     Ok(Some(Lane::start(want)?))
 }

@@ -298,39 +298,58 @@ impl Server {
         body: impl FnOnce(&mut Tracer, Conn) + Send + 'static,
     ) -> Option<JoinHandle<()>> {
         let fd = conn.raw();
-        let gloss = move |tid| {
-            format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
-        };
-        let started = self.start_thread(
-            n,
-            format_args!("worker for fd {fd}"),
-            gloss,
-            conn,
-            |mut tr, conn| {
-                body(&mut tr, conn);
-                sys::cpu_time(&mut tr);
+        let job = Job {
+            args: WorkerFor(fd),
+            gloss: move |tid| {
+                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
             },
-        );
+            dropped: move |e| {
+                format!("could not start a thread for fd {fd} ({e}): that client is dropped")
+            },
+        };
+        self.spawn_with(n, job, conn, body)
+    }
+
+    /// `clone3`: a thread named `server/N` that runs `body` with `with`, on its own tracer,
+    /// and reports its CPU time last. The call's result is the new thread's id, which the new
+    /// thread sends back (waited for only when the trace records it: an untraced run does not
+    /// wait for the thread to start). `None` if no thread could be made (`job` says so).
+    #[doc(alias = "clone3")]
+    pub fn spawn_with<T: std::marker::Send + 'static>(
+        &mut self,
+        n: usize,
+        job: Job<
+            impl std::fmt::Display,
+            impl FnOnce(i64) -> String,
+            impl FnOnce(std::io::Error) -> String,
+        >,
+        with: T,
+        body: impl FnOnce(&mut Tracer, T) + std::marker::Send + 'static,
+    ) -> Option<JoinHandle<()>> {
+        let started = self.start_thread(n, job.args, job.gloss, with, |mut tr, with| {
+            body(&mut tr, with);
+            sys::cpu_time(&mut tr);
+        });
         match started {
             Ok(w) => Some(w),
-            // EAGAIN: out of threads or memory. Its descriptor closes with `conn`.
+            // EAGAIN: out of threads or memory. What `with` holds closes with it.
             Err(e) => {
-                self.tr.info(|| {
-                    format!("could not start a thread for fd {fd} ({e}): that client is dropped")
-                });
+                let dropped = job.dropped;
+                self.tr.info(|| dropped(e));
                 None
             }
         }
     }
 
-    /// `clone3`: a thread named `server/N` that runs `body` with `item` on its own tracer;
-    /// `args` and `gloss` (given the new thread's id) say what it is for. The call's result
+    /// `clone3`: a thread named `server/N` that runs `body` with `item` on its own tracer
+    /// (which `body` owns: it reports its CPU time itself); `args` and `gloss` (given the new
+    /// thread's id) say what it is for. The call's result
     /// is the new thread's id, which the new thread sends back (waited for only when the trace
     /// records it: an untraced run does not wait for the thread to start).
     pub fn start_thread<T: Send + 'static, R: Send + 'static>(
         &mut self,
         n: usize,
-        args: std::fmt::Arguments,
+        args: impl std::fmt::Display,
         gloss: impl FnOnce(i64) -> String,
         item: T,
         body: impl FnOnce(Tracer, T) -> R + Send + 'static,
@@ -461,6 +480,23 @@ fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<O
     )
     .context("listen() failed")?;
     Ok(listener)
+}
+
+/// A worker thread's `clone3` arguments: "worker for fd N" (formatted only when traced).
+struct WorkerFor(i32);
+
+impl std::fmt::Display for WorkerFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "worker for fd {}", self.0)
+    }
+}
+
+/// What a [`Server::spawn_with`] thread is for, as its `clone3` line says it: the call's
+/// arguments, its gloss (given the new thread's id), and the remark if it cannot start.
+pub struct Job<A, G, D> {
+    pub args: A,
+    pub gloss: G,
+    pub dropped: D,
 }
 
 /// What an accept's result means: `note` (the model's) for a client, or why there is none.

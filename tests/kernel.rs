@@ -47,6 +47,14 @@ const EVENTS: &[&str] = &[
     "io_uring",
 ];
 
+/// Every system call's entry and exit: captured too where the lane records them (a model
+/// whose library starts threads: `posix-aio`). Not for the others: a nonblocking server's
+/// millions of calls would overrun the capture.
+const SYSCALL_EVENTS: &str = "raw_syscalls";
+
+/// The models whose lane records `raw_syscalls` (`Model::library_threads`).
+const LIBRARY_THREADS: &[&str] = &["posix-aio"];
+
 /// The capture: in a mount namespace of its own, tracefs mounted if it is not, an instance
 /// following the process from its first instruction (`set_event_pid` of the shell that then
 /// `exec`s it, and `event-fork`), a buffer big enough for the whole run, read after it.
@@ -102,7 +110,13 @@ fn capture(args: &[&str]) -> Captured {
         .arg(&dir)
         .arg(bin())
         .args(args)
-        .env("EVENTS", EVENTS.join(" "))
+        .env("EVENTS", {
+            let mut e = EVENTS.join(" ");
+            if args.first().is_some_and(|m| LIBRARY_THREADS.contains(m)) {
+                e = format!("{e} {SYSCALL_EVENTS}");
+            }
+            e
+        })
         .env("NO_COLOR", "1")
         .status()
         .expect("run the capture");
@@ -364,6 +378,11 @@ fn every_receive_a_server_made_is_a_copy_the_kernel_made_on_that_thread() {
     }
     for model in util::models_here() {
         let c = traced(&model);
+        if LIBRARY_THREADS.contains(&model.as_str()) {
+            library_receives_are_its_threads_copies(&c, &model);
+            assert_lane_is_real(&c, &model);
+            continue;
+        }
         let tids = server_tids(&c.trace);
         let ours = trace_recvs(&c.trace);
         let kernel = kernel_recvs(&c.kernel, &tids);
@@ -374,6 +393,85 @@ fn every_receive_a_server_made_is_a_copy_the_kernel_made_on_that_thread() {
         );
         assert_lane_is_real(&c, &model);
     }
+}
+
+/// A library that reads for us (glibc's POSIX AIO): the bytes its `aio_return`s of reads
+/// reported for the clients' sockets are the kernel's copies on the library's helper threads
+/// (the lane's `on: glibc helper`), as multisets — the helpers take the requests in any order.
+fn library_receives_are_its_threads_copies(c: &Captured, model: &str) {
+    let accepted: Vec<i64> = c
+        .trace
+        .iter()
+        .filter(|e| e["kind"] == "syscall" && e["port"].is_u64())
+        .filter_map(|e| e["ret"].as_i64())
+        .collect();
+    let mut ours: Vec<i64> = c
+        .trace
+        .iter()
+        .filter(|e| e["kind"] == "library" && e["call"] == "aio_return" && e["args"] == "LIO_READ")
+        .filter(|e| e["fd"].as_i64().is_some_and(|fd| accepted.contains(&fd)))
+        .filter_map(|e| e["ret"].as_i64())
+        .collect();
+    let helpers: Vec<i64> = c
+        .trace
+        .iter()
+        .filter(|e| e["kind"] == "kernel" && e["on"] == "glibc helper")
+        .filter_map(|e| e["tid"].as_i64())
+        .collect();
+    assert!(
+        !helpers.is_empty(),
+        "{model}: the lane shows no helper thread"
+    );
+    let mut kernel: Vec<i64> = kernel_recvs(&c.kernel, &helpers)
+        .into_values()
+        .flatten()
+        .collect();
+    ours.sort_unstable();
+    kernel.sort_unstable();
+    assert!(!ours.is_empty(), "{model}: the server received nothing");
+    assert_eq!(
+        ours, kernel,
+        "{model}: the aio_returns of reads are not the helpers' sock_recv_length"
+    );
+    // The server's own threads copied nothing: the helpers did.
+    let server = server_tids(&c.trace);
+    assert!(
+        kernel_recvs(&c.kernel, &server).is_empty(),
+        "{model}: a copy on a server thread"
+    );
+}
+
+/// glibc's POSIX AIO as the lane tells it: a helper thread's `pread64` is refused (`ESPIPE`),
+/// its `read` then sleeps until the client sends, and the copy of the client's bytes runs
+/// inside that read, on the helper; the helper was started (`clone3`) by a server thread,
+/// inside `aio_read`.
+#[test]
+fn posix_aio_reads_in_glibcs_threads() {
+    if !traceable() {
+        return;
+    }
+    let t = lane("posix-aio");
+    let helper = |e: &Value| e["kind"] == "kernel" && e["on"] == "glibc helper";
+    find(&t, "a helper's pread64 refused with ESPIPE", |e| {
+        helper(e) && e["call"] == "sys_exit" && e["args"] == "pread64" && e["errno"] == "ESPIPE"
+    });
+    let copy = find(&t, "the copy of B's bytes", |e| {
+        helper(e) && e["call"] == "sock_recv_length" && e["client"] == "B" && e["ret"] == 6
+    });
+    assert_eq!(t[copy]["inside"], "read", "{}", t[copy]);
+    let tid = &t[copy]["tid"];
+    let entered = t[..copy]
+        .iter()
+        .rposition(|e| e["tid"] == *tid && e["call"] == "sys_enter")
+        .expect("the helper entered a call before the copy");
+    assert_eq!(t[entered]["args"], "read", "{}", t[entered]);
+    find(&t, "a clone3 inside aio_read", |e| {
+        e["kind"] == "kernel"
+            && e["call"] == "sys_exit"
+            && e["args"] == "clone3"
+            && e["inside"] == "aio_read"
+            && e["on"].as_str().is_some_and(|o| o.starts_with("server"))
+    });
 }
 
 /// errno names a CQE can carry here, by number.
@@ -792,15 +890,14 @@ fn compare_decomposes_figure_6_6_from_the_lane() {
         );
         assert!(at("path_us") <= at("copied_us"), "{model}: {k}");
         assert_eq!(k["bytes"], 6, "{model}: A's first message is 6 bytes");
-        assert!(
-            k["on"].as_str().unwrap().starts_with("server"),
-            "{model}: {k}"
-        );
-        let inside = match model {
-            "uring" => "io_uring_enter",
-            "aio" => "io_submit",
-            _ => "recvfrom",
+        // POSIX AIO's copy runs on a helper thread of glibc's, inside its blocking read.
+        let (on, inside) = match model {
+            "uring" => ("server", "io_uring_enter"),
+            "aio" => ("server", "io_submit"),
+            "posix-aio" => ("glibc helper", "read"),
+            _ => ("server", "recvfrom"),
         };
+        assert!(k["on"].as_str().unwrap().starts_with(on), "{model}: {k}");
         assert_eq!(k["inside"], inside, "{model}: {k}");
     }
     // A thread asleep in a readiness wait or a blocking recv is woken by the data. (Not every
@@ -845,4 +942,38 @@ fn blocking_lessons_come_from_the_lane() {
             .any(|n| n.starts_with("A's handshake finished in the kernel")),
         "{notice:#?}"
     );
+}
+
+/// `iomodels async --kernel`: the lane says who copied — for POSIX AIO a helper thread of
+/// glibc's inside its read, which it counts among the threads the server never started; for
+/// Linux AIO the server's own thread, inside io_submit.
+#[test]
+fn async_table_with_the_lane_names_the_copying_thread() {
+    if !traceable() {
+        return;
+    }
+    let out = Command::new(bin())
+        .args(["async", "--kernel", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = events(&out.stdout).remove(0);
+    let rows = doc["table"].as_array().unwrap();
+    let row = |run: &str| rows.iter().find(|r| r["run"] == run).expect(run);
+    let posix = row("posix-aio");
+    assert_eq!(
+        posix["stage2_copied"], "glibc helper, inside read (lane)",
+        "{posix}"
+    );
+    assert!(posix["extra_threads"].as_u64() >= Some(1), "{posix}");
+    let aio = row("aio");
+    assert_eq!(
+        aio["stage2_copied"], "server, inside io_submit (lane)",
+        "{aio}"
+    );
+    assert_eq!(aio["extra_threads"], 0, "{aio}");
 }

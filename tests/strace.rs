@@ -85,12 +85,24 @@ impl Sys {
 enum Seg {
     Spins(BTreeMap<Sys, u64>),
     One(Sys),
+    /// A run of library functions the trace names (glibc's `aio_read`, kind `library`): the
+    /// system calls strace sees there that the trace does not name are the library's own.
+    Library(Vec<String>),
 }
+
+/// How `traced` marks a library line among a thread's calls.
+const LIBRARY: &str = "library ";
 
 fn segments(calls: impl IntoIterator<Item = (Sys, u64)>) -> Vec<Seg> {
     let mut out: Vec<Seg> = Vec::new();
     for (c, n) in calls {
-        if c.spins() {
+        if let Some(f) = c.name.strip_prefix(LIBRARY) {
+            if let Some(Seg::Library(fs)) = out.last_mut() {
+                fs.push(f.to_string());
+            } else {
+                out.push(Seg::Library(vec![f.to_string()]));
+            }
+        } else if c.spins() {
             if let Some(Seg::Spins(m)) = out.last_mut() {
                 *m.entry(c).or_default() += n;
             } else {
@@ -181,10 +193,25 @@ fn traced(events: &[Value]) -> HashMap<i64, Vec<(Sys, u64)>> {
     let mut out: HashMap<i64, Vec<(Sys, u64)>> = HashMap::new();
     for e in events {
         let server = e["actor"].as_str().is_some_and(|a| a.starts_with("server"));
-        if e["kind"] != "syscall" || !server {
+        let library = e["kind"] == "library";
+        if !(e["kind"] == "syscall" || library) || !server {
             continue;
         }
         let name = e["call"].as_str().unwrap().to_string();
+        if library {
+            out.entry(e["tid"].as_i64().unwrap()).or_default().push((
+                Sys {
+                    name: format!("{LIBRARY}{name}"),
+                    fd: None,
+                    ret: None,
+                    errno: None,
+                    map: None,
+                    addr: None,
+                },
+                1,
+            ));
+            continue;
+        }
         let mapping = matches!(name.as_str(), "mmap" | "munmap");
         let fd = e["fd"]
             .as_i64()
@@ -258,34 +285,102 @@ fn seen(file: &Path, named: &BTreeSet<String>) -> Vec<Sys> {
     calls
 }
 
-/// Every server thread of `events` against its strace file in `dir`.
-fn compare(model: &str, dir: &Path, events: &[Value]) {
+/// Every server thread of `events` against its strace file in `dir`. Where the trace names
+/// library functions, the calls strace saw between the system calls around them are the
+/// library's: they are returned (thread, calls) for the caller to check, not compared.
+fn compare(model: &str, dir: &Path, events: &[Value]) -> Vec<(i64, Vec<Sys>)> {
     let threads = traced(events);
     assert!(!threads.is_empty(), "{model}: no server calls in the trace");
+    let mut inside = Vec::new();
     for (tid, calls) in threads {
         let named: BTreeSet<String> = calls.iter().map(|(c, _)| c.name.clone()).collect();
         let strace = seen(&dir.join(format!("t.{tid}")), &named);
         let want = segments(calls);
         let got = segments(strace.into_iter().map(|c| (c, 1)));
-        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        let mut g = 0;
+        let mut library = Vec::new();
+        for (i, w) in want.iter().enumerate() {
+            if let Seg::Library(_) = w {
+                // Up to the next call the trace names (or the thread's end), strace's calls
+                // are the library's.
+                let next = want[i + 1..].iter().find(|s| !matches!(s, Seg::Library(_)));
+                while g < got.len() && Some(&got[g]) != next {
+                    match &got[g] {
+                        Seg::One(c) => library.push(c.clone()),
+                        other => {
+                            panic!("{model}, thread {tid}: spins inside a library call: {other:?}")
+                        }
+                    }
+                    g += 1;
+                }
+                continue;
+            }
             assert_eq!(
-                w, g,
+                Some(w),
+                got.get(g),
                 "{model}, thread {tid}: call #{i} differs (trace vs strace)"
             );
+            g += 1;
         }
         assert_eq!(
-            want.len(),
+            g,
             got.len(),
-            "{model}, thread {tid}: the trace has {} entries, strace {}; extra: {:?}",
-            want.len(),
-            got.len(),
-            if want.len() > got.len() {
-                &want[got.len()..]
-            } else {
-                &got[want.len()..]
-            }
+            "{model}, thread {tid}: strace saw more calls than the trace names: {:?}",
+            &got[g..]
         );
+        if !library.is_empty() {
+            inside.push((tid, library));
+        }
     }
+    inside
+}
+
+/// What glibc's POSIX AIO does inside its functions, on the threads that call them: start a
+/// helper thread (`clone3`) and read the caller's scheduling priority — never I/O.
+const GLIBC_AIO: &[&str] = &["clone3", "sched_getparam", "sched_getscheduler"];
+
+/// The library's calls inside its lines are only [`GLIBC_AIO`]'s, and each helper thread it
+/// started does what the trace's glosses say: a `pread64` that the socket refuses (`ESPIPE`),
+/// then a blocking `read` of the same descriptor.
+fn check_library(model: &str, dir: &Path, inside: &[(i64, Vec<Sys>)]) {
+    let mut helpers = Vec::new();
+    for (tid, calls) in inside {
+        for c in calls {
+            assert!(
+                GLIBC_AIO.contains(&c.name.as_str()),
+                "{model}, thread {tid}: inside a library call, strace saw {c:?}"
+            );
+            if c.name == "clone3" {
+                helpers.push(c.ret.expect("clone3 returns the new thread's id"));
+            }
+        }
+    }
+    assert!(
+        !helpers.is_empty(),
+        "{model}: glibc started no helper thread"
+    );
+    let mut reads = 0;
+    for h in helpers {
+        let calls: Vec<Sys> = std::fs::read_to_string(dir.join(format!("t.{h}")))
+            .expect("strace output for a helper thread")
+            .lines()
+            .filter_map(parse_strace_line)
+            .collect();
+        for pair in calls.windows(2) {
+            if let [p, r] = pair
+                && p.name == "pread64"
+            {
+                assert_eq!(
+                    p.errno.as_deref(),
+                    Some("ESPIPE"),
+                    "{model}: helper {h}: {p:?}"
+                );
+                assert_eq!(r.name, "read", "{model}: helper {h}: after pread64, {r:?}");
+                reads += 1;
+            }
+        }
+    }
+    assert!(reads > 0, "{model}: no helper thread read a socket");
 }
 
 /// One model (with its mode's flag, if any) under strace, on the classroom scenario and on
@@ -321,7 +416,16 @@ fn check_scenarios(run: &[String], scenarios: &[Option<&str>]) {
             String::from_utf8_lossy(&out.stderr)
         );
         let events = util::events(&out.stdout);
-        compare(&model, &dir, &events);
+        let inside = compare(&model, &dir, &events);
+        let library = events.iter().any(|e| e["kind"] == "library");
+        if library {
+            check_library(&model, &dir, &inside);
+        } else {
+            assert!(
+                inside.is_empty(),
+                "{model}: library calls without library lines"
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

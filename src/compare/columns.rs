@@ -37,7 +37,7 @@ pub(super) fn known_clients(events: &[Event]) -> Peers {
 }
 
 pub(super) fn is_server(ev: &Event) -> bool {
-    matches!(ev.kind, Kind::Syscall | Kind::Op) && ev.actor.starts_with("server")
+    matches!(ev.kind, Kind::Syscall | Kind::Op | Kind::Library) && ev.actor.starts_with("server")
 }
 
 /// The server's calls between consecutive scenario steps: cell 0 holds what the server did
@@ -96,6 +96,9 @@ fn brief(ev: &Event, peers: &Peers) -> String {
     let call = match (ev.kind, fd) {
         (Kind::Op, Some(fd)) => format!("⟨{}⟩ {fd}", ev.call),
         (Kind::Op, None) => format!("⟨{}⟩", ev.call),
+        // A library function, named with its library (no system call).
+        (Kind::Library, Some(fd)) => format!("{} {}({fd})", ev.by.unwrap_or("libc"), ev.call),
+        (Kind::Library, None) => format!("{} {}", ev.by.unwrap_or("libc"), ev.call),
         (_, Some(fd)) => format!("{}({fd})", ev.call),
         (_, None) => ev.call.to_string(),
     };

@@ -102,7 +102,8 @@ fn spin(ev: &Event) -> bool {
 }
 
 fn waiting(ev: &Event) -> bool {
-    ev.kind == Kind::Syscall
+    // A library's wait too (POSIX AIO's aio_suspend sleeps in a futex inside glibc).
+    matches!(ev.kind, Kind::Syscall | Kind::Library)
         && matches!(ev.stage, Stage::DataReady | Stage::DataReadyCopy)
         && !ev.would_block()
 }
@@ -157,14 +158,17 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
         let copied = ev.ret.is_some_and(|n| n > 0)
             && ev.fd == Some(fd)
             && (matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
-                || ev.received_by_kernel());
+                || ev.received_by_kernel()
+                || ev.received_by_library());
         if copied {
             let start = last_touch.unwrap_or(ev.t_us);
             return Some(measure(c, client, ev, start, sent_at.unwrap_or(ev.t_us)));
         }
         // The server's last act on this connection before the read: accepting it, setting it
         // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
-        let acts_on = ev.fd == Some(fd) && ev.stage != Stage::DataReady;
+        // Nor asking whether a request is done (POSIX AIO's aio_error, just before the read's
+        // aio_return).
+        let acts_on = ev.fd == Some(fd) && ev.stage != Stage::DataReady && ev.call != "aio_error";
         let touches = (acts_on || (ev.port.is_some() && ev.ret == Some(fd))) && !ev.would_block();
         if touches {
             last_touch = Some(ev.t_us + ev.dur_us);
@@ -201,8 +205,9 @@ fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> Fi
             State::Copying,
             Measured::SendToReturn,
         ),
-        // A completion: stage ① ends when the data was sent; the kernel copies after.
-        (Kind::Op, _) => {
+        // A completion: stage ① ends when the data was sent; the kernel (or a library's
+        // thread: POSIX AIO) copies after.
+        (Kind::Op | Kind::Library, _) => {
             let told = sent.min(ev.t_us);
             (
                 false,

@@ -19,6 +19,7 @@ pub enum Format {
     Markdown,
 }
 
+pub mod asynchrony;
 mod columns;
 mod figure;
 mod table;
@@ -62,6 +63,63 @@ struct Column {
     reads: Option<Vec<Read>>,
 }
 
+/// What each run of a command that runs several models on one scenario (`compare`, `async`)
+/// is given: the scenario, traced to JSON events, on loopback. `--kernel` is refused once,
+/// before any run, where the lane cannot be had (not root, …).
+fn scenario_runs(
+    scenario: Option<std::path::PathBuf>,
+    kernel: Option<crate::kernel::Scope>,
+    read_size: usize,
+) -> Result<RunOpts> {
+    if let Some(scope) = kernel {
+        drop(crate::kernel::Lane::start(crate::kernel::Want {
+            serve: false,
+            idle: 0,
+            cap: 0,
+            scope,
+            library_threads: false,
+        })?);
+    }
+    Ok(RunOpts {
+        scenario,
+        serve: false,
+        bind: IpAddr::from([127, 0, 0, 1]),
+        port: 0,
+        format: run::Format::Json,
+        no_trace: false,
+        idle: 0,
+        max_fds: None,
+        width: None,
+        kernel,
+        knobs: Knobs {
+            read_size,
+            ..Knobs::default()
+        },
+    })
+}
+
+/// One run of `model` with `opts`, its events collected (a failure is kept, not returned).
+fn run_column(model: &'static Model, opts: &RunOpts) -> Column {
+    let mut sink = Collect(Vec::new());
+    let (summary, error) = match run::execute(model, opts, &mut sink) {
+        Ok(done) if done.failures.is_empty() => (done.summary, None),
+        Ok(done) => (done.summary, Some(done.failures.join("; "))),
+        Err(e) => (Summary::default(), Some(format!("{e:#}"))),
+    };
+    let events = sink.0;
+    let reads = events
+        .iter()
+        .any(|e| e.kind == Kind::Kernel)
+        .then(|| reads(&events));
+    Column {
+        model,
+        events,
+        summary,
+        error,
+        reads,
+    }
+}
+
 /// `iomodels compare`: the models asked for (default: every one this OS has), each run on the
 /// scenario with a recorder, then the comparison. Returns the exit code.
 pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
@@ -76,33 +134,9 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
         run::available_models(&args.models)?
     };
     let width = args.look.width().unwrap_or(100);
-    // Refused once, before any model runs, where the lane cannot be had (not root, …).
-    if let Some(scope) = args.kernel {
-        drop(crate::kernel::Lane::start(crate::kernel::Want {
-            serve: false,
-            idle: 0,
-            cap: 0,
-            scope,
-        })?);
-    }
     let opts = CompareOpts {
         models,
-        run: RunOpts {
-            scenario: args.scenario,
-            serve: false,
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            format: run::Format::Json,
-            no_trace: false,
-            idle: 0,
-            max_fds: None,
-            width: None,
-            kernel: args.kernel,
-            knobs: Knobs {
-                read_size: args.read_size as usize,
-                ..Knobs::default()
-            },
-        },
+        run: scenario_runs(args.scenario, args.kernel, args.read_size as usize)?,
         width,
         format: args.format,
         read: args.read,
@@ -145,27 +179,11 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             );
         }
     }
-    let mut columns = Vec::new();
-    for &model in &opts.models {
-        let mut sink = Collect(Vec::new());
-        let (summary, error) = match run::execute(model, &opts.run, &mut sink) {
-            Ok(done) if done.failures.is_empty() => (done.summary, None),
-            Ok(done) => (done.summary, Some(done.failures.join("; "))),
-            Err(e) => (Summary::default(), Some(format!("{e:#}"))),
-        };
-        let events = sink.0;
-        let reads = events
-            .iter()
-            .any(|e| e.kind == Kind::Kernel)
-            .then(|| reads(&events));
-        columns.push(Column {
-            model,
-            events,
-            summary,
-            error,
-            reads,
-        });
-    }
+    let columns: Vec<Column> = opts
+        .models
+        .iter()
+        .map(|&model| run_column(model, &opts.run))
+        .collect();
     // By default, follow the first client of the script that sends something (A, in class).
     let reader = opts
         .read

@@ -29,6 +29,9 @@ pub enum Role {
     Harness(Arc<str>),
     /// The idle crowd's helper process (`--idle`).
     Crowd,
+    /// A thread a library started inside one of its functions on a server thread (glibc's
+    /// AIO helpers: `Library("glibc")`). The trace never names it; the lane shows its calls.
+    Library(&'static str),
     /// The thread that prints the trace (not followed: only seen being switched to).
     Printer,
     /// A thread that started the server or the clients (enlisted to be followed; not shown).
@@ -42,7 +45,11 @@ impl Role {
     pub fn ours(&self) -> bool {
         matches!(
             self,
-            Role::Server(_) | Role::Client { .. } | Role::Harness(_) | Role::Crowd
+            Role::Server(_)
+                | Role::Client { .. }
+                | Role::Harness(_)
+                | Role::Crowd
+                | Role::Library(_)
         )
     }
 
@@ -52,6 +59,7 @@ impl Role {
             Role::Server(a) | Role::Client { name: a, .. } => a.clone(),
             Role::Harness(_) => "harness".into(),
             Role::Crowd => "crowd".into(),
+            Role::Library(by) => format!("{by} helper").into(),
             Role::Printer => "printer".into(),
             Role::Launcher => "launcher".into(),
             Role::Other(comm) => format!("other: {comm}").into(),
@@ -70,6 +78,7 @@ impl Role {
             },
             Role::Harness(_) => "the harness's thread".into(),
             Role::Crowd => "the idle crowd's helper process".into(),
+            Role::Library(by) => format!("a helper thread of {by}'s"),
             Role::Printer => "the harness's printer (the main thread)".into(),
             Role::Launcher => "the harness's starter thread".into(),
             Role::Other(comm) if comm.starts_with("swapper") => "the idle task".into(),
@@ -168,7 +177,28 @@ pub struct Names {
     /// The last `sk_data_ready` per thread (time, client, descriptor, what arrived), for a
     /// signal raised right after it.
     ready: HashMap<i64, (u64, Option<String>, Option<i64>, String)>,
+    /// Library functions per thread (start, end, library), and one still running (start,
+    /// library): whose are the threads started, and the calls made, inside them.
+    library: HashMap<i64, VecDeque<(u64, u64, &'static str)>>,
+    library_open: HashMap<i64, (u64, &'static str)>,
+    /// Who started each thread the followed ones started, and when.
+    forks: HashMap<i64, (i64, u64)>,
+    /// The system call each thread is in, from `raw_syscalls:sys_enter`: its name and start.
+    entered: HashMap<i64, (&'static str, u64)>,
 }
+
+/// What a library's helper threads call to start, end and get memory: shown with
+/// `--kernel=all` only.
+const HELPER_HOUSEKEEPING: &[&str] = &[
+    "mmap",
+    "munmap",
+    "mprotect",
+    "madvise",
+    "rseq",
+    "set_robust_list",
+    "rt_sigprocmask",
+    "exit",
+];
 
 /// The "thread" the idle crowd's connections fold under, whichever thread their events ran on.
 const IDLE_CONNECTIONS: i64 = -1;
@@ -196,6 +226,10 @@ impl Names {
             calls: HashMap::new(),
             uring: HashMap::new(),
             ready: HashMap::new(),
+            library: HashMap::new(),
+            library_open: HashMap::new(),
+            forks: HashMap::new(),
+            entered: HashMap::new(),
         }
     }
 
@@ -206,8 +240,27 @@ impl Names {
     /// A user-side event as it arrives: which threads are the server's, and the calls they
     /// are in (the kernel events of a call come before its line, which is sent at its end).
     pub fn arrived(&mut self, ev: &Event) {
-        if !matches!(ev.kind, Kind::Syscall | Kind::Op | Kind::Wait) || ev.tid == 0 {
+        if !matches!(
+            ev.kind,
+            Kind::Syscall | Kind::Op | Kind::Library | Kind::Wait
+        ) || ev.tid == 0
+        {
             return;
+        }
+        // A library function: what it starts or calls meanwhile is the library's.
+        match (ev.kind, ev.by) {
+            (Kind::Wait, Some(by)) => {
+                self.library_open.insert(ev.tid, (ev.t_us, by));
+            }
+            (Kind::Library, Some(by)) => {
+                self.library_open.remove(&ev.tid);
+                let q = self.library.entry(ev.tid).or_default();
+                if q.len() == RECENT {
+                    q.pop_front();
+                }
+                q.push_back((ev.t_us, ev.t_us + ev.dur_us, by));
+            }
+            _ => {}
         }
         if ev.actor.starts_with("server") {
             self.actors
@@ -218,7 +271,7 @@ impl Names {
             Kind::Wait => {
                 self.open.insert(ev.tid, (ev.call, ev.fd, ev.t_us));
             }
-            Kind::Syscall => {
+            Kind::Syscall | Kind::Library => {
                 if self.open.get(&ev.tid).is_some_and(|o| o.0 == ev.call) {
                     self.open.remove(&ev.tid);
                 }
@@ -270,12 +323,13 @@ impl Names {
     /// Learns from a kernel event, in the order read: the threads followed threads start
     /// (`event-fork` follows them: `sched_process_fork`), the crowd's helper (the one that
     /// `exec`s), and the names threads go by (the `comm` fields of the scheduler's events).
-    pub fn learn(&mut self, raw: &Raw) {
+    pub fn learn(&mut self, raw: &Raw, t_us: u64) {
         match raw.tp.name {
             "sched_process_fork" => {
                 if let (Some(parent), Some(child)) = (raw.int("parent_pid"), raw.int("child_pid")) {
                     if self.ours.contains(&parent) {
                         self.ours.insert(child);
+                        self.forks.insert(child, (parent, t_us));
                     }
                     if self.crowd.contains(&parent) {
                         self.crowd.insert(child);
@@ -323,11 +377,45 @@ impl Names {
             Role::Server(a.clone())
         } else if self.crowd.contains(&tid) {
             Role::Crowd
+        } else if let Some(by) = self.library_thread(tid) {
+            Role::Library(by)
         } else if self.ours.contains(&tid) {
             by_name(comm)
         } else {
             Role::Other(comm.to_string())
         }
+    }
+
+    /// The library that started `tid`: inside one of its functions on a server thread, or
+    /// from a thread it had started before (glibc's helpers start more when work queues up).
+    fn library_thread(&self, tid: i64) -> Option<&'static str> {
+        let mut at = tid;
+        // A chain of starts is short; the bound only keeps a cycle of reused tids finite.
+        for _ in 0..64 {
+            let &(parent, t) = self.forks.get(&at)?;
+            if self.actors.contains_key(&parent) {
+                return self.in_library(parent, t);
+            }
+            at = parent;
+        }
+        None
+    }
+
+    /// The library whose function `tid` was inside at `t_us`, if any.
+    fn in_library(&self, tid: i64, t_us: u64) -> Option<&'static str> {
+        let open = self
+            .library_open
+            .get(&tid)
+            .filter(|&&(start, _)| start <= t_us)
+            .map(|&(_, by)| by);
+        open.or_else(|| {
+            self.library.get(&tid).and_then(|q| {
+                q.iter()
+                    .rev()
+                    .find(|&&(s, e, _)| s <= t_us && t_us <= e)
+                    .map(|&(_, _, by)| by)
+            })
+        })
     }
 
     /// Whether `tid` started a call after `after` and by `by` (one the trace has seen).
@@ -454,6 +542,9 @@ impl Names {
         if ran_on == Role::Launcher {
             return None;
         }
+        if raw.tp.system == "raw_syscalls" {
+            return self.raw_syscall(raw, t_us, ran_on);
+        }
         let (subject, subject_role) = match raw.tp.name {
             "sched_wakeup" => {
                 let pid = raw.int("pid")?;
@@ -478,6 +569,12 @@ impl Names {
         }
         let mut m = Line::new(raw, t_us, &ran_on, subject, subject_role.clone());
         m.inside = self.inside_at(raw.tid, t_us, raw.tp.name == "sock_recv_length");
+        // A thread the trace does not follow (a library's): the call raw_syscalls saw it enter.
+        if m.inside.is_none()
+            && let Some(&(call, _)) = self.entered.get(&raw.tid)
+        {
+            m.inside = Some((call, None));
+        }
         match raw.tp.name {
             "sk_data_ready" => self.sk_data_ready(raw, &mut m),
             "sock_recv_length" => self.sock_recv_length(raw, &mut m),
@@ -508,10 +605,94 @@ impl Names {
         Some(m.made())
     }
 
+    /// A system call's entry or exit (`raw_syscalls`), shown only where the trace cannot see
+    /// it: on a thread a library started, or on a server thread inside a library function.
+    /// The server's other calls are lines of the trace already; the clients' are not the
+    /// lesson.
+    fn raw_syscall(&mut self, raw: &Raw, t_us: u64, ran_on: Role) -> Option<Made> {
+        let name = usize::try_from(raw.int("id")?)
+            .ok()
+            .and_then(syscalls::Sysno::new)
+            .map_or("?", |s| s.name());
+        let enter = raw.tp.name == "sys_enter";
+        let began = if enter {
+            self.entered.insert(raw.tid, (name, t_us));
+            None
+        } else {
+            self.entered
+                .remove(&raw.tid)
+                .filter(|&(n, _)| n == name)
+                .map(|(_, t)| t)
+        };
+        let helper = matches!(ran_on, Role::Library(_));
+        // A thread's start and its memory are the C library's business, not the lesson's.
+        if helper && self.scope == Scope::Server && HELPER_HOUSEKEEPING.contains(&name) {
+            return None;
+        }
+        let by = match ran_on {
+            Role::Server(_) => self.in_library(raw.tid, t_us)?,
+            Role::Library(by) => by,
+            _ => return None,
+        };
+        let mut m = Line::new(raw, t_us, &ran_on, raw.tid, ran_on.clone());
+        m.inside = self.inside(raw.tid, t_us);
+        m.detail = name.to_string();
+        m.sig_detail = format!("{name} {enter}");
+        let io = matches!(name, "read" | "pread64" | "write" | "pwrite64");
+        m.foldable = !io;
+        m.stage = match (helper, name, m.inside) {
+            (true, "read" | "pread64", _) => Stage::DataReadyCopy,
+            (true, "write" | "pwrite64", _) => Stage::CopyToKernel,
+            (false, _, Some(("aio_suspend", _))) => Stage::DataReady,
+            _ => Stage::Setup,
+        };
+        let whose = ran_on.whose();
+        let took = began.map_or(String::new(), |b| {
+            format!(" after {:.3} ms", t_us.saturating_sub(b) as f64 / 1e3)
+        });
+        m.note = if enter {
+            match (helper, name) {
+                (true, "pread64") => format!(
+                    "{whose} makes the request's I/O: pread64 first, a read at a file offset"
+                ),
+                (true, "read") => format!(
+                    "{whose} reads, blocking: it sleeps here until data arrives (stage ①), and the kernel copies it (stage ②)"
+                ),
+                (true, "write") => {
+                    format!("{whose} writes the echo, blocking until it is in the send buffer")
+                }
+                (true, "futex") => format!("{whose} waits on a futex (for work, or a lock)"),
+                (true, _) => format!("{whose} enters {name}"),
+                (false, _) => format!("{by} enters {name} on {whose}{}", m.inside_text()),
+            }
+        } else {
+            let r = raw.int("ret").unwrap_or(0);
+            m.result(r);
+            match (helper, name, m.errno) {
+                (true, "pread64", Some("ESPIPE")) => format!(
+                    "{name} fails{took}: ESPIPE, a socket has no file position; {by} falls back to read"
+                ),
+                (true, "read", None) => format!(
+                    "{name} returns {r}{took}: the bytes are in the program's buffer, copied on {whose}"
+                ),
+                (true, "write", None) => {
+                    format!("{name} returns {r}{took}: the echo is in the send buffer")
+                }
+                (false, "clone3", None) => format!(
+                    "clone3 returns {r}{took}: {by} started a helper thread (tid {r}){}",
+                    m.inside_text()
+                ),
+                _ => format!("{name} returns{took} on {whose}{}", m.inside_text()),
+            }
+        };
+        Some(m.made())
+    }
+
     /// Scheduler events are shown for the server's threads only, unless `--kernel=all`: the
     /// clients' and the harness's context switches would drown the server's.
     fn in_scope(&self, raw: &Raw, subject: &Role) -> bool {
-        let server = |r: &Role| matches!(r, Role::Server(_));
+        // A library's helper threads are the server's too: they do its waiting.
+        let server = |r: &Role| matches!(r, Role::Server(_) | Role::Library(_));
         match raw.tp.name {
             _ if self.scope == Scope::All => true,
             "sched_wakeup" | "sched_process_fork" => server(subject),
@@ -1231,18 +1412,21 @@ mod tests {
     fn names(serve: bool) -> Names {
         let mut n = Names::new(1, STARTER, serve, Scope::All);
         n.server_port(7000);
-        n.learn(&fork(STARTER, SERVER, "kernel lane"));
-        n.learn(&fork(STARTER, CLIENT_A, "kernel lane"));
-        n.learn(&raw(
-            CLIENT_A,
-            "sched_switch",
-            &[
-                ("prev_comm", "client A".into()),
-                ("prev_pid", CLIENT_A.into()),
-                ("next_comm", "swapper/0".into()),
-                ("next_pid", 0.into()),
-            ],
-        ));
+        n.learn(&fork(STARTER, SERVER, "kernel lane"), 0);
+        n.learn(&fork(STARTER, CLIENT_A, "kernel lane"), 0);
+        n.learn(
+            &raw(
+                CLIENT_A,
+                "sched_switch",
+                &[
+                    ("prev_comm", "client A".into()),
+                    ("prev_pid", CLIENT_A.into()),
+                    ("next_comm", "swapper/0".into()),
+                    ("next_pid", 0.into()),
+                ],
+            ),
+            0,
+        );
         let mut gettid = user(Kind::Syscall, "gettid", SERVER, "server");
         gettid.ret = Some(SERVER);
         n.arrived(&gettid);
@@ -1330,13 +1514,16 @@ mod tests {
         assert_eq!(n.role(1), Role::Printer);
         assert!(matches!(n.role(999), Role::Other(_)));
         // The crowd's helper: a followed thread that becomes a program of its own.
-        n.learn(&fork(CLIENT_A, 200, "scenario"));
-        n.learn(&raw(
-            200,
-            "sched_process_exec",
-            &[("filename", "/bin/iomodels".into()), ("pid", 200.into())],
-        ));
-        n.learn(&fork(200, 201, "iomodels"));
+        n.learn(&fork(CLIENT_A, 200, "scenario"), 0);
+        n.learn(
+            &raw(
+                200,
+                "sched_process_exec",
+                &[("filename", "/bin/iomodels".into()), ("pid", 200.into())],
+            ),
+            0,
+        );
+        n.learn(&fork(200, 201, "iomodels"), 0);
         assert_eq!((n.role(200), n.role(201)), (Role::Crowd, Role::Crowd));
         // A wake-up of another program's thread is not about the run.
         let wake = raw(
@@ -1345,6 +1532,36 @@ mod tests {
             &[("comm", "other".into()), ("pid", 999.into())],
         );
         assert!(n.make(&wake, 1).is_none());
+    }
+
+    #[test]
+    fn threads_a_library_starts_inside_its_functions_are_its_helpers() {
+        let mut n = names(false);
+        // server's aio_read at 10..20 µs; a thread started at 15 µs is glibc's, and so is
+        // one that thread starts; a thread started outside the call is not.
+        let mut read = user(Kind::Library, "aio_read", SERVER, "server");
+        (read.t_us, read.dur_us, read.by) = (10, 10, Some("glibc"));
+        n.arrived(&read);
+        n.learn(&fork(SERVER, 300, "server"), 15);
+        n.learn(&fork(300, 301, "server"), 40);
+        n.learn(&fork(SERVER, 302, "server"), 30);
+        assert_eq!(n.role(300), Role::Library("glibc"));
+        assert_eq!(n.role(301), Role::Library("glibc"));
+        assert_eq!(n.role(302), Role::Server("server".into()));
+        // A helper's read is shown, stage ①+②; the server's own calls outside a library
+        // function are the trace's lines already, and are not.
+        let read_nr = Value::from(0);
+        let made = n
+            .make(&raw(300, "sys_enter", &[("id", read_nr.clone())]), 50)
+            .expect("a helper's read is shown");
+        assert_eq!(
+            (made.ev.args.as_str(), made.ev.stage),
+            ("read", Stage::DataReadyCopy)
+        );
+        assert!(
+            n.make(&raw(SERVER, "sys_enter", &[("id", read_nr)]), 50)
+                .is_none()
+        );
     }
 
     #[test]

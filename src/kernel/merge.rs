@@ -63,7 +63,7 @@ impl Ord for Held {
 /// When a trace event is shown: a call's line at its end (a folded run's at its last call's).
 fn key(ev: &Event) -> u64 {
     match ev.kind {
-        Kind::Syscall | Kind::Op => ev.t_us + ev.span_us.unwrap_or(ev.dur_us),
+        Kind::Syscall | Kind::Op | Kind::Library => ev.t_us + ev.span_us.unwrap_or(ev.dur_us),
         _ => ev.t_us,
     }
 }
@@ -214,8 +214,8 @@ impl Merge {
             let Some(raw) = parse::line(line, TRACEPOINTS, &inst.formats) else {
                 continue;
             };
-            self.names.learn(&raw);
             let t = (raw.mono_us * 1000).saturating_sub(self.origin_ns) / 1000;
+            self.names.learn(&raw, t);
             // ftrace merges its CPUs in time order; a late commit goes to its place.
             let at = self.kernel.partition_point(|(k, _)| *k <= t);
             self.kernel.insert(at, (t, raw));
@@ -239,7 +239,7 @@ impl Merge {
                 // not those of the thread's next call).
                 (Some(Reverse(h)), Some((k, raw))) => {
                     *k < h.key
-                        || (h.ev.kind == Kind::Syscall
+                        || (matches!(h.ev.kind, Kind::Syscall | Kind::Library)
                             && raw.tid == h.ev.tid
                             && *k >= h.ev.t_us
                             && *k <= h.key + crate::trace::story::SLACK_US
@@ -269,7 +269,10 @@ impl Merge {
                 self.names.shown(&h.ev);
                 // A call of the thread's own ends its open run of kernel repeats (a folded
                 // run of spins comes at the spinning's end).
-                if matches!(h.ev.kind, Kind::Syscall | Kind::Op | Kind::Wait) {
+                if matches!(
+                    h.ev.kind,
+                    Kind::Syscall | Kind::Op | Kind::Library | Kind::Wait
+                ) {
                     self.close(h.ev.tid, out);
                 }
                 out.show(&h.ev);

@@ -48,6 +48,9 @@ pub struct Want {
     pub cap: u64,
     /// Whose scheduling the lane shows.
     pub scope: Scope,
+    /// The model's library starts threads of its own (glibc's POSIX AIO): their system calls
+    /// are recorded (`raw_syscalls`), with the library's on the server's threads.
+    pub library_threads: bool,
 }
 
 /// `--kernel=THREADS`: whose scheduler events (wake-ups, context switches, thread starts) the
@@ -114,7 +117,7 @@ mod linux {
         /// cannot: not root, no tracefs, no instance, missing tracepoints.
         pub fn start(want: Want) -> Result<Lane> {
             let printer = i64::from(rustix::thread::gettid().as_raw_nonzero().get());
-            let inst = Instance::create(printer)?;
+            let inst = Instance::create(printer, want.library_threads)?;
             let (jobs, todo) = channel::<Job>();
             let (tid_tx, tid_rx) = channel();
             let thread = std::thread::Builder::new()
@@ -183,6 +186,12 @@ mod linux {
                 Scope::Server => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), and the scheduler's events (wake-ups, context switches, thread starts) of every thread but the server's (`--kernel=all` shows them)",
                 Scope::All => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace) and the wake-ups of the thread printing the trace",
             }.into());
+            if self.want.library_threads {
+                say.push(match self.want.scope {
+                    Scope::Server => "raw_syscalls too: the system calls of the threads a library starts inside its functions (glibc's AIO helpers), and those the library makes on the server's threads inside them (sys_enter, sys_exit); the server's other calls are the trace's own lines, and the helpers' thread start and memory calls (mmap, mprotect, rseq, …) are left out (`--kernel=all` shows them)",
+                    Scope::All => "raw_syscalls too: the system calls of the threads a library starts inside its functions (glibc's AIO helpers), and those the library makes on the server's threads inside them (sys_enter, sys_exit); the server's other calls are the trace's own lines",
+                }.into());
+            }
             if self.inst.mounted_here {
                 say.push("tracefs was not mounted: it is mounted for this run alone (a mount namespace of its own)".into());
             }

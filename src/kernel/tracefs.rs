@@ -59,8 +59,9 @@ impl Instance {
     /// Makes and configures the instance: the monotonic clock, every field printed (addresses
     /// unhashed), events of listed threads and their children only, nothing overwritten, the
     /// tracepoints enabled. `quiet_tid` (the thread that prints the trace) is filtered out of
-    /// the wake-ups: its own are the trace's channel, not the lesson.
-    pub fn create(quiet_tid: i64) -> Result<Instance, Refusal> {
+    /// the wake-ups: its own are the trace's channel, not the lesson. `syscalls`: record
+    /// `raw_syscalls` too (every system call of the followed threads).
+    pub fn create(quiet_tid: i64, syscalls: bool) -> Result<Instance, Refusal> {
         let (root, mounted_here) = tracefs()?;
         sweep(&root);
         let dir = root
@@ -79,7 +80,7 @@ impl Instance {
             missing: Vec::new(),
             mounted_here,
         };
-        inst.configure(quiet_tid).map_err(|e| {
+        inst.configure(quiet_tid, syscalls).map_err(|e| {
             Refusal(format!(
                 "--kernel: cannot configure the ftrace instance {}: {e}",
                 inst.dir.display()
@@ -88,7 +89,7 @@ impl Instance {
         Ok(inst)
     }
 
-    fn configure(&mut self, quiet_tid: i64) -> Result<(), String> {
+    fn configure(&mut self, quiet_tid: i64, syscalls: bool) -> Result<(), String> {
         let dir = self.dir.clone();
         let put = |file: &str, value: &str| {
             std::fs::write(dir.join(file), value).map_err(|e| format!("{file}: {e}"))
@@ -106,7 +107,7 @@ impl Instance {
         // milliseconds on a busy machine): meanwhile the tracepoints' formats are read.
         let (clock, found) = std::thread::scope(|s| {
             let clock = s.spawn(|| put("trace_clock", "mono"));
-            let found = self.enable(&put, quiet_tid);
+            let found = self.enable(&put, quiet_tid, syscalls);
             (clock.join(), found)
         });
         clock.map_err(|_| "trace_clock: the thread setting it panicked".to_string())??;
@@ -131,15 +132,21 @@ impl Instance {
     }
 
     /// Each of [`TRACEPOINTS`]' format (empty for an optional one this kernel lacks, which
-    /// is named in the second list), with the lane's filters set and every one enabled.
+    /// is named in the second list), with the lane's filters set and every one enabled
+    /// (`raw_syscalls` only when `syscalls`: a busy server makes many).
     fn enable(
         &self,
         put: &impl Fn(&str, &str) -> Result<(), String>,
         quiet_tid: i64,
+        syscalls: bool,
     ) -> Result<(Vec<Format>, Vec<&'static str>), String> {
         let mut formats = Vec::with_capacity(TRACEPOINTS.len());
         let (mut enable, mut missing) = (Vec::new(), Vec::new());
         for tp in TRACEPOINTS {
+            if tp.system == "raw_syscalls" && !syscalls {
+                formats.push(Format::default());
+                continue;
+            }
             let at = self.dir.join("events").join(tp.system).join(tp.name);
             match std::fs::read_to_string(at.join("format")) {
                 Ok(text) => {

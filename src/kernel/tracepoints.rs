@@ -54,4 +54,8 @@ pub const TRACEPOINTS: &[Tracepoint] = &[
     tp!("io_uring", "io_uring_task_work_run", false),
     tp!("io_uring", "io_uring_short_write", false),
     tp!("io_uring", "io_uring_local_work_run", false),
+    // Every system call's entry and exit (its number and result): enabled only for models
+    // whose library starts threads of its own (glibc's POSIX AIO), to show what those do.
+    tp!("raw_syscalls", "sys_enter", false),
+    tp!("raw_syscalls", "sys_exit", false),
 ];

@@ -21,6 +21,7 @@ pub mod kqueue;
 pub mod nonblocking;
 pub mod poll;
 pub mod portable;
+pub mod posix_aio;
 pub mod reactors;
 pub mod select;
 pub mod sigio;
@@ -119,6 +120,12 @@ impl Model {
         self.serve.is_some()
     }
 
+    /// Whether its library starts threads of its own, whose system calls the kernel lane
+    /// records (glibc's POSIX AIO helpers).
+    pub fn library_threads(&self) -> bool {
+        self.name == posix_aio::MODEL.name
+    }
+
     /// Whether it serves many connections at once (all but `blocking`).
     pub fn concurrent(&self) -> bool {
         self.kind != Kind::Blocking
@@ -139,6 +146,7 @@ pub const MODELS: &[Model] = &[
     sigio::MODEL,
     uring::MODEL,
     aio::MODEL,
+    posix_aio::MODEL,
     iocp::MODEL,
 ];
 

@@ -44,6 +44,8 @@ const KNOWN: &[(Errno, &str)] = &[
     (Errno::FAULT, "EFAULT"),
     (Errno::HOSTUNREACH, "EHOSTUNREACH"),
     (Errno::NETUNREACH, "ENETUNREACH"),
+    // A socket's pread: it has no file position (glibc's AIO helpers try it first).
+    (Errno::SPIPE, "ESPIPE"),
 ];
 
 /// io_uring's timeouts answer `ETIME`, which not every OS defines.

@@ -14,6 +14,9 @@ pub enum Kind {
     Wait,
     /// An operation the kernel runs for us and reports separately (an SQE, a CQE, a completion packet).
     Op,
+    /// A C library function that is no system call (glibc's `aio_read`): the system calls it
+    /// makes, on this thread or on threads it starts, are its own (`by` names the library).
+    Library,
     /// A scripted client's action or check.
     Client,
     /// A remark that is not a system call: other work done, the harness stopping the server.
@@ -220,6 +223,25 @@ impl Event {
         self.kind == Kind::Op
             && self.stage == Stage::Completion
             && matches!(self.call, "send" | "WSASend")
+    }
+
+    /// A read a library finished for us (glibc's `aio_return` of an `aio_read`): its helper
+    /// thread's `read` copied the bytes into our buffer.
+    pub fn received_by_library(&self) -> bool {
+        self.finished_by_library("LIO_READ")
+    }
+
+    /// A write a library finished for us (`aio_return` of an `aio_write`).
+    pub fn sent_by_library(&self) -> bool {
+        self.finished_by_library("LIO_WRITE")
+    }
+
+    /// An `aio_return` of the operation `opcode` (its args open with the aiocb's opcode).
+    fn finished_by_library(&self, opcode: &str) -> bool {
+        self.kind == Kind::Library
+            && self.stage == Stage::Completion
+            && self.call == "aio_return"
+            && self.args.starts_with(opcode)
     }
 
     pub(super) fn same_call(&self, other: &Event) -> bool {

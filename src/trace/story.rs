@@ -284,11 +284,16 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
             .unwrap_or_default()
     };
     out.push(format!(
-        "{}'s {} bytes arrived in the kernel at {} (sk_data_ready) and sat there {} until the server's thread copied them (sock_recv_length, inside {}){}",
+        "{}'s {} bytes arrived in the kernel at {} (sk_data_ready) and sat there {} until {} copied them (sock_recv_length, inside {}){}",
         longest.client,
         longest.bytes,
         ms(longest.arrived_us),
         took(longest.queued_us()),
+        // A library's thread (the lane's `on`: "glibc helper") or one of the server's own.
+        match longest.on.strip_suffix(" helper") {
+            Some(lib) => format!("a helper thread of {lib}'s"),
+            None => "the server's thread".into(),
+        },
         longest.inside.unwrap_or("a call the trace does not show"),
         if longest.queued_us() >= 1_000 { where_(longest) } else { String::new() }
     ));

@@ -81,12 +81,14 @@ pub struct Summary {
     pub eagain: u64,
     /// Waits that ended at their timeout with nothing to report (`ETIME`).
     pub timeouts: u64,
-    /// Time spent inside system calls, by stage (µs).
+    /// Time spent inside system calls (and library functions: POSIX AIO's), by stage (µs).
     pub stage_us: BTreeMap<&'static str, u64>,
     /// Bytes the server's own calls copied from the kernel into its buffers.
     pub bytes_in: u64,
     /// Bytes the kernel copied into our buffers on its own (completions).
     pub bytes_in_by_kernel: u64,
+    /// Bytes a library's threads copied into our buffers for us (glibc's AIO helpers' reads).
+    pub bytes_in_by_library: u64,
     /// Bytes handed back to the kernel to echo.
     pub bytes_out: u64,
     /// Server CPU, user+sys (µs), from each server thread's getrusage.
@@ -142,6 +144,8 @@ pub struct Summary {
     pub clients_refused: u64,
     /// The highest descriptor number an accept returned.
     pub max_fd: i64,
+    /// C library functions the server called that are no system calls (POSIX AIO's), by name.
+    pub library: BTreeMap<&'static str, u64>,
     /// System calls a library made on its own inside the model's calls, by call name.
     pub library_calls: BTreeMap<&'static str, u64>,
     /// `--kernel`: the kernel lane's events by tracepoint name (a folded line counts as its
@@ -194,7 +198,7 @@ impl Summary {
         self.peers.observe(ev);
         self.run_us = self.run_us.max(ev.t_us + ev.span_us.unwrap_or(ev.dur_us));
         match ev.kind {
-            Kind::Syscall | Kind::Op => self.server(ev),
+            Kind::Syscall | Kind::Op | Kind::Library => self.server(ev),
             Kind::Client => self.client(ev),
             Kind::Info if ev.stage == Stage::Work => self.work += ev.count,
             Kind::Info | Kind::Wait | Kind::Kernel => {}
@@ -205,6 +209,11 @@ impl Summary {
         if ev.kind == Kind::Syscall {
             self.syscalls += ev.count;
             *self.calls.entry(ev.call).or_default() += ev.count;
+            *self.stage_us.entry(ev.stage.name()).or_default() += ev.dur_us;
+            self.tids.insert(ev.tid);
+            self.threads = self.tids.len() as u64;
+        } else if ev.kind == Kind::Library {
+            *self.library.entry(ev.call).or_default() += ev.count;
             *self.stage_us.entry(ev.stage.name()).or_default() += ev.dur_us;
             self.tids.insert(ev.tid);
             self.threads = self.tids.len() as u64;
@@ -269,7 +278,13 @@ impl Summary {
         match (ev.kind, ev.stage) {
             (Kind::Syscall, Stage::CopyToUser | Stage::DataReadyCopy) => self.bytes_in += copied,
             _ if ev.received_by_kernel() => self.bytes_in_by_kernel += copied,
-            _ if ev.sent_by_kernel() => self.bytes_out += copied,
+            // A client's bytes, not the doorbell's (a pipe between the model's threads).
+            _ if ev.received_by_library()
+                && ev.fd.and_then(|fd| self.peers.client(fd)).is_some() =>
+            {
+                self.bytes_in_by_library += copied
+            }
+            _ if ev.sent_by_kernel() || ev.sent_by_library() => self.bytes_out += copied,
             (Kind::Syscall, Stage::CopyToKernel) => self.bytes_out += copied,
             _ => {}
         }
@@ -277,8 +292,9 @@ impl Summary {
             self.signals += ev.count;
             self.signal_fd = ev.fd;
         }
-        let took =
-            matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy) || ev.received_by_kernel();
+        let took = matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
+            || ev.received_by_kernel()
+            || ev.received_by_library();
         if took && copied > 0 && ev.fd.is_some() && ev.fd == self.signal_fd {
             self.signals_with_data += 1;
             self.signal_fd = None;

@@ -372,6 +372,14 @@ impl<W: Write> TextRenderer<W> {
             }
         } else if ev.kind == Kind::Op {
             format!("⟨{}⟩ {}", ev.call, args.join(", "))
+        } else if ev.kind == Kind::Library {
+            // Named with its library, so that no one reads it as a system call.
+            format!(
+                "{} {}({})",
+                ev.by.unwrap_or("libc"),
+                ev.call,
+                args.join(", ")
+            )
         } else {
             format!("{}({})", ev.call, args.join(", "))
         };
@@ -385,6 +393,8 @@ impl<W: Write> TextRenderer<W> {
                 Some(c) => format!("= {r} ({c})"),
                 None => format!("= {r}"),
             },
+            // A library function's error by name: aio_error returns it, aio_read sets errno.
+            (Kind::Library, None, Some(e)) => format!("= {e}"),
             // A CQE's result is the negated errno itself, not -1 with errno set.
             (Kind::Op, None, Some(e)) => format!("= -{e}"),
             (_, None, Some(e)) => format!("= -1 {e}"),
@@ -470,10 +480,16 @@ impl<W: Write> TextRenderer<W> {
         row(
             o,
             "bytes",
-            format!(
-                "{} copied in by our recv calls, {} by the kernel for us, {} sent back",
-                s.bytes_in, s.bytes_in_by_kernel, s.bytes_out
-            ),
+            match s.bytes_in_by_library {
+                0 => format!(
+                    "{} copied in by our recv calls, {} by the kernel for us, {} sent back",
+                    s.bytes_in, s.bytes_in_by_kernel, s.bytes_out
+                ),
+                n => format!(
+                    "{} copied in by our recv calls, {n} by a library's threads for us, {} sent back",
+                    s.bytes_in, s.bytes_out
+                ),
+            },
         );
         row(
             o,
@@ -530,6 +546,22 @@ impl<W: Write> TextRenderer<W> {
                     "{}  ({}){lost}",
                     thousands(s.kernel.values().sum()),
                     names.join(", ")
+                ),
+            );
+        }
+        if !s.library.is_empty() {
+            let lib: Vec<String> = s
+                .library
+                .iter()
+                .map(|(n, c)| format!("{n} {}", thousands(*c)))
+                .collect();
+            row(
+                o,
+                "library calls",
+                format!(
+                    "{} ({}): C library functions, no system calls",
+                    thousands(s.library.values().sum()),
+                    lib.join(", ")
                 ),
             );
         }

@@ -104,6 +104,8 @@ pub struct Call {
     pub stage: Stage,
     pub blocks: bool,
     pub kind: Kind,
+    /// The library whose function this is (`library` calls only).
+    pub by: Option<&'static str>,
 }
 
 impl Call {
@@ -115,6 +117,7 @@ impl Call {
             stage,
             blocks: false,
             kind: Kind::Syscall,
+            by: None,
         }
     }
 
@@ -139,6 +142,16 @@ impl Call {
     #[cfg(any(target_os = "linux", windows))]
     pub fn op(mut self) -> Call {
         self.kind = Kind::Op;
+        self
+    }
+
+    /// Not a system call but a function of the C library `by` that makes its own (glibc's
+    /// POSIX AIO): recorded as a `library` event, which the strace cross-check does not look
+    /// for, and its "… blocks" line too says whose it is.
+    #[cfg(target_os = "linux")]
+    pub fn library(mut self, by: &'static str) -> Call {
+        self.kind = Kind::Library;
+        self.by = Some(by);
         self
     }
 
@@ -324,6 +337,7 @@ impl Tracer {
         ev.actor = self.actor.clone();
         ev.fd = call.fd;
         ev.args = call.args.clone();
+        ev.by = call.by;
         ev
     }
 

@@ -3,6 +3,7 @@
 
 pub mod aio;
 pub mod epoll;
+pub mod posix_aio;
 pub mod sigio;
 pub mod uring;
 

@@ -1,0 +1,321 @@
+//! `iomodels async`: "Is it really asynchronous?" Every model that claims Stevens' figure 6.4
+//! or 6.5 (signal-driven or asynchronous I/O), alone and in each of its modes, run on the same
+//! scenario, and one table of who did the waiting and the copying — every cell drawn from that
+//! run's own events (and, with `--kernel`, the kernel lane's).
+
+use super::columns::known_clients;
+use super::table::{heading, styled};
+use super::{Column, Format, run_column};
+use crate::limits::Knobs;
+use crate::models::{MODELS, MODES, Model};
+use crate::trace::{Event, Kind, Stage};
+use anyhow::Result;
+use comfy_table::{Cell, ContentArrangement, Table, presets};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::io::Write;
+
+/// The figures whose models promise that the process is free while it waits.
+const FIGURES: &[&str] = &["6.4", "6.5"];
+
+/// One configuration's row. Who waited and who copied name threads as the trace and the lane
+/// do (`server/2`, `glibc helper`) and the call they were in; `(lane)` marks what the kernel
+/// lane observed, `(inferred)` what is read off the trace's own lines.
+#[derive(Serialize)]
+pub struct AsyncRow {
+    /// The model and its mode's flag (`uring --multishot`).
+    pub run: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// The server's calls that were asleep when the followed client sent, and, with the lane,
+    /// the thread its data woke.
+    pub stage1_waited: String,
+    /// The thread the kernel's copy ran on, and the call it was inside.
+    pub stage2_copied: String,
+    /// The server threads' system calls from the first client's action to the last one, per
+    /// message echoed, leaving out waits that timed out with nothing (a model that waits in
+    /// slices to do other work makes many).
+    pub syscalls_per_echo: f64,
+    /// Completions (CQEs, AIO events, `aio_return`s) per submission (SQEs, `io_submit`s,
+    /// `aio_read`/`aio_write`s); none where nothing is submitted.
+    pub completions_per_submission: Option<f64>,
+    /// Threads that worked for the server which it never started (glibc's helpers, io_uring's
+    /// kernel threads), as the lane saw them; none without the lane.
+    pub extra_threads: Option<usize>,
+}
+
+/// `iomodels async`: runs every asynchronous configuration this OS has; prints the table.
+/// Returns the exit code.
+pub fn cmd(args: crate::AsyncArgs) -> Result<i32> {
+    let color = crate::use_color(args.look.color.color);
+    colored::control::set_override(color);
+    let (format, width) = (args.format, args.look.width().unwrap_or(100));
+    let run = super::scenario_runs(args.scenario, args.kernel, Knobs::default().read_size)?;
+    let runs = configurations();
+    anyhow::ensure!(
+        !runs.is_empty(),
+        "no model of figures 6.4 or 6.5 runs here (see `iomodels list`)"
+    );
+    let rows: Vec<AsyncRow> = runs
+        .into_iter()
+        .map(|(model, flag)| {
+            let mut opts = run.clone();
+            if let Some(f) = flag {
+                opts.knobs = opts.knobs.in_mode(f).expect("a mode the knobs know");
+            }
+            let c = run_column(model, &opts);
+            row(&c, flag)
+        })
+        .collect();
+    let out = &mut std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Json<'a> {
+                kind: &'static str,
+                table: &'a [AsyncRow],
+            }
+            let json = Json {
+                kind: "async",
+                table: &rows,
+            };
+            serde_json::to_writer(&mut *out, &json).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Markdown | Format::Text => {
+            let markdown = format == Format::Markdown;
+            writeln!(out, "{}", table(&rows, markdown, width, color))?;
+            if !markdown {
+                writeln!(out, "\n{}", LEGEND)?;
+            }
+        }
+    }
+    out.flush()?;
+    let failed: Vec<&AsyncRow> = rows.iter().filter(|r| !r.ok).collect();
+    for r in &failed {
+        crate::say!("error: {}: {}", r.run, r.error.as_deref().unwrap_or(""));
+    }
+    Ok(if failed.is_empty() { 0 } else { 1 })
+}
+
+/// What the columns mean, under the table.
+const LEGEND: &str = "\
+Each run follows the first client that sends (A in the classroom scenario).
+① waited: the server's calls asleep when A sent; with --kernel, also the thread A's data woke.
+② copied: the thread the kernel's copy of A's bytes ran on and the call it was inside (the lane's
+  sock_recv_length); without the lane, the line that reported the bytes (inferred).
+calls per echo: the server's system calls from the first client action to the last, per echoed
+  message, leaving out waits that timed out with nothing; library functions are not system calls.
+completions per submission: CQEs, AIO events or aio_returns per SQE, io_submit or aio_read/write.
+extra threads: threads that worked for the server which it never started, as the lane saw them
+  (io_uring's SQ thread is seen only being scheduled: the lane does not follow it, so its copies
+  are not seen either).";
+
+/// The models of figures 6.4 and 6.5 this OS has, each alone and in each of its modes.
+fn configurations() -> Vec<(&'static Model, Option<&'static str>)> {
+    MODELS
+        .iter()
+        .filter(|m| m.available() && FIGURES.contains(&m.figure))
+        .flat_map(|m| {
+            std::iter::once((m, None)).chain(
+                MODES
+                    .iter()
+                    .filter(move |mode| mode.model == m.name)
+                    .map(move |mode| (m, Some(mode.flag))),
+            )
+        })
+        .collect()
+}
+
+fn row(c: &Column, flag: Option<&str>) -> AsyncRow {
+    let run = match flag {
+        Some(f) => format!("{} --{f}", c.model.name),
+        None => c.model.name.to_string(),
+    };
+    let s = &c.summary;
+    let library = |f: &str| s.library.get(f).copied().unwrap_or(0);
+    let submitted = s.sqes
+        + s.calls.get("io_submit").copied().unwrap_or(0)
+        + library("aio_read")
+        + library("aio_write");
+    let completed = s.cqes + library("aio_return");
+    let echoes = c
+        .events
+        .iter()
+        .filter(|e| e.kind == Kind::Client && e.call == "echo" && e.ok == Some(true))
+        .count();
+    AsyncRow {
+        run,
+        ok: c.error.is_none(),
+        error: c.error.clone(),
+        stage1_waited: waited(c),
+        stage2_copied: copied(c),
+        syscalls_per_echo: calls_in_scenario(&c.events) as f64 / echoes.max(1) as f64,
+        completions_per_submission: (submitted > 0).then(|| completed as f64 / submitted as f64),
+        extra_threads: c.reads.as_ref().map(|_| extra_threads(&c.events)),
+    }
+}
+
+/// A server-side event (a call, an operation, a library function).
+fn server(e: &Event) -> bool {
+    super::columns::is_server(e)
+}
+
+/// The followed client: the first that sends, and when.
+fn first_send(events: &[Event]) -> Option<(&str, u64)> {
+    events
+        .iter()
+        .find(|e| e.kind == Kind::Client && e.call == "send")
+        .and_then(|e| Some((e.client.as_deref()?, e.t_us)))
+}
+
+/// Who slept through stage ①: the server's calls spanning the followed send (from the trace),
+/// and with the lane, the thread the data woke.
+fn waited(c: &Column) -> String {
+    let Some((client, sent)) = first_send(&c.events) else {
+        return "—".into();
+    };
+    let mut asleep: Vec<String> = Vec::new();
+    for e in c.events.iter().filter(|e| server(e) && e.count == 1) {
+        let span = e.t_us..=e.t_us + e.dur_us;
+        let who = format!("{} in {}", e.actor, named(e));
+        if span.contains(&sent) && !asleep.contains(&who) {
+            asleep.push(who);
+        }
+    }
+    let mut out = match asleep.is_empty() {
+        true => "no server call (the server was running)".to_string(),
+        false => asleep.join(", "),
+    };
+    if let Some(r) = lane_read(c, client)
+        && r.woken_us.is_some()
+    {
+        out.push_str(&format!("; the data woke {} (lane)", r.on));
+    }
+    out
+}
+
+/// Who copied the followed client's bytes: the lane's `sock_recv_length`, or, without it, the
+/// server's line that reported them.
+fn copied(c: &Column) -> String {
+    let Some((client, _)) = first_send(&c.events) else {
+        return "—".into();
+    };
+    if let Some(r) = lane_read(c, client) {
+        return format!("{}, inside {} (lane)", r.on, r.inside.unwrap_or("a call"));
+    }
+    let mut peers = known_clients(&c.events);
+    for e in &c.events {
+        peers.observe(e);
+        let mine = e.fd.and_then(|fd| peers.client(fd)) == Some(client);
+        if !(server(e) && mine && e.ret.is_some_and(|n| n > 0)) {
+            continue;
+        }
+        let by = if e.received_by_kernel() {
+            "the kernel"
+        } else if e.received_by_library() {
+            "a library's thread"
+        } else if matches!(e.stage, Stage::CopyToUser | Stage::DataReadyCopy) {
+            return format!("{} itself, in {} (inferred)", e.actor, named(e));
+        } else {
+            continue;
+        };
+        return format!("{by}; {} told by {} (inferred)", e.actor, named(e));
+    }
+    "—".into()
+}
+
+/// A call as a cell names it: `io_submit`, `glibc aio_suspend`, `⟨recv⟩`.
+fn named(e: &Event) -> String {
+    match (e.kind, e.by) {
+        (Kind::Op, _) => format!("⟨{}⟩", e.call),
+        (Kind::Library, Some(by)) => format!("{by} {}", e.call),
+        _ => e.call.to_string(),
+    }
+}
+
+/// The lane's story of the followed client's first message.
+fn lane_read<'a>(c: &'a Column, client: &str) -> Option<&'a crate::trace::story::Read> {
+    c.reads.as_ref()?.iter().find(|r| r.client == client)
+}
+
+/// A wait that ended at its timeout with nothing to report (`ETIME`; `rt_sigtimedwait`'s
+/// `EAGAIN`).
+fn quiet_wait(e: &Event) -> bool {
+    e.timed_out() || (e.call == "rt_sigtimedwait" && e.would_block())
+}
+
+/// The server threads' system calls from the first client action to the last, but for waits
+/// that timed out.
+fn calls_in_scenario(events: &[Event]) -> u64 {
+    let clients = events.iter().filter(|e| e.kind == Kind::Client);
+    let (Some(first), Some(last)) = (
+        clients.clone().map(|e| e.t_us).min(),
+        clients.map(|e| e.t_us).max(),
+    ) else {
+        return 0;
+    };
+    events
+        .iter()
+        .filter(|e| e.kind == Kind::Syscall && e.actor.starts_with("server") && !quiet_wait(e))
+        .filter(|e| (first..=last).contains(&e.t_us))
+        .map(|e| e.count)
+        .sum()
+}
+
+/// Threads the lane saw working for the server that it never started: a library's helpers
+/// (`on: glibc helper`) and io_uring's own kernel threads (`iou-sqp-…`, `iou-wrk-…`).
+fn extra_threads(events: &[Event]) -> usize {
+    let tids: BTreeSet<i64> = events
+        .iter()
+        .filter(|e| e.kind == Kind::Kernel)
+        .filter(|e| {
+            e.on.as_deref()
+                .is_some_and(|on| on.ends_with(" helper") || on.starts_with("other: iou-"))
+        })
+        .map(|e| e.tid)
+        .collect();
+    tids.len()
+}
+
+fn table(rows: &[AsyncRow], markdown: bool, width: usize, color: bool) -> String {
+    let mut t = Table::new();
+    t.load_style(if markdown {
+        presets::ASCII_MARKDOWN
+    } else {
+        presets::UTF8_BORDERS_ONLY
+    });
+    styled(&mut t, color && !markdown);
+    let header = [
+        "run",
+        "① waited (who, in what)",
+        "② copied (which thread)",
+        "calls per echo",
+        "completions per submission",
+        "extra threads",
+    ];
+    t.set_header(header.iter().map(|h| match markdown {
+        true => Cell::new(h),
+        false => heading(h),
+    }));
+    if !markdown {
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width as u16);
+    }
+    for r in rows {
+        match &r.error {
+            Some(e) => t.add_row(vec![r.run.clone(), format!("failed: {e}")]),
+            None => t.add_row(vec![
+                r.run.clone(),
+                r.stage1_waited.clone(),
+                r.stage2_copied.clone(),
+                format!("{:.1}", r.syscalls_per_echo),
+                r.completions_per_submission
+                    .map_or("—".into(), |x| format!("{x:.2}")),
+                r.extra_threads
+                    .map_or("— (--kernel)".into(), |n| n.to_string()),
+            ]),
+        };
+    }
+    t.to_string()
+}

@@ -1,0 +1,345 @@
+//! POSIX AIO through glibc (`aio_read`, `aio_suspend`): UNP figure 6.5 as POSIX defines it —
+//! hand over a read, be told when it is done — and what glibc makes of it on Linux.
+//!
+//! The interface promises the asynchronous model: `aio_read` returns at once, the program is
+//! free, and `aio_suspend` sleeps until some request has finished with the data already in the
+//! buffer. But `aio_read` is no system call, and Linux has none it could use on a socket: glibc
+//! hands each request to a helper thread of its own, which makes an ordinary *blocking*
+//! `read` (after a `pread64` that a socket refuses with `ESPIPE`). Stage ① and stage ② both
+//! happen in that helper's read: the program's thread is free because another thread of its
+//! process is not. glibc runs at most 20 helpers by default (`aio_init(3)`), one per request in
+//! flight, so with more idle clients than that, the next client's read waits in glibc's queue:
+//! a thread pool of blocking reads, behind an asynchronous interface.
+//!
+//! POSIX AIO has no accept, and `aio_suspend` waits for requests only, so this server has two
+//! threads of its own: the main one sleeps in `accept4` and hands each new connection to the
+//! AIO thread through a channel, then rings a doorbell (a `write` to a pipe); the AIO thread
+//! keeps a read of that pipe always in flight, so a new connection ends its `aio_suspend` like
+//! any finished request. The echo is an `aio_write`, done by a helper too. Each connection has
+//! one request in flight at a time (read, then write, then read), which bounds its backlog to
+//! one read. At the end, nothing can cancel a request a helper is running (`aio_cancel` says
+//! `AIO_NOTCANCELED`): a `shutdown` of each connection makes the helper's call return.
+//!
+//! The trace records glibc's functions as library lines (`glibc aio_read(…)`), and our threads'
+//! system calls as usual; the helpers' system calls are glibc's, made on threads the program
+//! never started: `--kernel` records them (`raw_syscalls`), and `strace -f` shows them.
+//!
+//! See aio(7), aio_read(3), aio_write(3), aio_suspend(3), aio_error(3), aio_return(3),
+//! aio_init(3), aio_cancel(3), pipe(2), shutdown(2); glibc's `sysdeps/pthread/aio_misc.c`.
+
+use super::{Kind, Model, Serve};
+use crate::trace::Stage;
+use crate::trace::summary::Summary;
+
+pub const MODEL: Model = Model {
+    name: "posix-aio",
+    summary: "POSIX aio_read + aio_suspend (glibc): returns at once, because glibc's helper threads sit in blocking reads",
+    kind: Kind::Threads,
+    figure: "6.5",
+    platforms: "Linux (glibc)",
+    serve: SERVE,
+    instead: super::here("", "kqueue", "iocp"),
+    state: "an aiocb per request, in the program's memory; glibc's queue, and a helper thread blocked in read for each request it runs",
+    told: "aio_suspend returning, then aio_error",
+    notice,
+    examples: &[
+        "iomodels posix-aio                     aio_read returns at once; who does the read?",
+        "iomodels posix-aio --kernel            glibc's helper threads, as the kernel saw them",
+        "iomodels posix-aio --idle 20           20 idle clients take every helper: who serves A?",
+    ],
+};
+
+/// The server loop, where glibc provides POSIX AIO.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const SERVE: Option<Serve> = Some(server::serve);
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+const SERVE: Option<Serve> = None;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod server {
+    use crate::echo::Conn;
+    use crate::server::{Job, Server};
+    use crate::sys;
+    use crate::sys::posix_aio::{self, Aiocb, Op};
+    use crate::trace::Tracer;
+    use anyhow::{Context, anyhow};
+    use rustix::fd::{AsRawFd, OwnedFd};
+    use rustix::io::Errno;
+    use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+    // ANCHOR: serve
+    /// The main thread: start the AIO thread, then accept clients and hand each over, ringing
+    /// the doorbell; when the listener is shut, hang the doorbell up and wait for the AIO
+    /// thread to finish every request.
+    #[doc(alias = "aio_read")]
+    #[doc(alias = "aio_suspend")]
+    pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        let (bell_rx, bell) = posix_aio::doorbell(&mut srv.tr).context("pipe2 failed")?;
+        let (conns, handed) = mpsc::channel::<Conn>();
+        let (result, outcome) = mpsc::sync_channel(1);
+        let job = Job {
+            args: "the AIO loop",
+            gloss: |tid| {
+                format!(
+                    "a new thread ({tid}) runs the AIO loop; this one accepts, and rings the doorbell"
+                )
+            },
+            dropped: |e| format!("could not start the AIO thread ({e})"),
+        };
+        let Some(aio) = srv.spawn_with(2, job, (bell_rx, handed), move |tr, (bell, handed)| {
+            let _ = result.send(aio_loop(tr, bell, handed));
+        }) else {
+            return Err(anyhow!("could not start the AIO thread"));
+        };
+        let failed = loop {
+            match srv.accept(
+                true,
+                "sleep until a client has connected; the AIO thread will serve it",
+            ) {
+                Ok(conn) => {
+                    // The AIO thread has ended (it failed): stop accepting; its error follows.
+                    if let Err(mpsc::SendError(conn)) = conns.send(conn) {
+                        conn.close(&mut srv.tr, "the AIO thread has ended: drop it");
+                        break None;
+                    }
+                    if posix_aio::ring(&mut srv.tr, &bell).is_err() {
+                        break None;
+                    }
+                }
+                Err(Errno::INVAL) => break None,
+                Err(Errno::CONNABORTED | Errno::INTR) => {}
+                Err(e) => {
+                    srv.abort();
+                    break Some(anyhow::Error::from(e).context("accept4 failed"));
+                }
+            }
+        };
+        let served = hang_up(srv, conns, bell, aio, outcome);
+        failed.map_or(served, Err)
+    }
+
+    /// The doorbell's write end closes: the AIO thread's read of it returns 0, and it ends the
+    /// run. Returns what the AIO thread returned.
+    fn hang_up(
+        srv: &mut Server,
+        conns: mpsc::Sender<Conn>,
+        bell: OwnedFd,
+        aio: std::thread::JoinHandle<()>,
+        outcome: Receiver<anyhow::Result<()>>,
+    ) -> anyhow::Result<()> {
+        drop(conns);
+        let why = "hang up the doorbell: the helper's read of it returns 0, and the AIO thread ends the run";
+        sys::close(&mut srv.tr, bell, why);
+        srv.tr
+            .info("waiting for the AIO thread to finish its requests");
+        let _ = aio.join();
+        outcome
+            .recv()
+            .unwrap_or_else(|_| Err(anyhow!("the AIO thread panicked")))
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: loop
+    /// A request in flight, and whose it is.
+    struct Flight {
+        cb: Aiocb,
+        to: To,
+    }
+
+    enum To {
+        /// The read of the doorbell: a new connection, or the hang-up that ends the run.
+        Bell,
+        Conn(Conn),
+    }
+
+    /// Bytes one doorbell read takes (one per connection rung for; more are read next time).
+    const BELL: usize = 64;
+
+    /// The AIO thread: submit, `aio_suspend` until one is done, find which with `aio_error`,
+    /// take its result with `aio_return` and submit the next — until nothing is in flight.
+    fn aio_loop(tr: &mut Tracer, bell: OwnedFd, handed: Receiver<Conn>) -> anyhow::Result<()> {
+        let mut rung = Box::new([0u8; BELL]);
+        let mut lp = Loop {
+            flights: Vec::new(),
+            stopping: false,
+        };
+        lp.listen(tr, &bell, &mut rung)?;
+        while !lp.flights.is_empty() {
+            // Stage ①, as far as this thread knows: sleep until a helper has finished one.
+            let list: Vec<&Aiocb> = lp.flights.iter().map(|f| &f.cb).collect();
+            match posix_aio::suspend(tr, &list) {
+                Err(Errno::INTR) => continue,
+                r => r.context("aio_suspend failed")?,
+            }
+            // Which ones? POSIX says only "one or more": ask each request in flight.
+            let mut done = Vec::new();
+            for f in std::mem::take(&mut lp.flights) {
+                match posix_aio::error(tr, &f.cb) {
+                    Err(Errno::INPROGRESS) => lp.flights.push(f),
+                    r => done.push((f, r.err())),
+                }
+            }
+            for (f, failed) in done {
+                let op = f.cb.op();
+                match f.to {
+                    To::Bell => {
+                        let result = posix_aio::finish(
+                            tr,
+                            f.cb,
+                            failed,
+                            "the accepting thread hung the doorbell up",
+                        );
+                        lp.rung(tr, &bell, &mut rung, &handed, result)?
+                    }
+                    To::Conn(conn) => {
+                        let result =
+                            posix_aio::finish(tr, f.cb, failed, "the client is done sending");
+                        lp.on_done(tr, conn, op, result)
+                    }
+                }
+            }
+        }
+        sys::close(tr, bell, "the doorbell was hung up: close our end of it");
+        Ok(())
+    }
+    // ANCHOR_END: loop
+
+    struct Loop {
+        flights: Vec<Flight>,
+        /// The doorbell was hung up: finish what is in flight, start nothing new.
+        stopping: bool,
+    }
+
+    impl Loop {
+        /// Keep a read of the doorbell in flight.
+        fn listen(
+            &mut self,
+            tr: &mut Tracer,
+            bell: &OwnedFd,
+            rung: &mut [u8; BELL],
+        ) -> anyhow::Result<()> {
+            let why = "a read of the doorbell, always in flight: a new connection ends aio_suspend";
+            // SAFETY: `rung` lives until the AIO loop ends, after every request is finished.
+            let cb = unsafe {
+                posix_aio::submit(tr, Op::Read, bell.as_raw_fd(), rung.as_mut_ptr(), BELL, why)
+            }
+            .context("aio_read of the doorbell failed")?;
+            self.flights.push(Flight { cb, to: To::Bell });
+            Ok(())
+        }
+
+        /// The doorbell's read finished: serve the new connections, or, on the hang-up, end
+        /// every connection's request so that the loop can finish.
+        fn rung(
+            &mut self,
+            tr: &mut Tracer,
+            bell: &OwnedFd,
+            rung: &mut [u8; BELL],
+            handed: &Receiver<Conn>,
+            result: rustix::io::Result<usize>,
+        ) -> anyhow::Result<()> {
+            loop {
+                match handed.try_recv() {
+                    Ok(conn) if self.stopping || result == Ok(0) => {
+                        conn.close(tr, "the run is over")
+                    }
+                    Ok(conn) => self.read(tr, conn),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            match result {
+                Ok(0) => {
+                    self.stopping = true;
+                    for f in &self.flights {
+                        if let To::Conn(conn) = &f.to {
+                            posix_aio::shut(tr, &conn.fd);
+                        }
+                    }
+                    Ok(())
+                }
+                Ok(_) => self.listen(tr, bell, rung),
+                Err(e) => Err(anyhow::Error::from(e).context("the doorbell's read failed")),
+            }
+        }
+
+        /// A connection's request finished: echo what was read, read again once everything is
+        /// echoed, or close.
+        fn on_done(
+            &mut self,
+            tr: &mut Tracer,
+            mut conn: Conn,
+            op: Op,
+            result: rustix::io::Result<usize>,
+        ) {
+            let close = match (op, result) {
+                (Op::Read, Ok(0)) => "the client is done and everything is echoed",
+                (_, Ok(_)) if self.stopping => "the run is over",
+                (Op::Read, Ok(n)) => {
+                    conn.received(n);
+                    return self.write(tr, conn);
+                }
+                (Op::Write, Ok(n)) if conn.mark_sent(n) => return self.read(tr, conn),
+                // A short write: the rest goes in another request.
+                (Op::Write, Ok(_)) => return self.write(tr, conn),
+                (_, Err(_)) => "the connection failed: drop it",
+            };
+            conn.close(tr, close);
+        }
+
+        /// Submit a read into the connection's buffer: a helper will sleep in it until the
+        /// client sends.
+        fn read(&mut self, tr: &mut Tracer, mut conn: Conn) {
+            let buf = conn.read_buf();
+            let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+            let why = "returns at once: a helper thread of glibc's will read it, blocking";
+            // SAFETY: the buffer is the connection's, which travels with the request until its
+            // aio_return; its heap memory does not move.
+            match unsafe { posix_aio::submit(tr, Op::Read, conn.raw(), ptr, len, why) } {
+                Ok(cb) => self.flights.push(Flight {
+                    cb,
+                    to: To::Conn(conn),
+                }),
+                Err(_) => conn.close(tr, "glibc would not take the read: drop it"),
+            }
+        }
+
+        /// Submit a write of what is left to echo.
+        fn write(&mut self, tr: &mut Tracer, conn: Conn) {
+            let out = conn.unsent();
+            let (ptr, len) = (out.as_ptr().cast_mut(), out.len());
+            let why = "returns at once: a helper thread of glibc's will write it";
+            // SAFETY: glibc only reads the buffer for a write; it is the connection's backlog,
+            // which nothing changes until this request's aio_return.
+            match unsafe { posix_aio::submit(tr, Op::Write, conn.raw(), ptr, len, why) } {
+                Ok(cb) => self.flights.push(Flight {
+                    cb,
+                    to: To::Conn(conn),
+                }),
+                Err(_) => conn.close(tr, "glibc would not take the write: drop it"),
+            }
+        }
+    }
+}
+
+fn notice(s: &Summary) -> Vec<String> {
+    let n = |call: &str| s.library.get(call).copied().unwrap_or(0);
+    let ms = |us: u64| us as f64 / 1e3;
+    vec![
+        format!(
+            "{} aio_read and {} aio_write calls returned at once: glibc queued each for a helper thread of its own, which made a blocking read or write — {} bytes were copied into our buffers by those threads' reads (stage ② on another thread of this process)",
+            n("aio_read"),
+            n("aio_write"),
+            s.bytes_in_by_library
+        ),
+        format!(
+            "the AIO thread slept {:.1} ms in {} aio_suspend calls, each handed the whole list of requests in flight, then asked {} times with aio_error which had finished (no system call, but a look at every request, as select's caller looks at every descriptor)",
+            ms(s.stage(Stage::DataReady)),
+            n("aio_suspend"),
+            n("aio_error")
+        ),
+        format!(
+            "POSIX AIO has no accept: the main thread accepted {} clients in accept4 and rang the doorbell for each; glibc runs at most 20 helpers unless told otherwise (aio_init), so past 20 idle clients the next read waits in its queue — a thread pool of blocking reads behind an asynchronous interface",
+            s.accepted
+        ),
+    ]
+}
