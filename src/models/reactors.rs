@@ -38,9 +38,9 @@ pub const MODEL: Model = Model {
     told: "readiness",
     notice,
     examples: &[
-        "iomodels reactors --threads 4 --scenario demos/herd.scenario              the thundering herd: every waiting thread woken",
-        "iomodels reactors --exclusive --threads 4 --scenario demos/herd.scenario  EPOLLEXCLUSIVE: one or more woken",
-        "iomodels reactors --reuseport --threads 4 --scenario demos/herd.scenario  SO_REUSEPORT: a queue per thread",
+        "iomodels reactors --threads 4 --scenario demos/herd.scenario   the herd: all woken",
+        "iomodels reactors --exclusive --scenario demos/herd.scenario   EPOLLEXCLUSIVE: one or more",
+        "iomodels reactors --reuseport --scenario demos/herd.scenario   SO_REUSEPORT: a queue each",
     ],
 };
 

@@ -30,7 +30,7 @@ pub const MODEL: Model = Model {
     examples: &[
         "iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once",
         "iomodels threads --format json                      each call with the tid of its thread",
-        "iomodels threads --pool 2 --scenario demos/crowd.scenario  two threads in accept4: C and D wait",
+        "iomodels threads --pool 2 --scenario demos/pool.scenario   C and D wait to be accepted",
     ],
 };
 
