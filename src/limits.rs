@@ -49,6 +49,17 @@ pub struct Knobs {
     /// uring: a kernel thread polls the submission ring (`IORING_SETUP_SQPOLL`).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub sqpoll: bool,
+    /// reactors: event-loop threads (`--threads`, default: one per CPU).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub threads: usize,
+    /// reactors: the shared listener registered with `EPOLLEXCLUSIVE` (`--exclusive`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub exclusive: bool,
+    /// reactors: a `SO_REUSEPORT` listener per thread (`--reuseport`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub reuseport: bool,
+    /// threads: a pool of this many threads blocked in accept (`--pool N`); 0: a thread per client.
+    pub pool: usize,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -66,6 +77,12 @@ impl Knobs {
             "poll" => self.poll = true,
             "multishot" => self.multishot = true,
             "sqpoll" => self.sqpoll = true,
+            // The default way for reactors to share the port.
+            "share" => {}
+            "exclusive" => self.exclusive = true,
+            "reuseport" => self.reuseport = true,
+            // `--pool` alone: the CLI's default pool.
+            "pool" => self.pool = 4,
             _ => return None,
         }
         Some(self)
@@ -81,11 +98,21 @@ impl Default for Knobs {
             poll: false,
             multishot: false,
             sqpoll: false,
+            // Two reactors wherever `compare` and the tests run (the CLI's default: one per CPU).
+            threads: 2,
+            exclusive: false,
+            reuseport: false,
+            pool: 0,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,
         }
     }
+}
+
+/// The default number of reactor threads: one per CPU this process may run on, at most 64.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(64))
 }
 
 /// Counts shared by every connection of one server (and its worker threads).

@@ -101,6 +101,25 @@ struct RunArgs {
     /// needs no system call
     #[arg(long)]
     sqpoll: bool,
+    /// reactors: one listener in every thread's epoll, registered plainly: a connection wakes
+    /// every waiting thread (the thundering herd; the default)
+    #[arg(long, conflicts_with_all = ["exclusive", "reuseport"])]
+    share: bool,
+    /// reactors: the shared listener registered with EPOLLEXCLUSIVE (Linux 4.5): one or more
+    /// waiting threads are woken, not all
+    #[arg(long, conflicts_with = "reuseport")]
+    exclusive: bool,
+    /// reactors: a listener per thread, all bound to the port with SO_REUSEPORT: the kernel picks
+    /// one by a hash of the connection's addresses
+    #[arg(long)]
+    reuseport: bool,
+    /// reactors: event-loop threads, each with its own epoll and connections [default: one per CPU]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    threads: Option<u32>,
+    /// threads: a prethreaded server (UNP ch. 30): N threads blocked in accept on the one
+    /// listener, made before any client comes; client N+1 waits for a free thread [N: 4]
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pool: Option<u32>,
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
@@ -204,8 +223,9 @@ pub struct AsyncArgs {
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Models to benchmark (default: every model this OS has but blocking, which serves one
-    /// connection at a time; name it to measure it with one connection). With --scaling: the
-    /// models to sweep (default: whichever of select, poll, epoll, uring, portable exist)
+    /// connection at a time; name it to measure it with one connection), each with its mode's
+    /// flags if any, quoted as one argument ('reactors --reuseport --threads 2'). With
+    /// --scaling: the models to sweep (default: the readiness and completion models here)
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
     /// Connections in the closed loop, each sending a message and waiting for its echo
@@ -475,6 +495,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         ("multishot", args.multishot),
         ("sqpoll", args.sqpoll),
         ("poll", args.poll),
+        ("share", args.share),
+        ("exclusive", args.exclusive),
+        ("reuseport", args.reuseport),
+        ("pool", args.pool.is_some()),
     ];
     for mode in models::MODES {
         if asked.contains(&(mode.flag, true)) && mode.model != model.name {
@@ -486,6 +510,12 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
                 model.name
             );
         }
+    }
+    if args.threads.is_some() && model.name != "reactors" {
+        anyhow::bail!(
+            "--threads is the number of reactors' event loops; `{}` has no such option",
+            model.name
+        );
     }
     colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
@@ -511,6 +541,10 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             poll: args.poll,
             multishot: args.multishot,
             sqpoll: args.sqpoll,
+            threads: args.threads.map_or_else(limits::cpus, |n| n as usize),
+            exclusive: args.exclusive,
+            reuseport: args.reuseport,
+            pool: args.pool.unwrap_or(0) as usize,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,

@@ -16,7 +16,7 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 
 /// The listen backlog: finished handshakes the kernel queues for `accept`. Past it, Linux drops
@@ -42,8 +42,78 @@ pub struct Server {
     budget: Arc<Budget>,
     /// Connections taken from the listener's queue so far (kept or refused), for the harness.
     admitted: Arc<AtomicUsize>,
-    /// The descriptor kept in reserve for `EMFILE`.
-    spare: Spare,
+    /// The descriptor kept in reserve for `EMFILE`, one for all the threads of a server
+    /// (`reactors`, `threads --pool`). Its lock is held around each nonblocking accept, so the
+    /// threads take turns: the descriptor the `EMFILE` trick frees goes to the accept it was
+    /// freed for, not to another thread's (uncontended, the lock costs no system call).
+    spare: Arc<Mutex<Spare>>,
+    /// `reactors --reuseport`: the port's other `SO_REUSEPORT` listeners, one per further
+    /// thread, made here, before any client can connect, so that every connection finds the
+    /// whole group (the model takes them).
+    pub group: Vec<OwnedFd>,
+}
+
+/// What the threads of one server share, for a [`Server`] of their own on another thread
+/// (`reactors`): the stop flag, the connection budget and the accept counter.
+#[derive(Clone)]
+pub struct Shared {
+    local: SocketAddr,
+    spare: Arc<Mutex<Spare>>,
+    knobs: Knobs,
+    stop: Arc<AtomicBool>,
+    budget: Arc<Budget>,
+    admitted: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    /// Server thread `n`'s whole life: `body` on a server of its own (this thread's `tr`,
+    /// accepting from `listener`, sharing the spare descriptor for `EMFILE`), then its
+    /// teardown. A failure is said in the trace and shuts `listener` down, so that no client
+    /// waits on it; it is returned for the thread that joins this one.
+    pub fn serve(
+        self,
+        tr: Tracer,
+        listener: OwnedFd,
+        n: usize,
+        body: impl FnOnce(&mut Server) -> Result<()>,
+    ) -> Result<()> {
+        let mut srv = Server {
+            tr,
+            listener,
+            local: self.local,
+            spare: self.spare,
+            knobs: self.knobs,
+            work: 0,
+            stop: self.stop,
+            budget: self.budget,
+            admitted: self.admitted,
+            group: Vec::new(),
+        };
+        let result = body(&mut srv);
+        if let Err(e) = &result {
+            srv.tr.info(|| format!("server/{n} failed: {e:#}"));
+            srv.abort();
+        }
+        srv.teardown();
+        result
+    }
+}
+
+/// Waits for server threads (`Shared::serve`'s, each with its number) to end; `own` is the
+/// joining thread's result. Every failure is in the error, the joining thread's first.
+pub fn join_all(own: Result<()>, threads: Vec<(usize, JoinHandle<Result<()>>)>) -> Result<()> {
+    let mut failed: Vec<String> = own.err().map(|e| format!("{e:#}")).into_iter().collect();
+    for (n, thread) in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed.push(format!("server/{n} failed: {e:#}")),
+            Err(_) => failed.push(format!("server/{n} panicked")),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    bail!("{}", failed.join("; "))
 }
 
 /// How the harness stops a server: a stop flag, and this OS's way to wake it up; and how it
@@ -80,43 +150,8 @@ impl Server {
         addr: SocketAddr,
         knobs: Knobs,
     ) -> Result<(Server, SocketAddr, StopHandle)> {
-        let listener = sys::socket(&mut tr, &addr).context("socket() failed")?;
+        let listener = bind_listener(&mut tr, addr, knobs.reuseport)?;
         let fd = sys::raw(&listener);
-        let (option, note) = sys::PORT_OPTION;
-        tr.call(
-            Call::new("setsockopt", Stage::Setup)
-                .fd(fd)
-                .args(format_args!("SOL_SOCKET, {option}, 1")),
-            || sys::set_port_option(&listener),
-            note,
-        )
-        .with_context(|| format!("setsockopt({option}) failed"))?;
-        let bound = tr.call(
-            Call::new("bind", Stage::Setup).fd(fd).args(addr),
-            || rustix::net::bind(&listener, &addr),
-            "claim the address and port",
-        );
-        if let Err(e) = bound {
-            let why = match e {
-                Errno::ADDRINUSE => {
-                    "it is already in use (another server?); pick another --port, or omit --port for a free one"
-                }
-                Errno::ADDRNOTAVAIL => {
-                    "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
-                }
-                Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
-                _ => "the kernel refused",
-            };
-            bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
-        }
-        tr.call(
-            Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
-            || rustix::net::listen(&listener, BACKLOG),
-            |_: &rustix::io::Result<()>| {
-                format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
-            },
-        )
-        .context("listen() failed")?;
         let local = tr
             .call(
                 Call::new("getsockname", Stage::Setup).fd(fd),
@@ -127,6 +162,12 @@ impl Server {
         let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
         let waker = sys::stopper(&mut tr, &listener, local)
             .context("cannot prepare a way to stop the server")?;
+        let mut group = Vec::new();
+        if knobs.reuseport {
+            for _ in 1..knobs.threads {
+                group.push(bind_listener(&mut tr, local, true)?);
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let admitted = Arc::new(AtomicUsize::new(0));
         let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
@@ -140,7 +181,8 @@ impl Server {
             stop: stop.clone(),
             budget,
             admitted: admitted.clone(),
-            spare,
+            spare: Arc::new(Mutex::new(spare)),
+            group,
         };
         server.tr.info(|| format!("listening on {}", server.local));
         Ok((
@@ -152,6 +194,18 @@ impl Server {
                 admitted,
             },
         ))
+    }
+
+    /// What another thread needs for a server of its own beside this one.
+    pub fn shared(&self) -> Shared {
+        Shared {
+            local: self.local,
+            spare: self.spare.clone(),
+            knobs: self.knobs.clone(),
+            stop: self.stop.clone(),
+            budget: self.budget.clone(),
+            admitted: self.admitted.clone(),
+        }
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -173,6 +227,9 @@ impl Server {
     /// `EMFILE` the spare descriptor makes room to refuse it (see `limits`); either way the
     /// model sees `ECONNABORTED` (a client that gave up) and carries on. `EINVAL` means stop.
     pub fn accept(&mut self, blocks: bool, note: &str) -> rustix::io::Result<Conn> {
+        let spare = self.spare.clone();
+        // A blocking accept takes its turn when it returns: other threads may accept meanwhile.
+        let turn = (!blocks).then(|| lock(&spare));
         let call = sys::accept_call(self.lfd(), blocks);
         let start = self.tr.enter(&call);
         let r = sys::accept(&self.listener);
@@ -185,6 +242,7 @@ impl Server {
             |r, ev| ev.port = sys::peer_port(r).filter(|_| !wake_up),
             |r: &rustix::io::Result<sys::Accepted>| accepted(r, wake_up, note),
         );
+        let mut spare = turn.unwrap_or_else(|| lock(&spare));
         match r {
             Ok((fd, _)) if wake_up => {
                 sys::close(&mut self.tr, fd, "close the wake-up connection");
@@ -192,9 +250,15 @@ impl Server {
             }
             Ok((fd, _)) => {
                 sys::after_accept(&mut self.tr, &fd);
-                self.admit(fd).ok_or(Errno::CONNABORTED)
+                self.admit_with(fd, &mut spare).ok_or(Errno::CONNABORTED)
             }
-            Err(e) => Err(self.out_of_descriptors(e, blocks)),
+            Err(e) => Err(limits::after_accept_error(
+                &mut self.tr,
+                &mut spare,
+                &self.listener,
+                e,
+                blocks,
+            )),
         }
     }
 
@@ -262,32 +326,49 @@ impl Server {
         with: T,
         body: impl FnOnce(&mut Tracer, T) + std::marker::Send + 'static,
     ) -> Option<JoinHandle<()>> {
-        let rec = self.tr.recorder().clone();
-        let actor = format!("server/{n}");
-        let call = Call::new(sys::SPAWN, Stage::Setup).args(job.args);
-        let start = self.tr.begin();
-        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
-        let spawned = thread::Builder::new().name(actor.clone()).spawn(move || {
-            let mut tr = rec.thread(&actor, crate::sys::thread_id);
-            let _ = tid_tx.send(tr.tid());
+        let started = self.start_thread(n, job.args, job.gloss, with, |mut tr, with| {
             body(&mut tr, with);
             sys::cpu_time(&mut tr);
         });
-        let worker = match spawned {
-            Ok(w) => w,
+        match started {
+            Ok(w) => Some(w),
             // EAGAIN: out of threads or memory. What `with` holds closes with it.
             Err(e) => {
                 let dropped = job.dropped;
                 self.tr.info(|| dropped(e));
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// `clone3`: a thread named `server/N` that runs `body` with `item` on its own tracer
+    /// (which `body` owns: it reports its CPU time itself); `args` and `gloss` (given the new
+    /// thread's id) say what it is for. The call's result
+    /// is the new thread's id, which the new thread sends back (waited for only when the trace
+    /// records it: an untraced run does not wait for the thread to start).
+    pub fn start_thread<T: Send + 'static, R: Send + 'static>(
+        &mut self,
+        n: usize,
+        args: impl std::fmt::Display,
+        gloss: impl FnOnce(i64) -> String,
+        item: T,
+        body: impl FnOnce(Tracer, T) -> R + Send + 'static,
+    ) -> std::io::Result<JoinHandle<R>> {
+        let rec = self.tr.recorder().clone();
+        let actor = format!("server/{n}");
+        let call = Call::new(sys::SPAWN, Stage::Setup).args(args);
+        let start = self.tr.begin();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+        let worker = thread::Builder::new().name(actor.clone()).spawn(move || {
+            let tr = rec.thread(&actor, crate::sys::thread_id);
+            let _ = tid_tx.send(tr.tid());
+            body(tr, item)
+        })?;
         let tid = if self.tr.enabled() {
             tid_rx.recv().unwrap_or(0)
         } else {
             0
         };
-        let gloss = job.gloss;
         self.tr.record(
             call,
             start,
@@ -295,14 +376,20 @@ impl Server {
             |_, _| (),
             |_: &rustix::io::Result<i64>| gloss(tid),
         );
-        Some(worker)
+        Ok(worker)
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
     /// then the client is told why and the connection closed (`None`).
     pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
+        let spare = self.spare.clone();
+        self.admit_with(fd, &mut lock(&spare))
+    }
+
+    /// [`Server::admit`], the spare's lock taken.
+    fn admit_with(&mut self, fd: OwnedFd, spare: &mut Spare) -> Option<Conn> {
         self.admitted.fetch_add(1, Ordering::Relaxed);
-        self.spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
+        spare.maybe_reserve(&mut self.tr, sys::raw(&fd));
         let open = self.budget.open();
         if open >= self.budget.max_conns() {
             limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
@@ -314,7 +401,8 @@ impl Server {
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
     /// the error the model acts on.
     pub fn out_of_descriptors(&mut self, err: Errno, blocks: bool) -> Errno {
-        limits::after_accept_error(&mut self.tr, &mut self.spare, &self.listener, err, blocks)
+        let spare = self.spare.clone();
+        limits::after_accept_error(&mut self.tr, &mut lock(&spare), &self.listener, err, blocks)
     }
 
     /// The model failed: refuse the clients waiting in the listener's queue (Linux shuts the
@@ -325,10 +413,73 @@ impl Server {
 
     /// Closes the listener and reports this thread's CPU time: the last lines of every run.
     pub fn teardown(mut self) {
-        self.spare.release(&mut self.tr);
+        for fd in std::mem::take(&mut self.group) {
+            sys::close(&mut self.tr, fd, "close another listener of the port");
+        }
+        // The spare is closed by the last thread of the server to end (the first one).
+        if let Ok(spare) = Arc::try_unwrap(self.spare) {
+            spare
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .release(&mut self.tr);
+        }
         sys::close(&mut self.tr, self.listener, "close the listener");
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// The spare's lock (a thread that panicked holding it left a spare as good as any).
+fn lock(spare: &Mutex<Spare>) -> std::sync::MutexGuard<'_, Spare> {
+    spare.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `socket` → `setsockopt(SO_REUSEADDR)` (and `SO_REUSEPORT` if asked) → `bind` → `listen`: a
+/// listening socket on `addr`. See socket(7), bind(2), listen(2).
+fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<OwnedFd> {
+    let listener = sys::socket(tr, &addr).context("socket() failed")?;
+    let fd = sys::raw(&listener);
+    let (option, note) = sys::PORT_OPTION;
+    tr.call(
+        Call::new("setsockopt", Stage::Setup)
+            .fd(fd)
+            .args(format_args!("SOL_SOCKET, {option}, 1")),
+        || sys::set_port_option(&listener),
+        note,
+    )
+    .with_context(|| format!("setsockopt({option}) failed"))?;
+    #[cfg(target_os = "linux")]
+    if reuseport {
+        sys::epoll::reuseport(tr, &listener).context("setsockopt(SO_REUSEPORT) failed")?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = reuseport;
+    let bound = tr.call(
+        Call::new("bind", Stage::Setup).fd(fd).args(addr),
+        || rustix::net::bind(&listener, &addr),
+        "claim the address and port",
+    );
+    if let Err(e) = bound {
+        let why = match e {
+            Errno::ADDRINUSE => {
+                "it is already in use (another server?); pick another --port, or omit --port for a free one"
+            }
+            Errno::ADDRNOTAVAIL => {
+                "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
+            }
+            Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
+            _ => "the kernel refused",
+        };
+        bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
+    }
+    tr.call(
+        Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
+        || rustix::net::listen(&listener, BACKLOG),
+        |_: &rustix::io::Result<()>| {
+            format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
+        },
+    )
+    .context("listen() failed")?;
+    Ok(listener)
 }
 
 /// A worker thread's `clone3` arguments: "worker for fd N" (formatted only when traced).

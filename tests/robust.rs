@@ -413,27 +413,36 @@ fn load_every_concurrent_model() {
     }
 }
 
-/// A server that serves one client at a time (the registry's non-concurrent models: blocking,
-/// and aio, whose reads sleep inside io_submit): 20 clients, one after another.
+/// A server that serves one client at a time, or a few (the registry's non-concurrent models
+/// and modes: blocking, aio, whose reads sleep inside io_submit, and threads' bounded pool):
+/// 20 clients, one after another.
 #[test]
 fn load_blocking_sequential() {
-    for m in util::registry().iter().filter(|m| !m.concurrent) {
-        if !here(&m.name) {
-            continue;
+    for m in util::registry() {
+        for (mode, concurrent) in m.ways() {
+            if !concurrent {
+                load_sequential(&m.name, &mode);
+            }
         }
-        let _turn = heavy();
-        let mut srv = Served::start(&m.name, false, &[]);
-        let mut total = Load::default();
-        for i in 0..20 {
-            let l = drive(srv.addr, 1, 2, 100 + i, Duration::from_secs(10));
-            total.clients += l.clients;
-            total.messages += l.messages;
-            total.bytes += l.bytes;
-        }
-        srv.alive();
-        eprintln!("load {}: {total:?} (sequential), byte-exact", m.name);
-        srv.stop(|_| true);
     }
+}
+
+fn load_sequential(model: &str, mode: &[&str]) {
+    if !here(model) {
+        return;
+    }
+    let _turn = heavy();
+    let mut srv = Served::start(model, false, mode);
+    let mut total = Load::default();
+    for i in 0..20 {
+        let l = drive(srv.addr, 1, 2, 100 + i, Duration::from_secs(10));
+        total.clients += l.clients;
+        total.messages += l.messages;
+        total.bytes += l.bytes;
+    }
+    srv.alive();
+    eprintln!("load {model} {mode:?}: {total:?} (sequential), byte-exact");
+    srv.stop(|_| true);
 }
 
 /// Sends `msg` and expects exactly it back within `wait`.

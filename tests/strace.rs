@@ -386,9 +386,14 @@ fn check_library(model: &str, dir: &Path, inside: &[(i64, Vec<Sys>)]) {
 /// One model (with its mode's flag, if any) under strace, on the classroom scenario and on
 /// the crowd.
 fn check_model(run: &[String]) {
-    let model = run.join(" ");
     let crowd = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/crowd.scenario");
-    for scenario in [None, Some(crowd)] {
+    check_scenarios(run, &[None, Some(crowd)]);
+}
+
+/// `run` under strace with each scenario (`None`: the built-in one).
+fn check_scenarios(run: &[String], scenarios: &[Option<&str>]) {
+    let model = run.join(" ");
+    for &scenario in scenarios {
         let dir = std::env::temp_dir().join(format!(
             "iomodels-strace-{}-{}",
             run.join(""),
@@ -438,6 +443,22 @@ fn every_model_matches_strace() {
     assert!(runs.len() >= 3, "models here: {runs:?}");
     for run in runs {
         check_model(&run);
+    }
+}
+
+/// reactors with more threads than this machine has CPUs, in each mode, under the herd: every
+/// thread's calls, the losers' `EAGAIN`s among them.
+#[test]
+fn reactors_herd_matches_strace() {
+    if !util::have("strace") || !util::models_here().iter().any(|m| m == "reactors") {
+        return;
+    }
+    let herd = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/herd.scenario");
+    for mode in ["--share", "--exclusive", "--reuseport"] {
+        let run: Vec<String> = ["reactors", mode, "--threads", "4"]
+            .map(String::from)
+            .into();
+        check_scenarios(&run, &[Some(herd)]);
     }
 }
 

@@ -2,6 +2,7 @@
 //! peer program that speaks the same start-up line. Its CPU time and memory come from `/proc`.
 
 use anyhow::{Context, Result, anyhow, bail};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 /// What to start.
 #[derive(Clone, Debug)]
 pub enum Target {
-    /// A model of this binary, by name.
+    /// A model of this binary, by name, with its mode's flags if any (`reactors --reuseport
+    /// --threads 2`).
     Model(String),
     /// A peer server: `NAME=PROGRAM`, started as `PROGRAM --port 0`; it must print
     /// `serving on IP:PORT …` as its first line on stderr, like `--serve` does.
@@ -41,7 +43,8 @@ impl Server {
             Target::Model(m) => {
                 let exe = std::env::current_exe().context("cannot find this program")?;
                 let mut c = Command::new(exe);
-                c.args([m.as_str(), "--serve", "--no-trace", "--port", "0"]);
+                c.args(m.split_whitespace())
+                    .args(["--serve", "--no-trace", "--port", "0"]);
                 c
             }
             Target::Peer { program, .. } => {
@@ -119,6 +122,25 @@ impl Server {
         cpu_of(self.pid())
     }
 
+    /// CPU time each thread of the child has used so far, by thread id: the scheduler's
+    /// `se.sum_exec_runtime` from `/proc/PID/task/TID/sched` (nanoseconds, user and system
+    /// together; kernels with `CONFIG_SCHED_DEBUG`), else `utime + stime` from its `stat`
+    /// (clock ticks: 10 ms at the usual 100 Hz). A thread that has ended is not listed.
+    pub fn thread_cpu(&self) -> BTreeMap<u32, Duration> {
+        let dir = format!("/proc/{}/task", self.pid());
+        let Ok(tasks) = std::fs::read_dir(&dir) else {
+            return BTreeMap::new();
+        };
+        tasks
+            .filter_map(|t| {
+                let tid: u32 = t.ok()?.file_name().to_str()?.parse().ok()?;
+                let cpu = sched_cpu(&format!("{dir}/{tid}/sched"))
+                    .or_else(|| stat_cpu(&format!("{dir}/{tid}/stat")).ok())?;
+                Some((tid, cpu))
+            })
+            .collect()
+    }
+
     /// A line of `/proc/PID/status`, in kB (`VmHWM`: peak resident memory; `VmRSS`: now).
     pub fn status_kb(&self, field: &str) -> Option<u64> {
         let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
@@ -161,8 +183,25 @@ impl Drop for Server {
 
 /// `utime + stime` from `/proc/PID/stat` (fields 14 and 15, in clock ticks).
 pub fn cpu_of(pid: u32) -> Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+    stat_cpu(&format!("/proc/{pid}/stat"))
+}
+
+/// `se.sum_exec_runtime` (milliseconds, with six decimals) from a `sched` file of `/proc`.
+fn sched_cpu(path: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let ms: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("se.sum_exec_runtime"))?
+        .trim_start_matches([' ', ':'])
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs_f64(ms / 1e3))
+}
+
+/// `utime + stime` from a `stat` file of `/proc` (a process's or one of its threads').
+fn stat_cpu(path: &str) -> Result<Duration> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     let rest = &stat[stat.rfind(')').context("odd /proc stat")? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();

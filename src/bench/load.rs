@@ -80,13 +80,16 @@ pub fn connect(addr: SocketAddr, n: usize) -> anyhow::Result<Vec<TcpStream>> {
         .collect()
 }
 
-/// Drives `streams` in a closed loop with `size`-byte messages until `until`.
-pub fn drive(
+/// Drives `streams` in a closed loop with `size`-byte messages until `until`; `last` runs
+/// when the load is over, before the connections close (a thread-per-connection server still
+/// has every thread then).
+pub fn drive<R>(
     streams: Vec<TcpStream>,
     size: usize,
     until: Until,
     progress: Option<&ProgressBar>,
-) -> anyhow::Result<Outcome> {
+    last: impl FnOnce() -> R,
+) -> anyhow::Result<(Outcome, R)> {
     let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
     let mut clients = Vec::with_capacity(streams.len());
     for (i, s) in streams.into_iter().enumerate() {
@@ -191,15 +194,17 @@ pub fn drive(
         Some(d) => d.min(Instant::now()).duration_since(begun),
         None => begun.elapsed(),
     };
+    let end = last();
     // Dropping the descriptors closes every connection: the server sees EOF on each.
     drop(clients);
-    Ok(Outcome {
+    let outcome = Outcome {
         requests,
         verified,
         errors,
         hist,
         elapsed,
-    })
+    };
+    Ok((outcome, end))
 }
 
 /// What the loop has counted so far.

@@ -63,6 +63,9 @@ pub struct Row {
     pub p999_us: f64,
     /// The server child's user+system CPU during the load.
     pub server_cpu_ms: f64,
+    /// The same, per thread of the child that used any, busiest first (the median of each
+    /// rank over the rounds): how the load spread over the server's threads.
+    pub thread_cpu_ms: Vec<f64>,
     pub cpu_per_request_us: f64,
     /// Why this row differs from the others (e.g. one connection for blocking).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -73,6 +76,8 @@ pub struct Row {
 pub struct Measured {
     pub outcome: load::Outcome,
     pub cpu: Duration,
+    /// Each thread's CPU over the load, busiest first (threads that used none left out).
+    pub threads: Vec<Duration>,
 }
 
 impl Measured {
@@ -99,11 +104,20 @@ pub fn measure(
 ) -> Result<Measured> {
     let streams = load::connect(srv.addr, conns)?;
     let before = srv.cpu()?;
-    let outcome = load::drive(streams, size, until, progress)?;
+    let threads_before = srv.thread_cpu();
+    let (outcome, threads_after) =
+        load::drive(streams, size, until, progress, || srv.thread_cpu())?;
     let after = srv.cpu()?;
+    let mut threads: Vec<Duration> = threads_after
+        .into_iter()
+        .map(|(tid, t)| t.saturating_sub(threads_before.get(&tid).copied().unwrap_or_default()))
+        .filter(|t| !t.is_zero())
+        .collect();
+    threads.sort_unstable_by(|a, b| b.cmp(a));
     Ok(Measured {
         outcome,
         cpu: after.saturating_sub(before),
+        threads,
     })
 }
 
@@ -168,10 +182,7 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
                 .map(|m| m.name.to_string())
                 .collect()
         } else {
-            crate::run::available_models(&args.models)?
-                .iter()
-                .map(|m| m.name.to_string())
-                .collect()
+            named(&args.models)?
         };
         return scaling::scaling(&ScalingOpts {
             models,
@@ -187,18 +198,18 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
     if args.plot.is_some() {
         bail!("--plot draws the --scaling sweep: add --scaling");
     }
-    let models: Vec<&crate::models::Model> = if args.models.is_empty() && args.peer.is_empty() {
+    let mut targets: Vec<Target> = if args.models.is_empty() && args.peer.is_empty() {
         crate::models::MODELS
             .iter()
             .filter(|m| m.available() && m.concurrent())
+            .map(|m| Target::Model(m.name.to_string()))
             .collect()
     } else {
-        crate::run::available_models(&args.models)?
+        named(&args.models)?
+            .into_iter()
+            .map(Target::Model)
+            .collect()
     };
-    let mut targets: Vec<Target> = models
-        .iter()
-        .map(|m| Target::Model(m.name.to_string()))
-        .collect();
     for p in &args.peer {
         let (name, program) = p
             .split_once('=')
@@ -220,6 +231,20 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
     })
 }
 
+/// The models named on the command line, each with its flags if any (`reactors --reuseport
+/// --threads 2`: one argument), as the words to start it with; each must be a model here.
+fn named(specs: &[String]) -> Result<Vec<String>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let words: Vec<&str> = spec.split_whitespace().collect();
+            let name = words.first().map_or(String::new(), |w| w.to_string());
+            crate::run::available_models(&[name])?;
+            Ok(words.join(" "))
+        })
+        .collect()
+}
+
 /// Runs the benchmark and writes the results. Returns the exit code (1 if an echo failed).
 pub fn bench(opts: &BenchOpts) -> Result<i32> {
     if opts.targets.is_empty() {
@@ -234,7 +259,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
         // A model that serves one connection at a time gets a single connection: every other
         // connection of a closed loop would wait for ever behind the first.
         let one = matches!(t, Target::Model(m)
-            if crate::models::find(m).is_some_and(|m| !m.concurrent()));
+            if m.split_whitespace().next().and_then(crate::models::find).is_some_and(|m| !m.concurrent()));
         conns_of.push((if one { 1 } else { opts.connections }, i));
     }
     for round in 0..opts.rounds {
@@ -277,6 +302,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             p999_us: median(ms.iter().map(|m| m.pct_us(0.999)).collect()),
             server_cpu_ms: median(ms.iter().map(|m| m.cpu.as_secs_f64() * 1e3).collect()),
             cpu_per_request_us: median(ms.iter().map(Measured::cpu_per_request_us).collect()),
+            thread_cpu_ms: by_rank(&ms),
             note: if conns != opts.connections {
                 "serves one connection at a time: measured with 1".into()
             } else {
@@ -295,6 +321,30 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
     Ok(if bad.is_empty() { 0 } else { 1 })
 }
 
+/// Per thread rank (busiest first), the median over the rounds of its CPU in ms.
+fn by_rank(ms: &[Measured]) -> Vec<f64> {
+    let ranks = ms.iter().map(|m| m.threads.len()).max().unwrap_or(0);
+    (0..ranks)
+        .map(|r| {
+            median(
+                ms.iter()
+                    .map(|m| m.threads.get(r).map_or(0.0, |t| t.as_secs_f64() * 1e3))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `812/790`: CPU ms per thread, as one field; in the table (`most`), the busiest few and
+/// how many more.
+fn per_thread(ms: &[f64], most: usize) -> String {
+    let shown: Vec<String> = ms.iter().take(most).map(|t| format!("{t:.0}")).collect();
+    match ms.len().saturating_sub(most) {
+        0 => shown.join("/"),
+        more => format!("{} +{more} threads", shown.join("/")),
+    }
+}
+
 fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
     let out = &mut std::io::stdout().lock();
     match opts.format {
@@ -311,12 +361,12 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
         Format::Csv => {
             writeln!(
                 out,
-                "model,connections,size,requests,verified,errors,rounds,seconds,requests_per_s,p50_us,p99_us,p999_us,server_cpu_ms,cpu_per_request_us"
+                "model,connections,size,requests,verified,errors,rounds,seconds,requests_per_s,p50_us,p99_us,p999_us,server_cpu_ms,cpu_per_request_us,thread_cpu_ms"
             )?;
             for r in rows {
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{:.1},{:.1},{:.1},{:.3}",
+                    "{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{:.1},{:.1},{:.1},{:.3},{}",
                     r.model,
                     r.connections,
                     r.size,
@@ -330,7 +380,8 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                     r.p99_us,
                     r.p999_us,
                     r.server_cpu_ms,
-                    r.cpu_per_request_us
+                    r.cpu_per_request_us,
+                    per_thread(&r.thread_cpu_ms, usize::MAX)
                 )?;
             }
         }
@@ -344,6 +395,7 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                 "p99 µs",
                 "p99.9 µs",
                 "server CPU ms",
+                "per thread ms",
                 "CPU/request µs",
                 "echoes verified",
             ]);
@@ -356,6 +408,7 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                     format!("{:.0}", r.p99_us),
                     format!("{:.0}", r.p999_us),
                     format!("{:.0}", r.server_cpu_ms),
+                    per_thread(&r.thread_cpu_ms, 4),
                     format!("{:.1}", r.cpu_per_request_us),
                     format!("{}/{}", r.verified, r.requests),
                 ]);
@@ -382,7 +435,9 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
             writeln!(
                 out,
                 "CPU/request is the server's user+system time divided by the echoes it served: \
-                 steadier than requests/s on a shared machine."
+                 steadier than requests/s on a shared machine. Per thread: the CPU each server \
+                 thread ran for during the load (/proc/PID/task/TID/sched, else its stat in 10 ms \
+                 ticks), busiest first."
             )?;
         }
     }

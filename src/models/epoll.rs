@@ -70,6 +70,13 @@ pub(crate) mod server {
     #[doc(alias = "epoll_wait")]
     #[doc(alias = "EPOLLET")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+        serve_on(srv, None)
+    }
+
+    /// [`serve`] on an epoll instance made beforehand, if given (`reactors` makes every
+    /// thread's before any thread accepts, so that a busy thread's connections cannot take the
+    /// last descriptor another thread's `epoll_create1` needs).
+    pub fn serve_on(srv: &mut Server, ep: Option<Epoll>) -> anyhow::Result<()> {
         let edge = srv.knobs.edge;
         let et = if edge {
             EventFlags::ET
@@ -82,9 +89,24 @@ pub(crate) mod server {
             &srv.listener,
             "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
         );
-        let mut ep = Epoll::create(&mut srv.tr)?;
-        let why = "tell us when a client is waiting to be accepted";
-        ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et, why)?;
+        let mut ep = match ep {
+            Some(ep) => ep,
+            None => Epoll::create(&mut srv.tr).context("epoll_create1 failed")?,
+        };
+        // reactors --exclusive: the listener every thread shares, with EPOLLEXCLUSIVE.
+        let (only, why) = if srv.knobs.exclusive {
+            (
+                EventFlags::EXCLUSIVE,
+                "tell us when a client is waiting, but wake only one or more of the threads waiting on it, not all",
+            )
+        } else {
+            (
+                EventFlags::empty(),
+                "tell us when a client is waiting to be accepted",
+            )
+        };
+        ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
+        ep.mark_listener(&srv.listener);
 
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
         let mut ready = Vec::with_capacity(MAX_EVENTS);

@@ -22,6 +22,7 @@ pub mod nonblocking;
 pub mod poll;
 pub mod portable;
 pub mod posix_aio;
+pub mod reactors;
 pub mod select;
 pub mod sigio;
 pub mod threads;
@@ -139,6 +140,7 @@ pub const MODELS: &[Model] = &[
     select::MODEL,
     poll::MODEL,
     epoll::MODEL,
+    reactors::MODEL,
     kqueue::MODEL,
     portable::MODEL,
     sigio::MODEL,
@@ -167,6 +169,31 @@ pub const MODES: &[Mode] = &[
         flag: "edge",
         what: "edge-triggered mode (EPOLLET)",
         concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "share",
+        what: "shared-listener mode (the default: one listener in every thread's epoll)",
+        concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "exclusive",
+        what: "exclusive-wake-up mode (EPOLLEXCLUSIVE)",
+        concurrent: true,
+    },
+    Mode {
+        model: "reactors",
+        flag: "reuseport",
+        what: "listener-per-thread mode (SO_REUSEPORT)",
+        concurrent: true,
+    },
+    Mode {
+        model: "threads",
+        flag: "pool",
+        what: "prethreaded mode (a pool of threads blocked in accept)",
+        // At most N at once: client N+1 waits in the listen queue until a thread is free.
+        concurrent: false,
     },
     Mode {
         model: "uring",

@@ -9,9 +9,11 @@
 
 use super::{Kind, Model};
 use crate::echo::Conn;
-use crate::server::Server;
+use crate::server::{Server, Shared};
+use crate::sys;
 use crate::trace::Tracer;
 use crate::trace::summary::Summary;
+use anyhow::Context;
 use rustix::io::Errno;
 
 pub const MODEL: Model = Model {
@@ -28,6 +30,7 @@ pub const MODEL: Model = Model {
     examples: &[
         "iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once",
         "iomodels threads --format json                      each call with the tid of its thread",
+        "iomodels threads --pool 2 --scenario demos/pool.scenario   C and D wait to be accepted",
     ],
 };
 
@@ -36,15 +39,11 @@ pub const MODEL: Model = Model {
 #[doc(alias = "clone3")]
 #[doc(alias = "pthread_create")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
+    if srv.knobs.pool > 0 {
+        return pool(srv);
+    }
     let mut workers = Vec::new();
-    loop {
-        let accepted = srv.accept(true, "sleep until a client has connected");
-        let conn = match accepted {
-            Ok(conn) => conn,
-            Err(Errno::INVAL) => break,
-            Err(Errno::CONNABORTED | Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
-        };
+    while let Some(conn) = next(srv, "sleep until a client has connected")? {
         // A thread of its own for this client (`clone3`); this one goes back to accept.
         if let Some(worker) = srv.spawn(workers.len() + 2, conn, worker) {
             workers.push(worker);
@@ -58,6 +57,18 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The next client from a blocking `accept4`; `None` once the listener is shut (`EINVAL`).
+fn next(srv: &mut Server, note: &str) -> anyhow::Result<Option<Conn>> {
+    loop {
+        match srv.accept(true, note) {
+            Ok(conn) => return Ok(Some(conn)),
+            Err(Errno::INVAL) => return Ok(None),
+            Err(Errno::CONNABORTED | Errno::INTR) => continue,
+            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+        }
+    }
+}
+
 /// One client's whole life, on its own thread: recv → send → … → close (and the thread's CPU
 /// time, which every server thread records last: see `Server::spawn`).
 fn worker(tr: &mut Tracer, mut conn: Conn) {
@@ -66,15 +77,96 @@ fn worker(tr: &mut Tracer, mut conn: Conn) {
 }
 // ANCHOR_END: serve
 
+// ANCHOR: pool
+/// `--pool N`, the prethreaded server (UNP §30.7): N threads made before any client comes,
+/// each blocked in `accept4` on the one listener; the kernel hands each connection to one of
+/// them, which serves it to the end and goes back to accept. No thread is made per client,
+/// but with N clients being served client N+1 waits in the listen queue. This thread only
+/// waits for the pool to end (the harness's shutdown wakes every accept4 with `EINVAL`).
+fn pool(srv: &mut Server) -> anyhow::Result<()> {
+    let shared = srv.shared();
+    let mut threads = Vec::new();
+    let mut result = Ok(());
+    for k in 2..srv.knobs.pool + 2 {
+        let why = "the same listening socket under another number, for the next thread of the pool";
+        let started = sys::dup(&mut srv.tr, &srv.listener, why)
+            .context("fcntl(F_DUPFD_CLOEXEC) failed")
+            .and_then(|fd| {
+                let gloss = |tid| {
+                    format!("a new thread ({tid}) will accept and serve clients, one at a time")
+                };
+                let body = move |tr, (shared, fd): (Shared, _)| shared.serve(tr, fd, k, pooled);
+                Ok(srv.start_thread(
+                    k,
+                    format_args!("pool thread {k}"),
+                    gloss,
+                    (shared.clone(), fd),
+                    body,
+                )?)
+            });
+        match started {
+            Ok(t) => threads.push((k, t)),
+            Err(e) => {
+                // The threads made so far are blocked in accept4: shut the listener to end them.
+                srv.abort();
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    srv.tr.info(|| {
+        format!(
+            "{} threads wait in accept4; this one waits for them to end",
+            threads.len()
+        )
+    });
+    crate::server::join_all(result, threads)
+}
+
+/// A pool thread: accept a client, serve it to the end, accept the next.
+fn pooled(srv: &mut Server) -> anyhow::Result<()> {
+    let note = "this thread was free: the kernel handed it the next connection";
+    while let Some(mut conn) = next(srv, note)? {
+        conn.echo_blocking(&mut srv.tr);
+        conn.close(
+            &mut srv.tr,
+            "this client is done; the thread goes back to accept4",
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: pool
+
 fn notice(s: &Summary) -> Vec<String> {
-    vec![
+    // Fewer threads made than clients kept: a pool served them in turn (`--pool`).
+    let made = s.calls.get(sys::SPAWN).copied().unwrap_or(0);
+    let shared = made + s.refused < s.accepted;
+    let mut v = vec![
         format!(
             "{} server threads for {} clients; the most served at once: {}",
             s.threads, s.accepted, s.max_open
         ),
         format!(
-            "the longest any client's bytes waited before a recv took them: {:.1} ms — every client has a thread of its own to wait in",
-            s.longest_wait().map_or(0, |w| w.wait_us) as f64 / 1e3
+            "the longest any client's bytes waited before a recv took them: {:.1} ms — {}",
+            s.longest_wait().map_or(0, |w| w.wait_us) as f64 / 1e3,
+            if shared {
+                "a client waits until a thread of the pool is free to read it"
+            } else {
+                "every client has a thread of its own to wait in"
+            }
         ),
-    ]
+    ];
+    if let Some(q) = s.longest_queued() {
+        v.push(format!(
+            "the longest a client waited to be accepted (from its connect to the accept4 that took it): {:.1} ms, client {} — {}",
+            q.wait_us as f64 / 1e3,
+            q.client,
+            if shared {
+                "every thread of the pool was busy with a client, so the next waited in the listen queue"
+            } else {
+                "with a thread per client the accept loop is never busy for long"
+            }
+        ));
+    }
+    v
 }

@@ -114,6 +114,10 @@ pub struct Event {
     /// handed the kernel to watch, or has to look through to find the ready ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watched: Option<u64>,
+    /// On a readiness wait: `true` when it reported a listening socket (a connection waiting
+    /// to be accepted), so that a summary can count the wake-ups of many threads sharing one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listener: Option<bool>,
     /// On a `close`: the server refused this connection (e.g. its descriptor is past
     /// `FD_SETSIZE`, so `select` cannot watch it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +177,7 @@ impl Event {
             step: None,
             key: None,
             watched: None,
+            listener: None,
             refused: None,
             by: None,
             tracepoint: None,

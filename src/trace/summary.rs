@@ -54,6 +54,23 @@ pub struct Wait {
     pub wait_us: u64,
 }
 
+/// One server thread's part in accepting: what it took from a listener, and how often a
+/// readiness wait woke it for one (see [`Summary::by_thread`]).
+#[derive(Default, Debug, Serialize)]
+pub struct Listening {
+    /// Connections this thread accepted.
+    pub accepted: u64,
+    /// Its readiness waits that reported a listener, each followed by accepts until `EAGAIN`
+    /// (the wait that told of the harness's stop is not counted).
+    pub wakeups: u64,
+    /// Of those, the ones whose first accept found the queue empty (`EAGAIN`): another thread
+    /// had taken the connection first.
+    pub lost: u64,
+    /// Connections accepted since the last wait that reported a listener, until `EAGAIN`.
+    #[serde(skip)]
+    round: Option<u64>,
+}
+
 #[derive(Default, Debug, Serialize)]
 pub struct Summary {
     /// System calls the server made (a collapsed run counts as its count).
@@ -101,6 +118,13 @@ pub struct Summary {
     pub signals_with_data: u64,
     /// Each time a client's sent bytes reached the server's buffer: how long it took.
     pub waits: Vec<Wait>,
+    /// Each scripted client the server accepted: how long from its `connect` (the client's
+    /// event, just before the call) to the end of the accept that took it — its wait in the
+    /// listen queue, and the handshake.
+    pub queued: Vec<Wait>,
+    /// When each client port's connect began, until an accept takes it.
+    #[serde(skip)]
+    connecting: HashMap<u16, u64>,
     /// The descriptor the last signal named, until data is copied from it or another comes.
     #[serde(skip)]
     signal_fd: Option<i64>,
@@ -111,6 +135,9 @@ pub struct Summary {
     /// Over those waits: descriptors watched / looked through, and descriptors found ready.
     pub watched: u64,
     pub ready: u64,
+    /// Per server thread (by tid), its part in accepting.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_thread: BTreeMap<i64, Listening>,
     /// Connections the server accepted and then refused (closed at once).
     pub refused: u64,
     /// Scripted clients that saw the server turn them away before any echo.
@@ -204,6 +231,9 @@ impl Summary {
         if ev.would_block() {
             self.eagain += ev.count;
         }
+        if ev.kind == Kind::Syscall {
+            self.listening(ev);
+        }
         if ev.timed_out() {
             self.timeouts += ev.count;
         }
@@ -221,6 +251,16 @@ impl Summary {
         }
         if ev.by.is_some() && ev.kind == Kind::Syscall {
             *self.library_calls.entry(ev.call).or_default() += ev.count;
+        }
+        if let (Some(port), Some(_)) = (ev.port, ev.ret)
+            && let Some(began) = self.connecting.remove(&port)
+            && let Some(client) = self.peers.client_at(port)
+        {
+            self.queued.push(Wait {
+                client: client.to_string(),
+                bytes: 0,
+                wait_us: (ev.t_us + ev.dur_us).saturating_sub(began),
+            });
         }
         if ev.port.is_some() && ev.ret.is_some() {
             self.max_fd = self.max_fd.max(ev.ret.unwrap_or(0));
@@ -278,9 +318,46 @@ impl Summary {
         }
     }
 
+    /// Follows each thread's accepting: a wait that reported a listener opens a round of
+    /// accepts, which `EAGAIN` ends (`EINVAL`, the stop, ends it uncounted unless it accepted).
+    fn listening(&mut self, ev: &Event) {
+        let t = self.by_thread.entry(ev.tid).or_default();
+        if ev.listener == Some(true) {
+            t.round = Some(0);
+            return;
+        }
+        if !ev.call.starts_with("accept") {
+            return;
+        }
+        if ev.port.is_some() && ev.ret.is_some() {
+            t.accepted += 1;
+            if let Some(k) = &mut t.round {
+                *k += 1;
+            }
+            return;
+        }
+        match (ev.errno, t.round) {
+            (Some("EAGAIN"), Some(k)) => {
+                t.wakeups += 1;
+                t.lost += u64::from(k == 0);
+                t.round = None;
+            }
+            (Some("EINVAL"), Some(k)) => {
+                t.wakeups += u64::from(k > 0);
+                t.round = None;
+            }
+            _ => {}
+        }
+    }
+
     fn client(&mut self, ev: &Event) {
         let Some(name) = &ev.client else { return };
         match (ev.call, ev.ok) {
+            ("connect", _) => {
+                if let Some(port) = ev.port {
+                    self.connecting.insert(port, ev.t_us);
+                }
+            }
             ("send", _) => {
                 let e = self.unread.entry(name.clone()).or_insert((ev.t_us, 0));
                 e.1 += ev.bytes.unwrap_or(0);
@@ -293,6 +370,11 @@ impl Summary {
             (_, Some(false)) => self.failures += 1,
             _ => {}
         }
+    }
+
+    /// The client that waited longest to be accepted.
+    pub fn longest_queued(&self) -> Option<&Wait> {
+        self.queued.iter().max_by_key(|w| w.wait_us)
     }
 
     /// The client whose bytes waited longest in the kernel before the server took them.

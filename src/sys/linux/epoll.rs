@@ -19,9 +19,16 @@ pub const MAX_EVENTS: usize = 64;
 pub struct Epoll {
     fd: OwnedFd,
     watched: usize,
+    /// The listening socket among them, so that a wait can say it reported one.
+    listener: Option<RawFd>,
     /// Where `epoll_wait` writes; [`Epoll::wait`] hands the events on as `(fd, flags)`.
     events: Vec<epoll::Event>,
 }
+
+// SAFETY: `events` only holds what the kernel wrote there, each event's data a descriptor
+// number (`EventData::new_u64`), never a pointer; nothing in it is dereferenced, so an instance
+// may move to another thread (reactors makes each thread's before starting it).
+unsafe impl Send for Epoll {}
 
 impl Epoll {
     /// `epoll_create1(EPOLL_CLOEXEC)`: an instance whose interest list the kernel keeps.
@@ -35,6 +42,7 @@ impl Epoll {
         Ok(Epoll {
             fd,
             watched: 0,
+            listener: None,
             events: Vec::with_capacity(MAX_EVENTS),
         })
     }
@@ -51,6 +59,12 @@ impl Epoll {
         self.ctl(tr, Ctl::Add, fd.as_fd(), flags, why)?;
         self.watched += 1;
         Ok(())
+    }
+
+    /// Marks `fd`, already added, as the listening socket: a wait that reports it says so
+    /// (`listener` in the JSON trace). Not a system call.
+    pub fn mark_listener(&mut self, fd: &impl AsFd) {
+        self.listener = Some(fd.as_fd().as_raw_fd());
     }
 
     /// `epoll_ctl(EPOLL_CTL_MOD, fd, {flags})`: change what we wait for on `fd`.
@@ -97,11 +111,18 @@ impl Epoll {
         );
         ready.extend(self.events.iter().map(|e| (e.data.u64() as RawFd, e.flags)));
         let watched = self.watched;
+        let listener = self.listener;
         tr.record(
             call,
             start,
             &r,
-            |r, ev| ev.watched = Some(r.as_ref().map_or(0, |&n| n as u64)),
+            |r, ev| {
+                ev.watched = Some(r.as_ref().map_or(0, |&n| n as u64));
+                ev.listener = ready
+                    .iter()
+                    .any(|&(fd, _)| Some(fd) == listener)
+                    .then_some(true);
+            },
             |r: &Result<usize>| match r {
                 Ok(n) => format!(
                     "{n} ready out of {watched} watched, handed to us directly — nothing to scan: {}",
@@ -160,6 +181,7 @@ impl fmt::Display for Names {
             (EventFlags::ERR, "EPOLLERR"),
             (EventFlags::HUP, "EPOLLHUP"),
             (EventFlags::RDHUP, "EPOLLRDHUP"),
+            (EventFlags::EXCLUSIVE, "EPOLLEXCLUSIVE"),
             (EventFlags::ONESHOT, "EPOLLONESHOT"),
             (EventFlags::ET, "EPOLLET"),
         ]
@@ -175,4 +197,18 @@ fn ready_list(ready: &[(RawFd, EventFlags)]) -> String {
         .map(|(fd, f)| format!("{fd} {}", Names(*f)))
         .collect();
     names::list(&shown, ", ", 6)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)`, before `bind`: every socket that sets it (as the
+/// same user) may bind the same port, and the kernel hands each new connection to one of the
+/// group's listeners, chosen by a hash of its addresses and ports. See socket(7).
+#[doc(alias = "SO_REUSEPORT")]
+pub fn reuseport(tr: &mut Tracer, listener: &OwnedFd) -> Result<()> {
+    tr.call(
+        Call::new("setsockopt", Stage::Setup)
+            .fd(listener.as_raw_fd())
+            .args("SOL_SOCKET, SO_REUSEPORT, 1"),
+        || rustix::net::sockopt::set_socket_reuseport(listener, true),
+        "share the port: each listener of the group gets its own accept queue, and the kernel spreads connections over them",
+    )
 }

@@ -77,14 +77,24 @@ pub struct Stopper {
 
 /// `fcntl(F_DUPFD_CLOEXEC)`: a second handle to the listener, for the harness.
 pub fn stopper(tr: &mut Tracer, listener: &OwnedFd, _local: SocketAddr) -> Result<Stopper> {
-    tr.call(
-        Call::new("fcntl", SETUP)
-            .fd(listener.as_raw_fd())
-            .args("F_DUPFD_CLOEXEC, 0"),
-        || rustix::io::fcntl_dupfd_cloexec(listener, 0),
+    dup(
+        tr,
+        listener,
         "a second handle to the listener, for the harness to stop us with",
     )
     .map(|listener| Stopper { listener })
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: another descriptor number for the same open socket;
+/// `why` is the gloss. See fcntl(2), dup(2).
+pub fn dup(tr: &mut Tracer, fd: &OwnedFd, why: &str) -> Result<OwnedFd> {
+    tr.call(
+        Call::new("fcntl", SETUP)
+            .fd(fd.as_raw_fd())
+            .args("F_DUPFD_CLOEXEC, 0"),
+        || rustix::io::fcntl_dupfd_cloexec(fd, 0),
+        why,
+    )
 }
 
 impl Stopper {
@@ -100,12 +110,19 @@ impl Stopper {
 /// The model failed: shut the listener down (the harness's duplicate keeps it open), so that
 /// clients waiting in its queue are refused at once instead of waiting for an echo.
 pub fn refuse(tr: &mut Tracer, listener: &OwnedFd) {
+    shut_down(tr, listener, "the server failed: refuse the clients");
+}
+
+/// `shutdown(listener, SHUT_RD)`: the listener accepts no more; a thread blocked in (or
+/// woken for) its `accept4` gets `EINVAL`, and clients still queued are refused. See
+/// shutdown(2).
+pub fn shut_down(tr: &mut Tracer, listener: &OwnedFd, why: &str) {
     let _ = tr.call(
         Call::new("shutdown", Stage::Teardown)
             .fd(listener.as_raw_fd())
             .args("SHUT_RD"),
         || rustix::net::shutdown(listener, rustix::net::Shutdown::Read),
-        "the server failed: refuse the clients",
+        why,
     );
 }
 
