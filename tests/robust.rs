@@ -578,8 +578,9 @@ fn never_reader_every_model() {
     }
 }
 
-/// Whether the server hung up on `sock` (EOF or reset) instead of echoing.
-fn hung_up(sock: &mut TcpStream) -> Option<Vec<u8>> {
+/// Whether the server hung up on `sock` (EOF or reset) instead of echoing (`who`: the model
+/// and the client, for the failure).
+fn hung_up(sock: &mut TcpStream, who: &str) -> Option<Vec<u8>> {
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let _ = sock.write_all(b"anyone?\n");
     let mut got = Vec::new();
@@ -601,7 +602,7 @@ fn hung_up(sock: &mut TcpStream) -> Option<Vec<u8>> {
             {
                 return Some(got);
             }
-            Err(e) => panic!("neither an echo nor a hang-up: {e}"),
+            Err(e) => panic!("{who}: neither an echo nor a hang-up: {e}"),
         }
     }
 }
@@ -632,7 +633,7 @@ fn out_of_descriptors(model: &str, mode: &[&str]) {
     let mut served = Vec::new();
     let mut refused = 0;
     for (i, s) in socks.iter_mut().enumerate() {
-        match hung_up(s) {
+        match hung_up(s, &format!("{model} {mode:?}, client {i} of 30")) {
             None => served.push(i),
             Some(_) => refused += 1,
         }
@@ -747,7 +748,8 @@ fn max_conns(model: &str, mode: &[&str]) {
     }
     for _ in 0..2 {
         let mut s = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
-        let said = hung_up(&mut s).unwrap_or_else(|| panic!("{model}: served past --max-conns"));
+        let said =
+            hung_up(&mut s, model).unwrap_or_else(|| panic!("{model}: served past --max-conns"));
         assert!(
             String::from_utf8_lossy(&said).starts_with("busy: this server holds at most 3"),
             "{model}: {:?}",
