@@ -63,7 +63,7 @@ mod server {
     use crate::models::completion::{Held, Op, Ops};
     use crate::server::Server;
     use crate::sys::iocp::{Packet, Port};
-    use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped};
+    use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped, Told};
     use crate::trace::Tracer;
     use anyhow::Context;
     use rustix::io::Errno;
@@ -174,7 +174,8 @@ mod server {
         fn start_recv(&mut self, tr: &mut Tracer, mut held: Held) {
             // SAFETY: the buffer is this connection's, parked with the key below until its packet
             // is dequeued; its heap memory does not move. The OVERLAPPED is parked with it.
-            match unsafe { overlapped::recv(tr, held.conn.raw(), held.conn.read_buf()) } {
+            match unsafe { overlapped::recv(tr, held.conn.raw(), held.conn.read_buf(), Told::Port) }
+            {
                 Ok((key, ov)) => self.ops.start(key, Op::Recv(held), ov),
                 Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
             }
@@ -184,7 +185,7 @@ mod server {
         fn start_send(&mut self, tr: &mut Tracer, held: Held) {
             // SAFETY: nothing is read into this connection's echo queue until the send completes
             // (it is parked with the key below), so the slice stays where it is.
-            match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent()) } {
+            match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent(), Told::Port) } {
                 Ok((key, ov)) => self.ops.start(key, Op::Send(held), ov),
                 Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
             }

@@ -12,6 +12,7 @@ use crate::trace::summary::Summary;
 // Every model is compiled on every OS: its name, lesson and notice are data, and only its
 // `serve` (with the module contents that implement it) is `#[cfg]`'d to the OSes that have it.
 pub mod aio;
+pub mod apc;
 pub mod blocking;
 #[cfg(any(target_os = "linux", windows))]
 mod completion;
@@ -25,6 +26,7 @@ pub mod select;
 pub mod sigio;
 pub mod threads;
 pub mod uring;
+pub mod wsaevent;
 
 /// Of three values (a name, a sentence, a notice), the one for this OS: Linux, macOS/BSD,
 /// Windows.
@@ -137,6 +139,8 @@ pub const MODELS: &[Model] = &[
     sigio::MODEL,
     uring::MODEL,
     aio::MODEL,
+    wsaevent::MODEL,
+    apc::MODEL,
     iocp::MODEL,
 ];
 

@@ -30,10 +30,15 @@ pub struct Port {
     handle: HANDLE,
 }
 
-/// One completion packet: its key (the OVERLAPPED's address) and how the operation ended.
+/// One completion packet: the OVERLAPPED's address (what this program looks the operation up
+/// by), the CompletionKey of the socket it came from (Windows' key, one per handle, given when
+/// the socket was tied to the port), and how the operation ended.
 #[derive(Clone, Copy)]
 pub struct Packet {
+    /// The OVERLAPPED's address.
     pub key: usize,
+    /// `lpCompletionKey`: the per-handle key (here, the socket's number).
+    pub completion_key: usize,
     /// 0, or the NTSTATUS the operation failed with.
     status: u32,
     /// Bytes moved.
@@ -73,8 +78,9 @@ impl Port {
     }
 
     /// `CreateIoCompletionPort(socket, port, key, 0)`: packets for this socket's overlapped
-    /// calls come to our port. The completion key is the socket (each packet also carries the
-    /// OVERLAPPED's address, which is the key this program looks up).
+    /// calls come to our port, each carrying this CompletionKey (Windows' key, one per handle:
+    /// here the socket's number) and the OVERLAPPED's address of its own call, which is what
+    /// this program looks up.
     pub fn associate(&self, tr: &mut Tracer, sock: &OwnedFd, note: &str) -> Result<()> {
         let fd = super::raw(sock);
         tr.call(
@@ -125,6 +131,7 @@ impl Port {
                 .iter()
                 .map(|e| Packet {
                     key: e.lpOverlapped as usize,
+                    completion_key: e.lpCompletionKey,
                     status: e.Internal as u32,
                     bytes: e.dwNumberOfBytesTransferred,
                 })
@@ -134,9 +141,14 @@ impl Port {
         }
     }
 
-    /// A packet whose key the program does not hold: said, and otherwise ignored.
+    /// A packet whose OVERLAPPED the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, packet: Packet) {
-        tr.info(|| format!("a packet for unknown key {:#x}", packet.key));
+        tr.info(|| {
+            format!(
+                "a packet for an OVERLAPPED we do not hold: ov={:#x} (CompletionKey={})",
+                packet.key, packet.completion_key
+            )
+        });
     }
 
     /// `CloseHandle(port)`, once every packet has been taken off it.
