@@ -49,6 +49,9 @@ pub struct Knobs {
     /// uring: a kernel thread polls the submission ring (`IORING_SETUP_SQPOLL`).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub sqpoll: bool,
+    /// iocp: worker threads waiting on the port (0: the single-threaded loop).
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub workers: usize,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -66,6 +69,7 @@ impl Default for Knobs {
             poll: false,
             multishot: false,
             sqpoll: false,
+            workers: 0,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,

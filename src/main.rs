@@ -101,6 +101,10 @@ struct RunArgs {
     /// needs no system call
     #[arg(long)]
     sqpoll: bool,
+    /// iocp: N worker threads (4 when N is left out) wait on one completion port made with
+    /// NumberOfConcurrentThreads = N; each packet goes to whichever worker waits
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4", value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: Option<u32>,
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
@@ -450,6 +454,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         ("multishot", args.multishot),
         ("sqpoll", args.sqpoll),
         ("poll", args.poll),
+        ("workers", args.workers.is_some()),
     ];
     for mode in models::MODES {
         if asked.contains(&(mode.flag, true)) && mode.model != model.name {
@@ -486,6 +491,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             poll: args.poll,
             multishot: args.multishot,
             sqpoll: args.sqpoll,
+            workers: args.workers.unwrap_or(0) as usize,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,

@@ -177,6 +177,12 @@ pub const MODES: &[Mode] = &[
         concurrent: true,
     },
     Mode {
+        model: "iocp",
+        flag: "workers",
+        what: "worker pool (N threads in GetQueuedCompletionStatusEx on one port)",
+        concurrent: true,
+    },
+    Mode {
         model: "aio",
         flag: "poll",
         what: "readiness mode (IOCB_CMD_POLL)",

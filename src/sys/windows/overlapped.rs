@@ -45,6 +45,10 @@ pub struct Overlapped {
     told: Told,
 }
 
+// SAFETY: Windows writes the OVERLAPPED from no thread of ours in particular; a pool worker hands
+// it to another only under the pool's lock, and it is freed once its operation has reported.
+unsafe impl Send for Overlapped {}
+
 /// How an overlapped call reports its end.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Told {

@@ -235,7 +235,7 @@ pub fn wait(
         ))
         // A wait of a millisecond or none is not announced: its timeouts fold like spins.
         .blocking(ms == WSA_INFINITE);
-    let r = tr.call_with(
+    let r = tr.call(
         call,
         || {
             // SAFETY: `Event` is a transparent WSAEVENT, a handle-sized integer, so `events` is
@@ -256,7 +256,6 @@ pub fn wait(
                 r => Ok(r),
             }
         },
-        |_, ev| ev.watched = Some(n as u64),
         gloss,
     );
     match r {
