@@ -53,11 +53,11 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(windows)]
 mod server {
-    use crate::models::completion::{Held, Op, Ops};
+    use crate::models::completion::{Held, Next, Op, Ops};
     use crate::server::Server;
     use crate::sys::apc::{self, Ran};
     use crate::sys::overlapped::{self, ABORTED, Overlapped, Told};
-    use crate::sys::wsaevent::{self, Event, IO_COMPLETION, Interest, Timeout};
+    use crate::sys::wsaevent::{self, Event, IO_COMPLETION, Timeout};
     use crate::trace::Tracer;
     use anyhow::Context;
     use rustix::io::{Errno, Result};
@@ -74,17 +74,8 @@ mod server {
     #[doc(alias = "LPWSAOVERLAPPED_COMPLETION_ROUTINE")]
     #[doc(alias = "WSAWaitForMultipleEvents")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let listening = Event::create(&mut srv.tr, "an event object for the listener")
-            .context("WSACreateEvent failed")?;
-        listening
-            .select(
-                &mut srv.tr,
-                &srv.listener,
-                Interest::LISTENER,
-                "signal it when a connection waits to be accepted (the listener is nonblocking now)",
-            )
-            .context("WSAEventSelect failed")?;
-        let events = [listening];
+        let events = [Event::on_listener(&mut srv.tr, &srv.listener)
+            .context("the listener's event object failed")?];
         let mut ops: Ops<usize, Overlapped> = Ops::new();
         let mut over = false;
         let mut stop_seen: Option<Instant> = None;
@@ -199,41 +190,20 @@ mod server {
     fn on_received(
         tr: &mut Tracer,
         ops: &mut Ops<usize, Overlapped>,
-        mut held: Held,
+        held: Held,
         res: Result<u32>,
     ) {
-        match res {
-            Ok(n) if n > 0 && !ops.stopping() => {
-                held.conn.received(n as usize);
-                start_send(tr, ops, held);
-            }
-            Ok(0) => ops.close(tr, held, "the client is done and everything is echoed"),
-            Ok(_) => ops.close(tr, held, "the run is over"),
-            Err(e) if e == ABORTED => ops.close(tr, held, "the run is over"),
-            Err(_) => ops.close(tr, held, "the connection failed: drop it"),
+        if let Some(held) = ops.after_recv(tr, held, res, ABORTED) {
+            start_send(tr, ops, held);
         }
     }
 
     /// `WSASend` reported: send the rest of a short send, or start the next `WSARecv`.
-    fn on_sent(
-        tr: &mut Tracer,
-        ops: &mut Ops<usize, Overlapped>,
-        mut held: Held,
-        res: Result<u32>,
-    ) {
-        match res {
-            Ok(n) => {
-                let done = held.conn.mark_sent(n as usize);
-                if ops.stopping() {
-                    ops.close(tr, held, "the run is over");
-                } else if done {
-                    start_recv(tr, ops, held);
-                } else {
-                    start_send(tr, ops, held);
-                }
-            }
-            Err(e) if e == ABORTED => ops.close(tr, held, "the run is over"),
-            Err(_) => ops.close(tr, held, "the connection failed: drop it"),
+    fn on_sent(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>, held: Held, res: Result<u32>) {
+        match ops.after_send(tr, held, res, ABORTED) {
+            Some(Next::Recv(held)) => start_recv(tr, ops, held),
+            Some(Next::Send(held)) => start_send(tr, ops, held),
+            None => {}
         }
     }
     // ANCHOR_END: callbacks

@@ -71,7 +71,7 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(windows)]
 mod server {
-    use crate::models::completion::{Held, Op, Ops};
+    use crate::models::completion::{Held, Next, Op, Ops};
     use crate::server::Server;
     use crate::sys::iocp::{Packet, Port};
     use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped, Told};
@@ -284,24 +284,11 @@ mod server {
     fn on_received(
         lp: &mut Loop,
         srv: &mut Server,
-        mut held: Held,
+        held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        match res {
-            Ok(n) if n > 0 && !lp.ops.stopping() => {
-                held.conn.received(n as usize);
-                lp.start_send(&mut srv.tr, held);
-            }
-            Ok(0) => lp.ops.close(
-                &mut srv.tr,
-                held,
-                "the client is done and everything is echoed",
-            ),
-            Ok(_) => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(e) if e == ABORTED => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(_) => lp
-                .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+        if let Some(held) = lp.ops.after_recv(&mut srv.tr, held, res, ABORTED) {
+            lp.start_send(&mut srv.tr, held);
         }
         Ok(())
     }
@@ -310,24 +297,13 @@ mod server {
     fn on_sent(
         lp: &mut Loop,
         srv: &mut Server,
-        mut held: Held,
+        held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        match res {
-            Ok(n) => {
-                let done = held.conn.mark_sent(n as usize);
-                if lp.ops.stopping() {
-                    lp.ops.close(&mut srv.tr, held, "the run is over");
-                } else if done {
-                    lp.start_recv(&mut srv.tr, held);
-                } else {
-                    lp.start_send(&mut srv.tr, held);
-                }
-            }
-            Err(e) if e == ABORTED => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(_) => lp
-                .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+        match lp.ops.after_send(&mut srv.tr, held, res, ABORTED) {
+            Some(Next::Recv(held)) => lp.start_recv(&mut srv.tr, held),
+            Some(Next::Send(held)) => lp.start_send(&mut srv.tr, held),
+            None => {}
         }
         Ok(())
     }

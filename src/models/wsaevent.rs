@@ -86,17 +86,10 @@ mod server {
     #[doc(alias = "WSA_MAXIMUM_WAIT_EVENTS")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // events[0] is the listener's; events[i + 1] is conns[i]'s.
-        let listening = Event::create(&mut srv.tr, "an event object for the listener")
-            .context("WSACreateEvent failed")?;
-        listening
-            .select(
-                &mut srv.tr,
-                &srv.listener,
-                Interest::LISTENER,
-                "signal it when a connection waits to be accepted (the listener is nonblocking now)",
-            )
-            .context("WSAEventSelect failed")?;
-        let mut events = vec![listening];
+        let mut events = vec![
+            Event::on_listener(&mut srv.tr, &srv.listener)
+                .context("the listener's event object failed")?,
+        ];
         let mut conns: Vec<Watched> = Vec::new();
         let mut over = false;
         while !over {

@@ -115,6 +115,19 @@ impl Event {
         Ok(Event(made as _))
     }
 
+    /// `WSACreateEvent()`, then `WSAEventSelect(listener, event, FD_ACCEPT)`: the listener's
+    /// event, signalled when a connection waits to be accepted.
+    pub fn on_listener(tr: &mut Tracer, listener: &impl AsRawFd) -> Result<Event> {
+        let ev = Event::create(tr, "an event object for the listener")?;
+        ev.select(
+            tr,
+            listener,
+            Interest::LISTENER,
+            "signal it when a connection waits to be accepted (the listener is nonblocking now)",
+        )?;
+        Ok(ev)
+    }
+
     /// `WSAEventSelect(s, event, interest)`: Winsock signals this event when one of those
     /// network events happens on the socket (and makes the socket nonblocking).
     #[doc(alias = "WSAEventSelect")]
