@@ -57,7 +57,7 @@ mod server {
     use crate::server::Server;
     use crate::sys::apc::{self, Ran};
     use crate::sys::overlapped::{self, ABORTED, Overlapped, Told};
-    use crate::sys::wsaevent::{self, Event, IO_COMPLETION, Timeout};
+    use crate::sys::wsaevent::{self, Event, IO_COMPLETION, Interest, Timeout};
     use crate::trace::Tracer;
     use anyhow::Context;
     use rustix::io::{Errno, Result};
@@ -101,7 +101,7 @@ mod server {
                 }
                 Some(_) if !over => {
                     let _ = events[0].news(&mut srv.tr, &srv.listener);
-                    over = accept_all(srv, &mut ops)?;
+                    over = accept_all(srv, &events, &mut ops)?;
                 }
                 Some(_) => {}
                 None => srv.tr.work(&mut srv.work),
@@ -115,10 +115,22 @@ mod server {
 
     /// `FD_ACCEPT`: accept every connection waiting and start its first `WSARecv`. Returns
     /// `true` (after cancelling what is in flight) when the harness ended the run.
-    fn accept_all(srv: &mut Server, ops: &mut Ops<usize, Overlapped>) -> anyhow::Result<bool> {
+    fn accept_all(
+        srv: &mut Server,
+        events: &[Event],
+        ops: &mut Ops<usize, Overlapped>,
+    ) -> anyhow::Result<bool> {
         loop {
             match srv.accept(false, "FD_ACCEPT: a client is waiting") {
                 Ok(conn) => {
+                    // Left in place, the inherited selection lets this socket's I/O reset the
+                    // listener's event: under Wine, accepts stopped after some 80 connections.
+                    let _ = events[0].select(
+                        &mut srv.tr,
+                        &conn.fd,
+                        Interest::NONE,
+                        "it inherited the listener's event selection: end it, so that this socket's I/O leaves the listener's event alone",
+                    );
                     let held = ops.open(conn);
                     start_recv(&mut srv.tr, ops, held);
                 }

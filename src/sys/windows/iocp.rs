@@ -84,7 +84,7 @@ impl Port {
             &made,
             |_, _| (),
             |_: &Result<i64>| match threads {
-                1 => "a completion port: Windows queues a packet here for every overlapped call that finishes (and does not complete at once, see FILE_SKIP_COMPLETION_PORT_ON_SUCCESS); one thread waits on it".to_string(),
+                1 => "a completion port: Windows queues a packet here for every overlapped call that finishes".to_string(),
                 n => format!("a completion port: Windows queues a packet here for every overlapped call that finishes; NumberOfConcurrentThreads = {n}: at most {n} threads that waited on it run at once"),
             },
         );

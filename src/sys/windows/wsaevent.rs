@@ -39,6 +39,8 @@ impl Interest {
     pub const LISTENER: Interest = Interest(FD_ACCEPT);
     /// A connection's: data (or its end) to read, room to write, the peer gone.
     pub const CONNECTION: Interest = Interest(FD_READ | FD_WRITE | FD_CLOSE);
+    /// None: `WSAEventSelect(s, event, 0)` ends the socket's association with any event.
+    pub const NONE: Interest = Interest(0);
 
     pub fn read(self) -> bool {
         self.0 & FD_READ != 0
