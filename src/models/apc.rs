@@ -104,6 +104,14 @@ mod server {
                     over = accept_all(srv, &events, &mut ops)?;
                 }
                 Some(_) => {}
+                // A wait that timed out tries accept too: under Wine a burst of connections can
+                // leave the listener's event unsignalled with clients waiting (robust's 1000
+                // clients stalled at 400-600 accepted). Nonblocking, accept answers
+                // WSAEWOULDBLOCK when nobody waits.
+                None if !over => {
+                    srv.tr.work(&mut srv.work);
+                    over = accept_all(srv, &events, &mut ops)?;
+                }
                 None => srv.tr.work(&mut srv.work),
             }
         }
