@@ -60,6 +60,9 @@ pub struct Knobs {
     pub reuseport: bool,
     /// threads: a pool of this many threads blocked in accept (`--pool N`); 0: a thread per client.
     pub pool: usize,
+    /// iocp: worker threads waiting on the port (0: the single-threaded loop).
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub workers: usize,
     /// Most connections open at once; the next are accepted, told why, and closed.
     pub max_conns: usize,
     /// Most bytes all connections together hold waiting to be echoed (beyond one read each).
@@ -83,6 +86,8 @@ impl Knobs {
             "reuseport" => self.reuseport = true,
             // `--pool` alone: the CLI's default pool.
             "pool" => self.pool = 4,
+            // `--workers` alone: the CLI's default pool of iocp workers.
+            "workers" => self.workers = 4,
             _ => return None,
         }
         Some(self)
@@ -103,6 +108,7 @@ impl Default for Knobs {
             exclusive: false,
             reuseport: false,
             pool: 0,
+            workers: 0,
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,

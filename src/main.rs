@@ -120,6 +120,10 @@ struct RunArgs {
     /// listener, made before any client comes; client N+1 waits for a free thread [N: 4]
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pool: Option<u32>,
+    /// iocp: N worker threads (4 when N is left out) wait on one completion port made with
+    /// NumberOfConcurrentThreads = N; each packet goes to whichever worker waits
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4", value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: Option<u32>,
     /// Before the scenario, open N idle client connections that never send (a crowd to watch)
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     idle: u32,
@@ -499,6 +503,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         ("exclusive", args.exclusive),
         ("reuseport", args.reuseport),
         ("pool", args.pool.is_some()),
+        ("workers", args.workers.is_some()),
     ];
     for mode in models::MODES {
         if asked.contains(&(mode.flag, true)) && mode.model != model.name {
@@ -545,6 +550,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             exclusive: args.exclusive,
             reuseport: args.reuseport,
             pool: args.pool.unwrap_or(0) as usize,
+            workers: args.workers.unwrap_or(0) as usize,
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,
@@ -616,7 +622,7 @@ fn list_json() -> std::io::Result<()> {
             "told": m.told,
             "modes": models::MODES
                 .iter()
-                .filter(|mode| mode.model == m.name)
+                .filter(|mode| mode.model == m.name && mode.here)
                 .map(|mode| serde_json::json!({
                     "flag": format!("--{}", mode.flag),
                     "concurrent": mode.concurrent,

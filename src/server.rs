@@ -55,6 +55,7 @@ pub struct Server {
 
 /// What the threads of one server share, for a [`Server`] of their own on another thread
 /// (`reactors`): the stop flag, the connection budget and the accept counter.
+#[cfg(target_os = "linux")]
 #[derive(Clone)]
 pub struct Shared {
     local: SocketAddr,
@@ -65,6 +66,7 @@ pub struct Shared {
     admitted: Arc<AtomicUsize>,
 }
 
+#[cfg(target_os = "linux")]
 impl Shared {
     /// Server thread `n`'s whole life: `body` on a server of its own (this thread's `tr`,
     /// accepting from `listener`, sharing the spare descriptor for `EMFILE`), then its
@@ -101,6 +103,7 @@ impl Shared {
 
 /// Waits for server threads (`Shared::serve`'s, each with its number) to end; `own` is the
 /// joining thread's result. Every failure is in the error, the joining thread's first.
+#[cfg(target_os = "linux")]
 pub fn join_all(own: Result<()>, threads: Vec<(usize, JoinHandle<Result<()>>)>) -> Result<()> {
     let mut failed: Vec<String> = own.err().map(|e| format!("{e:#}")).into_iter().collect();
     for (n, thread) in threads {
@@ -197,6 +200,7 @@ impl Server {
     }
 
     /// What another thread needs for a server of its own beside this one.
+    #[cfg(target_os = "linux")]
     pub fn shared(&self) -> Shared {
         Shared {
             local: self.local,
@@ -380,7 +384,9 @@ impl Server {
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
-    /// then the client is told why and the connection closed (`None`).
+    /// then the client is told why and the connection closed (`None`). (For models that
+    /// accept on their own: io_uring's and IOCP's accepts complete as operations.)
+    #[cfg(any(target_os = "linux", windows))]
     pub fn admit(&mut self, fd: OwnedFd) -> Option<Conn> {
         let spare = self.spare.clone();
         self.admit_with(fd, &mut lock(&spare))
@@ -399,7 +405,8 @@ impl Server {
     }
 
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns
-    /// the error the model acts on.
+    /// the error the model acts on. (io_uring's accepts, which complete as operations.)
+    #[cfg(target_os = "linux")]
     pub fn out_of_descriptors(&mut self, err: Errno, blocks: bool) -> Errno {
         let spare = self.spare.clone();
         limits::after_accept_error(&mut self.tr, &mut lock(&spare), &self.listener, err, blocks)

@@ -362,6 +362,9 @@ fn flags_that_mean_nothing_here_are_refused() {
     one_line_error(&["uring", "--poll"], "aio");
     one_line_error(&["epoll", "--multishot"], "--multishot");
     one_line_error(&["poll", "--sqpoll"], "uring");
+    one_line_error(&["epoll", "--workers", "2"], "iocp");
+    one_line_error(&["iocp", "--workers", "65"], "1..=64");
+    one_line_error(&["iocp", "--workers", "0"], "1..=64");
     one_line_error(
         &["blocking", "--serve", "--scenario", "demos/crowd.scenario"],
         "--scenario",

@@ -118,7 +118,7 @@ fn configurations() -> Vec<(&'static Model, Option<&'static str>)> {
             std::iter::once((m, None)).chain(
                 MODES
                     .iter()
-                    .filter(move |mode| mode.model == m.name)
+                    .filter(move |mode| mode.model == m.name && mode.here)
                     .map(move |mode| (m, Some(mode.flag))),
             )
         })

@@ -67,6 +67,13 @@ impl<A> Op<A> {
     }
 }
 
+/// What a completed send leads to ([`Ops::after_send`]).
+#[cfg(windows)]
+pub enum Next {
+    Recv(Held),
+    Send(Held),
+}
+
 /// Who has a connection's slot.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place<K> {
@@ -160,6 +167,57 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
             _ => None,
         });
         accepts.chain(parked)
+    }
+
+    /// A receive completed with `res`: its bytes are queued for the echo and the connection
+    /// comes back, to send them; or it is closed — the client's EOF, a failure, `cancelled` (the
+    /// OS's error for an operation we cancelled), or the run being over.
+    #[cfg(windows)]
+    pub fn after_recv(
+        &mut self,
+        tr: &mut Tracer,
+        mut held: Held,
+        res: Result<u32, Errno>,
+        cancelled: Errno,
+    ) -> Option<Held> {
+        match res {
+            Ok(n) if n > 0 && !self.stopping => {
+                held.conn.received(n as usize);
+                return Some(held);
+            }
+            Ok(0) => self.close(tr, held, "the client is done and everything is echoed"),
+            Ok(_) => self.close(tr, held, "the run is over"),
+            Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
+            Err(_) => self.close(tr, held, "the connection failed: drop it"),
+        }
+        None
+    }
+
+    /// A send completed with `res`: the connection comes back with what to start next (the
+    /// next receive once its echo is out, the rest of a short send), or it is closed.
+    #[cfg(windows)]
+    pub fn after_send(
+        &mut self,
+        tr: &mut Tracer,
+        mut held: Held,
+        res: Result<u32, Errno>,
+        cancelled: Errno,
+    ) -> Option<Next> {
+        match res {
+            Ok(n) => {
+                let done = held.conn.mark_sent(n as usize);
+                if self.stopping {
+                    self.close(tr, held, "the run is over");
+                } else if done {
+                    return Some(Next::Recv(held));
+                } else {
+                    return Some(Next::Send(held));
+                }
+            }
+            Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
+            Err(_) => self.close(tr, held, "the connection failed: drop it"),
+        }
+        None
     }
 
     fn place(&mut self, slot: usize, place: Place<K>) {

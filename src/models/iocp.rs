@@ -7,15 +7,26 @@
 //! loop is four steps:
 //!
 //! 1. **make a key and map it to a callback**: each operation gets its own boxed `OVERLAPPED`;
-//!    its address is the key, and a table the program owns maps it to `on_accepted`,
-//!    `on_received` or `on_sent`;
-//! 2. **make the overlapped call** with that key: `AcceptEx`, `WSARecv`, `WSASend` return at once
-//!    (`ERROR_IO_PENDING`, or success); either way the result comes only from the port, as a
-//!    packet (this program does not set `FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`);
+//!    its address is the key this program looks up, and a table the program owns maps it to
+//!    `on_accepted`, `on_received` or `on_sent`. (Windows' own *CompletionKey* is another
+//!    thing: one value per handle, given when the socket is tied to the port, and carried by
+//!    every packet of that socket beside the OVERLAPPED's address.)
+//! 2. **make the overlapped call** with that OVERLAPPED: `AcceptEx`, `WSARecv`, `WSASend` return
+//!    at once (`ERROR_IO_PENDING`, or success); either way the result comes only from the port,
+//!    as a packet (this program does not set `FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`, which would
+//!    make a call that succeeds at once post none). A call that fails at once posts none either;
 //! 3. **ask the port what finished**: `GetQueuedCompletionStatusEx` with a 1 ms timeout, doing
 //!    other work whenever nothing has;
 //! 4. **look the key up and call back**: the packet's OVERLAPPED address leaves the table and its
 //!    callback runs.
+//!
+//! With `--workers N` the port is waited on by a pool: N threads, each blocked in
+//! `GetQueuedCompletionStatusEx` for one packet at a time, on a port made with
+//! `NumberOfConcurrentThreads` = N (Windows lets at most N of its waiters run at once). Whichever
+//! worker is waiting takes the next packet: any thread can handle any connection's result, which
+//! neither event objects (64 per waiting thread) nor completion routines (only the thread that
+//! asked) allow. The callbacks are the same; they share the table under one lock, so here only
+//! one runs at a time while the others wait for packets or for the lock.
 //!
 //! This is `uring`'s design on Windows: the same key table (`completion.rs`), the same
 //! callbacks; the port's calls are in `crate::sys::iocp`, the overlapped ones in
@@ -60,20 +71,21 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(windows)]
 mod server {
-    use crate::models::completion::{Held, Op, Ops};
+    use crate::models::completion::{Held, Next, Op, Ops};
     use crate::server::Server;
     use crate::sys::iocp::{Packet, Port};
-    use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped};
-    use crate::trace::Tracer;
+    use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped, Told};
+    use crate::trace::{Call, Stage, Tracer};
     use anyhow::Context;
     use rustix::io::Errno;
+    use std::sync::{Mutex, PoisonError, mpsc};
     use std::time::{Duration, Instant};
 
     // ANCHOR: table
     /// Everything the loop owns: the port, and step 1's table of keys (the OVERLAPPEDs'
     /// addresses) with the connections whose operations are in flight.
-    struct Loop {
-        port: Port,
+    struct Loop<'p> {
+        port: &'p Port,
         /// `AcceptEx` and `GetAcceptExSockaddrs`, which Winsock hands out through `WSAIoctl`.
         ext: Extensions,
         /// Key → the callback it stands for ([`Op`]; an accept's carries the socket it accepts
@@ -107,17 +119,14 @@ mod server {
     #[doc(alias = "WSARecv")]
     #[doc(alias = "OVERLAPPED")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let mut lp = Loop::new(srv)?;
+        if srv.knobs.workers > 0 {
+            return pool::serve(srv, srv.knobs.workers);
+        }
+        let port = Port::create(&mut srv.tr, 1).context("CreateIoCompletionPort failed")?;
+        let mut lp = Loop::new(srv, &port)?;
         lp.start_accept(srv)?;
         while !lp.ops.is_empty() {
-            // The harness's wake-up connection normally ends the run (in `on_accepted`); should it
-            // not come, the stop flag alone does, a second later.
-            if srv.stopping() && !lp.ops.stopping() {
-                let seen = *lp.stop_seen.get_or_insert_with(Instant::now);
-                if seen.elapsed() > Duration::from_secs(1) {
-                    lp.cancel_all(&mut srv.tr);
-                }
-            }
+            lp.stop_if_not_woken(srv);
             // Step 3: ask the port what has finished (at most 1 ms).
             let packets = lp
                 .port
@@ -131,17 +140,16 @@ mod server {
                 lp.dispatch(srv, packet)?;
             }
         }
-        lp.port.close(&mut srv.tr);
+        port.close(&mut srv.tr);
         Ok(())
     }
     // ANCHOR_END: serve
 
-    impl Loop {
-        /// `CreateIoCompletionPort` twice (make the port; associate the listener with it), and
-        /// `WSAIoctl` for the extension functions `AcceptEx` and `GetAcceptExSockaddrs`.
-        fn new(srv: &mut Server) -> anyhow::Result<Loop> {
+    impl<'p> Loop<'p> {
+        /// `CreateIoCompletionPort` to associate the listener with the port, and `WSAIoctl` for
+        /// the extension functions `AcceptEx` and `GetAcceptExSockaddrs`.
+        fn new(srv: &mut Server, port: &'p Port) -> anyhow::Result<Loop<'p>> {
             let tr = &mut srv.tr;
-            let port = Port::create(tr).context("CreateIoCompletionPort failed")?;
             port.associate(
                 tr,
                 &srv.listener,
@@ -155,6 +163,17 @@ mod server {
                 ops: Ops::new(),
                 stop_seen: None,
             })
+        }
+
+        /// The harness's wake-up connection normally ends the run (in `on_accepted`); should it
+        /// not come, the stop flag alone does, a second later.
+        fn stop_if_not_woken(&mut self, srv: &mut Server) {
+            if srv.stopping() && !self.ops.stopping() {
+                let seen = *self.stop_seen.get_or_insert_with(Instant::now);
+                if seen.elapsed() > Duration::from_secs(1) {
+                    self.cancel_all(&mut srv.tr);
+                }
+            }
         }
 
         /// `WSASocketW(…, WSA_FLAG_OVERLAPPED)` for the next connection, then `AcceptEx` into it,
@@ -174,7 +193,8 @@ mod server {
         fn start_recv(&mut self, tr: &mut Tracer, mut held: Held) {
             // SAFETY: the buffer is this connection's, parked with the key below until its packet
             // is dequeued; its heap memory does not move. The OVERLAPPED is parked with it.
-            match unsafe { overlapped::recv(tr, held.conn.raw(), held.conn.read_buf()) } {
+            match unsafe { overlapped::recv(tr, held.conn.raw(), held.conn.read_buf(), Told::Port) }
+            {
                 Ok((key, ov)) => self.ops.start(key, Op::Recv(held), ov),
                 Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
             }
@@ -184,7 +204,7 @@ mod server {
         fn start_send(&mut self, tr: &mut Tracer, held: Held) {
             // SAFETY: nothing is read into this connection's echo queue until the send completes
             // (it is parked with the key below), so the slice stays where it is.
-            match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent()) } {
+            match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent(), Told::Port) } {
                 Ok((key, ov)) => self.ops.start(key, Op::Send(held), ov),
                 Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
             }
@@ -264,24 +284,11 @@ mod server {
     fn on_received(
         lp: &mut Loop,
         srv: &mut Server,
-        mut held: Held,
+        held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        match res {
-            Ok(n) if n > 0 && !lp.ops.stopping() => {
-                held.conn.received(n as usize);
-                lp.start_send(&mut srv.tr, held);
-            }
-            Ok(0) => lp.ops.close(
-                &mut srv.tr,
-                held,
-                "the client is done and everything is echoed",
-            ),
-            Ok(_) => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(e) if e == ABORTED => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(_) => lp
-                .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+        if let Some(held) = lp.ops.after_recv(&mut srv.tr, held, res, ABORTED) {
+            lp.start_send(&mut srv.tr, held);
         }
         Ok(())
     }
@@ -290,28 +297,136 @@ mod server {
     fn on_sent(
         lp: &mut Loop,
         srv: &mut Server,
-        mut held: Held,
+        held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        match res {
-            Ok(n) => {
-                let done = held.conn.mark_sent(n as usize);
-                if lp.ops.stopping() {
-                    lp.ops.close(&mut srv.tr, held, "the run is over");
-                } else if done {
-                    lp.start_recv(&mut srv.tr, held);
-                } else {
-                    lp.start_send(&mut srv.tr, held);
-                }
-            }
-            Err(e) if e == ABORTED => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(_) => lp
-                .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+        match lp.ops.after_send(&mut srv.tr, held, res, ABORTED) {
+            Some(Next::Recv(held)) => lp.start_recv(&mut srv.tr, held),
+            Some(Next::Send(held)) => lp.start_send(&mut srv.tr, held),
+            None => {}
         }
         Ok(())
     }
     // ANCHOR_END: callbacks
+
+    mod pool {
+        use super::*;
+
+        /// How long a worker waits for a packet before it looks at the stop flag.
+        const WAIT_MS: u32 = 1000;
+
+        /// What the workers share under one lock: the loop (its table), the server, and the
+        /// first callback failure (the run then cancels what is in flight, and fails with it).
+        type Shared<'a, 'p> = Mutex<(Loop<'p>, &'a mut Server, Option<anyhow::Error>)>;
+
+        // ANCHOR: pool
+        /// A port with `NumberOfConcurrentThreads` = `n`, the first `AcceptEx`, then `n` workers
+        /// (`CreateThread`), each taking one packet at a time off the port; this thread waits
+        /// until they are done.
+        pub fn serve(srv: &mut Server, n: usize) -> anyhow::Result<()> {
+            let port =
+                Port::create(&mut srv.tr, n as u32).context("CreateIoCompletionPort failed")?;
+            let mut lp = Loop::new(srv, &port)?;
+            lp.start_accept(srv)?;
+            let rec = srv.tr.recorder().clone();
+            let shared: Shared = Mutex::new((lp, srv, None));
+            std::thread::scope(|s| {
+                for i in 0..n {
+                    let actor = format!("server/{}", i + 2);
+                    let call = Call::new(crate::sys::SPAWN, Stage::Setup)
+                        .args(format_args!("worker {} of {n}", i + 1));
+                    let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+                    let (rec, shared, port) = (rec.clone(), &shared, &port);
+                    let mut guard = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    let tr = &mut guard.1.tr;
+                    // Spawned with the lock held, so its CreateThread line comes before anything
+                    // the worker does under it.
+                    let start = tr.begin();
+                    let spawned = std::thread::Builder::new()
+                        .name(actor.clone())
+                        .spawn_scoped(s, move || {
+                            let mut tr = rec.thread(&actor, crate::sys::thread_id);
+                            let _ = tid_tx.send(tr.tid());
+                            work(shared, port, &mut tr, n);
+                            crate::sys::cpu_time(&mut tr);
+                        });
+                    let tid = match spawned {
+                        Ok(_) => tid_rx.recv().unwrap_or(0),
+                        Err(e) => {
+                            tr.info(|| {
+                                format!(
+                                    "could not start worker {} ({e}): the others take its packets",
+                                    i + 1
+                                )
+                            });
+                            continue;
+                        }
+                    };
+                    tr.record(
+                        call,
+                        start,
+                        &Ok(tid),
+                        |_, _| (),
+                        |_: &rustix::io::Result<i64>| {
+                            format!("worker {} ({tid}) will wait on the port for packets", i + 1)
+                        },
+                    );
+                }
+            });
+            let (lp, srv, failed) = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
+            srv.tr
+                .info("the workers are done: every operation has reported");
+            drop(lp);
+            port.close(&mut srv.tr);
+            failed.map_or(Ok(()), Err)
+        }
+
+        /// One worker: a packet off the port (whichever worker waits gets it) → the lock → its
+        /// callback, with this worker's tracer. The worker that sees the table empty posts a
+        /// stop packet for each of the others.
+        fn work(shared: &Shared, port: &Port, tr: &mut Tracer, workers: usize) {
+            loop {
+                let Ok(packets) = port.wait_one(tr, WAIT_MS) else {
+                    return;
+                };
+                let mut guard = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                let (lp, srv, failed) = &mut *guard;
+                for packet in &packets {
+                    if packet.key == 0 {
+                        // A stop packet (no OVERLAPPED): the run is over.
+                        return;
+                    }
+                    if let Err(e) = lend(srv, tr, |srv| lp.dispatch(srv, *packet)) {
+                        lend(srv, tr, |srv| lp.cancel_all(&mut srv.tr));
+                        failed.get_or_insert(e);
+                    }
+                }
+                if packets.is_empty() {
+                    lend(srv, tr, |srv| lp.stop_if_not_woken(srv));
+                }
+                if lp.ops.is_empty() {
+                    for _ in 1..workers {
+                        let _ = port.post_stop(
+                            tr,
+                            "every operation has reported: a stop packet for another worker",
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+        // ANCHOR_END: pool
+
+        /// Runs `f` with this worker's tracer in the server's place: the callbacks record through
+        /// `srv.tr`, and each of their calls is made on this thread, so it is recorded as this
+        /// thread's.
+        fn lend<R>(srv: &mut Server, tr: &mut Tracer, f: impl FnOnce(&mut Server) -> R) -> R {
+            std::mem::swap(&mut srv.tr, tr);
+            let r = f(srv);
+            std::mem::swap(&mut srv.tr, tr);
+            r
+        }
+    }
 }
 
 fn notice(s: &Summary) -> Vec<String> {
@@ -321,6 +436,13 @@ fn notice(s: &Summary) -> Vec<String> {
         .copied()
         .unwrap_or(0);
     let own_recvs = s.calls.get("recv").copied().unwrap_or(0);
+    // With --workers, the pool's threads (`server/2`, …) took the packets.
+    let workers: Vec<String> = s
+        .completions_by
+        .iter()
+        .filter(|(actor, _)| &***actor != "server")
+        .map(|(actor, n)| format!("{actor} {n}"))
+        .collect();
     vec![
         format!(
             "the server made {own_recvs} recv calls of its own: Windows copied all {} bytes into our buffers and posted {} completion packets; each overlapped call (AcceptEx {}, WSARecv {}, WSASend {}) returned at once",
@@ -330,10 +452,17 @@ fn notice(s: &Summary) -> Vec<String> {
             s.calls.get("WSARecv").copied().unwrap_or(0),
             s.calls.get("WSASend").copied().unwrap_or(0),
         ),
-        format!(
-            "{} calls in all, {waits} of them GetQueuedCompletionStatusEx: {} came back empty after 1 ms (WAIT_TIMEOUT) so the thread could do other work ({} units)",
-            s.syscalls, s.timeouts, s.work
-        ),
+        if workers.is_empty() {
+            format!(
+                "{} calls in all, {waits} of them GetQueuedCompletionStatusEx: {} came back empty after 1 ms (WAIT_TIMEOUT) so the thread could do other work ({} units)",
+                s.syscalls, s.timeouts, s.work
+            )
+        } else {
+            format!(
+                "packets per worker: {} — whichever worker was waiting in GetQueuedCompletionStatusEx took the next packet, whatever connection it was for (event objects tie a socket to the thread waiting on its event, completion routines to the thread that asked)",
+                workers.join(", ")
+            )
+        },
         "readiness models (select, poll, epoll, kqueue) hear \"you may recv now\" and then copy; here the packet means the copy is done. The polling crate's Windows backend (`portable`) uses a completion port too, but only to emulate readiness through AFD polls — the program still calls recv".into(),
     ]
 }

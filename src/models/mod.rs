@@ -12,6 +12,7 @@ use crate::trace::summary::Summary;
 // Every model is compiled on every OS: its name, lesson and notice are data, and only its
 // `serve` (with the module contents that implement it) is `#[cfg]`'d to the OSes that have it.
 pub mod aio;
+pub mod apc;
 pub mod blocking;
 #[cfg(any(target_os = "linux", windows))]
 mod completion;
@@ -27,6 +28,7 @@ pub mod select;
 pub mod sigio;
 pub mod threads;
 pub mod uring;
+pub mod wsaevent;
 
 /// Of three values (a name, a sentence, a notice), the one for this OS: Linux, macOS/BSD,
 /// Windows.
@@ -147,6 +149,8 @@ pub const MODELS: &[Model] = &[
     uring::MODEL,
     aio::MODEL,
     posix_aio::MODEL,
+    wsaevent::MODEL,
+    apc::MODEL,
     iocp::MODEL,
 ];
 
@@ -160,6 +164,9 @@ pub struct Mode {
     /// Whether the model serves many connections at once in this mode (`aio --poll` does,
     /// plain `aio` does not).
     pub concurrent: bool,
+    /// Whether this OS has the mode where it has the model (`threads --pool` is Linux's: the
+    /// model refuses it elsewhere, and `list` does not offer it).
+    pub here: bool,
 }
 
 /// Every model's modes.
@@ -169,24 +176,28 @@ pub const MODES: &[Mode] = &[
         flag: "edge",
         what: "edge-triggered mode (EPOLLET)",
         concurrent: true,
+        here: true,
     },
     Mode {
         model: "reactors",
         flag: "share",
         what: "shared-listener mode (the default: one listener in every thread's epoll)",
         concurrent: true,
+        here: true,
     },
     Mode {
         model: "reactors",
         flag: "exclusive",
         what: "exclusive-wake-up mode (EPOLLEXCLUSIVE)",
         concurrent: true,
+        here: true,
     },
     Mode {
         model: "reactors",
         flag: "reuseport",
         what: "listener-per-thread mode (SO_REUSEPORT)",
         concurrent: true,
+        here: true,
     },
     Mode {
         model: "threads",
@@ -194,24 +205,35 @@ pub const MODES: &[Mode] = &[
         what: "prethreaded mode (a pool of threads blocked in accept)",
         // At most N at once: client N+1 waits in the listen queue until a thread is free.
         concurrent: false,
+        here: cfg!(target_os = "linux"),
     },
     Mode {
         model: "uring",
         flag: "multishot",
         what: "multishot mode (IORING_ACCEPT_MULTISHOT, IORING_RECV_MULTISHOT and a provided buffer ring)",
         concurrent: true,
+        here: true,
     },
     Mode {
         model: "uring",
         flag: "sqpoll",
         what: "kernel-polled submission mode (IORING_SETUP_SQPOLL)",
         concurrent: true,
+        here: true,
+    },
+    Mode {
+        model: "iocp",
+        flag: "workers",
+        what: "worker pool (N threads in GetQueuedCompletionStatusEx on one port)",
+        concurrent: true,
+        here: true,
     },
     Mode {
         model: "aio",
         flag: "poll",
         what: "readiness mode (IOCB_CMD_POLL)",
         concurrent: true,
+        here: true,
     },
 ];
 

@@ -9,10 +9,13 @@
 
 use super::{Kind, Model};
 use crate::echo::Conn;
-use crate::server::{Server, Shared};
+use crate::server::Server;
+#[cfg(target_os = "linux")]
+use crate::server::Shared;
 use crate::sys;
 use crate::trace::Tracer;
 use crate::trace::summary::Summary;
+#[cfg(target_os = "linux")]
 use anyhow::Context;
 use rustix::io::Errno;
 
@@ -40,7 +43,16 @@ pub const MODEL: Model = Model {
 #[doc(alias = "pthread_create")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     if srv.knobs.pool > 0 {
+        #[cfg(target_os = "linux")]
         return pool(srv);
+        // Elsewhere a blocked accept wakes only for a connection, one thread at a time: the
+        // harness has no way to end a pool.
+        #[cfg(not(target_os = "linux"))]
+        return Err(super::Refused(format!(
+            "--pool needs Linux, where shutting the listener down wakes every thread blocked in accept; on {} only a connection wakes one. Run `iomodels threads` here instead",
+            std::env::consts::OS
+        ))
+        .into());
     }
     let mut workers = Vec::new();
     while let Some(conn) = next(srv, "sleep until a client has connected")? {
@@ -83,6 +95,7 @@ fn worker(tr: &mut Tracer, mut conn: Conn) {
 /// them, which serves it to the end and goes back to accept. No thread is made per client,
 /// but with N clients being served client N+1 waits in the listen queue. This thread only
 /// waits for the pool to end (the harness's shutdown wakes every accept4 with `EINVAL`).
+#[cfg(target_os = "linux")]
 fn pool(srv: &mut Server) -> anyhow::Result<()> {
     let shared = srv.shared();
     let mut threads = Vec::new();
@@ -124,6 +137,7 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
 }
 
 /// A pool thread: accept a client, serve it to the end, accept the next.
+#[cfg(target_os = "linux")]
 fn pooled(srv: &mut Server) -> anyhow::Result<()> {
     let note = "this thread was free: the kernel handed it the next connection";
     while let Some(mut conn) = next(srv, note)? {

@@ -163,6 +163,10 @@ pub struct Summary {
     open: u64,
     #[serde(skip)]
     tids: BTreeSet<i64>,
+    /// Completions (IOCP packets, io_uring CQEs) by the server thread that took them: how a
+    /// worker pool shared them out.
+    #[serde(skip)]
+    pub completions_by: BTreeMap<std::sync::Arc<str>, u64>,
     #[serde(skip)]
     peers: Peers,
     /// Per client: when its oldest not-yet-read send happened, and how many bytes are pending.
@@ -221,6 +225,7 @@ impl Summary {
             self.ops += ev.count;
             if ev.stage == Stage::Completion {
                 self.cqes += ev.count;
+                *self.completions_by.entry(ev.actor.clone()).or_default() += ev.count;
                 self.in_flight = self.in_flight.saturating_sub(ev.count);
             } else {
                 self.sqes += ev.count;

@@ -1,9 +1,10 @@
 //! Windows I/O completion ports, traced: `CreateIoCompletionPort` (make a port; tie a socket to
-//! it), `GetQueuedCompletionStatusEx` (take the packets of finished operations off it) and
-//! `CloseHandle`; and the Win32 error helpers the overlapped calls share.
+//! it), `GetQueuedCompletionStatusEx` (take the packets of finished operations off it),
+//! `PostQueuedCompletionStatus` (queue a packet of our own) and `CloseHandle`; and the Win32
+//! error helpers the overlapped calls share.
 //!
-//! See CreateIoCompletionPort, GetQueuedCompletionStatusEx and CloseHandle on
-//! learn.microsoft.com.
+//! See CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus and
+//! CloseHandle on learn.microsoft.com.
 
 use crate::sys::last_errno;
 use crate::trace::{Call, Stage, Tracer};
@@ -13,6 +14,7 @@ use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Networking::WinSock::{SOCKET, WSAGetLastError};
 use windows_sys::Win32::System::IO::{
     CreateIoCompletionPort, GetQueuedCompletionStatusEx, OVERLAPPED_ENTRY,
+    PostQueuedCompletionStatus,
 };
 
 /// How long one `GetQueuedCompletionStatusEx` may wait before the server does other work.
@@ -30,10 +32,21 @@ pub struct Port {
     handle: HANDLE,
 }
 
-/// One completion packet: its key (the OVERLAPPED's address) and how the operation ended.
+// SAFETY: a completion port is made to be waited on by many threads at once (that is the worker
+// pool); the handle is closed once, by `close`, which takes the port by value.
+unsafe impl Send for Port {}
+// SAFETY: as above: every call on the handle may come from any thread, concurrently.
+unsafe impl Sync for Port {}
+
+/// One completion packet: the OVERLAPPED's address (what this program looks the operation up
+/// by), the CompletionKey of the socket it came from (Windows' key, one per handle, given when
+/// the socket was tied to the port), and how the operation ended.
 #[derive(Clone, Copy)]
 pub struct Packet {
+    /// The OVERLAPPED's address.
     pub key: usize,
+    /// `lpCompletionKey`: the per-handle key (here, the socket's number).
+    pub completion_key: usize,
     /// 0, or the NTSTATUS the operation failed with.
     status: u32,
     /// Bytes moved.
@@ -52,29 +65,36 @@ impl Packet {
 }
 
 impl Port {
-    /// `CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1)`: a new, empty port.
+    /// `CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, threads)`: a new, empty port, on
+    /// which Windows lets at most `threads` waiting threads run at once
+    /// (`NumberOfConcurrentThreads`).
     #[doc(alias = "CreateIoCompletionPort")]
-    pub fn create(tr: &mut Tracer) -> Result<Port> {
+    pub fn create(tr: &mut Tracer, threads: u32) -> Result<Port> {
         let call = Call::new("CreateIoCompletionPort", Stage::Setup)
-            .args("INVALID_HANDLE_VALUE, NULL, 0, 1");
+            .args(format_args!("INVALID_HANDLE_VALUE, NULL, 0, {threads}"));
         let start = tr.enter(&call);
         // SAFETY: INVALID_HANDLE_VALUE with no existing port asks for a new, empty port.
-        let handle =
-            unsafe { CreateIoCompletionPort(INVALID_HANDLE_VALUE, std::ptr::null_mut(), 0, 1) };
+        let handle = unsafe {
+            CreateIoCompletionPort(INVALID_HANDLE_VALUE, std::ptr::null_mut(), 0, threads)
+        };
         let made = handle_result(handle);
         tr.record(
             call,
             start,
             &made,
             |_, _| (),
-            "a completion port: Windows queues a packet here for every overlapped call that finishes",
+            |_: &Result<i64>| match threads {
+                1 => "a completion port: Windows queues a packet here for every overlapped call that finishes".to_string(),
+                n => format!("a completion port: Windows queues a packet here for every overlapped call that finishes; NumberOfConcurrentThreads = {n}: at most {n} threads that waited on it run at once"),
+            },
         );
         made.map(|_| Port { handle })
     }
 
     /// `CreateIoCompletionPort(socket, port, key, 0)`: packets for this socket's overlapped
-    /// calls come to our port. The completion key is the socket (each packet also carries the
-    /// OVERLAPPED's address, which is the key this program looks up).
+    /// calls come to our port, each carrying this CompletionKey (Windows' key, one per handle:
+    /// here the socket's number) and the OVERLAPPED's address of its own call, which is what
+    /// this program looks up.
     pub fn associate(&self, tr: &mut Tracer, sock: &OwnedFd, note: &str) -> Result<()> {
         let fd = super::raw(sock);
         tr.call(
@@ -96,12 +116,39 @@ impl Port {
     /// of up to 16 finished operations. None within 1 ms (`WAIT_TIMEOUT`) is no failure: the
     /// list is empty, and the caller does other work.
     #[doc(alias = "GetQueuedCompletionStatusEx")]
-    pub fn wait(&mut self, tr: &mut Tracer) -> Result<Vec<Packet>> {
+    pub fn wait(&self, tr: &mut Tracer) -> Result<Vec<Packet>> {
+        self.take(tr, BATCH, WAIT_MS)
+    }
+
+    /// A pool worker's wait: `GetQueuedCompletionStatusEx(port, entries, 1, &n, ms, FALSE)`,
+    /// one packet, so that the next finished operation goes to the next waiting worker. The
+    /// worker sleeps in it (announced as a wait).
+    pub fn wait_one(&self, tr: &mut Tracer, ms: u32) -> Result<Vec<Packet>> {
+        self.take(tr, 1, ms)
+    }
+
+    /// `PostQueuedCompletionStatus(port, 0, 0, NULL)`: a packet of our own, with no OVERLAPPED,
+    /// which a worker takes as "stop".
+    #[doc(alias = "PostQueuedCompletionStatus")]
+    pub fn post_stop(&self, tr: &mut Tracer, gloss: &str) -> Result<i32> {
+        tr.call(
+            Call::new("PostQueuedCompletionStatus", Stage::Teardown)
+                .fd(self.fd())
+                .args("0 bytes, CompletionKey=0, ov=NULL"),
+            // SAFETY: the port is open; a NULL OVERLAPPED is allowed and reaches the waiter as is.
+            || win_bool(unsafe { PostQueuedCompletionStatus(self.handle, 0, 0, std::ptr::null()) }),
+            gloss,
+        )
+    }
+
+    /// Up to `batch` packets, waiting at most `ms`.
+    fn take(&self, tr: &mut Tracer, batch: usize, ms: u32) -> Result<Vec<Packet>> {
         let mut entries = [OVERLAPPED_ENTRY::default(); BATCH];
         let mut n = 0u32;
         let call = Call::new("GetQueuedCompletionStatusEx", Stage::Completion)
             .fd(self.fd())
-            .args(format_args!("{BATCH} entries, {WAIT_MS} ms"));
+            .args(format_args!("{batch} entries, {ms} ms"))
+            .blocking(ms > WAIT_MS);
         let r = tr.call(
             call,
             || {
@@ -110,21 +157,22 @@ impl Port {
                     GetQueuedCompletionStatusEx(
                         self.handle,
                         entries.as_mut_ptr(),
-                        BATCH as u32,
+                        batch.min(BATCH) as u32,
                         &mut n,
-                        WAIT_MS,
+                        ms,
                         0,
                     )
                 };
                 win_bool(ok).map(|_| n as i32)
             },
-            waited,
+            waited(ms),
         );
         match r {
             Ok(n) => Ok(entries[..n as usize]
                 .iter()
                 .map(|e| Packet {
                     key: e.lpOverlapped as usize,
+                    completion_key: e.lpCompletionKey,
                     status: e.Internal as u32,
                     bytes: e.dwNumberOfBytesTransferred,
                 })
@@ -134,9 +182,14 @@ impl Port {
         }
     }
 
-    /// A packet whose key the program does not hold: said, and otherwise ignored.
+    /// A packet whose OVERLAPPED the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, packet: Packet) {
-        tr.info(|| format!("a packet for unknown key {:#x}", packet.key));
+        tr.info(|| {
+            format!(
+                "a packet for an OVERLAPPED we do not hold: ov={:#x} (CompletionKey={})",
+                packet.key, packet.completion_key
+            )
+        });
     }
 
     /// `CloseHandle(port)`, once every packet has been taken off it.
@@ -155,12 +208,15 @@ impl Port {
     }
 }
 
-/// The gloss of a `GetQueuedCompletionStatusEx`.
-fn waited(r: &Result<i32>) -> String {
-    match r {
+/// The gloss of a `GetQueuedCompletionStatusEx` that waited at most `ms`.
+fn waited(ms: u32) -> impl FnOnce(&Result<i32>) -> String {
+    move |r| match r {
         Ok(n) => format!("{n} packet{} from the port", if *n == 1 { "" } else { "s" }),
-        Err(e) if e.raw_os_error() == WAIT_TIMEOUT => {
+        Err(e) if e.raw_os_error() == WAIT_TIMEOUT && ms == WAIT_MS => {
             "no packet within 1 ms (WAIT_TIMEOUT): back to other work".into()
+        }
+        Err(e) if e.raw_os_error() == WAIT_TIMEOUT => {
+            format!("no packet within {ms} ms (WAIT_TIMEOUT): has the run ended?")
         }
         Err(e) => format!("failed: {}", std::io::Error::from(*e)),
     }

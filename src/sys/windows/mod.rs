@@ -3,8 +3,10 @@
 //! `GetCurrentThreadId` and its CPU time from `GetThreadTimes`; `Sleep`. No per-process
 //! descriptor limit. A run stops with a wake-up connection (see [`super::Stopper`]).
 
+pub mod apc;
 pub mod iocp;
 pub mod overlapped;
+pub mod wsaevent;
 
 use super::{AcceptFailure, Accepted, CpuTimes, SETUP, last_errno, record_cpu};
 use crate::trace::{Call, Gloss, Stage, Tracer};

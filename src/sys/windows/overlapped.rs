@@ -8,6 +8,7 @@
 //! See WSASocketW, WSAIoctl, AcceptEx, GetAcceptExSockaddrs, WSARecv, WSASend and CancelIoEx
 //! on learn.microsoft.com.
 
+use super::apc::Ran;
 use super::iocp::{Packet, win_bool, wsa_error};
 use crate::trace::{Call, Stage, Started, Tracer, escape};
 use anyhow::Context;
@@ -17,10 +18,10 @@ use std::net::SocketAddr;
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::{
     AF_INET, AF_INET6, INVALID_SOCKET, IPPROTO_TCP, LPFN_ACCEPTEX, LPFN_GETACCEPTEXSOCKADDRS,
-    SIO_GET_EXTENSION_FUNCTION_POINTER, SO_UPDATE_ACCEPT_CONTEXT, SOCK_STREAM, SOCKADDR,
-    SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE, SOCKET, SOCKET_ERROR, SOL_SOCKET,
-    WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, WSABUF, WSAID_ACCEPTEX,
-    WSAID_GETACCEPTEXSOCKADDRS, WSAIoctl, WSARecv, WSASend, WSASocketW, setsockopt,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE, SIO_GET_EXTENSION_FUNCTION_POINTER,
+    SO_UPDATE_ACCEPT_CONTEXT, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6, SOCKADDR_STORAGE,
+    SOCKET, SOCKET_ERROR, SOL_SOCKET, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, WSABUF,
+    WSAID_ACCEPTEX, WSAID_GETACCEPTEXSOCKADDRS, WSAIoctl, WSARecv, WSASend, WSASocketW, setsockopt,
 };
 use windows_sys::Win32::System::IO::{CancelIoEx, OVERLAPPED};
 
@@ -33,14 +34,29 @@ const IO_PENDING: i32 = 997;
 /// `ERROR_OPERATION_ABORTED`: the status of an operation `CancelIoEx` ended.
 pub const ABORTED: Errno = Errno::from_raw_os_error(995);
 
-/// An overlapped call in flight: its OVERLAPPED, whose address is the key, and what the trace
-/// says of it. Windows writes to the OVERLAPPED until the packet is dequeued, so it lives here,
-/// boxed (it never moves), until then.
+/// An overlapped call in flight: its OVERLAPPED, whose address the program looks it up by,
+/// and what the trace says of it. Windows writes to the OVERLAPPED until the operation has
+/// reported, so it lives here, boxed (it never moves), until then.
 pub struct Overlapped {
     ov: Box<OVERLAPPED>,
     what: What,
     /// The socket it acts on.
     fd: i32,
+    told: Told,
+}
+
+// SAFETY: Windows writes the OVERLAPPED from no thread of ours in particular; a pool worker hands
+// it to another only under the pool's lock, and it is freed once its operation has reported.
+unsafe impl Send for Overlapped {}
+
+/// How an overlapped call reports its end.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Told {
+    /// A packet on the completion port the socket is tied to.
+    Port,
+    /// Its completion routine ([`super::apc::routine`]), queued to the thread that made the
+    /// call and run inside that thread's next alertable wait.
+    Routine,
 }
 
 #[derive(Clone, Copy)]
@@ -179,7 +195,7 @@ impl Extensions {
     ) -> Result<(usize, Overlapped)> {
         let lfd = listener.as_raw_fd() as i32;
         let afd = acc.fd();
-        let ov = Overlapped::new(What::AcceptEx, lfd);
+        let ov = Overlapped::new(What::AcceptEx, lfd, Told::Port);
         let key = ov.key();
         let call = Call::new("AcceptEx", Stage::DataReady)
             .fd(lfd)
@@ -253,16 +269,19 @@ impl Extensions {
 
 impl Overlapped {
     /// A fresh OVERLAPPED for `what` on `fd`.
-    fn new(what: What, fd: i32) -> Overlapped {
+    fn new(what: What, fd: i32, told: Told) -> Overlapped {
         Overlapped {
             // SAFETY: OVERLAPPED is plain data; all zeroes is the state an overlapped call wants.
             ov: Box::new(unsafe { std::mem::zeroed() }),
             what,
             fd,
+            told,
         }
     }
 
-    /// The key: the OVERLAPPED's address, which the packet brings back.
+    /// The key the program looks the call up by: the OVERLAPPED's address, which the packet
+    /// (or the completion routine) brings back. Not the port's CompletionKey, which is per
+    /// socket.
     fn key(&self) -> usize {
         &*self.ov as *const OVERLAPPED as usize
     }
@@ -272,8 +291,9 @@ impl Overlapped {
     }
 
     /// Records that the call returned. Pending or done at once, the result will come as a
-    /// packet, so the caller gets the key and keeps this until then; any other failure means no
-    /// packet. `then` says which callback the packet goes to (told whether it was done at once).
+    /// packet (or a completion routine), so the caller gets the key and keeps this until then;
+    /// any other failure means none will come. `then` says which callback it goes to (told
+    /// whether it was done at once).
     fn started(
         self,
         tr: &mut Tracer,
@@ -283,21 +303,30 @@ impl Overlapped {
         then: impl FnOnce(bool) -> String,
     ) -> Result<(usize, Overlapped)> {
         let key = self.key();
+        let told = self.told;
         tr.record(
             call,
             start,
             &r,
             |_, ev| ev.key = Some(key as u64),
-            |r: &Result<i32>| match r {
-                Ok(_) => format!(
-                    "done at once — the result still comes as a packet under key {key:#x}; {}",
+            |r: &Result<i32>| match (r, told) {
+                (Ok(_), Told::Port) => format!(
+                    "done at once — the result still comes as a packet carrying ov={key:#x}; {}",
                     then(true)
                 ),
-                Err(e) if e.raw_os_error() == IO_PENDING => format!(
-                    "started: Windows owns the buffer now and will post a packet under key {key:#x}; {}",
+                (Ok(_), Told::Routine) => format!(
+                    "done at once — the completion routine for ov={key:#x} still waits for this thread's next alertable wait; {}",
+                    then(true)
+                ),
+                (Err(e), Told::Port) if e.raw_os_error() == IO_PENDING => format!(
+                    "started: Windows owns the buffer now and will post a packet carrying ov={key:#x}; {}",
                     then(false)
                 ),
-                Err(e) => format!("failed to start: {}", std::io::Error::from(*e)),
+                (Err(e), Told::Routine) if e.raw_os_error() == IO_PENDING => format!(
+                    "started: Windows owns the buffer now; the completion routine for ov={key:#x} will run on this thread, inside an alertable wait; {}",
+                    then(false)
+                ),
+                (Err(e), _) => format!("failed to start: {}", std::io::Error::from(*e)),
             },
         );
         match r {
@@ -306,8 +335,8 @@ impl Overlapped {
         }
     }
 
-    /// `CancelIoEx(socket, ov)`: end this operation early. It still reports, as a packet with
-    /// `ERROR_OPERATION_ABORTED` (or with its result, if it finished first).
+    /// `CancelIoEx(socket, ov)`: end this operation early. It still reports (a packet, or its
+    /// routine) with `ERROR_OPERATION_ABORTED`, or with its result if it finished first.
     #[doc(alias = "CancelIoEx")]
     pub fn cancel(&self, tr: &mut Tracer) {
         let key = self.key();
@@ -319,9 +348,19 @@ impl Overlapped {
             || win_bool(unsafe { CancelIoEx(self.fd as SOCKET as HANDLE, &*self.ov) }),
             |_, ev| ev.key = Some(key as u64),
             |r: &Result<i32>| {
-                match r {
-                    Ok(_) => "the run is over: cancel that operation; its packet will still come",
-                    Err(_) => "nothing to cancel: it has finished; its packet is on the way",
+                match (r, self.told) {
+                    (Ok(_), Told::Port) => {
+                        "the run is over: cancel that operation; its packet will still come"
+                    }
+                    (Ok(_), Told::Routine) => {
+                        "the run is over: cancel that operation; its completion routine will still run"
+                    }
+                    (Err(_), Told::Port) => {
+                        "nothing to cancel: it has finished; its packet is on the way"
+                    }
+                    (Err(_), Told::Routine) => {
+                        "nothing to cancel: it has finished; its completion routine is queued"
+                    }
                 }
                 .into()
             },
@@ -335,25 +374,65 @@ impl Overlapped {
         let _ = tr.call_with(
             Call::new(what.name(), Stage::Completion)
                 .fd(self.fd)
-                .args(format_args!("packet ov={:#x}", packet.key))
+                .args(format_args!(
+                    "packet CompletionKey={}, ov={:#x}",
+                    packet.completion_key, packet.key
+                ))
                 .op(),
             || packet.result(),
             |_, ev| ev.key = Some(packet.key as u64),
             |r: &Result<u32>| dequeued(what, r, read),
         );
     }
+
+    /// Records the completion routine that ended this call as an `op` line at the moment it
+    /// ran, on the thread it ran on, inside `wait` (the alertable wait that returned
+    /// `WSA_WAIT_IO_COMPLETION`): what Windows did for us, and the callback the loop runs next.
+    pub fn ran(&self, tr: &mut Tracer, ran: &Ran, wait: &'static str, read: &[u8]) {
+        let what = self.what;
+        let at = tr.recorder().micros(ran.at);
+        let _ = tr.call_with(
+            Call::new(what.name(), Stage::Completion)
+                .fd(self.fd)
+                .args(format_args!(
+                    "routine(dwError={}, cbTransferred={}, ov={:#x})",
+                    ran.error, ran.bytes, ran.ov
+                ))
+                .op(),
+            || ran.result(),
+            |_, ev| {
+                ev.key = Some(ran.ov as u64);
+                ev.t_us = at;
+                ev.dur_us = 0;
+                ev.tid = ran.tid as i64;
+                ev.inside = Some(wait);
+            },
+            |r: &Result<u32>| {
+                format!(
+                    "the completion routine ran inside {wait}, on thread {}: {}",
+                    ran.tid,
+                    dequeued(what, r, read)
+                )
+            },
+        );
+    }
 }
 
-/// `WSARecv(socket, buf, 1, &got, &flags, ov, NULL)`: receive into `buf`; Windows waits for
-/// data and copies it there. Returns the key and the call in flight; a failure to start posts
-/// no packet.
+/// `WSARecv(socket, buf, 1, &got, &flags, ov, routine)`: receive into `buf`; Windows waits
+/// for data and copies it there, then reports as `told` says (`routine` is NULL for a packet).
+/// Returns the key and the call in flight; a failure to start reports nothing.
 ///
 /// # Safety
 /// `buf` and the returned [`Overlapped`] stay valid, unmoved and untouched until the packet for
 /// the key is dequeued.
 #[doc(alias = "WSARecv")]
-pub unsafe fn recv(tr: &mut Tracer, fd: i32, buf: &mut [u8]) -> Result<(usize, Overlapped)> {
-    let ov = Overlapped::new(What::WSARecv, fd);
+pub unsafe fn recv(
+    tr: &mut Tracer,
+    fd: i32,
+    buf: &mut [u8],
+    told: Told,
+) -> Result<(usize, Overlapped)> {
+    let ov = Overlapped::new(What::WSARecv, fd, told);
     let key = ov.key();
     let wsabuf = WSABUF {
         len: buf.len() as u32,
@@ -361,7 +440,11 @@ pub unsafe fn recv(tr: &mut Tracer, fd: i32, buf: &mut [u8]) -> Result<(usize, O
     };
     let call = Call::new("WSARecv", Stage::DataReady)
         .fd(fd)
-        .args(format_args!("{} bytes, ov={key:#x}", wsabuf.len));
+        .args(format_args!(
+            "{} bytes, ov={key:#x}{}",
+            wsabuf.len,
+            told.arg()
+        ));
     let start = tr.enter(&call);
     let (mut got, mut flags) = (0u32, 0u32);
     // SAFETY: the caller keeps the buffer and the OVERLAPPED until the packet is dequeued.
@@ -373,29 +456,37 @@ pub unsafe fn recv(tr: &mut Tracer, fd: i32, buf: &mut [u8]) -> Result<(usize, O
             &mut got,
             &mut flags,
             ov.ptr(),
-            None,
+            told.routine(),
         )
     };
     // WSARecv returns 0 when done at once (`got` bytes are in the buffer), else an error.
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
-    ov.started(tr, call, start, r, |at_once| {
-        if at_once {
+    ov.started(tr, call, start, r, |at_once| match (at_once, told) {
+        (true, Told::Port) => {
             format!("{got} bytes were there already; on_received when the packet comes")
-        } else {
-            "on_received when data has arrived and been copied".into()
         }
+        (true, Told::Routine) => {
+            format!("{got} bytes were there already; on_received after the routine")
+        }
+        (false, _) => "on_received when data has arrived and been copied".into(),
     })
 }
 
-/// `WSASend(socket, data, 1, &sent, 0, ov, NULL)`: send what is left to echo; Windows only
-/// reads it. Returns the key and the call in flight; a failure to start posts no packet.
+/// `WSASend(socket, data, 1, &sent, 0, ov, routine)`: send what is left to echo; Windows only
+/// reads it, and reports as `told` says. Returns the key and the call in flight; a failure to
+/// start reports nothing.
 ///
 /// # Safety
 /// `data` and the returned [`Overlapped`] stay valid and unmoved until the packet for the key is
 /// dequeued.
 #[doc(alias = "WSASend")]
-pub unsafe fn send(tr: &mut Tracer, fd: i32, data: &[u8]) -> Result<(usize, Overlapped)> {
-    let ov = Overlapped::new(What::WSASend, fd);
+pub unsafe fn send(
+    tr: &mut Tracer,
+    fd: i32,
+    data: &[u8],
+    told: Told,
+) -> Result<(usize, Overlapped)> {
+    let ov = Overlapped::new(What::WSASend, fd, told);
     let key = ov.key();
     let wsabuf = WSABUF {
         len: data.len() as u32,
@@ -403,17 +494,31 @@ pub unsafe fn send(tr: &mut Tracer, fd: i32, data: &[u8]) -> Result<(usize, Over
     };
     let call = Call::new("WSASend", Stage::CopyToKernel)
         .fd(fd)
-        .args(format_args!("{} bytes, ov={key:#x}", wsabuf.len));
+        .args(format_args!(
+            "{} bytes, ov={key:#x}{}",
+            wsabuf.len,
+            told.arg()
+        ));
     let start = tr.enter(&call);
     let mut sent = 0u32;
     // SAFETY: the caller keeps the data and the OVERLAPPED until the packet is dequeued; Windows
     // only reads the data.
-    let rc = unsafe { WSASend(fd as SOCKET, &wsabuf, 1, &mut sent, 0, ov.ptr(), None) };
+    let rc = unsafe {
+        WSASend(
+            fd as SOCKET,
+            &wsabuf,
+            1,
+            &mut sent,
+            0,
+            ov.ptr(),
+            told.routine(),
+        )
+    };
     // WSASend returns 0 when done at once (`sent` bytes taken), else an error.
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
     ov.started(tr, call, start, r, |at_once| {
         let note = format!(
-            "echo {} bytes: {}; on_sent when Windows has taken them",
+            "echo {} bytes: {}; on_sent once Windows has taken them",
             data.len(),
             escape(data, 32)
         );
@@ -425,7 +530,25 @@ pub unsafe fn send(tr: &mut Tracer, fd: i32, data: &[u8]) -> Result<(usize, Over
     })
 }
 
-/// The gloss of a packet: what Windows did for us, and which callback runs.
+impl Told {
+    /// The completion routine argument: ours, or NULL (a packet on the port).
+    fn routine(self) -> LPWSAOVERLAPPED_COMPLETION_ROUTINE {
+        match self {
+            Told::Port => None,
+            Told::Routine => Some(super::apc::routine),
+        }
+    }
+
+    /// How the trace shows that argument.
+    fn arg(self) -> &'static str {
+        match self {
+            Told::Port => "",
+            Told::Routine => ", completion routine",
+        }
+    }
+}
+
+/// The gloss of a packet or a routine: what Windows did for us, and which callback runs.
 fn dequeued(what: What, r: &Result<u32>, read: &[u8]) -> String {
     match (what, r) {
         (What::AcceptEx, Ok(_)) => {
