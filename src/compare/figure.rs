@@ -253,6 +253,12 @@ fn measure(c: &Column, client: &str, ev: &Event, start: u64, sent_at: u64) -> Fi
 /// The end of a call of thread `tid` that was waiting for data (stage ①) when the client
 /// sent at `sent`: a submission that did the I/O itself.
 pub(super) fn submitted_inside(c: &Column, tid: i64, sent: u64) -> Option<u64> {
+    // Only a model whose submissions behave as blocking calls (Linux AIO, registered as the
+    // blocking kind): a completion model's wait spanning the send (an alertable wait that ran
+    // a completion routine) did no I/O itself.
+    if c.model.kind != crate::models::Kind::Blocking {
+        return None;
+    }
     c.events
         .iter()
         .filter(|e| e.kind == Kind::Syscall && e.tid == tid && e.count == 1)
