@@ -175,9 +175,11 @@ fn waited(c: &Column) -> String {
     };
     let mut asleep: Vec<String> = Vec::new();
     for e in c.events.iter().filter(|e| server(e) && e.count == 1) {
-        let span = e.t_us..=e.t_us + e.dur_us;
-        let who = format!("{} in {}", e.actor, named(e));
-        if span.contains(&sent) && !asleep.contains(&who) {
+        if !(e.t_us..=e.t_us + e.dur_us).contains(&sent) {
+            continue;
+        }
+        let who = format!("{} in {}", e.actor, e.named());
+        if !asleep.contains(&who) {
             asleep.push(who);
         }
     }
@@ -232,22 +234,13 @@ fn copied(c: &Column) -> String {
         } else if e.received_by_library() {
             "a library's thread"
         } else if matches!(e.stage, Stage::CopyToUser | Stage::DataReadyCopy) {
-            return format!("{} itself, in {} (inferred)", e.actor, named(e));
+            return format!("{} itself, in {} (inferred)", e.actor, e.named());
         } else {
             continue;
         };
-        return format!("{by}; {} told by {} (inferred)", e.actor, named(e));
+        return format!("{by}; {} told by {} (inferred)", e.actor, e.named());
     }
     "—".into()
-}
-
-/// A call as a cell names it: `io_submit`, `glibc aio_suspend`, `⟨recv⟩`.
-fn named(e: &Event) -> String {
-    match (e.kind, e.by) {
-        (Kind::Op, _) => format!("⟨{}⟩", e.call),
-        (Kind::Library, Some(by)) => format!("{by} {}", e.call),
-        _ => e.call.to_string(),
-    }
 }
 
 /// The lane's story of the followed client's first message.

@@ -94,13 +94,9 @@ fn brief(ev: &Event, peers: &Peers) -> String {
         None => fd.to_string(),
     });
     let call = match (ev.kind, fd) {
-        (Kind::Op, Some(fd)) => format!("⟨{}⟩ {fd}", ev.call),
-        (Kind::Op, None) => format!("⟨{}⟩", ev.call),
-        // A library function, named with its library (no system call).
-        (Kind::Library, Some(fd)) => format!("{} {}({fd})", ev.by.unwrap_or("libc"), ev.call),
-        (Kind::Library, None) => format!("{} {}", ev.by.unwrap_or("libc"), ev.call),
-        (_, Some(fd)) => format!("{}({fd})", ev.call),
-        (_, None) => ev.call.to_string(),
+        (Kind::Op, Some(fd)) => format!("{} {fd}", ev.named()),
+        (_, Some(fd)) => format!("{}({fd})", ev.named()),
+        (_, None) => ev.named(),
     };
     let result = match (ev.ret, ev.errno) {
         (Some(r), _) => match ev.port.and(peers.client(r)) {

@@ -225,6 +225,16 @@ impl Event {
             && matches!(self.call, "send" | "WSASend")
     }
 
+    /// The call as people read it: an operation in angle brackets (`⟨recv⟩`), a library
+    /// function with its library's name (`glibc aio_read`: no system call), else its name.
+    pub fn named(&self) -> String {
+        match self.kind {
+            Kind::Op => format!("⟨{}⟩", self.call),
+            Kind::Library => format!("{} {}", self.by.unwrap_or("libc"), self.call),
+            _ => self.call.to_string(),
+        }
+    }
+
     /// A read a library finished for us (glibc's `aio_return` of an `aio_read`): its helper
     /// thread's `read` copied the bytes into our buffer.
     pub fn received_by_library(&self) -> bool {

@@ -210,14 +210,15 @@ impl Summary {
     }
 
     fn server(&mut self, ev: &Event) {
-        if ev.kind == Kind::Syscall {
-            self.syscalls += ev.count;
-            *self.calls.entry(ev.call).or_default() += ev.count;
-            *self.stage_us.entry(ev.stage.name()).or_default() += ev.dur_us;
-            self.tids.insert(ev.tid);
-            self.threads = self.tids.len() as u64;
-        } else if ev.kind == Kind::Library {
-            *self.library.entry(ev.call).or_default() += ev.count;
+        if matches!(ev.kind, Kind::Syscall | Kind::Library) {
+            let by_name = match ev.kind {
+                Kind::Syscall => {
+                    self.syscalls += ev.count;
+                    &mut self.calls
+                }
+                _ => &mut self.library,
+            };
+            *by_name.entry(ev.call).or_default() += ev.count;
             *self.stage_us.entry(ev.stage.name()).or_default() += ev.dur_us;
             self.tids.insert(ev.tid);
             self.threads = self.tids.len() as u64;

@@ -371,17 +371,10 @@ impl<W: Write> TextRenderer<W> {
                 what => format!("{}: {what}", ev.call),
             }
         } else if ev.kind == Kind::Op {
-            format!("⟨{}⟩ {}", ev.call, args.join(", "))
-        } else if ev.kind == Kind::Library {
-            // Named with its library, so that no one reads it as a system call.
-            format!(
-                "{} {}({})",
-                ev.by.unwrap_or("libc"),
-                ev.call,
-                args.join(", ")
-            )
+            format!("{} {}", ev.named(), args.join(", "))
         } else {
-            format!("{}({})", ev.call, args.join(", "))
+            // A library function is named with its library: no one reads it as a system call.
+            format!("{}({})", ev.named(), args.join(", "))
         };
         let mut result = match (ev.kind, ev.ret, ev.errno) {
             (Kind::Wait, _, _) => "… blocks".to_string(),
