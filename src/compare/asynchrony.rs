@@ -212,7 +212,7 @@ fn copied(c: &Column) -> String {
     let mut peers = known_clients(&c.events);
     for e in &c.events {
         peers.observe(e);
-        let mine = e.fd.and_then(|fd| peers.client(fd)) == Some(client);
+        let mine = peers.client_of(e) == Some(client);
         if !(server(e) && mine && e.ret.is_some_and(|n| n > 0)) {
             continue;
         }

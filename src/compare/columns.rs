@@ -71,10 +71,8 @@ pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
             continue;
         }
         out[k].push(brief(ev, &peers));
-        if ev.closes()
-            && let Some(fd) = ev.fd
-        {
-            peers.closed(fd);
+        if ev.closes() {
+            peers.closed(ev);
         }
     }
     for cell in &mut out {
@@ -89,7 +87,7 @@ pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
 
 /// One event as a short cell line: `recvfrom(5=A) → EAGAIN ×3,342`.
 fn brief(ev: &Event, peers: &Peers) -> String {
-    let fd = ev.fd.map(|fd| match peers.client(fd) {
+    let fd = ev.fd.map(|fd| match peers.client_of(ev) {
         Some(c) => format!("{fd}={c}"),
         None => fd.to_string(),
     });
@@ -99,7 +97,7 @@ fn brief(ev: &Event, peers: &Peers) -> String {
         (_, None) => ev.named(),
     };
     let result = match (ev.ret, ev.errno) {
-        (Some(r), _) => match ev.port.and(peers.client(r)) {
+        (Some(r), _) => match ev.port.and_then(|p| peers.client_at(p)) {
             Some(c) => format!("{r}={c}"),
             None => r.to_string(),
         },

@@ -148,9 +148,9 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
         if !is_server(ev) {
             continue;
         }
-        if ev.port.is_some()
+        if let Some(port) = ev.port
             && let Some(fd) = ev.ret
-            && peers.client(fd) == Some(client)
+            && peers.client_at(port) == Some(client)
         {
             fd_of_client = Some(fd);
         }

@@ -322,8 +322,7 @@ impl Names {
         if matches!(ev.kind, Kind::Syscall)
             && ev.closes()
             && ev.ret == Some(0)
-            && let Some(fd) = ev.fd
-            && let Some(port) = self.peers.closed(fd)
+            && let Some(port) = self.peers.closed(ev)
         {
             self.port_fd.remove(&port);
         }
@@ -532,13 +531,18 @@ impl Names {
     /// The connection a socket address is, or, when the lane never saw it change state (a
     /// `--serve` client's handshake runs in that client's process), a guess from the
     /// descriptor of the call the thread was inside.
-    fn conn_or_guess(&self, sk: u64, inside: Option<(&'static str, Option<i64>)>) -> Conn {
+    fn conn_or_guess(
+        &self,
+        sk: u64,
+        inside: Option<(&'static str, Option<i64>)>,
+        t_us: u64,
+    ) -> Conn {
         if let Some(c) = self.conn(sk) {
             return c;
         }
         match inside.and_then(|(_, fd)| fd) {
             Some(fd) => {
-                let client = self.peers.client(fd).map(str::to_string);
+                let client = self.peers.client(fd, t_us).map(str::to_string);
                 let (label, who) = match &client {
                     Some(c) => (format!("{fd}={c}?"), c.clone()),
                     None => (format!("{fd}?"), format!("fd {fd}")),
@@ -735,7 +739,7 @@ impl Names {
 
     fn sk_data_ready(&mut self, raw: &Raw, m: &mut Line) {
         let sk = raw.uint("skaddr").unwrap_or(0);
-        let conn = self.conn_or_guess(sk, None);
+        let conn = self.conn_or_guess(sk, None, m.t_us);
         let on = m.ran_on_text();
         let state = self.sockets.get(&sk).map(|s| s.state);
         let who = &conn.who;
@@ -784,7 +788,7 @@ impl Names {
         let sk = raw.uint("sk").unwrap_or(0);
         let ret = raw.int("ret").unwrap_or(0);
         let flags = raw.int("flags").unwrap_or(0);
-        let conn = self.conn_or_guess(sk, m.inside);
+        let conn = self.conn_or_guess(sk, m.inside, m.t_us);
         let inside = m.inside_text();
         let on = m.ran_on_text();
         let who_on = m.ran_on.whose();
@@ -856,7 +860,7 @@ impl Names {
                 },
             );
         }
-        let conn = self.conn_or_guess(sk, None);
+        let conn = self.conn_or_guess(sk, None, m.t_us);
         let change = format!("{} → {}", tcp_state(old), tcp_state(new));
         m.sig_detail = change.clone();
         m.coarse = change.clone();
@@ -1043,6 +1047,7 @@ impl Names {
             .map(str::to_string)
             .or_else(|| key.and_then(|k| self.uring.get(&k)).map(|(o, _)| o.clone()));
         let fd = key.and_then(|k| self.uring.get(&k)).and_then(|(_, fd)| *fd);
+        let at = m.t_us;
         let on = m.ran_on_text();
         let who_on = m.ran_on.whose();
         let inside = m.inside_text();
@@ -1050,7 +1055,7 @@ impl Names {
             (Some(k), Some(op), Some(fd)) => {
                 let c = s
                     .peers
-                    .client(fd)
+                    .client(fd, at)
                     .map(|c| format!("={c}"))
                     .unwrap_or_default();
                 format!("key {k} {op} {fd}{c}")
@@ -1153,7 +1158,7 @@ impl Names {
         };
         if let Some(fd) = fd {
             m.fd = Some(fd);
-            m.client = self.peers.client(fd).map(str::to_string);
+            m.client = self.peers.client(fd, m.t_us).map(str::to_string);
         }
     }
 

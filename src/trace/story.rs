@@ -102,14 +102,11 @@ pub fn reads(events: &[Event]) -> Vec<Read> {
         .iter()
         .map(|ev| {
             peers.observe(ev);
-            let name = ev
-                .fd
-                .filter(|_| ev.kind == Kind::Syscall)
-                .and_then(|fd| peers.client(fd).map(str::to_string));
-            if ev.closes()
-                && let Some(fd) = ev.fd
-            {
-                peers.closed(fd);
+            let name = (ev.kind == Kind::Syscall)
+                .then(|| peers.client_of(ev).map(str::to_string))
+                .flatten();
+            if ev.closes() {
+                peers.closed(ev);
             }
             name
         })

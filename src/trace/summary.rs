@@ -7,13 +7,30 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which client is behind which descriptor, learnt from ports: a client's `connect` carries its
 /// local port, and the server's accept carries the peer port.
+///
+/// Descriptors are named by the events' own times, not by the order the events arrive in:
+/// events reach a reader in the order their calls *ended*, so with several threads one thread's
+/// `close(6)` can arrive after another thread's accept that got the freed number 6 again.
 #[derive(Default, Debug)]
 pub struct Peers {
     port_client: HashMap<u16, String>,
-    fd_port: HashMap<i64, u16>,
+    /// Each descriptor's connections, the latest last.
+    fd_held: HashMap<i64, Vec<Held>>,
+}
+
+/// A descriptor's life as one connection: from the end of the accept that made it to the end
+/// of the close that freed it.
+#[derive(Debug)]
+struct Held {
+    from_us: u64,
+    until_us: Option<u64>,
+    port: u16,
 }
 
 impl Peers {
+    /// A descriptor's past connections kept: reordering spans a few calls, never more.
+    const KEPT: usize = 4;
+
     pub fn observe(&mut self, ev: &Event) {
         match (ev.kind, ev.port) {
             (Kind::Client, Some(port)) => {
@@ -23,21 +40,49 @@ impl Peers {
             }
             (Kind::Syscall | Kind::Op, Some(port)) => {
                 if let Some(fd) = ev.ret {
-                    self.fd_port.insert(fd, port);
+                    let held = self.fd_held.entry(fd).or_default();
+                    held.push(Held {
+                        from_us: ev.t_us + ev.dur_us,
+                        until_us: None,
+                        port,
+                    });
+                    held.sort_by_key(|h| h.from_us);
+                    if held.len() > Self::KEPT {
+                        held.remove(0);
+                    }
                 }
             }
             _ => {}
         }
     }
 
-    /// Forgets a descriptor that was closed (its number may be reused). Returns the peer port
-    /// it was connected to, if it was a connection.
-    pub fn closed(&mut self, fd: i64) -> Option<u16> {
-        self.fd_port.remove(&fd)
+    /// Where in `fd`'s list the connection it was at `at_us` stands: the latest accept of that
+    /// number before then, unless a close ended it.
+    fn held(&self, fd: i64, at_us: u64) -> Option<usize> {
+        let list = self.fd_held.get(&fd)?;
+        let i = list.iter().rposition(|h| h.from_us <= at_us)?;
+        list[i].until_us.is_none_or(|u| at_us < u).then_some(i)
     }
 
-    pub fn client(&self, fd: i64) -> Option<&str> {
-        self.client_at(*self.fd_port.get(&fd)?)
+    /// Ends the connection a closing call's descriptor was when the call began (its number
+    /// may be reused). Returns the peer port it was connected to, if it was a connection.
+    pub fn closed(&mut self, ev: &Event) -> Option<u16> {
+        let fd = ev.fd?;
+        let i = self.held(fd, ev.t_us)?;
+        let h = &mut self.fd_held.get_mut(&fd)?[i];
+        h.until_us = Some(ev.t_us + ev.dur_us);
+        Some(h.port)
+    }
+
+    /// The client behind `fd` at `at_us` (µs since the run began).
+    pub fn client(&self, fd: i64, at_us: u64) -> Option<&str> {
+        let i = self.held(fd, at_us)?;
+        self.client_at(self.fd_held[&fd][i].port)
+    }
+
+    /// The client behind an event's own descriptor when the event began.
+    pub fn client_of(&self, ev: &Event) -> Option<&str> {
+        self.client(ev.fd?, ev.t_us)
     }
 
     /// The scripted client that connected from `port`.
@@ -274,10 +319,7 @@ impl Summary {
             self.open += 1;
             self.max_open = self.max_open.max(self.open);
         }
-        if ev.closes()
-            && let Some(fd) = ev.fd
-            && self.peers.client(fd).is_some()
-        {
+        if ev.closes() && self.peers.client_of(ev).is_some() {
             self.open = self.open.saturating_sub(1);
         }
         let copied = ev.ret.filter(|&n| n > 0).unwrap_or(0) as u64;
@@ -285,9 +327,7 @@ impl Summary {
             (Kind::Syscall, Stage::CopyToUser | Stage::DataReadyCopy) => self.bytes_in += copied,
             _ if ev.received_by_kernel() => self.bytes_in_by_kernel += copied,
             // A client's bytes, not the doorbell's (a pipe between the model's threads).
-            _ if ev.received_by_library()
-                && ev.fd.and_then(|fd| self.peers.client(fd)).is_some() =>
-            {
+            _ if ev.received_by_library() && self.peers.client_of(ev).is_some() => {
                 self.bytes_in_by_library += copied
             }
             _ if ev.sent_by_kernel() || ev.sent_by_library() => self.bytes_out += copied,
@@ -307,8 +347,7 @@ impl Summary {
         }
         if took
             && copied > 0
-            && let Some(fd) = ev.fd
-            && let Some(client) = self.peers.client(fd)
+            && let Some(client) = self.peers.client_of(ev)
             && let Some((sent_at, bytes)) = self.unread.remove(client)
         {
             self.waits.push(Wait {
@@ -317,10 +356,8 @@ impl Summary {
                 wait_us: (ev.t_us + ev.dur_us).saturating_sub(sent_at),
             });
         }
-        if ev.closes()
-            && let Some(fd) = ev.fd
-        {
-            self.peers.closed(fd);
+        if ev.closes() {
+            self.peers.closed(ev);
         }
     }
 
@@ -390,5 +427,79 @@ impl Summary {
 
     pub fn stage(&self, stage: Stage) -> u64 {
         self.stage_us.get(stage.name()).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::text::TextRenderer;
+
+    fn call(t: u64, dur: u64, call: &'static str, fd: Option<i64>) -> Event {
+        let mut ev = Event::new(Kind::Syscall, call, Stage::Setup);
+        (ev.t_us, ev.dur_us, ev.fd) = (t, dur, fd);
+        ev.actor = std::sync::Arc::from("server");
+        ev
+    }
+
+    fn client(name: &str, port: u16) -> Event {
+        let mut ev = Event::new(Kind::Client, "connect", Stage::Client);
+        (ev.client, ev.port) = (Some(name.into()), Some(port));
+        ev
+    }
+
+    /// One thread closes A's descriptor 6, another's accept gets 6 again for C, and the
+    /// accept's event arrives first: each call is still named after the client it acted on.
+    #[test]
+    fn a_reused_descriptor_is_named_by_the_events_times_not_their_order() {
+        let mut accept_a = call(5, 5, "accept4", Some(3));
+        (accept_a.ret, accept_a.port) = (Some(6), Some(1000));
+        let mut accept_c = call(50, 51, "accept4", Some(3));
+        (accept_c.ret, accept_c.port) = (Some(6), Some(3000));
+        let close_a = call(99, 1, "close", Some(6));
+        let recv_c = call(102, 1, "recvfrom", Some(6));
+        let arrived = [
+            client("A", 1000),
+            client("C", 3000),
+            accept_a,
+            accept_c,
+            close_a.clone(),
+            recv_c.clone(),
+        ];
+        let mut peers = Peers::default();
+        let mut named = Vec::new();
+        for ev in &arrived {
+            peers.observe(ev);
+            named.push(peers.client_of(ev).map(str::to_string));
+            if ev.closes() {
+                assert_eq!(
+                    peers.closed(ev),
+                    Some(1000),
+                    "the close ended A's connection"
+                );
+            }
+        }
+        assert_eq!(
+            named[4].as_deref(),
+            Some("A"),
+            "close(6) acted on A's socket"
+        );
+        assert_eq!(
+            named[5].as_deref(),
+            Some("C"),
+            "recvfrom(6) read C's socket"
+        );
+        // After A's close and before C's accept, 6 was no connection.
+        assert_eq!(peers.client(6, 100), None);
+
+        let mut out = Vec::new();
+        let mut text = TextRenderer::new(&mut out, None);
+        for ev in &arrived {
+            text.event(ev);
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("close(6=A)"), "{out}");
+        assert!(out.contains("recvfrom(6=C)"), "{out}");
+        assert!(out.contains("= 6 (C)"), "{out}");
     }
 }

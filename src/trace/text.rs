@@ -229,10 +229,8 @@ impl<W: Write> TextRenderer<W> {
         // Calls still blocked when this event happened have been blocked long enough to show.
         self.flush_held_before(ev.t_us.saturating_sub(BLOCKED_AFTER_US));
         self.line(ev, blocked);
-        if ev.closes()
-            && let Some(fd) = ev.fd
-        {
-            self.peers.closed(fd);
+        if ev.closes() {
+            self.peers.closed(ev);
         }
     }
 
@@ -261,8 +259,9 @@ impl<W: Write> TextRenderer<W> {
         }
     }
 
-    fn fd_label(&self, fd: i64) -> String {
-        match self.peers.client(fd) {
+    /// An event's descriptor, named after the client it was connected to at the time.
+    fn fd_label(&self, ev: &Event, fd: i64) -> String {
+        match self.peers.client_of(ev) {
             Some(c) => format!("{fd}={c}"),
             None => fd.to_string(),
         }
@@ -357,7 +356,7 @@ impl<W: Write> TextRenderer<W> {
     fn call_columns(&self, ev: &Event, after_block: bool) -> (String, String, String, String) {
         let mut args = Vec::new();
         if let Some(fd) = ev.fd {
-            args.push(self.fd_label(fd));
+            args.push(self.fd_label(ev, fd));
         }
         if !ev.args.is_empty() {
             args.push(ev.args.clone());
@@ -382,7 +381,7 @@ impl<W: Write> TextRenderer<W> {
             (Kind::Kernel, Some(r), _) => format!("= {r}"),
             (Kind::Kernel, None, Some(e)) => format!("= -{e}"),
             (Kind::Kernel, None, None) => String::new(),
-            (_, Some(r), _) => match ev.port.and(self.peers.client(r)) {
+            (_, Some(r), _) => match ev.port.and_then(|p| self.peers.client_at(p)) {
                 Some(c) => format!("= {r} ({c})"),
                 None => format!("= {r}"),
             },
