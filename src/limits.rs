@@ -223,6 +223,16 @@ impl Spare {
         }
     }
 
+    /// Puts a descriptor aside now, before any accept, where the limit is known: for an accept
+    /// the kernel runs on its own (io_uring's multishot accept), which can take every
+    /// descriptor left between two of our looks, so that no spare could be taken later and
+    /// no waiting client could ever be refused.
+    pub fn reserve_early(&mut self, tr: &mut Tracer, note: &str) {
+        if self.fd.is_none() && self.from.is_some() {
+            self.reserve(tr, note);
+        }
+    }
+
     /// At teardown: close the spare, if one was taken (with a traced `close`).
     pub fn release(self, tr: &mut Tracer) {
         if let Some(fd) = self.fd {

@@ -392,6 +392,13 @@ impl Server {
         self.admit_with(fd, &mut lock(&spare))
     }
 
+    /// Takes the spare descriptor now (see [`Spare::reserve_early`]).
+    #[cfg(target_os = "linux")]
+    pub fn reserve_spare(&mut self, note: &str) {
+        let spare = self.spare.clone();
+        lock(&spare).reserve_early(&mut self.tr, note);
+    }
+
     /// [`Server::admit`], the spare's lock taken.
     fn admit_with(&mut self, fd: OwnedFd, spare: &mut Spare) -> Option<Conn> {
         self.admitted.fetch_add(1, Ordering::Relaxed);

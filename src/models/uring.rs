@@ -428,6 +428,9 @@ mod multishot {
             stopping: false,
             cqes: Vec::new(),
         };
+        srv.reserve_spare(
+            "a descriptor in reserve from the start: the multishot accept takes descriptors without asking us, and could take the last one before we could put one aside to refuse a client with at EMFILE",
+        );
         lp.arm_accept(srv);
         while !lp.keys.is_empty() || lp.accept_paused.is_some() {
             if srv.stopping() && !lp.stopping {
