@@ -115,10 +115,46 @@ fn normalise(text: &str) -> Vec<String> {
     normalise_with(text, &[])
 }
 
+/// The book's traces are in the lesson view (`--width`): a call's arguments, its stage and gloss
+/// continue on indented lines, wrapped where a number's length puts the break. Each record is
+/// joined back into one line, as the wide trace prints it: the stage and gloss (indented to the
+/// gloss column) after three spaces, the rest after one.
+fn records(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        // A record starts with its time, right-aligned in the first nine columns (`0.088`).
+        let time = line.get(..9).map(str::trim_start).unwrap_or("");
+        let starts = time.split_once('.').is_some_and(|(ms, frac)| {
+            !ms.is_empty()
+                && frac.len() == 3
+                && (ms.to_owned() + frac).bytes().all(|b| b.is_ascii_digit())
+        });
+        let continues = indent >= 4 && !starts && !out.is_empty();
+        match out.last_mut() {
+            Some(last) if continues => {
+                last.push_str(if indent == GLOSS_COLUMN { "   " } else { " " });
+                last.push_str(line.trim());
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    out
+}
+
+/// Where the lesson view starts a call's stage and gloss (past the time column).
+const GLOSS_COLUMN: usize = 11;
+
 fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
-    let mut frags: Vec<String> = text
-        .lines()
-        .map(|l| if racy.is_empty() { l } else { kernel_line(l) })
+    let mut frags: Vec<String> = records(text)
+        .iter()
+        .map(|l| {
+            if racy.is_empty() {
+                l.as_str()
+            } else {
+                kernel_line(l)
+            }
+        })
         // An AIO poll's mask is either the key the socket's wake-up passed (sock_def_readable's
         // four bits) or, when the kernel completes the poll later, a fresh look at the socket
         // masked by what was asked: which one depends on timing (fs/aio.c, aio_poll_wake).

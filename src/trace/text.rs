@@ -75,21 +75,23 @@ pub fn fit(s: &str, n: usize) -> String {
 
 /// `s` word-wrapped to end by column `width`, for a text that starts at column `indent` (after
 /// a prefix its caller prints); the lines after the first are indented to it. A word longer than
-/// a line is cut with `…`.
+/// a line breaks after a `|` (a call's flags), or else is cut with `…`.
 pub fn wrap(s: &str, width: usize, indent: usize) -> String {
+    let room = width.saturating_sub(indent).max(1);
     let mut out = String::new();
     let mut len = indent;
-    for word in s.split(' ') {
+    for (word, spaced) in s.split(' ').flat_map(|w| pieces(w, room)) {
         let wlen = word.chars().count();
         // A double space where the line breaks would start the next line with a space.
         if word.is_empty() && len + 1 > width {
             continue;
         }
-        if len > indent && len + 1 + wlen > width {
+        let gap = usize::from(spaced);
+        if len > indent && len + gap + wlen > width {
             out.push('\n');
             out.push_str(&" ".repeat(indent));
             len = indent;
-        } else if !out.is_empty() {
+        } else if spaced && !out.is_empty() {
             out.push(' ');
             len += 1;
         }
@@ -100,8 +102,40 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
     out
 }
 
+/// A word as the pieces a line may break between, each with whether a space goes before it: the
+/// word itself when it fits in `room`, else its parts after each `|`, packed up to `room`.
+fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
+    if word.chars().count() <= room || !word.contains('|') {
+        return vec![(word, true)];
+    }
+    let mut out: Vec<(&str, bool)> = Vec::new();
+    let (mut from, mut last_bar) = (0, None);
+    for (i, c) in word.char_indices() {
+        if c != '|' {
+            continue;
+        }
+        let end = i + 1;
+        if word[from..end].chars().count() > room
+            && let Some(bar) = last_bar
+        {
+            out.push((&word[from..bar], out.is_empty()));
+            from = bar;
+        }
+        last_bar = Some(end);
+    }
+    if word[from..].chars().count() > room
+        && let Some(bar) = last_bar.filter(|&b| b > from)
+    {
+        out.push((&word[from..bar], out.is_empty()));
+        from = bar;
+    }
+    out.push((&word[from..], out.is_empty()));
+    out
+}
+
 /// The trace's columns for a width. Narrower than the full line, the tid column goes first;
-/// narrower still, each gloss moves to a line of its own under its call, and long calls are cut.
+/// narrower still (the lesson view: the book's pages, a narrow terminal), each gloss moves under
+/// its call and wraps there, and a long call wraps between its arguments: nothing is cut.
 #[derive(Clone, Copy)]
 struct Layout {
     /// The width to fit; `None`: whole lines (stdout is no terminal and no width was asked).
@@ -119,15 +153,19 @@ const TID: usize = 9;
 const GLOSS: usize = 24;
 /// A gloss below its call is indented past the time column.
 const BELOW: usize = 11;
+/// The result column's width in the lesson view (`= 6`, `= -1 EAGAIN ×3,342`), where the call
+/// needs the room more.
+const RESULT_BELOW: usize = 14;
 
 impl Layout {
     fn new(width: Option<usize>) -> Layout {
         let w = width.unwrap_or(usize::MAX);
         let tid = w >= FULL + GLOSS;
         let gloss_below = w < FULL - TID + GLOSS;
-        // Below: time, who, call, result and took share the line (53 columns besides the call).
+        // Below: time, who, call, result and took share the line (47 columns besides the call).
         let call = if gloss_below {
-            w.saturating_sub(53).clamp(16, 38)
+            w.saturating_sub(9 + 2 + 10 + 1 + RESULT_BELOW + 1 + 9 + 1)
+                .clamp(16, 38)
         } else {
             38
         };
@@ -139,11 +177,11 @@ impl Layout {
         }
     }
 
-    /// The gloss cut to the room it has: after `used` columns, or on its own line.
+    /// The gloss in the room it has: cut after `used` columns, or wrapped on lines of its own.
     fn gloss(&self, note: &str, used: usize) -> String {
         match self.width {
             None => note.to_string(),
-            Some(w) if self.gloss_below => fit(note, w.saturating_sub(BELOW + 17)),
+            Some(w) if self.gloss_below => wrap(note, w, BELOW + 17),
             Some(w) => fit(note, w.saturating_sub(used)),
         }
     }
@@ -187,7 +225,7 @@ impl<W: Write> TextRenderer<W> {
         let call = l.call;
         let head = if l.gloss_below {
             format!(
-                "{:>9}  {:<10} {:<call$} {:<20} {:>9}\n{:BELOW$}{:<16} {}",
+                "{:>9}  {:<10} {:<call$} {:<RESULT_BELOW$} {:>9}\n{:BELOW$}{:<16} {}",
                 "time ms", "who", "call", "result", "took", "", "stage", "what it means"
             )
         } else {
@@ -286,6 +324,7 @@ impl<W: Write> TextRenderer<W> {
         if ev.kind == Kind::Info && ev.stage != Stage::Work {
             let note = format!("· {}", ev.note);
             let note = match l.width {
+                Some(w) if l.gloss_below => wrap(&note, w, lead + 2),
                 Some(w) => fit(&note, w.saturating_sub(lead)),
                 None => note,
             };
@@ -309,20 +348,42 @@ impl<W: Write> TextRenderer<W> {
         } else {
             self.call_columns(ev, after_block)
         };
-        let took_w = dur.chars().count().max(9);
+        let mut took_w = dur.chars().count().max(9);
+        // A call too long for its column, in the lesson view: the lines it continues on.
+        let mut more = Vec::new();
         let (call, result) = match l.width {
-            Some(w) => {
-                // With the gloss below, the call gives up what a long "slept …" needs.
-                let call_w = if l.gloss_below {
-                    l.call.min(w.saturating_sub(lead + 22 + took_w)).max(12)
-                } else {
-                    l.call
+            Some(w) if l.gloss_below => {
+                // A long result takes what "took" leaves unused of its column first, so that
+                // "took" still ends where the others do; past that, and for a long "slept …",
+                // the call gives up room, and wraps between its arguments.
+                let result_len = result.chars().count();
+                let spill = result_len.saturating_sub(RESULT_BELOW);
+                took_w = took_w.saturating_sub(spill).max(dur.chars().count());
+                let result_w = result_len.max(RESULT_BELOW);
+                let call_w = l
+                    .call
+                    .min(w.saturating_sub(lead + result_w + 2 + took_w))
+                    .max(12);
+                // What fits beside the result goes there; the rest wraps on lines as wide as
+                // the page allows (all of it, when not even the call's name fits).
+                let wrapped = wrap(&call, call_w, 0);
+                let head = wrapped.lines().next().unwrap_or_default();
+                let (first, rest) = match call.strip_prefix(head) {
+                    Some(rest) if !head.is_empty() => (head.to_string(), rest.trim_start()),
+                    _ => (String::new(), call.as_str()),
                 };
-                (
-                    format!("{:<call_w$}", fit(&call, call_w)),
-                    format!("{:<20}", fit(&result, 20)),
-                )
+                let rest = wrap(rest, w.saturating_sub(lead).max(16), 0);
+                more.extend(
+                    rest.lines()
+                        .filter(|c| !c.is_empty())
+                        .map(|c| format!("{:lead$}{c}", "")),
+                );
+                (format!("{first:<call_w$}"), format!("{result:<result_w$}"))
             }
+            Some(_) => (
+                format!("{:<w$}", fit(&call, l.call), w = l.call),
+                format!("{:<20}", fit(&result, 20)),
+            ),
             None => (format!("{call:<38}"), format!("{result:<20}")),
         };
         let stage = format!("{:<16}", stage_label(ev.stage));
@@ -338,18 +399,21 @@ impl<W: Write> TextRenderer<W> {
             (who.normal(), call.normal())
         };
         let gap = if l.gloss_below {
-            format!("\n{:BELOW$}", "")
+            let more: String = more.iter().map(|m| format!("\n{}", m.trim_end())).collect();
+            format!("{more}\n{:BELOW$}", "")
         } else {
             "  ".to_string()
         };
         let line = format!(
-            "{}  {who} {}{call} {result} {:>9}{gap}{} {note}",
+            "{}  {who} {}{call} {result} {}{gap}{} {note}",
             time.dimmed(),
             tid.dimmed(),
-            dur.dimmed(),
+            format!("{dur:>took_w$}").dimmed(),
             stage_color(ev.stage, &stage),
         );
-        let _ = writeln!(self.out, "{}", line.trim_end());
+        for part in line.lines() {
+            let _ = writeln!(self.out, "{}", part.trim_end());
+        }
     }
 
     /// A call's columns: the call with its arguments, its result, how long it took, its gloss.
@@ -435,7 +499,8 @@ impl<W: Write> TextRenderer<W> {
             .map(|(n, c)| format!("{n} {}", thousands(**c)))
             .collect();
         let row = |o: &mut W, k: &str, v: String| {
-            let _ = writeln!(o, "  {:<18} {}", k.dimmed(), fitted(v, 21));
+            let pad = k.chars().count().max(18);
+            let _ = writeln!(o, "  {:<pad$} {}", k.dimmed(), fitted(v, pad + 3));
         };
         row(
             o,
@@ -597,4 +662,36 @@ fn counted(counts: &std::collections::BTreeMap<&'static str, u64>) -> String {
         .map(|(n, c)| format!("{n} {}", thousands(*c)))
         .collect();
     format!("{} ({})", thousands(counts.values().sum()), each.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_long_flags_after_a_bar() {
+        let s = "io_uring_setup(256, IORING_SETUP_COOP_TASKRUN|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN)";
+        let w = wrap(s, 30, 0);
+        assert!(w.lines().all(|l| l.chars().count() <= 30), "{w}");
+        assert!(!w.contains('…'), "nothing cut: {w}");
+        assert_eq!(w.replace('\n', "").replace("256,", "256, "), s);
+    }
+
+    /// The lesson view keeps every character of a call and its gloss within the width.
+    #[test]
+    fn the_lesson_view_wraps_and_cuts_nothing() {
+        let mut ev = Event::new(Kind::Syscall, "epoll_ctl", Stage::Setup);
+        ev.actor = std::sync::Arc::from("server");
+        (ev.fd, ev.ret, ev.dur_us) = (Some(5), Some(0), 3);
+        ev.args = "EPOLL_CTL_ADD, 3, EPOLLIN|EPOLLRDHUP|EPOLLET|EPOLLEXCLUSIVE".into();
+        ev.note = "tell us when a client is waiting to be accepted, but wake only one or more of the threads waiting on it".into();
+        let mut out = Vec::new();
+        TextRenderer::new(&mut out, Some(64)).event(&ev);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.lines().all(|l| l.chars().count() <= 64), "{out}");
+        assert!(!out.contains('…'), "{out}");
+        let joined = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(joined.contains("EPOLLIN|EPOLLRDHUP|"), "{joined}");
+        assert!(joined.contains("the threads waiting on it"), "{joined}");
+    }
 }
