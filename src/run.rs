@@ -313,13 +313,6 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         l.begin(&rec, local.port());
     }
     let title = title(model, scenario.as_ref(), local);
-    if opts.serve {
-        crate::say!(
-            "serving on {local} — connect with: nc {} {}",
-            local.ip(),
-            local.port()
-        );
-    }
 
     // The clients, or a stop signal in serve mode, decide when the server stops.
     let signalled = Arc::new(AtomicUsize::new(0));
@@ -342,6 +335,14 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
         }
         None => {
             watch_signals(rec.clone(), stop, signalled.clone())?;
+            // Announced once the stop signals are caught: whoever reads this line may send one.
+            if opts.serve {
+                crate::say!(
+                    "serving on {local} — connect with: nc {} {}",
+                    local.ip(),
+                    local.port()
+                );
+            }
             None
         }
     };
