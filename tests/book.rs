@@ -75,6 +75,10 @@ const RACY: &[&str] = &[
     // `iomodels async`: whether a server that waits in slices was inside a wait when the
     // client sent.
     "no server call",
+    // sigio: whether client A (connecting at 0 ms) came before or after the server armed
+    // O_ASYNC, so that a signal told of it or the first look after arming found it.
+    "(A) D ① data-ready it connected before we were armed",
+    "(A) D ① data-ready accepted without waiting: the signal said",
 ];
 
 /// In the kernel lane's excerpts (`kernel-*.txt`), lines whose presence depends on the
