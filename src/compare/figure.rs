@@ -327,7 +327,7 @@ pub(super) fn draw(
         .iter()
         .map(|r| {
             format!(
-                "  ① {:>9} {:<8} ② {:>8} {:<11} told by ",
+                "  ① {:>9} {:<8} ② {:>8} {:<11} ",
                 took(r.stage1_us),
                 format!("{:?}", r.stage1).to_lowercase(),
                 took(r.stage2_us),
@@ -338,7 +338,7 @@ pub(super) fn draw(
     let name_w = rows.iter().map(|r| r.model.len()).max().unwrap_or(8);
     let told_w = rows
         .iter()
-        .map(|r| r.told.chars().count())
+        .map(|r| "told by ".len() + r.told.chars().count())
         .max()
         .unwrap_or(0);
     let numbers_w = numbers.iter().map(|n| n.chars().count()).max().unwrap_or(0);
@@ -364,14 +364,21 @@ pub(super) fn draw(
         };
         let (ch1, ch2) = (ch(r.stage1), ch(r.stage2));
         let pad = " ".repeat(bar_w.saturating_sub(cells1 + cells2));
-        // Too narrow for the whole line even with the shortest bar: "told by" is cut.
+        // Too narrow for the whole line even with the shortest bar: "told by" goes under it.
         let used = name_w + 1 + (cells1 + cells2).max(bar_w) + numbers.chars().count();
+        let told = format!("told by {}", r.told);
+        let (numbers, told) = if told.chars().count() <= width.saturating_sub(used) {
+            (numbers.as_str(), told)
+        } else {
+            let indent = name_w + 1;
+            let told = fit(&told, width.saturating_sub(indent));
+            (numbers.trim_end(), format!("\n{:indent$}{told}", ""))
+        };
         out.push_str(&format!(
-            "{:<name_w$} {}{}{pad}{numbers}{}\n",
+            "{:<name_w$} {}{}{pad}{numbers}{told}\n",
             r.model,
             paint(ch1, cells1),
             paint(ch2, cells2),
-            fit(r.told, width.saturating_sub(used))
         ));
     }
     if lane {
