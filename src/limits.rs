@@ -227,6 +227,7 @@ impl Spare {
     /// the kernel runs on its own (io_uring's multishot accept), which can take every
     /// descriptor left between two of our looks, so that no spare could be taken later and
     /// no waiting client could ever be refused.
+    #[cfg(target_os = "linux")]
     pub fn reserve_early(&mut self, tr: &mut Tracer, note: &str) {
         if self.fd.is_none() && self.from.is_some() {
             self.reserve(tr, note);
