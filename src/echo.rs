@@ -35,6 +35,7 @@ pub struct Conn {
     sent: usize,
     /// Where a completion model's reads land: empty until its first read is handed to the
     /// kernel, then `read_max` bytes for as long as the connection lives.
+    #[cfg(any(target_os = "linux", windows))]
     buf: Vec<u8>,
     /// The read size (`--read-size`).
     read_max: usize,
@@ -86,6 +87,19 @@ impl Conn {
         &self.buf[..n.min(self.buf.len())]
     }
 
+    /// The kernel copied `n` bytes into this connection's read buffer (a completion model):
+    /// queue them for the echo.
+    pub fn received(&mut self, n: usize) {
+        let Conn {
+            out,
+            sent,
+            buf,
+            ledger,
+            ..
+        } = self;
+        queue(out, sent, ledger, &buf[..n]);
+    }
+
     /// What is left to echo. A completion model hands this slice to the kernel; nothing is
     /// queued behind it until the send completes, so it does not move meanwhile.
     pub fn unsent(&self) -> &[u8] {
@@ -99,6 +113,7 @@ impl Conn {
             fd,
             out: Vec::new(),
             sent: 0,
+            #[cfg(any(target_os = "linux", windows))]
             buf: Vec::new(),
             read_max: knobs.read_size.max(1),
             max_pending: knobs.max_pending.max(1),
@@ -164,19 +179,6 @@ impl Conn {
     pub fn read_size(&self) -> usize {
         let room = self.max_pending - self.pending().min(self.max_pending);
         self.read_max.min(room.max(1))
-    }
-
-    /// The kernel copied `n` bytes into this connection's read buffer (a completion model):
-    /// queue them for the echo.
-    pub fn received(&mut self, n: usize) {
-        let Conn {
-            out,
-            sent,
-            buf,
-            ledger,
-            ..
-        } = self;
-        queue(out, sent, ledger, &buf[..n]);
     }
 
     /// `n` more bytes went out; returns whether everything queued has gone.
@@ -387,6 +389,26 @@ pub mod tests {
                 (sys::RECV, Some(0))
             ]
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn only_a_read_handed_to_the_kernel_gives_a_connection_its_own_buffer() {
+        let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
+        let b = budget();
+        let (mut conn, mut cli) = pair(4096, 1 << 16, &b);
+        cli.write_all(b"hello\n").unwrap();
+        assert_eq!(conn.recv(&mut tr), Recv::Data(6));
+        assert!(
+            conn.buf.is_empty(),
+            "our own recvfrom used the thread's buffer"
+        );
+        assert_eq!(conn.unsent(), b"hello\n", "the echo is kept per connection");
+        assert_eq!(conn.read_buf().len(), 4096);
+        conn.read_buf()[..3].copy_from_slice(b"abc");
+        conn.received(3);
+        assert_eq!(conn.unsent(), b"hello\nabc");
+        assert_eq!(conn.buf.len(), 4096, "kept for the next read");
     }
 
     #[test]
