@@ -1,5 +1,13 @@
-//! The per-connection echo state every model shares: a read buffer, the bytes still to send
-//! back (bounded), and the traced `recvfrom`/`sendto` that move them.
+//! The per-connection echo state every model shares: the bytes still to send back (bounded), a
+//! read buffer where a completion model needs one, and the traced `recvfrom`/`sendto` that move
+//! them.
+//!
+//! Where the data lands shows the memory cost of each kind of model. A process that calls
+//! `recvfrom` itself (readiness, signals, blocking) needs a buffer only for the length of that
+//! call, so every connection a server thread serves reads into the same one (`SCRATCH`). A
+//! completion model hands the kernel a buffer with each read and cannot touch it until the
+//! read completes, so each connection with a read pending holds a buffer of its own (`Conn::buf`),
+//! idle or not. Either way what is not echoed yet is kept per connection (`out`).
 //!
 //! Models decide *when* to call [`Conn::recv`] and [`Conn::send`] (that is the lesson); this file
 //! only does the copying, so a model file holds exactly what differs between models.
@@ -7,10 +15,17 @@
 use crate::limits::Knobs;
 use crate::limits::{Budget, Ledger};
 use crate::sys;
-use crate::trace::{Call, Stage, Tracer, escape};
+use crate::trace::{Call, Stage, Started, Tracer, escape};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
+use std::cell::RefCell;
+
+thread_local! {
+    /// The read buffer every connection of this thread's `recvfrom` shares: the data moves on
+    /// to the connection's `out` before the next call.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One client connection as the server sees it.
 pub struct Conn {
@@ -18,8 +33,12 @@ pub struct Conn {
     /// Bytes received and not yet echoed; `out[sent..]` is what is left to send.
     out: Vec<u8>,
     sent: usize,
-    /// Where recv copies to; its length is the read size.
+    /// Where a completion model's reads land: empty until its first read is handed to the
+    /// kernel, then `read_max` bytes for as long as the connection lives.
+    #[cfg(any(target_os = "linux", windows))]
     buf: Vec<u8>,
+    /// The read size (`--read-size`).
+    read_max: usize,
     max_pending: usize,
     /// The peer has shut down its writing side (recv returned 0).
     pub eof: bool,
@@ -56,6 +75,9 @@ impl Conn {
     /// The buffer the next read copies into (`read_size` bytes). A completion model hands its
     /// address to the kernel, which fills it later; the buffer never moves while `Conn` lives.
     pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.read_max];
+        }
         let want = self.read_size();
         &mut self.buf[..want]
     }
@@ -63,6 +85,19 @@ impl Conn {
     /// The first `n` bytes of the read buffer, as the last read left them.
     pub fn last_read(&self, n: usize) -> &[u8] {
         &self.buf[..n.min(self.buf.len())]
+    }
+
+    /// The kernel copied `n` bytes into this connection's read buffer (a completion model):
+    /// queue them for the echo.
+    pub fn received(&mut self, n: usize) {
+        let Conn {
+            out,
+            sent,
+            buf,
+            ledger,
+            ..
+        } = self;
+        queue(out, sent, ledger, &buf[..n]);
     }
 
     /// What is left to echo. A completion model hands this slice to the kernel; nothing is
@@ -78,7 +113,9 @@ impl Conn {
             fd,
             out: Vec::new(),
             sent: 0,
-            buf: vec![0; knobs.read_size.max(1)],
+            #[cfg(any(target_os = "linux", windows))]
+            buf: Vec::new(),
+            read_max: knobs.read_size.max(1),
             max_pending: knobs.max_pending.max(1),
             eof: false,
             ledger: Ledger::open(budget),
@@ -103,7 +140,7 @@ impl Conn {
         let pending = self.pending();
         !self.eof
             && pending < self.max_pending
-            && (pending < self.buf.len() || self.ledger.budget().has_room())
+            && (pending < self.read_max || self.ledger.budget().has_room())
     }
 
     pub fn wants_write(&self) -> bool {
@@ -141,18 +178,7 @@ impl Conn {
     /// nearly full (never 0, so a read can still see EOF).
     pub fn read_size(&self) -> usize {
         let room = self.max_pending - self.pending().min(self.max_pending);
-        self.buf.len().min(room.max(1))
-    }
-
-    /// `n` bytes arrived in the read buffer (by our `recvfrom` or by the kernel's own copy):
-    /// queue them for the echo.
-    pub fn received(&mut self, n: usize) {
-        if self.sent == self.out.len() {
-            self.out.clear();
-            self.sent = 0;
-        }
-        self.out.extend_from_slice(&self.buf[..n]);
-        self.ledger.charge(n);
+        self.read_max.min(room.max(1))
     }
 
     /// `n` more bytes went out; returns whether everything queued has gone.
@@ -183,8 +209,24 @@ impl Conn {
             .args(want)
             .blocking(blocks);
         let start = tr.enter(&call);
-        let r = rustix::net::recv(&self.fd, &mut self.buf[..want], RecvFlags::empty());
-        let got = r.map(|(n, _)| n);
+        SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.len() < want {
+                scratch.resize(want, 0);
+            }
+            let r = rustix::net::recv(&self.fd, &mut scratch[..want], RecvFlags::empty());
+            self.recorded(tr, call, start, r.map(|(n, _)| n), &scratch[..want])
+        })
+    }
+
+    /// Records a `recvfrom` that copied into `data` and queues what it got for the echo.
+    fn recorded(
+        &mut self,
+        tr: &mut Tracer,
+        call: Call,
+        start: Started,
+        got: rustix::io::Result<usize>,
+        data: &[u8],
+    ) -> Recv {
         let outcome = match got {
             Ok(0) => Recv::Eof,
             Ok(n) => Recv::Data(n),
@@ -200,7 +242,7 @@ impl Conn {
             let note = match outcome {
                 Recv::Data(n) => format!(
                     "copied {n} bytes into our buffer: {}",
-                    escape(&self.buf[..n], 32)
+                    escape(&data[..n], 32)
                 ),
                 Recv::Eof => "0 bytes: the client shut down writing (FIN)".to_string(),
                 Recv::WouldBlock => "nothing there yet".to_string(),
@@ -209,7 +251,7 @@ impl Conn {
             tr.end(call, start, got, note);
         }
         match outcome {
-            Recv::Data(n) => self.received(n),
+            Recv::Data(n) => queue(&mut self.out, &mut self.sent, &mut self.ledger, &data[..n]),
             Recv::Eof => self.eof = true,
             _ => {}
         }
@@ -283,6 +325,17 @@ impl Conn {
     }
 }
 
+/// Appends `data` to a connection's echo backlog `out` (`sent` of it already gone), charged
+/// to its ledger.
+fn queue(out: &mut Vec<u8>, sent: &mut usize, ledger: &mut Ledger, data: &[u8]) {
+    if *sent == out.len() {
+        out.clear();
+        *sent = 0;
+    }
+    out.extend_from_slice(data);
+    ledger.charge(data.len());
+}
+
 /// Shared with the models' tests (epoll's `interest`), which need a real connection.
 #[cfg(all(test, unix))]
 pub mod tests {
@@ -336,6 +389,26 @@ pub mod tests {
                 (sys::RECV, Some(0))
             ]
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn only_a_read_handed_to_the_kernel_gives_a_connection_its_own_buffer() {
+        let mut tr = Recorder::disabled().thread("server", crate::sys::thread_id);
+        let b = budget();
+        let (mut conn, mut cli) = pair(4096, 1 << 16, &b);
+        cli.write_all(b"hello\n").unwrap();
+        assert_eq!(conn.recv(&mut tr), Recv::Data(6));
+        assert!(
+            conn.buf.is_empty(),
+            "our own recvfrom used the thread's buffer"
+        );
+        assert_eq!(conn.unsent(), b"hello\n", "the echo is kept per connection");
+        assert_eq!(conn.read_buf().len(), 4096);
+        conn.read_buf()[..3].copy_from_slice(b"abc");
+        conn.received(3);
+        assert_eq!(conn.unsent(), b"hello\nabc");
+        assert_eq!(conn.buf.len(), 4096, "kept for the next read");
     }
 
     #[test]

@@ -96,6 +96,40 @@ fn poll_shows_the_array_size_against_the_ready_count() {
     assert_eq!(biggest, 5);
 }
 
+/// The array outlives each call: a `poll` says how many entries the process wrote since the
+/// last one, which in the crowd (no backpressure, no stuck echo) is exactly the entries added
+/// by accepts and replaced by closes, and the listener's at the start.
+#[test]
+fn poll_keeps_its_array_and_writes_only_what_changed() {
+    let events = ok_trace(&["poll", "--scenario", CROWD]);
+    let mut clients = std::collections::HashSet::new();
+    let mut written = 1;
+    let mut unchanged = 0;
+    for e in events
+        .iter()
+        .filter(|e| e["kind"] == "syscall" && e["actor"] == "server")
+    {
+        match s(e, "call") {
+            "accept4" if e["ret"].as_i64().is_some() => {
+                clients.insert(e["ret"].as_i64());
+                written += 1;
+            }
+            "close" if clients.remove(&e["fd"].as_i64()) => written += 1,
+            "poll" if !e["ret"].is_null() => {
+                assert!(!s(e, "args").contains("POLLOUT"), "{}", s(e, "args"));
+                assert_eq!(e["rewritten"].as_u64(), Some(written), "{}", s(e, "note"));
+                assert!(s(e, "note").contains(&format!("({written} written by us")));
+                unchanged += usize::from(written == 0);
+                written = 0;
+            }
+            _ => {}
+        }
+    }
+    assert!(unchanged > 0, "no poll found its array as it had left it");
+    let sum = util::summary(&events);
+    assert!(sum["rewritten"].as_u64() < sum["watched"].as_u64(), "{sum}");
+}
+
 #[test]
 fn epoll_edge_triggered_drains_every_ready_socket_to_eagain() {
     let events = ok_trace(&["epoll", "--edge", "--scenario", CROWD]);

@@ -6,9 +6,11 @@
 //! *readiness*, per array entry.
 //!
 //! Unlike an `fd_set`, the array has one entry per descriptor watched, whatever its number: no
-//! FD_SETSIZE wall. But the cost is still linear: the whole array is copied into the kernel and
-//! checked on every call, and the process walks the whole array again to find the few entries
-//! with `revents` set.
+//! FD_SETSIZE wall. And since the kernel writes only each entry's `revents`, the array survives
+//! the call: the process keeps it between calls and writes an entry only when a client comes or
+//! goes or its interest changes, where `select` rebuilds its sets every time. But the cost is
+//! still linear: the whole array is copied into the kernel and checked on every call, and the
+//! process walks the whole array again to find the few entries with `revents` set.
 //!
 //! See poll(2), UNP §6.10 and §16.6 (a nonblocking listener).
 
@@ -29,7 +31,7 @@ pub const MODEL: Model = Model {
     platforms: "Linux, macOS, BSD, Windows (WSAPoll)",
     serve: Some(serve),
     instead: "",
-    state: "a list of connections and a pollfd array rebuilt from it before every poll",
+    state: "a list of connections and a pollfd array kept beside it, one entry each",
     told: "readiness",
     notice,
     examples: &[
@@ -39,7 +41,7 @@ pub const MODEL: Model = Model {
 };
 
 // ANCHOR: serve
-/// Loop: build the `pollfd` array (the listener, then one entry per connection) →
+/// Loop: bring the `pollfd` array up to date (an entry per connection, kept between calls) →
 /// `poll(fds, nfds, -1)` sleeps until an entry is ready → walk the array → accept, read, write.
 #[doc(alias = "pollfd")]
 #[doc(alias = "POLLIN")]
@@ -48,12 +50,15 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
     set_nonblocking(&mut srv.tr, &srv.listener, accept_never_waits("poll"));
     let mut conns: Vec<Conn> = Vec::new();
+    // The array lives as long as the server: entry 0 is the listener, entry i+1 is conns[i].
+    // The kernel writes only `revents` (every entry's, on every call), never `events`, so an
+    // entry is written by us only when it is added or its interest changes.
+    let mut fds = vec![pollfd(lfd, POLLIN)];
+    let mut rewritten = 1;
     loop {
-        // 1. The array: entry 0 is the listener, entry i+1 is conns[i]. Ask for POLLIN only while
-        //    we want to read (backpressure), POLLOUT only while an echo is waiting to go out.
-        let mut fds = Vec::with_capacity(conns.len() + 1);
-        fds.push(pollfd(lfd, POLLIN));
-        for c in &conns {
+        // 1. Ask for POLLIN only while we want to read (backpressure), POLLOUT only while an
+        //    echo is waiting to go out; touch only the entries whose wish changed.
+        for (c, p) in conns.iter().zip(&mut fds[1..]) {
             let mut events = 0;
             if c.can_read() {
                 events |= POLLIN;
@@ -61,22 +66,28 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             if c.wants_write() {
                 events |= POLLOUT;
             }
-            fds.push(pollfd(c.raw(), events));
+            if p.events != events {
+                p.events = events;
+                rewritten += 1;
+            }
         }
 
         // 2. Stage ①: sleep until some entry is ready. The kernel checks every entry.
-        match poll::wait(&mut srv.tr, &mut fds) {
+        match poll::wait(&mut srv.tr, &mut fds, rewritten) {
             Err(Errno::INTR) => continue,
             r => r.context("poll failed")?,
         };
+        rewritten = 0;
 
-        // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too).
+        // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too). A new
+        //    client gets an entry at the end, watched from the next poll on.
         if fds[0].revents != 0 {
-            // Not in this round's array: new clients are watched from the next poll on.
             let over = srv.accept_waiting(
                 "poll said the listener is readable: a client is waiting",
                 |_, conn| {
+                    fds.push(pollfd(conn.raw(), POLLIN));
                     conns.push(conn);
+                    rewritten += 1;
                     Ok(())
                 },
             )?;
@@ -85,18 +96,24 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             }
         }
 
-        // 4. Walk the rest of the array: stage ② where POLLIN (or a hang-up/error) came back,
-        //    the echo where POLLOUT did.
-        let mut keep = Vec::with_capacity(conns.len());
-        for (i, mut conn) in conns.drain(..).enumerate() {
-            let revents = fds.get(i + 1).map_or(0, |p| p.revents);
+        // 4. Walk the connections' entries (a new client's has no `revents` yet): stage ② where
+        //    POLLIN (or a hang-up/error) came back, the echo where POLLOUT did. A closed
+        //    connection's entry goes with it: the last entry takes its place, as the last
+        //    connection takes its place in `conns`.
+        let mut i = 0;
+        while i < conns.len() {
+            let revents = fds[i + 1].revents;
+            let conn = &mut conns[i];
             let readable = revents & (POLLIN | POLLHUP | POLLERR) != 0 && !conn.eof;
             match conn.serve_ready(&mut srv.tr, readable, revents != 0) {
-                Some(why) => conn.close(&mut srv.tr, why),
-                None => keep.push(conn),
+                Some(why) => {
+                    conns.swap_remove(i).close(&mut srv.tr, why);
+                    fds.swap_remove(i + 1);
+                    rewritten += 1;
+                }
+                None => i += 1,
             }
         }
-        conns = keep;
     }
     for conn in conns {
         conn.close(&mut srv.tr, "the run is over");
@@ -113,6 +130,10 @@ fn notice(s: &Summary) -> Vec<String> {
             s.watched as f64 / s.wakeups.max(1) as f64,
             s.ready as f64 / s.wakeups.max(1) as f64,
             s.max_fd
+        ),
+        format!(
+            "the array was kept between calls: we wrote {} entries (a client came or went, or its interest changed); rebuilt before every call, as select rebuilds its sets, it would have been {} entries",
+            s.rewritten, s.watched,
         ),
         format!(
             "{} system calls, {:.1} ms of server CPU in a {:.1} ms run: the thread slept in poll while nothing was ready",

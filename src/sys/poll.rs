@@ -20,8 +20,9 @@ use std::fmt;
 
 /// `poll(fds, nfds, -1)`: stage ①, sleeping until an entry is ready; the kernel writes what
 /// happened into each entry's `revents`, and the process walks the whole array to find them.
+/// `rewritten`: how many entries the process wrote since its last call (the rest it kept).
 #[doc(alias = "WSAPoll")]
-pub fn wait(tr: &mut Tracer, fds: &mut [PollFd]) -> Result<usize> {
+pub fn wait(tr: &mut Tracer, fds: &mut [PollFd], rewritten: usize) -> Result<usize> {
     let call = Call::new(os::POLL, Stage::DataReady)
         .args(format_args!("{}, {}, -1", Entries(fds, false), fds.len()))
         .blocking(true);
@@ -33,10 +34,13 @@ pub fn wait(tr: &mut Tracer, fds: &mut [PollFd]) -> Result<usize> {
         call,
         start,
         &r,
-        |_, ev| ev.watched = Some(watched as u64),
+        |_, ev| {
+            ev.watched = Some(watched as u64);
+            ev.rewritten = Some(rewritten as u64);
+        },
         |r: &Result<usize>| match r {
             Ok(n) => format!(
-                "the kernel checked all {watched} entries; we walk all {watched} again to find {n} with revents: {}",
+                "the kernel checked all {watched} entries ({rewritten} written by us since the last call); we walk all {watched} again to find {n} with revents: {}",
                 Entries(fds, true)
             ),
             Err(_) => "poll failed".into(),

@@ -114,6 +114,10 @@ pub struct Event {
     /// handed the kernel to watch, or has to look through to find the ready ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watched: Option<u64>,
+    /// On a `poll`: how many entries of its array the process wrote since its last `poll` (a
+    /// new or closed connection, a change of interest); the others it kept as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewritten: Option<u64>,
     /// On a readiness wait: `true` when it reported a listening socket (a connection waiting
     /// to be accepted), so that a summary can count the wake-ups of many threads sharing one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +181,7 @@ impl Event {
             step: None,
             key: None,
             watched: None,
+            rewritten: None,
             listener: None,
             refused: None,
             by: None,

@@ -180,6 +180,8 @@ pub struct Summary {
     /// Over those waits: descriptors watched / looked through, and descriptors found ready.
     pub watched: u64,
     pub ready: u64,
+    /// `poll`'s array entries the process wrote (the rest it kept from call to call).
+    pub rewritten: u64,
     /// Per server thread (by tid), its part in accepting.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_thread: BTreeMap<i64, Listening>,
@@ -297,6 +299,7 @@ impl Summary {
             self.watched += w * ev.count;
             self.ready += ev.ret.unwrap_or(0).max(0) as u64 * ev.count;
         }
+        self.rewritten += ev.rewritten.unwrap_or(0) * ev.count;
         if ev.refused == Some(true) {
             self.refused += 1;
         }
