@@ -1,0 +1,44 @@
+//! `--html FILE`: one self-contained page (inline CSS and JS, no network: it works from
+//! `file://`) with the run's timeline, or every compared model's on one time axis, then
+//! figure 6.6 and the summary. The data is embedded as JSON; `report.js` draws it.
+
+use crate::trace::timeline::Timeline;
+use serde::Serialize;
+use serde_json::Value;
+use std::io::Write;
+
+const CSS: &str = include_str!("report.css");
+const JS: &str = include_str!("report.js");
+
+/// What the page shows; serialized whole into the page for the script.
+#[derive(Serialize)]
+pub struct Page<'a> {
+    pub title: &'a str,
+    /// One timeline per model run, drawn on one shared time axis.
+    pub runs: &'a [Timeline],
+    /// A model run's numbers (the summary's JSON).
+    pub summary: Option<Value>,
+    /// `compare`: the table's rows.
+    pub table: Option<Value>,
+    /// `compare`: figure 6.6's rows and the client it follows.
+    pub figure: Option<Value>,
+    /// What to notice, in sentences.
+    pub notice: &'a [String],
+}
+
+/// Writes the page.
+pub fn write(mut out: impl Write, page: &Page) -> std::io::Result<()> {
+    // `<` only ever appears inside JSON strings, where `\u003c` means the same: no `</script>`
+    // in the data can end the script element.
+    let data = serde_json::to_string(page)?.replace('<', "\\u003c");
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>iomodels</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n\
+         <main id=\"report\"><noscript>This report draws its timeline with JavaScript.</noscript></main>\n\
+         <script type=\"application/json\" id=\"data\">{data}</script>\n<script>\n{JS}</script>\n\
+         </body>\n</html>\n"
+    )?;
+    out.flush()
+}
