@@ -15,16 +15,13 @@ fn scratch(name: &str) -> PathBuf {
     p
 }
 
-/// Runs `args`; it must succeed. Returns stdout.
-fn ok(args: &[&str]) -> Vec<u8> {
-    let out = util::run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+/// A string field of each element of an array (`lanes`' names, `runs`' models).
+fn each<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v[field].as_str().expect("a string"))
+        .collect()
 }
 
 /// The data a report page embeds for its script.
@@ -145,7 +142,7 @@ fn check_format(doc: &Value) -> Vec<Value> {
 /// the page's data (the same run).
 fn perfetto_run(model: &str) -> (Vec<Value>, Value) {
     let page = scratch(&format!("{model}-perfetto.html"));
-    let out = ok(&[
+    let out = util::run_ok(&[
         model,
         "--format",
         "perfetto",
@@ -206,8 +203,7 @@ fn perfetto_holds_every_call_and_an_arrow_per_echoed_message() {
             .iter()
             .map(|e| e["args"]["name"].as_str().unwrap())
             .collect();
-        for lane in run["lanes"].as_array().unwrap() {
-            let lane = lane["name"].as_str().unwrap();
+        for lane in each(&run["lanes"], "name") {
             assert!(
                 names.iter().any(|n| n.starts_with(lane)),
                 "{model}: {lane} in {names:?}"
@@ -230,7 +226,7 @@ fn perfetto_holds_every_call_and_an_arrow_per_echoed_message() {
 #[test]
 fn the_page_holds_the_runs_every_call_and_needs_no_network() {
     let page = scratch("epoll.html");
-    let out = ok(&[
+    let out = util::run_ok(&[
         "epoll",
         "--format",
         "json",
@@ -253,13 +249,10 @@ fn the_page_holds_the_runs_every_call_and_needs_no_network() {
         })
         .count();
     assert_eq!(run["calls"].as_array().unwrap().len(), boxes);
-    let lanes: Vec<&str> = run["lanes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(lanes, ["server", "client A", "client B", "harness"]);
+    assert_eq!(
+        each(&run["lanes"], "name"),
+        ["server", "client A", "client B", "harness"]
+    );
     let echoes = trace.iter().filter(|e| e["call"] == "echo").count();
     assert_eq!(run["links"].as_array().unwrap().len(), echoes);
     let summary = trace.last().unwrap();
@@ -269,7 +262,7 @@ fn the_page_holds_the_runs_every_call_and_needs_no_network() {
 #[test]
 fn compare_stacks_every_model_on_one_page() {
     let page = scratch("compare.html");
-    ok(&[
+    util::run_ok(&[
         "compare",
         "blocking",
         "epoll",
@@ -278,13 +271,7 @@ fn compare_stacks_every_model_on_one_page() {
     ]);
     let data = page_data(&page);
     let _ = std::fs::remove_file(&page);
-    let models: Vec<&str> = data["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["model"].as_str().unwrap())
-        .collect();
-    assert_eq!(models, ["blocking", "epoll"]);
+    assert_eq!(each(&data["runs"], "model"), ["blocking", "epoll"]);
     assert_eq!(data["figure"]["rows"].as_array().unwrap().len(), 2);
     assert_eq!(data["table"].as_array().unwrap().len(), 2);
     // Both runs' clients acted out the scenario's six steps.
