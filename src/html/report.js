@@ -4,7 +4,7 @@
 
 const data = JSON.parse(document.getElementById("data").textContent);
 const SVG = "http://www.w3.org/2000/svg";
-const ROW_H = 16, LANE_GAP = 6, AXIS_H = 24;
+const ROW_H = 18, LANE_GAP = 6, AXIS_H = 24;
 
 // Okabe–Ito colours (safe for colour-blind readers); each stage also has a pattern and a label.
 const STAGES = {
@@ -135,7 +135,8 @@ function drawRun(run, box) {
   const plot = el("g", { "clip-path": "url(#plot-" + run.model + ")" }, svg);
   for (const t of ticks(plotW)) {
     el("line", { x1: x(t), x2: x(t), y1: AXIS_H - 6, y2: y, class: "grid" }, plot);
-    el("text", { x: x(t) + 2, y: AXIS_H - 10, class: "tick" }, plot, took(t));
+    // A label needs room before the plot's right edge.
+    if (x(t) < labelW + plotW - 50) el("text", { x: x(t) + 2, y: AXIS_H - 10, class: "tick" }, plot, took(t));
   }
   // The scenario's steps, where this run's clients acted them out.
   run.marks.filter(m => m.step !== null).forEach(m => {
@@ -251,24 +252,27 @@ function drawFigure(parent) {
   const box = h("div", { class: "figure" }, parent);
   const draw = () => {
     box.replaceChildren();
-    const width = box.clientWidth, nameW = width < 600 ? 90 : 130, numW = width < 600 ? 120 : 200;
+    // Narrow: the numbers go under the bar instead of beside it.
+    const width = box.clientWidth, narrow = width < 600;
+    const nameW = narrow ? 90 : 130, numW = narrow ? 0 : 300;
     const barW = Math.max(40, width - nameW - numW - 10);
     const longest = Math.max(1, ...f.rows.map(r => r.stage1_us + r.stage2_us));
-    const rowH = 24;
+    const rowH = narrow ? 40 : 24;
     const svg = el("svg", { width, height: f.rows.length * rowH + 8, class: "fig66" }, box);
     patterns(svg);
     f.rows.forEach((r, i) => {
       const y = 4 + i * rowH;
-      el("text", { x: 2, y: y + 15, class: "fig-name" }, svg, r.model);
+      el("text", { x: 2, y: y + 14, class: "fig-name" }, svg, r.model);
       const w1 = r.stage1_us / longest * barW, w2 = Math.max(2, r.stage2_us / longest * barW);
       [[r.stage1, nameW, w1, "①"], [r.stage2, nameW + w1, w2, "②"]].forEach(([state, x0, w, n]) => {
         const st = STATES[state];
         const g = el("g", {}, svg);
-        el("rect", { x: x0, y, width: w, height: rowH - 6, fill: st.color }, g);
-        if (st.pattern) el("rect", { x: x0, y, width: w, height: rowH - 6, fill: "url(#" + st.pattern + ")" }, g);
+        el("rect", { x: x0, y, width: w, height: 18, fill: st.color }, g);
+        if (st.pattern) el("rect", { x: x0, y, width: w, height: 18, fill: "url(#" + st.pattern + ")" }, g);
         hoverable(g, [r.model + ": stage " + n + " " + state, took(n === "①" ? r.stage1_us : r.stage2_us) + (n === "②" ? " (" + r.stage2_measures + ")" : ""), "told by " + r.told]);
       });
-      el("text", { x: nameW + barW + 6, y: y + 15, class: "fig-num" }, svg, "① " + took(r.stage1_us) + " " + r.stage1 + " · ② " + took(r.stage2_us));
+      const numbers = "① " + took(r.stage1_us) + " " + r.stage1 + " · ② " + took(r.stage2_us) + " " + r.stage2;
+      el("text", narrow ? { x: nameW, y: y + 33, class: "fig-num" } : { x: nameW + barW + 6, y: y + 14, class: "fig-num" }, svg, numbers);
     });
   };
   redraws.push(draw);
@@ -285,7 +289,7 @@ function drawFigure(parent) {
 
 function cell(v) {
   if (v === null || v === undefined) return "—";
-  if (typeof v === "object") return Object.entries(v).map(([k, x]) => k + ": " + (typeof x === "object" ? JSON.stringify(x) : x)).join(", ");
+  if (typeof v === "object") return Object.entries(v).map(([k, x]) => k + ": " + cell(x)).join(", ");
   if (typeof v === "number") return v.toLocaleString("en");
   return String(v);
 }
@@ -293,7 +297,8 @@ function cell(v) {
 function table(parent, rows) {
   const wrap = h("div", { class: "scroll" }, parent);
   const t = h("table", {}, wrap);
-  const cols = Object.keys(rows[0]);
+  // The model names the row: first.
+  const cols = Object.keys(rows[0]).sort((a, b) => (b === "model") - (a === "model"));
   const tr = h("tr", {}, h("thead", {}, t));
   cols.forEach(c => h("th", {}, tr, c.replace(/_/g, " ")));
   const body = h("tbody", {}, t);
@@ -304,9 +309,13 @@ function summary(parent) {
   const s = data.summary;
   if (!s) return;
   h("h2", {}, parent, "Summary");
-  const rows = Object.entries(s).filter(([, v]) => !Array.isArray(v) && v !== null && !(typeof v === "object" && !Object.keys(v).length))
-    .map(([k, v]) => ({ number: k.replace(/_us$/, " (µs)"), value: v }));
-  table(parent, rows);
+  const dl = h("dl", { class: "numbers" }, parent);
+  Object.entries(s).filter(([, v]) => !Array.isArray(v) && v !== null && !(typeof v === "object" && !Object.keys(v).length))
+    .forEach(([k, v]) => {
+      const item = h("div", {}, dl);
+      h("dt", {}, item, k.replace(/_us$/, " (µs)").replace(/_/g, " "));
+      h("dd", {}, item, cell(v));
+    });
 }
 
 function main() {

@@ -113,7 +113,10 @@ pub struct Timeline {
 /// The lane an event belongs on.
 fn lane_of(ev: &Event) -> (LaneKind, String) {
     match ev.kind {
-        Kind::Kernel => (LaneKind::Kernel, "kernel".into()),
+        // The lane's own remarks (what it leaves out, what was lost) too.
+        _ if ev.kind == Kind::Kernel || ev.actor.as_ref() == "kernel" => {
+            (LaneKind::Kernel, "kernel".into())
+        }
         Kind::Client => (LaneKind::Client, ev.actor.to_string()),
         _ if ev.actor.as_ref() == "harness" => (LaneKind::Harness, "harness".into()),
         _ if ev.actor.starts_with("client") => (LaneKind::Client, ev.actor.to_string()),
