@@ -155,8 +155,10 @@ function drawRun(run, box) {
     el("rect", { x: x0, y: yy, width: w, height: ROW_H - 3, fill: st.color }, g);
     if (st.pattern) el("rect", { x: x0, y: yy, width: w, height: ROW_H - 3, fill: "url(#" + st.pattern + ")" }, g);
     if (c.count > 1) el("rect", { x: x0, y: yy, width: w, height: ROW_H - 3, fill: "url(#spin)", opacity: 0.55 }, g);
+    // The label goes on the box's visible part (a long call may begin before the view).
     const label = (c.count > 1 ? c.call + " ×" + c.count.toLocaleString("en") : c.call) + " " + st.label;
-    if (w > 40) el("text", { x: x0 + 3, y: yy + ROW_H - 6, class: "in-box" }, g, label.slice(0, Math.floor((w - 6) / 7)));
+    const from = Math.max(x0, labelW), seen = Math.min(x0 + w, labelW + plotW) - from;
+    if (seen > 40) el("text", { x: from + 3, y: yy + ROW_H - 6, class: "in-box" }, g, label.slice(0, Math.floor((seen - 6) / 7)));
     hoverable(g, callLines(run, c));
   });
   run.marks.forEach(m => {
