@@ -120,6 +120,10 @@ fn check_format(doc: &Value) -> Vec<Value> {
         assert_eq!(phases, ["s", "f"], "flow {id}");
         assert_eq!(pair[0]["cat"], pair[1]["cat"], "flow {id}");
         assert_eq!(pair[1]["bp"], "e", "flow {id}");
+        assert!(
+            num(pair[0], "ts") <= num(pair[1], "ts"),
+            "flow {id} goes back in time"
+        );
     }
     for (id, pair) in &asyncs {
         assert_eq!(pair, &["b", "e"], "async slice {id}");
@@ -167,7 +171,7 @@ fn named<'a>(events: &'a [Value], ph: &str, name: &str) -> Vec<&'a Value> {
 fn perfetto_holds_every_call_and_an_arrow_per_echoed_message() {
     // uring's copies are completions (operations, not system calls): the arrows end on them.
     let here = util::models_here();
-    for model in ["epoll", "nonblocking", "threads", "uring"] {
+    for model in ["blocking", "epoll", "nonblocking", "threads", "uring"] {
         if !here.iter().any(|m| m == model) {
             eprintln!("*** SKIPPED: {model} is not available here ***");
             continue;

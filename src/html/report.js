@@ -174,7 +174,7 @@ function drawRun(run, box) {
   run.links.forEach(l => {
     const s = run.marks[l.send], c = run.calls[l.call];
     const x1 = x(s.t_us), y1 = top[s.lane] + ROW_H / 2;
-    const x2 = x(c.t_us) + 1, y2 = top[c.lane] + c.row * ROW_H + ROW_H - 3;
+    const x2 = x(l.at_us) + 1, y2 = top[c.lane] + c.row * ROW_H + ROW_H - 3;
     const path = el("path", { d: `M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2}`, class: "link", "marker-end": "url(#arrow)" }, plot);
     hoverable(path, [run.lanes[s.lane].name + "'s send → " + c.call + " (" + run.lanes[c.lane].name + ")",
       "sent at " + took(s.t_us) + ", taken by the call that began at " + took(c.t_us), l.how]);

@@ -159,7 +159,7 @@ pub fn write(out: &mut impl Write, timelines: &[Timeline]) -> std::io::Result<()
                 json!({ "gloss": m.note, "step": m.step, "count": m.count, "span_us": m.span_us });
             events.push(ev);
         }
-        // From the send (inside its message's slice) to the start of the call that took it.
+        // From the send (inside its message's slice) to the call that took it.
         for l in &t.links {
             next_id += 1;
             let (send, call) = (&t.marks[l.send], &t.calls[l.call]);
@@ -167,7 +167,7 @@ pub fn write(out: &mut impl Write, timelines: &[Timeline]) -> std::io::Result<()
             (s.cat, s.id, s.ts) = (Some("copy"), Some(next_id), send.t_us);
             s.args = json!({ "how": l.how });
             let mut f = TraceEvent::new("copied by", "f", pid, call.lane + 1);
-            (f.cat, f.id, f.ts, f.bp) = (Some("copy"), Some(next_id), call.t_us, Some("e"));
+            (f.cat, f.id, f.ts, f.bp) = (Some("copy"), Some(next_id), l.at_us, Some("e"));
             events.push(s);
             events.push(f);
         }

@@ -10,6 +10,9 @@ use super::{Event, Kind, Stage};
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// How far a call may seem to overlap the next on its thread from rounding alone (µs).
+const ROUNDING_US: u64 = 1;
+
 /// Whose lane it is: server threads come first, then the clients, the kernel, the harness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,6 +95,9 @@ pub struct Link {
     /// The send's mark and the copying call.
     pub send: usize,
     pub call: usize,
+    /// Where the arrow ends: the call's start, or the send itself when the call was already
+    /// waiting then (a blocking recv), never past the call's end.
+    pub at_us: u64,
     /// How the two were matched, for the hover text: by the descriptor's client and order
     /// (what user space can know), and, with the kernel lane, what the kernel saw.
     pub how: String,
@@ -228,6 +234,7 @@ impl Timeline {
             .into_iter()
             .map(|(kind, name, tid)| Lane { name, kind, tid })
             .collect();
+        t.settle_rounding();
         t.stack_rows();
         t.trips(events, &sends);
         let story = (!summary.story.is_empty()).then(|| reads(&summary.story));
@@ -240,10 +247,33 @@ impl Timeline {
                     continue;
                 };
                 let how = t.how(call, story.as_deref(), &w.client, *sent);
-                t.links.push(Link { send, call, how });
+                let c = &t.calls[call];
+                let at_us = (*sent).clamp(c.t_us, c.end_us().saturating_sub(1).max(c.t_us));
+                t.links.push(Link {
+                    send,
+                    call,
+                    at_us,
+                    how,
+                });
             }
         }
         t
+    }
+
+    /// A call's start and length are each cut to the microsecond, so a call can seem to begin
+    /// up to [`ROUNDING_US`] before the one before it on its thread ended: that one's drawn
+    /// length ends where the next begins (its time inside, `dur_us`, stays as recorded), so
+    /// that calls in sequence stay in sequence.
+    fn settle_rounding(&mut self) {
+        let mut order: Vec<usize> = (0..self.calls.len()).collect();
+        order.sort_by_key(|&i| (self.calls[i].lane, self.calls[i].t_us));
+        for pair in order.windows(2) {
+            let (a, b) = (&self.calls[pair[0]], &self.calls[pair[1]]);
+            let crosses = a.lane == b.lane && b.t_us < a.end_us() && a.end_us() < b.end_us();
+            if crosses && a.end_us() - b.t_us <= ROUNDING_US {
+                self.calls[pair[0]].len_us = b.t_us - a.t_us;
+            }
+        }
     }
 
     /// Puts each box on the first row of its lane where it overlaps nothing.
@@ -323,5 +353,85 @@ impl Timeline {
             ),
             None => format!("{inferred}; the kernel lane saw no copy inside it"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn server(t: u64, dur: u64, kind: Kind, call: &'static str, stage: Stage) -> Event {
+        let mut ev = Event::new(kind, call, stage);
+        (ev.t_us, ev.dur_us, ev.tid) = (t, dur, 7);
+        ev.actor = Arc::from("server");
+        ev
+    }
+
+    fn client(t: u64, call: &'static str, port: Option<u16>) -> Event {
+        let mut ev = Event::new(Kind::Client, call, Stage::Client);
+        (ev.t_us, ev.port, ev.client) = (t, port, Some("A".into()));
+        ev.actor = Arc::from("client A");
+        ev.bytes = Some(6);
+        ev
+    }
+
+    /// A blocking read of A's message: announced, then returned; then the echo.
+    fn run() -> Vec<Event> {
+        let mut accept = server(0, 10, Kind::Syscall, "accept4", Stage::DataReady);
+        (accept.ret, accept.port) = (Some(5), Some(4000));
+        let mut recv = server(10, 100, Kind::Syscall, "recvfrom", Stage::DataReadyCopy);
+        (recv.fd, recv.ret) = (Some(5), Some(6));
+        let mut send = server(109, 5, Kind::Syscall, "sendto", Stage::CopyToKernel);
+        (send.fd, send.ret) = (Some(5), Some(6));
+        let mut echo = client(120, "echo", None);
+        echo.ok = Some(true);
+        let mut wait = recv.clone();
+        (wait.kind, wait.dur_us, wait.ret) = (Kind::Wait, 0, None);
+        let mut remark = Event::new(Kind::Info, "", Stage::Setup);
+        remark.actor = Arc::from("kernel");
+        vec![
+            client(0, "connect", Some(4000)),
+            accept,
+            wait,
+            client(50, "send", None),
+            recv,
+            send,
+            echo,
+            remark,
+        ]
+    }
+
+    fn timeline(events: &[Event]) -> Timeline {
+        let mut summary = Summary::default();
+        events.iter().for_each(|e| summary.add(e));
+        Timeline::new("blocking", "", events, &summary)
+    }
+
+    #[test]
+    fn a_wait_and_its_return_are_one_box_and_each_send_links_to_its_copy() {
+        let t = timeline(&run());
+        let names: Vec<&str> = t.lanes.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["server", "client A", "kernel"]);
+        let calls: Vec<&str> = t.calls.iter().map(|c| c.call.as_str()).collect();
+        assert_eq!(calls, ["accept4", "recvfrom", "sendto"]);
+        assert_eq!(t.calls[1].fd.as_deref(), Some("5=A"));
+        assert_eq!(t.links.len(), 1);
+        let (send, copy) = (&t.marks[t.links[0].send], &t.calls[t.links[0].call]);
+        assert_eq!((send.call.as_str(), send.t_us), ("send", 50));
+        assert_eq!((copy.call.as_str(), copy.t_us), ("recvfrom", 10));
+        // The recv was already waiting when A sent: the arrow ends at the send's time.
+        assert_eq!(t.links[0].at_us, 50);
+        assert!(t.links[0].how.starts_with("inferred"), "{}", t.links[0].how);
+        assert_eq!((t.trips[0].t_us, t.trips[0].len_us), (50, 70));
+    }
+
+    #[test]
+    fn a_one_microsecond_overlap_is_rounding_and_stays_in_sequence() {
+        let t = timeline(&run());
+        // recvfrom [10, 110] and sendto from 109: recvfrom is drawn to 109, inside 100 µs.
+        let recv = &t.calls[1];
+        assert_eq!((recv.len_us, recv.dur_us), (99, 100));
+        assert!(t.calls.iter().all(|c| c.row == 0));
     }
 }
