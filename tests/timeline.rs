@@ -128,17 +128,19 @@ fn check_format(doc: &Value) -> Vec<Value> {
     for (id, pair) in &asyncs {
         assert_eq!(pair, &["b", "e"], "async slice {id}");
     }
-    // Server threads are sorted before the clients.
-    let index = |prefix: &str| {
-        threads
-            .iter()
-            .filter(|(_, n)| n.starts_with(prefix))
-            .map(|(k, _)| sort[k])
-            .collect::<Vec<_>>()
-    };
-    let (servers, clients) = (index("server"), index("client "));
-    assert!(!servers.is_empty() && !clients.is_empty(), "{threads:?}");
-    assert!(servers.iter().max() < clients.iter().min(), "{threads:?}");
+    // In each process, server threads are sorted before the clients.
+    for pid in &processes {
+        let index = |prefix: &str| {
+            threads
+                .iter()
+                .filter(|((p, _), n)| p == pid && n.starts_with(prefix))
+                .map(|(k, _)| sort[k])
+                .collect::<Vec<_>>()
+        };
+        let (servers, clients) = (index("server"), index("client "));
+        assert!(!servers.is_empty() && !clients.is_empty(), "{threads:?}");
+        assert!(servers.iter().max() < clients.iter().min(), "{threads:?}");
+    }
     events
 }
 
@@ -312,4 +314,18 @@ fn an_unwritable_page_is_one_line_and_no_run() {
         );
         assert!(out.stdout.is_empty(), "no run started");
     }
+}
+
+#[test]
+fn compare_as_perfetto_is_a_process_per_model() {
+    let out = util::run_ok(&["compare", "threads", "epoll", "--format", "perfetto"]);
+    let doc: Value = serde_json::from_slice(&out).expect("one JSON document");
+    let events = check_format(&doc);
+    let processes: Vec<&str> = named(&events, "M", "process_name")
+        .iter()
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(processes, ["threads", "epoll"]);
+    // Each model's two messages, each with its arrow.
+    assert_eq!(named(&events, "s", "copied by").len(), 4);
 }

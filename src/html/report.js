@@ -18,10 +18,11 @@ const STAGES = {
   "client": { color: "#D55E00", label: "client" },
   "work": { color: "#F0E442", label: "work" },
 };
+// As the legend and the hover text name them (a box's own label is the short one above).
 const STAGE_NAMES = {
   "setup": "setup", "data-ready": "① data-ready", "copy-to-user": "② copy-to-user",
-  "data-ready+copy": "①+② one call", "copy-to-kernel": "echo out", "completion": "completion",
-  "teardown": "teardown", "work": "other work", "client": "client action",
+  "data-ready+copy": "①② one call does both", "copy-to-kernel": "out: the echo sent",
+  "completion": "✓ completion", "teardown": "teardown", "work": "other work", "client": "client action",
 };
 
 const end = Math.max(1, ...data.runs.map(r => r.end_us));
@@ -122,7 +123,8 @@ function drawRun(run, box) {
   const top = [];
   let y = AXIS_H;
   run.lanes.forEach((l, i) => { top.push(y); y += rows[i] * ROW_H + LANE_GAP; });
-  const svg = el("svg", { width, height: y + 4, class: "timeline", "data-model": run.model }, box);
+  const svg = el("svg", { width, height: y + 4, class: "timeline", "data-model": run.model, role: "img",
+    "aria-label": run.model + ": " + run.calls.length + " calls on " + run.lanes.length + " lanes" }, box);
   patterns(svg);
   const clip = el("clipPath", { id: "plot-" + run.model }, svg.querySelector("defs"));
   el("rect", { x: labelW, y: 0, width: plotW, height: y + 4 }, clip);
@@ -140,7 +142,8 @@ function drawRun(run, box) {
   }
   // The scenario's steps, where this run's clients acted them out.
   run.marks.filter(m => m.step !== null).forEach(m => {
-    el("line", { x1: x(m.t_us), x2: x(m.t_us), y1: AXIS_H - 4, y2: y, class: "step" }, plot);
+    const line = el("line", { x1: x(m.t_us), x2: x(m.t_us), y1: AXIS_H - 4, y2: y, class: "step" }, plot);
+    hoverable(line, ["scenario step " + m.step + " at " + took(m.t_us), run.lanes[m.lane].name + " " + m.note]);
   });
   run.trips.forEach(r => {
     const line = el("line", { x1: x(r.t_us), x2: x(r.t_us + r.len_us), y1: top[r.lane] + ROW_H / 2, y2: top[r.lane] + ROW_H / 2, class: "trip" }, plot);
@@ -228,7 +231,7 @@ function legend(parent) {
     patterns(s);
     el("rect", { width: 28, height: 14, fill: st.color }, s);
     if (st.pattern) el("rect", { width: 28, height: 14, fill: "url(#" + st.pattern + ")" }, s);
-    h("span", {}, li, " " + STAGE_NAMES[stage] + (st.label.length < 4 ? " (" + st.label + ")" : ""));
+    h("span", {}, li, " " + STAGE_NAMES[stage]);
   }
   const spin = h("li", {}, ul);
   const s = el("svg", { width: 28, height: 14 }, spin);
