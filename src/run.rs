@@ -306,6 +306,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
                 summary: Some(serde_json::to_value(&done.summary)?),
                 table: None,
                 figure: None,
+                steps: None,
                 notice: &notice,
             };
             crate::html::write(file, &page)

@@ -286,7 +286,8 @@ fn compare_stacks_every_model_on_one_page() {
     assert_eq!(each(&data["runs"], "model"), ["blocking", "epoll"]);
     assert_eq!(data["figure"]["rows"].as_array().unwrap().len(), 2);
     assert_eq!(data["table"].as_array().unwrap().len(), 2);
-    // Both runs' clients acted out the scenario's six steps.
+    // The page is aligned on the scenario's six steps, which both runs' clients acted out.
+    assert_eq!(data["steps"].as_array().unwrap().len(), 6);
     for run in data["runs"].as_array().unwrap() {
         let steps = run["marks"]
             .as_array()

@@ -295,6 +295,14 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             summary: None,
             table: Some(serde_json::to_value(&rows)?),
             figure: Some(serde_json::json!({ "read": reader, "rows": figure })),
+            steps: Some(
+                scenario
+                    .steps
+                    .iter()
+                    .zip(&steps)
+                    .map(|(s, what)| (s.at.as_micros() as u64, what.clone()))
+                    .collect(),
+            ),
             notice: &[],
         };
         crate::html::write(file, &page)

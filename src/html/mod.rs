@@ -22,6 +22,9 @@ pub struct Page<'a> {
     pub table: Option<Value>,
     /// `compare`: figure 6.6's rows and the client it follows.
     pub figure: Option<Value>,
+    /// `compare`: the scenario's steps, when each was due (µs) and what it does, so that the
+    /// runs can be aligned on them.
+    pub steps: Option<Vec<(u64, String)>>,
     /// What to notice, in sentences.
     pub notice: &'a [String],
 }

@@ -25,8 +25,19 @@ const STAGE_NAMES = {
   "completion": "✓ completion", "teardown": "teardown", "work": "other work", "client": "client action",
 };
 
-const end = Math.max(1, ...data.runs.map(r => r.end_us));
-const view = { t0: 0, t1: end };
+// Stacked runs are aligned on the scenario: the shared axis is the scenario's clock (0: its
+// start), and each run is shifted by the median of how late its clients acted out each step
+// (setup comes before 0). A single run keeps its own clock.
+const aligned = !!data.steps && data.runs.length > 1;
+const shifts = new Map(data.runs.map(run => {
+  const late = aligned ? run.marks.filter(m => m.step !== null && data.steps[m.step])
+    .map(m => m.t_us - data.steps[m.step][0]).sort((a, b) => a - b) : [];
+  return [run, late.length ? late[Math.floor(late.length / 2)] : 0];
+}));
+const shift = run => shifts.get(run);
+const lo = Math.min(0, ...data.runs.map(r => -shift(r)));
+const hi = Math.max(lo + 1, ...data.runs.map(r => r.end_us - shift(r)));
+const view = { t0: lo, t1: hi };
 
 function el(tag, attrs, parent, text) {
   const e = document.createElementNS(SVG, tag);
@@ -45,6 +56,7 @@ function h(tag, attrs, parent, text) {
 }
 
 function took(us) {
+  if (us < 0) return "−" + took(-us);
   return us >= 1000 ? (us / 1000).toFixed(1) + " ms" : us + " µs";
 }
 
@@ -117,7 +129,8 @@ function drawRun(run, box) {
   const width = box.clientWidth;
   const labelW = width < 600 ? 78 : 120;
   const plotW = Math.max(60, width - labelW - 8);
-  const x = t => labelW + (t - view.t0) / (view.t1 - view.t0) * plotW;
+  // A run time on the shared axis (times shown in words stay the run's own).
+  const x = t => labelW + (t - shift(run) - view.t0) / (view.t1 - view.t0) * plotW;
   const rows = run.lanes.map(() => 1);
   run.calls.forEach(c => { rows[c.lane] = Math.max(rows[c.lane], c.row + 1); });
   const top = [];
@@ -136,14 +149,16 @@ function drawRun(run, box) {
   });
   const plot = el("g", { "clip-path": "url(#plot-" + run.model + ")" }, svg);
   for (const t of ticks(plotW)) {
-    el("line", { x1: x(t), x2: x(t), y1: AXIS_H - 6, y2: y, class: "grid" }, plot);
+    const at = x(t + shift(run));
+    el("line", { x1: at, x2: at, y1: AXIS_H - 6, y2: y, class: "grid" }, plot);
     // A label needs room before the plot's right edge.
-    if (x(t) < labelW + plotW - 50) el("text", { x: x(t) + 2, y: AXIS_H - 10, class: "tick" }, plot, took(t));
+    if (at < labelW + plotW - 50) el("text", { x: at + 2, y: AXIS_H - 10, class: "tick" }, plot, took(t));
   }
   // The scenario's steps, where this run's clients acted them out.
   run.marks.filter(m => m.step !== null).forEach(m => {
     const line = el("line", { x1: x(m.t_us), x2: x(m.t_us), y1: AXIS_H - 4, y2: y, class: "step" }, plot);
-    hoverable(line, ["scenario step " + m.step + " at " + took(m.t_us), run.lanes[m.lane].name + " " + m.note]);
+    const due = aligned && data.steps[m.step] ? data.steps[m.step][1] + " · " : "";
+    hoverable(line, ["scenario step " + m.step + ": " + due + "acted out " + took(m.t_us) + " into the run", run.lanes[m.lane].name + " " + m.note]);
   });
   run.trips.forEach(r => {
     const line = el("line", { x1: x(r.t_us), x2: x(r.t_us + r.len_us), y1: top[r.lane] + ROW_H / 2, y2: top[r.lane] + ROW_H / 2, class: "trip" }, plot);
@@ -199,18 +214,18 @@ function drawRun(run, box) {
 
 function pan(by, t0, t1) {
   const span = t1 - t0;
-  view.t0 = Math.min(Math.max(0, t0 + by), end - span);
+  view.t0 = Math.min(Math.max(lo, t0 + by), hi - span);
   view.t1 = view.t0 + span;
   drawAll();
 }
 
 function zoom(factor, at) {
-  const span = Math.min(end, Math.max(20, (view.t1 - view.t0) * factor));
+  const span = Math.min(hi - lo, Math.max(20, (view.t1 - view.t0) * factor));
   at = at === undefined ? (view.t0 + view.t1) / 2 : at;
   const left = (at - view.t0) / (view.t1 - view.t0);
-  view.t0 = Math.max(0, at - left * span);
-  view.t1 = Math.min(end, view.t0 + span);
-  view.t0 = Math.max(0, view.t1 - span);
+  view.t0 = Math.max(lo, at - left * span);
+  view.t1 = Math.min(hi, view.t0 + span);
+  view.t0 = Math.max(lo, view.t1 - span);
   drawAll();
 }
 
@@ -335,9 +350,10 @@ function main() {
   button("+", "zoom in", () => zoom(1 / 1.6));
   button("◀", "pan left", () => pan(-(view.t1 - view.t0) / 3, view.t0, view.t1));
   button("▶", "pan right", () => pan((view.t1 - view.t0) / 3, view.t0, view.t1));
-  button("whole run", "show everything", () => { view.t0 = 0; view.t1 = end; drawAll(); });
+  button("whole run", "show everything", () => { view.t0 = lo; view.t1 = hi; drawAll(); });
   h("span", { id: "view" }, bar);
-  h("span", { class: "hint" }, bar, "wheel: zoom · drag: pan · hover or click a box for its call");
+  h("span", { class: "hint" }, bar, "wheel: zoom · drag: pan · hover or click a box for its call"
+    + (aligned ? " · the axis is the scenario's clock: each run is aligned on its steps" : ""));
   for (const run of data.runs) {
     const sec = h("section", { class: "run", "data-model": run.model }, root);
     h("h2", {}, sec, run.model);
