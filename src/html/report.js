@@ -60,8 +60,10 @@ function took(us) {
   return us >= 1000 ? (us / 1000).toFixed(1) + " ms" : us + " µs";
 }
 
-// The patterns that tell stages (and spin runs) apart without colour.
-function patterns(svg) {
+// The patterns that tell stages (and spin runs) apart without colour, and the arrow head: made
+// once, in a hidden picture of their own, for every picture of the page to use.
+function patterns() {
+  const svg = el("svg", { width: 0, height: 0, "aria-hidden": "true", class: "defs" }, document.body);
   const defs = el("defs", {}, svg);
   const pat = (id, size, draw) => {
     const p = el("pattern", { id, width: size, height: size, patternUnits: "userSpaceOnUse" }, defs);
@@ -138,8 +140,7 @@ function drawRun(run, box) {
   run.lanes.forEach((l, i) => { top.push(y); y += rows[i] * ROW_H + LANE_GAP; });
   const svg = el("svg", { width, height: y + 4, class: "timeline", "data-model": run.model, role: "img",
     "aria-label": run.model + ": " + run.calls.length + " calls on " + run.lanes.length + " lanes" }, box);
-  patterns(svg);
-  const clip = el("clipPath", { id: "plot-" + run.model }, svg.querySelector("defs"));
+  const clip = el("clipPath", { id: "plot-" + run.model }, el("defs", {}, svg));
   el("rect", { x: labelW, y: 0, width: plotW, height: y + 4 }, clip);
   // Lanes: a band and a name each.
   run.lanes.forEach((l, i) => {
@@ -243,14 +244,12 @@ function legend(parent) {
     if (stage === "client") continue;
     const li = h("li", {}, ul);
     const s = el("svg", { width: 28, height: 14 }, li);
-    patterns(s);
     el("rect", { width: 28, height: 14, fill: st.color }, s);
     if (st.pattern) el("rect", { width: 28, height: 14, fill: "url(#" + st.pattern + ")" }, s);
     h("span", {}, li, " " + STAGE_NAMES[stage]);
   }
   const spin = h("li", {}, ul);
   const s = el("svg", { width: 28, height: 14 }, spin);
-  patterns(s);
   el("rect", { width: 28, height: 14, fill: "#E69F00" }, s);
   el("rect", { width: 28, height: 14, fill: "url(#spin)" }, s);
   h("span", {}, spin, " a run of identical calls (EAGAIN spins, ×count)");
@@ -279,7 +278,6 @@ function drawFigure(parent) {
     const longest = Math.max(1, ...f.rows.map(r => r.stage1_us + r.stage2_us));
     const rowH = narrow ? 40 : 24;
     const svg = el("svg", { width, height: f.rows.length * rowH + 8, class: "fig66" }, box);
-    patterns(svg);
     f.rows.forEach((r, i) => {
       const y = 4 + i * rowH;
       el("text", { x: 2, y: y + 14, class: "fig-name" }, svg, r.model);
@@ -300,7 +298,6 @@ function drawFigure(parent) {
   for (const [state, st] of Object.entries(STATES)) {
     const li = h("li", {}, ul);
     const s = el("svg", { width: 28, height: 14 }, li);
-    patterns(s);
     el("rect", { width: 28, height: 14, fill: st.color }, s);
     if (st.pattern) el("rect", { width: 28, height: 14, fill: "url(#" + st.pattern + ")" }, s);
     h("span", {}, li, " " + state);
@@ -341,6 +338,7 @@ function summary(parent) {
 function main() {
   const root = document.getElementById("report");
   root.replaceChildren();
+  patterns();
   document.title = data.title || "iomodels";
   h("h1", {}, root, data.runs.length > 1 ? "iomodels compare: " + data.runs.map(r => r.model).join(", ") : data.title);
   legend(root);
