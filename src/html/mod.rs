@@ -45,3 +45,34 @@ pub fn write(mut out: impl Write, page: &Page) -> std::io::Result<()> {
     )?;
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_in_the_data_cannot_end_its_script() {
+        let notice = ["a gloss with </script><script>alert(1)</script> in it".to_string()];
+        let page = Page {
+            title: "t",
+            runs: &[],
+            summary: None,
+            table: None,
+            figure: None,
+            steps: None,
+            notice: &notice,
+        };
+        let mut out = Vec::new();
+        write(&mut out, &page).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert_eq!(
+            html.matches("</script>").count(),
+            2,
+            "the data's and the code's own"
+        );
+        let start = html.find(r#"id="data">"#).unwrap() + 10;
+        let data = &html[start..start + html[start..].find("</script>").unwrap()];
+        let back: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(back["notice"][0], notice[0]);
+    }
+}
