@@ -204,12 +204,13 @@ function drawRun(run, box) {
     const at = view.t0 + (e.offsetX - labelW) / plotW * (view.t1 - view.t0);
     zoom(e.deltaY < 0 ? 1 / 1.4 : 1.4, at);
   }, { passive: false });
-  svg.addEventListener("mousedown", e => {
+  // Pointer events: a mouse's drag and a finger's swipe alike.
+  svg.addEventListener("pointerdown", e => {
     const startX = e.clientX, t0 = view.t0, t1 = view.t1;
     const move = m => pan((startX - m.clientX) / plotW * (t1 - t0), t0, t1);
-    const up = () => { window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up); };
-    window.addEventListener("mousemove", move);
-    window.addEventListener("mouseup", up);
+    const up = () => { window.removeEventListener("pointermove", move); window.removeEventListener("pointerup", up); };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
   });
 }
 
