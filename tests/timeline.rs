@@ -228,6 +228,19 @@ fn perfetto_holds_every_call_and_an_arrow_per_echoed_message() {
                 "a thread per client and the acceptor: {names:?}"
             );
         }
+        // A folded run says how many calls it stands for, over its slice's length.
+        let folded = events
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["args"]["count"].as_u64() > Some(1));
+        let mut runs = 0;
+        for ev in folded {
+            assert_eq!(ev["args"]["span_us"].as_f64(), Some(num(ev, "dur")), "{ev}");
+            runs += 1;
+        }
+        assert!(
+            model != "nonblocking" || runs > 0,
+            "nonblocking's spins fold"
+        );
         if model == "nonblocking" {
             // Its folded spin runs interleave over the same time: they cannot all nest.
             assert!(events.iter().any(|e| e["ph"] == "b"), "nonblocking's spins");

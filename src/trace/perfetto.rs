@@ -126,10 +126,12 @@ pub fn write(out: &mut impl Write, timelines: &[Timeline]) -> std::io::Result<()
                 };
                 let mut ev = TraceEvent::new(name, "X", pid, c.lane + 1);
                 (ev.cat, ev.ts, ev.dur) = (Some(c.stage.name()), c.t_us, Some(c.len_us));
+                // A folded run's slice spans first start to last end (`span_us`, as in the
+                // JSON trace); the time inside its calls is less.
                 ev.args = json!({
                     "call": c.call, "args": c.args, "fd": c.fd, "result": c.ret,
                     "errno": c.errno, "gloss": c.note, "count": c.count,
-                    "inside_us": c.dur_us,
+                    "span_us": (c.count > 1).then_some(c.len_us), "inside_us": c.dur_us,
                 });
                 Slice {
                     tid: c.lane + 1,
