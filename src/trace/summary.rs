@@ -85,6 +85,15 @@ impl Peers {
         self.client(ev.fd?, ev.t_us)
     }
 
+    /// An event's descriptor `fd`, named after the client it was connected to when the event
+    /// began (`5=A`), or its number alone.
+    pub fn fd_label(&self, ev: &Event, fd: i64) -> String {
+        match self.client_of(ev) {
+            Some(c) => format!("{fd}={c}"),
+            None => fd.to_string(),
+        }
+    }
+
     /// The scripted client that connected from `port`.
     pub fn client_at(&self, port: u16) -> Option<&str> {
         self.port_client.get(&port).map(String::as_str)

@@ -176,10 +176,7 @@ impl Timeline {
         let mut sends: HashMap<(String, u64), usize> = HashMap::new();
         for ev in events {
             peers.observe(ev);
-            let fd = ev.fd.map(|fd| match peers.client_of(ev) {
-                Some(c) => format!("{fd}={c}"),
-                None => fd.to_string(),
-            });
+            let fd = ev.fd.map(|fd| peers.fd_label(ev, fd));
             if ev.closes() {
                 peers.closed(ev);
             }
