@@ -343,3 +343,29 @@ fn compare_as_perfetto_is_a_process_per_model() {
     // Each model's two messages, each with its arrow.
     assert_eq!(named(&events, "s", "copied by").len(), 4);
 }
+
+#[test]
+fn with_the_kernel_lane_each_arrow_says_the_kernel_saw_the_copy() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("\n*** SKIPPED: not root; the kernel lane needs root ***\n");
+        return;
+    }
+    let out = util::run_ok(&["epoll", "--kernel", "--format", "perfetto"]);
+    let doc: Value = serde_json::from_slice(&out).expect("one JSON document");
+    let events = check_format(&doc);
+    let threads: Vec<&str> = named(&events, "M", "thread_name")
+        .iter()
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        threads.iter().filter(|n| **n == "kernel").count(),
+        1,
+        "{threads:?}"
+    );
+    let flows = named(&events, "s", "copied by");
+    assert_eq!(flows.len(), 2);
+    for s in flows {
+        let how = s["args"]["how"].as_str().unwrap();
+        assert!(how.starts_with("measured by the kernel lane"), "{how}");
+    }
+}
