@@ -38,6 +38,7 @@ mod bench {
 mod compare;
 mod crowd;
 mod echo;
+mod html;
 mod kernel;
 mod limits;
 mod models;
@@ -57,6 +58,8 @@ const EXAMPLES: &str = "\
 Examples:
   iomodels blocking                      the classroom scenario under blocking I/O
   iomodels nonblocking --format json     the same, one JSON object per event
+  iomodels epoll --html epoll.html       also a page: the run as a zoomable timeline
+  iomodels epoll --format perfetto > e.json   open e.json in ui.perfetto.dev
   iomodels threads --scenario demos/crowd.scenario
   iomodels blocking --serve --port 7000  serve real clients: nc 127.0.0.1 7000
   iomodels list                          every model, its UNP figure, and whether this OS has it";
@@ -76,9 +79,13 @@ struct RunArgs {
     /// Address to listen on; anything but loopback exposes the server to the network
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
     bind: IpAddr,
-    /// text for people, json for programs (one object per line)
+    /// text for people, json for programs (one object per line), perfetto for ui.perfetto.dev
     #[arg(long, value_enum, default_value_t = run::Format::Text)]
     format: run::Format,
+    /// Also write the run as one self-contained HTML page: a timeline with a lane per thread
+    /// and client (the trace still prints; add `>/dev/null` for the page alone)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serve", "no_trace"])]
+    html: Option<PathBuf>,
     #[command(flatten)]
     look: Look,
     /// Record nothing: serve at full speed (for external load generators)
@@ -190,9 +197,14 @@ struct CompareArgs {
     /// Script the clients with this scenario file (default: the built-in classroom scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// text for people, json for programs, markdown for slides and the book
+    /// text for people, json for programs, markdown for slides and the book, perfetto for
+    /// ui.perfetto.dev
     #[arg(long, value_enum, default_value_t = compare::Format::Text)]
     format: compare::Format,
+    /// Also write every model's run as one self-contained HTML page: their timelines on one
+    /// time axis, figure 6.6 and the table (the comparison still prints)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Follow this client's first message in the figure (default: the first client that sends)
     #[arg(long, value_name = "CLIENT")]
     read: Option<String>,
@@ -213,8 +225,8 @@ pub struct AsyncArgs {
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
     /// text for people, json for programs, markdown for slides and the book
-    #[arg(long, value_enum, default_value_t = compare::Format::Text)]
-    format: compare::Format,
+    #[arg(long, value_enum, default_value_t = compare::asynchrony::Format::Text)]
+    format: compare::asynchrony::Format,
     #[command(flatten)]
     look: Look,
     /// Linux, as root: record each run with the kernel lane, which observes who waited and who
@@ -311,10 +323,17 @@ impl Look {
 #[derive(Args, Debug)]
 struct ListArgs {
     /// text for people, json for programs (one object per model and line)
-    #[arg(long, value_enum, default_value_t = run::Format::Text)]
-    format: run::Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
     #[command(flatten)]
     look: Look,
+}
+
+/// How `iomodels list` writes the registry (a run's formats include timelines it has not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -352,7 +371,7 @@ fn cli() -> Command {
         .subcommand(
             CompareArgs::augment_args(Command::new("compare"))
                 .about("Run the same scenario under several models: side by side, a table, and UNP figure 6.6")
-                .after_help("Examples:\n  iomodels compare\n  iomodels compare blocking nonblocking --width 120\n  iomodels compare --format markdown"),
+                .after_help("Examples:\n  iomodels compare\n  iomodels compare blocking nonblocking --width 120\n  iomodels compare --format markdown\n  iomodels compare --html compare.html"),
         )
         .subcommand(
             AsyncArgs::augment_args(Command::new("async"))
@@ -460,8 +479,8 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         let args = ListArgs::from_arg_matches(sub)?;
         colored::control::set_override(use_color(args.look.color.color));
         match args.format {
-            run::Format::Text => list(args.look.width())?,
-            run::Format::Json => list_json()?,
+            ListFormat::Text => list(args.look.width())?,
+            ListFormat::Json => list_json()?,
         }
         return Ok(0);
     }
@@ -535,6 +554,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
         bind: args.bind,
         port: args.port,
         format: args.format,
+        html: args.html,
         no_trace: args.no_trace,
         idle: args.idle as usize,
         max_fds: args.max_fds,

@@ -8,8 +8,10 @@ use crate::models::{Model, Refused};
 use crate::scenario::{self, Scenario, clients};
 use crate::server::{Server, StopHandle};
 use crate::trace::json::JsonRenderer;
+use crate::trace::perfetto;
 use crate::trace::summary::Summary;
 use crate::trace::text::{TextRenderer, thousands};
+use crate::trace::timeline::Timeline;
 use crate::trace::{Event, Kind, Recorder, Stage};
 use anyhow::{Context, Result, anyhow};
 use std::io::Write;
@@ -25,6 +27,8 @@ use std::time::{Duration, Instant};
 pub enum Format {
     Text,
     Json,
+    /// Chrome's Trace Event JSON, for ui.perfetto.dev and chrome://tracing (written at the end)
+    Perfetto,
 }
 
 /// What a run needs to know, from the command line.
@@ -35,6 +39,8 @@ pub struct RunOpts {
     pub bind: IpAddr,
     pub port: u16,
     pub format: Format,
+    /// `--html FILE`: also write the run as one self-contained HTML page.
+    pub html: Option<PathBuf>,
     pub no_trace: bool,
     /// Idle client connections the harness opens before the scenario and holds until its end.
     pub idle: usize,
@@ -175,6 +181,9 @@ struct Printer<'a> {
     folded: u64,
     /// When the last event happened, for the closing "folded" line.
     last_us: u64,
+    /// The events shown, for the timelines (`--format perfetto`, `--html`).
+    kept: Option<Vec<Event>>,
+    title: String,
 }
 
 impl Printer<'_> {
@@ -184,6 +193,9 @@ impl Printer<'_> {
         }
         if let Some(j) = &mut self.json {
             j.event(ev);
+        }
+        if let Some(k) = &mut self.kept {
+            k.push(ev.clone());
         }
     }
 
@@ -208,6 +220,7 @@ impl Printer<'_> {
 
 impl Sink for Printer<'_> {
     fn start(&mut self, title: &str) {
+        self.title = title.to_string();
         if let Some(t) = &mut self.text {
             t.header(title);
         }
@@ -247,11 +260,13 @@ impl Sink for Printer<'_> {
 /// Runs a model and prints its trace and summary. Returns the process exit code.
 pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let stdout = std::io::stdout();
-    let cap = match opts.format {
-        _ if opts.serve => u64::MAX,
-        Format::Text => TEXT_LINES,
-        Format::Json => JSON_LINES,
-    };
+    let cap = cap(opts);
+    // The page's file is made before the run, so that a bad path fails at once.
+    let html = opts
+        .html
+        .as_ref()
+        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display())))
+        .transpose()?;
     let mut printer = Printer {
         text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
         json: (opts.format == Format::Json).then(|| JsonRenderer::new(stdout.lock())),
@@ -259,6 +274,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
         room: cap,
         folded: 0,
         last_us: 0,
+        kept: (opts.format == Format::Perfetto || html.is_some()).then(Vec::new),
+        title: String::new(),
     };
     let done = execute(model, opts, &mut printer)?;
     printer.fold();
@@ -273,7 +290,30 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     if let Some(j) = &mut printer.json {
         j.finish(model.name, &done.summary, model.state, &notice, opts.serve);
     }
+    let timeline = printer
+        .kept
+        .take()
+        .map(|events| Timeline::new(model.name, &printer.title, &events, &done.summary));
     drop(printer);
+    if let Some(t) = &timeline {
+        if opts.format == Format::Perfetto {
+            let _ = perfetto::write(&mut std::io::stdout().lock(), std::slice::from_ref(t));
+        }
+        if let (Some(file), Some(path)) = (html, &opts.html) {
+            let page = crate::html::Page {
+                title: &t.title,
+                runs: std::slice::from_ref(t),
+                summary: Some(serde_json::to_value(&done.summary)?),
+                table: None,
+                figure: None,
+                steps: None,
+                notice: &notice,
+            };
+            crate::html::write(file, &page)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            crate::say!("wrote {}", path.display());
+        }
+    }
     let _ = std::io::stdout().flush();
     for f in &done.failures {
         crate::say!("error: {f}");
@@ -411,21 +451,24 @@ fn signal_name(sig: usize) -> &'static str {
         .map_or("a signal", |(_, name)| name)
 }
 
-/// `--kernel`: the kernel lane, capped like the text or JSON trace (a `--serve` run is live
-/// and has no cap).
+/// Lines a phase of the run shows at most, in its format (`--serve` is live: no cap).
+fn cap(opts: &RunOpts) -> u64 {
+    match opts.format {
+        _ if opts.serve => u64::MAX,
+        Format::Text => TEXT_LINES,
+        Format::Json | Format::Perfetto => JSON_LINES,
+    }
+}
+
+/// `--kernel`: the kernel lane, capped like the trace.
 fn start_lane(model: &Model, opts: &RunOpts) -> Result<Option<Lane>> {
     let Some(scope) = opts.kernel else {
         return Ok(None);
     };
-    let cap = match opts.format {
-        _ if opts.serve => u64::MAX,
-        Format::Text => TEXT_LINES,
-        Format::Json => JSON_LINES,
-    };
     let want = kernel::Want {
         serve: opts.serve,
         idle: opts.idle,
-        cap,
+        cap: cap(opts),
         scope,
         library_threads: model.library_threads(),
     };

@@ -6,14 +6,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn run_json(args: &[&str]) -> Vec<Value> {
-    let out = util::run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    util::events(&out.stdout)
+    util::events(&util::run_ok(args))
 }
 
 fn server_syscalls(events: &[Value]) -> impl Iterator<Item = &Value> {

@@ -5,7 +5,15 @@
 
 use super::columns::known_clients;
 use super::table::{heading, styled};
-use super::{Column, Format, run_column};
+use super::{Column, run_column};
+
+/// How `iomodels async` writes its table (it draws no timeline: `compare` does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
 use crate::limits::Knobs;
 use crate::models::{MODELS, MODES, Model};
 use crate::trace::{Event, Kind, Stage};

@@ -4,10 +4,12 @@
 use crate::limits::Knobs;
 use crate::models::Model;
 use crate::run::{self, RunOpts, Sink};
+use crate::trace::perfetto;
 use crate::trace::story::{Read, reads};
 use crate::trace::summary::Summary;
+use crate::trace::timeline::Timeline;
 use crate::trace::{Event, Kind};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
@@ -17,6 +19,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// Chrome's Trace Event JSON (ui.perfetto.dev): a process per model
+    Perfetto,
 }
 
 pub mod asynchrony;
@@ -42,20 +46,31 @@ pub struct CompareOpts {
     pub unicode: bool,
     /// Colour: bold headings, the figure's states in colour.
     pub color: bool,
+    /// `--html FILE`: also write every run's timeline, the figure and the table as a page.
+    pub html: Option<std::path::PathBuf>,
 }
 
-/// Collects a run's events for later rendering.
-struct Collect(Vec<Event>);
+/// Collects a run's title and events for later rendering.
+#[derive(Default)]
+struct Collect {
+    title: String,
+    events: Vec<Event>,
+}
 
 impl Sink for Collect {
+    fn start(&mut self, title: &str) {
+        self.title = title.to_string();
+    }
+
     fn event(&mut self, ev: &Event) {
-        self.0.push(ev.clone());
+        self.events.push(ev.clone());
     }
 }
 
 /// One model's run, or why it failed.
 struct Column {
     model: &'static Model,
+    title: String,
     events: Vec<Event>,
     summary: Summary,
     error: Option<String>,
@@ -86,6 +101,7 @@ fn scenario_runs(
         bind: IpAddr::from([127, 0, 0, 1]),
         port: 0,
         format: run::Format::Json,
+        html: None,
         no_trace: false,
         idle: 0,
         max_fds: None,
@@ -100,19 +116,20 @@ fn scenario_runs(
 
 /// One run of `model` with `opts`, its events collected (a failure is kept, not returned).
 fn run_column(model: &'static Model, opts: &RunOpts) -> Column {
-    let mut sink = Collect(Vec::new());
+    let mut sink = Collect::default();
     let (summary, error) = match run::execute(model, opts, &mut sink) {
         Ok(done) if done.failures.is_empty() => (done.summary, None),
         Ok(done) => (done.summary, Some(done.failures.join("; "))),
         Err(e) => (Summary::default(), Some(format!("{e:#}"))),
     };
-    let events = sink.0;
+    let Collect { title, events } = sink;
     let reads = events
         .iter()
         .any(|e| e.kind == Kind::Kernel)
         .then(|| reads(&events));
     Column {
         model,
+        title,
         events,
         summary,
         error,
@@ -142,6 +159,7 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
         read: args.read,
         unicode: args.look.color.color != crate::Color::Never,
         color,
+        html: args.html,
     };
     compare(&opts)
 }
@@ -179,6 +197,12 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             );
         }
     }
+    // The page's file is made before the runs, so that a bad path fails at once.
+    let html = opts
+        .html
+        .as_ref()
+        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display())))
+        .transpose()?;
     let columns: Vec<Column> = opts
         .models
         .iter()
@@ -206,8 +230,14 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             )
         })
         .collect();
+    let timelines: Vec<Timeline> = columns
+        .iter()
+        .filter(|_| html.is_some() || opts.format == Format::Perfetto)
+        .map(|c| Timeline::new(c.model.name, &c.title, &c.events, &c.summary))
+        .collect();
     let out = &mut std::io::stdout().lock();
     match opts.format {
+        Format::Perfetto => perfetto::write(out, &timelines)?,
         Format::Json => {
             #[derive(Serialize)]
             struct Json<'a> {
@@ -258,6 +288,27 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         }
     }
     out.flush()?;
+    if let (Some(file), Some(path)) = (html, &opts.html) {
+        let page = crate::html::Page {
+            title: &format!("iomodels compare · scenario `{name}`"),
+            runs: &timelines,
+            summary: None,
+            table: Some(serde_json::to_value(&rows)?),
+            figure: Some(serde_json::json!({ "read": reader, "rows": figure })),
+            steps: Some(
+                scenario
+                    .steps
+                    .iter()
+                    .zip(&steps)
+                    .map(|(s, what)| (s.at.as_micros() as u64, what.clone()))
+                    .collect(),
+            ),
+            notice: &[],
+        };
+        crate::html::write(file, &page)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::say!("wrote {}", path.display());
+    }
     let failed: Vec<&Column> = columns.iter().filter(|c| c.error.is_some()).collect();
     for c in &failed {
         crate::say!(

@@ -10,9 +10,11 @@ pub mod errno;
 mod event;
 pub mod json;
 pub mod names;
+pub mod perfetto;
 pub mod story;
 pub mod summary;
 pub mod text;
+pub mod timeline;
 mod tracer;
 
 pub use event::{Event, Kind, Stage};

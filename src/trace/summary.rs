@@ -85,6 +85,15 @@ impl Peers {
         self.client(ev.fd?, ev.t_us)
     }
 
+    /// An event's descriptor `fd`, named after the client it was connected to when the event
+    /// began (`5=A`), or its number alone.
+    pub fn fd_label(&self, ev: &Event, fd: i64) -> String {
+        match self.client_of(ev) {
+            Some(c) => format!("{fd}={c}"),
+            None => fd.to_string(),
+        }
+    }
+
     /// The scripted client that connected from `port`.
     pub fn client_at(&self, port: u16) -> Option<&str> {
         self.port_client.get(&port).map(String::as_str)
@@ -97,6 +106,12 @@ pub struct Wait {
     pub client: String,
     pub bytes: u64,
     pub wait_us: u64,
+    /// When each send whose bytes this copy took began (µs), for the timelines' arrows.
+    #[serde(skip)]
+    pub sent_us: Vec<u64>,
+    /// The call that took them: its thread and start (µs). `None` for an accept's wait.
+    #[serde(skip)]
+    pub copied_by: Option<(i64, u64)>,
 }
 
 /// One server thread's part in accepting: what it took from a listener, and how often a
@@ -216,9 +231,10 @@ pub struct Summary {
     pub completions_by: BTreeMap<std::sync::Arc<str>, u64>,
     #[serde(skip)]
     peers: Peers,
-    /// Per client: when its oldest not-yet-read send happened, and how many bytes are pending.
+    /// Per client: when its not-yet-read sends happened (oldest first, never empty), and how
+    /// many bytes are pending.
     #[serde(skip)]
-    unread: HashMap<String, (u64, u64)>,
+    unread: HashMap<String, (Vec<u64>, u64)>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -314,6 +330,8 @@ impl Summary {
                 client: client.to_string(),
                 bytes: 0,
                 wait_us: (ev.t_us + ev.dur_us).saturating_sub(began),
+                sent_us: Vec::new(),
+                copied_by: None,
             });
         }
         if ev.port.is_some() && ev.ret.is_some() {
@@ -351,12 +369,14 @@ impl Summary {
         if took
             && copied > 0
             && let Some(client) = self.peers.client_of(ev)
-            && let Some((sent_at, bytes)) = self.unread.remove(client)
+            && let Some((sent_us, bytes)) = self.unread.remove(client)
         {
             self.waits.push(Wait {
                 client: client.to_string(),
                 bytes,
-                wait_us: (ev.t_us + ev.dur_us).saturating_sub(sent_at),
+                wait_us: (ev.t_us + ev.dur_us).saturating_sub(sent_us[0]),
+                sent_us,
+                copied_by: Some((ev.tid, ev.t_us)),
             });
         }
         if ev.closes() {
@@ -405,7 +425,8 @@ impl Summary {
                 }
             }
             ("send", _) => {
-                let e = self.unread.entry(name.clone()).or_insert((ev.t_us, 0));
+                let e = self.unread.entry(name.clone()).or_default();
+                e.0.push(ev.t_us);
                 e.1 += ev.bytes.unwrap_or(0);
             }
             ("echo", Some(true)) => {

@@ -297,14 +297,6 @@ impl<W: Write> TextRenderer<W> {
         }
     }
 
-    /// An event's descriptor, named after the client it was connected to at the time.
-    fn fd_label(&self, ev: &Event, fd: i64) -> String {
-        match self.peers.client_of(ev) {
-            Some(c) => format!("{fd}={c}"),
-            None => fd.to_string(),
-        }
-    }
-
     fn line(&mut self, ev: &Event, after_block: bool) {
         let l = self.layout;
         let at = if after_block {
@@ -420,7 +412,7 @@ impl<W: Write> TextRenderer<W> {
     fn call_columns(&self, ev: &Event, after_block: bool) -> (String, String, String, String) {
         let mut args = Vec::new();
         if let Some(fd) = ev.fd {
-            args.push(self.fd_label(ev, fd));
+            args.push(self.peers.fd_label(ev, fd));
         }
         if !ev.args.is_empty() {
             args.push(ev.args.clone());

@@ -18,6 +18,18 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run iomodels")
 }
 
+/// Runs `iomodels ARGS`, which must succeed, and returns its stdout.
+pub fn run_ok(args: &[&str]) -> Vec<u8> {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The arguments of the EMFILE demo (`demos/emfile.scenario`) under `--max-fds LIMIT`.
 pub fn emfile_demo<'a>(model: &'a str, limit: &'a str) -> [&'a str; 7] {
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/emfile.scenario");
