@@ -13,6 +13,10 @@ mod util;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The script and style every `--html` page carries.
+const PAGE_JS: &str = include_str!("../src/html/report.js");
+const PAGE_CSS: &str = include_str!("../src/html/report.css");
+
 fn generated() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated")
 }
@@ -256,6 +260,18 @@ fn generated_book_files_match_the_tool() {
     for name in names {
         let now = std::fs::read_to_string(out.join(&name)).unwrap();
         let then = std::fs::read_to_string(generated().join(&name)).unwrap();
+        // A page (`compare --html`): its data is a run's, checked by tests/timeline.rs; what
+        // must not drift is the page the tool makes around it, its script and style.
+        if name.to_string_lossy().ends_with(".html") {
+            for part in [PAGE_JS, PAGE_CSS] {
+                assert!(now.contains(part), "the tool's page lacks its own script");
+                assert!(
+                    then.contains(part),
+                    "book/src/generated/{name:?} is an older page than the tool's (run scripts/gen-book)"
+                );
+            }
+            continue;
+        }
         let racy = if lane(&name) { RACY_KERNEL } else { &[] };
         let (now, then) = (normalise_with(&now, racy), normalise_with(&then, racy));
         // Which reactor accepts which client is the kernel's choice: the thread is left out.
