@@ -344,6 +344,7 @@ fn compare_as_perfetto_is_a_process_per_model() {
     assert_eq!(named(&events, "s", "copied by").len(), 4);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn with_the_kernel_lane_each_arrow_says_the_kernel_saw_the_copy() {
     if !rustix::process::geteuid().is_root() {

@@ -468,13 +468,20 @@ impl Names {
             .get(&tid)
             .filter(|&&(_, _, start)| start <= t_us)
             .map(|&(call, fd, _)| (call, fd));
+        // A call whose own span holds the moment comes first; one that ended within the
+        // clocks' slack before it only if none does (a copy at the start of a recvfrom must
+        // not go to the epoll_ctl that ended a few µs earlier).
+        let inside = |(s, e, _, _): &&Span| *s <= t_us && t_us <= *e;
         let within = |(s, e, _, _): &&Span| *s <= t_us && t_us <= e + SLACK_US;
         let finished = self.calls.get(&tid).and_then(|q| {
-            if ending {
-                q.iter().find(within)
-            } else {
-                q.iter().rev().find(within)
-            }
+            let find = |f: &dyn Fn(&&Span) -> bool| {
+                if ending {
+                    q.iter().find(f)
+                } else {
+                    q.iter().rev().find(f)
+                }
+            };
+            find(&inside).or_else(|| find(&within))
         });
         let finished = finished.map(|&(_, _, call, fd)| (call, fd));
         if ending {
@@ -1538,6 +1545,22 @@ mod tests {
         );
         assert_eq!(made.ev.ret, Some(3));
         assert!(made.ev.note.contains("inferred"), "{}", made.ev.note);
+    }
+
+    /// A copy a few µs after an epoll_ctl ended, inside the recvfrom that began after it: the
+    /// recvfrom's, though the epoll_ctl's end plus the clocks' slack reaches it too.
+    #[test]
+    fn a_copy_goes_to_the_call_whose_span_holds_it_before_one_that_just_ended() {
+        let mut n = names(true);
+        let mut ctl = user(Kind::Syscall, "epoll_ctl", SERVER, "server");
+        (ctl.fd, ctl.ret, ctl.t_us, ctl.dur_us) = (Some(5), Some(0), 100, 0);
+        let mut recv = user(Kind::Syscall, "recvfrom", SERVER, "server");
+        (recv.fd, recv.ret, recv.t_us, recv.dur_us) = (Some(6), Some(3), 101, 5);
+        n.arrived(&ctl);
+        n.arrived(&recv);
+        assert_eq!(n.inside_at(SERVER, 102, true), Some(("recvfrom", Some(6))));
+        // A moment only the slack reaches still goes to the call that just ended.
+        assert_eq!(n.inside_at(SERVER, 108, true), Some(("recvfrom", Some(6))));
     }
 
     #[test]
