@@ -613,10 +613,18 @@ fn list(width: Option<usize>) -> std::io::Result<()> {
         } else {
             format!("{:<10}", format!("no: {}", m.platforms)).dimmed()
         };
-        // After the name, figure and availability columns (the last may be wider than 10).
-        let used = 12 + 1 + 8 + 1 + here.chars().count() + 1;
+        // After the name, figure and availability columns; with a width, the summary wraps
+        // in its own column (under it, when "no: …" is wider than the column).
+        const COLUMN: usize = 12 + 1 + 8 + 1 + 10 + 1;
         let summary = match width {
-            Some(w) => trace::text::fit(m.summary, w.saturating_sub(used)),
+            Some(w) => {
+                let wrapped = trace::text::wrap(m.summary, w.max(COLUMN + 20), COLUMN);
+                if here.chars().count() > 10 {
+                    format!("\n{:COLUMN$}{wrapped}", "")
+                } else {
+                    wrapped
+                }
+            }
             None => m.summary.to_string(),
         };
         writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;

@@ -153,8 +153,43 @@ fn records(text: &str) -> Vec<String> {
 /// Where the lesson view starts a call's stage and gloss (past the time column).
 const GLOSS_COLUMN: usize = 11;
 
+/// A table's rows with their wrapped lines joined cell by cell: a line whose first cell is
+/// blank continues the row above (in the kernel lane's table, where a cell breaks depends on
+/// how long the numbers beside it are).
+fn table_rows(lines: Vec<String>) -> Vec<String> {
+    let cells = |l: &str| -> Vec<String> {
+        l.trim_matches(|c| c == '│' || c == ' ')
+            .split('┆')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        let row = line.starts_with('│').then(|| cells(&line));
+        match (row, out.last_mut()) {
+            (Some(row), Some(last)) if row[0].is_empty() && last.starts_with('│') => {
+                let mut joined = cells(last);
+                for (cell, more) in joined.iter_mut().zip(row) {
+                    if !more.is_empty() {
+                        cell.push(' ');
+                        cell.push_str(&more);
+                    }
+                }
+                *last = format!("│{}│", joined.join("┆"));
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
 fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
-    let mut frags: Vec<String> = records(text)
+    let records = if racy.is_empty() {
+        records(text)
+    } else {
+        table_rows(records(text))
+    };
+    let mut frags: Vec<String> = records
         .iter()
         .map(|l| {
             if racy.is_empty() {
