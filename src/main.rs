@@ -263,7 +263,7 @@ struct BenchArgs {
     #[arg(long, value_enum, default_value_t = bench::Format::Table)]
     format: bench::Format,
     #[command(flatten)]
-    color: ColorArg,
+    look: Look,
     /// Also benchmark another echo server: NAME=PROGRAM, started as `PROGRAM --port 0`, which
     /// prints `serving on IP:PORT` first on stderr (see examples/peers/)
     #[arg(long, value_name = "NAME=PROGRAM")]
@@ -301,8 +301,9 @@ struct ColorArg {
 struct Look {
     #[command(flatten)]
     color: ColorArg,
-    /// Columns to fit the text to, cutting the glosses with `…` (default: $COLUMNS, else the
-    /// terminal's; piped, a trace's lines stay whole and compare lays out for 100)
+    /// Columns to fit the text to: narrower than a whole trace line, each call's gloss goes
+    /// under it and long calls and glosses wrap (default: $COLUMNS, else the terminal's; piped,
+    /// a trace's lines stay whole and compare lays out for 100)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
     width: Option<u16>,
 }

@@ -176,3 +176,31 @@ fn a_closed_stdout_ends_the_bench_quietly() {
         assert_eq!(out.status.code(), Some(0), "{format}: {err}");
     }
 }
+
+/// `--width`: a table too wide for it is split in two that fit, every number whole.
+#[test]
+fn a_narrow_bench_table_splits_in_two_and_keeps_every_number_whole() {
+    let models = two_models();
+    let mut args = vec!["bench", "-c", "2", "--messages", "100", "--width", "82"];
+    args.extend(models.iter().map(String::as_str));
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().all(|l| l.chars().count() <= 82),
+        "a line is wider than 82:\n{text}"
+    );
+    let tops = text.lines().filter(|l| l.starts_with('┌')).count();
+    assert_eq!(tops, 2, "two tables:\n{text}");
+    for m in &models {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(m.as_str()) && l.contains("200/200")),
+            "{m}'s 200 echoes, verified, in one cell:\n{text}"
+        );
+    }
+}

@@ -42,6 +42,8 @@ pub struct BenchOpts {
     pub rounds: usize,
     pub format: Format,
     pub progress: bool,
+    /// Columns the table fits in (`--width`, `COLUMNS`, the terminal's).
+    pub width: Option<usize>,
 }
 
 /// One model's numbers (with several rounds: the median of each figure).
@@ -158,7 +160,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// `iomodels bench`: checks the options, picks the targets (or the models to sweep) and runs
 /// the benchmark. Returns the exit code.
 pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
-    colored::control::set_override(crate::use_color(args.color.color));
+    colored::control::set_override(crate::use_color(args.look.color.color));
+    // A table fits the width only when one was asked for or the terminal has one: piped
+    // (the book, a file) it keeps its natural width unless --width says otherwise.
+    let width = args.look.width();
     let seconds = args
         .duration
         .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
@@ -193,6 +198,7 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
             format: args.format,
             plot: args.plot,
             progress,
+            width,
         });
     }
     if args.plot.is_some() {
@@ -228,7 +234,24 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
         rounds: args.rounds as usize,
         format: args.format,
         progress,
+        width,
     })
+}
+
+/// A line of text wrapped to `width`, if one is asked for.
+fn fitted(text: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) => crate::trace::text::wrap(text, w, 0),
+        None => text.to_string(),
+    }
+}
+
+/// Lays a table out in `width` columns, its cells wrapped, when a width is asked for.
+pub(crate) fn fit(t: &mut Table, width: Option<usize>) {
+    if let Some(w) = width {
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_width(w.min(u16::MAX as usize) as u16);
+    }
 }
 
 /// The models named on the command line, each with its flags if any (`reactors --reuseport
@@ -386,8 +409,7 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
             }
         }
         Format::Table => {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
+            let header = [
                 "model",
                 "conns",
                 "requests/s",
@@ -398,9 +420,9 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                 "per thread ms",
                 "CPU/request µs",
                 "echoes verified",
-            ]);
-            for r in rows {
-                t.add_row(vec![
+            ];
+            let cells = |r: &Row| {
+                [
                     r.model.clone(),
                     r.connections.to_string(),
                     format!("{:.0}", r.requests_per_s),
@@ -411,14 +433,32 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                     per_thread(&r.thread_cpu_ms, 4),
                     format!("{:.1}", r.cpu_per_request_us),
                     format!("{}/{}", r.verified, r.requests),
-                ]);
-            }
+                ]
+            };
+            // One table when it fits; narrower, the same columns in two tables (the load and
+            // its echoes; the server's CPU), each of which fits, so no number is broken.
+            let table = |columns: &[usize]| {
+                let mut t = Table::new();
+                t.load_style(UTF8_FULL_CONDENSED)
+                    .set_header(columns.iter().map(|&c| header[c]));
+                for r in rows {
+                    let row = cells(r);
+                    t.add_row(columns.iter().map(|&c| row[c].clone()));
+                }
+                t
+            };
+            let whole = table(&(0..header.len()).collect::<Vec<_>>());
+            let tables = match opts.width {
+                Some(w) if whole.lines().next().map_or(0, |l| l.chars().count()) > w => {
+                    vec![table(&[0, 2, 3, 4, 5, 9]), table(&[0, 1, 6, 8, 7])]
+                }
+                _ => vec![whole],
+            };
             let how = match opts.until {
                 Until::Time(d) => format!("{:.1} s per run", d.as_secs_f64()),
                 Until::Messages(n) => format!("{n} messages per connection"),
             };
-            writeln!(
-                out,
+            let title = format!(
                 "iomodels bench — closed loop, {} connections, {} B messages, {how}{}",
                 opts.connections,
                 opts.size,
@@ -427,18 +467,19 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
                 } else {
                     String::new()
                 }
-            )?;
-            writeln!(out, "{t}")?;
+            );
+            writeln!(out, "{}", fitted(&title, opts.width))?;
+            for t in tables {
+                writeln!(out, "{t}")?;
+            }
             for r in rows.iter().filter(|r| !r.note.is_empty()) {
                 writeln!(out, "{}: {}", r.model, r.note)?;
             }
-            writeln!(
-                out,
-                "CPU/request is the server's user+system time divided by the echoes it served: \
-                 steadier than requests/s on a shared machine. Per thread: the CPU each server \
-                 thread ran for during the load (/proc/PID/task/TID/sched, else its stat in 10 ms \
-                 ticks), busiest first."
-            )?;
+            let legend = "CPU/request is the server's user+system time divided by the echoes it \
+                 served: steadier than requests/s on a shared machine. Per thread: the CPU each \
+                 server thread ran for during the load (/proc/PID/task/TID/sched, else its stat \
+                 in 10 ms ticks), busiest first.";
+            writeln!(out, "{}", fitted(legend, opts.width))?;
         }
     }
     out.flush()
@@ -455,4 +496,6 @@ pub struct ScalingOpts {
     pub format: Format,
     pub plot: Option<PathBuf>,
     pub progress: bool,
+    /// Columns the tables fit in, as [`BenchOpts::width`].
+    pub width: Option<usize>,
 }

@@ -37,7 +37,7 @@ pub fn text_chart(sweeps: &[Sweep]) -> String {
     let (lo, hi) = decades(sweeps, |s| s.cpu_per_echo_us);
     let name_w = sweeps.iter().map(|w| w.model.len()).max().unwrap_or(5);
     let mut out = format!(
-        "server CPU per echo (µs), by idle connections — log scale, the bar spans {} µs to {} µs\n",
+        "server CPU per echo by idle connections, log scale: a bar spans {} µs to {} µs\n",
         10f64.powf(lo),
         10f64.powf(hi)
     );

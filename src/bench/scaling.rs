@@ -207,12 +207,13 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
                 Until::Time(d) => format!("{:.1} s per step", d.as_secs_f64()),
                 Until::Messages(n) => format!("{n} messages per connection per step"),
             };
-            writeln!(
-                out,
+            let title = format!(
                 "iomodels bench --scaling — {} active connections ({} B messages) beside idle ones, {how}",
                 opts.active, opts.size
-            )?;
+            );
+            writeln!(out, "{}", super::fitted(&title, opts.width))?;
             let mut t = Table::new();
+            super::fit(&mut t, opts.width);
             t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
                 "model",
                 "idle",
@@ -237,6 +238,7 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
             }
             writeln!(out, "{t}")?;
             let mut mem = Table::new();
+            super::fit(&mut mem, opts.width);
             mem.load_style(UTF8_FULL_CONDENSED).set_header(vec![
                 "model",
                 "connections held",
@@ -254,7 +256,8 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
             write!(out, "{}", plot::text_chart(sweeps))?;
             for s in sweeps {
                 for n in &s.notes {
-                    writeln!(out, "note: {}: {n}", s.model)?;
+                    let note = format!("note: {}: {n}", s.model);
+                    writeln!(out, "{}", super::fitted(&note, opts.width))?;
                 }
             }
             if let Some(p) = &opts.plot {
