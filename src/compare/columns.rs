@@ -87,10 +87,7 @@ pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
 
 /// One event as a short cell line: `recvfrom(5=A) → EAGAIN ×3,342`.
 fn brief(ev: &Event, peers: &Peers) -> String {
-    let fd = ev.fd.map(|fd| match peers.client_of(ev) {
-        Some(c) => format!("{fd}={c}"),
-        None => fd.to_string(),
-    });
+    let fd = peers.fd_label(ev);
     let call = match (ev.kind, fd) {
         (Kind::Op, Some(fd)) => format!("{} {fd}", ev.named()),
         (_, Some(fd)) => format!("{}({fd})", ev.named()),

@@ -85,13 +85,14 @@ impl Peers {
         self.client(ev.fd?, ev.t_us)
     }
 
-    /// An event's descriptor `fd`, named after the client it was connected to when the event
-    /// began (`5=A`), or its number alone.
-    pub fn fd_label(&self, ev: &Event, fd: i64) -> String {
-        match self.client_of(ev) {
+    /// An event's descriptor, named after the client it was connected to when the event began
+    /// (`5=A`), or its number alone; `None` for an event on no descriptor.
+    pub fn fd_label(&self, ev: &Event) -> Option<String> {
+        let fd = ev.fd?;
+        Some(match self.client_of(ev) {
             Some(c) => format!("{fd}={c}"),
             None => fd.to_string(),
-        }
+        })
     }
 
     /// The scripted client that connected from `port`.

@@ -105,29 +105,19 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
 /// A word as the pieces a line may break between, each with whether a space goes before it: the
 /// word itself when it fits in `room`, else its parts after each `|`, packed up to `room`.
 fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
-    if word.chars().count() <= room || !word.contains('|') {
+    if word.chars().count() <= room {
         return vec![(word, true)];
     }
     let mut out: Vec<(&str, bool)> = Vec::new();
-    let (mut from, mut last_bar) = (0, None);
-    for (i, c) in word.char_indices() {
-        if c != '|' {
-            continue;
+    // The piece being packed is `word[from..to]`; each part ends with its `|`.
+    let (mut from, mut to) = (0, 0);
+    for part in word.split_inclusive('|') {
+        let end = to + part.len();
+        if to > from && word[from..end].chars().count() > room {
+            out.push((&word[from..to], out.is_empty()));
+            from = to;
         }
-        let end = i + 1;
-        if word[from..end].chars().count() > room
-            && let Some(bar) = last_bar
-        {
-            out.push((&word[from..bar], out.is_empty()));
-            from = bar;
-        }
-        last_bar = Some(end);
-    }
-    if word[from..].chars().count() > room
-        && let Some(bar) = last_bar.filter(|&b| b > from)
-    {
-        out.push((&word[from..bar], out.is_empty()));
-        from = bar;
+        to = end;
     }
     out.push((&word[from..], out.is_empty()));
     out
@@ -411,8 +401,8 @@ impl<W: Write> TextRenderer<W> {
     /// A call's columns: the call with its arguments, its result, how long it took, its gloss.
     fn call_columns(&self, ev: &Event, after_block: bool) -> (String, String, String, String) {
         let mut args = Vec::new();
-        if let Some(fd) = ev.fd {
-            args.push(self.peers.fd_label(ev, fd));
+        if let Some(fd) = self.peers.fd_label(ev) {
+            args.push(fd);
         }
         if !ev.args.is_empty() {
             args.push(ev.args.clone());

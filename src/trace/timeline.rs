@@ -176,7 +176,7 @@ impl Timeline {
         let mut sends: HashMap<(String, u64), usize> = HashMap::new();
         for ev in events {
             peers.observe(ev);
-            let fd = ev.fd.map(|fd| peers.fd_label(ev, fd));
+            let fd = peers.fd_label(ev);
             if ev.closes() {
                 peers.closed(ev);
             }
