@@ -12,6 +12,7 @@
 //! Models decide *when* to call [`Conn::recv`] and [`Conn::send`] (that is the lesson); this file
 //! only does the copying, so a model file holds exactly what differs between models.
 
+use crate::chat::{Heard, Seat};
 use crate::limits::Knobs;
 use crate::limits::{Budget, Ledger};
 use crate::sys;
@@ -44,6 +45,9 @@ pub struct Conn {
     pub eof: bool,
     /// This connection's share of the server's budget (open count, buffered bytes).
     ledger: Ledger,
+    /// `--app chat`: its place in the room. What other members say is queued in its mailbox,
+    /// and moves to `out` when `out` is all sent.
+    seat: Option<Seat>,
 }
 
 /// What a recv found.
@@ -89,26 +93,36 @@ impl Conn {
 
     /// The kernel copied `n` bytes into this connection's read buffer (a completion model):
     /// queue them for the echo.
-    pub fn received(&mut self, n: usize) {
+    pub fn received(&mut self, tr: &mut Tracer, n: usize) {
         let Conn {
             out,
             sent,
             buf,
             ledger,
+            seat,
+            eof,
             ..
         } = self;
-        queue(out, sent, ledger, &buf[..n]);
+        match seat {
+            Some(seat) => *eof |= seat.heard(tr, &buf[..n]) == Heard::Quit,
+            None => queue(out, sent, ledger, &buf[..n]),
+        }
     }
 
-    /// What is left to echo. A completion model hands this slice to the kernel; nothing is
-    /// queued behind it until the send completes, so it does not move meanwhile.
-    pub fn unsent(&self) -> &[u8] {
+    /// What is left to send. A completion model hands this slice to the kernel; nothing is
+    /// queued behind it until the send completes (a chat's lines wait in the mailbox), so it
+    /// does not move meanwhile.
+    pub fn unsent(&mut self) -> &[u8] {
+        self.refill();
         &self.out[self.sent..]
     }
 }
 
 impl Conn {
-    pub fn new(fd: OwnedFd, knobs: &Knobs, budget: &std::sync::Arc<Budget>) -> Conn {
+    /// A connection served by thread `owner` (its tid: a chat tells that thread when lines
+    /// are queued for this connection).
+    pub fn new(fd: OwnedFd, knobs: &Knobs, budget: &std::sync::Arc<Budget>, owner: i64) -> Conn {
+        let seat = budget.room().map(|room| room.seat(sys::raw(&fd), owner));
         Conn {
             fd,
             out: Vec::new(),
@@ -119,6 +133,7 @@ impl Conn {
             max_pending: knobs.max_pending.max(1),
             eof: false,
             ledger: Ledger::open(budget),
+            seat,
         }
     }
 
@@ -137,6 +152,10 @@ impl Conn {
     /// holds that much already is not read while the budget is spent (it still has an echo to
     /// send, so it is woken when that drains).
     pub fn can_read(&self) -> bool {
+        if self.seat.is_some() {
+            // A chat member's lines go to the others' mailboxes, each bounded on its own.
+            return !self.eof && !self.dropped();
+        }
         let pending = self.pending();
         !self.eof
             && pending < self.max_pending
@@ -144,7 +163,28 @@ impl Conn {
     }
 
     pub fn wants_write(&self) -> bool {
-        self.pending() > 0
+        self.pending() > 0 || self.seat.as_ref().is_some_and(|s| s.mail.has_bytes())
+    }
+
+    /// A chat member the room dropped for reading too slowly: close it.
+    pub fn dropped(&self) -> bool {
+        self.seat.as_ref().is_some_and(|s| s.mail.dropped())
+    }
+
+    /// The chat's mailbox of this connection, for a thread that waits on it (`threads`).
+    pub fn mailbox(&self) -> Option<std::sync::Arc<crate::chat::Mailbox>> {
+        self.seat.as_ref().map(|s| s.mail.clone())
+    }
+
+    /// A chat: once everything taken is sent, take what the room queued since.
+    fn refill(&mut self) {
+        if let Some(seat) = &self.seat
+            && self.sent >= self.out.len()
+        {
+            self.out.clear();
+            self.sent = 0;
+            seat.mail.take(&mut self.out);
+        }
     }
 
     /// One round of a model that never waits in a call: a `recvfrom` if the connection was
@@ -171,18 +211,24 @@ impl Conn {
 
     /// Done with this connection: the peer has finished and everything is echoed.
     pub fn finished(&self) -> bool {
-        self.eof && !self.wants_write()
+        self.dropped() || (self.eof && !self.wants_write())
     }
 
     /// How many bytes the next read may take: the read size, less when the echo backlog is
     /// nearly full (never 0, so a read can still see EOF).
     pub fn read_size(&self) -> usize {
+        if self.seat.is_some() {
+            return self.read_max;
+        }
         let room = self.max_pending - self.pending().min(self.max_pending);
         self.read_max.min(room.max(1))
     }
 
     /// `n` more bytes went out; returns whether everything queued has gone.
     pub fn mark_sent(&mut self, n: usize) -> bool {
+        if let Some(seat) = &self.seat {
+            seat.mail.sent(n);
+        }
         self.ledger.release(n);
         self.sent += n;
         if self.sent >= self.out.len() {
@@ -250,9 +296,17 @@ impl Conn {
             };
             tr.end(call, start, got, note);
         }
-        match outcome {
-            Recv::Data(n) => queue(&mut self.out, &mut self.sent, &mut self.ledger, &data[..n]),
-            Recv::Eof => self.eof = true,
+        match (outcome, &mut self.seat) {
+            (Recv::Data(n), Some(seat)) => self.eof |= seat.heard(tr, &data[..n]) == Heard::Quit,
+            (Recv::Data(n), None) => {
+                queue(&mut self.out, &mut self.sent, &mut self.ledger, &data[..n])
+            }
+            (Recv::Eof, seat) => {
+                self.eof = true;
+                if let Some(seat) = seat {
+                    seat.leave(tr);
+                }
+            }
             _ => {}
         }
         outcome
@@ -266,6 +320,8 @@ impl Conn {
 
     /// One `sendto`, announced as a wait when the socket `blocks`.
     fn send_as(&mut self, tr: &mut Tracer, blocks: bool) -> Send {
+        self.refill();
+        let chat = self.seat.is_some();
         let data = &self.out[self.sent..];
         let call = Call::new(sys::SEND, Stage::CopyToKernel)
             .fd(self.raw())
@@ -276,6 +332,12 @@ impl Conn {
         let r = rustix::net::send(&self.fd, data, sys::SEND_FLAGS);
         if tr.enabled() {
             let note = match r {
+                Ok(n) if n == data.len() && chat => {
+                    format!(
+                        "deliver {n} bytes of the room's lines: {}",
+                        escape(&data[..n], 32)
+                    )
+                }
                 Ok(n) if n == data.len() => {
                     format!("echo {n} bytes back: {}", escape(&data[..n], 32))
                 }
@@ -320,8 +382,27 @@ impl Conn {
     // ANCHOR_END: echo_blocking
 
     /// Closes the connection, recording the `close`.
-    pub fn close(self, tr: &mut Tracer, note: &str) {
-        crate::sys::close(tr, self.fd, note);
+    pub fn close(mut self, tr: &mut Tracer, note: &str) {
+        let done = self.eof && self.pending() == 0;
+        let Some(seat) = &mut self.seat else {
+            return crate::sys::close(tr, self.fd, note);
+        };
+        let name = seat
+            .name()
+            .unwrap_or("a client with no name yet")
+            .to_string();
+        if seat.mail.dropped() {
+            let note =
+                format!("{name} read too slowly: dropped from the room, so the room goes on");
+            return crate::sys::abort(tr, self.fd, note.as_str());
+        }
+        let note = if done && !seat.mail.has_bytes() {
+            format!("{name} left the room and got every line queued for it")
+        } else {
+            note.to_string()
+        };
+        seat.leave(tr);
+        crate::sys::close(tr, self.fd, note.as_str());
     }
 }
 
@@ -353,7 +434,7 @@ pub mod tests {
             max_pending,
             ..Knobs::default()
         };
-        (Conn::new(OwnedFd::from(srv), &knobs, budget), cli)
+        (Conn::new(OwnedFd::from(srv), &knobs, budget, 0), cli)
     }
 
     fn budget() -> Arc<Budget> {
@@ -406,7 +487,7 @@ pub mod tests {
         assert_eq!(conn.unsent(), b"hello\n", "the echo is kept per connection");
         assert_eq!(conn.read_buf().len(), 4096);
         conn.read_buf()[..3].copy_from_slice(b"abc");
-        conn.received(3);
+        conn.received(&mut tr, 3);
         assert_eq!(conn.unsent(), b"hello\nabc");
         assert_eq!(conn.buf.len(), 4096, "kept for the next read");
     }

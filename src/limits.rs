@@ -15,6 +15,7 @@
 //!
 //! See accept(2) (`EMFILE`, `ENFILE`), getrlimit(2) (`RLIMIT_NOFILE`).
 
+use crate::chat::{App, Room};
 use crate::sys::{self, AcceptFailure};
 use crate::trace::{Call, Event, Gloss, Stage, Tracer};
 use rustix::fd::OwnedFd;
@@ -69,9 +70,27 @@ pub struct Knobs {
     pub max_buffer_total: usize,
     /// The process's soft RLIMIT_NOFILE as the harness left it (for the spare descriptor).
     pub fd_limit: Option<u64>,
+    /// What the server does with what it reads: echo it, or chat (`--app`).
+    pub app: crate::chat::App,
 }
 
 impl Knobs {
+    /// Whether these knobs choose one of the registry's modes (`models::MODES`' flag); the
+    /// default mode (`share`) is no choice.
+    pub fn has_mode(&self, flag: &str) -> bool {
+        match flag {
+            "edge" => self.edge,
+            "poll" => self.poll,
+            "multishot" => self.multishot,
+            "sqpoll" => self.sqpoll,
+            "exclusive" => self.exclusive,
+            "reuseport" => self.reuseport,
+            "pool" => self.pool > 0,
+            "workers" => self.workers > 0,
+            _ => false,
+        }
+    }
+
     /// These knobs in one of the registry's modes (`models::MODES`' flag), or `None` for a
     /// flag no knob stands for.
     pub fn in_mode(mut self, flag: &str) -> Option<Knobs> {
@@ -112,6 +131,7 @@ impl Default for Knobs {
             max_conns: MAX_CONNS,
             max_buffer_total: MAX_BUFFER_TOTAL,
             fd_limit: None,
+            app: crate::chat::App::Echo,
         }
     }
 }
@@ -130,16 +150,37 @@ pub struct Budget {
     buffered: AtomicUsize,
     max_conns: usize,
     max_total: usize,
+    /// `--app chat`: the room every connection joins.
+    room: Option<Arc<Room>>,
 }
 
 impl Budget {
     pub fn new(max_conns: usize, max_total: usize) -> Arc<Budget> {
+        Budget::with_room(max_conns, max_total, None)
+    }
+
+    fn with_room(max_conns: usize, max_total: usize, room: Option<Arc<Room>>) -> Arc<Budget> {
         Arc::new(Budget {
             open: AtomicUsize::new(0),
             buffered: AtomicUsize::new(0),
             max_conns: max_conns.max(1),
             max_total,
+            room,
         })
+    }
+
+    /// The budget of a server with these knobs: with a chat room for `--app chat`, whose
+    /// members may each have `--max-pending` bytes queued, and all together
+    /// `--max-buffer-total`.
+    pub fn for_server(knobs: &Knobs) -> Arc<Budget> {
+        let room = (knobs.app == App::Chat)
+            .then(|| Arc::new(Room::new(knobs.max_pending, knobs.max_buffer_total)));
+        Budget::with_room(knobs.max_conns, knobs.max_buffer_total, room)
+    }
+
+    /// The chat room, for `--app chat`.
+    pub fn room(&self) -> Option<&Arc<Room>> {
+        self.room.as_ref()
     }
 
     /// Whether the shared buffer budget has room for more bytes.

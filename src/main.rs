@@ -35,6 +35,7 @@ mod bench {
         Csv,
     }
 }
+mod chat;
 mod compare;
 mod crowd;
 mod echo;
@@ -67,9 +68,14 @@ Examples:
 /// The options every model takes.
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// Script the clients with this scenario file (default: the built-in classroom scenario)
+    /// Script the clients with this scenario file (default: the built-in classroom scenario;
+    /// with --app chat, demos/chat.scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// What the server does with what it reads: echo it back, or chat (each line goes to every
+    /// other client: the exercise the seed's multiplexing lesson ends with)
+    #[arg(long, value_enum, default_value_t = chat::App::Echo)]
+    app: chat::App,
     /// Keep serving real clients (e.g. `nc 127.0.0.1 PORT`) and trace them live until Ctrl-C
     #[arg(long, conflicts_with_all = ["scenario", "idle"])]
     serve: bool,
@@ -575,9 +581,15 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             max_conns: args.max_conns as usize,
             max_pending: args.max_pending,
             max_buffer_total: args.max_buffer_total,
+            app: args.app,
             ..limits::Knobs::default()
         },
     };
+    if opts.knobs.app == chat::App::Chat
+        && let Some(why) = model.no_chat(&opts.knobs)
+    {
+        anyhow::bail!("{why}");
+    }
     run::run(model, &opts)
 }
 

@@ -1,6 +1,7 @@
 //! Runs one model: its server on a thread of its own, the scripted clients on theirs, and the
 //! rendering of the trace here, on the main thread, so the server's calls are only its own.
 
+use crate::chat::App;
 use crate::crowd::Crowd;
 use crate::kernel::{self, Lane};
 use crate::limits::Knobs;
@@ -75,11 +76,26 @@ const RUN_GRACE: Duration = Duration::from_secs(30);
 const MAX_SCENARIO: u64 = 1 << 20;
 
 /// Loads the scenario named on the command line (`-`: stdin), or the built-in classroom one.
-pub fn load_scenario(path: Option<&PathBuf>) -> Result<(String, Scenario)> {
+pub fn load_scenario(path: Option<&PathBuf>, app: App) -> Result<(String, Scenario)> {
+    let (name, sc) = read_scenario(path, app)?;
+    match (app, sc.chat()) {
+        (App::Echo, true) => Err(anyhow!(
+            "scenario {name} expects a chat room (it has `expect` steps): run it with --app chat"
+        )),
+        _ => Ok((name, sc)),
+    }
+}
+
+/// The scenario file (`-`: stdin), or the built-in one for the app.
+fn read_scenario(path: Option<&PathBuf>, app: App) -> Result<(String, Scenario)> {
     let Some(p) = path else {
+        let (name, text) = match app {
+            App::Echo => ("classroom", scenario::CLASSROOM),
+            App::Chat => ("chat", scenario::CHAT),
+        };
         return Ok((
-            "classroom".into(),
-            Scenario::parse(scenario::CLASSROOM).expect("the built-in scenario parses"),
+            name.into(),
+            Scenario::parse(text).expect("the built-in scenarios parse"),
         ));
     };
     let (name, label, text) = if p.as_os_str() == "-" {
@@ -367,6 +383,7 @@ pub fn execute(model: &Model, opts: &RunOpts, sink: &mut dyn Sink) -> Result<Fin
                 idle: opts.idle,
                 premade,
                 board: board.clone(),
+                app: opts.knobs.app,
             };
             let rec = rec.clone();
             Some(listed(lane.as_ref(), move || {
@@ -493,7 +510,7 @@ fn prepare(opts: &RunOpts) -> Result<Prepared> {
     let scenario = if opts.serve {
         None
     } else {
-        Some(load_scenario(opts.scenario.as_ref())?)
+        Some(load_scenario(opts.scenario.as_ref(), opts.knobs.app)?)
     };
     // (A limit above the current one fails to move them; lower_nofile then says why, better.)
     let premade = match (&scenario, opts.max_fds) {
@@ -579,6 +596,7 @@ struct Start {
     idle: usize,
     premade: clients::Premade,
     board: Arc<clients::Board>,
+    app: App,
 }
 
 /// The scenario thread: the idle crowd first (if any), then the scripted clients; when they are
@@ -594,6 +612,7 @@ fn start_clients(
         idle,
         premade,
         board,
+        app,
     } = start;
     thread::Builder::new()
         .name("scenario".into())
@@ -612,7 +631,7 @@ fn start_clients(
                 }),
             };
             let report = match &crowd {
-                Ok(_) => clients::run(&sc, local, &rec, Instant::now(), premade, &board),
+                Ok(_) => clients::run(&sc, local, &rec, Instant::now(), premade, &board, app),
                 Err(e) => clients::Report {
                     failures: vec![e.clone()],
                     ..Default::default()

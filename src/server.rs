@@ -173,7 +173,7 @@ impl Server {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let admitted = Arc::new(AtomicUsize::new(0));
-        let budget = Budget::new(knobs.max_conns, knobs.max_buffer_total);
+        let budget = Budget::for_server(&knobs);
         let spare = Spare::new(knobs.fd_limit);
         let mut server = Server {
             tr,
@@ -210,6 +210,18 @@ impl Server {
             budget: self.budget.clone(),
             admitted: self.admitted.clone(),
         }
+    }
+
+    /// `--app chat`: the room every connection of this server joins.
+    pub fn room(&self) -> Option<&Arc<crate::chat::Room>> {
+        self.budget.room()
+    }
+
+    /// `--app chat`: this thread's connections that have lines queued for them (or were dropped
+    /// from the room) since it last asked: each needs a send, or to be closed.
+    pub fn touched(&self) -> Vec<i32> {
+        self.room()
+            .map_or_else(Vec::new, |room| room.touched(self.tr.tid()))
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -408,7 +420,7 @@ impl Server {
             limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
             return None;
         }
-        Some(Conn::new(fd, &self.knobs, &self.budget))
+        Some(Conn::new(fd, &self.knobs, &self.budget, self.tr.tid()))
     }
 
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns

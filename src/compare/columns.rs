@@ -23,6 +23,8 @@ pub(super) fn action(a: &crate::scenario::Action) -> String {
         Action::Reset => "resets".into(),
         Action::StopReading => "stops reading".into(),
         Action::ResumeReading => "reads again".into(),
+        Action::Expect(p) => format!("expects {}", p.shown(12)),
+        Action::ExpectDrop => "expects to be dropped".into(),
     }
 }
 

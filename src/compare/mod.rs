@@ -166,7 +166,7 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
 
 /// Runs every model on the scenario and prints the comparison. Returns the exit code.
 pub fn compare(opts: &CompareOpts) -> Result<i32> {
-    let (name, scenario) = run::load_scenario(opts.run.scenario.as_ref())?;
+    let (name, scenario) = run::load_scenario(opts.run.scenario.as_ref(), opts.run.knobs.app)?;
     let senders: Vec<&str> = scenario
         .clients()
         .into_iter()

@@ -203,7 +203,7 @@ mod server {
             _ if lp.ops.stopping() => "the run is over",
             Ok(0) => "the client is done and everything is echoed",
             Ok(n) => {
-                held.conn.received(n as usize);
+                held.conn.received(&mut srv.tr, n as usize);
                 if echo(srv, &mut held.conn) {
                     return lp.submit_read(&mut srv.tr, held);
                 }

@@ -159,18 +159,19 @@ pub(crate) mod server {
                 } else {
                     once(&mut srv.tr, w, readable, writable)
                 };
-                if failed || w.conn.finished() {
-                    let w = conns.remove(&fd).expect("still there");
-                    let _ = ep.delete(&mut srv.tr, &w.conn.fd);
-                    w.conn.close(&mut srv.tr, closing(failed));
+                settle(&mut srv.tr, &mut ep, &mut conns, fd, failed, et)?;
+            }
+            // A chat: what one client said is queued for the others. Send it now, one sendto
+            // per member (the fan-out); where it does not all fit, interest gains EPOLLOUT.
+            for fd in srv.touched() {
+                let Some(w) = conns.get_mut(&fd) else {
                     continue;
-                }
-                // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
-                let want = interest(&w.conn, et);
-                if want != w.interest {
-                    ep.modify(&mut srv.tr, &w.conn.fd, want, change(want))?;
-                    w.interest = want;
-                }
+                };
+                let failed = !w.conn.dropped()
+                    && w.conn.wants_write()
+                    && !w.interest.contains(EventFlags::OUT)
+                    && matches!(w.conn.send(&mut srv.tr), Send::Failed(_));
+                settle(&mut srv.tr, &mut ep, &mut conns, fd, failed, et)?;
             }
         }
         for (_, w) in conns {
@@ -183,6 +184,34 @@ pub(crate) mod server {
         Ok(())
     }
     // ANCHOR_END: serve
+
+    /// After serving connection `fd`: close it if it failed or is done, else make the
+    /// kernel's interest follow what it needs now.
+    fn settle(
+        tr: &mut Tracer,
+        ep: &mut Epoll,
+        conns: &mut BTreeMap<i32, Watched>,
+        fd: i32,
+        failed: bool,
+        et: EventFlags,
+    ) -> anyhow::Result<()> {
+        let Some(w) = conns.get_mut(&fd) else {
+            return Ok(());
+        };
+        if failed || w.conn.finished() {
+            let w = conns.remove(&fd).expect("still there");
+            let _ = ep.delete(tr, &w.conn.fd);
+            w.conn.close(tr, closing(failed));
+            return Ok(());
+        }
+        // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
+        let want = interest(&w.conn, et);
+        if want != w.interest {
+            ep.modify(tr, &w.conn.fd, want, change(want))?;
+            w.interest = want;
+        }
+        Ok(())
+    }
 
     // ANCHOR: levels
     /// Level-triggered: one `recvfrom` per readable event, one `sendto` per chance to echo. What is

@@ -6,6 +6,7 @@
 //! listener and records the thread's CPU time. Every system call goes through the server's
 //! [`crate::trace::Tracer`], so the trace is exactly what `strace -f` sees.
 
+use crate::limits::Knobs;
 use crate::server::Server;
 use crate::trace::summary::Summary;
 
@@ -131,6 +132,26 @@ impl Model {
     /// Whether it serves many connections at once (all but `blocking`).
     pub fn concurrent(&self) -> bool {
         self.kind != Kind::Blocking
+    }
+
+    /// Whether it serves many connections at once in the mode `knobs` choose (`aio --poll`
+    /// does, plain `aio` does not).
+    pub fn concurrent_with(&self, knobs: &Knobs) -> bool {
+        MODES
+            .iter()
+            .find(|m| m.model == self.name && knobs.has_mode(m.flag))
+            .map_or(self.concurrent(), |m| m.concurrent)
+    }
+
+    /// Why this model cannot serve `--app chat` in the mode `knobs` choose, if it cannot: a
+    /// server that serves one client at a time leaves the others unheard.
+    pub fn no_chat(&self, knobs: &Knobs) -> Option<String> {
+        (!self.concurrent_with(knobs)).then(|| {
+            format!(
+                "`{}` serves one client at a time: in a chat the others would go unheard until that client leaves. Run the chat under a model that serves many at once, e.g. `iomodels threads --app chat` or `iomodels epoll --app chat`",
+                self.name
+            )
+        })
     }
 }
 

@@ -275,7 +275,7 @@ mod server {
                 (Op::Read, Ok(0)) => "the client is done and everything is echoed",
                 (_, Ok(_)) if self.stopping => "the run is over",
                 (Op::Read, Ok(n)) => {
-                    conn.received(n);
+                    conn.received(tr, n);
                     return self.write(tr, conn);
                 }
                 (Op::Write, Ok(n)) if conn.mark_sent(n) => return self.read(tr, conn),
@@ -304,7 +304,7 @@ mod server {
         }
 
         /// Submit a write of what is left to echo.
-        fn write(&mut self, tr: &mut Tracer, conn: Conn) {
+        fn write(&mut self, tr: &mut Tracer, mut conn: Conn) {
             let out = conn.unsent();
             let (ptr, len) = (out.as_ptr().cast_mut(), out.len());
             let why = "returns at once: a helper thread of glibc's will write it";

@@ -186,7 +186,7 @@ mod server {
         }
 
         /// A send of what is left to echo, its key mapped to `on_sent`.
-        fn submit_send(&mut self, tr: &mut Tracer, held: Held) {
+        fn submit_send(&mut self, tr: &mut Tracer, mut held: Held) {
             // SAFETY: nothing is read into this connection's echo queue until the send completes
             // (it is parked with the key below), so the slice stays where it is.
             let (key, sqe) = unsafe { self.ring.send(tr, held.conn.raw(), held.conn.unsent()) };
@@ -287,7 +287,7 @@ mod server {
     ) -> anyhow::Result<()> {
         match res {
             Ok(n) if n > 0 => {
-                held.conn.received(n as usize);
+                held.conn.received(&mut srv.tr, n as usize);
                 lp.submit_send(&mut srv.tr, held);
             }
             Ok(_) => lp.ops.close(

@@ -1,7 +1,9 @@
 //! The scripted clients: one thread per client acts out its steps on time, and a reader thread
-//! per connection checks every echoed byte against what was sent.
+//! per connection checks every echoed byte against what was sent (for `--app chat`: every byte
+//! the room sends it against its `expect` steps, in order).
 
 use super::{Action, Payload, Scenario, Step};
+use crate::chat::App;
 use crate::trace::{Event, Kind, Recorder, Stage, escape};
 use socket2::{Domain, Socket, Type};
 use std::collections::{BTreeMap, VecDeque};
@@ -134,13 +136,14 @@ pub fn run(
     t0: Instant,
     mut premade: Premade,
     board: &Arc<Board>,
+    app: App,
 ) -> Report {
     let _ = board.started.set(t0);
     let handles: Vec<_> = lanes(scenario)
         .into_iter()
         .map(|(name, steps)| {
             let sock = premade.remove(name);
-            let lane = Lane::new(rec, name, board);
+            let lane = Lane::new(rec, name, board, app, &steps);
             board.set(name, Some("starting".into()));
             thread::Builder::new()
                 .name(format!("client {name}"))
@@ -181,6 +184,11 @@ struct Lane {
     board: Arc<Board>,
     /// The server turned this client away before echoing anything: why the client thinks so.
     refused: Arc<Mutex<Option<String>>>,
+    /// `--app chat`: what this client must receive (its `expect` steps, in order); `None` for
+    /// the echo, where what it must receive is what it sent.
+    chat: Option<Arc<[Payload]>>,
+    /// `expect-drop`: the server is to drop this client (reset its connection).
+    drop_expected: bool,
 }
 
 /// The bytes sent and not yet echoed, in order; the reader checks the echo against them.
@@ -191,6 +199,8 @@ struct Expect {
     failure: Option<String>,
     /// Whether any echoed byte came back yet.
     echoed: bool,
+    /// `expect-drop`: the server reset the connection, as expected.
+    dropped: bool,
 }
 
 /// What the lane, its reader and its writer share about one connection.
@@ -284,7 +294,11 @@ fn write_payload(stream: &TcpStream, payload: &Payload, flags: &Flags) -> Result
 }
 
 impl Lane {
-    fn new(rec: &Recorder, name: &str, board: &Arc<Board>) -> Lane {
+    fn new(rec: &Recorder, name: &str, board: &Arc<Board>, app: App, steps: &[Step]) -> Lane {
+        let expected = steps.iter().filter_map(|s| match &s.action {
+            Action::Expect(p) => Some(p.clone()),
+            _ => None,
+        });
         Lane {
             rec: rec.clone(),
             name: name.to_string(),
@@ -292,6 +306,8 @@ impl Lane {
             checked: Arc::default(),
             board: board.clone(),
             refused: Arc::default(),
+            chat: (app == App::Chat).then(|| expected.collect()),
+            drop_expected: steps.iter().any(|s| s.action == Action::ExpectDrop),
         }
     }
 
@@ -398,11 +414,13 @@ impl Lane {
             Action::Send(payload) => {
                 let c = conn.as_mut().ok_or("not connected")?;
                 c.sends += 1;
-                c.expect
-                    .lock()
-                    .map_err(|_| "reader failed")?
-                    .pending
-                    .push_back((c.sends, payload.clone(), 0));
+                if self.chat.is_none() {
+                    c.expect
+                        .lock()
+                        .map_err(|_| "reader failed")?
+                        .pending
+                        .push_back((c.sends, payload.clone(), 0));
+                }
                 let mut ev = self.step_event(
                     step,
                     "send",
@@ -442,6 +460,16 @@ impl Lane {
                 c.flags.paused.store(false, Ordering::SeqCst);
                 let ev = self.step_event(step, "resume-reading", "reads its echo again".into());
                 self.rec.send(ev);
+            }
+            Action::Expect(p) => {
+                conn.as_ref().ok_or("not connected")?;
+                let note = format!("expects {} ({} bytes) from the room", p.shown(24), p.len());
+                self.rec.send(self.step_event(step, "expect", note));
+            }
+            Action::ExpectDrop => {
+                conn.as_ref().ok_or("not connected")?;
+                let note = "expects the server to drop it for reading too slowly".to_string();
+                self.rec.send(self.step_event(step, "expect-drop", note));
             }
             Action::Close => self.close(conn.take().ok_or("not connected")?, Some(step))?,
             Action::Reset => {
@@ -483,6 +511,10 @@ impl Lane {
         let expect = c.expect.lock().map_err(|_| "reader failed")?;
         match &expect.failure {
             Some(f) => Err(f.clone()),
+            None if self.drop_expected && !expect.dropped => Err(
+                "expected the server to drop this client for reading too slowly; it kept it to the end"
+                    .into(),
+            ),
             None => Ok(()),
         }
     }
@@ -495,7 +527,11 @@ impl Lane {
             .set_write_timeout(Some(SEND_TICK))
             .map_err(|e| e.to_string())?;
         let stream = Arc::new(stream);
-        let expect = Arc::new(Mutex::new(Expect::default()));
+        let mut expect = Expect::default();
+        for (i, p) in self.chat.iter().flat_map(|c| c.iter()).enumerate() {
+            expect.pending.push_back((i + 1, p.clone(), 0));
+        }
+        let expect = Arc::new(Mutex::new(expect));
         let flags = Arc::new(Flags::default());
         let reader = {
             let (lane, stream, expect, flags) =
@@ -538,6 +574,9 @@ impl Lane {
             let n = match stream.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if self.drop_expected && e.kind() == ErrorKind::ConnectionReset => {
+                    return self.was_dropped(expect);
+                }
                 Err(_) if flags.resetting.load(Ordering::SeqCst) => return Ok(()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Err(format!(
@@ -565,6 +604,10 @@ impl Lane {
                 }
                 self.say("eof", "the server closed the connection (EOF)".into());
                 return Ok(());
+            }
+            if self.drop_expected {
+                // What reaches a client the server drops depends on when it fell behind.
+                continue;
             }
             if let Err(e) = self.check(&buf[..n], expect) {
                 return self.turned_away(expect, flags, &buf[..n]).unwrap_or(Err(e));
@@ -599,13 +642,31 @@ impl Lane {
         Some(Ok(()))
     }
 
+    /// `expect-drop`: the server reset the connection, as the client expected.
+    fn was_dropped(&self, expect: &Mutex<Expect>) -> Result<(), String> {
+        if let Ok(mut ex) = expect.lock() {
+            ex.dropped = true;
+        }
+        let mut ev = self.event(
+            "dropped",
+            "the server reset the connection: dropped for reading too slowly, as expected ✓".into(),
+        );
+        ev.ok = Some(true);
+        self.rec.send(ev);
+        Ok(())
+    }
+
     /// Matches received bytes against the pending sends, noting each send fully echoed.
     fn check(&self, mut got: &[u8], expect: &Mutex<Expect>) -> Result<(), String> {
         let mut ex = expect.lock().map_err(|_| "lock poisoned")?;
         while !got.is_empty() {
             let Some((num, sent, done)) = ex.pending.front_mut() else {
+                let nobody = match self.chat {
+                    Some(_) => "no expect step asked for",
+                    None => "nobody sent",
+                };
                 return Err(format!(
-                    "the server sent {} bytes that nobody sent: {}",
+                    "the server sent {} bytes that {nobody}: {}",
                     got.len(),
                     escape(got, 24)
                 ));
@@ -614,8 +675,12 @@ impl Lane {
             let want = sent.slice(*done, take);
             if got[..take] != *want {
                 let at = want.iter().zip(got).position(|(a, b)| a != b).unwrap_or(0);
+                let what = match self.chat {
+                    Some(_) => "expected line",
+                    None => "echo of send",
+                };
                 return Err(format!(
-                    "echo of send #{num} differs at byte {}: expected {}, got {}",
+                    "{what} #{num} differs at byte {}: expected {}, got {}",
                     *done + at,
                     escape(&want[at..], 12),
                     escape(&got[at..take], 12)
@@ -628,13 +693,13 @@ impl Lane {
             if finished {
                 let (num, sent, _) = ex.pending.pop_front().expect("front exists");
                 self.checked.fetch_add(sent.len() as u64, Ordering::SeqCst);
+                let what = match self.chat {
+                    Some(_) => format!("gets what it expected (#{num})"),
+                    None => format!("gets the echo of send #{num}"),
+                };
                 let mut ev = self.event(
                     "echo",
-                    format!(
-                        "gets the echo of send #{num}: {} ({} bytes) ✓",
-                        sent.shown(24),
-                        sent.len()
-                    ),
+                    format!("{what}: {} ({} bytes) ✓", sent.shown(24), sent.len()),
                 );
                 ev.bytes = Some(sent.len() as u64);
                 ev.ok = Some(true);

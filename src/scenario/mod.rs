@@ -12,6 +12,13 @@
 //! down writing, wait for the last echo and the server's end, then close), `reset` (close with
 //! SO_LINGER 0, so the server sees a reset), `stop-reading` and `resume-reading` (the client
 //! stops or resumes reading its echo, to make the server's send buffer fill up).
+//!
+//! For `--app chat` (see `crate::chat`), a client says what it must receive, in order:
+//! `expect "B: hello\n"` (these bytes), `expect from S 64KiB` (the room relaying the whole lines
+//! of S's generated payload of that size: each `S: ` and the line), or `expect-drop` (the server
+//! is to drop this client for reading too slowly: what reaches it is not checked, and its
+//! connection ending is no failure). The time of an `expect` only places it in the story: the
+//! client checks what arrives against its expectations in file order, whenever it arrives.
 
 pub mod clients;
 
@@ -21,6 +28,8 @@ use std::time::Duration;
 
 /// The classroom scenario, also shipped as `demos/classroom.scenario`.
 pub const CLASSROOM: &str = include_str!("../../demos/classroom.scenario");
+/// The chat's scenario (`--app chat`), also shipped as `demos/chat.scenario`.
+pub const CHAT: &str = include_str!("../../demos/chat.scenario");
 
 /// Limits that keep every run finite and its memory small.
 const MAX_TIME: Duration = Duration::from_secs(120);
@@ -36,16 +45,29 @@ const MAX_CLIENTS: usize = 64;
 pub enum Payload {
     Bytes(Vec<u8>),
     Generated(usize),
+    /// A chat room relaying the first `lines` whole lines of a generated payload sent by
+    /// `from`, each as `FROM: line` (only expected, never sent).
+    Relayed {
+        from: String,
+        lines: usize,
+    },
 }
 
-/// The generated payload repeats this line: readable text, so the trace stays legible.
+/// The generated payload repeats this line: readable text, so the trace stays legible (and
+/// in a chat, each is a line the room relays).
 const LINE: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
+
+/// The length of one generated line as a chat room relays it from `from`: `FROM: line`.
+fn relayed_line(from: &str) -> usize {
+    from.len() + 2 + LINE.len()
+}
 
 impl Payload {
     pub fn len(&self) -> usize {
         match self {
             Payload::Bytes(b) => b.len(),
             Payload::Generated(n) => *n,
+            Payload::Relayed { from, lines } => lines * relayed_line(from),
         }
     }
 
@@ -56,6 +78,15 @@ impl Payload {
         match self {
             Payload::Bytes(b) => Cow::Borrowed(&b[at..end]),
             Payload::Generated(_) => (at..end).map(|i| LINE[i % LINE.len()]).collect(),
+            Payload::Relayed { from, .. } => {
+                let (name, each) = (from.as_bytes(), relayed_line(from));
+                let byte = |i: usize| match i % each {
+                    k if k < name.len() => name[k],
+                    k if k < name.len() + 2 => b": "[k - name.len()],
+                    k => LINE[k - name.len() - 2],
+                };
+                (at..end).map(byte).collect()
+            }
         }
     }
 
@@ -73,6 +104,10 @@ pub enum Action {
     Reset,
     StopReading,
     ResumeReading,
+    /// `--app chat`: bytes this client must receive next.
+    Expect(Payload),
+    /// `--app chat`: the server is to drop this client for reading too slowly.
+    ExpectDrop,
 }
 
 impl Action {
@@ -85,6 +120,8 @@ impl Action {
             Action::Reset => "reset",
             Action::StopReading => "stop-reading",
             Action::ResumeReading => "resume-reading",
+            Action::Expect(_) => "expect",
+            Action::ExpectDrop => "expect-drop",
         }
     }
 }
@@ -179,6 +216,14 @@ impl Scenario {
             }
         }
         names
+    }
+
+    /// Whether a chat room is what it expects (an `expect` step): such a scenario is for
+    /// `--app chat`, and any other for the echo.
+    pub fn chat(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Expect(_) | Action::ExpectDrop))
     }
 
     /// The time of the last step: how long the script runs.
@@ -348,11 +393,43 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
             parse_string(arg).map(|b| Action::Send(Payload::Bytes(b)))
         }
         "send" => parse_size(arg).map(|n| Action::Send(Payload::Generated(n))),
+        "expect" if arg.starts_with('"') => {
+            parse_string(arg).map(|b| Action::Expect(Payload::Bytes(b)))
+        }
+        "expect" => parse_relayed(arg),
+        "expect-drop" => no_arg(Action::ExpectDrop),
         _ => Err(format!(
-            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading)",
+            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading, expect, expect-drop)",
             shown(verb)
         )),
     }
+}
+
+/// `expect from S 64KiB`: the whole lines of S's generated payload of that size, relayed.
+fn parse_relayed(arg: &str) -> Result<Action, String> {
+    let usage = || {
+        format!(
+            "expect takes a quoted string or `from CLIENT SIZE` (e.g. `expect from S 64KiB`); got `{}`",
+            shown(arg)
+        )
+    };
+    let (word, rest) = split_word(arg);
+    let (from, size) = split_word(rest);
+    if word != "from" || from.is_empty() || size.trim().is_empty() {
+        return Err(usage());
+    }
+    let lines = parse_size(size.trim())? / LINE.len();
+    if lines == 0 {
+        return Err(format!(
+            "{} from {from} holds no whole line ({} bytes each): nothing would be relayed",
+            shown(size.trim()),
+            LINE.len()
+        ));
+    }
+    Ok(Action::Expect(Payload::Relayed {
+        from: from.to_string(),
+        lines,
+    }))
 }
 
 fn parse_string(arg: &str) -> Result<Vec<u8>, String> {

@@ -81,6 +81,24 @@ pub fn close_with(
     let _ = tr.call_with(call, || close_fd(fd), |_, ev| extra(ev), gloss);
 }
 
+/// An abortive close: `setsockopt(SO_LINGER, 0)`, then [`close`]. The kernel throws away
+/// what it still holds to send and resets the connection, so the peer learns at once that it
+/// was cut off (a chat member dropped for reading too slowly). See socket(7) (`SO_LINGER`).
+pub fn abort(tr: &mut Tracer, fd: OwnedFd, gloss: impl Gloss<()>) {
+    let _ = tr.call(
+        Call::new("setsockopt", Stage::Teardown)
+            .fd(raw(&fd))
+            .args("SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}"),
+        || {
+            socket2::SockRef::from(&fd)
+                .set_linger(Some(std::time::Duration::ZERO))
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
+        },
+        "linger 0: close will reset the connection and throw away what the kernel still holds for it",
+    );
+    close(tr, fd, gloss);
+}
+
 /// A thread's CPU time, as the OS reported it.
 #[derive(Clone, Copy, Default)]
 struct CpuTimes {

@@ -154,6 +154,10 @@ pub struct Event {
     /// numbers, addresses whole), and the CPU it ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// On the chat room's remarks (`--app chat`): what the room did (a line fanned out, a
+    /// member joining, leaving or dropped, a line refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<crate::chat::RoomNote>,
 }
 
 impl Event {
@@ -191,6 +195,7 @@ impl Event {
             inside: None,
             guess: None,
             fields: None,
+            room: None,
         }
     }
 

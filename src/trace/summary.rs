@@ -134,6 +134,9 @@ pub struct Listening {
 
 #[derive(Default, Debug, Serialize)]
 pub struct Summary {
+    /// `--app chat`: what the room did (from its trace lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomTotals>,
     /// System calls the server made (a collapsed run counts as its count).
     pub syscalls: u64,
     /// Operations the kernel ran for us (io_uring SQEs/CQEs, IOCP packets).
@@ -269,6 +272,10 @@ impl Summary {
             Kind::Syscall | Kind::Op | Kind::Library => self.server(ev),
             Kind::Client => self.client(ev),
             Kind::Info if ev.stage == Stage::Work => self.work += ev.count,
+            Kind::Info if ev.room.is_some() => {
+                let note = ev.room.as_ref().expect("just checked");
+                self.room.get_or_insert_default().add(note);
+            }
             Kind::Info | Kind::Wait | Kind::Kernel => {}
         }
     }
@@ -440,6 +447,12 @@ impl Summary {
         }
     }
 
+    /// Whether this run was a chat (`--app chat`): the room said something, or a client
+    /// checked a line from it.
+    pub fn chat(&self) -> bool {
+        self.room.is_some()
+    }
+
     /// The client that waited longest to be accepted.
     pub fn longest_queued(&self) -> Option<&Wait> {
         self.queued.iter().max_by_key(|w| w.wait_us)
@@ -526,5 +539,41 @@ mod tests {
         assert!(out.contains("close(6=A)"), "{out}");
         assert!(out.contains("recvfrom(6=C)"), "{out}");
         assert!(out.contains("= 6 (C)"), "{out}");
+    }
+}
+
+/// What a chat room did in a run (`--app chat`), counted from its trace lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RoomTotals {
+    /// Members who joined (gave a name).
+    pub joined: u64,
+    /// Lines members said to the room.
+    pub lines: u64,
+    /// Lines and announcements queued for a member: one per line per member.
+    pub deliveries: u64,
+    /// Bytes queued for members, over all of them.
+    pub delivered_bytes: u64,
+    /// Members dropped for reading too slowly.
+    pub dropped: u64,
+    /// Lines refused (too long, a bad or taken name).
+    pub refused: u64,
+    /// The longest any member's queue grew, in bytes.
+    pub peak_queue: u64,
+}
+
+impl RoomTotals {
+    fn add(&mut self, n: &crate::chat::RoomNote) {
+        match n.what {
+            "join" => self.joined += 1,
+            "drop" => self.dropped += 1,
+            "refuse" => self.refused += 1,
+            _ => {}
+        }
+        self.lines += n.lines;
+        // A batch of lines reaches each member as one queued run of bytes, but it is still
+        // `lines` deliveries to each.
+        self.deliveries += n.to * n.lines.max(u64::from(n.what != "refuse"));
+        self.delivered_bytes += n.bytes;
+        self.peak_queue = self.peak_queue.max(n.queue);
     }
 }

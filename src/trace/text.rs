@@ -604,11 +604,32 @@ impl<W: Write> TextRenderer<W> {
             "other work",
             format!("{} units done while waiting", thousands(s.work)),
         );
+        if let Some(r) = &s.room {
+            row(
+                o,
+                "chat room",
+                format!(
+                    "{} joined; {} lines said, {} deliveries ({} bytes queued for members); {} dropped for reading too slowly; {} lines refused; the longest queue {} bytes",
+                    r.joined,
+                    thousands(r.lines),
+                    thousands(r.deliveries),
+                    thousands(r.delivered_bytes),
+                    r.dropped,
+                    r.refused,
+                    thousands(r.peak_queue)
+                ),
+            );
+        }
+        let (checks, no_checks) = if s.chat() {
+            ("expected lines", "lines")
+        } else {
+            ("echoes", "echoes")
+        };
         let checked = if serve {
-            "echoes are not checked in --serve (the clients are not ours)".to_string()
+            format!("{no_checks} are not checked in --serve (the clients are not ours)")
         } else {
             format!(
-                "{} echoes ({} bytes) checked byte for byte{}",
+                "{} {checks} ({} bytes) checked byte for byte{}",
                 s.echoes_ok,
                 s.echo_bytes,
                 if s.failures == 0 {

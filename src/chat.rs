@@ -1,0 +1,622 @@
+//! The second app every concurrent model serves (`--app chat`): a group chat, the exercise the
+//! seed's multiplexing lesson ends with. Every line one member sends goes to every other member.
+//!
+//! The protocol, line by line (a line ends in `\n`; a `\r` before it is dropped):
+//! - the first line a client sends is its name (1 to 16 letters, digits, `-`, `_` or `.`, not
+//!   taken); until then it is not in the room. The others are told `* NAME joined`;
+//! - every later line goes to every other member as `NAME: line`; an empty line goes nowhere;
+//! - `quit`, or the client shutting down its side, and it leaves: the others are told
+//!   `* NAME left`, and the server closes the connection once the lines queued for it are sent;
+//! - a line longer than [`MAX_LINE`] bytes is refused: the sender is told `! …` and the server
+//!   skips to the next newline.
+//!
+//! What makes a chat harder than an echo is that one readable socket now means N writes, to
+//! sockets that may not be writable. Each member has a [`Mailbox`]: the bytes queued for it,
+//! bounded by `--max-pending`. A member whose queue would pass that (it stopped reading, so its
+//! socket buffers are full) is dropped: its queue is thrown away, the others are told
+//! `* NAME dropped (too slow)`, and its connection is closed. The room goes on, and the server's
+//! memory stays bounded. (The other choice, to stop reading the sender, would let one slow
+//! reader silence everyone.)
+//!
+//! The room knows nothing of how a model waits. When it queues bytes for a member, it marks that
+//! member *touched* for the thread that owns its connection ([`Room::touched`]), wakes that
+//! thread if it is another one ([`Room::on_touch`]), and signals the mailbox (a thread per
+//! connection waits on it). Each model then does what its way of waiting needs: a readiness
+//! server asks to be told when the socket is writable, a completion server posts a send.
+
+use crate::trace::{Tracer, escape};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The longest line a member may send, its newline included.
+pub const MAX_LINE: usize = 256;
+/// The longest name.
+const MAX_NAME: usize = 16;
+
+/// Which app the server runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum App {
+    /// Each client's bytes come back to it.
+    #[default]
+    Echo,
+    /// Each client's lines go to every other client.
+    Chat,
+}
+
+impl App {
+    pub fn name(self) -> &'static str {
+        match self {
+            App::Echo => "echo",
+            App::Chat => "chat",
+        }
+    }
+}
+
+/// What the room did, on its trace lines (`room` in the JSON): the summary counts these.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoomNote {
+    /// `join`, `line`, `leave`, `drop` or `refuse`.
+    pub what: &'static str,
+    /// The member it is about.
+    pub who: String,
+    /// Lines said (`line`: all those one read brought, queued together).
+    pub lines: u64,
+    /// Members the lines (or an announcement) were queued for.
+    pub to: u64,
+    /// Bytes queued, over all of them.
+    pub bytes: u64,
+    /// The longest queue of a member after this, in bytes (what is waiting in our memory for
+    /// the slowest reader).
+    pub queue: u64,
+}
+
+/// The bytes queued for one member, shared between the threads that queue them and the one
+/// that sends them.
+#[derive(Debug)]
+pub struct Mailbox {
+    mail: Mutex<Mail>,
+    changed: Condvar,
+    /// Bytes queued for all members of the room together (the room's, shared).
+    total: Arc<AtomicUsize>,
+}
+
+#[derive(Debug, Default)]
+struct Mail {
+    bytes: Vec<u8>,
+    /// Bytes the owner took out and has not sent yet: they count against the bound too.
+    taken: usize,
+    /// The room dropped this member: nothing more is queued, and its connection is to close.
+    dropped: bool,
+    /// The connection is closing: a thread waiting on the mailbox ends.
+    closed: bool,
+}
+
+/// What a thread waiting on a mailbox found.
+pub enum Waited {
+    /// Bytes to send: they are now the caller's.
+    Bytes(Vec<u8>),
+    /// The member was dropped, or its connection is closing.
+    Over,
+}
+
+impl Mailbox {
+    fn new(total: Arc<AtomicUsize>) -> Mailbox {
+        Mailbox {
+            mail: Mutex::default(),
+            changed: Condvar::new(),
+            total,
+        }
+    }
+
+    /// Queues `bytes`, counted in the room's total.
+    fn put(&self, mail: &mut Mail, bytes: &[u8]) {
+        mail.bytes.extend_from_slice(bytes);
+        self.total.fetch_add(bytes.len(), Ordering::Relaxed);
+    }
+
+    /// Forgets everything queued or taken (the member is dropped, or its connection closes).
+    fn forget(&self, mail: &mut Mail) {
+        let held = mail.bytes.len() + mail.taken;
+        self.total.fetch_sub(held, Ordering::Relaxed);
+        mail.bytes = Vec::new();
+        mail.taken = 0;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Mail> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes queued or taken and not yet sent.
+    fn held(&self) -> usize {
+        let m = self.lock();
+        m.bytes.len() + m.taken
+    }
+
+    pub fn has_bytes(&self) -> bool {
+        !self.lock().bytes.is_empty()
+    }
+
+    pub fn dropped(&self) -> bool {
+        self.lock().dropped
+    }
+
+    /// Moves what is queued into `out` (empty), counting it as taken until [`Mailbox::sent`].
+    pub fn take(&self, out: &mut Vec<u8>) {
+        let mut m = self.lock();
+        std::mem::swap(out, &mut m.bytes);
+        m.taken += out.len();
+    }
+
+    /// `n` taken bytes went out.
+    pub fn sent(&self, n: usize) {
+        let mut m = self.lock();
+        let n = n.min(m.taken);
+        m.taken -= n;
+        self.total.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Waits (a thread per connection's writer) until there are bytes to send, or the member is
+    /// gone; wakes every `tick` to let the caller look at the run's stop flag.
+    pub fn wait(&self, tick: Duration) -> Option<Waited> {
+        let mut m = self.lock();
+        if m.bytes.is_empty() && !m.dropped && !m.closed {
+            m = self
+                .changed
+                .wait_timeout(m, tick)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        if m.dropped || m.closed {
+            Some(Waited::Over)
+        } else if m.bytes.is_empty() {
+            None
+        } else {
+            let bytes = std::mem::take(&mut m.bytes);
+            m.taken += bytes.len();
+            Some(Waited::Bytes(bytes))
+        }
+    }
+
+    /// The connection is closing: a thread waiting on the mailbox ends.
+    pub fn close(&self) {
+        let mut m = self.lock();
+        m.closed = true;
+        self.forget(&mut m);
+        drop(m);
+        self.changed.notify_all();
+    }
+}
+
+type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The members of one server's chat, shared by all its threads.
+#[derive(Debug)]
+pub struct Room {
+    state: Mutex<State>,
+    /// The most bytes a member may have queued (`--max-pending`).
+    max_queue: usize,
+    /// Bytes queued for all members together, and the most there may be
+    /// (`--max-buffer-total`).
+    total: Arc<AtomicUsize>,
+    max_total: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// By descriptor: every open connection, named or not.
+    members: BTreeMap<i32, Member>,
+    /// By owning thread: the connections whose mailbox changed since it last looked.
+    touched: BTreeMap<i64, BTreeSet<i32>>,
+    /// By owning thread: how to wake it when another thread touches one of its connections.
+    wakers: BTreeMap<i64, Waker>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("members", &self.members.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Member {
+    name: Option<String>,
+    mail: Arc<Mailbox>,
+    owner: i64,
+}
+
+impl Room {
+    pub fn new(max_queue: usize, max_total: usize) -> Room {
+        Room {
+            state: Mutex::new(State::default()),
+            max_queue: max_queue.max(MAX_LINE),
+            total: Arc::new(AtomicUsize::new(0)),
+            max_total: max_total.max(MAX_LINE),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new connection on descriptor `fd`, served by thread `owner`: in the room once it
+    /// has sent its name.
+    pub fn seat(self: &Arc<Room>, fd: i32, owner: i64) -> Seat {
+        let mail = Arc::new(Mailbox::new(self.total.clone()));
+        self.lock().members.insert(
+            fd,
+            Member {
+                name: None,
+                mail: mail.clone(),
+                owner,
+            },
+        );
+        Seat {
+            room: self.clone(),
+            fd,
+            mail,
+            line: Vec::new(),
+            skipping: false,
+            name: None,
+            left: false,
+        }
+    }
+
+    /// How to wake thread `owner` when another thread queues bytes for one of its connections
+    /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches).
+    pub fn on_touch(&self, owner: i64, wake: impl Fn() + Send + Sync + 'static) {
+        self.lock().wakers.insert(owner, Arc::new(wake));
+    }
+
+    /// The descriptors of thread `owner`'s connections whose mailbox changed (bytes queued, or
+    /// the member dropped) since it last asked.
+    pub fn touched(&self, owner: i64) -> Vec<i32> {
+        self.lock()
+            .touched
+            .remove(&owner)
+            .map_or_else(Vec::new, |s| s.into_iter().collect())
+    }
+
+    /// Queues `bytes` for every named member but `except`; drops a member whose queue would
+    /// pass the bound (and tells the others). Returns how many members got it, the bytes
+    /// queued, the longest queue after, and the names dropped; the wakers to call once the
+    /// room is unlocked are added to `wake`.
+    fn deliver(
+        &self,
+        st: &mut State,
+        except: i32,
+        bytes: &[u8],
+        me: i64,
+        wake: &mut Vec<Waker>,
+    ) -> (u64, u64, u64, Vec<String>) {
+        let (mut to, mut queued, mut longest) = (0, 0, 0);
+        let mut dropped = Vec::new();
+        let mut pending: Vec<Vec<u8>> = vec![bytes.to_vec()];
+        while let Some(bytes) = pending.pop() {
+            for (&fd, m) in &st.members {
+                let Some(name) = &m.name else { continue };
+                if fd == except || dropped.contains(name) {
+                    continue;
+                }
+                let mut mail = m.mail.lock();
+                let held = mail.bytes.len() + mail.taken;
+                let total = self.total.load(Ordering::Relaxed);
+                if held + bytes.len() > self.max_queue || total + bytes.len() > self.max_total {
+                    mail.dropped = true;
+                    m.mail.forget(&mut mail);
+                    dropped.push(name.clone());
+                    pending.push(format!("* {name} dropped (too slow)\n").into_bytes());
+                } else {
+                    m.mail.put(&mut mail, &bytes);
+                    to += 1;
+                    queued += bytes.len() as u64;
+                    longest = longest.max((held + bytes.len()) as u64);
+                }
+                drop(mail);
+                m.mail.changed.notify_all();
+                st.touched.entry(m.owner).or_default().insert(fd);
+                if m.owner != me
+                    && let Some(w) = st.wakers.get(&m.owner)
+                    && !wake.iter().any(|x| Arc::ptr_eq(x, w))
+                {
+                    wake.push(w.clone());
+                }
+            }
+            // A dropped member hears nothing more: out of the room.
+            st.members.retain(|_, m| !m.mail.dropped());
+        }
+        (to, queued, longest, dropped)
+    }
+
+    /// Delivers `bytes` (`lines` lines, or an announcement) from `from` and records what
+    /// happened on `tr`.
+    fn say(
+        &self,
+        tr: &mut Tracer,
+        from: i32,
+        (what, lines): (&'static str, u64),
+        who: &str,
+        bytes: &[u8],
+    ) {
+        let mut wake = Vec::new();
+        let (to, queued, longest, dropped) = {
+            let mut st = self.lock();
+            self.deliver(&mut st, from, bytes, tr.tid(), &mut wake)
+        };
+        for w in wake {
+            w();
+        }
+        let shown = escape(bytes, 32);
+        let members = match to {
+            0 => "nobody else is here".to_string(),
+            1 => format!("{shown} queued for the 1 other member"),
+            n => format!("{shown} queued for each of the {n} other members"),
+        };
+        let note = match what {
+            "join" => format!("the room: {who} joined; {members}"),
+            "leave" => format!("the room: {who} left; {members}"),
+            _ => {
+                let said = match lines {
+                    1 => "a line".to_string(),
+                    n => format!("{n} lines"),
+                };
+                format!(
+                    "the room: {who} said {said}; {members} ({queued} bytes in all; the longest queue is now {longest} bytes)"
+                )
+            }
+        };
+        room_line(tr, from, note, (what, lines), who, to, queued, longest);
+        for name in dropped {
+            let note = format!(
+                "the room: {name}'s queue would pass {} bytes (it is not reading): dropped, so the room goes on and memory stays bounded; its connection is closed next",
+                self.max_queue
+            );
+            room_line(tr, from, note, ("drop", 0), &name, 0, 0, longest);
+        }
+    }
+}
+
+/// One trace line of the room's, with its note for the summary.
+#[allow(clippy::too_many_arguments)]
+fn room_line(
+    tr: &mut Tracer,
+    fd: i32,
+    note: String,
+    (what, lines): (&'static str, u64),
+    who: &str,
+    to: u64,
+    bytes: u64,
+    queue: u64,
+) {
+    tr.info_with(note.as_str(), |ev| {
+        ev.fd = Some(fd.into());
+        ev.room = Some(RoomNote {
+            what,
+            who: who.to_string(),
+            lines,
+            to,
+            bytes,
+            queue,
+        });
+    });
+}
+
+/// One connection's place in the room: its name, the line it is in the middle of, and its
+/// mailbox.
+pub struct Seat {
+    room: Arc<Room>,
+    fd: i32,
+    pub mail: Arc<Mailbox>,
+    /// The start of a line whose newline has not come yet.
+    line: Vec<u8>,
+    /// Skipping the rest of a line that was too long.
+    skipping: bool,
+    name: Option<String>,
+    left: bool,
+}
+
+/// Lines a read brought for the room, not queued yet.
+#[derive(Default)]
+struct Said {
+    bytes: Vec<u8>,
+    lines: u64,
+}
+
+/// What a member's bytes asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// Carry on reading.
+    More,
+    /// The member said `quit`: read no more.
+    Quit,
+}
+
+impl Seat {
+    /// Bytes a `recv` copied from this member: each whole line is a name, a line for the
+    /// room, `quit`, or refused. Replies to the member itself are queued in its own mailbox.
+    pub fn heard(&mut self, tr: &mut Tracer, data: &[u8]) -> Heard {
+        // The lines for the room, queued together: one trace line for all a read brought.
+        let mut said = Said::default();
+        let heard = self.lines(tr, data, &mut said);
+        self.flush(tr, &mut said);
+        heard
+    }
+
+    /// [`Seat::heard`]'s work: each line is acted on, or added to `said`.
+    fn lines(&mut self, tr: &mut Tracer, data: &[u8], said: &mut Said) -> Heard {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (part, ended) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            rest = &rest[(part.len() + usize::from(ended)).min(rest.len())..];
+            if !self.skipping && self.line.len() + part.len() < MAX_LINE {
+                self.line.extend_from_slice(part);
+            } else if !self.skipping {
+                self.skipping = true;
+                self.line.clear();
+                self.flush(tr, said);
+                self.reply(
+                    tr,
+                    format!("! line too long: at most {MAX_LINE} bytes with its newline; skipped\n"),
+                    format!("a line over {MAX_LINE} bytes: refused, the sender told why, the rest of it skipped"),
+                );
+            }
+            if !ended {
+                break;
+            }
+            if std::mem::take(&mut self.skipping) {
+                continue;
+            }
+            let mut line = std::mem::take(&mut self.line);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if self.line_done(tr, &line, said) == Heard::Quit {
+                return Heard::Quit;
+            }
+        }
+        Heard::More
+    }
+
+    /// One whole line, without its newline.
+    fn line_done(&mut self, tr: &mut Tracer, line: &[u8], said: &mut Said) -> Heard {
+        let Some(name) = &self.name else {
+            self.name_given(tr, line);
+            return Heard::More;
+        };
+        if line == b"quit" {
+            self.flush(tr, said);
+            self.leave(tr);
+            return Heard::Quit;
+        }
+        if !line.is_empty() {
+            said.bytes.extend_from_slice(name.as_bytes());
+            said.bytes.extend_from_slice(b": ");
+            said.bytes.extend_from_slice(line);
+            said.bytes.push(b'\n');
+            said.lines += 1;
+        }
+        Heard::More
+    }
+
+    /// Queues the lines said so far for the others.
+    fn flush(&mut self, tr: &mut Tracer, said: &mut Said) {
+        if let Some(name) = &self.name
+            && said.lines > 0
+        {
+            let said = std::mem::take(said);
+            self.room
+                .say(tr, self.fd, ("line", said.lines), name, &said.bytes);
+        }
+    }
+
+    /// The first line: the member's name, if it is a good one and free.
+    fn name_given(&mut self, tr: &mut Tracer, line: &[u8]) {
+        let good = (1..=MAX_NAME).contains(&line.len())
+            && line
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !good {
+            let why = format!("! pick a name: 1 to {MAX_NAME} letters, digits, - _ or .\n");
+            let note = "a bad name: refused, the client told why (it may try another)".to_string();
+            return self.reply(tr, why, note);
+        }
+        let name = String::from_utf8_lossy(line).into_owned();
+        {
+            let mut st = self.room.lock();
+            if st.members.values().any(|m| m.name.as_ref() == Some(&name)) {
+                drop(st);
+                return self.reply(
+                    tr,
+                    format!("! the name {name} is taken\n"),
+                    format!("the name {name} is taken: refused, the client told why"),
+                );
+            }
+            if let Some(m) = st.members.get_mut(&self.fd) {
+                m.name = Some(name.clone());
+            }
+        }
+        self.name = Some(name.clone());
+        let joined = format!("* {name} joined\n");
+        self.room
+            .say(tr, self.fd, ("join", 0), &name, joined.as_bytes());
+    }
+
+    /// Queues `text` for this member alone, and says why on `tr`.
+    fn reply(&mut self, tr: &mut Tracer, text: String, note: String) {
+        let mut mail = self.mail.lock();
+        let held = mail.bytes.len() + mail.taken;
+        // A member that does not read its own refusals is not kept waiting for: they are
+        // bounded like everything else queued for it.
+        if held + text.len() <= self.room.max_queue {
+            self.mail.put(&mut mail, text.as_bytes());
+        }
+        drop(mail);
+        let who = self.name.clone().unwrap_or_default();
+        room_line(
+            tr,
+            self.fd,
+            note,
+            ("refuse", 0),
+            &who,
+            1,
+            text.len() as u64,
+            self.mail.held() as u64,
+        );
+        self.room
+            .lock()
+            .touched
+            .entry(tr.tid())
+            .or_default()
+            .insert(self.fd);
+    }
+
+    /// The member is leaving (`quit`, or its side shut down): the others are told.
+    pub fn leave(&mut self, tr: &mut Tracer) {
+        if std::mem::replace(&mut self.left, true) {
+            return;
+        }
+        let was = self.room.lock().members.remove(&self.fd);
+        if let Some(name) = was.and_then(|m| m.name)
+            && !self.mail.dropped()
+        {
+            let left = format!("* {name} left\n");
+            self.room
+                .say(tr, self.fd, ("leave", 0), &name, left.as_bytes());
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.mail.close();
+        if !self.left {
+            // Closed without a tracer at hand (a failed connection's teardown): leave quietly
+            // but still tell the others.
+            let was = self.room.lock().members.remove(&self.fd);
+            if let Some(name) = was.and_then(|m| m.name)
+                && !self.mail.dropped()
+            {
+                let mut wake = Vec::new();
+                let mut st = self.room.lock();
+                let left = format!("* {name} left\n");
+                self.room
+                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut wake);
+                drop(st);
+                for w in wake {
+                    w();
+                }
+            }
+        }
+    }
+}
