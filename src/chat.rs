@@ -33,6 +33,8 @@ use std::time::Duration;
 
 /// The longest line a member may send, its newline included.
 pub const MAX_LINE: usize = 256;
+/// The send buffer of a member's socket (`SO_SNDBUF`): see `sys::cap_send_buffer`.
+pub const SEND_BUFFER: usize = 64 << 10;
 /// The longest name.
 const MAX_NAME: usize = 16;
 
@@ -295,8 +297,10 @@ impl Room {
     ) -> (u64, u64, u64, Vec<String>) {
         let (mut to, mut queued, mut longest) = (0, 0, 0);
         let mut dropped = Vec::new();
-        let mut pending: Vec<Vec<u8>> = vec![bytes.to_vec()];
-        while let Some(bytes) = pending.pop() {
+        // What is still to queue, and for whom not: the news of a member dropped goes to
+        // everyone left, the sender too.
+        let mut pending: Vec<(Vec<u8>, i32)> = vec![(bytes.to_vec(), except)];
+        while let Some((bytes, except)) = pending.pop() {
             for (&fd, m) in &st.members {
                 let Some(name) = &m.name else { continue };
                 if fd == except || dropped.contains(name) {
@@ -309,7 +313,7 @@ impl Room {
                     mail.dropped = true;
                     m.mail.forget(&mut mail);
                     dropped.push(name.clone());
-                    pending.push(format!("* {name} dropped (too slow)\n").into_bytes());
+                    pending.push((format!("* {name} dropped (too slow)\n").into_bytes(), fd));
                 } else {
                     m.mail.put(&mut mail, &bytes);
                     to += 1;

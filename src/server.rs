@@ -420,6 +420,9 @@ impl Server {
             limits::refuse_busy(&mut self.tr, fd, open, self.budget.max_conns());
             return None;
         }
+        if self.room().is_some() {
+            sys::cap_send_buffer(&mut self.tr, &fd, crate::chat::SEND_BUFFER);
+        }
         Some(Conn::new(fd, &self.knobs, &self.budget, self.tr.tid()))
     }
 

@@ -17,13 +17,14 @@ const MAX_CELL_LINES: usize = 10;
 pub(super) fn action(a: &crate::scenario::Action) -> String {
     use crate::scenario::Action;
     match a {
-        Action::Connect => "connects".into(),
+        Action::Connect(_) => "connects".into(),
         Action::Send(p) => format!("sends {}", p.shown(12)),
         Action::Close => "closes".into(),
         Action::Reset => "resets".into(),
         Action::StopReading => "stops reading".into(),
         Action::ResumeReading => "reads again".into(),
         Action::Expect(p) => format!("expects {}", p.shown(12)),
+        Action::ExpectAnytime(line) => format!("expects {}", crate::trace::escape(line, 12)),
         Action::ExpectDrop => "expects to be dropped".into(),
     }
 }

@@ -187,6 +187,8 @@ struct Lane {
     /// `--app chat`: what this client must receive (its `expect` steps, in order); `None` for
     /// the echo, where what it must receive is what it sent.
     chat: Option<Arc<[Payload]>>,
+    /// `--app chat`: the lines it must receive at some point (its `expect-anytime` steps).
+    anytime: Arc<[Vec<u8>]>,
     /// `expect-drop`: the server is to drop this client (reset its connection).
     drop_expected: bool,
 }
@@ -201,6 +203,10 @@ struct Expect {
     echoed: bool,
     /// `expect-drop`: the server reset the connection, as expected.
     dropped: bool,
+    /// A chat: lines that may arrive at any point among the others (`expect-anytime`).
+    anytime: Vec<Vec<u8>>,
+    /// A chat: the start of a line not whole yet.
+    partial: Vec<u8>,
 }
 
 /// What the lane, its reader and its writer share about one connection.
@@ -307,6 +313,13 @@ impl Lane {
             board: board.clone(),
             refused: Arc::default(),
             chat: (app == App::Chat).then(|| expected.collect()),
+            anytime: steps
+                .iter()
+                .filter_map(|s| match &s.action {
+                    Action::ExpectAnytime(line) => Some(line.clone()),
+                    _ => None,
+                })
+                .collect(),
             drop_expected: steps.iter().any(|s| s.action == Action::ExpectDrop),
         }
     }
@@ -394,17 +407,26 @@ impl Lane {
         premade: &mut Option<Socket>,
     ) -> Result<(), String> {
         match &step.action {
-            Action::Connect => {
+            Action::Connect(rcvbuf) => {
                 let sock = match premade.take() {
                     Some(sock) => sock,
                     None => client_socket(addr.ip())?,
                 };
+                if let Some(n) = rcvbuf {
+                    sock.set_recv_buffer_size(*n)
+                        .map_err(|e| format!("SO_RCVBUF failed: {e}"))?;
+                }
                 let port = sock
                     .local_addr()
                     .ok()
                     .and_then(|a| a.as_socket())
                     .map_or(0, |a| a.port());
-                let mut ev = self.step_event(step, "connect", format!("connects from port {port}"));
+                let window = match rcvbuf {
+                    Some(n) => format!(", its receive buffer set to {n} bytes (SO_RCVBUF)"),
+                    None => String::new(),
+                };
+                let note = format!("connects from port {port}{window}");
+                let mut ev = self.step_event(step, "connect", note);
                 ev.port = Some(port);
                 self.rec.send(ev);
                 sock.connect_timeout(&addr.into(), ECHO_TIMEOUT)
@@ -464,6 +486,11 @@ impl Lane {
             Action::Expect(p) => {
                 conn.as_ref().ok_or("not connected")?;
                 let note = format!("expects {} ({} bytes) from the room", p.shown(24), p.len());
+                self.rec.send(self.step_event(step, "expect", note));
+            }
+            Action::ExpectAnytime(line) => {
+                conn.as_ref().ok_or("not connected")?;
+                let note = format!("expects {} from the room at some point", escape(line, 24));
                 self.rec.send(self.step_event(step, "expect", note));
             }
             Action::ExpectDrop => {
@@ -531,6 +558,7 @@ impl Lane {
         for (i, p) in self.chat.iter().flat_map(|c| c.iter()).enumerate() {
             expect.pending.push_back((i + 1, p.clone(), 0));
         }
+        expect.anytime = self.anytime.to_vec();
         let expect = Arc::new(Mutex::new(expect));
         let flags = Arc::new(Flags::default());
         let reader = {
@@ -592,6 +620,10 @@ impl Lane {
                 }
             };
             if flags.resetting.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if n == 0 && self.drop_expected {
+                // Closed, not reset: it was not dropped (`close` says so).
                 return Ok(());
             }
             if n == 0 {
@@ -657,8 +689,41 @@ impl Lane {
     }
 
     /// Matches received bytes against the pending sends, noting each send fully echoed.
-    fn check(&self, mut got: &[u8], expect: &Mutex<Expect>) -> Result<(), String> {
+    fn check(&self, got: &[u8], expect: &Mutex<Expect>) -> Result<(), String> {
         let mut ex = expect.lock().map_err(|_| "lock poisoned")?;
+        if self.chat.is_none() {
+            return self.in_order(got, &mut ex);
+        }
+        // A chat arrives in lines: each is one of the lines expected at any time, or the next
+        // of those expected in order.
+        let mut rest = got;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let mut line = std::mem::take(&mut ex.partial);
+            line.extend_from_slice(&rest[..=end]);
+            rest = &rest[end + 1..];
+            match ex.anytime.iter().position(|l| *l == line) {
+                Some(k) => {
+                    ex.anytime.remove(k);
+                    ex.echoed = true;
+                    self.checked.fetch_add(line.len() as u64, Ordering::SeqCst);
+                    let note = format!(
+                        "gets a line it expected at some point: {} ✓",
+                        escape(&line, 32)
+                    );
+                    let mut ev = self.event("echo", note);
+                    ev.bytes = Some(line.len() as u64);
+                    ev.ok = Some(true);
+                    self.rec.send(ev);
+                }
+                None => self.in_order(&line, &mut ex)?,
+            }
+        }
+        ex.partial.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Matches received bytes against what is expected in order (the echo: the sends).
+    fn in_order(&self, mut got: &[u8], ex: &mut Expect) -> Result<(), String> {
         while !got.is_empty() {
             let Some((num, sent, done)) = ex.pending.front_mut() else {
                 let nobody = match self.chat {
@@ -712,7 +777,12 @@ impl Lane {
 
 fn missing(expect: &Mutex<Expect>) -> usize {
     expect.lock().map_or(0, |ex| {
-        ex.pending.iter().map(|(_, s, done)| s.len() - done).sum()
+        let anytime: usize = ex.anytime.iter().map(Vec::len).sum();
+        ex.pending
+            .iter()
+            .map(|(_, s, done)| s.len() - done)
+            .sum::<usize>()
+            + anytime
     })
 }
 

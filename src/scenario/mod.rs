@@ -7,7 +7,8 @@
 //! 300ms    A       close
 //! ```
 //! Times are `ms` or `s` from the start of the run (decimal digits, e.g. `250ms`, `1.5s`).
-//! Actions: `connect`, `send "text"` (escapes
+//! Actions: `connect` (or `connect rcvbuf 4KiB`: a small receive buffer, set before connecting),
+//! `send "text"` (escapes
 //! `\n \r \t \0 \\ \" \xNN`), `send 64KiB` (a generated payload of that size), `close` (shut
 //! down writing, wait for the last echo and the server's end, then close), `reset` (close with
 //! SO_LINGER 0, so the server sees a reset), `stop-reading` and `resume-reading` (the client
@@ -15,9 +16,10 @@
 //!
 //! For `--app chat` (see `crate::chat`), a client says what it must receive, in order:
 //! `expect "B: hello\n"` (these bytes), `expect from S 64KiB` (the room relaying the whole lines
-//! of S's generated payload of that size: each `S: ` and the line), or `expect-drop` (the server
-//! is to drop this client for reading too slowly: what reaches it is not checked, and its
-//! connection ending is no failure). The time of an `expect` only places it in the story: the
+//! of S's generated payload of that size: each `S: ` and the line), `expect-anytime "line\n"`
+//! (one line that arrives at some point among the others, wherever it falls), or `expect-drop`
+//! (the server is to drop this client for reading too slowly: what reaches it is not checked,
+//! and its connection being reset is what it expects). The time of an `expect` only places it in the story: the
 //! client checks what arrives against its expectations in file order, whenever it arrives.
 
 pub mod clients;
@@ -98,7 +100,9 @@ impl Payload {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Connect,
+    /// Connect; with a size (`connect rcvbuf 4KiB`), the client's receive buffer is set that
+    /// small first (`SO_RCVBUF`): a client on a slow link, whose window stays small.
+    Connect(Option<usize>),
     Send(Payload),
     Close,
     Reset,
@@ -106,6 +110,9 @@ pub enum Action {
     ResumeReading,
     /// `--app chat`: bytes this client must receive next.
     Expect(Payload),
+    /// `--app chat`: a line this client must receive at some point, wherever it falls among
+    /// the others (the room's news of a member dropped mid-stream).
+    ExpectAnytime(Vec<u8>),
     /// `--app chat`: the server is to drop this client for reading too slowly.
     ExpectDrop,
 }
@@ -114,13 +121,14 @@ impl Action {
     /// The action's word in the scenario file.
     pub fn verb(&self) -> &'static str {
         match self {
-            Action::Connect => "connect",
+            Action::Connect(_) => "connect",
             Action::Send(_) => "send",
             Action::Close => "close",
             Action::Reset => "reset",
             Action::StopReading => "stop-reading",
             Action::ResumeReading => "resume-reading",
             Action::Expect(_) => "expect",
+            Action::ExpectAnytime(_) => "expect-anytime",
             Action::ExpectDrop => "expect-drop",
         }
     }
@@ -221,9 +229,12 @@ impl Scenario {
     /// Whether a chat room is what it expects (an `expect` step): such a scenario is for
     /// `--app chat`, and any other for the echo.
     pub fn chat(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s.action, Action::Expect(_) | Action::ExpectDrop))
+        self.steps.iter().any(|s| {
+            matches!(
+                s.action,
+                Action::Expect(_) | Action::ExpectAnytime(_) | Action::ExpectDrop
+            )
+        })
     }
 
     /// The time of the last step: how long the script runs.
@@ -262,8 +273,8 @@ impl Scenario {
                     return bad("no action is possible after close or reset".into());
                 }
                 match s.action {
-                    Action::Connect if connected => return bad("connects twice".into()),
-                    Action::Connect => connected = true,
+                    Action::Connect(_) if connected => return bad("connects twice".into()),
+                    Action::Connect(_) => connected = true,
                     _ if !connected => return bad("must connect first".into()),
                     Action::Close | Action::Reset => closed = true,
                     Action::Send(ref p) => {
@@ -384,7 +395,14 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
         }
     };
     match verb {
-        "connect" => no_arg(Action::Connect),
+        "connect" => match split_word(arg) {
+            ("", _) => Ok(Action::Connect(None)),
+            ("rcvbuf", size) => parse_size(size.trim()).map(|n| Action::Connect(Some(n))),
+            _ => Err(format!(
+                "connect takes nothing, or `rcvbuf SIZE` (e.g. `connect rcvbuf 4KiB`); got `{}`",
+                shown(arg)
+            )),
+        },
         "close" => no_arg(Action::Close),
         "reset" => no_arg(Action::Reset),
         "stop-reading" => no_arg(Action::StopReading),
@@ -397,9 +415,16 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
             parse_string(arg).map(|b| Action::Expect(Payload::Bytes(b)))
         }
         "expect" => parse_relayed(arg),
+        "expect-anytime" => match parse_string(arg) {
+            Ok(b) if b.ends_with(b"\n") && b.iter().filter(|&&c| c == b'\n').count() == 1 => {
+                Ok(Action::ExpectAnytime(b))
+            }
+            Ok(_) => Err("expect-anytime takes one whole line, ending in \\n".into()),
+            Err(e) => Err(e),
+        },
         "expect-drop" => no_arg(Action::ExpectDrop),
         _ => Err(format!(
-            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading, expect, expect-drop)",
+            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading, expect, expect-anytime, expect-drop)",
             shown(verb)
         )),
     }

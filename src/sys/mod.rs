@@ -99,6 +99,24 @@ pub fn abort(tr: &mut Tracer, fd: OwnedFd, gloss: impl Gloss<()>) {
     close(tr, fd, gloss);
 }
 
+/// `setsockopt(SO_SNDBUF, bytes)`: a chat member's socket holds at most this much (Linux
+/// doubles it for its own bookkeeping) waiting to be sent, so that what a member who stops
+/// reading leaves behind waits in the server's queue, where it is bounded and seen, rather than
+/// in megabytes of kernel buffer (the kernel would otherwise grow it). See socket(7), tcp(7).
+pub fn cap_send_buffer(tr: &mut Tracer, fd: &OwnedFd, bytes: usize) {
+    let _ = tr.call(
+        Call::new("setsockopt", Stage::Setup)
+            .fd(raw(fd))
+            .args(format_args!("SOL_SOCKET, SO_SNDBUF, [{bytes}]")),
+        || {
+            socket2::SockRef::from(fd)
+                .set_send_buffer_size(bytes)
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
+        },
+        "a chat: the kernel holds at most this much waiting for this member; what a slow reader leaves beyond it waits in our queue, which the server bounds (--max-pending)",
+    );
+}
+
 /// A thread's CPU time, as the OS reported it.
 #[derive(Clone, Copy, Default)]
 struct CpuTimes {
