@@ -624,3 +624,144 @@ impl Drop for Seat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Recorder;
+
+    fn tracer() -> Tracer {
+        Recorder::disabled().thread("server", crate::sys::thread_id)
+    }
+
+    /// Everything queued for a member so far, as text (taken out of its mailbox and sent).
+    fn drain(seat: &Seat) -> String {
+        let mut out = Vec::new();
+        seat.mail.take(&mut out);
+        seat.mail.sent(out.len());
+        String::from_utf8(out).unwrap()
+    }
+
+    fn room(max_queue: usize) -> Arc<Room> {
+        Arc::new(Room::new(max_queue, 1 << 20))
+    }
+
+    #[test]
+    fn lines_reach_every_other_member_whole_and_in_order() {
+        let mut tr = tracer();
+        let room = room(1 << 16);
+        let (mut a, mut b, mut c) = (room.seat(1, 0), room.seat(2, 0), room.seat(3, 0));
+        a.heard(&mut tr, b"alice\n");
+        b.heard(&mut tr, b"bob\r\n");
+        c.heard(&mut tr, b"carol\n");
+        assert_eq!(drain(&a), "* bob joined\n* carol joined\n");
+        assert_eq!(drain(&b), "* carol joined\n");
+        assert_eq!(drain(&c), "", "a member is not told of its own joining");
+        // A line split across reads goes out once it is whole; an empty line goes nowhere.
+        b.heard(&mut tr, b"hel");
+        assert_eq!(drain(&a), "");
+        b.heard(&mut tr, b"lo\n\nand bye\n");
+        assert_eq!(drain(&a), "bob: hello\nbob: and bye\n");
+        assert_eq!(drain(&c), "bob: hello\nbob: and bye\n");
+        assert_eq!(drain(&b), "", "the sender does not hear itself");
+    }
+
+    #[test]
+    fn quit_leaves_and_tells_the_others_and_the_rest_is_not_read() {
+        let mut tr = tracer();
+        let room = room(1 << 16);
+        let (mut a, mut b) = (room.seat(1, 0), room.seat(2, 0));
+        a.heard(&mut tr, b"alice\n");
+        b.heard(&mut tr, b"bob\n");
+        drain(&a);
+        assert_eq!(b.heard(&mut tr, b"quit\nnot said\n"), Heard::Quit);
+        assert_eq!(drain(&a), "* bob left\n");
+        b.leave(&mut tr);
+        assert_eq!(drain(&a), "", "leaving twice says nothing more");
+    }
+
+    #[test]
+    fn bad_and_taken_names_and_long_lines_are_refused_to_the_sender_alone() {
+        let mut tr = tracer();
+        let room = room(1 << 16);
+        let (mut a, mut b) = (room.seat(1, 0), room.seat(2, 0));
+        a.heard(&mut tr, b"alice\n");
+        b.heard(&mut tr, b"no spaces\n");
+        assert!(drain(&b).starts_with("! pick a name"));
+        b.heard(&mut tr, b"alice\n");
+        assert_eq!(drain(&b), "! the name alice is taken\n");
+        assert_eq!(drain(&a), "", "nobody joined yet");
+        b.heard(&mut tr, b"bob\n");
+        assert_eq!(drain(&a), "* bob joined\n");
+        let long = vec![b'x'; MAX_LINE + 10];
+        b.heard(&mut tr, &long);
+        b.heard(&mut tr, b"xxx\nshort\n");
+        assert!(drain(&b).starts_with("! line too long"));
+        assert_eq!(
+            drain(&a),
+            "bob: short\n",
+            "the long line is skipped to its end"
+        );
+    }
+
+    #[test]
+    fn a_member_whose_queue_would_pass_the_bound_is_dropped_and_the_room_goes_on() {
+        let mut tr = tracer();
+        let room = room(MAX_LINE);
+        let (mut a, mut b, mut c) = (room.seat(1, 7), room.seat(2, 8), room.seat(3, 9));
+        a.heard(&mut tr, b"a\n");
+        b.heard(&mut tr, b"b\n");
+        c.heard(&mut tr, b"c\n");
+        drain(&a);
+        drain(&b);
+        // b reads; c never does.
+        let line = [vec![b'y'; 99], b"\n".to_vec()].concat();
+        a.heard(&mut tr, &line);
+        drain(&b);
+        a.heard(&mut tr, &line);
+        drain(&b);
+        assert!(!c.mail.dropped(), "two lines fit in c's queue");
+        a.heard(&mut tr, &line);
+        assert!(c.mail.dropped(), "the third would pass the bound");
+        assert_eq!(drain(&c), "", "a dropped member's queue is thrown away");
+        let heard_by_b = drain(&b);
+        assert!(heard_by_b.ends_with("* c dropped (too slow)\n"), "{heard_by_b}");
+        assert_eq!(drain(&a), "* c dropped (too slow)\n", "the sender hears it too");
+        // Dropped members are out: the next line reaches b alone.
+        a.heard(&mut tr, b"still here\n");
+        assert_eq!(drain(&b), "a: still here\n");
+        assert_eq!(drain(&c), "");
+        // Each owner is told which of its connections changed.
+        assert_eq!(room.touched(9), vec![3]);
+        assert_eq!(room.touched(8), vec![2]);
+        assert!(room.touched(9).is_empty(), "asked once, told once");
+    }
+
+    #[test]
+    fn the_room_total_counts_what_is_queued_until_it_is_sent_or_forgotten() {
+        let mut tr = tracer();
+        let room = room(1 << 16);
+        let (mut a, mut b) = (room.seat(1, 0), room.seat(2, 0));
+        a.heard(&mut tr, b"a\n");
+        b.heard(&mut tr, b"b\n");
+        drain(&a);
+        a.heard(&mut tr, b"hello\n");
+        assert_eq!(room.total.load(Ordering::Relaxed), "a: hello\n".len());
+        let mut out = Vec::new();
+        b.mail.take(&mut out);
+        assert_eq!(
+            room.total.load(Ordering::Relaxed),
+            out.len(),
+            "taken but not sent"
+        );
+        b.mail.sent(3);
+        assert_eq!(room.total.load(Ordering::Relaxed), out.len() - 3);
+        drop(b);
+        assert_eq!(drain(&a), "* b left\n");
+        assert_eq!(
+            room.total.load(Ordering::Relaxed),
+            0,
+            "a closed connection's bytes are forgotten"
+        );
+    }
+}

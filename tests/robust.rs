@@ -1090,3 +1090,110 @@ fn a_one_read_backlog_never_stalls_the_slow_reader() {
         assert_eq!(s["echo_bytes"], (8 << 20) + 31, "{args:?}: every byte back");
     }
 }
+
+/// `--app chat` on every model that serves many clients at once: the chat demo delivers every
+/// line exactly (the clients check each byte), and the slow reader is dropped while the room
+/// goes on, with no queue past `--max-pending`.
+#[test]
+fn chat_demos_every_concurrent_model() {
+    let chat = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat.scenario");
+    let slow = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat-slow-reader.scenario");
+    for (model, mode) in concurrent_modes() {
+        if !here(&model) {
+            continue;
+        }
+        let name = format!("{model} {}", mode.join(" "));
+        for demo in [chat, slow] {
+            let mut args = vec![model.as_str()];
+            args.extend(strs(&mode));
+            args.extend(["--app", "chat", "--format", "json", "--scenario", demo]);
+            let _turn = heavy();
+            let out = util::run(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{name} {demo}: {err}");
+            let events = util::events(&out.stdout);
+            let s = util::summary(&events);
+            assert_eq!(s["failures"], 0, "{name} {demo}");
+            let room = &s["room"];
+            if demo == chat {
+                // 3 joins told to 0+1+2 members, 3 lines to 2+2+1, 3 leaves to 2+1+0.
+                assert_eq!(room["deliveries"], 11, "{name}: {room}");
+                assert_eq!(room["dropped"], 0, "{name}: {room}");
+            } else {
+                assert_eq!(room["dropped"], 1, "{name}: only rita is dropped: {room}");
+                assert!(
+                    room["peak_queue"].as_u64().unwrap() <= 256 << 10,
+                    "{name}: a queue passed --max-pending: {room}"
+                );
+            }
+        }
+    }
+}
+
+/// One line from a chat client, waiting at most 10 s.
+fn chat_line(sock: &mut TcpStream) -> String {
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while line.last() != Some(&b'\n') {
+        match sock.read(&mut b) {
+            Ok(1) => line.push(b[0]),
+            Ok(_) => break,
+            Err(e) => panic!("no line (got {:?}): {e}", String::from_utf8_lossy(&line)),
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Bad chat clients on every concurrent model: a bad name, a line past the limit, binary
+/// bytes, a reset mid-line. Each is told why (only the sender), the others hear only good
+/// lines, and the server serves on and ends cleanly.
+#[test]
+fn chat_bad_clients_every_concurrent_model() {
+    for (model, mode) in concurrent_modes() {
+        if !here(&model) {
+            continue;
+        }
+        let name = format!("{model} {}", mode.join(" "));
+        let _turn = heavy();
+        let mut extra = strs(&mode);
+        extra.extend(["--app", "chat"]);
+        let mut srv = Served::start(&model, true, &extra);
+        let connect = || TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)).unwrap();
+        let (mut a, mut b, mut c) = (connect(), connect(), connect());
+        a.write_all(b"alice\n").unwrap();
+        b.write_all(b"bad name!\n").unwrap();
+        assert!(chat_line(&mut b).starts_with("! pick a name"), "{name}");
+        b.write_all(b"bob\n").unwrap();
+        assert_eq!(chat_line(&mut a), "* bob joined\n", "{name}");
+        b.write_all(&[b'x'; 300]).unwrap();
+        b.write_all(b"\nhi\n").unwrap();
+        assert!(chat_line(&mut b).starts_with("! line too long"), "{name}");
+        assert_eq!(chat_line(&mut a), "bob: hi\n", "{name}: the long line went out");
+        c.write_all(b"\0\xff\n").unwrap();
+        assert!(chat_line(&mut c).starts_with("! pick a name"), "{name}");
+        c.write_all(b"half a li").unwrap();
+        // Gone mid-line, with a reset (SO_LINGER 0).
+        socket2::SockRef::from(&c)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(c);
+        a.write_all(b"quit\n").unwrap();
+        assert_eq!(chat_line(&mut b), "* alice left\n", "{name}");
+        assert_eq!(chat_line(&mut a), "", "{name}: alice's connection ends");
+        srv.alive();
+        drop(b);
+        let events = srv.stop(|ev| {
+            ev.iter()
+                .filter(|e| e["room"]["what"] == "leave")
+                .count()
+                >= 2
+        });
+        if let Some(s) = events.iter().find(|e| e["kind"] == "summary") {
+            let room = &s["room"];
+            assert_eq!(room["joined"], 2, "{name}: {room}");
+            assert_eq!(room["refused"], 3, "{name}: {room}");
+        }
+    }
+}

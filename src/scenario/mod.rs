@@ -594,12 +594,78 @@ mod tests {
                 "past the 120s",
             ),
             ("0ms A connect\n120001ms A close\n", 2, "past the 120s"),
+            ("0ms A connect\n1ms A expect to S 1KiB\n", 2, "from CLIENT SIZE"),
+            ("0ms A connect\n1ms A expect from S 10B\n", 2, "no whole line"),
+            ("0ms A connect\n1ms A expect-anytime \"a\"\n", 2, "one whole line"),
+            ("0ms A connect\n1ms A expect-anytime \"a\\nb\\n\"\n", 2, "one whole line"),
+            ("0ms A connect\n1ms A expect-drop now\n", 2, "takes no argument"),
+            ("0ms A connect big\n", 1, "rcvbuf SIZE"),
+            ("1ms A expect \"x\"\n", 1, "must connect first"),
         ];
         for (text, line, needle) in cases {
             let e = Scenario::parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.msg.contains(needle), "{text:?}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod chat {
+    use super::*;
+
+    #[test]
+    fn the_chat_demos_parse_and_say_they_are_for_a_chat() {
+        assert!(Scenario::parse(CHAT).unwrap().chat());
+        let slow = include_str!("../../demos/chat-slow-reader.scenario");
+        let s = Scenario::parse(slow).unwrap();
+        assert!(s.chat());
+        assert!(s.steps.iter().any(|st| st.action == Action::ExpectDrop));
+        assert!(!Scenario::parse(CLASSROOM).unwrap().chat());
+    }
+
+    #[test]
+    fn expect_steps_and_a_small_window() {
+        let s = Scenario::parse(
+            "0ms A connect rcvbuf 4KiB\n1ms A expect \"* B joined\\n\"\n\
+             2ms A expect from bob 110B\n3ms A expect-anytime \"* C left\\n\"\n\
+             4ms A expect-drop\n",
+        )
+        .unwrap();
+        let actions: Vec<&Action> = s.steps.iter().map(|st| &st.action).collect();
+        assert_eq!(
+            actions,
+            [
+                &Action::Connect(Some(4096)),
+                &Action::Expect(Payload::Bytes(b"* B joined\n".to_vec())),
+                &Action::Expect(Payload::Relayed {
+                    from: "bob".into(),
+                    lines: 2
+                }),
+                &Action::ExpectAnytime(b"* C left\n".to_vec()),
+                &Action::ExpectDrop,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_relayed_payload_is_each_whole_generated_line_after_its_sender() {
+        let p = Payload::Relayed {
+            from: "sam".into(),
+            lines: 3,
+        };
+        let whole = p.slice(0, p.len()).into_owned();
+        let line = [b"sam: ".as_slice(), LINE].concat();
+        assert_eq!(whole, line.repeat(3));
+        assert_eq!(*p.slice(70, 10), whole[70..80]);
+        // What the room relays of a generated send: its whole lines, nothing of the last part.
+        let sent = Payload::Generated(3 * LINE.len() + 7).slice(0, usize::MAX).into_owned();
+        let relayed: Vec<u8> = sent
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|l| l.ends_with(b"\n"))
+            .flat_map(|l| [b"sam: ".as_slice(), l].concat())
+            .collect();
+        assert_eq!(relayed, whole);
     }
 }
 
