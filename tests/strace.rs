@@ -446,6 +446,28 @@ fn every_model_matches_strace() {
     }
 }
 
+/// `--app chat` on every model here that serves many clients at once: the fan-out (a recv,
+/// then a send per member), the reactors' wake-ups across threads, the members' `SO_SNDBUF`,
+/// and the dropped member's `SO_LINGER` and close, each as strace saw it.
+#[test]
+fn every_chat_model_matches_strace() {
+    if !util::have("strace") {
+        return;
+    }
+    let slow = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat-slow-reader.scenario");
+    for m in util::registry().iter().filter(|m| m.here) {
+        for (mode, concurrent) in m.ways() {
+            if !concurrent {
+                continue;
+            }
+            let mut run = vec![m.name.clone()];
+            run.extend(mode.iter().map(|f| f.to_string()));
+            run.extend(["--app".into(), "chat".into()]);
+            check_scenarios(&run, &[None, Some(slow)]);
+        }
+    }
+}
+
 /// reactors with more threads than this machine has CPUs, in each mode, under the herd: every
 /// thread's calls, the losers' `EAGAIN`s among them.
 #[test]

@@ -140,6 +140,15 @@ pub fn settle_allocator() {
         let cpus = libc::sysconf(libc::_SC_NPROCESSORS_ONLN).clamp(1, 1 << 16) as libc::c_int;
         libc::mallopt(libc::M_ARENA_MAX, 8 * cpus);
     }
+    // The first time glibc gives a thread arena's memory back (`heap_trim` → `shrink_heap`),
+    // it reads `/proc/sys/vm/overcommit_memory` (`check_may_shrink_heap`), once per process: a
+    // chat's queues, freed mid-run, would do it on a server thread. A thread that frees a few
+    // hundred KiB of its own arena's heap now makes glibc read it here, before the run.
+    let _ = std::thread::spawn(|| {
+        let chunks: Vec<Vec<u8>> = (0..3).map(|_| vec![1; 100 << 10]).collect();
+        drop(std::hint::black_box(chunks));
+    })
+    .join();
 }
 
 /// musl's malloc keeps no per-CPU arenas: nothing to settle.
