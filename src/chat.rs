@@ -625,6 +625,31 @@ impl Drop for Seat {
     }
 }
 
+/// "What to notice" in a chat run: what the fan-out cost, and what the room decided about
+/// slow readers (`max_queue`: `--max-pending`).
+pub fn notice(s: &crate::trace::summary::Summary, max_queue: usize) -> Vec<String> {
+    let Some(r) = &s.room else {
+        return Vec::new();
+    };
+    let mut v = vec![format!(
+        "{} lines read from members became {} deliveries (joins and leaves included): in a chat one readable socket means a send to every other member, {:.1} bytes sent for every byte read",
+        r.lines,
+        r.deliveries,
+        s.bytes_out as f64 / (s.bytes_in + s.bytes_in_by_kernel + s.bytes_in_by_library).max(1) as f64
+    )];
+    v.push(match r.dropped {
+        0 => format!(
+            "no member fell behind: the longest queue was {} bytes (a member is dropped when its queue would pass {max_queue}, --max-pending)",
+            r.peak_queue
+        ),
+        n => format!(
+            "{n} member(s) stopped reading: once the kernel's buffers for them were full, their lines waited in our memory, and when a queue would pass {max_queue} bytes (--max-pending) the server dropped that member (SO_LINGER 0, then close) — the room went on, and no queue grew past {} bytes",
+            r.peak_queue
+        ),
+    });
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -296,6 +296,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let done = execute(model, opts, &mut printer)?;
     printer.fold();
     let mut notice = (model.notice)(&done.summary);
+    notice.extend(crate::chat::notice(&done.summary, opts.knobs.max_pending));
     notice.extend(crate::trace::story::lessons(
         &done.summary.story,
         &done.summary.kernel,

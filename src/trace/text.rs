@@ -29,7 +29,7 @@ pub fn stage_label(stage: Stage) -> &'static str {
         Stage::DataReady => "① data-ready",
         Stage::CopyToUser => "② copy-to-user",
         Stage::DataReadyCopy => "①+② ready+copy",
-        Stage::CopyToKernel => "echo out",
+        Stage::CopyToKernel => "send out",
         Stage::Completion => "✓ completion",
         other => other.name(),
     }
