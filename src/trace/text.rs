@@ -516,16 +516,18 @@ impl<W: Write> TextRenderer<W> {
             })
             .collect();
         row(o, "time in calls", parts.join(" · "));
+        // An echo sends back what it read; a chat sends it on to the other members.
+        let out = if s.chat() { "sent on" } else { "sent back" };
         row(
             o,
             "bytes",
             match s.bytes_in_by_library {
                 0 => format!(
-                    "{} copied in by our recv calls, {} by the kernel for us, {} sent back",
+                    "{} copied in by our recv calls, {} by the kernel for us, {} {out}",
                     s.bytes_in, s.bytes_in_by_kernel, s.bytes_out
                 ),
                 n => format!(
-                    "{} copied in by our recv calls, {n} by a library's threads for us, {} sent back",
+                    "{} copied in by our recv calls, {n} by a library's threads for us, {} {out}",
                     s.bytes_in, s.bytes_out
                 ),
             },
