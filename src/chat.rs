@@ -635,7 +635,8 @@ pub fn notice(s: &crate::trace::summary::Summary, max_queue: usize) -> Vec<Strin
         "{} lines read from members became {} deliveries (joins and leaves included): in a chat one readable socket means a send to every other member, {:.1} bytes sent for every byte read",
         r.lines,
         r.deliveries,
-        s.bytes_out as f64 / (s.bytes_in + s.bytes_in_by_kernel + s.bytes_in_by_library).max(1) as f64
+        s.bytes_out as f64
+            / (s.bytes_in + s.bytes_in_by_kernel + s.bytes_in_by_library).max(1) as f64
     )];
     v.push(match r.dropped {
         0 => format!(
@@ -750,8 +751,15 @@ mod tests {
         assert!(c.mail.dropped(), "the third would pass the bound");
         assert_eq!(drain(&c), "", "a dropped member's queue is thrown away");
         let heard_by_b = drain(&b);
-        assert!(heard_by_b.ends_with("* c dropped (too slow)\n"), "{heard_by_b}");
-        assert_eq!(drain(&a), "* c dropped (too slow)\n", "the sender hears it too");
+        assert!(
+            heard_by_b.ends_with("* c dropped (too slow)\n"),
+            "{heard_by_b}"
+        );
+        assert_eq!(
+            drain(&a),
+            "* c dropped (too slow)\n",
+            "the sender hears it too"
+        );
         // Dropped members are out: the next line reaches b alone.
         a.heard(&mut tr, b"still here\n");
         assert_eq!(drain(&b), "a: still here\n");

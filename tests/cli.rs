@@ -372,6 +372,29 @@ fn flags_that_mean_nothing_here_are_refused() {
     one_line_error(&["blocking", "--serve", "--idle", "3"], "--idle");
 }
 
+/// A chat needs a model that serves many clients at once, and a chat's scenario needs the chat.
+#[test]
+fn the_chat_is_refused_where_it_cannot_run() {
+    one_line_error(&["blocking", "--app", "chat"], "one client at a time");
+    one_line_error(&["aio", "--app", "chat"], "one client at a time");
+    one_line_error(&["epoll", "--app", "talk"], "invalid value 'talk'");
+    one_line_error(
+        &["epoll", "--scenario", "demos/chat.scenario"],
+        "run it with --app chat",
+    );
+    one_line_error(
+        &[
+            "epoll",
+            "--app",
+            "chat",
+            "--scenario",
+            "demos/chat.scenario",
+            "--serve",
+        ],
+        "--scenario",
+    );
+}
+
 #[test]
 fn port_errors_name_the_range_and_help_says_the_default_once() {
     one_line_error(&["blocking", "--port", "-1"], "0-65535");

@@ -1097,7 +1097,10 @@ fn a_one_read_backlog_never_stalls_the_slow_reader() {
 #[test]
 fn chat_demos_every_concurrent_model() {
     let chat = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat.scenario");
-    let slow = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat-slow-reader.scenario");
+    let slow = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/demos/chat-slow-reader.scenario"
+    );
     for (model, mode) in concurrent_modes() {
         if !here(&model) {
             continue;
@@ -1170,7 +1173,11 @@ fn chat_bad_clients_every_concurrent_model() {
         b.write_all(&[b'x'; 300]).unwrap();
         b.write_all(b"\nhi\n").unwrap();
         assert!(chat_line(&mut b).starts_with("! line too long"), "{name}");
-        assert_eq!(chat_line(&mut a), "bob: hi\n", "{name}: the long line went out");
+        assert_eq!(
+            chat_line(&mut a),
+            "bob: hi\n",
+            "{name}: the long line went out"
+        );
         c.write_all(b"\0\xff\n").unwrap();
         assert!(chat_line(&mut c).starts_with("! pick a name"), "{name}");
         c.write_all(b"half a li").unwrap();
@@ -1184,12 +1191,7 @@ fn chat_bad_clients_every_concurrent_model() {
         assert_eq!(chat_line(&mut a), "", "{name}: alice's connection ends");
         srv.alive();
         drop(b);
-        let events = srv.stop(|ev| {
-            ev.iter()
-                .filter(|e| e["room"]["what"] == "leave")
-                .count()
-                >= 2
-        });
+        let events = srv.stop(|ev| ev.iter().filter(|e| e["room"]["what"] == "leave").count() >= 2);
         if let Some(s) = events.iter().find(|e| e["kind"] == "summary") {
             let room = &s["room"];
             assert_eq!(room["joined"], 2, "{name}: {room}");

@@ -454,7 +454,10 @@ fn every_chat_model_matches_strace() {
     if !util::have("strace") {
         return;
     }
-    let slow = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat-slow-reader.scenario");
+    let slow = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/demos/chat-slow-reader.scenario"
+    );
     for m in util::registry().iter().filter(|m| m.here) {
         for (mode, concurrent) in m.ways() {
             if !concurrent {

@@ -594,11 +594,31 @@ mod tests {
                 "past the 120s",
             ),
             ("0ms A connect\n120001ms A close\n", 2, "past the 120s"),
-            ("0ms A connect\n1ms A expect to S 1KiB\n", 2, "from CLIENT SIZE"),
-            ("0ms A connect\n1ms A expect from S 10B\n", 2, "no whole line"),
-            ("0ms A connect\n1ms A expect-anytime \"a\"\n", 2, "one whole line"),
-            ("0ms A connect\n1ms A expect-anytime \"a\\nb\\n\"\n", 2, "one whole line"),
-            ("0ms A connect\n1ms A expect-drop now\n", 2, "takes no argument"),
+            (
+                "0ms A connect\n1ms A expect to S 1KiB\n",
+                2,
+                "from CLIENT SIZE",
+            ),
+            (
+                "0ms A connect\n1ms A expect from S 10B\n",
+                2,
+                "no whole line",
+            ),
+            (
+                "0ms A connect\n1ms A expect-anytime \"a\"\n",
+                2,
+                "one whole line",
+            ),
+            (
+                "0ms A connect\n1ms A expect-anytime \"a\\nb\\n\"\n",
+                2,
+                "one whole line",
+            ),
+            (
+                "0ms A connect\n1ms A expect-drop now\n",
+                2,
+                "takes no argument",
+            ),
             ("0ms A connect big\n", 1, "rcvbuf SIZE"),
             ("1ms A expect \"x\"\n", 1, "must connect first"),
         ];
@@ -659,7 +679,9 @@ mod chat {
         assert_eq!(whole, line.repeat(3));
         assert_eq!(*p.slice(70, 10), whole[70..80]);
         // What the room relays of a generated send: its whole lines, nothing of the last part.
-        let sent = Payload::Generated(3 * LINE.len() + 7).slice(0, usize::MAX).into_owned();
+        let sent = Payload::Generated(3 * LINE.len() + 7)
+            .slice(0, usize::MAX)
+            .into_owned();
         let relayed: Vec<u8> = sent
             .split_inclusive(|&b| b == b'\n')
             .filter(|l| l.ends_with(b"\n"))
