@@ -78,7 +78,7 @@ pub struct Mark {
 }
 
 /// A client message from its send until its echo came back (both client events, paired in
-/// the client's own order: its n-th echo checks its n-th send).
+/// the client's own order: its n-th echo checks its n-th send). None in a chat.
 #[derive(Debug, Serialize)]
 pub struct Trip {
     pub lane: usize,
@@ -233,7 +233,11 @@ impl Timeline {
             .collect();
         t.settle_rounding();
         t.stack_rows();
-        t.trips(events, &sends);
+        // A chat member's checks are of lines the others said, not echoes of its own sends:
+        // there is no round trip to draw (its sends still link to the calls that took them).
+        if !summary.chat() {
+            t.trips(events, &sends);
+        }
         let story = (!summary.story.is_empty()).then(|| reads(&summary.story));
         for w in &summary.waits {
             let Some(&call) = w.copied_by.and_then(|at| call_at.get(&at)) else {
