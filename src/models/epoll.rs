@@ -362,7 +362,7 @@ fn notice(s: &Summary) -> Vec<String> {
             s.max_fd
         ),
         format!(
-            "{ctl} epoll_ctl calls kept the kernel's interest list in step with the echo (ADD per client, MOD for EPOLLOUT and backpressure, DEL before close); {} system calls and {:.1} ms of server CPU in a {:.1} ms run",
+            "{ctl} epoll_ctl calls kept the kernel's interest list in step with what each connection needs (ADD per client, MOD for EPOLLOUT and backpressure, DEL before close); {} system calls and {:.1} ms of server CPU in a {:.1} ms run",
             s.syscalls,
             s.cpu_us as f64 / 1e3,
             s.run_us as f64 / 1e3
