@@ -354,30 +354,25 @@ impl Room {
         for w in wake {
             w();
         }
-        let shown = escape(bytes, 32);
-        let members = match to {
-            0 => "nobody else is here".to_string(),
-            1 => format!("{shown} queued for the 1 other member"),
-            n => format!("{shown} queued for each of the {n} other members"),
-        };
+        let members = crate::t!("room-members", count = to, shown = escape(bytes, 32));
         let note = match what {
-            "join" => format!("the room: {who} joined; {members}"),
-            "leave" => format!("the room: {who} left; {members}"),
-            _ => {
-                let said = match lines {
-                    1 => "a line".to_string(),
-                    n => format!("{n} lines"),
-                };
-                format!(
-                    "the room: {who} said {said}; {members} ({queued} bytes in all; the longest queue is now {longest} bytes)"
-                )
-            }
+            "join" => crate::t!("room-joined", who = who, members = members),
+            "leave" => crate::t!("room-left", who = who, members = members),
+            _ => crate::t!(
+                "room-said",
+                who = who,
+                lines = lines,
+                members = members,
+                bytes = queued.to_string(),
+                longest = longest.to_string()
+            ),
         };
         room_line(tr, from, note, (what, lines), who, to, queued, longest);
         for name in dropped {
-            let note = format!(
-                "the room: {name}'s queue would pass {} bytes (it is not reading): dropped, so the room goes on and memory stays bounded; its connection is closed next",
-                self.max_queue
+            let note = crate::t!(
+                "room-dropped",
+                who = &name,
+                max = self.max_queue.to_string()
             );
             room_line(tr, from, note, ("drop", 0), &name, 0, 0, longest);
         }
@@ -467,8 +462,10 @@ impl Seat {
                 self.flush(tr, said);
                 self.reply(
                     tr,
-                    format!("! line too long: at most {MAX_LINE} bytes with its newline; skipped\n"),
-                    format!("a line over {MAX_LINE} bytes: refused, the sender told why, the rest of it skipped"),
+                    format!(
+                        "! line too long: at most {MAX_LINE} bytes with its newline; skipped\n"
+                    ),
+                    crate::t!("room-too-long", max = MAX_LINE.to_string()),
                 );
             }
             if !ended {
@@ -528,7 +525,7 @@ impl Seat {
                 .all(|&b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if !good {
             let why = format!("! pick a name: 1 to {MAX_NAME} letters, digits, - _ or .\n");
-            let note = "a bad name: refused, the client told why (it may try another)".to_string();
+            let note = crate::t!("room-bad-name");
             return self.reply(tr, why, note);
         }
         let name = String::from_utf8_lossy(line).into_owned();
@@ -539,7 +536,7 @@ impl Seat {
                 return self.reply(
                     tr,
                     format!("! the name {name} is taken\n"),
-                    format!("the name {name} is taken: refused, the client told why"),
+                    crate::t!("room-name-taken", name = &name),
                 );
             }
             if let Some(m) = st.members.get_mut(&self.fd) {
@@ -631,24 +628,25 @@ pub fn notice(s: &crate::trace::summary::Summary, max_queue: usize) -> Vec<Strin
     let Some(r) = &s.room else {
         return Vec::new();
     };
-    let mut v = vec![format!(
-        "{} lines read from members became {} deliveries (joins and leaves included): in a chat one readable socket means a send to every other member, {:.1} bytes sent for every byte read",
-        r.lines,
-        r.deliveries,
-        s.bytes_out as f64
-            / (s.bytes_in + s.bytes_in_by_kernel + s.bytes_in_by_library).max(1) as f64
-    )];
-    v.push(match r.dropped {
-        0 => format!(
-            "no member fell behind: the longest queue was {} bytes (a member is dropped when its queue would pass {max_queue}, --max-pending)",
-            r.peak_queue
+    let read = s.bytes_in + s.bytes_in_by_kernel + s.bytes_in_by_library;
+    let (max, peak) = (max_queue.to_string(), r.peak_queue.to_string());
+    vec![
+        crate::t!(
+            "room-notice-fanout",
+            lines = r.lines.to_string(),
+            deliveries = r.deliveries.to_string(),
+            ratio = format!("{:.1}", s.bytes_out as f64 / read.max(1) as f64)
         ),
-        n => format!(
-            "{n} member(s) stopped reading: once the kernel's buffers for them were full, their lines waited in our memory, and when a queue would pass {max_queue} bytes (--max-pending) the server dropped that member (SO_LINGER 0, then close) — the room went on, and no queue grew past {} bytes",
-            r.peak_queue
-        ),
-    });
-    v
+        match r.dropped {
+            0 => crate::t!("room-notice-kept", peak = peak, max = max),
+            n => crate::t!(
+                "room-notice-dropped",
+                n = n.to_string(),
+                max = max,
+                peak = peak
+            ),
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -332,12 +332,11 @@ impl Conn {
         let r = rustix::net::send(&self.fd, data, sys::SEND_FLAGS);
         if tr.enabled() {
             let note = match r {
-                Ok(n) if n == data.len() && chat => {
-                    format!(
-                        "deliver {n} bytes of the room's lines: {}",
-                        escape(&data[..n], 32)
-                    )
-                }
+                Ok(n) if n == data.len() && chat => crate::t!(
+                    "room-deliver",
+                    n = n.to_string(),
+                    shown = escape(&data[..n], 32)
+                ),
                 Ok(n) if n == data.len() => {
                     format!("echo {n} bytes back: {}", escape(&data[..n], 32))
                 }
@@ -389,15 +388,13 @@ impl Conn {
         };
         let name = seat
             .name()
-            .unwrap_or("a client with no name yet")
-            .to_string();
+            .map_or_else(|| crate::t!("room-nameless"), str::to_string);
         if seat.mail.dropped() {
-            let note =
-                format!("{name} read too slowly: dropped from the room, so the room goes on");
+            let note = crate::t!("room-close-dropped", who = name);
             return crate::sys::abort(tr, self.fd, note.as_str());
         }
         let note = if done && !seat.mail.has_bytes() {
-            format!("{name} left the room and got every line queued for it")
+            crate::t!("room-close-left", who = name)
         } else {
             note.to_string()
         };

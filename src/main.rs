@@ -41,6 +41,7 @@ mod crowd;
 mod echo;
 mod html;
 mod kernel;
+mod lang;
 mod limits;
 mod models;
 mod run;
@@ -372,6 +373,14 @@ fn cli() -> Command {
              belongs to: ① waiting for data (data-ready), ② copying it to the process (copy-to-user).",
         )
         .after_help(EXAMPLES)
+        .arg(
+            clap::Arg::new("lang")
+                .long("lang")
+                .global(true)
+                .value_name("LANG")
+                .value_parser(clap::builder::EnumValueParser::<lang::Lang>::new())
+                .help("The language of what is printed for people: en or zh-CN (default: from LC_ALL, LC_MESSAGES or LANG; else English). JSON keys, call, flag and errno names never change"),
+        )
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommands(models)
@@ -428,7 +437,13 @@ fn crowd_command() -> Command {
 }
 
 fn main() -> ExitCode {
-    let matches = match cli().subcommand(crowd_command()).try_get_matches() {
+    // The language first, so that everything after it, the parse's own errors included, can
+    // speak it (clap checks the value below).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(l) = lang::from_args(&args) {
+        lang::set(l);
+    }
+    let matches = match cli().subcommand(crowd_command()).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;

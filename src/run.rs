@@ -225,10 +225,7 @@ impl Printer<'_> {
         let mut ev = Event::new(Kind::Info, "", Stage::Setup);
         ev.t_us = self.last_us;
         ev.actor = "harness".into();
-        ev.note = format!(
-            "… {} more lines folded (the summary counts them all)",
-            thousands(self.folded)
-        );
+        ev.note = crate::t!("folded", n = thousands(self.folded));
         self.folded = 0;
         self.show(&ev);
     }

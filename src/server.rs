@@ -187,7 +187,9 @@ impl Server {
             spare: Arc::new(Mutex::new(spare)),
             group,
         };
-        server.tr.info(|| format!("listening on {}", server.local));
+        server
+            .tr
+            .info(|| crate::t!("listening", addr = server.local.to_string()));
         Ok((
             server,
             local,

@@ -421,11 +421,14 @@ impl Lane {
                     .ok()
                     .and_then(|a| a.as_socket())
                     .map_or(0, |a| a.port());
-                let window = match rcvbuf {
-                    Some(n) => format!(", its receive buffer set to {n} bytes (SO_RCVBUF)"),
-                    None => String::new(),
+                let note = match rcvbuf {
+                    Some(n) => crate::t!(
+                        "client-connects-rcvbuf",
+                        port = port.to_string(),
+                        bytes = n.to_string()
+                    ),
+                    None => crate::t!("client-connects", port = port.to_string()),
                 };
-                let note = format!("connects from port {port}{window}");
                 let mut ev = self.step_event(step, "connect", note);
                 ev.port = Some(port);
                 self.rec.send(ev);
@@ -446,7 +449,11 @@ impl Lane {
                 let mut ev = self.step_event(
                     step,
                     "send",
-                    format!("sends {} ({} bytes)", payload.shown(24), payload.len()),
+                    crate::t!(
+                        "client-sends",
+                        shown = payload.shown(24),
+                        bytes = payload.len().to_string()
+                    ),
                 );
                 ev.bytes = Some(payload.len() as u64);
                 self.rec.send(ev);
@@ -474,38 +481,40 @@ impl Lane {
             Action::StopReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
                 c.flags.paused.store(true, Ordering::SeqCst);
-                let ev = self.step_event(step, "stop-reading", "stops reading its echo".into());
+                let ev = self.step_event(step, "stop-reading", crate::t!("client-stops-reading"));
                 self.rec.send(ev);
             }
             Action::ResumeReading => {
                 let c = conn.as_ref().ok_or("not connected")?;
                 c.flags.paused.store(false, Ordering::SeqCst);
-                let ev = self.step_event(step, "resume-reading", "reads its echo again".into());
+                let ev =
+                    self.step_event(step, "resume-reading", crate::t!("client-resumes-reading"));
                 self.rec.send(ev);
             }
             Action::Expect(p) => {
                 conn.as_ref().ok_or("not connected")?;
-                let note = format!("expects {} ({} bytes) from the room", p.shown(24), p.len());
+                let note = crate::t!(
+                    "client-expects",
+                    shown = p.shown(24),
+                    bytes = p.len().to_string()
+                );
                 self.rec.send(self.step_event(step, "expect", note));
             }
             Action::ExpectAnytime(line) => {
                 conn.as_ref().ok_or("not connected")?;
-                let note = format!("expects {} from the room at some point", escape(line, 24));
+                let note = crate::t!("client-expects-anytime", shown = escape(line, 24));
                 self.rec.send(self.step_event(step, "expect", note));
             }
             Action::ExpectDrop => {
                 conn.as_ref().ok_or("not connected")?;
-                let note = "expects the server to drop it for reading too slowly".to_string();
+                let note = crate::t!("client-expects-drop");
                 self.rec.send(self.step_event(step, "expect-drop", note));
             }
             Action::Close => self.close(conn.take().ok_or("not connected")?, Some(step))?,
             Action::Reset => {
                 let mut c = conn.take().ok_or("not connected")?;
-                self.rec.send(self.step_event(
-                    step,
-                    "reset",
-                    "closes with SO_LINGER 0: the server gets a reset".into(),
-                ));
+                self.rec
+                    .send(self.step_event(step, "reset", crate::t!("client-resets")));
                 // A reset discards what was not sent yet: a send still waiting gives up.
                 c.flags.resetting.store(true, Ordering::SeqCst);
                 c.flags.paused.store(false, Ordering::SeqCst);
@@ -523,7 +532,7 @@ impl Lane {
 
     /// `close`: stop writing, wait until every byte is echoed and the server closes, then close.
     fn close(&self, mut c: Conn, step: Option<&Step>) -> Result<(), String> {
-        let note = "shuts down writing (FIN), waits for the rest of its echo".to_string();
+        let note = crate::t!("client-closes");
         self.rec.send(match step {
             Some(step) => self.step_event(step, "close", note),
             None => self.event("close", note),
@@ -634,7 +643,7 @@ impl Lane {
                 if left > 0 {
                     return Err(format!("the server closed with {left} bytes not echoed"));
                 }
-                self.say("eof", "the server closed the connection (EOF)".into());
+                self.say("eof", crate::t!("client-eof"));
                 return Ok(());
             }
             if self.drop_expected {
@@ -679,10 +688,7 @@ impl Lane {
         if let Ok(mut ex) = expect.lock() {
             ex.dropped = true;
         }
-        let mut ev = self.event(
-            "dropped",
-            "the server reset the connection: dropped for reading too slowly, as expected ✓".into(),
-        );
+        let mut ev = self.event("dropped", crate::t!("client-dropped"));
         ev.ok = Some(true);
         self.rec.send(ev);
         Ok(())
@@ -706,10 +712,7 @@ impl Lane {
                     ex.anytime.remove(k);
                     ex.echoed = true;
                     self.checked.fetch_add(line.len() as u64, Ordering::SeqCst);
-                    let note = format!(
-                        "gets a line it expected at some point: {} ✓",
-                        escape(&line, 32)
-                    );
+                    let note = crate::t!("client-got-anytime", shown = escape(&line, 32));
                     let mut ev = self.event("echo", note);
                     ev.bytes = Some(line.len() as u64);
                     ev.ok = Some(true);
@@ -758,14 +761,14 @@ impl Lane {
             if finished {
                 let (num, sent, _) = ex.pending.pop_front().expect("front exists");
                 self.checked.fetch_add(sent.len() as u64, Ordering::SeqCst);
-                let what = match self.chat {
-                    Some(_) => format!("gets what it expected (#{num})"),
-                    None => format!("gets the echo of send #{num}"),
+                let (n, shown, bytes) = (num.to_string(), sent.shown(24), sent.len().to_string());
+                let note = match self.chat {
+                    Some(_) => {
+                        crate::t!("client-got-expected", n = n, shown = shown, bytes = bytes)
+                    }
+                    None => crate::t!("client-got-echo", n = n, shown = shown, bytes = bytes),
                 };
-                let mut ev = self.event(
-                    "echo",
-                    format!("{what}: {} ({} bytes) ✓", sent.shown(24), sent.len()),
-                );
+                let mut ev = self.event("echo", note);
                 ev.bytes = Some(sent.len() as u64);
                 ev.ok = Some(true);
                 self.rec.send(ev);

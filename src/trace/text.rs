@@ -5,6 +5,7 @@ use super::{Event, Kind, Stage};
 use colored::{ColoredString, Colorize};
 use std::io::Write;
 use std::time::{Duration, Instant};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// A call shorter than this is shown as one line, without its "… blocks" line.
 const BLOCKED_AFTER_US: u64 = 1_000;
@@ -24,15 +25,28 @@ pub fn stage_color(stage: Stage, s: &str) -> ColoredString {
 }
 
 /// The stage as a student reads it: circled numbers for the two stages of input.
-pub fn stage_label(stage: Stage) -> &'static str {
+pub fn stage_label(stage: Stage) -> String {
     match stage {
-        Stage::DataReady => "① data-ready",
-        Stage::CopyToUser => "② copy-to-user",
-        Stage::DataReadyCopy => "①+② ready+copy",
-        Stage::CopyToKernel => "send out",
-        Stage::Completion => "✓ completion",
-        other => other.name(),
+        Stage::Setup => crate::t!("stage-setup"),
+        Stage::DataReady => crate::t!("stage-data-ready"),
+        Stage::CopyToUser => crate::t!("stage-copy-to-user"),
+        Stage::DataReadyCopy => crate::t!("stage-data-ready-copy"),
+        Stage::CopyToKernel => crate::t!("stage-send-out"),
+        Stage::Completion => crate::t!("stage-completion"),
+        Stage::Teardown => crate::t!("stage-teardown"),
+        Stage::Client => crate::t!("stage-client"),
+        Stage::Work => crate::t!("stage-work"),
     }
+}
+
+/// How many terminal columns `s` takes: a CJK character takes two (its display width).
+pub fn cols(s: &str) -> usize {
+    s.width()
+}
+
+/// `s` padded with spaces to `n` columns (display width, so that CJK text stays aligned).
+pub fn pad(s: &str, n: usize) -> String {
+    format!("{s}{}", " ".repeat(n.saturating_sub(cols(s))))
 }
 
 /// 41233 → "41,233".
@@ -63,10 +77,19 @@ pub fn took(us: u64) -> String {
 
 /// `s` in at most `n` columns: cut, with `…` where it was cut.
 pub fn fit(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
+    if cols(s) <= n {
         return s.to_string();
     }
-    let mut cut: String = s.chars().take(n.saturating_sub(1)).collect();
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > n.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
     if n > 0 {
         cut.push('…');
     }
@@ -81,7 +104,7 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut len = indent;
     for (word, spaced) in s.split(' ').flat_map(|w| pieces(w, room)) {
-        let wlen = word.chars().count();
+        let wlen = cols(word);
         // A double space where the line breaks would start the next line with a space.
         if word.is_empty() && len + 1 > width {
             continue;
@@ -96,24 +119,31 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
             len += 1;
         }
         let word = fit(word, width.saturating_sub(len));
-        len += word.chars().count();
+        len += cols(&word);
         out.push_str(&word);
     }
     out
 }
 
 /// A word as the pieces a line may break between, each with whether a space goes before it: the
-/// word itself when it fits in `room`, else its parts after each `|`, packed up to `room`.
+/// word itself when it fits in `room`, else its parts after each `|` (or, in text with wide
+/// characters, after any character: Chinese puts no spaces between words), packed up to `room`.
 fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
-    if word.chars().count() <= room {
+    if cols(word) <= room {
         return vec![(word, true)];
     }
+    let wide = cols(word) > word.chars().count();
     let mut out: Vec<(&str, bool)> = Vec::new();
     // The piece being packed is `word[from..to]`; each part ends with its `|`.
     let (mut from, mut to) = (0, 0);
-    for part in word.split_inclusive('|') {
+    let parts: Vec<&str> = if wide {
+        word.split_inclusive(|_| true).collect()
+    } else {
+        word.split_inclusive('|').collect()
+    };
+    for part in parts {
         let end = to + part.len();
-        if to > from && word[from..end].chars().count() > room {
+        if to > from && cols(&word[from..end]) > room {
             out.push((&word[from..to], out.is_empty()));
             from = to;
         }
@@ -213,15 +243,36 @@ impl<W: Write> TextRenderer<W> {
             String::new()
         };
         let call = l.call;
+        let (time, who, call_h, result, took, stage, means) = (
+            crate::t!("head-time"),
+            crate::t!("head-who"),
+            crate::t!("head-call"),
+            crate::t!("head-result"),
+            crate::t!("head-took"),
+            crate::t!("head-stage"),
+            crate::t!("head-means"),
+        );
+        let right = |s: &str, n: usize| format!("{}{s}", " ".repeat(n.saturating_sub(cols(s))));
         let head = if l.gloss_below {
             format!(
-                "{:>9}  {:<10} {:<call$} {:<RESULT_BELOW$} {:>9}\n{:BELOW$}{:<16} {}",
-                "time ms", "who", "call", "result", "took", "", "stage", "what it means"
+                "{}  {} {} {} {}\n{:BELOW$}{} {means}",
+                right(&time, 9),
+                pad(&who, 10),
+                pad(&call_h, call),
+                pad(&result, RESULT_BELOW),
+                right(&took, 9),
+                "",
+                pad(&stage, 16),
             )
         } else {
             format!(
-                "{:>9}  {:<10} {tid}{:<call$} {:<20} {:>9}  {:<16} {}",
-                "time ms", "who", "call", "result", "took", "stage", "what it means"
+                "{}  {} {tid}{} {} {}  {} {means}",
+                right(&time, 9),
+                pad(&who, 10),
+                pad(&call_h, call),
+                pad(&result, 20),
+                right(&took, 9),
+                pad(&stage, 16),
             )
         };
         let _ = writeln!(self.out, "{}", head.dimmed());
@@ -302,7 +353,7 @@ impl<W: Write> TextRenderer<W> {
         };
         let who = format!("{:<10}", ev.actor);
         // time, who and tid: the columns every line starts with.
-        let lead = 9 + 2 + who.chars().count() + 1 + tid.chars().count();
+        let lead = 9 + 2 + cols(&who) + 1 + cols(&tid);
         if ev.kind == Kind::Info && ev.stage != Stage::Work {
             let note = format!("· {}", ev.note);
             let note = match l.width {
@@ -330,7 +381,7 @@ impl<W: Write> TextRenderer<W> {
         } else {
             self.call_columns(ev, after_block)
         };
-        let mut took_w = dur.chars().count().max(9);
+        let mut took_w = cols(&dur).max(9);
         // A call too long for its column, in the lesson view: the lines it continues on.
         let mut more = Vec::new();
         let (call, result) = match l.width {
@@ -338,9 +389,9 @@ impl<W: Write> TextRenderer<W> {
                 // A long result takes what "took" leaves unused of its column first, so that
                 // "took" still ends where the others do; past that, and for a long "slept …",
                 // the call gives up room, and wraps between its arguments.
-                let result_len = result.chars().count();
+                let result_len = cols(&result);
                 let spill = result_len.saturating_sub(RESULT_BELOW);
-                took_w = took_w.saturating_sub(spill).max(dur.chars().count());
+                took_w = took_w.saturating_sub(spill).max(cols(&dur));
                 let result_w = result_len.max(RESULT_BELOW);
                 let call_w = l
                     .call
@@ -368,8 +419,8 @@ impl<W: Write> TextRenderer<W> {
             ),
             None => (format!("{call:<38}"), format!("{result:<20}")),
         };
-        let stage = format!("{:<16}", stage_label(ev.stage));
-        let used = lead + call.chars().count() + result.chars().count() + took_w + 2 + 2 + 16 + 1;
+        let stage = pad(&stage_label(ev.stage), 16);
+        let used = lead + cols(&call) + cols(&result) + took_w + 2 + 2 + 16 + 1;
         let note = l.gloss(&note, used);
         let (who, call) = if ev.kind == Kind::Client {
             (who.bright_green(), call.bright_green())
@@ -473,7 +524,11 @@ impl<W: Write> TextRenderer<W> {
         };
         let o = &mut self.out;
         let _ = writeln!(o);
-        let _ = writeln!(o, "{}", fitted(format!("── summary: {title} ──"), 0).bold());
+        let _ = writeln!(
+            o,
+            "{}",
+            fitted(crate::t!("summary-title", model = title), 0).bold()
+        );
         let mut calls: Vec<_> = s.calls.iter().collect();
         calls.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let by_name: Vec<String> = calls
@@ -481,22 +536,22 @@ impl<W: Write> TextRenderer<W> {
             .map(|(n, c)| format!("{n} {}", thousands(**c)))
             .collect();
         let row = |o: &mut W, k: &str, v: String| {
-            let pad = k.chars().count().max(18);
-            let _ = writeln!(o, "  {:<pad$} {}", k.dimmed(), fitted(v, pad + 3));
+            let w = cols(k).max(18);
+            let _ = writeln!(o, "  {} {}", pad(k, w).dimmed(), fitted(v, w + 3));
         };
         row(
             o,
-            "system calls",
+            &crate::t!("summary-syscalls"),
             format!("{}  ({})", thousands(s.syscalls), by_name.join(", ")),
         );
         if s.ops > 0 {
             row(
                 o,
-                "kernel operations",
-                format!("{} (submitted and completed for us)", thousands(s.ops)),
+                &crate::t!("summary-kernel-ops"),
+                crate::t!("summary-kernel-ops-value", n = thousands(s.ops)),
             );
         }
-        row(o, "EAGAIN answers", thousands(s.eagain));
+        row(o, &crate::t!("summary-eagain"), thousands(s.eagain));
         let stages = [
             Stage::DataReady,
             Stage::CopyToUser,
@@ -510,61 +565,67 @@ impl<W: Write> TextRenderer<W> {
             .map(|st| {
                 format!(
                     "{} {}",
-                    stage_color(*st, stage_label(*st)),
+                    stage_color(*st, &stage_label(*st)),
                     ms(s.stage(*st))
                 )
             })
             .collect();
-        row(o, "time in calls", parts.join(" · "));
+        row(o, &crate::t!("summary-time"), parts.join(" · "));
         // An echo sends back what it read; a chat sends it on to the other members.
-        let out = if s.chat() { "sent on" } else { "sent back" };
+        let app = if s.chat() { "chat" } else { "echo" };
+        let (bytes_in, bytes_out) = (s.bytes_in.to_string(), s.bytes_out.to_string());
         row(
             o,
-            "bytes",
+            &crate::t!("summary-bytes"),
             match s.bytes_in_by_library {
-                0 => format!(
-                    "{} copied in by our recv calls, {} by the kernel for us, {} {out}",
-                    s.bytes_in, s.bytes_in_by_kernel, s.bytes_out
+                0 => crate::t!(
+                    "summary-bytes-value",
+                    got = bytes_in,
+                    kernel = s.bytes_in_by_kernel.to_string(),
+                    out = bytes_out,
+                    app = app
                 ),
-                n => format!(
-                    "{} copied in by our recv calls, {n} by a library's threads for us, {} {out}",
-                    s.bytes_in, s.bytes_out
+                n => crate::t!(
+                    "summary-bytes-library-value",
+                    got = bytes_in,
+                    library = n.to_string(),
+                    out = bytes_out,
+                    app = app
                 ),
             },
         );
+        let (cpu, run) = (ms(s.cpu_us), ms(s.run_us));
         row(
             o,
-            "server CPU",
+            &crate::t!("summary-cpu"),
             match s.cpu_call {
-                "" => format!("{} user+sys in a {} run", ms(s.cpu_us), ms(s.run_us)),
-                call => format!(
-                    "{} user+sys in a {} run ({call})",
-                    ms(s.cpu_us),
-                    ms(s.run_us)
-                ),
+                "" => crate::t!("summary-cpu-value", cpu = cpu, run = run),
+                call => crate::t!("summary-cpu-call-value", cpu = cpu, run = run, call = call),
             },
         );
         if s.wakeups > 0 {
             row(
                 o,
-                "readiness waits",
-                format!(
-                    "{} wakeups; {:.1} descriptors looked through per wakeup to find {:.1} ready",
-                    thousands(s.wakeups),
-                    s.watched as f64 / s.wakeups as f64,
-                    s.ready as f64 / s.wakeups as f64
+                &crate::t!("summary-readiness"),
+                crate::t!(
+                    "summary-readiness-value",
+                    wakeups = thousands(s.wakeups),
+                    watched = format!("{:.1}", s.watched as f64 / s.wakeups as f64),
+                    ready = format!("{:.1}", s.ready as f64 / s.wakeups as f64)
                 ),
             );
         }
         if s.refused > 0 {
+            let n = s.refused.to_string();
             row(
                 o,
-                "refused",
+                &crate::t!("summary-refused"),
                 match s.clients_refused {
-                    0 => format!("{} connections accepted and closed at once", s.refused),
-                    n => format!(
-                        "{} connections accepted and closed at once; {n} of the scenario's clients were turned away (busy, out of descriptors or past FD_SETSIZE)",
-                        s.refused
+                    0 => crate::t!("summary-refused-value", n = n),
+                    c => crate::t!(
+                        "summary-refused-clients-value",
+                        n = n,
+                        clients = c.to_string()
                     ),
                 },
             );
@@ -578,11 +639,11 @@ impl<W: Write> TextRenderer<W> {
                 .collect();
             let lost = match s.kernel_lost {
                 0 => String::new(),
-                n => format!("; {} lost (the kernel's buffer was full)", thousands(n)),
+                n => crate::t!("summary-kernel-lost", n = thousands(n)),
             };
             row(
                 o,
-                "kernel events",
+                &crate::t!("summary-kernel-events"),
                 format!(
                     "{}  ({}){lost}",
                     thousands(s.kernel.values().sum()),
@@ -591,67 +652,66 @@ impl<W: Write> TextRenderer<W> {
             );
         }
         if !s.library.is_empty() {
-            let lib = counted(&s.library);
+            let calls = counted(&s.library);
             row(
                 o,
-                "library calls",
-                format!("{lib}: C library functions, no system calls"),
+                &crate::t!("summary-library"),
+                crate::t!("summary-library-value", calls = calls),
             );
         }
         if !s.library_calls.is_empty() {
-            row(o, "library's own calls", counted(&s.library_calls));
+            row(
+                o,
+                &crate::t!("summary-library-own"),
+                counted(&s.library_calls),
+            );
         }
         row(
             o,
-            "other work",
-            format!("{} units done while waiting", thousands(s.work)),
+            &crate::t!("summary-work"),
+            crate::t!("summary-work-value", n = thousands(s.work)),
         );
         if let Some(r) = &s.room {
             row(
                 o,
-                "chat room",
-                format!(
-                    "{} joined; {} lines said, {} deliveries ({} bytes queued for members); {} dropped for reading too slowly; {} lines refused; the longest queue {} bytes",
-                    r.joined,
-                    thousands(r.lines),
-                    thousands(r.deliveries),
-                    thousands(r.delivered_bytes),
-                    r.dropped,
-                    r.refused,
-                    thousands(r.peak_queue)
+                &crate::t!("summary-room"),
+                crate::t!(
+                    "summary-room-value",
+                    joined = r.joined.to_string(),
+                    lines = thousands(r.lines),
+                    deliveries = thousands(r.deliveries),
+                    bytes = thousands(r.delivered_bytes),
+                    dropped = r.dropped.to_string(),
+                    refused = r.refused.to_string(),
+                    peak = thousands(r.peak_queue)
                 ),
             );
         }
-        let (checks, no_checks) = if s.chat() {
-            ("expected lines", "lines")
-        } else {
-            ("echoes", "echoes")
-        };
         let checked = if serve {
-            format!("{no_checks} are not checked in --serve (the clients are not ours)")
+            crate::t!("summary-not-checked", app = app)
         } else {
-            format!(
-                "{} {checks} ({} bytes) checked byte for byte{}",
-                s.echoes_ok,
-                s.echo_bytes,
-                if s.failures == 0 {
-                    " ✓".to_string()
-                } else {
-                    format!(", {} FAILED", s.failures)
-                }
+            crate::t!(
+                "summary-checked",
+                n = s.echoes_ok.to_string(),
+                app = app,
+                bytes = s.echo_bytes.to_string(),
+                failed = s.failures
             )
         };
         row(
             o,
-            "clients",
-            format!(
-                "{} served by {} server thread(s), at most {} at once; {checked}",
-                s.accepted, s.threads, s.max_open
+            &crate::t!("summary-clients"),
+            crate::t!(
+                "summary-clients-value",
+                accepted = s.accepted.to_string(),
+                threads = s.threads.to_string(),
+                open = s.max_open.to_string(),
+                checked = checked
             ),
         );
-        row(o, "state lives in", state.to_string());
+        row(o, &crate::t!("summary-state"), state.to_string());
         if !notice.is_empty() {
-            let _ = writeln!(o, "{}", "what to notice".bold());
+            let _ = writeln!(o, "{}", crate::t!("notice-heading").bold());
             for n in notice {
                 let _ = writeln!(o, "  • {}", fitted(n.clone(), 4));
             }

@@ -14,6 +14,10 @@ pub fn run(args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
         .env("NO_COLOR", "1")
+        // The tests read English unless they ask for another language (`--lang`).
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .output()
         .expect("run iomodels")
 }

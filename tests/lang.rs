@@ -1,0 +1,153 @@
+//! The zh-CN text (`--lang zh-CN`, or a Chinese locale): aligned by display width (a CJK
+//! character takes two columns), chosen from the environment, refused in one line when unknown,
+//! and never changing what programs read (the JSON's keys and values).
+
+mod util;
+
+use std::process::Command;
+use unicode_width::UnicodeWidthStr;
+
+/// The zh-CN stage labels, as the trace prints them.
+const STAGES: &[&str] = &[
+    "① 数据准备",
+    "② 复制到用户空间",
+    "①+② 准备+复制",
+    "✓ 完成",
+    "发送",
+    "准备",
+    "收尾",
+    "客户端",
+    "其他工作",
+];
+
+/// Where a stage label starts on a trace line (display columns), and whether the gloss after
+/// it starts where the 16-column stage column ends.
+fn stage_at(line: &str) -> Option<(usize, bool)> {
+    // A record's stage is the label followed by the padding to 16 columns and one space.
+    let (at, label) = STAGES
+        .iter()
+        .filter_map(|l| line.find(&format!(" {l} ")).map(|i| (i + 1, *l)))
+        .min_by_key(|(i, _)| *i)?;
+    let col = line[..at].width();
+    let after = &line[at + label.len()..];
+    let spaces = after.len() - after.trim_start().len();
+    Some((col, label.width() + spaces == 17 || after.trim().is_empty()))
+}
+
+/// Every Linux model (and mode) in zh-CN: on every line the gloss starts right after the
+/// 16-column stage column, the stage column lines up with its heading wherever the call's time
+/// fits its column, and in the lesson view (`--width 80`) no line is wider than the page.
+#[test]
+fn the_zh_cn_trace_of_every_model_is_aligned() {
+    for run in util::runs_here() {
+        let name = run.join(" ");
+        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
+        args.extend(["--lang", "zh-CN", "--color", "never", "--width", "250"]);
+        let text = String::from_utf8(util::run_ok(&args)).unwrap();
+        let mut lines = text.lines();
+        lines.next();
+        let head = lines.next().expect("the headings");
+        let head_at = head[..head.find("阶段").expect("a stage heading")].width();
+        let mut at_head = 0;
+        for line in lines.take_while(|l| !l.is_empty()) {
+            let Some((col, glossed)) = stage_at(line) else {
+                continue;
+            };
+            assert!(
+                glossed,
+                "{name}: the gloss is not where the stage column ends: {line}"
+            );
+            at_head += usize::from(col == head_at);
+            // A longer time ("slept 49.8 ms") widens its column and moves what follows.
+            assert!(
+                col >= head_at,
+                "{name}: the stage starts left of its heading: {line}"
+            );
+        }
+        assert!(at_head > 5, "{name}: few lines under the stage heading");
+
+        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
+        args.extend(["--lang", "zh-CN", "--color", "never", "--width", "80"]);
+        let text = String::from_utf8(util::run_ok(&args)).unwrap();
+        for line in text.lines() {
+            assert!(line.width() <= 80, "{name}: wider than 80 columns: {line}");
+        }
+        assert!(
+            text.contains("① 数据准备") || text.contains("①+② 准备+复制"),
+            "{name}"
+        );
+        assert!(text.contains("── 小结："), "{name}");
+    }
+}
+
+/// The language comes from the locale when no `--lang` says otherwise (LC_ALL first).
+#[test]
+fn a_chinese_locale_chooses_chinese_and_lang_wins() {
+    let run = |vars: &[(&str, &str)], extra: &[&str]| {
+        let mut c = Command::new(util::bin());
+        c.args(["epoll", "--color", "never"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("LANG");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert!(run(&[("LANG", "zh_CN.UTF-8")], &[]).contains("── 小结：epoll ──"));
+    assert!(run(&[("LANG", "zh_CN.UTF-8"), ("LC_ALL", "C")], &[]).contains("── summary: epoll ──"));
+    assert!(run(&[], &[]).contains("── summary: epoll ──"));
+    assert!(run(&[("LANG", "zh_CN.UTF-8")], &["--lang", "en"]).contains("── summary: epoll ──"));
+}
+
+/// An unknown language is one line and exit code 2, for every command.
+#[test]
+fn an_unknown_lang_is_one_line() {
+    for args in [
+        &["epoll", "--lang", "fr"][..],
+        &["compare", "--lang=zh-TW"],
+        &["list", "--lang", ""],
+    ] {
+        let out = util::run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("--lang"), "{args:?}: {err}");
+    }
+}
+
+/// What programs read does not change with the language: the JSON's keys, stages and calls.
+#[test]
+fn the_json_interface_is_the_same_in_chinese() {
+    let en = util::events(&util::run_ok(&["epoll", "--format", "json"]));
+    let zh = util::events(&util::run_ok(&[
+        "epoll", "--format", "json", "--lang", "zh-CN",
+    ]));
+    let shape = |evs: &[serde_json::Value]| {
+        let mut v: Vec<(String, String, String)> = evs
+            .iter()
+            .filter(|e| e["kind"] == "syscall")
+            .map(|e| {
+                (
+                    e["call"].as_str().unwrap_or_default().to_string(),
+                    e["stage"].as_str().unwrap_or_default().to_string(),
+                    e.as_object()
+                        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(","))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(shape(&en), shape(&zh));
+    assert!(zh.iter().any(|e| e["stage"] == "data-ready"));
+    assert!(
+        zh.iter()
+            .any(|e| e["note"].as_str().is_some_and(|n| n.contains("从端口"))),
+        "the notes people read are in Chinese"
+    );
+}
