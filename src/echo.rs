@@ -286,13 +286,16 @@ impl Conn {
                 call.stage = Stage::DataReady;
             }
             let note = match outcome {
-                Recv::Data(n) => format!(
-                    "copied {n} bytes into our buffer: {}",
-                    escape(&data[..n], 32)
+                Recv::Data(n) => crate::t!(
+                    "echo-copied",
+                    n = n.to_string(),
+                    shown = escape(&data[..n], 32)
                 ),
-                Recv::Eof => "0 bytes: the client shut down writing (FIN)".to_string(),
-                Recv::WouldBlock => "nothing there yet".to_string(),
-                Recv::Failed(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+                Recv::Eof => crate::t!("echo-eof"),
+                Recv::WouldBlock => crate::t!("echo-nothing"),
+                Recv::Failed(e) => {
+                    crate::t!("echo-failed", why = std::io::Error::from(e).to_string())
+                }
             };
             tr.end(call, start, got, note);
         }
@@ -337,19 +340,19 @@ impl Conn {
                     n = n.to_string(),
                     shown = escape(&data[..n], 32)
                 ),
-                Ok(n) if n == data.len() => {
-                    format!("echo {n} bytes back: {}", escape(&data[..n], 32))
-                }
-                Ok(n) => format!(
-                    "partial send: {n} of {} bytes fit in the socket buffer; {} wait",
-                    data.len(),
-                    data.len() - n
+                Ok(n) if n == data.len() => crate::t!(
+                    "echo-back",
+                    n = n.to_string(),
+                    shown = escape(&data[..n], 32)
                 ),
-                Err(Errno::AGAIN) => format!(
-                    "send buffer full: {} bytes wait for writability",
-                    data.len()
+                Ok(n) => crate::t!(
+                    "echo-partial",
+                    n = n.to_string(),
+                    all = data.len().to_string(),
+                    left = (data.len() - n).to_string()
                 ),
-                Err(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+                Err(Errno::AGAIN) => crate::t!("echo-full", all = data.len().to_string()),
+                Err(e) => crate::t!("echo-failed", why = std::io::Error::from(e).to_string()),
             };
             tr.end(call, start, r, note);
         }

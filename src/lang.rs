@@ -153,6 +153,51 @@ pub fn text_in(lang: Lang, id: &str, args: &[(&'static str, Arg)]) -> String {
     LOCALES.lookup_with_args(&lang.id(), id, &args)
 }
 
+/// A message named by id and nothing else, looked up only when it is shown: as a call's gloss
+/// or a remark, it costs nothing in a run whose trace records nothing (`bench`). Made with
+/// [`msg!`](crate::msg).
+#[derive(Clone, Copy, Debug)]
+pub struct Msg(pub &'static str);
+
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&text(self.0, &[]))
+    }
+}
+
+/// A text of the model registry (`what`: `summary`, `state`) in this run's language: the
+/// message `MODEL-WHAT` where a translation has it, else the registry's English. The registry's
+/// translations come model by model; the other texts are all in both languages.
+pub fn registry(model: &str, what: &str, english: &'static str) -> String {
+    let id = format!("{model}-{what}");
+    match current() {
+        Lang::En => english.to_string(),
+        lang => LOCALES
+            .lookup_no_default_fallback::<&str>(&lang.id(), &id, None)
+            .unwrap_or_else(|| english.to_string()),
+    }
+}
+
+impl<T> crate::trace::Gloss<T> for Msg {
+    fn say(self, _: &Result<T, rustix::io::Errno>) -> String {
+        text(self.0, &[])
+    }
+}
+
+impl crate::trace::Remark for Msg {
+    fn say(self) -> String {
+        text(self.0, &[])
+    }
+}
+
+/// `msg!("id")`: a [`Msg`], the message `id` looked up when it is shown.
+#[macro_export]
+macro_rules! msg {
+    ($id:literal) => {
+        $crate::lang::Msg($id)
+    };
+}
+
 /// `t!("id")`, `t!("id", name = value, …)`: the message in this run's language (see the
 /// module's doc). A value is text (shown as it is: format numbers first, e.g. with the
 /// thousands' separators) or a number (for a plural's choice).
@@ -247,8 +292,16 @@ mod coverage {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    /// The ids a Fluent file defines (`id = …` at the start of a line).
-    fn ids(ftl: &str) -> BTreeSet<String> {
+    /// The ids the Fluent files of one language define (`id = …` at the start of a line).
+    fn ids(lang: &str) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("locales")
+            .join(lang);
+        let ftl: String = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
         ftl.lines()
             .filter_map(|l| l.split_once(" ="))
             .map(|(id, _)| id)
@@ -268,10 +321,11 @@ mod coverage {
                 used(&path, found);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                // `t!("…"` (perhaps across a line break), not `format!("…"`.
-                for (at, _) in text.match_indices("t!(") {
+                // `t!("…"` or `msg!("…"` (perhaps across a line break), not `format!("…"`.
+                let named = text.match_indices("t!(").chain(text.match_indices("msg!("));
+                for (at, m) in named {
                     let before = text[..at].chars().next_back().unwrap_or(' ');
-                    let Some(quoted) = text[at + 3..].trim_start().strip_prefix('"') else {
+                    let Some(quoted) = text[at + m.len()..].trim_start().strip_prefix('"') else {
                         continue;
                     };
                     if before.is_alphanumeric() || before == '_' {
@@ -290,8 +344,7 @@ mod coverage {
 
     #[test]
     fn every_message_is_in_both_languages_and_every_id_used_exists() {
-        let en = ids(include_str!("../locales/en/iomodels.ftl"));
-        let zh = ids(include_str!("../locales/zh-CN/iomodels.ftl"));
+        let (en, zh) = (ids("en"), ids("zh-CN"));
         assert!(en.len() > 50, "{en:?}");
         let only_en: Vec<_> = en.difference(&zh).collect();
         let only_zh: Vec<_> = zh.difference(&en).collect();
@@ -300,6 +353,15 @@ mod coverage {
             "untranslated: {only_en:?}; not in English: {only_zh:?}"
         );
         let mut code = BTreeSet::new();
+        // The registry's texts are looked up by the model's name (`super::registry`).
+        for m in crate::models::MODELS {
+            for what in ["summary", "state"] {
+                let id = format!("{}-{what}", m.name);
+                if en.contains(&id) {
+                    code.insert(id);
+                }
+            }
+        }
         used(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
             &mut code,

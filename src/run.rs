@@ -299,7 +299,8 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
         &done.summary.kernel,
     ));
     if let Some(t) = &mut printer.text {
-        t.finish(model.name, &done.summary, model.state, &notice, opts.serve);
+        let state = crate::lang::registry(model.name, "state", model.state);
+        t.finish(model.name, &done.summary, &state, &notice, opts.serve);
     }
     if let Some(j) = &mut printer.json {
         j.finish(model.name, &done.summary, model.state, &notice, opts.serve);
@@ -568,21 +569,23 @@ fn start_server(
 /// The trace's first line: the model, its figure, and what is about to happen.
 fn title(model: &Model, scenario: Option<&(String, Scenario)>, local: SocketAddr) -> String {
     match scenario {
-        Some((name, sc)) => format!(
-            "iomodels {} — UNP figure {}: {} · scenario `{name}`: {} clients, {} ms",
-            model.name,
-            model.figure,
-            model.summary,
-            sc.clients().len(),
-            sc.length().as_millis()
+        Some((name, sc)) => crate::t!(
+            "title-scenario",
+            model = model.name,
+            figure = model.figure,
+            summary = crate::lang::registry(model.name, "summary", model.summary),
+            scenario = name,
+            clients = sc.clients().len().to_string(),
+            ms = sc.length().as_millis().to_string()
         ),
-        None => format!(
-            "iomodels {} — UNP figure {}: {} · serving on {local}: try `nc {} {}` (Ctrl-C ends)",
-            model.name,
-            model.figure,
-            model.summary,
-            local.ip(),
-            local.port()
+        None => crate::t!(
+            "title-serve",
+            model = model.name,
+            figure = model.figure,
+            summary = crate::lang::registry(model.name, "summary", model.summary),
+            addr = local.to_string(),
+            ip = local.ip().to_string(),
+            port = local.port().to_string()
         ),
     }
 }
@@ -637,7 +640,7 @@ fn start_clients(
             };
             rec.info(
                 "harness",
-                format!("the scenario is over: the harness {}", StopHandle::HOW),
+                crate::t!("harness-over", how = StopHandle::HOW.to_string()),
             );
             stop.stop();
             // The idle crowd hangs up only now, after the listener was shut down.
@@ -665,7 +668,10 @@ fn watch_signals(rec: Recorder, stop: StopHandle, signalled: Arc<AtomicUsize>) -
             let name = signal_name(sig);
             rec.info(
                 "harness",
-                format!("{name}: the harness {}", StopHandle::HOW),
+                format!(
+                    "{name}: {}",
+                    crate::t!("harness-stops", how = StopHandle::HOW.to_string())
+                ),
             );
             stop.stop();
         })

@@ -136,7 +136,7 @@ impl StopHandle {
     }
 
     /// What the harness does to stop the server, for its trace line.
-    pub const HOW: &str = sys::Stopper::HOW;
+    pub const HOW: crate::lang::Msg = sys::Stopper::HOW;
 
     /// Connections the server has accepted so far (a counter, not a system call), so that the
     /// harness can keep its idle crowd within the listen backlog.
@@ -159,7 +159,7 @@ impl Server {
             .call(
                 Call::new("getsockname", Stage::Setup).fd(fd),
                 || rustix::net::getsockname(&listener),
-                "which port did we get?",
+                crate::msg!("server-getsockname"),
             )
             .context("getsockname() failed")?;
         let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
@@ -454,7 +454,11 @@ impl Server {
                 .unwrap_or_else(|e| e.into_inner())
                 .release(&mut self.tr);
         }
-        sys::close(&mut self.tr, self.listener, "close the listener");
+        sys::close(
+            &mut self.tr,
+            self.listener,
+            crate::msg!("server-close-listener"),
+        );
         sys::cpu_time(&mut self.tr);
     }
 }
@@ -487,7 +491,7 @@ fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<O
     let bound = tr.call(
         Call::new("bind", Stage::Setup).fd(fd).args(addr),
         || rustix::net::bind(&listener, &addr),
-        "claim the address and port",
+        crate::msg!("server-bind"),
     );
     if let Err(e) = bound {
         let why = match e {
@@ -505,9 +509,7 @@ fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<O
     tr.call(
         Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
         || rustix::net::listen(&listener, BACKLOG),
-        |_: &rustix::io::Result<()>| {
-            format!("accept connections; the kernel queues up to {BACKLOG} finished handshakes")
-        },
+        |_: &rustix::io::Result<()>| crate::t!("server-listen", backlog = BACKLOG.to_string()),
     )
     .context("listen() failed")?;
     Ok(listener)
@@ -533,16 +535,13 @@ pub struct Job<A, G, D> {
 /// What an accept's result means: `note` (the model's) for a client, or why there is none.
 fn accepted(r: &rustix::io::Result<sys::Accepted>, wake_up: bool, note: &str) -> String {
     match r {
-        Ok(_) if wake_up => "the harness's wake-up connection: the run is over",
-        Ok(_) => note,
-        Err(Errno::INVAL) => "the listener was shut down: the run is over",
-        Err(Errno::AGAIN) => "no client is waiting to be accepted",
-        Err(Errno::MFILE) => {
-            "out of descriptors (EMFILE): every descriptor this process may open is in use"
-        }
-        Err(_) => "accept failed",
+        Ok(_) if wake_up => crate::t!("accept-wake-up"),
+        Ok(_) => note.to_string(),
+        Err(Errno::INVAL) => crate::t!("accept-shut"),
+        Err(Errno::AGAIN) => crate::t!("accept-nobody"),
+        Err(Errno::MFILE) => crate::t!("accept-emfile"),
+        Err(_) => crate::t!("accept-failed"),
     }
-    .into()
 }
 
 /// The gloss of a readiness model's `fcntl(O_NONBLOCK)` on its listener: a client that gives
@@ -550,14 +549,15 @@ fn accepted(r: &rustix::io::Result<sys::Accepted>, wake_up: bool, note: &str) ->
 /// accept wait (UNP §16.6).
 pub fn accept_never_waits(waiter: &'static str) -> impl FnOnce(&rustix::io::Result<()>) -> String {
     move |_| {
-        format!(
-            "a client that gives up between {waiter} and {a} must not make {a} wait (UNP §16.6)",
-            a = sys::ACCEPT.0
+        crate::t!(
+            "accept-never-waits",
+            waiter = waiter,
+            accept = sys::ACCEPT.0
         )
     }
 }
 
 /// Why an accepted socket is made nonblocking: the gloss of its `fcntl`.
 fn never_wait(_: &rustix::io::Result<()>) -> String {
-    format!("{} and {} will never wait", sys::RECV, sys::SEND)
+    crate::t!("never-wait", recv = sys::RECV, send = sys::SEND)
 }

@@ -87,7 +87,7 @@ pub(crate) mod server {
         set_nonblocking(
             &mut srv.tr,
             &srv.listener,
-            "accept4 must never wait: every wake-up accepts until EAGAIN, and a client that gives up in between must not block us (UNP §16.6)",
+            crate::msg!("epoll-listener-nonblocking"),
         );
         let mut ep = match ep {
             Some(ep) => ep,
@@ -97,13 +97,10 @@ pub(crate) mod server {
         let (only, why) = if srv.knobs.exclusive {
             (
                 EventFlags::EXCLUSIVE,
-                "tell us when a client is waiting, but wake only one or more of the threads waiting on it, not all",
+                crate::msg!("epoll-listener-exclusive"),
             )
         } else {
-            (
-                EventFlags::empty(),
-                "tell us when a client is waiting to be accepted",
-            )
+            (EventFlags::empty(), crate::msg!("epoll-listener"))
         };
         ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
         ep.mark_listener(&srv.listener);
@@ -121,13 +118,13 @@ pub(crate) mod server {
                 // The listener: accept one client (level) or every waiting client (edge).
                 if fd == lfd {
                     let note = if edge {
-                        "edge-triggered: accept until EAGAIN, or a waiting client is never announced again"
+                        crate::t!("epoll-accept-edge")
                     } else {
-                        "epoll said the listener is readable: a client is waiting"
+                        crate::t!("epoll-accept-level")
                     };
-                    let over = srv.accept_waiting(note, |srv, conn| {
+                    let over = srv.accept_waiting(&note, |srv, conn| {
                         let interest = EventFlags::IN | EventFlags::RDHUP | et;
-                        let why = "watch the new client: tell us when it sends or hangs up";
+                        let why = crate::msg!("epoll-watch-client");
                         ep.add(&mut srv.tr, &conn.fd, interest, why)?;
                         let more = false;
                         conns.insert(
@@ -175,10 +172,7 @@ pub(crate) mod server {
             }
         }
         for (_, w) in conns {
-            w.conn.close(
-                &mut srv.tr,
-                "the run is over (close also removes it from the interest list)",
-            );
+            w.conn.close(&mut srv.tr, &crate::t!("epoll-run-over"));
         }
         ep.close(&mut srv.tr);
         Ok(())
@@ -201,7 +195,7 @@ pub(crate) mod server {
         if failed || w.conn.finished() {
             let w = conns.remove(&fd).expect("still there");
             let _ = ep.delete(tr, &w.conn.fd);
-            w.conn.close(tr, closing(failed));
+            w.conn.close(tr, &closing(failed));
             return Ok(());
         }
         // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
@@ -274,30 +268,24 @@ pub(crate) mod server {
     }
 
     /// Why interest changed to `want`: the gloss of its `epoll_ctl(MOD)`.
-    fn change(want: EventFlags) -> &'static str {
+    fn change(want: EventFlags) -> crate::lang::Msg {
         match (
             want.contains(EventFlags::IN),
             want.contains(EventFlags::OUT),
         ) {
-            (true, true) => {
-                "bytes wait to be echoed: tell us when there is room to send (EPOLLOUT)"
-            }
-            (true, false) => {
-                "everything echoed: stop asking for EPOLLOUT, or it would fire without end"
-            }
-            (false, true) => {
-                "backpressure: the echo backlog is full, stop reading this client until it drains"
-            }
-            (false, false) => "nothing to read or send",
+            (true, true) => crate::msg!("epoll-change-both"),
+            (true, false) => crate::msg!("epoll-change-in"),
+            (false, true) => crate::msg!("epoll-change-out"),
+            (false, false) => crate::msg!("epoll-change-none"),
         }
     }
 
     /// Why a connection is closed mid-run.
-    fn closing(failed: bool) -> &'static str {
+    fn closing(failed: bool) -> String {
         if failed {
-            "the connection failed: drop it"
+            crate::t!("conn-failed")
         } else {
-            "echoed everything and the client is done"
+            crate::t!("conn-done")
         }
     }
 
@@ -355,17 +343,18 @@ pub(crate) mod server {
 fn notice(s: &Summary) -> Vec<String> {
     let ctl = s.calls.get("epoll_ctl").copied().unwrap_or(0);
     vec![
-        format!(
-            "{} wakeups; each handed back {:.1} ready descriptors and the process looked at exactly those — nothing scanned, however many connections are open (highest descriptor {})",
-            s.wakeups,
-            s.ready as f64 / s.wakeups.max(1) as f64,
-            s.max_fd
+        crate::t!(
+            "epoll-notice-wakeups",
+            wakeups = s.wakeups.to_string(),
+            ready = format!("{:.1}", s.ready as f64 / s.wakeups.max(1) as f64),
+            max = s.max_fd.to_string()
         ),
-        format!(
-            "{ctl} epoll_ctl calls kept the kernel's interest list in step with what each connection needs (ADD per client, MOD for EPOLLOUT and backpressure, DEL before close); {} system calls and {:.1} ms of server CPU in a {:.1} ms run",
-            s.syscalls,
-            s.cpu_us as f64 / 1e3,
-            s.run_us as f64 / 1e3
+        crate::t!(
+            "epoll-notice-ctl",
+            ctl = ctl.to_string(),
+            calls = s.syscalls.to_string(),
+            cpu = format!("{:.1}", s.cpu_us as f64 / 1e3),
+            run = format!("{:.1}", s.run_us as f64 / 1e3)
         ),
     ]
 }

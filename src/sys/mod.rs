@@ -147,10 +147,10 @@ fn record_cpu(tr: &mut Tracer, call: Call, read: impl FnOnce() -> Result<CpuTime
         |r, ev| ev.cpu_us = Some(CpuTimes::of(r).user_us + CpuTimes::of(r).sys_us),
         |r: &Result<CpuTimes>| {
             let t = CpuTimes::of(r);
-            format!(
-                "this thread's CPU: {:.1} ms user + {:.1} ms system",
-                t.user_us as f64 / 1e3,
-                t.sys_us as f64 / 1e3
+            crate::t!(
+                "sys-cpu",
+                user = format!("{:.1}", t.user_us as f64 / 1e3),
+                sys = format!("{:.1}", t.sys_us as f64 / 1e3)
             )
         },
     );
@@ -262,7 +262,7 @@ impl Stopper {
     }
 
     /// What the harness says it does.
-    pub const HOW: &str = "connects once more to wake the server";
+    pub const HOW: crate::lang::Msg = crate::msg!("stop-how-connect");
 }
 
 /// The model failed: nothing to do before teardown's close, which refuses waiting clients.

@@ -18,7 +18,7 @@ pub mod timeline;
 mod tracer;
 
 pub use event::{Event, Kind, Stage};
-pub use tracer::{Call, Gloss, Recorder, Ret, Started, Tracer};
+pub use tracer::{Call, Gloss, Recorder, Remark, Ret, Started, ThreadId, Tracer};
 
 /// Escapes bytes for a one-line gloss: printable ASCII as is, the rest as `\n`, `\xNN`.
 pub fn escape(bytes: &[u8], max: usize) -> String {

@@ -75,7 +75,12 @@ impl Recorder {
         let start = t.begin();
         let (name, tid, note) = id();
         t.tid = tid;
-        t.end(Call::new(name, Stage::Setup), start, Ok(tid), note);
+        t.end(
+            Call::new(name, Stage::Setup),
+            start,
+            Ok(tid),
+            note.to_string(),
+        );
         t
     }
 
@@ -203,7 +208,7 @@ impl Tracer {
             self.flush_spins();
             let mut ev = self.event(call, start);
             ev.kind = Kind::Wait;
-            ev.note = "the thread sleeps in the kernel until this call can return".into();
+            ev.note = crate::t!("sys-blocks");
             self.rec.send(ev);
         }
         start
@@ -401,7 +406,7 @@ impl<T, F: FnOnce(&Result<T, rustix::io::Errno>) -> String> Gloss<T> for F {
 }
 
 /// A thread's id, and the call that gave it with its gloss (`("gettid", 1234, "…")`).
-pub type ThreadId = (&'static str, i64, &'static str);
+pub type ThreadId = (&'static str, i64, crate::lang::Msg);
 
 /// A remark that is not a call ([`Tracer::info`]): a fixed sentence, or a closure that builds
 /// one, run only when the trace records.
@@ -481,7 +486,7 @@ mod tests {
 
     /// A thread id for tests, as if `gettid` had answered 1.
     fn test_id() -> ThreadId {
-        ("gettid", 1, "")
+        ("gettid", 1, crate::msg!("sys-gettid"))
     }
 
     fn spin(t: &mut Tracer, fd: i64) {

@@ -28,26 +28,26 @@ pub const ACCEPT: (&str, &str) = ("accept", "");
 
 /// This thread's id: `pthread_threadid_np` on macOS (the id `dtruss` and Activity Monitor show).
 #[cfg(target_vendor = "apple")]
-pub fn thread_id() -> (&'static str, i64, &'static str) {
+pub fn thread_id() -> crate::trace::ThreadId {
     let mut id = 0u64;
     // SAFETY: a null thread means the calling thread; `id` is a valid place for the answer.
     unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
     (
         "pthread_threadid_np",
         id as i64,
-        "this thread's id, as dtruss shows it",
+        crate::msg!("sys-gettid-macos"),
     )
 }
 
 /// This thread's id: `pthread_getthreadid_np` on FreeBSD (the `thr_self` id truss shows).
 #[cfg(target_os = "freebsd")]
-pub fn thread_id() -> (&'static str, i64, &'static str) {
+pub fn thread_id() -> crate::trace::ThreadId {
     // SAFETY: no arguments, no failure: it returns the calling thread's id.
     let tid = unsafe { libc::pthread_getthreadid_np() } as i64;
     (
         "pthread_getthreadid_np",
         tid,
-        "this thread's id, as truss shows it",
+        crate::msg!("sys-gettid-freebsd"),
     )
 }
 
@@ -58,7 +58,7 @@ pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
     let fd = tr.call(
         Call::new("socket", SETUP).args(format_args!("{fam}, SOCK_STREAM")),
         || rustix::net::socket(family, SocketType::STREAM, None),
-        "a TCP socket that will listen",
+        crate::msg!("sys-socket"),
     )?;
     set_cloexec(tr, &fd, "keep it out of programs we might exec");
     Ok(fd)

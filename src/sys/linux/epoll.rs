@@ -3,7 +3,7 @@
 //!
 //! See epoll_create1(2), epoll_ctl(2), epoll_wait(2).
 
-use crate::trace::{Call, Stage, Tracer, names};
+use crate::trace::{Call, Gloss, Stage, Tracer, names};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io::Result;
@@ -37,7 +37,7 @@ impl Epoll {
         let fd = tr.call(
             Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
             || epoll::create(epoll::CreateFlags::CLOEXEC),
-            "an epoll instance: the kernel will keep our interest list",
+            crate::msg!("epoll-create"),
         )?;
         Ok(Epoll {
             fd,
@@ -54,7 +54,7 @@ impl Epoll {
         tr: &mut Tracer,
         fd: &impl AsFd,
         flags: EventFlags,
-        why: &str,
+        why: impl Gloss<()>,
     ) -> Result<()> {
         self.ctl(tr, Ctl::Add, fd.as_fd(), flags, why)?;
         self.watched += 1;
@@ -73,7 +73,7 @@ impl Epoll {
         tr: &mut Tracer,
         fd: &impl AsFd,
         flags: EventFlags,
-        why: &str,
+        why: impl Gloss<()>,
     ) -> Result<()> {
         self.ctl(tr, Ctl::Mod, fd.as_fd(), flags, why)
     }
@@ -86,7 +86,7 @@ impl Epoll {
                 .fd(self.fd.as_raw_fd())
                 .args(format_args!("EPOLL_CTL_DEL, {raw}")),
             || epoll::delete(&self.fd, fd),
-            "stop watching it before closing",
+            crate::msg!("epoll-del"),
         )?;
         self.watched -= 1;
         Ok(())
@@ -124,11 +124,13 @@ impl Epoll {
                     .then_some(true);
             },
             |r: &Result<usize>| match r {
-                Ok(n) => format!(
-                    "{n} ready out of {watched} watched, handed to us directly — nothing to scan: {}",
-                    ready_list(ready)
+                Ok(n) => crate::t!(
+                    "epoll-ready",
+                    n = n.to_string(),
+                    watched = watched.to_string(),
+                    which = ready_list(ready)
                 ),
-                Err(_) => "epoll_wait failed".into(),
+                Err(_) => crate::t!("epoll-wait-failed"),
             },
         );
         r
@@ -136,7 +138,7 @@ impl Epoll {
 
     /// Closes the instance (closing a descriptor also takes it off every interest list).
     pub fn close(self, tr: &mut Tracer) {
-        crate::sys::close(tr, self.fd, "close the epoll instance");
+        crate::sys::close(tr, self.fd, crate::msg!("epoll-close"));
     }
 
     /// `epoll_ctl(ADD|MOD)`, its flags by name; the descriptor is the event's data.
@@ -146,7 +148,7 @@ impl Epoll {
         op: Ctl,
         fd: BorrowedFd,
         flags: EventFlags,
-        why: &str,
+        why: impl Gloss<()>,
     ) -> Result<()> {
         let raw = fd.as_raw_fd();
         let data = epoll::EventData::new_u64(raw as u64);

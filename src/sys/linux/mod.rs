@@ -26,9 +26,9 @@ pub const SPAWN: &str = "clone3";
 pub const ACCEPT: (&str, &str) = ("accept4", "SOCK_CLOEXEC");
 
 /// `gettid`: the TID that strace shows.
-pub fn thread_id() -> (&'static str, i64, &'static str) {
+pub fn thread_id() -> crate::trace::ThreadId {
     let tid = rustix::thread::gettid().as_raw_nonzero().get() as i64;
-    ("gettid", tid, "this thread's id: the TID that strace shows")
+    ("gettid", tid, crate::msg!("sys-gettid"))
 }
 
 /// `socket(…, SOCK_STREAM|SOCK_CLOEXEC)`. See socket(2).
@@ -37,7 +37,7 @@ pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
     tr.call(
         Call::new("socket", SETUP).args(format_args!("{fam}, SOCK_STREAM|SOCK_CLOEXEC")),
         || rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None),
-        "a TCP socket that will listen",
+        crate::msg!("sys-socket"),
     )
 }
 
@@ -77,17 +77,16 @@ pub struct Stopper {
 
 /// `fcntl(F_DUPFD_CLOEXEC)`: a second handle to the listener, for the harness.
 pub fn stopper(tr: &mut Tracer, listener: &OwnedFd, _local: SocketAddr) -> Result<Stopper> {
-    dup(
-        tr,
-        listener,
-        "a second handle to the listener, for the harness to stop us with",
-    )
-    .map(|listener| Stopper { listener })
+    dup(tr, listener, crate::msg!("sys-dup-stopper")).map(|listener| Stopper { listener })
 }
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: another descriptor number for the same open socket;
 /// `why` is the gloss. See fcntl(2), dup(2).
-pub fn dup(tr: &mut Tracer, fd: &OwnedFd, why: &str) -> Result<OwnedFd> {
+pub fn dup(
+    tr: &mut Tracer,
+    fd: &OwnedFd,
+    why: impl crate::trace::Gloss<OwnedFd>,
+) -> Result<OwnedFd> {
     tr.call(
         Call::new("fcntl", SETUP)
             .fd(fd.as_raw_fd())
@@ -104,7 +103,7 @@ impl Stopper {
     }
 
     /// What the harness says it does.
-    pub const HOW: &str = "shuts the listener down";
+    pub const HOW: crate::lang::Msg = crate::msg!("stop-how-shutdown");
 }
 
 /// The model failed: shut the listener down (the harness's duplicate keeps it open), so that

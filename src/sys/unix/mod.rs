@@ -17,10 +17,7 @@ pub const SEND: &str = "sendto";
 pub const IOCTL: &str = "ioctl";
 
 /// The listener's socket option, and why.
-pub const PORT_OPTION: (&str, &str) = (
-    "SO_REUSEADDR",
-    "let a restarted server reuse the port at once",
-);
+pub const PORT_OPTION: (&str, crate::lang::Msg) = ("SO_REUSEADDR", crate::msg!("sys-port-option"));
 
 /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`.
 pub fn set_port_option(listener: &OwnedFd) -> Result<()> {

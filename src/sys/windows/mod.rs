@@ -28,9 +28,9 @@ pub const IOCTL: &str = "ioctlsocket";
 pub const SEND_FLAGS: SendFlags = SendFlags::empty();
 /// The listener's socket option, and why. Not `SO_REUSEADDR`: on Windows it lets a socket
 /// bind a port another socket is already listening on, so a busy `--port` would go unnoticed.
-pub const PORT_OPTION: (&str, &str) = (
+pub const PORT_OPTION: (&str, crate::lang::Msg) = (
     "SO_EXCLUSIVEADDRUSE",
-    "no other socket may bind this port while we hold it (Windows' SO_REUSEADDR would let two servers share it; a restarted server can rebind at once anyway)",
+    crate::msg!("sys-port-option-windows"),
 );
 
 /// `setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)`.
@@ -62,14 +62,10 @@ pub fn raw(fd: &impl AsRawFd) -> i32 {
 }
 
 /// `GetCurrentThreadId`: the id Process Explorer and debuggers show.
-pub fn thread_id() -> (&'static str, i64, &'static str) {
+pub fn thread_id() -> crate::trace::ThreadId {
     // SAFETY: no arguments, no failure.
     let tid = unsafe { GetCurrentThreadId() } as i64;
-    (
-        "GetCurrentThreadId",
-        tid,
-        "this thread's id, as Process Monitor shows it",
-    )
+    ("GetCurrentThreadId", tid, crate::msg!("sys-gettid-windows"))
 }
 
 /// `WSAStartup(2.2)` (once per process before any socket; later calls only count up), then
@@ -90,13 +86,13 @@ pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
     tr.call(
         Call::new("WSAStartup", SETUP).args("2.2"),
         startup,
-        "load Winsock: a process calls it before its first socket",
+        crate::msg!("sys-wsastartup"),
     )?;
     let (family, fam) = super::family(addr);
     tr.call(
         Call::new("socket", SETUP).args(format_args!("{fam}, SOCK_STREAM, 0")),
         || rustix::net::socket(family, SocketType::STREAM, None),
-        "a TCP socket that will listen (Winsock's socket() allows overlapped I/O)",
+        crate::msg!("sys-socket-windows"),
     )
 }
 
