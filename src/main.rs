@@ -200,9 +200,14 @@ struct CompareArgs {
     /// Models to compare (default: every model this OS has)
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
-    /// Script the clients with this scenario file (default: the built-in classroom scenario)
+    /// Script the clients with this scenario file (default: the built-in classroom scenario;
+    /// with --app chat, demos/chat.scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// The app every model serves: echo, or chat (each line to every other client), which
+    /// leaves out the models that serve one client at a time and counts the room's deliveries
+    #[arg(long, value_enum, default_value_t = chat::App::Echo)]
+    app: chat::App,
     /// text for people, json for programs, markdown for slides and the book, perfetto for
     /// ui.perfetto.dev
     #[arg(long, value_enum, default_value_t = compare::Format::Text)]
