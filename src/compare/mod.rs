@@ -185,10 +185,7 @@ fn can_serve(models: Vec<&'static Model>, named: bool, knobs: &Knobs) -> Vec<&'s
                 return true;
             };
             if named {
-                crate::say!(
-                    "`{}` is left out though you named it: it cannot chat. {why}",
-                    m.name
-                );
+                crate::say!("left out though you named it: {why}");
             } else {
                 crate::say!("left out: {why}");
             }
