@@ -145,8 +145,9 @@ fn text<'a>(alphabet: &'a [u8], shape: &Shape, s: usize, seq: u64) -> &'a [u8] {
     &alphabet[at..at + shape.size - 1]
 }
 
-/// Opens a connection per member, makes them join, then drives the senders until `until`.
-/// `cpu` reads the server's CPU time, once the room is full and at the end.
+/// Makes a member of each of `streams` (the senders first), waits until all have joined, then
+/// drives the senders until `until`. `cpu` reads the server's CPU time, once the room is full
+/// and at the end.
 pub fn drive(
     streams: Vec<TcpStream>,
     shape: Shape,
