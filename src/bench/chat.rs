@@ -11,7 +11,8 @@
 //! A delivery is one relayed line (`sI: …`) received by one member, checked: its sender, its
 //! length, and that it is that sender's next line, byte for byte. The room sends each line to
 //! every member but its sender, so senders receive the other senders' lines too: K × (N+K−1)
-//! deliveries per round of lines, all counted, all work the server did.
+//! deliveries per round of lines, all counted, all work the server did. Members ACK at once
+//! (`TCP_QUICKACK`), so that the server's Nagle and our delayed ACKs do not set the pace.
 
 use super::child::{self, Server, Target};
 use super::load::Until;
@@ -298,6 +299,10 @@ pub fn drive(
             let why = match rustix::net::recv(&c.fd, &mut buf, RecvFlags::empty()) {
                 Ok((0, _)) => "the server closed the connection".to_string(),
                 Ok((got, _)) => {
+                    // ACK at once: the server's sockets keep Nagle's algorithm, which holds a
+                    // small send back until the last is ACKed, and a delayed ACK (up to 40 ms)
+                    // would then set the pace, not the model (16 times slower here).
+                    let _ = rustix::net::sockopt::set_tcp_quickack(&c.fd, true);
                     let mut rest = &buf[..got];
                     while let Some(end) = rest.iter().position(|&b| b == b'\n') {
                         c.partial.extend_from_slice(&rest[..end]);
@@ -449,7 +454,7 @@ pub struct Row {
     pub bytes_per_s: f64,
     /// The server child's user+system CPU during the load.
     pub server_cpu_ms: f64,
-    pub cpu_per_1000_deliveries_ms: f64,
+    pub cpu_per_1000_deliveries_us: f64,
     /// Members the room dropped for reading too slowly, over all rounds.
     pub dropped: Vec<String>,
     pub errors: Vec<String>,
@@ -534,9 +539,9 @@ pub fn bench(opts: &ChatOpts) -> Result<i32> {
                 deliveries_per_s: median(os.iter().map(|o| rate(o, o.deliveries)).collect()),
                 bytes_per_s: median(os.iter().map(|o| rate(o, o.bytes)).collect()),
                 server_cpu_ms: median(os.iter().map(|o| o.cpu.as_secs_f64() * 1e3).collect()),
-                cpu_per_1000_deliveries_ms: median(
+                cpu_per_1000_deliveries_us: median(
                     os.iter()
-                        .map(|o| o.cpu.as_secs_f64() * 1e6 / o.deliveries.max(1) as f64)
+                        .map(|o| o.cpu.as_secs_f64() * 1e9 / o.deliveries.max(1) as f64)
                         .collect(),
                 ),
                 dropped: os.iter().flat_map(|o| o.dropped.iter().cloned()).collect(),
@@ -583,7 +588,7 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
         Format::Csv => {
             writeln!(
                 out,
-                "model,senders,receivers,size,deliveries,rounds,seconds,deliveries_per_s,bytes_per_s,server_cpu_ms,cpu_per_1000_deliveries_ms,dropped,errors"
+                "model,senders,receivers,size,deliveries,rounds,seconds,deliveries_per_s,bytes_per_s,server_cpu_ms,cpu_per_1000_deliveries_us,dropped,errors"
             )?;
             for r in rows {
                 writeln!(
@@ -599,7 +604,7 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
                     r.deliveries_per_s,
                     r.bytes_per_s,
                     r.server_cpu_ms,
-                    r.cpu_per_1000_deliveries_ms,
+                    r.cpu_per_1000_deliveries_us,
                     r.dropped.len(),
                     r.errors.len()
                 )?;
@@ -612,7 +617,7 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
                 "deliveries/s",
                 "MB/s",
                 "server CPU ms",
-                "CPU ms/1,000 deliveries",
+                "CPU µs/1,000 deliveries",
                 "dropped",
                 "deliveries checked",
             ]);
@@ -623,7 +628,7 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
                     format!("{:.0}", r.deliveries_per_s),
                     format!("{:.1}", r.bytes_per_s / 1e6),
                     format!("{:.0}", r.server_cpu_ms),
-                    format!("{:.2}", r.cpu_per_1000_deliveries_ms),
+                    format!("{:.1}", r.cpu_per_1000_deliveries_us),
                     r.dropped.len().to_string(),
                     if r.errors.is_empty() {
                         r.deliveries.to_string()
@@ -664,9 +669,12 @@ pub fn legend(shape: &Shape) -> String {
          bytes, its turn). Each of the {k} senders sends {size}-byte lines as fast as the room \
          carries them, at most {w} lines ahead of the slowest member (so that no member's queue \
          nears the server's --max-pending of 256 KiB), what its window allows in one send; each line goes to the {r} receivers and \
-         the other {k1} senders: {per} deliveries when every sender has sent a line. The clock \
-         and the CPU start once all {m} members have joined. CPU/1,000 deliveries is the \
-         server's user+system time over the load per thousand deliveries. Dropped: members the \
+         the other {k1} senders: {per} deliveries when every sender has sent a line. Members ACK \
+         at once (TCP_QUICKACK after each read): the server's sockets keep Nagle's algorithm, \
+         and delayed ACKs would set the pace. The clock and the CPU start once all {m} members \
+         have joined. CPU/1,000 deliveries is the server's user+system time over the load per \
+         thousand deliveries: steadier than deliveries/s, which the load's one thread, checking \
+         every line, may limit. Dropped: members the \
          room dropped for reading too slowly (the window is there to keep it 0).",
         k = shape.senders,
         size = shape.size,
