@@ -201,9 +201,14 @@ struct CompareArgs {
     /// Models to compare (default: every model this OS has)
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
-    /// Script the clients with this scenario file (default: the built-in classroom scenario)
+    /// Script the clients with this scenario file (default: the built-in classroom scenario;
+    /// with --app chat, demos/chat.scenario)
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// The app every model serves: echo, or chat (each line to every other client), which
+    /// leaves out the models that serve one client at a time and counts the room's deliveries
+    #[arg(long, value_enum, default_value_t = chat::App::Echo)]
+    app: chat::App,
     /// text for people, json for programs, markdown for slides and the book, perfetto for
     /// ui.perfetto.dev
     #[arg(long, value_enum, default_value_t = compare::Format::Text)]
@@ -251,10 +256,20 @@ struct BenchArgs {
     /// --scaling: the models to sweep (default: the readiness and completion models here)
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
+    /// The app the servers run: echo, or chat (one room; deliveries per second with
+    /// --senders and --receivers; the models that serve one client at a time are left out)
+    #[arg(long, value_enum, default_value_t = chat::App::Echo)]
+    app: chat::App,
+    /// --app chat: members that send lines as fast as the room carries them [default: 4]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    senders: Option<u32>,
+    /// --app chat: members that only read [default: 16]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    receivers: Option<u32>,
     /// Connections in the closed loop, each sending a message and waiting for its echo
     #[arg(short = 'c', long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     connections: u32,
-    /// Bytes per message
+    /// Bytes per message (--app chat: per line, its newline included, at most 256)
     #[arg(short = 's', long, default_value_t = 64, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     size: u32,
     /// Seconds of load per model (per step with --scaling) [default: 3, or 1 with --scaling]

@@ -204,3 +204,60 @@ fn a_narrow_bench_table_splits_in_two_and_keeps_every_number_whole() {
         );
     }
 }
+
+/// `bench --app chat`: with a quota, every sender's every line reaches every other member,
+/// each checked; with a duration, lines are delivered and no member is dropped.
+#[test]
+fn a_chat_bench_delivers_every_line_to_every_other_member() {
+    let doc: Value = serde_json::from_slice(&util::run_ok(&[
+        "bench",
+        "--app",
+        "chat",
+        "epoll",
+        "select",
+        "--senders",
+        "2",
+        "--receivers",
+        "3",
+        "--messages",
+        "30",
+        "--format",
+        "json",
+    ]))
+    .expect("one JSON document");
+    assert_eq!(doc["app"], "chat");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        // 2 senders × 30 lines, each to the 4 other members.
+        assert_eq!(r["deliveries"], 2 * 30 * 4, "{r}");
+        assert_eq!(r["dropped"].as_array().map(Vec::len), Some(0), "{r}");
+        assert_eq!(r["errors"].as_array().map(Vec::len), Some(0), "{r}");
+    }
+    let doc: Value = serde_json::from_slice(&util::run_ok(&[
+        "bench", "--app", "chat", "epoll", "-d", "0.3", "--format", "json",
+    ]))
+    .expect("one JSON document");
+    let r = &doc["results"][0];
+    assert!(r["deliveries"].as_u64() > Some(0), "{r}");
+    assert!(r["deliveries_per_s"].as_f64() > Some(0.0), "{r}");
+    assert_eq!(r["dropped"].as_array().map(Vec::len), Some(0), "{r}");
+    assert_eq!(r["errors"].as_array().map(Vec::len), Some(0), "{r}");
+}
+
+#[test]
+fn a_chat_bench_refuses_lines_the_room_refuses_and_leaves_blocking_out() {
+    let out = run(&["bench", "--app", "chat", "epoll", "--size", "257"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("a chat line is at most 256 bytes"), "{err}");
+    let out = run(&["bench", "--app", "chat", "blocking", "--messages", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("left out: `blocking` serves one client at a time"),
+        "{err}"
+    );
+    let out = run(&["bench", "--senders", "2", "epoll"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -251,3 +251,102 @@ fn async_table_says_who_waited_and_who_copied() {
         assert!(r["syscalls_per_echo"].as_f64() > Some(0.0), "{r}");
     }
 }
+
+/// The lines the clients of demos/chat.scenario expect: each `expect` step's payload, line by
+/// line (the room delivers each to one member).
+fn chat_expected_lines() -> u64 {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat.scenario");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2) == Some("expect"))
+        .map(|l| l.matches("\\n").count() as u64)
+        .sum()
+}
+
+/// `compare --app chat`: the models that chat each deliver every line the clients expect, none
+/// dropped; a model that serves one client at a time is left out, saying why.
+#[test]
+fn compare_chat_counts_every_expected_delivery_and_leaves_blocking_out() {
+    let models = ["blocking", "nonblocking", "select", "poll", "epoll"];
+    let mut args = vec!["compare", "--app", "chat", "--format", "json"];
+    args.extend(models);
+    let out = util::run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("left out though you named it: `blocking` serves one client at a time"),
+        "{err}"
+    );
+    let cmp = util::events(&out.stdout).remove(0);
+    assert_eq!(cmp["app"], "chat");
+    let table = cmp["table"].as_array().unwrap();
+    let listed: Vec<&str> = table.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(listed, &models[1..]);
+    let expected = chat_expected_lines();
+    assert_eq!(expected, 11, "demos/chat.scenario changed: recount");
+    for r in table {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["deliveries"], expected, "{r}");
+        assert_eq!(r["dropped"], 0, "{r}");
+        assert_eq!(r["lines"], 3, "three lines said to the room: {r}");
+        // Every delivery left in a send; a send may carry several (a queue sent whole).
+        let sends = r["sends"].as_u64().unwrap();
+        assert!((1..=expected).contains(&sends), "{r}");
+        assert!(r["peak_queue"].as_u64() > Some(0), "{r}");
+    }
+    // The figure follows A's first line to the room ("hi bob", 50 ms after the room's last
+    // news to A), not its name: a readiness server is blocked through it.
+    assert_eq!(cmp["figure_read"], "A");
+    assert_eq!(state(&cmp, "epoll"), "blocked");
+    assert!(row(&cmp, "epoll")["stage1_blocked_us"].as_u64() > Some(0));
+    // Expect steps share the row of the step they follow: fewer rows than steps, one cell
+    // per row plus the one before the first step.
+    let steps = cmp["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| {
+        s.as_str()
+            .unwrap()
+            .ends_with("B sends \"hello, room\\n\"; A, C expect lines")
+    }));
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("· A expects"))
+    );
+    for side in cmp["side_by_side"].as_array().unwrap() {
+        assert_eq!(side[1].as_array().unwrap().len(), steps.len() + 1);
+    }
+}
+
+#[test]
+fn compare_chat_with_only_models_that_cannot_chat_is_exit_2() {
+    let out = util::run(&["compare", "--app", "chat", "blocking"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`blocking` serves one client at a time"),
+        "{err}"
+    );
+    assert!(err.contains("none of the models named can chat"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// The text table puts the chat's own numbers first; echo's has none of them.
+#[test]
+fn compare_chat_text_shows_deliveries() {
+    let out = util::run(&["compare", "--app", "chat", "--color", "never", "epoll"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("deliveries"), "{text}");
+    assert!(
+        text.contains("Client A's first line to the room (after its name)"),
+        "{text}"
+    );
+    let echo = util::run(&["compare", "--color", "never", "epoll"]);
+    assert!(!String::from_utf8_lossy(&echo.stdout).contains("deliveries"));
+}

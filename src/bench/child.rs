@@ -1,6 +1,7 @@
 //! A server under test, as a child process: a model (`iomodels MODEL --serve --no-trace`) or a
 //! peer program that speaks the same start-up line. Its CPU time and memory come from `/proc`.
 
+use crate::chat::App;
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -39,11 +40,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(target: &Target) -> Result<Server> {
+        Server::start_app(target, App::Echo)
+    }
+
+    /// A server of `app` (a peer's is its own: an echo).
+    pub fn start_app(target: &Target, app: App) -> Result<Server> {
         let mut cmd = match target {
             Target::Model(m) => {
                 let exe = std::env::current_exe().context("cannot find this program")?;
                 let mut c = Command::new(exe);
                 c.args(m.split_whitespace())
+                    .args(["--app", app.name()])
                     .args(["--serve", "--no-trace", "--port", "0"]);
                 c
             }

@@ -5,6 +5,7 @@
 //! The server runs exactly the code the trace teaches, with a disabled recorder
 //! (`--serve --no-trace`): the numbers measure the lesson, not a benchmark special.
 
+pub mod chat;
 pub mod child;
 pub mod load;
 pub mod plot;
@@ -123,13 +124,20 @@ pub fn measure(
     })
 }
 
-fn progress_bar(show: bool, name: &str, until: Until, conns: usize) -> Option<ProgressBar> {
+/// A bar for one run: its time, or (`Until::Messages`) its `per_message × n` `unit`s.
+fn progress_bar(
+    show: bool,
+    name: &str,
+    until: Until,
+    per_message: usize,
+    unit: &str,
+) -> Option<ProgressBar> {
     if !show {
         return None;
     }
     let (len, unit) = match until {
         Until::Time(d) => (d.as_millis() as u64, "ms"),
-        Until::Messages(n) => (n * conns as u64, "echoes"),
+        Until::Messages(n) => (n * per_message as u64, unit),
     };
     let pb = ProgressBar::new(len);
     pb.set_style(
@@ -203,6 +211,36 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
     }
     if args.plot.is_some() {
         bail!("--plot draws the --scaling sweep: add --scaling");
+    }
+    if args.app == crate::chat::App::Chat {
+        if !args.peer.is_empty() {
+            bail!("--peer servers echo; --app chat benchmarks this program's models");
+        }
+        let models = if args.models.is_empty() {
+            crate::models::MODELS
+                .iter()
+                .filter(|m| m.available())
+                .map(|m| m.name.to_string())
+                .collect()
+        } else {
+            named(&args.models)?
+        };
+        return chat::bench(&chat::ChatOpts {
+            models: chat::can_chat(models),
+            shape: chat::Shape::new(
+                args.senders.unwrap_or(4) as usize,
+                args.receivers.unwrap_or(16) as usize,
+                args.size as usize,
+            )?,
+            until,
+            rounds: args.rounds as usize,
+            format: args.format,
+            progress,
+            width,
+        });
+    }
+    if args.senders.is_some() || args.receivers.is_some() {
+        bail!("--senders and --receivers shape the chat's room: add --app chat");
     }
     let mut targets: Vec<Target> = if args.models.is_empty() && args.peer.is_empty() {
         crate::models::MODELS
@@ -292,7 +330,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             if opts.rounds > 1 {
                 label = format!("{label} {}/{}", round + 1, opts.rounds);
             }
-            let pb = progress_bar(opts.progress, &label, opts.until, conns);
+            let pb = progress_bar(opts.progress, &label, opts.until, conns, "echoes");
             let mut srv = Server::start(t)?;
             let m = measure(&mut srv, conns, opts.size, opts.until, pb.as_ref());
             if let Some(pb) = pb {

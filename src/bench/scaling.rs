@@ -112,6 +112,7 @@ fn sweep(model: &str, opts: &ScalingOpts) -> Result<Sweep> {
             &format!("{model} +{n}"),
             opts.until,
             opts.active,
+            "echoes",
         );
         let m = measure(&mut srv, opts.active, opts.size, opts.until, pb.as_ref());
         if let Some(pb) = pb {

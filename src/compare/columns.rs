@@ -14,7 +14,7 @@ const MIN_COLUMN: usize = 30;
 /// Lines shown per cell before the rest is summed up as "… N more".
 const MAX_CELL_LINES: usize = 10;
 
-pub(super) fn action(a: &crate::scenario::Action) -> String {
+fn action(a: &crate::scenario::Action) -> String {
     use crate::scenario::Action;
     match a {
         Action::Connect(_) => "connects".into(),
@@ -27,6 +27,69 @@ pub(super) fn action(a: &crate::scenario::Action) -> String {
         Action::ExpectAnytime(line) => format!("expects {}", crate::trace::escape(line, 12)),
         Action::ExpectDrop => "expects to be dropped".into(),
     }
+}
+
+/// The side by side's rows: one per scenario step, but the `expect` steps that follow a step
+/// share its row (the server's answer to one line is its fan-out to all who expect it; an
+/// expect step's client event only marks that the client began waiting).
+pub(super) struct StepRows {
+    /// Each row's label: `150 ms · B sends "hello"; A, C expect lines`.
+    pub labels: Vec<String>,
+    /// When each row's step comes (µs).
+    pub at_us: Vec<u64>,
+    /// For each scenario step, its row.
+    pub row_of: Vec<usize>,
+}
+
+impl StepRows {
+    pub(super) fn new(steps: &[crate::scenario::Step]) -> StepRows {
+        use crate::scenario::Action;
+        let expects = |a: &Action| {
+            matches!(
+                a,
+                Action::Expect(_) | Action::ExpectAnytime(_) | Action::ExpectDrop
+            )
+        };
+        let mut rows = StepRows {
+            labels: Vec::new(),
+            at_us: Vec::new(),
+            row_of: Vec::new(),
+        };
+        // Clients expecting, for the row they joined.
+        let mut waiting: Vec<&str> = Vec::new();
+        for s in steps {
+            if !expects(&s.action) || rows.labels.is_empty() {
+                close_row(&mut rows, &mut waiting);
+                rows.labels.push(format!(
+                    "{} ms · {} {}",
+                    s.at.as_millis(),
+                    s.client,
+                    action(&s.action)
+                ));
+                rows.at_us.push(s.at.as_micros() as u64);
+            } else if !waiting.contains(&s.client.as_str()) {
+                waiting.push(&s.client);
+            }
+            rows.row_of.push(rows.labels.len() - 1);
+        }
+        close_row(&mut rows, &mut waiting);
+        rows
+    }
+}
+
+/// Names the clients that expect lines after the last row's step, in its label.
+fn close_row(rows: &mut StepRows, waiting: &mut Vec<&str>) {
+    if let Some(label) = rows.labels.last_mut()
+        && !waiting.is_empty()
+    {
+        let verb = if waiting.len() == 1 {
+            "expects"
+        } else {
+            "expect"
+        };
+        label.push_str(&format!("; {} {verb} lines", waiting.join(", ")));
+    }
+    waiting.clear();
 }
 
 /// Peers that already know every client's port: a client's `connect` event may arrive after
@@ -43,9 +106,10 @@ pub(super) fn is_server(ev: &Event) -> bool {
     matches!(ev.kind, Kind::Syscall | Kind::Op | Kind::Library) && ev.actor.starts_with("server")
 }
 
-/// The server's calls between consecutive scenario steps: cell 0 holds what the server did
-/// before the first step, cell `k` what it did after step `k - 1` and before the next one.
-pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
+/// The server's calls between consecutive rows' steps: cell 0 holds what the server did
+/// before the first step, cell `k` what it did after row `k - 1`'s step and before the next.
+pub(super) fn cells(c: &Column, rows: &StepRows) -> Vec<Vec<String>> {
+    let steps = rows.labels.len();
     let mut out = vec![Vec::new(); steps + 1];
     if let Some(e) = &c.error {
         out[0].push(format!("FAILED: {e}"));
@@ -56,8 +120,8 @@ pub(super) fn cells(c: &Column, steps: usize) -> Vec<Vec<String>> {
     for ev in &c.events {
         peers.observe(ev);
         if ev.kind == Kind::Client {
-            if let Some(s) = ev.step {
-                k = k.max(s + 1).min(steps);
+            if let Some(&row) = ev.step.and_then(|s| rows.row_of.get(s)) {
+                k = k.max(row + 1);
             }
             continue;
         }
@@ -115,13 +179,14 @@ fn brief(ev: &Event, peers: &Peers) -> String {
 pub(super) fn side_by_side(
     out: &mut impl Write,
     columns: &[Column],
-    steps: &[String],
+    rows: &StepRows,
     opts: &CompareOpts,
 ) -> Result<()> {
+    let steps = &rows.labels;
     let width = opts.width;
     let label = 18;
     let per_page = ((width.saturating_sub(label)) / MIN_COLUMN).clamp(1, columns.len().max(1));
-    let all_cells: Vec<Vec<Vec<String>>> = columns.iter().map(|c| cells(c, steps.len())).collect();
+    let all_cells: Vec<Vec<Vec<String>>> = columns.iter().map(|c| cells(c, rows)).collect();
     let pages = columns.len().div_ceil(per_page);
     for (page, chunk) in columns.chunks(per_page).enumerate() {
         if pages > 1 {

@@ -130,20 +130,34 @@ pub(super) fn states(events: &[Event], tid: Option<i64>, win: (u64, u64)) -> (u6
     (blocked, spinning, free)
 }
 
-/// Figure 6.6 for one model: follow `client`'s first message from the moment the server began
+/// The message the figure follows: a client's first, or (a chat) the one after its name.
+pub(super) struct Followed<'a> {
+    pub client: &'a str,
+    /// The client's sends before it.
+    pub skip: usize,
+    /// Their bytes: the message starts at this byte of what the server reads from the client.
+    pub offset: i64,
+}
+
+/// Figure 6.6 for one model: follow a client's message from the moment the server began
 /// waiting for it to the moment the bytes were in the server's buffer.
-pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
+pub(super) fn fig_row(c: &Column, followed: &Followed) -> Option<FigRow> {
     if c.error.is_some() {
         return None;
     }
+    let client = followed.client;
     let mut peers = known_clients(&c.events);
     let mut last_touch: Option<u64> = None;
     let mut fd_of_client: Option<i64> = None;
     let mut sent_at: Option<u64> = None;
+    let (mut sends, mut read) = (0, 0);
     for ev in &c.events {
         peers.observe(ev);
         if ev.kind == Kind::Client && ev.client.as_deref() == Some(client) && ev.call == "send" {
-            sent_at.get_or_insert(ev.t_us);
+            if sends == followed.skip {
+                sent_at = Some(ev.t_us);
+            }
+            sends += 1;
         }
         if !is_server(ev) {
             continue;
@@ -160,9 +174,13 @@ pub(super) fn fig_row(c: &Column, client: &str) -> Option<FigRow> {
             && (matches!(ev.stage, Stage::CopyToUser | Stage::DataReadyCopy)
                 || ev.received_by_kernel()
                 || ev.received_by_library());
+        // The read that brought the message's first byte; those before it only touch.
         if copied {
-            let start = last_touch.unwrap_or(ev.t_us);
-            return Some(measure(c, client, ev, start, sent_at.unwrap_or(ev.t_us)));
+            read += ev.ret.unwrap_or(0);
+            if read > followed.offset {
+                let start = last_touch.unwrap_or(ev.t_us);
+                return Some(measure(c, client, ev, start, sent_at.unwrap_or(ev.t_us)));
+            }
         }
         // The server's last act on this connection before the read: accepting it, setting it
         // up, the previous echo. Not a stage-① notice about it (a signal's si_fd, a probe).
@@ -267,16 +285,17 @@ pub(super) fn submitted_inside(c: &Column, tid: i64, sent: u64) -> Option<u64> {
         .map(|e| e.t_us + e.dur_us)
 }
 
-/// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns.
+/// Draws the figure to scale: one bar per model, stage ① then stage ②, in `width` columns;
+/// `followed` says whose message it follows ("Client A's first message").
 pub(super) fn draw(
     rows: &[FigRow],
-    client: Option<&str>,
+    followed: Option<&str>,
     width: usize,
     unicode: bool,
     color: bool,
 ) -> String {
     let mut out = String::new();
-    let Some(client) = client else {
+    let Some(followed) = followed else {
         return "no client sends anything in this scenario: no figure to draw\n".into();
     };
     let (blocked, spinning, free, copy) = if unicode {
@@ -313,7 +332,7 @@ pub(super) fn draw(
          in between). `--kernel` measures the copy"
     };
     let legend = format!(
-        "UNP figure 6.6, measured {how}. Client {client}'s first message, from when the server began \
+        "UNP figure 6.6, measured {how}. {followed}, from when the server began \
          waiting for it until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
          ② is drawn at least one cell wide)",
         paint(blocked, 1),

@@ -28,8 +28,8 @@ mod columns;
 mod figure;
 mod table;
 
-use columns::{action, cells, side_by_side};
-use figure::{draw, fig_row};
+use columns::{StepRows, cells, side_by_side};
+use figure::{Followed, draw, fig_row};
 use table::row;
 
 pub use figure::FigRow;
@@ -150,10 +150,17 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
     } else {
         run::available_models(&args.models)?
     };
+    let mut run = scenario_runs(args.scenario, args.kernel, args.read_size as usize)?;
+    run.knobs.app = args.app;
+    let models = can_serve(models, !args.models.is_empty(), &run.knobs);
+    if models.is_empty() {
+        crate::say!("nothing to compare: none of the models named can chat");
+        return Ok(2);
+    }
     let width = args.look.width().unwrap_or(100);
     let opts = CompareOpts {
         models,
-        run: scenario_runs(args.scenario, args.kernel, args.read_size as usize)?,
+        run,
         width,
         format: args.format,
         read: args.read,
@@ -164,18 +171,51 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
     compare(&opts)
 }
 
+/// The models that can serve the app (`--app chat`: not those that serve one client at a
+/// time); each one left out is told in one line, not as an error, but plainly when it was
+/// `named`.
+fn can_serve(models: Vec<&'static Model>, named: bool, knobs: &Knobs) -> Vec<&'static Model> {
+    if knobs.app != crate::chat::App::Chat {
+        return models;
+    }
+    models
+        .into_iter()
+        .filter(|m| {
+            let Some(why) = m.no_chat(knobs) else {
+                return true;
+            };
+            if named {
+                crate::say!("left out though you named it: {why}");
+            } else {
+                crate::say!("left out: {why}");
+            }
+            false
+        })
+        .collect()
+}
+
 /// Runs every model on the scenario and prints the comparison. Returns the exit code.
 pub fn compare(opts: &CompareOpts) -> Result<i32> {
     let (name, scenario) = run::load_scenario(opts.run.scenario.as_ref(), opts.run.knobs.app)?;
+    let chat = opts.run.knobs.app == crate::chat::App::Chat;
+    // In a chat a client's first message is its name: the figure follows its first line to
+    // the room, the message after it.
+    let skip = usize::from(chat);
+    let sends = |client: &str| -> Vec<usize> {
+        scenario
+            .steps
+            .iter()
+            .filter(|s| s.client == client)
+            .filter_map(|s| match &s.action {
+                crate::scenario::Action::Send(p) => Some(p.len()),
+                _ => None,
+            })
+            .collect()
+    };
     let senders: Vec<&str> = scenario
         .clients()
         .into_iter()
-        .filter(|c| {
-            scenario
-                .steps
-                .iter()
-                .any(|s| s.client == *c && matches!(s.action, crate::scenario::Action::Send(_)))
-        })
+        .filter(|c| sends(c).len() > skip)
         .collect();
     // A figure of nothing would look like a measurement: say which clients there are instead.
     if let Some(want) = &opts.read {
@@ -187,8 +227,14 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         }
         if !senders.contains(&want.as_str()) {
             anyhow::bail!(
-                "--read {want}: client {want} sends nothing in scenario `{name}`, so there is no \
-                 read to follow (clients that send: {})",
+                "--read {want}: client {want} {} in scenario `{name}`, so there is no \
+                 read to follow (clients that {}: {})",
+                if chat {
+                    "says nothing to the room after its name"
+                } else {
+                    "sends nothing"
+                },
+                if chat { "say a line" } else { "send" },
                 if senders.is_empty() {
                     "none".to_string()
                 } else {
@@ -213,35 +259,49 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         .read
         .clone()
         .or_else(|| senders.first().map(|c| c.to_string()));
-    let rows: Vec<Row> = columns.iter().map(row).collect();
-    let figure: Vec<FigRow> = match &reader {
-        Some(client) => columns.iter().filter_map(|c| fig_row(c, client)).collect(),
+    let rows: Vec<Row> = columns.iter().map(|c| row(c, chat)).collect();
+    let followed = reader.as_deref().map(|client| Followed {
+        client,
+        skip,
+        offset: sends(client)[..skip].iter().sum::<usize>() as i64,
+    });
+    let figure: Vec<FigRow> = match &followed {
+        Some(f) => columns.iter().filter_map(|c| fig_row(c, f)).collect(),
         None => Vec::new(),
     };
-    let steps: Vec<String> = scenario
-        .steps
-        .iter()
-        .map(|s| {
-            format!(
-                "{} ms · {} {}",
-                s.at.as_millis(),
-                s.client,
-                action(&s.action)
-            )
-        })
-        .collect();
-    let timelines: Vec<Timeline> = columns
+    let what = followed.as_ref().map(|f| match chat {
+        true => format!(
+            "Client {}'s first line to the room (after its name)",
+            f.client
+        ),
+        false => format!("Client {}'s first message", f.client),
+    });
+    let steps = StepRows::new(&scenario.steps);
+    let mut timelines: Vec<Timeline> = columns
         .iter()
         .filter(|_| html.is_some() || opts.format == Format::Perfetto)
         .map(|c| Timeline::new(c.model.name, &c.title, &c.events, &c.summary))
         .collect();
     let out = &mut std::io::stdout().lock();
     match opts.format {
-        Format::Perfetto => perfetto::write(out, &timelines)?,
+        Format::Perfetto => {
+            // A chat's numbers in each process's name, where Perfetto shows them.
+            for (t, r) in timelines.iter_mut().zip(&rows) {
+                if let Some(n) = &r.chat {
+                    t.model = format!(
+                        "{} · {} deliveries, {} sends, {} dropped, peak queue {} B",
+                        t.model, n.deliveries, n.sends, n.dropped, n.peak_queue
+                    );
+                }
+            }
+            perfetto::write(out, &timelines)?
+        }
         Format::Json => {
             #[derive(Serialize)]
             struct Json<'a> {
                 kind: &'static str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                app: Option<&'static str>,
                 steps: &'a [String],
                 side_by_side: Vec<(&'static str, Vec<Vec<String>>)>,
                 table: &'a [Row],
@@ -250,11 +310,12 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             }
             let side = columns
                 .iter()
-                .map(|c| (c.model.name, cells(c, steps.len())))
+                .map(|c| (c.model.name, cells(c, &steps)))
                 .collect();
             let json = Json {
                 kind: "compare",
-                steps: &steps,
+                app: chat.then(|| opts.run.knobs.app.name()),
+                steps: &steps.labels,
                 side_by_side: side,
                 table: &rows,
                 figure_read: reader.as_ref(),
@@ -268,7 +329,7 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             writeln!(
                 out,
                 "```text\n{}```",
-                draw(&figure, reader.as_deref(), opts.width, opts.unicode, false)
+                draw(&figure, what.as_deref(), opts.width, opts.unicode, false)
             )?;
         }
         Format::Text => {
@@ -279,7 +340,7 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
                 "\n{}",
                 draw(
                     &figure,
-                    reader.as_deref(),
+                    what.as_deref(),
                     opts.width,
                     opts.unicode,
                     opts.color
@@ -290,17 +351,20 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
     out.flush()?;
     if let (Some(file), Some(path)) = (html, &opts.html) {
         let page = crate::html::Page {
-            title: &format!("iomodels compare · scenario `{name}`"),
+            title: &match chat {
+                true => format!("iomodels compare --app chat · scenario `{name}`"),
+                false => format!("iomodels compare · scenario `{name}`"),
+            },
             runs: &timelines,
             summary: None,
             table: Some(serde_json::to_value(&rows)?),
             figure: Some(serde_json::json!({ "read": reader, "rows": figure })),
             steps: Some(
-                scenario
-                    .steps
+                steps
+                    .at_us
                     .iter()
-                    .zip(&steps)
-                    .map(|(s, what)| (s.at.as_micros() as u64, what.clone()))
+                    .zip(&steps.labels)
+                    .map(|(&at, what)| (at, what.clone()))
                     .collect(),
             ),
             notice: &[],

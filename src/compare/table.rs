@@ -1,5 +1,6 @@
 //! The summary table: one row of numbers per model.
 
+use super::columns::is_server;
 use super::figure::states;
 use super::{Column, CompareOpts};
 use crate::trace::Stage;
@@ -30,9 +31,51 @@ pub struct Row {
     pub max_open: u64,
     pub bytes_by_process: u64,
     pub bytes_by_kernel: u64,
+    /// `--app chat`: what the room did.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatNumbers>,
 }
 
-pub(super) fn row(c: &Column) -> Row {
+/// A chat run's own numbers: the room's (see [`crate::trace::summary::RoomTotals`]) and the sends that fanned its
+/// lines out.
+#[derive(Serialize)]
+pub struct ChatNumbers {
+    /// Lines and announcements the room queued for members, one per member each.
+    pub deliveries: u64,
+    /// The server's calls (or operations submitted) that handed bytes to the kernel to send:
+    /// a line said to N others is N deliveries, in as many sends or fewer (a queue sent whole).
+    pub sends: u64,
+    /// Members dropped for reading too slowly.
+    pub dropped: u64,
+    /// The longest any member's queue grew, in bytes.
+    pub peak_queue: u64,
+    /// Lines members said, and lines refused.
+    pub lines: u64,
+    pub refused: u64,
+}
+
+impl ChatNumbers {
+    fn of(c: &Column) -> ChatNumbers {
+        let room = c.summary.room.clone().unwrap_or_default();
+        let sends = c
+            .events
+            .iter()
+            .filter(|e| is_server(e) && e.stage == Stage::CopyToKernel)
+            .map(|e| e.count)
+            .sum();
+        ChatNumbers {
+            deliveries: room.deliveries,
+            sends,
+            dropped: room.dropped,
+            peak_queue: room.peak_queue,
+            lines: room.lines,
+            refused: room.refused,
+        }
+    }
+}
+
+/// A model's row; `chat` adds the room's numbers.
+pub(super) fn row(c: &Column, chat: bool) -> Row {
     let s = &c.summary;
     let (blocked, spinning, free) = states(&c.events, None, (0, u64::MAX));
     Row {
@@ -54,6 +97,7 @@ pub(super) fn row(c: &Column) -> Row {
         max_open: s.max_open,
         bytes_by_process: s.bytes_in,
         bytes_by_kernel: s.bytes_in_by_kernel,
+        chat: chat.then(|| ChatNumbers::of(c)),
     }
 }
 
@@ -75,7 +119,8 @@ pub(super) fn styled(t: &mut Table, color: bool) {
 /// (numbers do not wrap).
 pub(super) fn table(rows: &[Row], markdown: bool, opts: &CompareOpts) -> String {
     let lane = rows.iter().any(|r| r.stage2_copy_path_us.is_some());
-    let header = [
+    let chat = rows.iter().any(|r| r.chat.is_some());
+    let mut header = vec![
         "model",
         "system\ncalls",
         "EAGAIN",
@@ -92,23 +137,38 @@ pub(super) fn table(rows: &[Row], markdown: bool, opts: &CompareOpts) -> String 
         "most at\nonce",
         "bytes in:\nus/kernel",
     ];
+    // A chat's own numbers come first, after the model: they are what the run is about.
+    let chat_header = ["deliveries", "send\ncalls", "dropped", "peak\nqueue"];
+    if chat {
+        header.splice(1..1, chat_header);
+    }
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| match &r.error {
             Some(e) => vec![r.model.to_string(), format!("failed: {e}")],
-            None => vec![
-                r.model.to_string(),
-                thousands(r.syscalls),
-                thousands(r.eagain),
-                took(r.stage1_blocked_us),
-                took(r.stage1_spinning_us),
-                took(r.stage1_free_us),
-                took(r.stage2_copy_path_us.unwrap_or(r.stage2_us)),
-                took(r.cpu_us),
-                thousands(r.work),
-                r.max_open.to_string(),
-                format!("{} / {}", r.bytes_by_process, r.bytes_by_kernel),
-            ],
+            None => [r.model.to_string()]
+                .into_iter()
+                .chain(r.chat.iter().flat_map(|c| {
+                    [
+                        thousands(c.deliveries),
+                        thousands(c.sends),
+                        thousands(c.dropped),
+                        format!("{} B", thousands(c.peak_queue)),
+                    ]
+                }))
+                .chain([
+                    thousands(r.syscalls),
+                    thousands(r.eagain),
+                    took(r.stage1_blocked_us),
+                    took(r.stage1_spinning_us),
+                    took(r.stage1_free_us),
+                    took(r.stage2_copy_path_us.unwrap_or(r.stage2_us)),
+                    took(r.cpu_us),
+                    thousands(r.work),
+                    r.max_open.to_string(),
+                    format!("{} / {}", r.bytes_by_process, r.bytes_by_kernel),
+                ])
+                .collect(),
         })
         .collect();
     // `fit`: to the width, wrapping what must wrap; else as wide as the cells.
