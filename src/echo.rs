@@ -209,6 +209,16 @@ impl Conn {
         }
     }
 
+    /// `--app chat`: the room queued lines for this connection (or dropped it) while the model
+    /// was serving another: one `sendto` now, unless it was dropped. Returns why to close it,
+    /// once it is dropped, has failed, or is done.
+    pub fn deliver(&mut self, tr: &mut Tracer) -> Option<&'static str> {
+        if self.dropped() {
+            return Some("dropped from the room");
+        }
+        self.serve_ready(tr, false, true)
+    }
+
     /// Done with this connection: the peer has finished and everything is echoed.
     pub fn finished(&self) -> bool {
         self.dropped() || (self.eof && !self.wants_write())
