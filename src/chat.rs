@@ -193,7 +193,10 @@ impl Mailbox {
     }
 }
 
-type Waker = Arc<dyn Fn() + Send + Sync>;
+/// How to wake a thread: called on the thread that queued the lines, with that thread's
+/// tracer, so that the call it makes (`reactors`: a `write` to the eventfd of the thread to
+/// wake) is in that thread's trace, where strace sees it.
+type Waker = Arc<dyn Fn(&mut Tracer) + Send + Sync>;
 
 /// The members of one server's chat, shared by all its threads.
 #[derive(Debug)]
@@ -269,8 +272,9 @@ impl Room {
     }
 
     /// How to wake thread `owner` when another thread queues bytes for one of its connections
-    /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches).
-    pub fn on_touch(&self, owner: i64, wake: impl Fn() + Send + Sync + 'static) {
+    /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches). `wake` runs on the
+    /// thread that queued them, given its tracer, once the room is unlocked.
+    pub fn on_touch(&self, owner: i64, wake: impl Fn(&mut Tracer) + Send + Sync + 'static) {
         self.lock().wakers.insert(owner, Arc::new(wake));
     }
 
@@ -352,7 +356,7 @@ impl Room {
             self.deliver(&mut st, from, bytes, tr.tid(), &mut wake)
         };
         for w in wake {
-            w();
+            w(tr);
         }
         let shown = escape(bytes, 32);
         let members = match to {
@@ -606,20 +610,16 @@ impl Drop for Seat {
         self.mail.close();
         if !self.left {
             // Closed without a tracer at hand (a failed connection's teardown): leave quietly
-            // but still tell the others.
+            // but still tell the others. No thread is woken: its call would be missing from
+            // the trace. A thread finds the news the next time it looks at `touched`.
             let was = self.room.lock().members.remove(&self.fd);
             if let Some(name) = was.and_then(|m| m.name)
                 && !self.mail.dropped()
             {
-                let mut wake = Vec::new();
                 let mut st = self.room.lock();
                 let left = format!("* {name} left\n");
                 self.room
-                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut wake);
-                drop(st);
-                for w in wake {
-                    w();
-                }
+                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut Vec::new());
             }
         }
     }
