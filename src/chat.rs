@@ -95,13 +95,16 @@ struct Mail {
     dropped: bool,
     /// The connection is closing: a thread waiting on the mailbox ends.
     closed: bool,
+    /// The member left: a thread waiting on the mailbox sends what is queued, then ends.
+    leaving: bool,
 }
 
 /// What a thread waiting on a mailbox found.
 pub enum Waited {
     /// Bytes to send: they are now the caller's.
     Bytes(Vec<u8>),
-    /// The member was dropped, or its connection is closing.
+    /// The member was dropped, or its connection is closing, or it left and everything
+    /// queued for it was taken.
     Over,
 }
 
@@ -165,7 +168,7 @@ impl Mailbox {
     /// gone; wakes every `tick` to let the caller look at the run's stop flag.
     pub fn wait(&self, tick: Duration) -> Option<Waited> {
         let mut m = self.lock();
-        if m.bytes.is_empty() && !m.dropped && !m.closed {
+        if m.bytes.is_empty() && !m.dropped && !m.closed && !m.leaving {
             m = self
                 .changed
                 .wait_timeout(m, tick)
@@ -175,12 +178,19 @@ impl Mailbox {
         if m.dropped || m.closed {
             Some(Waited::Over)
         } else if m.bytes.is_empty() {
-            None
+            m.leaving.then_some(Waited::Over)
         } else {
             let bytes = std::mem::take(&mut m.bytes);
             m.taken += bytes.len();
             Some(Waited::Bytes(bytes))
         }
+    }
+
+    /// The member left (its reader is done): a thread waiting on the mailbox sends what is
+    /// queued, then ends (`threads`: the reader then closes the connection).
+    pub fn finish(&self) {
+        self.lock().leaving = true;
+        self.changed.notify_all();
     }
 
     /// The connection is closing: a thread waiting on the mailbox ends.
@@ -566,6 +576,8 @@ impl Seat {
             self.mail.put(&mut mail, text.as_bytes());
         }
         drop(mail);
+        // A thread waiting on the mailbox (`threads`' writer) sends it.
+        self.mail.changed.notify_all();
         let who = self.name.clone().unwrap_or_default();
         room_line(
             tr,

@@ -300,6 +300,9 @@ impl Conn {
                     "copied {n} bytes into our buffer: {}",
                     escape(&data[..n], 32)
                 ),
+                Recv::Eof if self.dropped() => {
+                    "0 bytes: our reading side was shut down, the member was dropped".to_string()
+                }
                 Recv::Eof => "0 bytes: the client shut down writing (FIN)".to_string(),
                 Recv::WouldBlock => "nothing there yet".to_string(),
                 Recv::Failed(e) => format!("the connection failed: {}", std::io::Error::from(e)),
@@ -375,6 +378,12 @@ impl Conn {
             Err(Errno::AGAIN) => Send::WouldBlock,
             Err(e) => Send::Failed(e),
         }
+    }
+
+    /// One blocking `recvfrom` (stage ① and ② in one call): a chat member's reading thread
+    /// (`threads`), whose writing thread sends what the room queues.
+    pub fn recv_blocking(&mut self, tr: &mut Tracer) -> Recv {
+        self.recv_as(tr, Stage::DataReadyCopy, true)
     }
 
     // ANCHOR: echo_blocking
