@@ -283,7 +283,10 @@ impl Room {
 
     /// How to wake thread `owner` when another thread queues bytes for one of its connections
     /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches). `wake` runs on the
-    /// thread that queued them, given its tracer, once the room is unlocked.
+    /// thread that queued them, given its tracer, once the room is unlocked. (Only
+    /// `reactors`, Linux's, has more than one thread that waits in a call the room cannot
+    /// interrupt.)
+    #[cfg(target_os = "linux")]
     pub fn on_touch(&self, owner: i64, wake: impl Fn(&mut Tracer) + Send + Sync + 'static) {
         self.lock().wakers.insert(owner, Arc::new(wake));
     }

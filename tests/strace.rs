@@ -616,3 +616,37 @@ fn nothing_else_takes_a_descriptor_under_max_fds() {
         );
     }
 }
+
+/// `--app chat` on the models that serve it with calls of their own (the fan-out's sendtos,
+/// reactors' doorbells, threads' writers and their `shutdown`), on the chat demo. (The
+/// slow-reader demo's story depends on its timing, which strace stretches too far.)
+#[test]
+fn chat_matches_strace() {
+    if !util::have("strace") {
+        return;
+    }
+    let here = util::models_here();
+    let demos = [concat!(env!("CARGO_MANIFEST_DIR"), "/demos/chat.scenario")];
+    let runs: &[&[&str]] = &[
+        &["nonblocking"],
+        &["select"],
+        &["poll"],
+        &["epoll"],
+        &["sigio"],
+        &["portable"],
+        &["threads"],
+        &["reactors", "--share"],
+        &["reactors", "--reuseport"],
+    ];
+    for run in runs {
+        if !here.iter().any(|m| m == run[0]) {
+            continue;
+        }
+        let run: Vec<String> = run
+            .iter()
+            .chain(&["--app", "chat"])
+            .map(|s| s.to_string())
+            .collect();
+        check_scenarios(&run, &demos.map(Some));
+    }
+}

@@ -101,7 +101,6 @@ mod server {
     /// So each thread's epoll also watches a doorbell (an eventfd): the thread that queues
     /// lines for another's member rings it, through the waker the room keeps for each thread
     /// (`Room::on_touch`), and the woken thread sends them.
-    #[allow(clippy::type_complexity)]
     fn start(
         srv: &mut Server,
         group: &[OwnedFd],

@@ -163,7 +163,8 @@ mod server {
             while conn.can_read() {
                 match conn.recv(tr) {
                     Recv::Data(_) => {
-                        if conn.send(tr) == Send::WouldBlock {
+                        // (A chat member's lines go to the others: nothing to send it back.)
+                        if conn.wants_write() && conn.send(tr) == Send::WouldBlock {
                             // The rest goes out when a POLL_OUT signal says there is room.
                             backlog_full = false;
                             break;
