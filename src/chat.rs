@@ -95,13 +95,16 @@ struct Mail {
     dropped: bool,
     /// The connection is closing: a thread waiting on the mailbox ends.
     closed: bool,
+    /// The member left: a thread waiting on the mailbox sends what is queued, then ends.
+    leaving: bool,
 }
 
 /// What a thread waiting on a mailbox found.
 pub enum Waited {
     /// Bytes to send: they are now the caller's.
     Bytes(Vec<u8>),
-    /// The member was dropped, or its connection is closing.
+    /// The member was dropped, or its connection is closing, or it left and everything
+    /// queued for it was taken.
     Over,
 }
 
@@ -165,7 +168,7 @@ impl Mailbox {
     /// gone; wakes every `tick` to let the caller look at the run's stop flag.
     pub fn wait(&self, tick: Duration) -> Option<Waited> {
         let mut m = self.lock();
-        if m.bytes.is_empty() && !m.dropped && !m.closed {
+        if m.bytes.is_empty() && !m.dropped && !m.closed && !m.leaving {
             m = self
                 .changed
                 .wait_timeout(m, tick)
@@ -175,12 +178,19 @@ impl Mailbox {
         if m.dropped || m.closed {
             Some(Waited::Over)
         } else if m.bytes.is_empty() {
-            None
+            m.leaving.then_some(Waited::Over)
         } else {
             let bytes = std::mem::take(&mut m.bytes);
             m.taken += bytes.len();
             Some(Waited::Bytes(bytes))
         }
+    }
+
+    /// The member left (its reader is done): a thread waiting on the mailbox sends what is
+    /// queued, then ends (`threads`: the reader then closes the connection).
+    pub fn finish(&self) {
+        self.lock().leaving = true;
+        self.changed.notify_all();
     }
 
     /// The connection is closing: a thread waiting on the mailbox ends.
@@ -193,7 +203,10 @@ impl Mailbox {
     }
 }
 
-type Waker = Arc<dyn Fn() + Send + Sync>;
+/// How to wake a thread: called on the thread that queued the lines, with that thread's
+/// tracer, so that the call it makes (`reactors`: a `write` to the eventfd of the thread to
+/// wake) is in that thread's trace, where strace sees it.
+type Waker = Arc<dyn Fn(&mut Tracer) + Send + Sync>;
 
 /// The members of one server's chat, shared by all its threads.
 #[derive(Debug)]
@@ -269,8 +282,12 @@ impl Room {
     }
 
     /// How to wake thread `owner` when another thread queues bytes for one of its connections
-    /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches).
-    pub fn on_touch(&self, owner: i64, wake: impl Fn() + Send + Sync + 'static) {
+    /// (`reactors`: a write to its eventfd, which its `epoll_wait` watches). `wake` runs on the
+    /// thread that queued them, given its tracer, once the room is unlocked. (Only
+    /// `reactors`, Linux's, has more than one thread that waits in a call the room cannot
+    /// interrupt.)
+    #[cfg(target_os = "linux")]
+    pub fn on_touch(&self, owner: i64, wake: impl Fn(&mut Tracer) + Send + Sync + 'static) {
         self.lock().wakers.insert(owner, Arc::new(wake));
     }
 
@@ -352,7 +369,7 @@ impl Room {
             self.deliver(&mut st, from, bytes, tr.tid(), &mut wake)
         };
         for w in wake {
-            w();
+            w(tr);
         }
         let members = crate::t!("room-members", count = to, shown = escape(bytes, 32));
         let note = match what {
@@ -559,6 +576,8 @@ impl Seat {
             self.mail.put(&mut mail, text.as_bytes());
         }
         drop(mail);
+        // A thread waiting on the mailbox (`threads`' writer) sends it.
+        self.mail.changed.notify_all();
         let who = self.name.clone().unwrap_or_default();
         room_line(
             tr,
@@ -603,20 +622,16 @@ impl Drop for Seat {
         self.mail.close();
         if !self.left {
             // Closed without a tracer at hand (a failed connection's teardown): leave quietly
-            // but still tell the others.
+            // but still tell the others. No thread is woken: its call would be missing from
+            // the trace. A thread finds the news the next time it looks at `touched`.
             let was = self.room.lock().members.remove(&self.fd);
             if let Some(name) = was.and_then(|m| m.name)
                 && !self.mail.dropped()
             {
-                let mut wake = Vec::new();
                 let mut st = self.room.lock();
                 let left = format!("* {name} left\n");
                 self.room
-                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut wake);
-                drop(st);
-                for w in wake {
-                    w();
-                }
+                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut Vec::new());
             }
         }
     }

@@ -209,6 +209,16 @@ impl Conn {
         }
     }
 
+    /// `--app chat`: the room queued lines for this connection (or dropped it) while the model
+    /// was serving another: one `sendto` now, unless it was dropped. Returns why to close it,
+    /// once it is dropped, has failed, or is done.
+    pub fn deliver(&mut self, tr: &mut Tracer) -> Option<&'static str> {
+        if self.dropped() {
+            return Some("dropped from the room");
+        }
+        self.serve_ready(tr, false, true)
+    }
+
     /// Done with this connection: the peer has finished and everything is echoed.
     pub fn finished(&self) -> bool {
         self.dropped() || (self.eof && !self.wants_write())
@@ -291,6 +301,7 @@ impl Conn {
                     n = n.to_string(),
                     shown = escape(&data[..n], 32)
                 ),
+                Recv::Eof if self.dropped() => crate::t!("echo-eof-dropped"),
                 Recv::Eof => crate::t!("echo-eof"),
                 Recv::WouldBlock => crate::t!("echo-nothing"),
                 Recv::Failed(e) => {
@@ -367,6 +378,12 @@ impl Conn {
             Err(Errno::AGAIN) => Send::WouldBlock,
             Err(e) => Send::Failed(e),
         }
+    }
+
+    /// One blocking `recvfrom` (stage ① and ② in one call): a chat member's reading thread
+    /// (`threads`), whose writing thread sends what the room queues.
+    pub fn recv_blocking(&mut self, tr: &mut Tracer) -> Recv {
+        self.recv_as(tr, Stage::DataReadyCopy, true)
     }
 
     // ANCHOR: echo_blocking

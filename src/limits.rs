@@ -155,6 +155,7 @@ pub struct Budget {
 }
 
 impl Budget {
+    #[cfg(test)]
     pub fn new(max_conns: usize, max_total: usize) -> Arc<Budget> {
         Budget::with_room(max_conns, max_total, None)
     }

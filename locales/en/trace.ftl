@@ -37,6 +37,7 @@ never-wait = { $recv } and { $send } will never wait
 
 echo-copied = copied { $n } bytes into our buffer: { $shown }
 echo-eof = 0 bytes: the client shut down writing (FIN)
+echo-eof-dropped = 0 bytes: our reading side was shut down, the member was dropped
 echo-nothing = nothing there yet
 echo-failed = the connection failed: { $why }
 echo-back = echo { $n } bytes back: { $shown }

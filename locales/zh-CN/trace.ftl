@@ -37,6 +37,7 @@ never-wait = { $recv } 和 { $send } 永远不会等待
 
 echo-copied = 把 { $n } 字节复制进我们的缓冲区：{ $shown }
 echo-eof = 0 字节：客户端关闭了写方向（FIN）
+echo-eof-dropped = 0 字节：我们这一端的读方向已关闭，这个成员已被踢出
 echo-nothing = 还没有数据
 echo-failed = 连接出错：{ $why }
 echo-back = 把 { $n } 字节回显回去：{ $shown }

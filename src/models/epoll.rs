@@ -45,7 +45,7 @@ const SERVE: Option<Serve> = None;
 pub(crate) mod server {
     use crate::echo::{Conn, Recv, Send};
     use crate::server::Server;
-    use crate::sys::epoll::{Epoll, EventFlags, MAX_EVENTS};
+    use crate::sys::epoll::{Doorbell, Epoll, EventFlags, MAX_EVENTS};
     use crate::sys::set_nonblocking;
     use crate::trace::Tracer;
     use anyhow::Context;
@@ -70,13 +70,19 @@ pub(crate) mod server {
     #[doc(alias = "epoll_wait")]
     #[doc(alias = "EPOLLET")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        serve_on(srv, None)
+        serve_on(srv, None, None)
     }
 
     /// [`serve`] on an epoll instance made beforehand, if given (`reactors` makes every
     /// thread's before any thread accepts, so that a busy thread's connections cannot take the
-    /// last descriptor another thread's `epoll_create1` needs).
-    pub fn serve_on(srv: &mut Server, ep: Option<Epoll>) -> anyhow::Result<()> {
+    /// last descriptor another thread's `epoll_create1` needs), and with a doorbell in it, if
+    /// given (`reactors --app chat`: other threads ring it when they queue lines for this
+    /// thread's members).
+    pub fn serve_on(
+        srv: &mut Server,
+        ep: Option<Epoll>,
+        bell: Option<Doorbell>,
+    ) -> anyhow::Result<()> {
         let edge = srv.knobs.edge;
         let et = if edge {
             EventFlags::ET
@@ -104,6 +110,9 @@ pub(crate) mod server {
         };
         ep.add(&mut srv.tr, &srv.listener, EventFlags::IN | et | only, why)?;
         ep.mark_listener(&srv.listener);
+        if let (Some(bell), Some(room)) = (&bell, srv.room()) {
+            room.on_touch(srv.tr.tid(), bell.ring());
+        }
 
         let mut conns: BTreeMap<i32, Watched> = BTreeMap::new();
         let mut ready = Vec::with_capacity(MAX_EVENTS);
@@ -143,6 +152,12 @@ pub(crate) mod server {
                     continue;
                 }
 
+                // The doorbell: another thread queued lines for our members (sent below).
+                if let Some(bell) = bell.as_ref().filter(|b| b.raw() == fd) {
+                    bell.answer(&mut srv.tr);
+                    continue;
+                }
+
                 // A client: stage ② where it is readable, the echo where it is writable.
                 let Some(w) = conns.get_mut(&fd) else {
                     continue;
@@ -173,6 +188,9 @@ pub(crate) mod server {
         }
         for (_, w) in conns {
             w.conn.close(&mut srv.tr, &crate::t!("epoll-run-over"));
+        }
+        if let Some(bell) = bell {
+            bell.close(&mut srv.tr);
         }
         ep.close(&mut srv.tr);
         Ok(())

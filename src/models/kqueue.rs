@@ -155,6 +155,34 @@ mod server {
                     _ => {}
                 }
             }
+            // A chat: what a client said is queued for the others. Send it now, one sendto
+            // per member (the fan-out); where it does not all fit, EVFILT_WRITE is added. A
+            // member the room dropped is closed now; closing one may queue lines too (`* NAME
+            // left`): go on until nothing is touched.
+            loop {
+                let touched = srv.touched();
+                if touched.is_empty() {
+                    break;
+                }
+                for fd in touched {
+                    let Some(w) = conns.get_mut(&fd) else {
+                        continue;
+                    };
+                    if w.writing && !w.conn.dropped() {
+                        continue; // EVFILT_WRITE is on: its event sends
+                    }
+                    let Some(why) = w.conn.deliver(&mut srv.tr) else {
+                        if w.conn.wants_write() {
+                            changes.push(change(EventFilter::Write(fd), EventFlags::ADD));
+                            w.writing = true;
+                        }
+                        continue;
+                    };
+                    let w = conns.remove(&fd).expect("a watched connection");
+                    changes.retain(|c| !matches!(c.filter(), EventFilter::Read(f) | EventFilter::Write(f) if f == fd));
+                    w.conn.close(&mut srv.tr, why);
+                }
+            }
         }
         for (_, w) in conns {
             w.conn.close(&mut srv.tr, "the run is over");

@@ -31,6 +31,39 @@ pub mod threads;
 pub mod uring;
 pub mod wsaevent;
 
+/// `--app chat`, for a model that keeps its connections in a list and has just served one:
+/// what that one said goes out at once to every member it was queued for, one `sendto` each
+/// (the fan-out), without waiting for the next round's readiness; a member the room dropped, or
+/// whose send failed, is closed now, event or not. Closing one may queue lines too (`* NAME
+/// left`), so this goes on until nothing is left touched. `next` is where the caller's walk of
+/// `conns` is: it moves back for each connection removed before it; `removed(j)` is told of
+/// each removal (poll removes the pollfd entry beside it).
+fn fan_out(
+    srv: &mut Server,
+    conns: &mut Vec<crate::echo::Conn>,
+    next: &mut usize,
+    mut removed: impl FnMut(usize),
+) {
+    loop {
+        let touched = srv.touched();
+        if touched.is_empty() {
+            return;
+        }
+        for fd in touched {
+            let Some(j) = conns.iter().position(|c| c.raw() == fd) else {
+                continue;
+            };
+            if let Some(why) = conns[j].deliver(&mut srv.tr) {
+                conns.remove(j).close(&mut srv.tr, why);
+                removed(j);
+                if j < *next {
+                    *next -= 1;
+                }
+            }
+        }
+    }
+}
+
 /// Of three values (a name, a sentence, a notice), the one for this OS: Linux, macOS/BSD,
 /// Windows.
 const fn here<T: Copy>(linux: T, bsd: T, windows: T) -> T {
@@ -146,6 +179,13 @@ impl Model {
     /// Why this model cannot serve `--app chat` in the mode `knobs` choose, if it cannot: a
     /// server that serves one client at a time leaves the others unheard.
     pub fn no_chat(&self, knobs: &Knobs) -> Option<String> {
+        if self.name == threads::MODEL.name && knobs.pool > 0 {
+            let n = knobs.pool;
+            return Some(format!(
+                "`threads --pool {n}` is a prethreaded pool of {n} threads, each serving one client until it leaves: in a chat, member {} would wait unheard in the listen queue. Run the chat with a thread per client, `iomodels threads --app chat`, or e.g. `iomodels epoll --app chat`",
+                n + 1
+            ));
+        }
         (!self.concurrent_with(knobs)).then(|| {
             format!(
                 "`{}` serves one client at a time: in a chat the others would go unheard until that client leaves. Run the chat under a model that serves many at once, e.g. `iomodels threads --app chat` or `iomodels epoll --app chat`",

@@ -64,6 +64,8 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                 Some(why) => conns.remove(i).close(&mut srv.tr, why),
                 None => i += 1,
             }
+            // A chat: what it said goes to the other members now, a sendto each.
+            super::fan_out(srv, &mut conns, &mut i, |_| ());
         }
 
         // Nothing blocks, so the process is free between rounds: it does other work.

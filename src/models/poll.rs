@@ -113,6 +113,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                 }
                 None => i += 1,
             }
+            // A chat: what it said goes to the other members now, a sendto each, POLLOUT or
+            // not (a full send buffer answers EAGAIN, and the rest waits for POLLOUT).
+            super::fan_out(srv, &mut conns, &mut i, |j| {
+                fds.remove(j + 1);
+                rewritten += 1;
+            });
         }
     }
     for conn in conns {

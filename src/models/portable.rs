@@ -75,7 +75,7 @@ mod server {
     use crate::server::{Server, accept_never_waits};
     use crate::sys::set_nonblocking;
     use polling::Event;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     // ANCHOR: serve
     /// `Poller::new` → `add(listener)` → loop: `wait` → handle each event → `modify` to re-arm it.
@@ -95,6 +95,8 @@ mod server {
         unsafe { poller.add(&mut srv.tr, &srv.listener, listening, why) }?;
 
         let mut conns: BTreeMap<usize, Conn> = BTreeMap::new();
+        // The connections armed for writability too (an echo or the room's lines wait).
+        let mut writing: BTreeSet<usize> = BTreeSet::new();
         let mut ready = Vec::new();
         'serve: loop {
             // Stage ①: Poller::wait (on Linux, polling makes four calls around the epoll_pwait).
@@ -138,6 +140,7 @@ mod server {
                 }
                 if failed || conn.finished() {
                     let conn = conns.remove(&ev.key).expect("still there");
+                    writing.remove(&ev.key);
                     poller.delete(&mut srv.tr, &conn.fd)?;
                     let note = if failed {
                         "the connection failed: drop it"
@@ -152,6 +155,44 @@ mod server {
                 let want = Event::new(ev.key, conn.can_read(), conn.wants_write());
                 let why = "re-arm: polling's oneshot mode disarmed it after the event";
                 poller.modify(&mut srv.tr, &conn.fd, want, why)?;
+                if want.writable {
+                    writing.insert(ev.key);
+                } else {
+                    writing.remove(&ev.key);
+                }
+            }
+            // A chat: what a client said goes to the other members now, a sendto each (no
+            // event would come for them: they are armed for reading). Where lines are left,
+            // re-arm with writability; a member the room dropped is closed now. Closing one
+            // may queue lines too (`* NAME left`): go on until nothing is touched.
+            loop {
+                let touched = srv.touched();
+                if touched.is_empty() {
+                    break;
+                }
+                for key in touched.into_iter().map(|fd| fd as usize) {
+                    let Some(conn) = conns.get_mut(&key) else {
+                        continue;
+                    };
+                    if writing.contains(&key) && !conn.dropped() {
+                        continue; // armed for writability already: its event sends
+                    }
+                    match conn.deliver(&mut srv.tr) {
+                        Some(why) => {
+                            let conn = conns.remove(&key).expect("still there");
+                            writing.remove(&key);
+                            poller.delete(&mut srv.tr, &conn.fd)?;
+                            conn.close(&mut srv.tr, why);
+                        }
+                        None if conn.wants_write() => {
+                            let want = Event::new(key, conn.can_read(), true);
+                            let why = "re-arm with writability too: the room's lines did not all fit in the send buffer";
+                            poller.modify(&mut srv.tr, &conn.fd, want, why)?;
+                            writing.insert(key);
+                        }
+                        None => {}
+                    }
+                }
             }
         }
         // The Poller's contract: delete every source before it is closed.

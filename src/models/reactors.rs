@@ -55,7 +55,7 @@ mod server {
     use crate::models::epoll;
     use crate::server::{Server, Shared};
     use crate::sys;
-    use crate::sys::epoll::Epoll;
+    use crate::sys::epoll::{Doorbell, Epoll};
     use anyhow::Context;
     use rustix::fd::OwnedFd;
     use std::thread::JoinHandle;
@@ -70,7 +70,7 @@ mod server {
         let group = std::mem::take(&mut srv.group);
         let mut reactors = Vec::new();
         let result = match start(srv, &group, &mut reactors) {
-            Ok(ep) => epoll::server::serve_on(srv, ep),
+            Ok((ep, bell)) => epoll::server::serve_on(srv, ep, bell),
             Err(e) => Err(e),
         };
         // This thread is done (stopped, or failed): so are the others.
@@ -94,18 +94,34 @@ mod server {
     /// each with its own descriptor for the listener it accepts from: the shared one
     /// (`--share`, `--exclusive`) or its own of the group (`--reuseport`). Every descriptor a
     /// thread needs to start is made here, before any thread accepts. Returns this thread's
-    /// epoll.
+    /// epoll, and its doorbell.
+    ///
+    /// `--app chat`: a connection stays with the thread that accepted it, but a line read by
+    /// one thread is queued for members of every thread, most of them asleep in `epoll_wait`.
+    /// So each thread's epoll also watches a doorbell (an eventfd): the thread that queues
+    /// lines for another's member rings it, through the waker the room keeps for each thread
+    /// (`Room::on_touch`), and the woken thread sends them.
     fn start(
         srv: &mut Server,
         group: &[OwnedFd],
         reactors: &mut Vec<(usize, JoinHandle<anyhow::Result<()>>)>,
-    ) -> anyhow::Result<Option<Epoll>> {
+    ) -> anyhow::Result<(Option<Epoll>, Option<Doorbell>)> {
         let shared = srv.shared();
+        let chat = srv.room().is_some() && srv.knobs.threads > 1;
         let mut eps = Vec::new();
-        for _ in 1..=srv.knobs.threads {
-            eps.push(Epoll::create(&mut srv.tr).context("epoll_create1 failed")?);
+        let mut bells = Vec::new();
+        for k in 1..=srv.knobs.threads {
+            let mut ep = Epoll::create(&mut srv.tr).context("epoll_create1 failed")?;
+            if chat {
+                bells.push(Some(
+                    Doorbell::new(&mut srv.tr, &mut ep, k).context("eventfd2 failed")?,
+                ));
+            } else {
+                bells.push(None);
+            }
+            eps.push(ep);
         }
-        let mut eps = eps.into_iter();
+        let mut eps = eps.into_iter().zip(bells);
         let own = eps.next();
         let mut fds = Vec::new();
         for k in 2..=srv.knobs.threads {
@@ -123,7 +139,7 @@ mod server {
                 sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?,
             );
         }
-        for ((k, fd), ep) in (2..).zip(fds).zip(eps) {
+        for ((k, fd), (ep, bell)) in (2..).zip(fds).zip(eps) {
             let gloss = move |tid| {
                 format!(
                     "a new thread ({tid}) runs reactor {k}: its own epoll and its own connections"
@@ -133,14 +149,16 @@ mod server {
                 k,
                 format_args!("reactor {k}"),
                 gloss,
-                (shared.clone(), fd, ep),
-                move |tr, (shared, fd, ep): (Shared, _, _)| {
-                    shared.serve(tr, fd, k, |srv| epoll::server::serve_on(srv, Some(ep)))
+                (shared.clone(), fd, ep, bell),
+                move |tr, (shared, fd, ep, bell): (Shared, _, _, _)| {
+                    shared.serve(tr, fd, k, |srv| {
+                        epoll::server::serve_on(srv, Some(ep), bell)
+                    })
                 },
             )?;
             reactors.push((k, thread));
         }
-        Ok(own)
+        Ok(own.map_or((None, None), |(ep, bell)| (Some(ep), bell)))
     }
     // ANCHOR_END: serve
 }

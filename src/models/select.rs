@@ -107,6 +107,9 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
                 Some(why) => conns.remove(i).close(&mut srv.tr, why),
                 None => i += 1,
             }
+            // A chat: what it said goes to the other members now, a sendto each, ready or
+            // not (a full send buffer answers EAGAIN, and the rest waits for the write set).
+            super::fan_out(srv, &mut conns, &mut i, |_| ());
         }
     }
     for conn in conns {

@@ -95,6 +95,10 @@ mod server {
             } else {
                 serve_conn(&mut srv.tr, &mut conns, info.fd);
             }
+            // A chat: what a client said goes to the other members now, a sendto each. No
+            // signal would say so: a signal tells of a change in a socket, and nothing changed
+            // in theirs (a full send buffer answers EAGAIN; room freeing up raises POLL_OUT).
+            crate::models::fan_out(srv, &mut conns, &mut 0, |_| ());
         }
         for conn in conns {
             conn.close(&mut srv.tr, "the run is over");
@@ -159,7 +163,8 @@ mod server {
             while conn.can_read() {
                 match conn.recv(tr) {
                     Recv::Data(_) => {
-                        if conn.send(tr) == Send::WouldBlock {
+                        // (A chat member's lines go to the others: nothing to send it back.)
+                        if conn.wants_write() && conn.send(tr) == Send::WouldBlock {
                             // The rest goes out when a POLL_OUT signal says there is room.
                             backlog_full = false;
                             break;

@@ -55,9 +55,19 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         .into());
     }
     let mut workers = Vec::new();
+    // The next thread's number (`server/N`); a chat member's reader takes two.
+    let mut n = 2;
     while let Some(conn) = next(srv, "sleep until a client has connected")? {
         // A thread of its own for this client (`clone3`); this one goes back to accept.
-        if let Some(worker) = srv.spawn(workers.len() + 2, conn, worker) {
+        let started = if conn.mailbox().is_some() {
+            let k = n;
+            n += 2;
+            srv.spawn(k, conn, move |tr, conn| chat::member(tr, conn, k + 1))
+        } else {
+            n += 1;
+            srv.spawn(n - 1, conn, worker)
+        };
+        if let Some(worker) = started {
             workers.push(worker);
         }
     }
@@ -88,6 +98,154 @@ fn worker(tr: &mut Tracer, mut conn: Conn) {
     conn.close(tr, "this client is done; its thread ends");
 }
 // ANCHOR_END: serve
+
+/// `--app chat`: a member's lines come from the other members' threads, at any time, while its
+/// own thread sleeps in `recvfrom`. So each member has two threads: the reader, which reads
+/// what it says (the room queues it in the others' mailboxes), and a writer, which sleeps on
+/// the member's mailbox (a condition variable) and sends what the room queues there with
+/// blocking `sendto`s. The reader owns the descriptor: it closes it once the writer has ended.
+mod chat {
+    use crate::chat::{Mailbox, Waited};
+    use crate::echo::{Conn, Recv};
+    use crate::sys;
+    use crate::trace::{Call, Stage, Tracer, escape};
+    use rustix::fd::{AsRawFd, BorrowedFd, RawFd};
+    use rustix::io::Errno;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// How long a writer's blocked `sendto` waits for room before it looks whether the member
+    /// was dropped meanwhile (`SO_SNDTIMEO`); and how often an idle writer wakes.
+    const TICK: Duration = Duration::from_millis(50);
+
+    /// The reader: starts the writer (thread `writer_n`), reads until the member leaves (or is
+    /// dropped: the writer then shuts our reading side down), lets the writer send what is
+    /// left, and closes.
+    pub fn member(tr: &mut Tracer, mut conn: Conn, writer_n: usize) {
+        let (fd, mail) = (conn.raw(), conn.mailbox().expect("a chat member"));
+        let gloss = |tid| {
+            format!(
+                "a new thread ({tid}) will send fd {fd} what the room queues for it; this one reads it"
+            )
+        };
+        let started = sys_start(tr, writer_n, conn.fd.as_raw_fd(), gloss, mail.clone());
+        let Ok(writer) = started else {
+            tr.info(|| {
+                format!("could not start a writing thread for fd {fd}: that client is dropped")
+            });
+            return conn.close(tr, "no thread to send to it: drop it");
+        };
+        while conn.can_read() && matches!(conn.recv_blocking(tr), Recv::Data(_)) {}
+        // It left (or failed, or was dropped): the writer sends what is queued, then ends.
+        mail.finish();
+        let _ = writer.join();
+        conn.close(tr, "this member is done; its threads end");
+    }
+
+    /// `clone3` the writer of descriptor `fd`.
+    fn sys_start(
+        tr: &mut Tracer,
+        n: usize,
+        raw: RawFd,
+        gloss: impl FnOnce(i64) -> String,
+        mail: Arc<Mailbox>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        crate::server::start_thread(
+            tr,
+            n,
+            format_args!("writer for fd {raw}"),
+            gloss,
+            mail,
+            move |mut tr, mail| {
+                writer(&mut tr, raw, &mail);
+                sys::cpu_time(&mut tr);
+            },
+        )
+    }
+
+    /// The writer: sleeps on the mailbox until lines come, sends them, and ends when the
+    /// member is gone. A member dropped (or a send that failed) leaves the reader asleep in
+    /// `recvfrom`: `shutdown(SHUT_RD)` wakes it.
+    fn writer(tr: &mut Tracer, raw: RawFd, mail: &Mailbox) {
+        // SAFETY: the reader owns the descriptor and closes it only after joining this thread.
+        let sock = unsafe { BorrowedFd::borrow_raw(raw) };
+        let fd = sys::raw(&sock);
+        let _ = tr.call(
+            Call::new("setsockopt", Stage::Setup)
+                .fd(fd)
+                .args(format_args!("SOL_SOCKET, SO_SNDTIMEO, {{tv_sec=0, tv_usec={}}}", TICK.as_micros())),
+            || {
+                socket2::SockRef::from(&sock)
+                    .set_write_timeout(Some(TICK))
+                    .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
+            },
+            "a sendto blocked on a full buffer gives up after this long, so we see when the room drops this member meanwhile",
+        );
+        tr.info(
+            "this thread sleeps on the member's mailbox, a condition variable (futex calls, not shown), until the room queues lines for it",
+        );
+        let mut failed = false;
+        while !failed {
+            match mail.wait(TICK) {
+                // Nothing yet: nothing else to look at (the reader ends us).
+                None => {}
+                Some(Waited::Bytes(bytes)) => failed = !send_all(tr, sock, mail, &bytes),
+                Some(Waited::Over) => break,
+            }
+        }
+        if failed || mail.dropped() {
+            let _ = tr.call(
+                Call::new("shutdown", Stage::Teardown).fd(fd).args("SHUT_RD"),
+                || rustix::net::shutdown(sock, rustix::net::Shutdown::Read),
+                "wake this member's reader, asleep in recvfrom (it returns 0): the connection is to close",
+            );
+        }
+    }
+
+    /// Blocking `sendto`s until `bytes` are all in the socket: `false` if the connection failed
+    /// or the member was dropped meanwhile.
+    fn send_all(tr: &mut Tracer, sock: BorrowedFd, mail: &Mailbox, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            if mail.dropped() {
+                return false;
+            }
+            let call = Call::new(sys::SEND, Stage::CopyToKernel)
+                .fd(sys::raw(&sock))
+                .args(bytes.len())
+                .blocking(true);
+            let start = tr.enter(&call);
+            let r = rustix::net::send(sock, bytes, sys::SEND_FLAGS);
+            if tr.enabled() {
+                let note = match r {
+                    Ok(n) if n == bytes.len() => format!(
+                        "deliver {n} bytes of the room's lines: {}",
+                        escape(bytes, 32)
+                    ),
+                    Ok(n) => format!(
+                        "{n} of {} bytes went in before the timeout: the member reads slowly",
+                        bytes.len()
+                    ),
+                    Err(Errno::AGAIN) => format!(
+                        "no room for {} bytes within {} ms: is the member still in the room?",
+                        bytes.len(),
+                        TICK.as_millis()
+                    ),
+                    Err(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+                };
+                tr.end(call, start, r, note);
+            }
+            match r {
+                Ok(n) => {
+                    mail.sent(n);
+                    bytes = &bytes[n..];
+                }
+                Err(Errno::AGAIN | Errno::INTR) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
 
 // ANCHOR: pool
 /// `--pool N`, the prethreaded server (UNP §30.7): N threads made before any client comes,

@@ -8,6 +8,7 @@ use rustix::event::epoll;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io::Result;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 pub use rustix::event::epoll::EventFlags;
 
@@ -213,4 +214,89 @@ pub fn reuseport(tr: &mut Tracer, listener: &OwnedFd) -> Result<()> {
         || rustix::net::sockopt::set_socket_reuseport(listener, true),
         "share the port: each listener of the group gets its own accept queue, and the kernel spreads connections over them",
     )
+}
+
+/// `reactors --app chat`: one reactor's doorbell, an eventfd in its epoll's interest list.
+/// Another reactor that queues lines for one of this reactor's members rings it (a `write`
+/// from the ringing thread, in its trace), so that this one, asleep in `epoll_wait`, wakes,
+/// answers it (a `read`, which clears it) and sends the lines. See eventfd(2).
+///
+/// The descriptor sits in a shared slot that the ringing threads lock around their `write`:
+/// when its reactor is done, it takes the descriptor out and closes it, and a later ring finds
+/// the slot empty and does nothing (the room never forgets a waker).
+pub struct Doorbell {
+    slot: Arc<Mutex<Option<OwnedFd>>>,
+    raw: RawFd,
+    /// Its reactor's number, for the glosses.
+    k: usize,
+}
+
+impl Doorbell {
+    /// `eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK)` → `epoll_ctl(ADD, {EPOLLIN})` on reactor `k`'s
+    /// epoll: readable from the first ring until it is answered.
+    pub fn new(tr: &mut Tracer, ep: &mut Epoll, k: usize) -> Result<Doorbell> {
+        let fd = tr.call(
+            Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
+            || {
+                use rustix::event::{EventfdFlags, eventfd};
+                eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
+            },
+            |_: &Result<OwnedFd>| {
+                format!("a doorbell for reactor {k}: another reactor that queues lines for one of its members writes to it")
+            },
+        )?;
+        let why = format!("watch the doorbell: reactor {k} wakes when another one rings it");
+        ep.add(tr, &fd, EventFlags::IN, why.as_str())?;
+        Ok(Doorbell {
+            raw: fd.as_raw_fd(),
+            slot: Arc::new(Mutex::new(Some(fd))),
+            k,
+        })
+    }
+
+    /// Its descriptor number: what `epoll_wait` reports when it rang.
+    pub fn raw(&self) -> RawFd {
+        self.raw
+    }
+
+    /// How another thread rings it: `write(efd, 1)`, on the ringing thread's tracer.
+    pub fn ring(&self) -> impl Fn(&mut Tracer) + Send + Sync + 'static {
+        let (slot, k) = (self.slot.clone(), self.k);
+        move |tr| {
+            let slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(fd) = &*slot {
+                let _ = tr.call(
+                    Call::new("write", Stage::Setup)
+                        .fd(fd.as_raw_fd())
+                        .args(r#""\1\0\0\0\0\0\0\0", 8"#),
+                    || rustix::io::write(fd, &1u64.to_ne_bytes()),
+                    |_: &Result<usize>| {
+                        format!("ring reactor {k}'s doorbell: lines are queued for its members, and it may be asleep in epoll_wait")
+                    },
+                );
+            }
+        }
+    }
+
+    /// `read(efd, 8)`: it rang; reading clears it (the count of rings since, which we need
+    /// not know: the room's `touched` says whom the lines are for).
+    pub fn answer(&self, tr: &mut Tracer) {
+        let slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(fd) = &*slot {
+            let mut count = [0; 8];
+            let _ = tr.call(
+                Call::new("read", Stage::DataReady).fd(self.raw).args("8"),
+                || rustix::io::read(fd, &mut count),
+                "another reactor rang the doorbell: clear it, then send what it queued for our members",
+            );
+        }
+    }
+
+    /// Closes it; a ring that comes later finds nothing to write to.
+    pub fn close(self, tr: &mut Tracer) {
+        let fd = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(fd) = fd {
+            crate::sys::close(tr, fd, "close the doorbell");
+        }
+    }
 }
