@@ -401,7 +401,7 @@ impl Server {
             return None;
         }
         if self.room().is_some() {
-            sys::cap_send_buffer(&mut self.tr, &fd, crate::chat::SEND_BUFFER);
+            sys::chat_member(&mut self.tr, &fd, crate::chat::SEND_BUFFER);
         }
         Some(Conn::new(fd, &self.knobs, &self.budget, self.tr.tid()))
     }

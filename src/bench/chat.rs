@@ -11,8 +11,7 @@
 //! A delivery is one relayed line (`sI: …`) received by one member, checked: its sender, its
 //! length, and that it is that sender's next line, byte for byte. The room sends each line to
 //! every member but its sender, so senders receive the other senders' lines too: K × (N+K−1)
-//! deliveries per round of lines, all counted, all work the server did. Members ACK at once
-//! (`TCP_QUICKACK`), so that the server's Nagle and our delayed ACKs do not set the pace.
+//! deliveries per round of lines, all counted, all work the server did.
 
 use super::child::{self, Server, Target};
 use super::load::Until;
@@ -299,10 +298,6 @@ pub fn drive(
             let why = match rustix::net::recv(&c.fd, &mut buf, RecvFlags::empty()) {
                 Ok((0, _)) => "the server closed the connection".to_string(),
                 Ok((got, _)) => {
-                    // ACK at once: the server's sockets keep Nagle's algorithm, which holds a
-                    // small send back until the last is ACKed, and a delayed ACK (up to 40 ms)
-                    // would then set the pace, not the model (16 times slower here).
-                    let _ = rustix::net::sockopt::set_tcp_quickack(&c.fd, true);
                     let mut rest = &buf[..got];
                     while let Some(end) = rest.iter().position(|&b| b == b'\n') {
                         c.partial.extend_from_slice(&rest[..end]);
@@ -669,9 +664,8 @@ pub fn legend(shape: &Shape) -> String {
          bytes, its turn). Each of the {k} senders sends {size}-byte lines as fast as the room \
          carries them, at most {w} lines ahead of the slowest member (so that no member's queue \
          nears the server's --max-pending of 256 KiB), what its window allows in one send; each line goes to the {r} receivers and \
-         the other {k1} senders: {per} deliveries when every sender has sent a line. Members ACK \
-         at once (TCP_QUICKACK after each read): the server's sockets keep Nagle's algorithm, \
-         and delayed ACKs would set the pace. The clock and the CPU start once all {m} members \
+         the other {k1} senders: {per} deliveries when every sender has sent a line. The clock \
+         and the CPU start once all {m} members \
          have joined. CPU/1,000 deliveries is the server's user+system time over the load per \
          thousand deliveries: steadier than deliveries/s, which the load's one thread, checking \
          every line, may limit. Dropped: members the \

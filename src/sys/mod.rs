@@ -94,16 +94,19 @@ pub fn abort(tr: &mut Tracer, fd: OwnedFd, gloss: impl Gloss<()>) {
                 .set_linger(Some(std::time::Duration::ZERO))
                 .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
         },
-        "linger 0: close will reset the connection and throw away what the kernel still holds for it",
+        crate::msg!("sys-linger-zero"),
     );
     close(tr, fd, gloss);
 }
 
-/// `setsockopt(SO_SNDBUF, bytes)`: a chat member's socket holds at most this much (Linux
-/// doubles it for its own bookkeeping) waiting to be sent, so that what a member who stops
-/// reading leaves behind waits in the server's queue, where it is bounded and seen, rather than
-/// in megabytes of kernel buffer (the kernel would otherwise grow it). See socket(7), tcp(7).
-pub fn cap_send_buffer(tr: &mut Tracer, fd: &OwnedFd, bytes: usize) {
+/// A chat member's socket: `setsockopt(SO_SNDBUF, bytes)`, then `setsockopt(TCP_NODELAY)`.
+/// The first caps what the socket holds waiting to be sent (Linux doubles the value for its own
+/// bookkeeping), so that what a member who stops reading leaves behind waits in the server's
+/// queue, where it is bounded and seen, rather than in megabytes of kernel buffer (the kernel
+/// would otherwise grow it). The second sends each line at once: with Nagle's algorithm a small
+/// send waits until the last one is acknowledged, and a client's delayed ACK (up to 40 ms on
+/// Linux) would set the room's pace. See socket(7), tcp(7).
+pub fn chat_member(tr: &mut Tracer, fd: &OwnedFd, bytes: usize) {
     let _ = tr.call(
         Call::new("setsockopt", Stage::Setup)
             .fd(raw(fd))
@@ -113,7 +116,18 @@ pub fn cap_send_buffer(tr: &mut Tracer, fd: &OwnedFd, bytes: usize) {
                 .set_send_buffer_size(bytes)
                 .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
         },
-        "a chat: the kernel holds at most this much waiting for this member; what a slow reader leaves beyond it waits in our queue, which the server bounds (--max-pending)",
+        crate::msg!("sys-send-buffer"),
+    );
+    let _ = tr.call(
+        Call::new("setsockopt", Stage::Setup)
+            .fd(raw(fd))
+            .args("IPPROTO_TCP, TCP_NODELAY, [1]"),
+        || {
+            socket2::SockRef::from(fd)
+                .set_tcp_nodelay(true)
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
+        },
+        crate::msg!("sys-nodelay"),
     );
 }
 
