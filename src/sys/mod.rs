@@ -104,7 +104,7 @@ pub fn abort(tr: &mut Tracer, fd: OwnedFd, gloss: impl Gloss<()>) {
 /// bookkeeping), so that what a member who stops reading leaves behind waits in the server's
 /// queue, where it is bounded and seen, rather than in megabytes of kernel buffer (the kernel
 /// would otherwise grow it). The second sends each line at once: with Nagle's algorithm a small
-/// send waits until the last one is acknowledged, and a client's delayed ACK (up to 40 ms on
+/// send waits until the last one is acknowledged, and a client's delayed ACK (40 to 200 ms on
 /// Linux) would set the room's pace. See socket(7), tcp(7).
 pub fn chat_member(tr: &mut Tracer, fd: &OwnedFd, bytes: usize) {
     let _ = tr.call(
