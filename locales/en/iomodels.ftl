@@ -114,3 +114,15 @@ room-nameless = a client with no name yet
 room-notice-fanout = { $lines } lines read from members became { $deliveries } deliveries (joins and leaves included): in a chat one readable socket means a send to every other member, { $ratio } bytes sent for every byte read
 room-notice-kept = no member fell behind: the longest queue was { $peak } bytes (a member is dropped when its queue would pass { $max }, --max-pending)
 room-notice-dropped = { $n } member(s) stopped reading: once the kernel's buffers for them were full, their lines waited in our memory, and when a queue would pass { $max } bytes (--max-pending) the server dropped that member (SO_LINGER 0, then close) — the room went on, and no queue grew past { $peak } bytes
+
+## A thread per member (threads --app chat)
+
+threads-writer-start = a new thread ({ $tid }) will send fd { $fd } what the room queues for it; this one reads it
+threads-writer-failed = could not start a writing thread for fd { $fd }: that client is dropped
+threads-writer-none = no thread to send to it: drop it
+threads-member-done = this member is done; its threads end
+threads-sndtimeo = a sendto blocked on a full buffer gives up after this long, so we see when the room drops this member meanwhile
+threads-writer-sleeps = this thread sleeps on the member's mailbox, a condition variable (futex calls, not shown), until the room queues lines for it
+threads-wake-reader = wake this member's reader, asleep in recvfrom (it returns 0): the connection is to close
+threads-sent-part = { $n } of { $all } bytes went in before the timeout: the member reads slowly
+threads-no-room = no room for { $all } bytes within { $ms } ms: is the member still in the room?

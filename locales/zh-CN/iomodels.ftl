@@ -110,3 +110,15 @@ room-nameless = 还没起名字的客户端
 room-notice-fanout = 从成员那里读到 { $lines } 行，变成了 { $deliveries } 次投递（含加入与离开的通知）：在聊天室里，一个套接字可读就意味着要向其余每个成员各发一次；每读入 1 字节要发出 { $ratio } 字节
 room-notice-kept = 没有成员掉队：最长的队列是 { $peak } 字节（成员的队列将超过 { $max } 字节时会被踢出，见 --max-pending）
 room-notice-dropped = 有 { $n } 个成员不再读取：内核为它们准备的缓冲区满了之后，发给它们的行就在我们的内存里排队；某个队列将超过 { $max } 字节（--max-pending）时，服务器踢出了那个成员（先设 SO_LINGER 0，再 close）——聊天室照常进行，没有哪个队列超过 { $peak } 字节
+
+## 每个成员一个线程（threads --app chat）
+
+threads-writer-start = 新线程（{ $tid }）负责把聊天室为 fd { $fd } 排队的内容发给它；本线程负责读它
+threads-writer-failed = 无法为 fd { $fd } 启动发送线程：这个客户端被丢弃
+threads-writer-none = 没有线程给它发送：丢弃它
+threads-member-done = 这个成员结束了；它的线程也随之结束
+threads-sndtimeo = 在满缓冲区上阻塞的 sendto 最多等这么久就放弃，这样我们能及时发现聊天室在此期间踢出了这个成员
+threads-writer-sleeps = 本线程在这个成员的信箱（一个条件变量：futex 调用，不显示）上睡眠，直到聊天室为它排入新的行
+threads-wake-reader = 唤醒这个成员睡在 recvfrom 里的读线程（它会返回 0）：连接要关闭了
+threads-sent-part = 超时之前只写进去 { $all } 字节中的 { $n } 字节：这个成员读得慢
+threads-no-room = { $ms } ms 内没有空间放下 { $all } 字节：这个成员还在聊天室里吗？

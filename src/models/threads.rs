@@ -123,23 +123,19 @@ mod chat {
     /// left, and closes.
     pub fn member(tr: &mut Tracer, mut conn: Conn, writer_n: usize) {
         let (fd, mail) = (conn.raw(), conn.mailbox().expect("a chat member"));
-        let gloss = |tid| {
-            format!(
-                "a new thread ({tid}) will send fd {fd} what the room queues for it; this one reads it"
-            )
+        let gloss = |tid: i64| {
+            crate::t!("threads-writer-start", tid = tid.to_string(), fd = fd.to_string())
         };
         let started = sys_start(tr, writer_n, conn.fd.as_raw_fd(), gloss, mail.clone());
         let Ok(writer) = started else {
-            tr.info(|| {
-                format!("could not start a writing thread for fd {fd}: that client is dropped")
-            });
-            return conn.close(tr, "no thread to send to it: drop it");
+            tr.info(|| crate::t!("threads-writer-failed", fd = fd.to_string()));
+            return conn.close(tr, &crate::t!("threads-writer-none"));
         };
         while conn.can_read() && matches!(conn.recv_blocking(tr), Recv::Data(_)) {}
         // It left (or failed, or was dropped): the writer sends what is queued, then ends.
         mail.finish();
         let _ = writer.join();
-        conn.close(tr, "this member is done; its threads end");
+        conn.close(tr, &crate::t!("threads-member-done"));
     }
 
     /// `clone3` the writer of descriptor `fd`.
@@ -179,11 +175,9 @@ mod chat {
                     .set_write_timeout(Some(TICK))
                     .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::INVAL))
             },
-            "a sendto blocked on a full buffer gives up after this long, so we see when the room drops this member meanwhile",
+            crate::msg!("threads-sndtimeo"),
         );
-        tr.info(
-            "this thread sleeps on the member's mailbox, a condition variable (futex calls, not shown), until the room queues lines for it",
-        );
+        tr.info(crate::msg!("threads-writer-sleeps"));
         let mut failed = false;
         while !failed {
             match mail.wait(TICK) {
@@ -197,7 +191,7 @@ mod chat {
             let _ = tr.call(
                 Call::new("shutdown", Stage::Teardown).fd(fd).args("SHUT_RD"),
                 || rustix::net::shutdown(sock, rustix::net::Shutdown::Read),
-                "wake this member's reader, asleep in recvfrom (it returns 0): the connection is to close",
+                crate::msg!("threads-wake-reader"),
             );
         }
     }
@@ -216,21 +210,18 @@ mod chat {
             let start = tr.enter(&call);
             let r = rustix::net::send(sock, bytes, sys::SEND_FLAGS);
             if tr.enabled() {
+                let (all, ms) = (bytes.len().to_string(), TICK.as_millis().to_string());
                 let note = match r {
-                    Ok(n) if n == bytes.len() => format!(
-                        "deliver {n} bytes of the room's lines: {}",
-                        escape(bytes, 32)
+                    Ok(n) if n == bytes.len() => crate::t!(
+                        "room-deliver",
+                        n = n.to_string(),
+                        shown = escape(bytes, 32)
                     ),
-                    Ok(n) => format!(
-                        "{n} of {} bytes went in before the timeout: the member reads slowly",
-                        bytes.len()
-                    ),
-                    Err(Errno::AGAIN) => format!(
-                        "no room for {} bytes within {} ms: is the member still in the room?",
-                        bytes.len(),
-                        TICK.as_millis()
-                    ),
-                    Err(e) => format!("the connection failed: {}", std::io::Error::from(e)),
+                    Ok(n) => crate::t!("threads-sent-part", n = n.to_string(), all = all),
+                    Err(Errno::AGAIN) => crate::t!("threads-no-room", all = all, ms = ms),
+                    Err(e) => {
+                        crate::t!("echo-failed", why = std::io::Error::from(e).to_string())
+                    }
                 };
                 tr.end(call, start, r, note);
             }

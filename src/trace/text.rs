@@ -137,7 +137,7 @@ fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
     // The piece being packed is `word[from..to]`; each part ends with its `|`.
     let (mut from, mut to) = (0, 0);
     let parts: Vec<&str> = if wide {
-        word.split_inclusive(|_| true).collect()
+        cjk_parts(word)
     } else {
         word.split_inclusive('|').collect()
     };
@@ -151,6 +151,24 @@ fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
     }
     out.push((&word[from..], out.is_empty()));
     out
+}
+
+/// A word with wide characters as the parts a line may break between: each wide character
+/// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole.
+fn cjk_parts(word: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut from = 0;
+    let mut last_wide = None;
+    for (i, c) in word.char_indices() {
+        let wide = c.width().unwrap_or(0) > 1;
+        if i > from && (wide || last_wide == Some(true)) {
+            parts.push(&word[from..i]);
+            from = i;
+        }
+        last_wide = Some(wide);
+    }
+    parts.push(&word[from..]);
+    parts
 }
 
 /// The trace's columns for a width. Narrower than the full line, the tid column goes first;
@@ -732,6 +750,17 @@ fn counted(counts: &std::collections::BTreeMap<&'static str, u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chinese_wraps_between_characters_and_keeps_latin_words_whole() {
+        let s = "聊天室：读得慢的成员剩下的部分在我们的队列里排队（--max-pending）";
+        let w = wrap(s, 30, 0);
+        assert!(w.lines().all(|l| cols(l) <= 30), "{w}");
+        assert!(w.contains("--max-pending"), "{w}");
+        assert_eq!(w.replace('\n', ""), s);
+        assert_eq!(pad("阶段", 6), "阶段  ");
+        assert_eq!(fit("复制到用户空间", 7), "复制到…");
+    }
 
     #[test]
     fn wrap_breaks_long_flags_after_a_bar() {
