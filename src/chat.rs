@@ -363,6 +363,8 @@ impl Room {
         who: &str,
         bytes: &[u8],
     ) {
+        // The room's line is stamped when it queued, before any member's thread is woken.
+        let at = std::time::Instant::now();
         let mut wake = Vec::new();
         let (to, queued, longest, dropped) = {
             let mut st = self.lock();
@@ -370,6 +372,9 @@ impl Room {
         };
         for w in wake {
             w(tr);
+        }
+        if !tr.enabled() {
+            return;
         }
         let members = crate::t!("room-members", count = to, shown = escape(bytes, 32));
         let note = match what {
@@ -384,14 +389,15 @@ impl Room {
                 longest = longest.to_string()
             ),
         };
-        room_line(tr, from, note, (what, lines), who, to, queued, longest);
+        let at = Some(at);
+        room_line(tr, at, from, note, (what, lines), who, to, queued, longest);
         for name in dropped {
             let note = crate::t!(
                 "room-dropped",
                 who = &name,
                 max = self.max_queue.to_string()
             );
-            room_line(tr, from, note, ("drop", 0), &name, 0, 0, longest);
+            room_line(tr, at, from, note, ("drop", 0), &name, 0, 0, longest);
         }
     }
 }
@@ -400,6 +406,7 @@ impl Room {
 #[allow(clippy::too_many_arguments)]
 fn room_line(
     tr: &mut Tracer,
+    at: Option<std::time::Instant>,
     fd: i32,
     note: String,
     (what, lines): (&'static str, u64),
@@ -408,7 +415,9 @@ fn room_line(
     bytes: u64,
     queue: u64,
 ) {
+    let t_us = at.map(|at| tr.recorder().micros(at));
     tr.info_with(note.as_str(), |ev| {
+        ev.t_us = t_us.unwrap_or(ev.t_us);
         ev.fd = Some(fd.into());
         ev.room = Some(RoomNote {
             what,
@@ -581,6 +590,7 @@ impl Seat {
         let who = self.name.clone().unwrap_or_default();
         room_line(
             tr,
+            None,
             self.fd,
             note,
             ("refuse", 0),
