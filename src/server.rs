@@ -187,9 +187,11 @@ impl Server {
             spare: Arc::new(Mutex::new(spare)),
             group,
         };
-        server
-            .tr
-            .info(|| crate::t!("listening", addr = server.local.to_string()));
+        let addr = server.local.to_string();
+        server.tr.info_with(
+            || crate::t!("listening", addr = addr),
+            |ev| ev.listening = Some(true),
+        );
         Ok((
             server,
             local,

@@ -151,3 +151,15 @@ fn the_json_interface_is_the_same_in_chinese() {
         "the notes people read are in Chinese"
     );
 }
+
+/// compare reads the runs' events, never their words: in Chinese its columns are as full.
+#[test]
+fn compare_in_chinese_shows_the_same_calls() {
+    let zh = String::from_utf8(util::run_ok(&[
+        "compare", "epoll", "poll", "--lang", "zh-CN", "--width", "100",
+    ]))
+    .unwrap();
+    assert!(zh.contains("listener set up") || zh.contains("监听"), "{zh}");
+    assert!(zh.contains("epoll_pwait(5) → 1"), "{zh}");
+    assert!(zh.contains("recvfrom("), "{zh}");
+}

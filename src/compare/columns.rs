@@ -126,7 +126,7 @@ pub(super) fn cells(c: &Column, rows: &StepRows) -> Vec<Vec<String>> {
             continue;
         }
         // The listener's setup is the same in every model: one line for all of it.
-        if ev.kind == Kind::Info && ev.note.starts_with("listening on") {
+        if ev.kind == Kind::Info && ev.listening == Some(true) {
             out[k].push(format!("listener set up ({common} calls)"));
             listening = true;
         }

@@ -154,6 +154,10 @@ pub struct Event {
     /// numbers, addresses whole), and the CPU it ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// On the server's remark that it listens: `true` (what came before is the listener's
+    /// setup, the same in every model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listening: Option<bool>,
     /// On the chat room's remarks (`--app chat`): what the room did (a line fanned out, a
     /// member joining, leaving or dropped, a line refused).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,6 +200,7 @@ impl Event {
             guess: None,
             fields: None,
             room: None,
+            listening: None,
         }
     }
 
