@@ -165,7 +165,7 @@ impl std::fmt::Display for Msg {
     }
 }
 
-/// A text of the model registry (`what`: `summary`, `state`) in this run's language: the
+/// A text of the model registry (`what`: `summary`, `state`, `told`) in this run's language: the
 /// message `MODEL-WHAT` where a translation has it, else the registry's English. The registry's
 /// translations come model by model; the other texts are all in both languages.
 pub fn registry(model: &str, what: &str, english: &'static str) -> String {
@@ -355,7 +355,7 @@ mod coverage {
         let mut code = BTreeSet::new();
         // The registry's texts are looked up by the model's name (`super::registry`).
         for m in crate::models::MODELS {
-            for what in ["summary", "state"] {
+            for what in ["summary", "state", "told"] {
                 let id = format!("{}-{what}", m.name);
                 if en.contains(&id) {
                     code.insert(id);

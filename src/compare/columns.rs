@@ -17,15 +17,17 @@ const MAX_CELL_LINES: usize = 10;
 fn action(a: &crate::scenario::Action) -> String {
     use crate::scenario::Action;
     match a {
-        Action::Connect(_) => "connects".into(),
-        Action::Send(p) => format!("sends {}", p.shown(12)),
-        Action::Close => "closes".into(),
-        Action::Reset => "resets".into(),
-        Action::StopReading => "stops reading".into(),
-        Action::ResumeReading => "reads again".into(),
-        Action::Expect(p) => format!("expects {}", p.shown(12)),
-        Action::ExpectAnytime(line) => format!("expects {}", crate::trace::escape(line, 12)),
-        Action::ExpectDrop => "expects to be dropped".into(),
+        Action::Connect(_) => crate::t!("step-connects"),
+        Action::Send(p) => crate::t!("step-sends", shown = p.shown(12)),
+        Action::Close => crate::t!("step-closes"),
+        Action::Reset => crate::t!("step-resets"),
+        Action::StopReading => crate::t!("step-stops-reading"),
+        Action::ResumeReading => crate::t!("step-reads-again"),
+        Action::Expect(p) => crate::t!("step-expects", shown = p.shown(12)),
+        Action::ExpectAnytime(line) => {
+            crate::t!("step-expects", shown = crate::trace::escape(line, 12))
+        }
+        Action::ExpectDrop => crate::t!("step-expects-drop"),
     }
 }
 
@@ -82,12 +84,11 @@ fn close_row(rows: &mut StepRows, waiting: &mut Vec<&str>) {
     if let Some(label) = rows.labels.last_mut()
         && !waiting.is_empty()
     {
-        let verb = if waiting.len() == 1 {
-            "expects"
-        } else {
-            "expect"
-        };
-        label.push_str(&format!("; {} {verb} lines", waiting.join(", ")));
+        label.push_str(&crate::t!(
+            "step-waiting",
+            clients = waiting.join(", "),
+            count = waiting.len()
+        ));
     }
     waiting.clear();
 }
@@ -127,7 +128,7 @@ pub(super) fn cells(c: &Column, rows: &StepRows) -> Vec<Vec<String>> {
         }
         // The listener's setup is the same in every model: one line for all of it.
         if ev.kind == Kind::Info && ev.listening == Some(true) {
-            out[k].push(format!("listener set up ({common} calls)"));
+            out[k].push(crate::t!("cols-listener", n = common.to_string()));
             listening = true;
         }
         if !is_server(ev) {
@@ -146,7 +147,7 @@ pub(super) fn cells(c: &Column, rows: &StepRows) -> Vec<Vec<String>> {
         if cell.len() > MAX_CELL_LINES {
             let more = cell.len() - (MAX_CELL_LINES - 1);
             cell.truncate(MAX_CELL_LINES - 1);
-            cell.push(format!("… {more} more calls"));
+            cell.push(crate::t!("cols-more", n = more.to_string()));
         }
     }
     out
@@ -190,24 +191,25 @@ pub(super) fn side_by_side(
     let pages = columns.len().div_ceil(per_page);
     for (page, chunk) in columns.chunks(per_page).enumerate() {
         if pages > 1 {
-            writeln!(out, "side by side, page {} of {}", page + 1, pages)?;
+            let (page, pages) = ((page + 1).to_string(), pages.to_string());
+            writeln!(out, "{}", crate::t!("cols-page", page = page, pages = pages))?;
         }
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width as u16);
         styled(&mut t, opts.color);
-        let mut header = vec!["then the server calls…"];
-        header.extend(chunk.iter().map(|c| c.model.name));
+        let mut header = vec![crate::t!("cols-then")];
+        header.extend(chunk.iter().map(|c| c.model.name.to_string()));
         t.set_header(header.into_iter().map(heading));
         let first = page * per_page;
         for k in 0..=steps.len() {
             // A row is a step and what the server did next, until the following step.
             let label = match k {
-                0 => "before the first step",
-                _ => steps[k - 1].as_str(),
+                0 => crate::t!("cols-before"),
+                _ => steps[k - 1].clone(),
             };
-            let mut row = vec![label.to_string()];
+            let mut row = vec![label];
             for col in &all_cells[first..first + chunk.len()] {
                 row.push(col[k].join("\n"));
             }

@@ -4,7 +4,7 @@ use super::Column;
 use super::columns::{is_server, known_clients};
 use super::table::{heading, styled};
 use crate::trace::story::Read;
-use crate::trace::text::{fit, took, wrap};
+use crate::trace::text::{cols, fit, pad, took, wrap};
 use crate::trace::{Event, Kind, Stage};
 use colored::Colorize;
 use comfy_table::{ContentArrangement, Table, presets};
@@ -19,6 +19,23 @@ pub enum State {
     Free,
     /// Running the copy in kernel mode (stage ②, on the thread the copy ran on).
     Copying,
+}
+
+impl State {
+    /// The state as the figure's line says it.
+    fn word(self) -> String {
+        match self {
+            State::Blocked => crate::t!("fig-blocked"),
+            State::Spinning => crate::t!("fig-spinning"),
+            State::Free => crate::t!("fig-free"),
+            State::Copying => crate::t!("fig-copying"),
+        }
+    }
+}
+
+/// What told a row's model that stage ① was over, in this run's language.
+fn told(r: &FigRow) -> String {
+    crate::lang::registry(r.model, "told", r.told)
 }
 
 /// What a row's ② number is a time of: only the kernel lane sees the copy itself.
@@ -296,7 +313,7 @@ pub(super) fn draw(
 ) -> String {
     let mut out = String::new();
     let Some(followed) = followed else {
-        return "no client sends anything in this scenario: no figure to draw\n".into();
+        return format!("{}\n", crate::t!("fig-none"));
     };
     let (blocked, spinning, free, copy) = if unicode {
         ('█', '▒', '░', '▓')
@@ -318,27 +335,18 @@ pub(super) fn draw(
     };
     let lane = rows.iter().any(|r| r.kernel.is_some());
     let how = if lane {
-        "with the kernel lane: ① from the start of the wait to the data's arrival (sock:sk_data_ready); \
-         ② the copy path, from the call's start (or the thread's running again inside it) to the \
-         end of the copy (sock:sock_recv_length). The table below splits what came between: the \
-         wake-up (sched:sched_wakeup), the thread's running again (sched:sched_switch; \"not \
-         recorded\" where the kernel emitted no switch, and the next column then counts from the \
-         wake-up), and the way to the copy path (returning from the wait, the call that reads)"
+        crate::t!("fig-how-lane")
     } else {
-        "from user space, which cannot see the copy itself: ② \"recv\" is the length of the call that \
-         only copied; \"send→return\" (one blocking call did both stages) is the time from the \
-         client's send to the call's return, delivery, wake-up and copy together; \"send→CQE\" is \
-         the time from the client's send to our reading the completion (the kernel copied somewhere \
-         in between). `--kernel` measures the copy"
+        crate::t!("fig-how-user")
     };
-    let legend = format!(
-        "UNP figure 6.6, measured {how}. {followed}, from when the server began \
-         waiting for it until the bytes were in its buffer ({} blocked  {} spinning  {} free  {} copying; \
-         ② is drawn at least one cell wide)",
-        paint(blocked, 1),
-        paint(spinning, 1),
-        paint(free, 1),
-        paint(copy, 1)
+    let legend = crate::t!(
+        "fig-legend",
+        how = how,
+        followed = followed,
+        blocked = paint(blocked, 1),
+        spinning = paint(spinning, 1),
+        free = paint(free, 1),
+        copy = paint(copy, 1)
     );
     out.push_str(&wrap(&legend, width, 0));
     out.push('\n');
@@ -346,9 +354,9 @@ pub(super) fn draw(
         .iter()
         .map(|r| {
             format!(
-                "  ① {:>9} {:<8} ② {:>8} {:<11} ",
+                "  ① {:>9} {} ② {:>8} {:<11} ",
                 took(r.stage1_us),
-                format!("{:?}", r.stage1).to_lowercase(),
+                pad(&r.stage1.word(), 8),
                 took(r.stage2_us),
                 r.stage2_measures.label(),
             )
@@ -357,10 +365,10 @@ pub(super) fn draw(
     let name_w = rows.iter().map(|r| r.model.len()).max().unwrap_or(8);
     let told_w = rows
         .iter()
-        .map(|r| "told by ".len() + r.told.chars().count())
+        .map(|r| cols(&crate::t!("fig-told", told = told(r))))
         .max()
         .unwrap_or(0);
-    let numbers_w = numbers.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let numbers_w = numbers.iter().map(|n| cols(n)).max().unwrap_or(0);
     // Besides the bar: the name, the numbers, "told by …", and ②'s cell past a full-length ①.
     let bar_w = width
         .saturating_sub(name_w + 1 + numbers_w + told_w + 1)
@@ -384,9 +392,9 @@ pub(super) fn draw(
         let (ch1, ch2) = (ch(r.stage1), ch(r.stage2));
         let pad = " ".repeat(bar_w.saturating_sub(cells1 + cells2));
         // Too narrow for the whole line even with the shortest bar: "told by" goes under it.
-        let used = name_w + 1 + (cells1 + cells2).max(bar_w) + numbers.chars().count();
-        let told = format!("told by {}", r.told);
-        let (numbers, told) = if told.chars().count() <= width.saturating_sub(used) {
+        let used = name_w + 1 + (cells1 + cells2).max(bar_w) + cols(numbers);
+        let told = crate::t!("fig-told", told = told(r));
+        let (numbers, told) = if cols(&told) <= width.saturating_sub(used) {
             (numbers.as_str(), told)
         } else {
             let indent = name_w + 1;

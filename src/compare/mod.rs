@@ -270,11 +270,8 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         None => Vec::new(),
     };
     let what = followed.as_ref().map(|f| match chat {
-        true => format!(
-            "Client {}'s first line to the room (after its name)",
-            f.client
-        ),
-        false => format!("Client {}'s first message", f.client),
+        true => crate::t!("fig-followed-chat", client = f.client),
+        false => crate::t!("fig-followed", client = f.client),
     });
     let steps = StepRows::new(&scenario.steps);
     let mut timelines: Vec<Timeline> = columns

@@ -121,31 +121,36 @@ pub(super) fn table(rows: &[Row], markdown: bool, opts: &CompareOpts) -> String 
     let lane = rows.iter().any(|r| r.stage2_copy_path_us.is_some());
     let chat = rows.iter().any(|r| r.chat.is_some());
     let mut header = vec![
-        "model",
-        "system\ncalls",
-        "EAGAIN",
-        "①\nblocked",
-        "①\nspinning",
-        "①\nfree",
+        crate::t!("table-model"),
+        crate::t!("table-syscalls"),
+        "EAGAIN".to_string(),
+        crate::t!("table-blocked"),
+        crate::t!("table-spinning"),
+        crate::t!("table-free"),
         if lane {
-            "②\ncopy paths"
+            crate::t!("table-copy-paths")
         } else {
-            "②\nrecv calls"
+            crate::t!("table-recv-calls")
         },
-        "server\nCPU",
-        "other\nwork",
-        "most at\nonce",
-        "bytes in:\nus/kernel",
+        crate::t!("table-cpu"),
+        crate::t!("table-work"),
+        crate::t!("table-most"),
+        crate::t!("table-bytes-in"),
     ];
     // A chat's own numbers come first, after the model: they are what the run is about.
-    let chat_header = ["deliveries", "send\ncalls", "dropped", "peak\nqueue"];
+    let chat_header = [
+        crate::t!("table-deliveries"),
+        crate::t!("table-send-calls"),
+        crate::t!("table-dropped"),
+        crate::t!("table-peak"),
+    ];
     if chat {
         header.splice(1..1, chat_header);
     }
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| match &r.error {
-            Some(e) => vec![r.model.to_string(), format!("failed: {e}")],
+            Some(e) => vec![r.model.to_string(), crate::t!("table-failed", why = e)],
             None => [r.model.to_string()]
                 .into_iter()
                 .chain(r.chat.iter().flat_map(|c| {
@@ -185,7 +190,7 @@ pub(super) fn table(rows: &[Row], markdown: bool, opts: &CompareOpts) -> String 
             if markdown {
                 Cell::new(header[i].replace('\n', " "))
             } else {
-                heading(header[i])
+                heading(&header[i])
             }
         }));
         if fit {
