@@ -141,7 +141,7 @@ mod server {
                     Op::Recv(held) => on_received(&mut lp, srv, held, d),
                     // This loop submits polls and reads only: the echo is a plain sendto.
                     Op::Send(held) => lp.ops.close(&mut srv.tr, held, "no write was submitted"),
-                    Op::Cancel => {}
+                    Op::Deliver(_) | Op::Cancel => {}
                 }
             }
         }

@@ -43,6 +43,9 @@ pub enum Op<A = ()> {
     Accept(A),
     Recv(Held),
     Send(Held),
+    /// A chat's send to the connection in this slot, which stays parked under its receive:
+    /// lines for a member go out while its receive waits for what it says next.
+    Deliver(usize),
     /// A request to cancel another key, whose operation then reports under its own key. Only
     /// io_uring's cancel is itself an operation that completes (`CancelIoEx` returns at once).
     #[cfg(target_os = "linux")]
@@ -55,6 +58,7 @@ pub struct Held {
     slot: usize,
     pub conn: Conn,
 }
+
 // ANCHOR_END: op
 
 impl<A> Op<A> {
@@ -74,7 +78,15 @@ pub enum Next {
     Send(Held),
 }
 
-/// Who has a connection's slot.
+/// A connection's slot: who has the connection, and the chat's send beside its receive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Slot<K> {
+    place: Place<K>,
+    /// The key of an [`Op::Deliver`] in flight for it.
+    deliver: Option<K>,
+}
+
+/// Who has a connection.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place<K> {
     Free,
@@ -89,7 +101,7 @@ pub struct Ops<K, T, A = ()> {
     /// Step 1's table: key → the callback it stands for, and the OS's record of it.
     table: BTreeMap<K, (Op<A>, T)>,
     /// Connections by slot; a slot is reused once its connection is closed.
-    slots: Vec<Place<K>>,
+    slots: Vec<Slot<K>>,
     /// The run is over: cancel what is in flight and submit nothing new.
     stopping: bool,
 }
@@ -117,22 +129,31 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
 
     /// A new connection, in the lowest free slot; its callback holds it.
     pub fn open(&mut self, conn: Conn) -> Held {
-        let slot = match self.slots.iter().position(|p| *p == Place::Free) {
+        let slot = match self.slots.iter().position(|s| s.place == Place::Free) {
             Some(i) => i,
             None => {
-                self.slots.push(Place::Free);
+                self.slots.push(Slot {
+                    place: Place::Free,
+                    deliver: None,
+                });
                 self.slots.len() - 1
             }
         };
-        self.slots[slot] = Place::Held;
+        self.place(slot, Place::Held);
         Held { slot, conn }
     }
 
     /// Step 1: `key` stands for `op` until its completion. A receive or a send parks its
     /// connection here with it.
     pub fn start(&mut self, key: K, op: Op<A>, io: T) {
-        if let Op::Recv(held) | Op::Send(held) = &op {
-            self.place(held.slot, Place::Parked(key));
+        match &op {
+            Op::Recv(held) | Op::Send(held) => self.place(held.slot, Place::Parked(key)),
+            Op::Deliver(slot) => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.deliver = Some(key);
+                }
+            }
+            _ => {}
         }
         self.table.insert(key, (op, io));
     }
@@ -141,10 +162,69 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     /// connection it carries (if any) goes to the callback; `None` for a key not in flight.
     pub fn finish(&mut self, key: K) -> Option<(Op<A>, T)> {
         let (op, io) = self.table.remove(&key)?;
-        if let Op::Recv(held) | Op::Send(held) = &op {
-            self.place(held.slot, Place::Held);
+        match &op {
+            Op::Recv(held) | Op::Send(held) => self.place(held.slot, Place::Held),
+            Op::Deliver(slot) => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.deliver = None;
+                }
+            }
+            _ => {}
         }
         Some((op, io))
+    }
+
+    /// The slot of the parked connection on descriptor `fd` (a chat member the room touched).
+    pub fn slot_of(&self, fd: i32) -> Option<usize> {
+        self.slots.iter().position(|s| match s.place {
+            Place::Parked(key) => self.conn_under(key).is_some_and(|c| c.raw() == fd),
+            _ => false,
+        })
+    }
+
+    fn conn_under(&self, key: K) -> Option<&Conn> {
+        match self.table.get(&key) {
+            Some((Op::Recv(held) | Op::Send(held), _)) => Some(&held.conn),
+            _ => None,
+        }
+    }
+
+    /// The connection parked in `slot`, to start an [`Op::Deliver`] from (its receive keeps it),
+    /// with the key it is parked under and whether that is a receive.
+    pub fn parked(&mut self, slot: usize) -> Option<(&mut Conn, K, bool)> {
+        let Place::Parked(key) = self.slots.get(slot)?.place else {
+            return None;
+        };
+        match self.table.get_mut(&key) {
+            Some((Op::Recv(held), _)) => Some((&mut held.conn, key, true)),
+            Some((Op::Send(held), _)) => Some((&mut held.conn, key, false)),
+            _ => None,
+        }
+    }
+
+    /// The key of the [`Op::Deliver`] in flight for `slot`, if one is.
+    pub fn delivering(&self, slot: usize) -> Option<K> {
+        self.slots.get(slot).and_then(|s| s.deliver)
+    }
+
+    /// A connection whose receive is over (EOF, a failure, a cancel) while its
+    /// [`Op::Deliver`] is still in flight: it cannot close yet (the kernel reads its bytes), so
+    /// it is parked under that send, whose completion hands it back as an [`Op::Send`]. Given
+    /// back when no such send is in flight.
+    pub fn rest(&mut self, held: Held) -> Result<(), Held> {
+        let Some(key) = self.delivering(held.slot) else {
+            return Err(held);
+        };
+        let Some(entry) = self.table.get_mut(&key) else {
+            return Err(held);
+        };
+        let slot = held.slot;
+        entry.0 = Op::Send(held);
+        self.slots[slot] = Slot {
+            place: Place::Parked(key),
+            deliver: None,
+        };
+        Ok(())
     }
 
     /// Closes a connection whose operation has completed, and frees its slot.
@@ -162,9 +242,15 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
             .iter()
             .filter(|(_, (op, _))| matches!(op, Op::Accept(_)))
             .map(|(&key, (_, io))| (key, io));
-        let parked = self.slots.iter().filter_map(|p| match p {
-            Place::Parked(key) => self.table.get(key).map(|(_, io)| (*key, io)),
-            _ => None,
+        let parked = self.slots.iter().flat_map(|s| {
+            let parked = match s.place {
+                Place::Parked(key) => Some(key),
+                _ => None,
+            };
+            parked
+                .into_iter()
+                .chain(s.deliver)
+                .filter_map(|key| self.table.get(&key).map(|(_, io)| (key, io)))
         });
         accepts.chain(parked)
     }
@@ -182,7 +268,7 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     ) -> Option<Held> {
         match res {
             Ok(n) if n > 0 && !self.stopping => {
-                held.conn.received(n as usize);
+                held.conn.received(tr, n as usize);
                 return Some(held);
             }
             Ok(0) => self.close(tr, held, "the client is done and everything is echoed"),
@@ -221,8 +307,8 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     }
 
     fn place(&mut self, slot: usize, place: Place<K>) {
-        if let Some(p) = self.slots.get_mut(slot) {
-            *p = place;
+        if let Some(s) = self.slots.get_mut(slot) {
+            s.place = place;
         }
     }
 }
