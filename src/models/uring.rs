@@ -447,7 +447,9 @@ mod server {
 /// and each key names the slot it serves. Received buffers wait in the connection's queue, in
 /// order, until echoed. The recv stays armed while `F_MORE` says so; it is re-armed when it
 /// ended (no buffers left: `ENOBUFS`), and cancelled while the connection's queue is full (a
-/// client that does not read its echo), to be re-armed once it drains.
+/// client that does not read its echo), to be re-armed once it drains. A chat's lines go to
+/// the room as they arrive (the buffer straight back to the ring); what the room queues for a
+/// member is sent from its own queue, one send at a time.
 #[cfg(target_os = "linux")]
 mod multishot {
     use crate::echo::Conn;
@@ -486,6 +488,9 @@ mod multishot {
         recv: Armed,
         /// The key of the send in flight, if any (one at a time keeps the echo in order).
         send: Option<u64>,
+        /// A chat member dropped with a send in flight: that send is being cancelled (it would
+        /// wait for ever on a client that does not read).
+        send_cancelled: bool,
         /// Received buffers to echo, in order: (buffer id, sent so far, length).
         queue: VecDeque<(u16, usize, usize)>,
         queued: usize,
@@ -618,6 +623,13 @@ mod multishot {
                     Key::Send(slot) => self.on_sent(srv, slot, cqe),
                     Key::Cancel => {}
                 }
+                // A chat: the members the room queued lines for (or dropped) send (or close).
+                for fd in srv.touched() {
+                    let at = |l: &Option<Link>| l.as_ref().is_some_and(|l| l.conn.raw() == fd);
+                    if let Some(slot) = self.links.iter().position(at) {
+                        self.settle(srv, slot);
+                    }
+                }
             }
             let n = cqes.len();
             self.cqes = cqes;
@@ -683,13 +695,20 @@ mod multishot {
                 link.recv = Armed::No;
             }
             match (cqe.result(), cqe.buffer()) {
+                (Ok(n), Some(bid)) if n > 0 && link.conn.chat() => {
+                    // A chat: the lines go to the room (the others' mailboxes) and the buffer
+                    // straight back to the ring.
+                    link.conn
+                        .heard(&mut srv.tr, self.bufs.data(bid, n as usize));
+                    self.bufs.give_back(bid);
+                }
                 (Ok(n), Some(bid)) if n > 0 => {
                     self.free -= 1;
                     link.queue.push_back((bid, 0, n as usize));
                     link.queued += n as usize;
                 }
                 (Ok(_), bid) => {
-                    link.conn.eof = true;
+                    link.conn.hung_up(&mut srv.tr);
                     if let Some(bid) = bid {
                         self.free -= 1;
                         link.queue.push_back((bid, 0, 0));
@@ -710,6 +729,9 @@ mod multishot {
             };
             link.send = None;
             match cqe.result() {
+                Ok(n) if link.conn.chat() => {
+                    link.conn.mark_sent(n as usize);
+                }
                 Ok(n) => {
                     if let Some(head) = link.queue.front_mut() {
                         head.1 += n as usize;
@@ -739,6 +761,7 @@ mod multishot {
                 conn,
                 recv: Armed::No,
                 send: None,
+                send_cancelled: false,
                 queue: VecDeque::new(),
                 queued: 0,
                 failed: false,
@@ -769,8 +792,15 @@ mod multishot {
                 self.bufs.give_back(bid);
                 self.free += 1;
             }
-            let ending = link.failed || self.stopping;
-            if link.send.is_none()
+            let ending = link.failed || self.stopping || link.conn.dropped();
+            if link.send.is_none() && !ending && link.conn.chat() && link.conn.wants_write() {
+                // SAFETY: the connection's queue changes only when this send completes (new
+                // lines wait in its mailbox), and it closes only once nothing is in flight.
+                let fd = link.conn.raw();
+                let (key, sqe) = unsafe { self.ring.send(tr, fd, link.conn.unsent(), "deliver") };
+                self.keys.insert(key, (Key::Send(slot), sqe));
+                link.send = Some(key);
+            } else if link.send.is_none()
                 && !link.failed
                 && let Some(&(bid, sent, len)) = link.queue.front()
             {
@@ -781,9 +811,18 @@ mod multishot {
                 self.keys.insert(key, (Key::Send(slot), sqe));
                 link.send = Some(key);
             }
+            if let Some(key) = link.send
+                && link.conn.dropped()
+                && !std::mem::replace(&mut link.send_cancelled, true)
+            {
+                let why = "a member dropped from the room: cancel its send";
+                let (cancel, sqe) = self.ring.cancel(tr, key, why);
+                self.keys.insert(cancel, (Key::Cancel, sqe));
+            }
             let full = link.queued >= max_pending;
             match link.recv {
-                Armed::Yes(key) if ending || full => {
+                // `quit` ends a chat member's reading with its recv still armed.
+                Armed::Yes(key) if ending || full || link.conn.eof => {
                     let why = if ending {
                         "the connection is ending: cancel its recv"
                     } else {
@@ -801,7 +840,7 @@ mod multishot {
                 _ => {}
             }
             let idle = link.recv == Armed::No && link.send.is_none();
-            let done = link.conn.eof && link.queue.is_empty();
+            let done = link.conn.eof && link.queue.is_empty() && !link.conn.wants_write();
             if idle && (ending || done) {
                 let Some(link) = self.links[slot].take() else {
                     return;
