@@ -211,12 +211,12 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     /// [`Op::Deliver`] is still in flight: it cannot close yet (the kernel reads its bytes), so
     /// it is parked under that send, whose completion hands it back as an [`Op::Send`]. Given
     /// back when no such send is in flight.
-    pub fn rest(&mut self, held: Held) -> Result<(), Held> {
+    pub fn rest(&mut self, held: Held) -> Option<Held> {
         let Some(key) = self.delivering(held.slot) else {
-            return Err(held);
+            return Some(held);
         };
         let Some(entry) = self.table.get_mut(&key) else {
-            return Err(held);
+            return Some(held);
         };
         let slot = held.slot;
         entry.0 = Op::Send(held);
@@ -224,7 +224,7 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
             place: Place::Parked(key),
             deliver: None,
         };
-        Ok(())
+        None
     }
 
     /// Closes a connection whose operation has completed, and frees its slot.

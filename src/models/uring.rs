@@ -255,7 +255,7 @@ mod server {
         /// A connection whose receive is over: it sends what is left for it, waits under its
         /// chat send still in flight, or closes.
         fn read_no_more(&mut self, srv: &mut Server, held: Held, note: &str) {
-            let Err(held) = self.ops.rest(held) else {
+            let Some(held) = self.ops.rest(held) else {
                 return;
             };
             let conn = &held.conn;
