@@ -71,7 +71,15 @@ impl<A> Op<A> {
     }
 }
 
-/// What a completed send leads to ([`Ops::after_send`]).
+/// What the room's news asks of a chat member's connection ([`Ops::touched`]).
+pub enum Touched<'a, K, T> {
+    /// Start a send beside its receive: the connection in this slot.
+    Deliver(usize),
+    /// Cancel these operations (and their keys): it was dropped from the room.
+    Cancel(Vec<(K, &'a T)>),
+}
+
+/// What a completed send leads to ([`Ops::after_send`], [`Ops::after_recv`]).
 #[cfg(windows)]
 pub enum Next {
     Recv(Held),
@@ -202,6 +210,12 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
         }
     }
 
+    /// The OS's record of the operation under `key`, if it is in flight.
+    #[cfg(windows)]
+    pub fn io(&self, key: K) -> Option<&T> {
+        self.table.get(&key).map(|(_, io)| io)
+    }
+
     /// The key of the [`Op::Deliver`] in flight for `slot`, if one is.
     pub fn delivering(&self, slot: usize) -> Option<K> {
         self.slots.get(slot).and_then(|s| s.deliver)
@@ -256,8 +270,10 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     }
 
     /// A receive completed with `res`: its bytes are queued for the echo and the connection
-    /// comes back, to send them; or it is closed — the client's EOF, a failure, `cancelled` (the
-    /// OS's error for an operation we cancelled), or the run being over.
+    /// comes back, to send them (a chat: the room queued them for the others, and it comes
+    /// back to receive again); or its reading is over — the client's EOF, `quit`, a failure,
+    /// `cancelled` (the OS's error for an operation we cancelled), or the run being over — and
+    /// it sends what is left for it, or closes (see [`Ops::read_no_more`]).
     #[cfg(windows)]
     pub fn after_recv(
         &mut self,
@@ -265,22 +281,45 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
         mut held: Held,
         res: Result<u32, Errno>,
         cancelled: Errno,
-    ) -> Option<Held> {
+    ) -> Option<Next> {
+        let done = "the client is done and everything is echoed";
         match res {
             Ok(n) if n > 0 && !self.stopping => {
                 held.conn.received(tr, n as usize);
-                return Some(held);
+                if !held.conn.chat() {
+                    return Some(Next::Send(held));
+                }
+                if !held.conn.eof && !held.conn.dropped() {
+                    return Some(Next::Recv(held));
+                }
+                self.read_no_more(tr, held, done)
             }
-            Ok(0) => self.close(tr, held, "the client is done and everything is echoed"),
-            Ok(_) => self.close(tr, held, "the run is over"),
-            Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
-            Err(_) => self.close(tr, held, "the connection failed: drop it"),
+            Ok(0) => {
+                held.conn.hung_up(tr);
+                self.read_no_more(tr, held, done)
+            }
+            Ok(_) => self.read_no_more(tr, held, "the run is over"),
+            Err(e) if e == cancelled => self.read_no_more(tr, held, "the run is over"),
+            Err(_) => self.read_no_more(tr, held, "the connection failed: drop it"),
         }
+    }
+
+    /// A connection whose receive is over: it waits under its chat send still in flight
+    /// ([`Ops::rest`]), comes back to send what is left for it, or closes.
+    #[cfg(windows)]
+    fn read_no_more(&mut self, tr: &mut Tracer, held: Held, note: &str) -> Option<Next> {
+        let held = self.rest(held)?;
+        let conn = &held.conn;
+        if conn.eof && !conn.dropped() && conn.wants_write() && !self.stopping {
+            return Some(Next::Send(held));
+        }
+        self.close(tr, held, note);
         None
     }
 
     /// A send completed with `res`: the connection comes back with what to start next (the
-    /// next receive once its echo is out, the rest of a short send), or it is closed.
+    /// next receive once its echo is out, the rest of a short send or a chat's lines queued
+    /// since), or it is closed.
     #[cfg(windows)]
     pub fn after_send(
         &mut self,
@@ -294,16 +333,70 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
                 let done = held.conn.mark_sent(n as usize);
                 if self.stopping {
                     self.close(tr, held, "the run is over");
-                } else if done {
-                    return Some(Next::Recv(held));
-                } else {
+                } else if held.conn.dropped() {
+                    self.close(tr, held, "dropped from the room");
+                } else if !done || held.conn.wants_write() {
                     return Some(Next::Send(held));
+                } else if held.conn.finished() {
+                    self.close(tr, held, "the client is done and everything is echoed");
+                } else {
+                    return Some(Next::Recv(held));
                 }
             }
             Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
             Err(_) => self.close(tr, held, "the connection failed: drop it"),
         }
         None
+    }
+
+    /// A chat's send beside the receive of the connection in `slot` completed with `res`:
+    /// returns whether to start another (the rest, or lines queued since); a failed one has
+    /// the receive cancelled through `cancel`, and its completion closes the connection.
+    #[cfg(windows)]
+    pub fn after_deliver(
+        &mut self,
+        tr: &mut Tracer,
+        slot: usize,
+        res: Result<u32, Errno>,
+        cancel: impl FnOnce(&mut Tracer, &T),
+    ) -> bool {
+        let stopping = self.stopping;
+        let Some((conn, parked, _)) = self.parked(slot) else {
+            return false;
+        };
+        match res {
+            Ok(n) => {
+                conn.mark_sent(n as usize);
+                !stopping && !conn.dropped() && conn.wants_write()
+            }
+            Err(_) => {
+                if !stopping && let Some((_, io)) = self.table.get(&parked) {
+                    cancel(tr, io);
+                }
+                false
+            }
+        }
+    }
+
+    /// A chat: what the room did to the connection on `fd` since the last look asks of it: a
+    /// send beside its receive (its slot), or its operations cancelled (it was dropped; the
+    /// last to complete closes it); `None` when its send in flight will see to it.
+    pub fn touched(&mut self, fd: i32) -> Option<Touched<'_, K, T>> {
+        let slot = self.slot_of(fd)?;
+        let deliver = self.delivering(slot);
+        let (conn, parked, reading) = self.parked(slot)?;
+        let (dropped, wants) = (conn.dropped(), conn.wants_write());
+        if dropped {
+            let keys = std::iter::once(parked).chain(deliver);
+            let ios = keys
+                .filter_map(|k| self.table.get(&k).map(|(_, io)| (k, io)))
+                .collect();
+            Some(Touched::Cancel(ios))
+        } else if reading && deliver.is_none() && wants {
+            Some(Touched::Deliver(slot))
+        } else {
+            None
+        }
     }
 
     fn place(&mut self, slot: usize, place: Place<K>) {

@@ -61,7 +61,7 @@ const SERVE: Option<Serve> = None;
 #[cfg(target_os = "linux")]
 mod server {
     use crate::models::Refused;
-    use crate::models::completion::{Held, Op, Ops};
+    use crate::models::completion::{Held, Op, Ops, Touched};
     use crate::server::Server;
     use crate::sys::uring::{Cqe, Ring, Sqe};
     use crate::trace::Tracer;
@@ -233,22 +233,18 @@ mod server {
         /// the last of them completes.
         fn fan_out(&mut self, srv: &mut Server) {
             for fd in srv.touched() {
-                let Some(slot) = self.ops.slot_of(fd) else {
-                    continue;
-                };
-                let deliver = self.ops.delivering(slot);
-                let Some((conn, parked, reading)) = self.ops.parked(slot) else {
-                    continue;
-                };
-                if conn.dropped() {
-                    let why = "a member dropped from the room: cancel its operation";
-                    for target in std::iter::once(parked).chain(deliver) {
-                        self.cancel(&mut srv.tr, target, why);
+                match self.ops.touched(fd) {
+                    Some(Touched::Deliver(slot)) => self.submit_delivery(&mut srv.tr, slot),
+                    Some(Touched::Cancel(ops)) => {
+                        let targets: Vec<u64> = ops.into_iter().map(|(key, _)| key).collect();
+                        let why = "a member dropped from the room: cancel its operation";
+                        for target in targets {
+                            self.cancel(&mut srv.tr, target, why);
+                        }
                     }
-                } else if reading && deliver.is_none() && conn.wants_write() {
-                    self.submit_delivery(&mut srv.tr, slot);
+                    // Parked under a send: its completion sends what came since.
+                    None => {}
                 }
-                // Parked under a send: its completion sends what came since.
             }
         }
 
