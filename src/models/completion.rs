@@ -440,6 +440,35 @@ mod tests {
     }
 
     #[test]
+    fn a_send_beside_a_receive_keeps_the_connection_until_the_last_completes() {
+        let mut ops: Ops<u64, &str> = Ops::new();
+        let a = ops.open(conn());
+        let fd = a.conn.raw();
+        ops.start(1, Op::Recv(a), "recv A");
+        let slot = ops.slot_of(fd).expect("parked under its recv");
+        assert!(matches!(ops.parked(slot), Some((_, 1, true))));
+        ops.start(2, Op::Deliver(slot), "deliver A");
+        assert_eq!(ops.delivering(slot), Some(2));
+        // Both are in flight when the run ends: both are cancelled.
+        let order: Vec<u64> = ops.stop().map(|(k, _)| k).collect();
+        assert_eq!(order, vec![1, 2]);
+        // The receive completes first: the connection waits under the send.
+        let Some((Op::Recv(a), _)) = ops.finish(1) else {
+            panic!("key 1 was A's recv");
+        };
+        assert!(ops.rest(a).is_none(), "parked under the send in flight");
+        assert_eq!(ops.slot_of(fd), Some(slot));
+        let Some((Op::Send(a), "deliver A")) = ops.finish(2) else {
+            panic!("the send hands the connection back");
+        };
+        assert!(ops.is_empty());
+        assert!(
+            ops.rest(a).is_some(),
+            "nothing in flight: it is the caller's to close"
+        );
+    }
+
+    #[test]
     fn a_closed_slot_is_the_next_connection_s() {
         let (rec, _rx) = Recorder::new();
         let mut tr = rec.thread("server", crate::sys::thread_id);
