@@ -151,6 +151,10 @@ mod server {
     struct Flight {
         cb: Aiocb,
         to: To,
+        /// `aio_error` said it is done (with this error, if it failed): its result is to be
+        /// taken. It stays in the list until then, with the connection it may hold, so that
+        /// a request finished in the same round can still reach that connection.
+        done: Option<Option<Errno>>,
     }
 
     enum To {
@@ -191,14 +195,17 @@ mod server {
                 r => r.context("aio_suspend failed")?,
             }
             // Which ones? POSIX says only "one or more": ask each request in flight.
-            let mut done = Vec::new();
-            for f in std::mem::take(&mut lp.flights) {
+            for f in &mut lp.flights {
                 match posix_aio::error(tr, &f.cb) {
-                    Err(Errno::INPROGRESS) => lp.flights.push(f),
-                    r => done.push((f, r.err())),
+                    Err(Errno::INPROGRESS) => {}
+                    r => f.done = Some(r.err()),
                 }
             }
-            for (f, failed) in done {
+            // One at a time, in the order asked; what a callback submits waits for the next
+            // round.
+            while let Some(i) = lp.flights.iter().position(|f| f.done.is_some()) {
+                let f = lp.flights.remove(i);
+                let failed = f.done.flatten();
                 let op = f.cb.op();
                 match f.to {
                     To::Bell => {
@@ -255,7 +262,11 @@ mod server {
                 posix_aio::submit(tr, Op::Read, bell.as_raw_fd(), rung.as_mut_ptr(), BELL, why)
             }
             .context("aio_read of the doorbell failed")?;
-            self.flights.push(Flight { cb, to: To::Bell });
+            self.flights.push(Flight {
+                cb,
+                to: To::Bell,
+                done: None,
+            });
             Ok(())
         }
 
@@ -432,6 +443,7 @@ mod server {
                 Ok(cb) => self.flights.push(Flight {
                     cb,
                     to: To::Deliver(fd),
+                    done: None,
                 }),
                 Err(_) => {
                     if let Some(conn) = self.reading(fd) {
@@ -474,6 +486,7 @@ mod server {
                 Ok(cb) => self.flights.push(Flight {
                     cb,
                     to: To::Conn(conn),
+                    done: None,
                 }),
                 Err(_) => conn.close(tr, "glibc would not take the read: drop it"),
             }
@@ -490,6 +503,7 @@ mod server {
                 Ok(cb) => self.flights.push(Flight {
                     cb,
                     to: To::Conn(conn),
+                    done: None,
                 }),
                 Err(_) => conn.close(tr, "glibc would not take the write: drop it"),
             }
