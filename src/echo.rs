@@ -109,6 +109,29 @@ impl Conn {
         }
     }
 
+    /// A chat member's bytes, copied by the kernel into a buffer of its own choosing (io_uring's
+    /// provided buffers, which go back to the kernel at once): its lines go to the room.
+    #[cfg(target_os = "linux")]
+    pub fn heard(&mut self, tr: &mut Tracer, data: &[u8]) {
+        if let Some(seat) = &mut self.seat {
+            self.eof |= seat.heard(tr, data) == Heard::Quit;
+        }
+    }
+
+    /// A completion model's receive found EOF: nothing more comes; a chat member leaves the
+    /// room (the others are told), and what is queued for it still goes out.
+    pub fn hung_up(&mut self, tr: &mut Tracer) {
+        self.eof = true;
+        if let Some(seat) = &mut self.seat {
+            seat.leave(tr);
+        }
+    }
+
+    /// Whether this connection is a chat member (its sends deliver the room's lines).
+    pub fn chat(&self) -> bool {
+        self.seat.is_some()
+    }
+
     /// What is left to send. A completion model hands this slice to the kernel; nothing is
     /// queued behind it until the send completes (a chat's lines wait in the mailbox), so it
     /// does not move meanwhile.

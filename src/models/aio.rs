@@ -59,12 +59,12 @@ mod server {
     use crate::models::Refused;
     use crate::models::completion::{Held, Op, Ops};
     use crate::server::Server;
-    use crate::sys::aio::{Aio, Done, Iocb, What, wake_every};
+    use crate::sys::aio::{Aio, Done, Iocb, What, wake_every, wake_polls};
     use crate::sys::set_nonblocking;
     use crate::trace::{Stage, Tracer};
     use anyhow::Context;
     use rustix::io::Errno;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     /// Events the context holds: one per connection, plus the listener's poll.
     const EVENTS: usize = 1024;
@@ -141,7 +141,7 @@ mod server {
                     Op::Recv(held) => on_received(&mut lp, srv, held, d),
                     // This loop submits polls and reads only: the echo is a plain sendto.
                     Op::Send(held) => lp.ops.close(&mut srv.tr, held, "no write was submitted"),
-                    Op::Cancel => {}
+                    Op::Deliver(_) | Op::Cancel => {}
                 }
             }
         }
@@ -241,7 +241,7 @@ mod server {
         let why = "tell us (key = the listener's descriptor) when a client is waiting";
         aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
             .context("io_submit(IOCB_CMD_POLL) failed")?;
-        let mut conns: BTreeMap<i32, Conn> = BTreeMap::new();
+        let mut conns = Conns::default();
         let mut done = Vec::new();
         'serve: loop {
             // Stage ①: sleep until a polled descriptor is ready.
@@ -251,17 +251,20 @@ mod server {
             };
             for &d in &done {
                 let fd = d.key as i32;
-                let poll = Iocb {
-                    what: What::Poll,
-                    fd,
-                };
                 if fd == lfd {
+                    let poll = Iocb {
+                        what: What::Poll,
+                        fd,
+                    };
                     aio.completed(&mut srv.tr, d, &poll, &[], "accept4");
                     let note = "the poll said the listener is readable: a client is waiting";
                     let over = srv.accept_waiting(note, |srv, conn| {
                         let why = "tell us when the new client sends or hangs up";
-                        watch(aio, &mut srv.tr, &conn, why)?;
-                        conns.insert(conn.raw(), conn);
+                        let fd = conn.raw();
+                        if watch(aio, &mut srv.tr, &conn, why)? {
+                            conns.reading.insert(fd);
+                        }
+                        conns.open.insert(fd, conn);
                         Ok(())
                     })?;
                     if over {
@@ -271,51 +274,174 @@ mod server {
                         .context("io_submit(IOCB_CMD_POLL) failed")?;
                     continue;
                 }
-                let Some(conn) = conns.get_mut(&fd) else {
-                    Aio::unknown(&mut srv.tr, d);
-                    continue;
+                let closing = if d.key & WRITE == 0 {
+                    conns.on_ready(aio, srv, d)
+                } else {
+                    conns.on_writable(aio, srv, d)
                 };
-                aio.completed(&mut srv.tr, d, &poll, &[], "recvfrom / sendto");
-                // Stage ②: our own copy, as with any readiness API; the echo goes at once.
-                let readable = d.result().is_ok_and(|m| m & READABLE != 0) && conn.can_read();
-                let closing = match conn.serve_ready(&mut srv.tr, readable, true) {
-                    Some(why) => Some(why),
-                    None => watch(aio, &mut srv.tr, conn, "poll it again (a poll fires once)")
-                        .err()
-                        .map(|_| "io_submit failed: drop it"),
+                conns.settle(srv, fd, closing);
+            }
+            // A chat: what one client said is queued for the others. Send it now, one sendto
+            // per member (the fan-out); what does not fit waits for a poll for POLLOUT.
+            for fd in srv.touched() {
+                let closing = match conns.open.get(&fd) {
+                    Some(conn) if conn.dropped() => Some("dropped from the room"),
+                    Some(_) => conns.deliver(aio, srv, fd),
+                    None => None,
                 };
-                if let Some(why) = closing {
-                    let conn = conns.remove(&fd).expect("still there");
-                    conn.close(&mut srv.tr, why);
-                }
+                conns.settle(srv, fd, closing);
             }
         }
-        for (_, conn) in conns {
+        for (_, conn) in conns.open {
             conn.close(&mut srv.tr, "the run is over");
         }
         Ok(())
+    }
+
+    /// The key bit of a chat member's second poll, for `POLLOUT` alone: the room's lines for
+    /// it wait for room in its send buffer while its first poll waits for what it says.
+    const WRITE: u64 = 1 << 32;
+
+    /// The readiness loop's connections, by descriptor.
+    #[derive(Default)]
+    struct Conns {
+        open: BTreeMap<i32, Conn>,
+        /// Those with their poll in flight (key = the descriptor).
+        reading: BTreeSet<i32>,
+        /// Chat members with a `POLLOUT` poll in flight too (key = `fd | WRITE`).
+        writing: BTreeSet<i32>,
+        /// Those to close once their polls in flight have fired, and why.
+        closing: BTreeMap<i32, &'static str>,
+    }
+
+    impl Conns {
+        /// A connection's poll fired: `recvfrom` if it is readable, the echo at once (a chat
+        /// member's lines go through [`Conns::deliver`]), and poll it again. Returns why to
+        /// close it, if it should be.
+        fn on_ready(&mut self, aio: &mut Aio, srv: &mut Server, d: Done) -> Option<&'static str> {
+            let fd = d.key as i32;
+            let Some(conn) = self.open.get_mut(&fd).filter(|_| self.reading.remove(&fd)) else {
+                Aio::unknown(&mut srv.tr, d);
+                return None;
+            };
+            let poll = Iocb {
+                what: What::Poll,
+                fd,
+            };
+            aio.completed(&mut srv.tr, d, &poll, &[], "recvfrom / sendto");
+            if let Some(&why) = self.closing.get(&fd) {
+                return Some(why);
+            }
+            // Stage ②: our own copy, as with any readiness API; the echo goes at once.
+            let readable = d.result().is_ok_and(|m| m & READABLE != 0) && conn.can_read();
+            let echo = !conn.chat();
+            if let Some(why) = conn.serve_ready(&mut srv.tr, readable, echo) {
+                return Some(why);
+            }
+            match watch(aio, &mut srv.tr, conn, "poll it again (a poll fires once)") {
+                Ok(true) => {
+                    self.reading.insert(fd);
+                    None
+                }
+                // A chat member that hung up: its last lines go out under its POLLOUT poll.
+                Ok(false) => None,
+                Err(_) => Some("io_submit failed: drop it"),
+            }
+        }
+
+        /// A chat member's `POLLOUT` poll fired: send it more.
+        fn on_writable(
+            &mut self,
+            aio: &mut Aio,
+            srv: &mut Server,
+            d: Done,
+        ) -> Option<&'static str> {
+            let fd = d.key as i32;
+            if !self.writing.remove(&fd) {
+                Aio::unknown(&mut srv.tr, d);
+                return None;
+            }
+            let poll = Iocb {
+                what: What::Poll,
+                fd,
+            };
+            aio.completed(&mut srv.tr, d, &poll, &[], "sendto");
+            match self.closing.get(&fd) {
+                Some(&why) => Some(why),
+                None => self.deliver(aio, srv, fd),
+            }
+        }
+
+        /// A chat member's lines: a `sendto` now; what does not fit waits for a poll for
+        /// `POLLOUT`. Returns why to close it, if it should be.
+        fn deliver(&mut self, aio: &mut Aio, srv: &mut Server, fd: i32) -> Option<&'static str> {
+            let conn = self.open.get_mut(&fd)?;
+            if conn.wants_write() && matches!(conn.send(&mut srv.tr), Send::Failed(_)) {
+                return Some("the connection failed: drop it");
+            }
+            if conn.finished() {
+                return Some("the client is done and everything is delivered");
+            }
+            if conn.wants_write() && !self.writing.contains(&fd) {
+                let why = "tell us when its send buffer has room for the rest of the room's lines";
+                let key = Some(fd as u64 | WRITE);
+                if aio
+                    .poll(&mut srv.tr, &conn.fd, key, libc::POLLOUT as u32, why)
+                    .is_err()
+                {
+                    return Some("io_submit failed: drop it");
+                }
+                self.writing.insert(fd);
+            }
+            None
+        }
+
+        /// Closes a connection that should be, once none of its polls is in flight; until then
+        /// a shutdown makes them fire.
+        fn settle(&mut self, srv: &mut Server, fd: i32, closing: Option<&'static str>) {
+            let Some(why) = closing else { return };
+            let first = !self.closing.contains_key(&fd);
+            let why = *self.closing.entry(fd).or_insert(why);
+            let Some(conn) = self.open.get(&fd) else {
+                return;
+            };
+            if self.reading.contains(&fd) || self.writing.contains(&fd) {
+                if first {
+                    wake_polls(&mut srv.tr, &conn.fd);
+                }
+                return;
+            }
+            self.closing.remove(&fd);
+            if let Some(conn) = self.open.remove(&fd) {
+                conn.close(&mut srv.tr, why);
+            }
+        }
     }
 
     /// Poll events that send the server to `recvfrom`: data, a FIN, or an error to collect.
     const READABLE: u32 = (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
 
     /// `IOCB_CMD_POLL` on a connection for what its echo needs: `POLLIN` while it may read,
-    /// `POLLOUT` while bytes wait to be sent.
+    /// `POLLOUT` while bytes wait to be sent (a chat member's have a poll of their own). Returns
+    /// whether there was anything to poll for.
     fn watch(
         aio: &mut Aio,
         tr: &mut Tracer,
         conn: &Conn,
         why: &'static str,
-    ) -> rustix::io::Result<()> {
+    ) -> rustix::io::Result<bool> {
         let mut events = 0;
         if conn.can_read() {
             events |= (libc::POLLIN | libc::POLLRDHUP) as u32;
         }
-        if conn.wants_write() {
+        if conn.wants_write() && !conn.chat() {
             events |= libc::POLLOUT as u32;
         }
+        if events == 0 && conn.chat() {
+            return Ok(false);
+        }
         aio.poll(tr, &conn.fd, Some(conn.raw() as u64), events, why)
-            .map(|_| ())
+            .map(|_| true)
     }
     // ANCHOR_END: readiness
 }

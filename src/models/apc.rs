@@ -53,7 +53,7 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(windows)]
 mod server {
-    use crate::models::completion::{Held, Next, Op, Ops};
+    use crate::models::completion::{Held, Next, Op, Ops, Touched};
     use crate::server::Server;
     use crate::sys::apc::{self, Ran};
     use crate::sys::overlapped::{self, ABORTED, Overlapped, Told};
@@ -165,19 +165,57 @@ mod server {
     }
 
     /// An overlapped `WSASend` of what is left to echo, with our completion routine.
-    fn start_send(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>, held: Held) {
+    fn start_send(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>, mut held: Held) {
+        let verb = if held.conn.chat() { "deliver" } else { "echo" };
+        let fd = held.conn.raw();
         // SAFETY: nothing is read into this connection's echo queue until the send has
         // reported (it is parked with the key below), so the slice stays where it is.
-        match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent(), Told::Routine) } {
+        match unsafe { overlapped::send(tr, fd, held.conn.unsent(), Told::Routine, verb) } {
             Ok((key, ov)) => ops.start(key, Op::Send(held), ov),
             Err(_) => ops.close(tr, held, "the connection failed: drop it"),
+        }
+    }
+
+    /// A chat: an overlapped `WSASend` of the room's lines for the connection in `slot`, which
+    /// stays parked under its `WSARecv`, with our completion routine.
+    fn start_delivery(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>, slot: usize) {
+        let Some((conn, recv, true)) = ops.parked(slot) else {
+            return;
+        };
+        // SAFETY: `unsent` is the connection's own queue, which changes only when a send of it
+        // has reported (new lines wait in the mailbox); the connection closes only once this
+        // key's routine has run (`Ops::rest`). The OVERLAPPED goes into the table.
+        match unsafe { overlapped::send(tr, conn.raw(), conn.unsent(), Told::Routine, "deliver") } {
+            Ok((key, ov)) => ops.start(key, Op::Deliver(slot), ov),
+            Err(_) => {
+                if let Some(ov) = ops.io(recv) {
+                    ov.cancel(tr, "the send failed: cancel the receive too, then close");
+                }
+            }
+        }
+    }
+
+    /// A chat: each connection the room queued lines for (or dropped) since the last routine
+    /// gets a `WSASend` if it has none in flight (the fan-out), or, dropped, has its operations
+    /// cancelled (the last routine to run closes it).
+    fn fan_out(srv: &mut Server, ops: &mut Ops<usize, Overlapped>) {
+        for fd in srv.touched() {
+            match ops.touched(fd) {
+                Some(Touched::Deliver(slot)) => start_delivery(&mut srv.tr, ops, slot),
+                Some(Touched::Cancel(ios)) => {
+                    for (_, ov) in ios {
+                        ov.cancel(&mut srv.tr, "a member dropped from the room");
+                    }
+                }
+                None => {}
+            }
         }
     }
 
     /// The run is over: `CancelIoEx` every operation in flight; each routine still runs.
     fn cancel_all(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>) {
         for (_, ov) in ops.stop() {
-            ov.cancel(tr);
+            ov.cancel(tr, "the run is over");
         }
     }
 
@@ -199,9 +237,16 @@ mod server {
         match op {
             Op::Recv(held) => on_received(tr, ops, held, ran.result()),
             Op::Send(held) => on_sent(tr, ops, held, ran.result()),
+            Op::Deliver(slot) => {
+                let why = "the send failed: cancel the receive too, then close";
+                if ops.after_deliver(tr, slot, ran.result(), |tr, ov| ov.cancel(tr, why)) {
+                    start_delivery(tr, ops, slot);
+                }
+            }
             // Accepts here are readiness (FD_ACCEPT), not overlapped.
             Op::Accept(()) => {}
         }
+        fan_out(srv, ops);
     }
 
     // ANCHOR: callbacks
@@ -213,8 +258,10 @@ mod server {
         held: Held,
         res: Result<u32>,
     ) {
-        if let Some(held) = ops.after_recv(tr, held, res, ABORTED) {
-            start_send(tr, ops, held);
+        match ops.after_recv(tr, held, res, ABORTED) {
+            Some(Next::Recv(held)) => start_recv(tr, ops, held),
+            Some(Next::Send(held)) => start_send(tr, ops, held),
+            None => {}
         }
     }
 

@@ -43,6 +43,9 @@ pub enum Op<A = ()> {
     Accept(A),
     Recv(Held),
     Send(Held),
+    /// A chat's send to the connection in this slot, which stays parked under its receive:
+    /// lines for a member go out while its receive waits for what it says next.
+    Deliver(usize),
     /// A request to cancel another key, whose operation then reports under its own key. Only
     /// io_uring's cancel is itself an operation that completes (`CancelIoEx` returns at once).
     #[cfg(target_os = "linux")]
@@ -55,6 +58,7 @@ pub struct Held {
     slot: usize,
     pub conn: Conn,
 }
+
 // ANCHOR_END: op
 
 impl<A> Op<A> {
@@ -67,14 +71,30 @@ impl<A> Op<A> {
     }
 }
 
-/// What a completed send leads to ([`Ops::after_send`]).
+/// What the room's news asks of a chat member's connection ([`Ops::touched`]).
+pub enum Touched<'a, K, T> {
+    /// Start a send beside its receive: the connection in this slot.
+    Deliver(usize),
+    /// Cancel these operations (and their keys): it was dropped from the room.
+    Cancel(Vec<(K, &'a T)>),
+}
+
+/// What a completed send leads to ([`Ops::after_send`], [`Ops::after_recv`]).
 #[cfg(windows)]
 pub enum Next {
     Recv(Held),
     Send(Held),
 }
 
-/// Who has a connection's slot.
+/// A connection's slot: who has the connection, and the chat's send beside its receive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Slot<K> {
+    place: Place<K>,
+    /// The key of an [`Op::Deliver`] in flight for it.
+    deliver: Option<K>,
+}
+
+/// Who has a connection.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place<K> {
     Free,
@@ -89,7 +109,7 @@ pub struct Ops<K, T, A = ()> {
     /// Step 1's table: key → the callback it stands for, and the OS's record of it.
     table: BTreeMap<K, (Op<A>, T)>,
     /// Connections by slot; a slot is reused once its connection is closed.
-    slots: Vec<Place<K>>,
+    slots: Vec<Slot<K>>,
     /// The run is over: cancel what is in flight and submit nothing new.
     stopping: bool,
 }
@@ -117,22 +137,31 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
 
     /// A new connection, in the lowest free slot; its callback holds it.
     pub fn open(&mut self, conn: Conn) -> Held {
-        let slot = match self.slots.iter().position(|p| *p == Place::Free) {
+        let slot = match self.slots.iter().position(|s| s.place == Place::Free) {
             Some(i) => i,
             None => {
-                self.slots.push(Place::Free);
+                self.slots.push(Slot {
+                    place: Place::Free,
+                    deliver: None,
+                });
                 self.slots.len() - 1
             }
         };
-        self.slots[slot] = Place::Held;
+        self.place(slot, Place::Held);
         Held { slot, conn }
     }
 
     /// Step 1: `key` stands for `op` until its completion. A receive or a send parks its
     /// connection here with it.
     pub fn start(&mut self, key: K, op: Op<A>, io: T) {
-        if let Op::Recv(held) | Op::Send(held) = &op {
-            self.place(held.slot, Place::Parked(key));
+        match &op {
+            Op::Recv(held) | Op::Send(held) => self.place(held.slot, Place::Parked(key)),
+            Op::Deliver(slot) => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.deliver = Some(key);
+                }
+            }
+            _ => {}
         }
         self.table.insert(key, (op, io));
     }
@@ -141,10 +170,75 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     /// connection it carries (if any) goes to the callback; `None` for a key not in flight.
     pub fn finish(&mut self, key: K) -> Option<(Op<A>, T)> {
         let (op, io) = self.table.remove(&key)?;
-        if let Op::Recv(held) | Op::Send(held) = &op {
-            self.place(held.slot, Place::Held);
+        match &op {
+            Op::Recv(held) | Op::Send(held) => self.place(held.slot, Place::Held),
+            Op::Deliver(slot) => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.deliver = None;
+                }
+            }
+            _ => {}
         }
         Some((op, io))
+    }
+
+    /// The slot of the parked connection on descriptor `fd` (a chat member the room touched).
+    pub fn slot_of(&self, fd: i32) -> Option<usize> {
+        self.slots.iter().position(|s| match s.place {
+            Place::Parked(key) => self.conn_under(key).is_some_and(|c| c.raw() == fd),
+            _ => false,
+        })
+    }
+
+    fn conn_under(&self, key: K) -> Option<&Conn> {
+        match self.table.get(&key) {
+            Some((Op::Recv(held) | Op::Send(held), _)) => Some(&held.conn),
+            _ => None,
+        }
+    }
+
+    /// The connection parked in `slot`, to start an [`Op::Deliver`] from (its receive keeps it),
+    /// with the key it is parked under and whether that is a receive.
+    pub fn parked(&mut self, slot: usize) -> Option<(&mut Conn, K, bool)> {
+        let Place::Parked(key) = self.slots.get(slot)?.place else {
+            return None;
+        };
+        match self.table.get_mut(&key) {
+            Some((Op::Recv(held), _)) => Some((&mut held.conn, key, true)),
+            Some((Op::Send(held), _)) => Some((&mut held.conn, key, false)),
+            _ => None,
+        }
+    }
+
+    /// The OS's record of the operation under `key`, if it is in flight.
+    #[cfg(windows)]
+    pub fn io(&self, key: K) -> Option<&T> {
+        self.table.get(&key).map(|(_, io)| io)
+    }
+
+    /// The key of the [`Op::Deliver`] in flight for `slot`, if one is.
+    pub fn delivering(&self, slot: usize) -> Option<K> {
+        self.slots.get(slot).and_then(|s| s.deliver)
+    }
+
+    /// A connection whose receive is over (EOF, a failure, a cancel) while its
+    /// [`Op::Deliver`] is still in flight: it cannot close yet (the kernel reads its bytes), so
+    /// it is parked under that send, whose completion hands it back as an [`Op::Send`]. Given
+    /// back when no such send is in flight.
+    pub fn rest(&mut self, held: Held) -> Option<Held> {
+        let Some(key) = self.delivering(held.slot) else {
+            return Some(held);
+        };
+        let Some(entry) = self.table.get_mut(&key) else {
+            return Some(held);
+        };
+        let slot = held.slot;
+        entry.0 = Op::Send(held);
+        self.slots[slot] = Slot {
+            place: Place::Parked(key),
+            deliver: None,
+        };
+        None
     }
 
     /// Closes a connection whose operation has completed, and frees its slot.
@@ -162,16 +256,24 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
             .iter()
             .filter(|(_, (op, _))| matches!(op, Op::Accept(_)))
             .map(|(&key, (_, io))| (key, io));
-        let parked = self.slots.iter().filter_map(|p| match p {
-            Place::Parked(key) => self.table.get(key).map(|(_, io)| (*key, io)),
-            _ => None,
+        let parked = self.slots.iter().flat_map(|s| {
+            let parked = match s.place {
+                Place::Parked(key) => Some(key),
+                _ => None,
+            };
+            parked
+                .into_iter()
+                .chain(s.deliver)
+                .filter_map(|key| self.table.get(&key).map(|(_, io)| (key, io)))
         });
         accepts.chain(parked)
     }
 
     /// A receive completed with `res`: its bytes are queued for the echo and the connection
-    /// comes back, to send them; or it is closed — the client's EOF, a failure, `cancelled` (the
-    /// OS's error for an operation we cancelled), or the run being over.
+    /// comes back, to send them (a chat: the room queued them for the others, and it comes
+    /// back to receive again); or its reading is over — the client's EOF, `quit`, a failure,
+    /// `cancelled` (the OS's error for an operation we cancelled), or the run being over — and
+    /// it sends what is left for it, or closes (see [`Ops::read_no_more`]).
     #[cfg(windows)]
     pub fn after_recv(
         &mut self,
@@ -179,22 +281,45 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
         mut held: Held,
         res: Result<u32, Errno>,
         cancelled: Errno,
-    ) -> Option<Held> {
+    ) -> Option<Next> {
+        let done = "the client is done and everything is echoed";
         match res {
             Ok(n) if n > 0 && !self.stopping => {
-                held.conn.received(n as usize);
-                return Some(held);
+                held.conn.received(tr, n as usize);
+                if !held.conn.chat() {
+                    return Some(Next::Send(held));
+                }
+                if !held.conn.eof && !held.conn.dropped() {
+                    return Some(Next::Recv(held));
+                }
+                self.read_no_more(tr, held, done)
             }
-            Ok(0) => self.close(tr, held, "the client is done and everything is echoed"),
-            Ok(_) => self.close(tr, held, "the run is over"),
-            Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
-            Err(_) => self.close(tr, held, "the connection failed: drop it"),
+            Ok(0) => {
+                held.conn.hung_up(tr);
+                self.read_no_more(tr, held, done)
+            }
+            Ok(_) => self.read_no_more(tr, held, "the run is over"),
+            Err(e) if e == cancelled => self.read_no_more(tr, held, "the run is over"),
+            Err(_) => self.read_no_more(tr, held, "the connection failed: drop it"),
         }
+    }
+
+    /// A connection whose receive is over: it waits under its chat send still in flight
+    /// ([`Ops::rest`]), comes back to send what is left for it, or closes.
+    #[cfg(windows)]
+    fn read_no_more(&mut self, tr: &mut Tracer, held: Held, note: &str) -> Option<Next> {
+        let held = self.rest(held)?;
+        let conn = &held.conn;
+        if conn.eof && !conn.dropped() && conn.wants_write() && !self.stopping {
+            return Some(Next::Send(held));
+        }
+        self.close(tr, held, note);
         None
     }
 
     /// A send completed with `res`: the connection comes back with what to start next (the
-    /// next receive once its echo is out, the rest of a short send), or it is closed.
+    /// next receive once its echo is out, the rest of a short send or a chat's lines queued
+    /// since), or it is closed.
     #[cfg(windows)]
     pub fn after_send(
         &mut self,
@@ -208,10 +333,14 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
                 let done = held.conn.mark_sent(n as usize);
                 if self.stopping {
                     self.close(tr, held, "the run is over");
-                } else if done {
-                    return Some(Next::Recv(held));
-                } else {
+                } else if held.conn.dropped() {
+                    self.close(tr, held, "dropped from the room");
+                } else if !done || held.conn.wants_write() {
                     return Some(Next::Send(held));
+                } else if held.conn.finished() {
+                    self.close(tr, held, "the client is done and everything is echoed");
+                } else {
+                    return Some(Next::Recv(held));
                 }
             }
             Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
@@ -220,9 +349,59 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
         None
     }
 
+    /// A chat's send beside the receive of the connection in `slot` completed with `res`:
+    /// returns whether to start another (the rest, or lines queued since); a failed one has
+    /// the receive cancelled through `cancel`, and its completion closes the connection.
+    #[cfg(windows)]
+    pub fn after_deliver(
+        &mut self,
+        tr: &mut Tracer,
+        slot: usize,
+        res: Result<u32, Errno>,
+        cancel: impl FnOnce(&mut Tracer, &T),
+    ) -> bool {
+        let stopping = self.stopping;
+        let Some((conn, parked, _)) = self.parked(slot) else {
+            return false;
+        };
+        match res {
+            Ok(n) => {
+                conn.mark_sent(n as usize);
+                !stopping && !conn.dropped() && conn.wants_write()
+            }
+            Err(_) => {
+                if !stopping && let Some((_, io)) = self.table.get(&parked) {
+                    cancel(tr, io);
+                }
+                false
+            }
+        }
+    }
+
+    /// A chat: what the room did to the connection on `fd` since the last look asks of it: a
+    /// send beside its receive (its slot), or its operations cancelled (it was dropped; the
+    /// last to complete closes it); `None` when its send in flight will see to it.
+    pub fn touched(&mut self, fd: i32) -> Option<Touched<'_, K, T>> {
+        let slot = self.slot_of(fd)?;
+        let deliver = self.delivering(slot);
+        let (conn, parked, reading) = self.parked(slot)?;
+        let (dropped, wants) = (conn.dropped(), conn.wants_write());
+        if dropped {
+            let keys = std::iter::once(parked).chain(deliver);
+            let ios = keys
+                .filter_map(|k| self.table.get(&k).map(|(_, io)| (k, io)))
+                .collect();
+            Some(Touched::Cancel(ios))
+        } else if reading && deliver.is_none() && wants {
+            Some(Touched::Deliver(slot))
+        } else {
+            None
+        }
+    }
+
     fn place(&mut self, slot: usize, place: Place<K>) {
-        if let Some(p) = self.slots.get_mut(slot) {
-            *p = place;
+        if let Some(s) = self.slots.get_mut(slot) {
+            s.place = place;
         }
     }
 }
@@ -258,6 +437,35 @@ mod tests {
         let order: Vec<u64> = ops.stop().map(|(k, _)| k).collect();
         assert_eq!(order, vec![1, 4, 3]);
         assert!(ops.stopping());
+    }
+
+    #[test]
+    fn a_send_beside_a_receive_keeps_the_connection_until_the_last_completes() {
+        let mut ops: Ops<u64, &str> = Ops::new();
+        let a = ops.open(conn());
+        let fd = a.conn.raw();
+        ops.start(1, Op::Recv(a), "recv A");
+        let slot = ops.slot_of(fd).expect("parked under its recv");
+        assert!(matches!(ops.parked(slot), Some((_, 1, true))));
+        ops.start(2, Op::Deliver(slot), "deliver A");
+        assert_eq!(ops.delivering(slot), Some(2));
+        // Both are in flight when the run ends: both are cancelled.
+        let order: Vec<u64> = ops.stop().map(|(k, _)| k).collect();
+        assert_eq!(order, vec![1, 2]);
+        // The receive completes first: the connection waits under the send.
+        let Some((Op::Recv(a), _)) = ops.finish(1) else {
+            panic!("key 1 was A's recv");
+        };
+        assert!(ops.rest(a).is_none(), "parked under the send in flight");
+        assert_eq!(ops.slot_of(fd), Some(slot));
+        let Some((Op::Send(a), "deliver A")) = ops.finish(2) else {
+            panic!("the send hands the connection back");
+        };
+        assert!(ops.is_empty());
+        assert!(
+            ops.rest(a).is_some(),
+            "nothing in flight: it is the caller's to close"
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(windows)]
 mod server {
-    use crate::models::completion::{Held, Next, Op, Ops};
+    use crate::models::completion::{Held, Next, Op, Ops, Touched};
     use crate::server::Server;
     use crate::sys::iocp::{Packet, Port};
     use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped, Told};
@@ -106,6 +106,10 @@ mod server {
             Op::Accept(acc) => on_accepted(lp, srv, acc, res),
             Op::Recv(held) => on_received(lp, srv, held, res),
             Op::Send(held) => on_sent(lp, srv, held, res),
+            Op::Deliver(slot) => {
+                on_delivered(lp, srv, slot, res);
+                Ok(())
+            }
         }
     }
     // ANCHOR_END: table
@@ -201,12 +205,34 @@ mod server {
         }
 
         /// An overlapped `WSASend` of what is left to echo, its key mapped to `on_sent`.
-        fn start_send(&mut self, tr: &mut Tracer, held: Held) {
+        fn start_send(&mut self, tr: &mut Tracer, mut held: Held) {
+            let verb = if held.conn.chat() { "deliver" } else { "echo" };
+            let fd = held.conn.raw();
             // SAFETY: nothing is read into this connection's echo queue until the send completes
             // (it is parked with the key below), so the slice stays where it is.
-            match unsafe { overlapped::send(tr, held.conn.raw(), held.conn.unsent(), Told::Port) } {
+            match unsafe { overlapped::send(tr, fd, held.conn.unsent(), Told::Port, verb) } {
                 Ok((key, ov)) => self.ops.start(key, Op::Send(held), ov),
                 Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
+            }
+        }
+
+        /// A chat: an overlapped `WSASend` of the room's lines for the connection in `slot`,
+        /// which stays parked under its `WSARecv`; its key is mapped to `on_delivered`.
+        fn start_delivery(&mut self, tr: &mut Tracer, slot: usize) {
+            let Some((conn, recv, true)) = self.ops.parked(slot) else {
+                return;
+            };
+            // SAFETY: `unsent` is the connection's own queue, which changes only when a send of
+            // it completes (new lines wait in the mailbox); the connection closes only once this
+            // key's packet is dequeued (`Ops::rest`). The OVERLAPPED goes into the table.
+            match unsafe { overlapped::send(tr, conn.raw(), conn.unsent(), Told::Port, "deliver") }
+            {
+                Ok((key, ov)) => self.ops.start(key, Op::Deliver(slot), ov),
+                Err(_) => {
+                    if let Some(ov) = self.ops.io(recv) {
+                        ov.cancel(tr, "the send failed: cancel the receive too, then close");
+                    }
+                }
             }
         }
 
@@ -214,7 +240,26 @@ mod server {
         /// packet with `ERROR_OPERATION_ABORTED` (or its result, if it finished first).
         fn cancel_all(&mut self, tr: &mut Tracer) {
             for (_, ov) in self.ops.stop() {
-                ov.cancel(tr);
+                ov.cancel(tr, "the run is over");
+            }
+        }
+
+        /// A chat: each connection the room queued lines for (or dropped) since the last
+        /// packet. One with no send in flight gets one (the fan-out: one `WSARecv` packet, then
+        /// a `WSASend` per member); a dropped one has its operations cancelled, and closes when
+        /// the last of them reports.
+        fn fan_out(&mut self, srv: &mut Server) {
+            for fd in srv.touched() {
+                match self.ops.touched(fd) {
+                    Some(Touched::Deliver(slot)) => self.start_delivery(&mut srv.tr, slot),
+                    Some(Touched::Cancel(ops)) => {
+                        for (_, ov) in ops {
+                            ov.cancel(&mut srv.tr, "a member dropped from the room");
+                        }
+                    }
+                    // Parked under a send: its packet sends what came since.
+                    None => {}
+                }
             }
         }
 
@@ -227,7 +272,9 @@ mod server {
             };
             ov.completed(&mut srv.tr, packet, op.received(packet.result()));
             drop(ov);
-            call_back(self, srv, op, packet.result())
+            call_back(self, srv, op, packet.result())?;
+            self.fan_out(srv);
+            Ok(())
         }
     }
 
@@ -287,10 +334,23 @@ mod server {
         held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        if let Some(held) = lp.ops.after_recv(&mut srv.tr, held, res, ABORTED) {
-            lp.start_send(&mut srv.tr, held);
+        match lp.ops.after_recv(&mut srv.tr, held, res, ABORTED) {
+            Some(Next::Recv(held)) => lp.start_recv(&mut srv.tr, held),
+            Some(Next::Send(held)) => lp.start_send(&mut srv.tr, held),
+            None => {}
         }
         Ok(())
+    }
+
+    /// A chat's `WSASend` beside a `WSARecv` finished: send the rest, or what came since.
+    fn on_delivered(lp: &mut Loop, srv: &mut Server, slot: usize, res: Result<u32, Errno>) {
+        let why = "the send failed: cancel the receive too, then close";
+        if lp
+            .ops
+            .after_deliver(&mut srv.tr, slot, res, |tr, ov| ov.cancel(tr, why))
+        {
+            lp.start_delivery(&mut srv.tr, slot);
+        }
     }
 
     /// `WSASend` finished: send the rest of a short send, or start the next `WSARecv`.

@@ -57,6 +57,7 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod server {
+    use crate::chat::Room;
     use crate::echo::Conn;
     use crate::server::{Job, Server};
     use crate::sys;
@@ -65,6 +66,8 @@ mod server {
     use anyhow::{Context, anyhow};
     use rustix::fd::{AsRawFd, OwnedFd};
     use rustix::io::Errno;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
     use std::sync::mpsc::{self, Receiver, TryRecvError};
 
     // ANCHOR: serve
@@ -86,8 +89,12 @@ mod server {
             },
             dropped: |e| format!("could not start the AIO thread ({e})"),
         };
-        let Some(aio) = srv.spawn_with(2, job, (bell_rx, handed), move |tr, (bell, handed)| {
-            let _ = result.send(aio_loop(tr, bell, handed));
+        // A chat: the room books the connections under the accepting thread, which never asks;
+        // the AIO thread that serves them asks in its name.
+        let room = srv.room().map(|room| (room.clone(), srv.tr.tid()));
+        let data = (bell_rx, handed, room);
+        let Some(aio) = srv.spawn_with(2, job, data, move |tr, (bell, handed, room)| {
+            let _ = result.send(aio_loop(tr, bell, handed, room));
         }) else {
             return Err(anyhow!("could not start the AIO thread"));
         };
@@ -144,23 +151,39 @@ mod server {
     struct Flight {
         cb: Aiocb,
         to: To,
+        /// `aio_error` said it is done (with this error, if it failed): its result is to be
+        /// taken. It stays in the list until then, with the connection it may hold, so that
+        /// a request finished in the same round can still reach that connection.
+        done: Option<Option<Errno>>,
     }
 
     enum To {
         /// The read of the doorbell: a new connection, or the hang-up that ends the run.
         Bell,
         Conn(Conn),
+        /// A chat's write to the connection on this descriptor, whose read (in flight) holds it:
+        /// the room's lines go out while the read waits for what the member says.
+        Deliver(i32),
     }
+
+    /// A chat's room, and the thread it books the connections under.
+    type Booked = Option<(Arc<Room>, i64)>;
 
     /// Bytes one doorbell read takes (one per connection rung for; more are read next time).
     const BELL: usize = 64;
 
     /// The AIO thread: submit, `aio_suspend` until one is done, find which with `aio_error`,
     /// take its result with `aio_return` and submit the next — until nothing is in flight.
-    fn aio_loop(tr: &mut Tracer, bell: OwnedFd, handed: Receiver<Conn>) -> anyhow::Result<()> {
+    fn aio_loop(
+        tr: &mut Tracer,
+        bell: OwnedFd,
+        handed: Receiver<Conn>,
+        room: Booked,
+    ) -> anyhow::Result<()> {
         let mut rung = Box::new([0u8; BELL]);
         let mut lp = Loop {
             flights: Vec::new(),
+            dups: BTreeMap::new(),
             stopping: false,
         };
         lp.listen(tr, &bell, &mut rung)?;
@@ -172,14 +195,17 @@ mod server {
                 r => r.context("aio_suspend failed")?,
             }
             // Which ones? POSIX says only "one or more": ask each request in flight.
-            let mut done = Vec::new();
-            for f in std::mem::take(&mut lp.flights) {
+            for f in &mut lp.flights {
                 match posix_aio::error(tr, &f.cb) {
-                    Err(Errno::INPROGRESS) => lp.flights.push(f),
-                    r => done.push((f, r.err())),
+                    Err(Errno::INPROGRESS) => {}
+                    r => f.done = Some(r.err()),
                 }
             }
-            for (f, failed) in done {
+            // One at a time, in the order asked; what a callback submits waits for the next
+            // round.
+            while let Some(i) = lp.flights.iter().position(|f| f.done.is_some()) {
+                let f = lp.flights.remove(i);
+                let failed = f.done.flatten();
                 let op = f.cb.op();
                 match f.to {
                     To::Bell => {
@@ -196,7 +222,14 @@ mod server {
                             posix_aio::finish(tr, f.cb, failed, "the client is done sending");
                         lp.on_done(tr, conn, op, result)
                     }
+                    To::Deliver(fd) => {
+                        let result = posix_aio::finish(tr, f.cb, failed, "");
+                        lp.on_delivered(tr, fd, result)
+                    }
                 }
+            }
+            if let Some((room, owner)) = &room {
+                lp.fan_out(tr, room.touched(*owner));
             }
         }
         sys::close(tr, bell, "the doorbell was hung up: close our end of it");
@@ -206,6 +239,11 @@ mod server {
 
     struct Loop {
         flights: Vec<Flight>,
+        /// A chat: by descriptor, the duplicate each member's writes go through. glibc runs the
+        /// requests of one descriptor one after another, so a write behind the member's read
+        /// (in flight until it says something) would wait for it; another descriptor number
+        /// for the same socket has a queue of its own.
+        dups: BTreeMap<i32, OwnedFd>,
         /// The doorbell was hung up: finish what is in flight, start nothing new.
         stopping: bool,
     }
@@ -224,7 +262,11 @@ mod server {
                 posix_aio::submit(tr, Op::Read, bell.as_raw_fd(), rung.as_mut_ptr(), BELL, why)
             }
             .context("aio_read of the doorbell failed")?;
-            self.flights.push(Flight { cb, to: To::Bell });
+            self.flights.push(Flight {
+                cb,
+                to: To::Bell,
+                done: None,
+            });
             Ok(())
         }
 
@@ -252,7 +294,8 @@ mod server {
                     self.stopping = true;
                     for f in &self.flights {
                         if let To::Conn(conn) = &f.to {
-                            posix_aio::shut(tr, &conn.fd);
+                            let why = "the run is over: end the helper's read of it, so that its request finishes";
+                            posix_aio::shut(tr, &conn.fd, why);
                         }
                     }
                     Ok(())
@@ -262,8 +305,8 @@ mod server {
             }
         }
 
-        /// A connection's request finished: echo what was read, read again once everything is
-        /// echoed, or close.
+        /// A connection's request finished: echo what was read (a chat: the room queues it
+        /// for the others, and read again), read again once everything is echoed, or close.
         fn on_done(
             &mut self,
             tr: &mut Tracer,
@@ -271,19 +314,164 @@ mod server {
             op: Op,
             result: rustix::io::Result<usize>,
         ) {
+            let done = "the client is done and everything is echoed";
             let close = match (op, result) {
-                (Op::Read, Ok(0)) => "the client is done and everything is echoed",
+                (Op::Read, Ok(0)) => {
+                    conn.hung_up(tr);
+                    return self.read_no_more(tr, conn, done);
+                }
+                (Op::Read, _) if self.stopping => {
+                    return self.read_no_more(tr, conn, "the run is over");
+                }
                 (_, Ok(_)) if self.stopping => "the run is over",
+                (Op::Read, Ok(n)) if conn.chat() => {
+                    conn.received(tr, n);
+                    if conn.eof || conn.dropped() {
+                        return self.read_no_more(tr, conn, done);
+                    }
+                    return self.read(tr, conn);
+                }
                 (Op::Read, Ok(n)) => {
                     conn.received(tr, n);
                     return self.write(tr, conn);
                 }
-                (Op::Write, Ok(n)) if conn.mark_sent(n) => return self.read(tr, conn),
-                // A short write: the rest goes in another request.
-                (Op::Write, Ok(_)) => return self.write(tr, conn),
+                (Op::Read, Err(_)) => {
+                    return self.read_no_more(tr, conn, "the connection failed: drop it");
+                }
+                (Op::Write, Ok(n)) => {
+                    let sent = conn.mark_sent(n);
+                    if conn.dropped() {
+                        "dropped from the room"
+                    } else if !sent || conn.wants_write() {
+                        // A short write, or more lines for a chat member: another request.
+                        return self.write(tr, conn);
+                    } else if conn.finished() {
+                        done
+                    } else {
+                        return self.read(tr, conn);
+                    }
+                }
                 (_, Err(_)) => "the connection failed: drop it",
             };
-            conn.close(tr, close);
+            self.close(tr, conn, close);
+        }
+
+        /// Closes a connection, and the duplicate its chat writes went through first (the
+        /// socket closes with its last descriptor).
+        fn close(&mut self, tr: &mut Tracer, conn: Conn, note: &str) {
+            if let Some(dup) = self.dups.remove(&conn.raw()) {
+                sys::close(tr, dup, "the duplicate its writes went through");
+            }
+            conn.close(tr, note);
+        }
+
+        /// A connection whose read is over: it waits under its chat write still in flight,
+        /// writes what is left for it, or closes.
+        fn read_no_more(&mut self, tr: &mut Tracer, conn: Conn, note: &str) {
+            let fd = conn.raw();
+            if let Some(f) = self
+                .flights
+                .iter_mut()
+                .find(|f| matches!(f.to, To::Deliver(d) if d == fd))
+            {
+                // The write's completion hands it back (`on_done`, `Op::Write`).
+                f.to = To::Conn(conn);
+            } else if conn.eof && !conn.dropped() && conn.wants_write() && !self.stopping {
+                self.write(tr, conn);
+            } else {
+                self.close(tr, conn, note);
+            }
+        }
+
+        /// The connection on `fd`, held by its read in flight.
+        fn reading(&mut self, fd: i32) -> Option<&mut Conn> {
+            self.flights.iter_mut().find_map(|f| match &mut f.to {
+                To::Conn(conn) if conn.raw() == fd && f.cb.op() == Op::Read => Some(conn),
+                _ => None,
+            })
+        }
+
+        fn delivering(&self, fd: i32) -> bool {
+            self.flights
+                .iter()
+                .any(|f| matches!(f.to, To::Deliver(d) if d == fd))
+        }
+
+        /// A chat: each member the room queued lines for (or dropped) since the last look.
+        /// One with no write in flight gets one (the fan-out: one read, then an aio_write per
+        /// member); a dropped one is shut down, so that its requests finish and it closes.
+        fn fan_out(&mut self, tr: &mut Tracer, touched: Vec<i32>) {
+            for fd in touched {
+                let delivering = self.delivering(fd);
+                let Some(conn) = self.reading(fd) else {
+                    // Held by a write in flight: its completion writes what came since.
+                    continue;
+                };
+                if conn.dropped() {
+                    let why = "dropped from the room: end the helpers' read and write of it, so that its requests finish and it can close";
+                    posix_aio::shut(tr, &conn.fd, why);
+                } else if !delivering && conn.wants_write() {
+                    self.deliver(tr, fd);
+                }
+            }
+        }
+
+        /// Submit a write of the room's lines for the member on `fd`, beside its read.
+        fn deliver(&mut self, tr: &mut Tracer, fd: i32) {
+            if !self.dups.contains_key(&fd) {
+                let Some(conn) = self.reading(fd) else { return };
+                let why = "a second descriptor for its writes: glibc serves one descriptor's requests in turn, and its read waits until the member speaks";
+                match sys::dup(tr, &conn.fd, why) {
+                    Ok(dup) => {
+                        self.dups.insert(fd, dup);
+                    }
+                    Err(_) => {
+                        let why = "no descriptor for its writes: end its read, and close it";
+                        return posix_aio::shut(tr, &conn.fd, why);
+                    }
+                }
+            }
+            let wfd = self.dups.get(&fd).map_or(fd, |d| d.as_raw_fd());
+            let Some(conn) = self.reading(fd) else { return };
+            let out = conn.unsent();
+            let (ptr, len) = (out.as_ptr().cast_mut(), out.len());
+            let why = "returns at once: a helper thread of glibc's will write the room's lines";
+            // SAFETY: glibc only reads the buffer for a write; it is the connection's queue,
+            // which changes only when this request is finished (new lines wait in the
+            // mailbox), and the connection closes only after that (`read_no_more`).
+            match unsafe { posix_aio::submit(tr, Op::Write, wfd, ptr, len, why) } {
+                Ok(cb) => self.flights.push(Flight {
+                    cb,
+                    to: To::Deliver(fd),
+                    done: None,
+                }),
+                Err(_) => {
+                    if let Some(conn) = self.reading(fd) {
+                        let why = "glibc would not take the write: end its read, and close it";
+                        posix_aio::shut(tr, &conn.fd, why);
+                    }
+                }
+            }
+        }
+
+        /// A chat's write beside a read finished: write the rest, or what came since; a failed
+        /// one shuts the connection down, so that its read finishes and it closes.
+        fn on_delivered(&mut self, tr: &mut Tracer, fd: i32, result: rustix::io::Result<usize>) {
+            let stopping = self.stopping;
+            let Some(conn) = self.reading(fd) else { return };
+            match result {
+                Ok(n) => {
+                    conn.mark_sent(n);
+                    if !stopping && !conn.dropped() && conn.wants_write() {
+                        self.deliver(tr, fd);
+                    }
+                }
+                Err(_) if stopping => {}
+                Err(_) => {
+                    let why = "the write failed: end its read too, and close it";
+                    posix_aio::shut(tr, &conn.fd, why);
+                }
+            }
         }
 
         /// Submit a read into the connection's buffer: a helper will sleep in it until the
@@ -298,6 +486,7 @@ mod server {
                 Ok(cb) => self.flights.push(Flight {
                     cb,
                     to: To::Conn(conn),
+                    done: None,
                 }),
                 Err(_) => conn.close(tr, "glibc would not take the read: drop it"),
             }
@@ -314,6 +503,7 @@ mod server {
                 Ok(cb) => self.flights.push(Flight {
                     cb,
                     to: To::Conn(conn),
+                    done: None,
                 }),
                 Err(_) => conn.close(tr, "glibc would not take the write: drop it"),
             }

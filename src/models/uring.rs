@@ -61,7 +61,7 @@ const SERVE: Option<Serve> = None;
 #[cfg(target_os = "linux")]
 mod server {
     use crate::models::Refused;
-    use crate::models::completion::{Held, Op, Ops};
+    use crate::models::completion::{Held, Op, Ops, Touched};
     use crate::server::Server;
     use crate::sys::uring::{Cqe, Ring, Sqe};
     use crate::trace::Tracer;
@@ -95,6 +95,10 @@ mod server {
             Op::Accept(()) => on_accepted(lp, srv, res),
             Op::Recv(held) => on_received(lp, srv, held, res),
             Op::Send(held) => on_sent(lp, srv, held, res),
+            Op::Deliver(slot) => {
+                on_delivered(lp, srv, slot, res);
+                Ok(())
+            }
             // The cancelled operation reports under its own key.
             Op::Cancel => Ok(()),
         }
@@ -187,18 +191,74 @@ mod server {
 
         /// A send of what is left to echo, its key mapped to `on_sent`.
         fn submit_send(&mut self, tr: &mut Tracer, mut held: Held) {
+            let verb = if held.conn.chat() { "deliver" } else { "echo" };
             // SAFETY: nothing is read into this connection's echo queue until the send completes
             // (it is parked with the key below), so the slice stays where it is.
-            let (key, sqe) = unsafe { self.ring.send(tr, held.conn.raw(), held.conn.unsent()) };
+            let (key, sqe) = unsafe {
+                self.ring
+                    .send(tr, held.conn.raw(), held.conn.unsent(), verb)
+            };
             self.ops.start(key, Op::Send(held), sqe);
+        }
+
+        /// A chat: the room's lines for the connection in `slot`, sent while it stays parked
+        /// under its receive; the key is mapped to `on_delivered`.
+        fn submit_delivery(&mut self, tr: &mut Tracer, slot: usize) {
+            let Some((conn, _, true)) = self.ops.parked(slot) else {
+                return;
+            };
+            // SAFETY: `unsent` is the connection's own queue, which changes only when a send of
+            // it completes (new lines wait in the mailbox); the connection closes only once this
+            // key is reaped (`Ops::rest`), so the bytes stay where they are until then.
+            let (key, sqe) = unsafe { self.ring.send(tr, conn.raw(), conn.unsent(), "deliver") };
+            self.ops.start(key, Op::Deliver(slot), sqe);
         }
 
         /// The run is over: ask the kernel to cancel every operation still in flight.
         fn cancel_all(&mut self, tr: &mut Tracer) {
             let targets: Vec<u64> = self.ops.stop().map(|(key, _)| key).collect();
             for target in targets {
-                let (key, sqe) = self.ring.cancel(tr, target);
-                self.ops.start(key, Op::Cancel, sqe);
+                self.cancel(tr, target, "the run is over: cancel that operation");
+            }
+        }
+
+        fn cancel(&mut self, tr: &mut Tracer, target: u64, why: &'static str) {
+            let (key, sqe) = self.ring.cancel(tr, target, why);
+            self.ops.start(key, Op::Cancel, sqe);
+        }
+
+        /// A chat: each connection the room queued lines for (or dropped) since the last
+        /// completion. One with no send in flight gets one (the fan-out: one recv's CQE, then a
+        /// send SQE per member); a dropped one has its operations cancelled, and closes when
+        /// the last of them completes.
+        fn fan_out(&mut self, srv: &mut Server) {
+            for fd in srv.touched() {
+                match self.ops.touched(fd) {
+                    Some(Touched::Deliver(slot)) => self.submit_delivery(&mut srv.tr, slot),
+                    Some(Touched::Cancel(ops)) => {
+                        let targets: Vec<u64> = ops.into_iter().map(|(key, _)| key).collect();
+                        let why = "a member dropped from the room: cancel its operation";
+                        for target in targets {
+                            self.cancel(&mut srv.tr, target, why);
+                        }
+                    }
+                    // Parked under a send: its completion sends what came since.
+                    None => {}
+                }
+            }
+        }
+
+        /// A connection whose receive is over: it sends what is left for it, waits under its
+        /// chat send still in flight, or closes.
+        fn read_no_more(&mut self, srv: &mut Server, held: Held, note: &str) {
+            let Some(held) = self.ops.rest(held) else {
+                return;
+            };
+            let conn = &held.conn;
+            if conn.eof && !conn.dropped() && conn.wants_write() && !self.ops.stopping() {
+                self.submit_send(&mut srv.tr, held);
+            } else {
+                self.ops.close(&mut srv.tr, held, note);
             }
         }
 
@@ -216,6 +276,7 @@ mod server {
                 self.ring
                     .completed(&mut srv.tr, cqe, &sqe, op.received(cqe.result()));
                 call_back(self, srv, op, cqe.result())?;
+                self.fan_out(srv);
             }
             let n = cqes.len();
             self.cqes = cqes;
@@ -277,33 +338,46 @@ mod server {
         Ok(())
     }
 
-    /// A recv completed: the bytes are already in the connection's buffer. Echo them, or close on
-    /// EOF, error or cancellation.
+    /// A recv completed: the bytes are already in the connection's buffer. Echo them (a chat:
+    /// the room queues them for the others, and `fan_out` sends), or close on EOF, error or
+    /// cancellation.
     fn on_received(
         lp: &mut Loop,
         srv: &mut Server,
         mut held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
+        let done = "the client is done and everything is echoed";
         match res {
+            Ok(n) if n > 0 && held.conn.chat() => {
+                held.conn.received(&mut srv.tr, n as usize);
+                if lp.ops.stopping() {
+                    lp.read_no_more(srv, held, "the run is over");
+                } else if held.conn.eof || held.conn.dropped() {
+                    // `quit`, or gone from the room: no more reading.
+                    lp.read_no_more(srv, held, done);
+                } else {
+                    lp.submit_recv(&mut srv.tr, held);
+                }
+            }
             Ok(n) if n > 0 => {
                 held.conn.received(&mut srv.tr, n as usize);
                 lp.submit_send(&mut srv.tr, held);
             }
-            Ok(_) => lp.ops.close(
-                &mut srv.tr,
-                held,
-                "the client is done and everything is echoed",
-            ),
-            Err(Errno::CANCELED) => lp.ops.close(&mut srv.tr, held, "the run is over"),
-            Err(_) => lp
-                .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+            Ok(_) => {
+                held.conn.hung_up(&mut srv.tr);
+                lp.read_no_more(srv, held, done);
+            }
+            Err(Errno::CANCELED) if lp.ops.stopping() => {
+                lp.read_no_more(srv, held, "the run is over")
+            }
+            Err(_) => lp.read_no_more(srv, held, "the connection failed: drop it"),
         }
         Ok(())
     }
 
-    /// A send completed: submit the rest of a short send, or the next recv.
+    /// A send completed: submit the rest of a short send (or, in a chat, what was queued
+    /// since), or the next recv; or close, once everything is sent and the client is done.
     fn on_sent(
         lp: &mut Loop,
         srv: &mut Server,
@@ -315,11 +389,16 @@ mod server {
                 let done = held.conn.mark_sent(n as usize);
                 if lp.ops.stopping() {
                     lp.ops.close(&mut srv.tr, held, "the run is over");
-                } else if done {
-                    lp.submit_recv(&mut srv.tr, held);
-                } else {
+                } else if held.conn.dropped() {
+                    lp.ops.close(&mut srv.tr, held, "dropped");
+                } else if !done || held.conn.wants_write() {
                     // A short send: the kernel took part; submit the rest.
                     lp.submit_send(&mut srv.tr, held);
+                } else if held.conn.finished() {
+                    let note = "the client is done and everything is echoed";
+                    lp.ops.close(&mut srv.tr, held, note);
+                } else {
+                    lp.submit_recv(&mut srv.tr, held);
                 }
             }
             Err(Errno::CANCELED) => lp.ops.close(&mut srv.tr, held, "the run is over"),
@@ -328,6 +407,29 @@ mod server {
                 .close(&mut srv.tr, held, "the connection failed: drop it"),
         }
         Ok(())
+    }
+
+    /// A chat's send beside a receive completed: send the rest, or what was queued since. A
+    /// failed one cancels the receive, whose completion closes the connection.
+    fn on_delivered(lp: &mut Loop, srv: &mut Server, slot: usize, res: Result<u32, Errno>) {
+        let stopping = lp.ops.stopping();
+        let Some((conn, parked, _)) = lp.ops.parked(slot) else {
+            return;
+        };
+        match res {
+            Ok(n) => {
+                conn.mark_sent(n as usize);
+                if !stopping && !conn.dropped() && conn.wants_write() {
+                    lp.submit_delivery(&mut srv.tr, slot);
+                }
+            }
+            Err(Errno::CANCELED) => {}
+            Err(_) if stopping => {}
+            Err(_) => {
+                let why = "the send failed: cancel the receive too, then close";
+                lp.cancel(&mut srv.tr, parked, why);
+            }
+        }
     }
     // ANCHOR_END: callbacks
 }
@@ -341,7 +443,9 @@ mod server {
 /// and each key names the slot it serves. Received buffers wait in the connection's queue, in
 /// order, until echoed. The recv stays armed while `F_MORE` says so; it is re-armed when it
 /// ended (no buffers left: `ENOBUFS`), and cancelled while the connection's queue is full (a
-/// client that does not read its echo), to be re-armed once it drains.
+/// client that does not read its echo), to be re-armed once it drains. A chat's lines go to
+/// the room as they arrive (the buffer straight back to the ring); what the room queues for a
+/// member is sent from its own queue, one send at a time.
 #[cfg(target_os = "linux")]
 mod multishot {
     use crate::echo::Conn;
@@ -380,6 +484,9 @@ mod multishot {
         recv: Armed,
         /// The key of the send in flight, if any (one at a time keeps the echo in order).
         send: Option<u64>,
+        /// A chat member dropped with a send in flight: that send is being cancelled (it would
+        /// wait for ever on a client that does not read).
+        send_cancelled: bool,
         /// Received buffers to echo, in order: (buffer id, sent so far, length).
         queue: VecDeque<(u16, usize, usize)>,
         queued: usize,
@@ -467,7 +574,9 @@ mod multishot {
         }
 
         fn cancel(&mut self, tr: &mut Tracer, target: u64) {
-            let (key, sqe) = self.ring.cancel(tr, target);
+            let (key, sqe) = self
+                .ring
+                .cancel(tr, target, "the run is over: cancel that operation");
             self.keys.insert(key, (Key::Cancel, sqe));
         }
 
@@ -509,6 +618,13 @@ mod multishot {
                     Key::Recv(slot) => self.on_received(srv, slot, cqe),
                     Key::Send(slot) => self.on_sent(srv, slot, cqe),
                     Key::Cancel => {}
+                }
+                // A chat: the members the room queued lines for (or dropped) send (or close).
+                for fd in srv.touched() {
+                    let at = |l: &Option<Link>| l.as_ref().is_some_and(|l| l.conn.raw() == fd);
+                    if let Some(slot) = self.links.iter().position(at) {
+                        self.settle(srv, slot);
+                    }
                 }
             }
             let n = cqes.len();
@@ -575,13 +691,20 @@ mod multishot {
                 link.recv = Armed::No;
             }
             match (cqe.result(), cqe.buffer()) {
+                (Ok(n), Some(bid)) if n > 0 && link.conn.chat() => {
+                    // A chat: the lines go to the room (the others' mailboxes) and the buffer
+                    // straight back to the ring.
+                    link.conn
+                        .heard(&mut srv.tr, self.bufs.data(bid, n as usize));
+                    self.bufs.give_back(bid);
+                }
                 (Ok(n), Some(bid)) if n > 0 => {
                     self.free -= 1;
                     link.queue.push_back((bid, 0, n as usize));
                     link.queued += n as usize;
                 }
                 (Ok(_), bid) => {
-                    link.conn.eof = true;
+                    link.conn.hung_up(&mut srv.tr);
                     if let Some(bid) = bid {
                         self.free -= 1;
                         link.queue.push_back((bid, 0, 0));
@@ -602,6 +725,9 @@ mod multishot {
             };
             link.send = None;
             match cqe.result() {
+                Ok(n) if link.conn.chat() => {
+                    link.conn.mark_sent(n as usize);
+                }
                 Ok(n) => {
                     if let Some(head) = link.queue.front_mut() {
                         head.1 += n as usize;
@@ -631,6 +757,7 @@ mod multishot {
                 conn,
                 recv: Armed::No,
                 send: None,
+                send_cancelled: false,
                 queue: VecDeque::new(),
                 queued: 0,
                 failed: false,
@@ -661,22 +788,43 @@ mod multishot {
                 self.bufs.give_back(bid);
                 self.free += 1;
             }
-            let ending = link.failed || self.stopping;
-            if link.send.is_none()
+            let ending = link.failed || self.stopping || link.conn.dropped();
+            if link.send.is_none() && !ending && link.conn.chat() && link.conn.wants_write() {
+                // SAFETY: the connection's queue changes only when this send completes (new
+                // lines wait in its mailbox), and it closes only once nothing is in flight.
+                let fd = link.conn.raw();
+                let (key, sqe) = unsafe { self.ring.send(tr, fd, link.conn.unsent(), "deliver") };
+                self.keys.insert(key, (Key::Send(slot), sqe));
+                link.send = Some(key);
+            } else if link.send.is_none()
                 && !link.failed
                 && let Some(&(bid, sent, len)) = link.queue.front()
             {
                 let data = &self.bufs.data(bid, len)[sent..];
                 // SAFETY: the buffer goes back to the ring only once this send has completed
                 // (`on_sent`); until then the kernel reads it and nobody writes it.
-                let (key, sqe) = unsafe { self.ring.send(tr, link.conn.raw(), data) };
+                let (key, sqe) = unsafe { self.ring.send(tr, link.conn.raw(), data, "echo") };
                 self.keys.insert(key, (Key::Send(slot), sqe));
                 link.send = Some(key);
             }
+            if let Some(key) = link.send
+                && link.conn.dropped()
+                && !std::mem::replace(&mut link.send_cancelled, true)
+            {
+                let why = "a member dropped from the room: cancel its send";
+                let (cancel, sqe) = self.ring.cancel(tr, key, why);
+                self.keys.insert(cancel, (Key::Cancel, sqe));
+            }
             let full = link.queued >= max_pending;
             match link.recv {
-                Armed::Yes(key) if ending || full => {
-                    let (cancel, sqe) = self.ring.cancel(tr, key);
+                // `quit` ends a chat member's reading with its recv still armed.
+                Armed::Yes(key) if ending || full || link.conn.eof => {
+                    let why = if ending {
+                        "the connection is ending: cancel its recv"
+                    } else {
+                        "its queue is full: cancel the recv until it drains"
+                    };
+                    let (cancel, sqe) = self.ring.cancel(tr, key, why);
                     self.keys.insert(cancel, (Key::Cancel, sqe));
                     link.recv = Armed::Cancelling(key);
                 }
@@ -688,7 +836,7 @@ mod multishot {
                 _ => {}
             }
             let idle = link.recv == Armed::No && link.send.is_none();
-            let done = link.conn.eof && link.queue.is_empty();
+            let done = link.conn.eof && link.queue.is_empty() && !link.conn.wants_write();
             if idle && (ending || done) {
                 let Some(link) = self.links[slot].take() else {
                     return;

@@ -395,6 +395,19 @@ impl Aio {
     }
 }
 
+/// `shutdown(fd, SHUT_RDWR)`: a connection to close while polls on it are in flight (each
+/// holds the socket open, and would come back under a descriptor number a new client may
+/// have): the shutdown makes them fire at once, and the socket closes after their events.
+pub fn wake_polls(tr: &mut Tracer, fd: &impl AsFd) {
+    let _ = tr.call(
+        Call::new("shutdown", Stage::Teardown)
+            .fd(fd.as_fd().as_raw_fd())
+            .args("SHUT_RDWR"),
+        || rustix::net::shutdown(fd, rustix::net::Shutdown::Both),
+        "to close it: end its polls in flight first (they hold the socket open)",
+    );
+}
+
 /// `setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO|SO_SNDTIMEO, 1 s)`: a read asleep inside
 /// `io_submit`, or the echo's `sendto` asleep on a full send buffer, comes back `EAGAIN` after
 /// [`WAKE_EVERY`], so that the loop can see the run is over. Nothing else changes: the loop

@@ -234,7 +234,7 @@ pub fn finish(
             (Op::Read, Ok(n)) => format!(
                 "a helper thread's read copied {n} bytes into our buffer: done before we looked"
             ),
-            (Op::Write, Ok(n)) => format!("a helper thread's write sent {n} bytes of the echo"),
+            (Op::Write, Ok(n)) => format!("a helper thread's write sent {n} bytes"),
             (_, Err(_)) => "the helper's call failed".into(),
         },
     )
@@ -275,16 +275,16 @@ pub fn ring(tr: &mut Tracer, bell: &OwnedFd) -> Result<usize> {
     )
 }
 
-/// `shutdown(fd, SHUT_RDWR)`: the run is over, but a helper sleeps in this connection's `read`
-/// (or `write`), which nothing else can end: glibc's `aio_cancel` cannot cancel a request a
-/// helper is running. The shutdown makes that call return, and the request finish.
-/// See shutdown(2), aio_cancel(3).
-pub fn shut(tr: &mut Tracer, fd: &OwnedFd) {
+/// `shutdown(fd, SHUT_RDWR)`: the run is over (or a chat member is dropped), but a helper
+/// sleeps in this connection's `read` (or `write`), which nothing else can end: glibc's
+/// `aio_cancel` cannot cancel a request a helper is running. The shutdown makes that call
+/// return, and the request finish. `why` is the gloss. See shutdown(2), aio_cancel(3).
+pub fn shut(tr: &mut Tracer, fd: &OwnedFd, why: &str) {
     let _ = tr.call(
         Call::new("shutdown", Stage::Teardown)
             .fd(fd.as_raw_fd())
             .args("SHUT_RDWR"),
         || rustix::net::shutdown(fd, rustix::net::Shutdown::Both),
-        "the run is over: end the helper's read of it, so that its request finishes",
+        why,
     );
 }

@@ -294,12 +294,19 @@ impl Ring {
     }
 
     /// `send(fd, data, len, MSG_NOSIGNAL)` as an SQE: the kernel copies `data` into the
-    /// socket's send buffer. Returns the key.
+    /// socket's send buffer. `verb` says what the bytes are for (`echo`, or a chat's
+    /// `deliver`). Returns the key.
     ///
     /// # Safety
     /// `data` stays valid and unmoved until this key's CQE is reaped.
     #[doc(alias = "io_uring_prep_send")]
-    pub unsafe fn send(&mut self, tr: &mut Tracer, fd: i32, data: &[u8]) -> (u64, Sqe) {
+    pub unsafe fn send(
+        &mut self,
+        tr: &mut Tracer,
+        fd: i32,
+        data: &[u8],
+        verb: &'static str,
+    ) -> (u64, Sqe) {
         let len = data.len();
         let sqe = opcode::Send::new(types::Fd(fd), data.as_ptr(), len as u32)
             .flags(libc::MSG_NOSIGNAL)
@@ -312,7 +319,7 @@ impl Ring {
                 What::Send,
                 fd,
                 format_args!(", len={len}, MSG_NOSIGNAL"),
-                |_: &Result<()>| format!("echo {len} bytes: {}", escape(data, 32)),
+                |_: &Result<()>| format!("{verb} {len} bytes: {}", escape(data, 32)),
             )
         }
     }
@@ -371,9 +378,10 @@ impl Ring {
     }
 
     /// `async_cancel(target)` as an SQE: the operation under `target` completes at once,
-    /// with `ECANCELED` (or with its result, if it had finished). Returns the key.
+    /// with `ECANCELED` (or with its result, if it had finished). `why` is the gloss. Returns
+    /// the key.
     #[doc(alias = "io_uring_prep_cancel")]
-    pub fn cancel(&mut self, tr: &mut Tracer, target: u64) -> (u64, Sqe) {
+    pub fn cancel(&mut self, tr: &mut Tracer, target: u64, why: &'static str) -> (u64, Sqe) {
         let sqe = opcode::AsyncCancel::new(target).build();
         self.push_bufferless(
             tr,
@@ -381,7 +389,7 @@ impl Ring {
             What::Cancel,
             -1,
             format_args!(", target={target}"),
-            "the run is over: cancel that operation",
+            why,
         )
     }
 

@@ -336,9 +336,10 @@ impl Overlapped {
     }
 
     /// `CancelIoEx(socket, ov)`: end this operation early. It still reports (a packet, or its
-    /// routine) with `ERROR_OPERATION_ABORTED`, or with its result if it finished first.
+    /// routine) with `ERROR_OPERATION_ABORTED`, or with its result if it finished first. `why`
+    /// begins the gloss.
     #[doc(alias = "CancelIoEx")]
-    pub fn cancel(&self, tr: &mut Tracer) {
+    pub fn cancel(&self, tr: &mut Tracer, why: &'static str) {
         let key = self.key();
         let _ = tr.call_with(
             Call::new("CancelIoEx", Stage::Teardown)
@@ -347,22 +348,19 @@ impl Overlapped {
             // SAFETY: the socket is open, and the OVERLAPPED is the one its call was given.
             || win_bool(unsafe { CancelIoEx(self.fd as SOCKET as HANDLE, &*self.ov) }),
             |_, ev| ev.key = Some(key as u64),
-            |r: &Result<i32>| {
-                match (r, self.told) {
-                    (Ok(_), Told::Port) => {
-                        "the run is over: cancel that operation; its packet will still come"
-                    }
-                    (Ok(_), Told::Routine) => {
-                        "the run is over: cancel that operation; its completion routine will still run"
-                    }
-                    (Err(_), Told::Port) => {
-                        "nothing to cancel: it has finished; its packet is on the way"
-                    }
-                    (Err(_), Told::Routine) => {
-                        "nothing to cancel: it has finished; its completion routine is queued"
-                    }
+            |r: &Result<i32>| match (r, self.told) {
+                (Ok(_), Told::Port) => {
+                    format!("{why}: cancel that operation; its packet will still come")
                 }
-                .into()
+                (Ok(_), Told::Routine) => {
+                    format!("{why}: cancel that operation; its completion routine will still run")
+                }
+                (Err(_), Told::Port) => {
+                    "nothing to cancel: it has finished; its packet is on the way".into()
+                }
+                (Err(_), Told::Routine) => {
+                    "nothing to cancel: it has finished; its completion routine is queued".into()
+                }
             },
         );
     }
@@ -472,9 +470,9 @@ pub unsafe fn recv(
     })
 }
 
-/// `WSASend(socket, data, 1, &sent, 0, ov, routine)`: send what is left to echo; Windows only
-/// reads it, and reports as `told` says. Returns the key and the call in flight; a failure to
-/// start reports nothing.
+/// `WSASend(socket, data, 1, &sent, 0, ov, routine)`: send what is left to echo (or, `verb`
+/// `deliver`, a chat's lines); Windows only reads it, and reports as `told` says. Returns the
+/// key and the call in flight; a failure to start reports nothing.
 ///
 /// # Safety
 /// `data` and the returned [`Overlapped`] stay valid and unmoved until the packet for the key is
@@ -485,6 +483,7 @@ pub unsafe fn send(
     fd: i32,
     data: &[u8],
     told: Told,
+    verb: &'static str,
 ) -> Result<(usize, Overlapped)> {
     let ov = Overlapped::new(What::WSASend, fd, told);
     let key = ov.key();
@@ -518,7 +517,7 @@ pub unsafe fn send(
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
     ov.started(tr, call, start, r, |at_once| {
         let note = format!(
-            "echo {} bytes: {}; on_sent once Windows has taken them",
+            "{verb} {} bytes: {}; on_sent once Windows has taken them",
             data.len(),
             escape(data, 32)
         );
