@@ -273,6 +273,7 @@ impl Room {
         Seat {
             room: self.clone(),
             fd,
+            owner,
             mail,
             line: Vec::new(),
             skipping: false,
@@ -435,6 +436,8 @@ fn room_line(
 pub struct Seat {
     room: Arc<Room>,
     fd: i32,
+    /// The thread that owns the connection, told when the room queues for it.
+    owner: i64,
     pub mail: Arc<Mailbox>,
     /// The start of a line whose newline has not come yet.
     line: Vec<u8>,
@@ -599,10 +602,12 @@ impl Seat {
             text.len() as u64,
             self.mail.held() as u64,
         );
+        // Told like any queuing for this member: the thread that owns the connection may not
+        // be the one that read its line (posix-aio's reads complete on another thread).
         self.room
             .lock()
             .touched
-            .entry(tr.tid())
+            .entry(self.owner)
             .or_default()
             .insert(self.fd);
     }

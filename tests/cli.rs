@@ -18,7 +18,10 @@ fn every_model_runs_every_demo_byte_exact() {
         for demo in &demos {
             // The chat's demos are for --app chat (tests/robust.rs runs them on every model
             // that can chat).
-            if demo.file_stem().is_some_and(|s| s.to_string_lossy().starts_with("chat")) {
+            if demo
+                .file_stem()
+                .is_some_and(|s| s.to_string_lossy().starts_with("chat"))
+            {
                 continue;
             }
             let out = util::run(&[

@@ -159,7 +159,10 @@ fn compare_in_chinese_shows_the_same_calls() {
         "compare", "epoll", "poll", "--lang", "zh-CN", "--width", "100",
     ]))
     .unwrap();
-    assert!(zh.contains("listener set up") || zh.contains("监听"), "{zh}");
+    assert!(
+        zh.contains("listener set up") || zh.contains("监听"),
+        "{zh}"
+    );
     assert!(zh.contains("epoll_pwait(5) → 1"), "{zh}");
     assert!(zh.contains("recvfrom("), "{zh}");
 }

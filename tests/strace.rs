@@ -638,4 +638,3 @@ fn nothing_else_takes_a_descriptor_under_max_fds() {
         );
     }
 }
-

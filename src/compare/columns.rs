@@ -192,7 +192,11 @@ pub(super) fn side_by_side(
     for (page, chunk) in columns.chunks(per_page).enumerate() {
         if pages > 1 {
             let (page, pages) = ((page + 1).to_string(), pages.to_string());
-            writeln!(out, "{}", crate::t!("cols-page", page = page, pages = pages))?;
+            writeln!(
+                out,
+                "{}",
+                crate::t!("cols-page", page = page, pages = pages)
+            )?;
         }
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED)

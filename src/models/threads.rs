@@ -124,7 +124,11 @@ mod chat {
     pub fn member(tr: &mut Tracer, mut conn: Conn, writer_n: usize) {
         let (fd, mail) = (conn.raw(), conn.mailbox().expect("a chat member"));
         let gloss = |tid: i64| {
-            crate::t!("threads-writer-start", tid = tid.to_string(), fd = fd.to_string())
+            crate::t!(
+                "threads-writer-start",
+                tid = tid.to_string(),
+                fd = fd.to_string()
+            )
         };
         let started = sys_start(tr, writer_n, conn.fd.as_raw_fd(), gloss, mail.clone());
         let Ok(writer) = started else {
@@ -169,7 +173,10 @@ mod chat {
         let _ = tr.call(
             Call::new("setsockopt", Stage::Setup)
                 .fd(fd)
-                .args(format_args!("SOL_SOCKET, SO_SNDTIMEO, {{tv_sec=0, tv_usec={}}}", TICK.as_micros())),
+                .args(format_args!(
+                    "SOL_SOCKET, SO_SNDTIMEO, {{tv_sec=0, tv_usec={}}}",
+                    TICK.as_micros()
+                )),
             || {
                 socket2::SockRef::from(&sock)
                     .set_write_timeout(Some(TICK))
@@ -189,7 +196,9 @@ mod chat {
         }
         if failed || mail.dropped() {
             let _ = tr.call(
-                Call::new("shutdown", Stage::Teardown).fd(fd).args("SHUT_RD"),
+                Call::new("shutdown", Stage::Teardown)
+                    .fd(fd)
+                    .args("SHUT_RD"),
                 || rustix::net::shutdown(sock, rustix::net::Shutdown::Read),
                 crate::msg!("threads-wake-reader"),
             );
@@ -212,11 +221,9 @@ mod chat {
             if tr.enabled() {
                 let (all, ms) = (bytes.len().to_string(), TICK.as_millis().to_string());
                 let note = match r {
-                    Ok(n) if n == bytes.len() => crate::t!(
-                        "room-deliver",
-                        n = n.to_string(),
-                        shown = escape(bytes, 32)
-                    ),
+                    Ok(n) if n == bytes.len() => {
+                        crate::t!("room-deliver", n = n.to_string(), shown = escape(bytes, 32))
+                    }
                     Ok(n) => crate::t!("threads-sent-part", n = n.to_string(), all = all),
                     Err(Errno::AGAIN) => crate::t!("threads-no-room", all = all, ms = ms),
                     Err(e) => {
