@@ -172,3 +172,30 @@ portable-kqueue-cloexec = make the kqueue close-on-exec
 portable-kqueue-user = an EVFILT_USER event, so another thread could wake the Poller
 portable-drop-user = dropping the Poller: delete its wake-up event
 portable-drop-kqueue = dropping the Poller: close the kqueue
+
+## Out of descriptors (EMFILE) and --max-conns
+
+limits-reserve = descriptors are running short: keep one in reserve for when accept4 says EMFILE
+limits-close-spare = close the spare descriptor
+limits-no-spare = no spare descriptor to make room with: wait 20 ms instead of spinning on a listener that stays readable
+limits-reserve-again = try again to put a descriptor aside for the next EMFILE
+limits-give-back = { $name }: give back the spare descriptor, so accept4 can take a waiting client
+limits-refused-fds = refused: the server is out of descriptors ({ $name }); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever
+limits-take-back = take the spare descriptor back for the next EMFILE
+limits-nobody-back-off = out of descriptors and nobody waiting: wait 20 ms before accept4 again, instead of spinning
+limits-queue-waiting = a client is waiting
+limits-queue-empty = nobody is waiting: accept4 said EMFILE before it looked at the queue
+limits-shed-accepted = accepted only to hang up: there is no descriptor to serve it with
+limits-shed-shut = the listener was shut down: the run is over
+limits-shed-gone = the client had gone
+limits-busy-send = tell the client why, without waiting for room
+limits-refused-busy = refused: { $open } connections are open, the most --max-conns allows ({ $max })
+
+## macOS and the BSDs
+
+bsd-cloexec-socket = keep it out of programs we might exec
+bsd-cloexec-accepted = no accept4 here: close-on-exec is a second call
+kqueue-create = a kernel event queue: it will hold our interest in each socket
+kqueue-ready = ready: [{ $events }]
+kqueue-failed = failed: { $why }
+kqueue-close = close the kqueue

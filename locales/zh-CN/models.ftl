@@ -171,3 +171,30 @@ portable-kqueue-cloexec = 让 kqueue 在 exec 时关闭
 portable-kqueue-user = 一个 EVFILT_USER 事件，让别的线程能唤醒 Poller
 portable-drop-user = 丢弃 Poller：删除它的唤醒事件
 portable-drop-kqueue = 丢弃 Poller：关闭 kqueue
+
+## 描述符用尽（EMFILE）与 --max-conns
+
+limits-reserve = 描述符快用完了：预留一个，留给 accept4 报 EMFILE 的时候用
+limits-close-spare = 关闭预留的描述符
+limits-no-spare = 没有预留的描述符可以腾出位置：等 20 ms，而不是对着一直可读的监听套接字空转
+limits-reserve-again = 再试一次，为下一次 EMFILE 预留一个描述符
+limits-give-back = { $name }：交还预留的描述符，让 accept4 能取走一个等待中的客户端
+limits-refused-fds = 拒绝：服务器的描述符用尽了（{ $name }）；立刻挂断能告诉客户端，而不是让它一直排在队列里、监听套接字永远可读
+limits-take-back = 把预留的描述符拿回来，留给下一次 EMFILE
+limits-nobody-back-off = 描述符用尽，也没有客户端在等：等 20 ms 再 accept4，而不是空转
+limits-queue-waiting = 有客户端在等
+limits-queue-empty = 没有客户端在等：accept4 在查看队列之前就报了 EMFILE
+limits-shed-accepted = accept 只是为了挂断：没有描述符可以用来服务它
+limits-shed-shut = 监听套接字已关闭：运行结束
+limits-shed-gone = 客户端已经走了
+limits-busy-send = 告诉客户端原因，不等待发送缓冲区有空间
+limits-refused-busy = 拒绝：已打开 { $open } 个连接，达到 --max-conns 允许的上限（{ $max }）
+
+## macOS 与各 BSD
+
+bsd-cloexec-socket = 不让我们可能 exec 的程序继承它
+bsd-cloexec-accepted = 这里没有 accept4：close-on-exec 要再用一个调用来设
+kqueue-create = 一个内核事件队列：它将保存我们对每个套接字的关注
+kqueue-ready = 就绪：[{ $events }]
+kqueue-failed = 失败：{ $why }
+kqueue-close = 关闭 kqueue
