@@ -85,6 +85,8 @@ threads-pool-linux-only = --pool needs Linux, where shutting the listener down w
 threads-accept = sleep until a client has connected
 threads-joining = the listener is shut: waiting for the worker threads to finish
 threads-client-done = this client is done; its thread ends
+threads-worker-start = a new thread ({ $tid }) will serve fd { $fd }; this one goes back to accept
+threads-worker-failed = could not start a thread for fd { $fd } ({ $why }): that client is dropped
 threads-pool-dup = the same listening socket under another number, for the next thread of the pool
 threads-pool-start = a new thread ({ $tid }) will accept and serve clients, one at a time
 threads-pool-waits = { $n } threads wait in accept4; this one waits for them to end
@@ -136,7 +138,7 @@ sigio-none = no signal
 
 ## portable: the polling crate
 
-portable-the-wait = the wait
+portable-never-waits = a client that gives up between the wait and { $accept } must not make { $accept } wait (UNP §16.6)
 portable-add-listener = add(listener, readable): oneshot, like every interest polling registers
 portable-accept = the Poller said the listener is readable: a client is waiting
 portable-add-client = add(client, readable)

@@ -84,6 +84,8 @@ threads-pool-linux-only = --pool 需要 Linux：在 Linux 上关闭监听套接�
 threads-accept = 睡眠，直到有客户端连上来
 threads-joining = 监听套接字已关闭：等待各工作线程结束
 threads-client-done = 这个客户端服务完了；它的线程结束
+threads-worker-start = 一个新线程（{ $tid }）将服务 fd { $fd }；本线程回到 accept
+threads-worker-failed = 无法为 fd { $fd } 启动线程（{ $why }）：放弃这个客户端
 threads-pool-dup = 同一个监听套接字换一个描述符号，给线程池的下一个线程用
 threads-pool-start = 一个新线程（{ $tid }）将逐个 accept 并服务客户端
 threads-pool-waits = { $n } 个线程等在 accept4 里；本线程等它们结束
@@ -135,7 +137,7 @@ sigio-none = 没有信号
 
 ## portable：polling crate
 
-portable-the-wait = 等待调用
+portable-never-waits = 在等待返回之后、{ $accept } 之前放弃的客户端，不能让 { $accept } 阻塞（UNP §16.6）
 portable-add-listener = add(listener, readable)：oneshot，polling 登记的每个关注都是这样
 portable-accept = Poller 说监听套接字可读：有客户端在等
 portable-add-client = add(client, readable)

@@ -85,11 +85,7 @@ mod server {
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let lfd = srv.lfd();
         let why = |_: &rustix::io::Result<()>| {
-            crate::t!(
-                "accept-never-waits",
-                waiter = crate::t!("portable-the-wait"),
-                accept = crate::sys::ACCEPT.0
-            )
+            crate::t!("portable-never-waits", accept = crate::sys::ACCEPT.0)
         };
         set_nonblocking(&mut srv.tr, &srv.listener, why);
 
