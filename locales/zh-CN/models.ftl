@@ -108,10 +108,10 @@ reactors-notice-threads = { $threads } 个线程，各有自己的 epoll；每�
 reactors-notice-wakeups = 为 { $accepted } 个连接报告监听套接字就绪的唤醒共 { $wakeups } 次（每个连接 { $ratio } 次）；其中 { $lost } 次发现队列已经空了（accept4 → EAGAIN）：为一个被别的线程抢走的连接白白醒来
 reactors-notice-no-herd = { $listeners } 个监听套接字，各有自己的 accept 队列：内核把每个连接放进其中一个，只唤醒那个监听套接字的线程——没有惊群
 reactors-notice-herd = 每个 epoll 里都是同一个监听套接字：每来一个连接，内核就唤醒等在它上面的线程（全部；用 EPOLLEXCLUSIVE 时一个或几个）——这就是惊群；被唤醒的线程若在 epoll_wait 返回之前发现队列已空，就继续睡，不留痕迹，所以 EAGAIN 只统计走到那一步的落败者（--kernel 会显示每一次唤醒）
-reactors-doorbell = 反应器 { $k } 的门铃：别的反应器为它的成员排队了行，就写这个门铃
+reactors-doorbell = 反应器 { $k } 的门铃：别的反应器把发给它成员的行排进队列后，就写这个门铃
 reactors-doorbell-watch = 关注门铃：别的反应器按响它时，反应器 { $k } 被唤醒
-reactors-doorbell-ring = 按响反应器 { $k } 的门铃：已为它的成员排队了行，而它可能正睡在 epoll_wait 里
-reactors-doorbell-answer = 别的反应器按响了门铃：先清掉它，再把它为我们的成员排队的行发出去
+reactors-doorbell-ring = 按响反应器 { $k } 的门铃：有发给它成员的行在排队，而它可能正睡在 epoll_wait 里
+reactors-doorbell-answer = 别的反应器按响了门铃：先清掉它，再把排给我们成员的行发出去
 reactors-doorbell-close = 关闭门铃
 
 ## sigio
