@@ -258,10 +258,7 @@ impl Spare {
     /// After an accept that returned `fd`: near the limit, put a descriptor aside.
     pub fn maybe_reserve(&mut self, tr: &mut Tracer, fd: i32) {
         if self.fd.is_none() && self.from.is_some_and(|f| fd >= f) {
-            self.reserve(
-                tr,
-                "descriptors are running short: keep one in reserve for when accept4 says EMFILE",
-            );
+            self.reserve(tr, &crate::t!("limits-reserve"));
         }
     }
 
@@ -279,7 +276,7 @@ impl Spare {
     /// At teardown: close the spare, if one was taken (with a traced `close`).
     pub fn release(self, tr: &mut Tracer) {
         if let Some(fd) = self.fd {
-            sys::close(tr, fd, "close the spare descriptor");
+            sys::close(tr, fd, crate::msg!("limits-close-spare"));
         }
     }
 
@@ -329,14 +326,8 @@ fn idle(blocks: bool) -> Errno {
 fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, blocks: bool) -> Errno {
     let lfd = sys::raw(listener);
     let Some(fd) = spare.fd.take() else {
-        sys::back_off(
-            tr,
-            "no spare descriptor to make room with: wait 20 ms instead of spinning on a listener that stays readable",
-        );
-        spare.reserve(
-            tr,
-            "try again to put a descriptor aside for the next EMFILE",
-        );
+        sys::back_off(tr, &crate::t!("limits-no-spare"));
+        spare.reserve(tr, &crate::t!("limits-reserve-again"));
         return idle(blocks);
     };
     let name = if err == Errno::MFILE {
@@ -344,9 +335,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
     } else {
         "ENFILE"
     };
-    let why = |_: &Result<()>| {
-        format!("{name}: give back the spare descriptor, so accept4 can take a waiting client")
-    };
+    let why = |_: &Result<()>| crate::t!("limits-give-back", name = name);
     sys::close(tr, fd, why);
     // Is anyone waiting? (accept4 on a blocking listener would sleep until someone comes.)
     let waiting = sys::poll::peek(tr, lfd, queue).is_ok_and(|n| n > 0);
@@ -356,11 +345,7 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
         let port = |r: &Result<sys::Accepted>, ev: &mut Event| ev.port = sys::peer_port(r);
         match tr.call_with(sys::accept_call(lfd, false), accept, port, shed_accept) {
             Ok((conn, _)) => {
-                let why = |_: &Result<()>| {
-                    format!(
-                        "refused: the server is out of descriptors ({name}); hanging up at once tells the client, instead of leaving it queued and the listener readable for ever"
-                    )
-                };
+                let why = |_: &Result<()>| crate::t!("limits-refused-fds", name = name);
                 refuse(tr, conn, why);
                 result = Errno::CONNABORTED;
             }
@@ -368,12 +353,9 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
             Err(_) => {}
         }
     }
-    spare.reserve(tr, "take the spare descriptor back for the next EMFILE");
+    spare.reserve(tr, &crate::t!("limits-take-back"));
     if !waiting && blocks {
-        sys::back_off(
-            tr,
-            "out of descriptors and nobody waiting: wait 20 ms before accept4 again, instead of spinning",
-        );
+        sys::back_off(tr, &crate::t!("limits-nobody-back-off"));
     }
     result
 }
@@ -381,20 +363,18 @@ fn shed(tr: &mut Tracer, spare: &mut Spare, listener: &OwnedFd, err: Errno, bloc
 /// What the shedding `poll` found in the listener's queue.
 fn queue(r: &Result<usize>) -> String {
     match r {
-        Ok(n) if *n > 0 => "a client is waiting",
-        _ => "nobody is waiting: accept4 said EMFILE before it looked at the queue",
+        Ok(n) if *n > 0 => crate::t!("limits-queue-waiting"),
+        _ => crate::t!("limits-queue-empty"),
     }
-    .into()
 }
 
 /// What the shedding accept got.
 fn shed_accept(r: &Result<sys::Accepted>) -> String {
     match r {
-        Ok(_) => "accepted only to hang up: there is no descriptor to serve it with",
-        Err(Errno::INVAL) => "the listener was shut down: the run is over",
-        Err(_) => "the client had gone",
+        Ok(_) => crate::t!("limits-shed-accepted"),
+        Err(Errno::INVAL) => crate::t!("limits-shed-shut"),
+        Err(_) => crate::t!("limits-shed-gone"),
     }
-    .into()
 }
 
 /// Closes a connection the server will not serve, marked `refused` in the trace.
@@ -414,10 +394,14 @@ pub fn refuse_busy(tr: &mut Tracer, fd: OwnedFd, open: usize, max: usize) {
             .fd(raw)
             .args(format_args!("{}, {shown}", line.len())),
         || rustix::net::send(&fd, line.as_bytes(), flags),
-        "tell the client why, without waiting for room",
+        crate::msg!("limits-busy-send"),
     );
     let why = |_: &Result<()>| {
-        format!("refused: {open} connections are open, the most --max-conns allows ({max})")
+        crate::t!(
+            "limits-refused-busy",
+            open = open.to_string(),
+            max = max.to_string()
+        )
     };
     refuse(tr, fd, why);
 }

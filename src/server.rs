@@ -320,11 +320,19 @@ impl Server {
         let fd = conn.raw();
         let job = Job {
             args: WorkerFor(fd),
-            gloss: move |tid| {
-                format!("a new thread ({tid}) will serve fd {fd}; this one goes back to accept")
+            gloss: move |tid: i64| {
+                crate::t!(
+                    "threads-worker-start",
+                    tid = tid.to_string(),
+                    fd = fd.to_string()
+                )
             },
-            dropped: move |e| {
-                format!("could not start a thread for fd {fd} ({e}): that client is dropped")
+            dropped: move |e: std::io::Error| {
+                crate::t!(
+                    "threads-worker-failed",
+                    fd = fd.to_string(),
+                    why = e.to_string()
+                )
             },
         };
         self.spawn_with(n, job, conn, body)

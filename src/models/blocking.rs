@@ -37,7 +37,7 @@ pub const MODEL: Model = Model {
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     loop {
         // Stage ① for connections: sleep until a client's handshake is done.
-        let accepted = srv.accept(true, "sleep until a client has connected");
+        let accepted = srv.accept(true, &crate::t!("blocking-accept"));
         let mut conn = match accepted {
             Ok(conn) => conn,
             // The harness shut the listener down: the run is over.
@@ -51,10 +51,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
         // Stage ① + ②: each recvfrom sleeps until data arrives, then copies it.
         conn.echo_blocking(&mut srv.tr);
-        conn.close(
-            &mut srv.tr,
-            "done with this client: only now can the next one be served",
-        );
+        conn.close(&mut srv.tr, &crate::t!("blocking-done"));
     }
 }
 // ANCHOR_END: serve
@@ -62,27 +59,25 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 /// What `FIONREAD` found: the gloss of the `ioctl`.
 fn waited(r: &Result<u64>) -> String {
     match r {
-        Ok(0) => "nothing waiting in the kernel for this client yet".to_string(),
-        Ok(n) => format!(
-            "{n} bytes already waiting in the kernel: they arrived while we served someone else"
-        ),
-        Err(_) => "could not ask".to_string(),
+        Ok(0) => crate::t!("blocking-waiting-none"),
+        Ok(n) => crate::t!("blocking-waiting", n = n.to_string()),
+        Err(_) => crate::t!("blocking-waiting-failed"),
     }
 }
 
 fn notice(s: &Summary) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(w) = s.longest_wait() {
-        out.push(format!(
-            "client {}'s {} bytes sat in the kernel for {:.1} ms before the server read them: it was blocked on another client (head-of-line blocking)",
-            w.client,
-            w.bytes,
-            w.wait_us as f64 / 1e3
+        out.push(crate::t!(
+            "blocking-notice-head",
+            client = w.client.to_string(),
+            bytes = w.bytes.to_string(),
+            ms = format!("{:.1}", w.wait_us as f64 / 1e3)
         ));
     }
-    out.push(format!(
-        "most clients served at once: {} — a blocking server holds one connection at a time",
-        s.max_open
+    out.push(crate::t!(
+        "blocking-notice-open",
+        n = s.max_open.to_string()
     ));
     out
 }

@@ -39,18 +39,16 @@ pub const MODEL: Model = Model {
 #[doc(alias = "O_NONBLOCK")]
 #[doc(alias = "EAGAIN")]
 pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-    let why = "accept4 on the listener will no longer wait";
+    let why = crate::msg!("nonblocking-listener");
     set_nonblocking(&mut srv.tr, &srv.listener, why);
     let mut conns: Vec<Conn> = Vec::new();
+    let accepted = crate::t!("nonblocking-accept");
     loop {
         // Are connections waiting? Take them all (stage ① for connections, asked, not waited for).
-        let over = srv.accept_waiting(
-            "a client was waiting: accepted without sleeping",
-            |_, conn| {
-                conns.push(conn);
-                Ok(())
-            },
-        )?;
+        let over = srv.accept_waiting(&accepted, |_, conn| {
+            conns.push(conn);
+            Ok(())
+        })?;
         if over {
             break;
         }
@@ -72,7 +70,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         srv.tr.work(&mut srv.work);
     }
     for conn in conns {
-        conn.close(&mut srv.tr, "the run is over");
+        conn.close(&mut srv.tr, &crate::t!("models-run-over"));
     }
     Ok(())
 }
@@ -80,17 +78,17 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
 fn notice(s: &Summary) -> Vec<String> {
     vec![
-        format!(
-            "{} calls answered EAGAIN (\"not yet\"): {:.0}% of all {} system calls asked for nothing",
-            thousands(s.eagain),
-            100.0 * s.eagain as f64 / s.syscalls.max(1) as f64,
-            thousands(s.syscalls)
+        crate::t!(
+            "nonblocking-notice-eagain",
+            eagain = thousands(s.eagain),
+            pct = format!("{:.0}", 100.0 * s.eagain as f64 / s.syscalls.max(1) as f64),
+            calls = thousands(s.syscalls)
         ),
-        format!(
-            "the server never slept: {:.1} ms of CPU in a {:.1} ms run, and {} units of other work done between polls",
-            s.cpu_us as f64 / 1e3,
-            s.run_us as f64 / 1e3,
-            thousands(s.work)
+        crate::t!(
+            "nonblocking-notice-never-slept",
+            cpu = format!("{:.1}", s.cpu_us as f64 / 1e3),
+            run = format!("{:.1}", s.run_us as f64 / 1e3),
+            work = thousands(s.work)
         ),
     ]
 }

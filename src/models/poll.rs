@@ -55,6 +55,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     // entry is written by us only when it is added or its interest changes.
     let mut fds = vec![pollfd(lfd, POLLIN)];
     let mut rewritten = 1;
+    let accepted = crate::t!("poll-accept");
     loop {
         // 1. Ask for POLLIN only while we want to read (backpressure), POLLOUT only while an
         //    echo is waiting to go out; touch only the entries whose wish changed.
@@ -82,15 +83,12 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // 3. The listener: a client is waiting (or the harness shut it down: POLLIN too). A new
         //    client gets an entry at the end, watched from the next poll on.
         if fds[0].revents != 0 {
-            let over = srv.accept_waiting(
-                "poll said the listener is readable: a client is waiting",
-                |_, conn| {
-                    fds.push(pollfd(conn.raw(), POLLIN));
-                    conns.push(conn);
-                    rewritten += 1;
-                    Ok(())
-                },
-            )?;
+            let over = srv.accept_waiting(&accepted, |_, conn| {
+                fds.push(pollfd(conn.raw(), POLLIN));
+                conns.push(conn);
+                rewritten += 1;
+                Ok(())
+            })?;
             if over {
                 break;
             }
@@ -122,30 +120,32 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         }
     }
     for conn in conns {
-        conn.close(&mut srv.tr, "the run is over");
+        conn.close(&mut srv.tr, &crate::t!("models-run-over"));
     }
     Ok(())
 }
 // ANCHOR_END: serve
 
 fn notice(s: &Summary) -> Vec<String> {
+    let per_wakeup = |n: u64| format!("{:.1}", n as f64 / s.wakeups.max(1) as f64);
     vec![
-        format!(
-            "{} wakeups; each handed the kernel an array of {:.1} pollfd entries on average and walked it to find {:.1} ready — no FD_SETSIZE wall (highest descriptor {}), but still a linear scan",
-            s.wakeups,
-            s.watched as f64 / s.wakeups.max(1) as f64,
-            s.ready as f64 / s.wakeups.max(1) as f64,
-            s.max_fd
+        crate::t!(
+            "poll-notice-wakeups",
+            wakeups = s.wakeups.to_string(),
+            watched = per_wakeup(s.watched),
+            ready = per_wakeup(s.ready),
+            max = s.max_fd.to_string()
         ),
-        format!(
-            "the array was kept between calls: we wrote {} entries (a client came or went, or its interest changed); rebuilt before every call, as select rebuilds its sets, it would have been {} entries",
-            s.rewritten, s.watched,
+        crate::t!(
+            "poll-notice-kept",
+            rewritten = s.rewritten.to_string(),
+            all = s.watched.to_string()
         ),
-        format!(
-            "{} system calls, {:.1} ms of server CPU in a {:.1} ms run: the thread slept in poll while nothing was ready",
-            s.syscalls,
-            s.cpu_us as f64 / 1e3,
-            s.run_us as f64 / 1e3
+        crate::t!(
+            "poll-notice-slept",
+            calls = s.syscalls.to_string(),
+            cpu = format!("{:.1}", s.cpu_us as f64 / 1e3),
+            run = format!("{:.1}", s.run_us as f64 / 1e3)
         ),
     ]
 }

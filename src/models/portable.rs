@@ -72,7 +72,7 @@ mod poller;
 mod server {
     use super::poller::Poller;
     use crate::echo::{Conn, Recv, Send};
-    use crate::server::{Server, accept_never_waits};
+    use crate::server::Server;
     use crate::sys::set_nonblocking;
     use polling::Event;
     use std::collections::{BTreeMap, BTreeSet};
@@ -84,13 +84,15 @@ mod server {
     #[doc(alias = "DefaultSelector")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let lfd = srv.lfd();
-        let why = accept_never_waits("the wait");
+        let why = |_: &rustix::io::Result<()>| {
+            crate::t!("portable-never-waits", accept = crate::sys::ACCEPT.0)
+        };
         set_nonblocking(&mut srv.tr, &srv.listener, why);
 
         // Poller::new: the OS's multiplexer for us, and whatever the library adds of its own.
         let mut poller = Poller::new(&mut srv.tr)?;
         let listening = Event::readable(lfd as usize);
-        let why = "add(listener, readable): oneshot, like every interest polling registers";
+        let why = crate::msg!("portable-add-listener");
         // SAFETY: the listener outlives its registration: it is deleted below before we return.
         unsafe { poller.add(&mut srv.tr, &srv.listener, listening, why) }?;
 
@@ -98,28 +100,25 @@ mod server {
         // The connections armed for writability too (an echo or the room's lines wait).
         let mut writing: BTreeSet<usize> = BTreeSet::new();
         let mut ready = Vec::new();
+        let accepted = crate::t!("portable-accept");
         'serve: loop {
             // Stage ①: Poller::wait (on Linux, polling makes four calls around the epoll_pwait).
             poller.wait(&mut srv.tr, &mut ready)?;
 
             for &ev in &ready {
                 if ev.key == lfd as usize {
-                    let over = srv.accept_waiting(
-                        "the Poller said the listener is readable: a client is waiting",
-                        |srv, conn| {
-                            let client = Event::readable(conn.raw() as usize);
-                            let why = "add(client, readable)";
-                            // SAFETY: every connection is deleted from the poller before it is closed.
-                            unsafe { poller.add(&mut srv.tr, &conn.fd, client, why) }?;
-                            conns.insert(client.key, conn);
-                            Ok(())
-                        },
-                    )?;
+                    let over = srv.accept_waiting(&accepted, |srv, conn| {
+                        let client = Event::readable(conn.raw() as usize);
+                        let why = crate::msg!("portable-add-client");
+                        // SAFETY: every connection is deleted from the poller before it is closed.
+                        unsafe { poller.add(&mut srv.tr, &conn.fd, client, why) }?;
+                        conns.insert(client.key, conn);
+                        Ok(())
+                    })?;
                     if over {
                         break 'serve;
                     }
-                    let why =
-                        "re-arm the listener: polling's oneshot mode disarmed it after the event";
+                    let why = crate::msg!("portable-rearm-listener");
                     poller.modify(&mut srv.tr, &srv.listener, listening, why)?;
                     continue;
                 }
@@ -143,17 +142,17 @@ mod server {
                     writing.remove(&ev.key);
                     poller.delete(&mut srv.tr, &conn.fd)?;
                     let note = if failed {
-                        "the connection failed: drop it"
+                        crate::t!("models-conn-failed")
                     } else {
-                        "echoed everything and the client is done"
+                        crate::t!("models-conn-done")
                     };
-                    conn.close(&mut srv.tr, note);
+                    conn.close(&mut srv.tr, &note);
                     continue;
                 }
                 // Re-arm with what we want now: readable while there is room, writable while an
                 // echo waits. Oneshot means this call comes after every single event.
                 let want = Event::new(ev.key, conn.can_read(), conn.wants_write());
-                let why = "re-arm: polling's oneshot mode disarmed it after the event";
+                let why = crate::msg!("portable-rearm");
                 poller.modify(&mut srv.tr, &conn.fd, want, why)?;
                 if want.writable {
                     writing.insert(ev.key);
@@ -186,7 +185,7 @@ mod server {
                         }
                         None if conn.wants_write() => {
                             let want = Event::new(key, conn.can_read(), true);
-                            let why = "re-arm with writability too: the room's lines did not all fit in the send buffer";
+                            let why = crate::msg!("portable-rearm-writable");
                             poller.modify(&mut srv.tr, &conn.fd, want, why)?;
                             writing.insert(key);
                         }
@@ -198,7 +197,7 @@ mod server {
         // The Poller's contract: delete every source before it is closed.
         for (_, conn) in conns {
             poller.delete(&mut srv.tr, &conn.fd)?;
-            conn.close(&mut srv.tr, "the run is over");
+            conn.close(&mut srv.tr, &crate::t!("models-run-over"));
         }
         poller.delete(&mut srv.tr, &srv.listener)?;
         poller.close(&mut srv.tr);
@@ -223,15 +222,17 @@ fn epoll_notice(s: &Summary) -> Vec<String> {
     let ctl = s.calls.get("epoll_ctl").copied().unwrap_or(0);
     let own_ctl = s.library_calls.get("epoll_ctl").copied().unwrap_or(0);
     vec![
-        format!(
-            "polling made {own} of the {} system calls on its own ({}): an eventfd and a timerfd at start, then four calls around each of the {} waits — the raw epoll model makes none of them",
-            s.syscalls,
-            library_calls(s),
-            s.wakeups
+        crate::t!(
+            "portable-notice-epoll-own",
+            own = own.to_string(),
+            calls = s.syscalls.to_string(),
+            which = library_calls(s),
+            waits = s.wakeups.to_string()
         ),
-        format!(
-            "{} epoll_ctl calls were ours: oneshot interest means one re-arming MOD after every event (the raw epoll model only MODs when interest changes); {own_ctl} more were polling's",
-            ctl - own_ctl
+        crate::t!(
+            "portable-notice-epoll-ctl",
+            ours = (ctl - own_ctl).to_string(),
+            theirs = own_ctl.to_string()
         ),
     ]
 }
@@ -241,14 +242,16 @@ fn kqueue_notice(s: &Summary) -> Vec<String> {
     let own: u64 = s.library_calls.values().sum();
     let kevents = s.calls.get("kevent").copied().unwrap_or(0);
     vec![
-        format!(
-            "polling made {own} of the {} calls on its own ({}: making its kqueue close-on-exec, its EVFILT_USER wake-up event, and deleting it at the end); on kqueue it adds nothing around a wait",
-            s.syscalls,
-            library_calls(s)
+        crate::t!(
+            "portable-notice-kqueue-own",
+            own = own.to_string(),
+            calls = s.syscalls.to_string(),
+            which = library_calls(s)
         ),
-        format!(
-            "{kevents} kevent calls in all, {} of them waits: oneshot interest means one re-arming kevent after every event — the raw kqueue model registers a filter once and changes it only when the interest changes",
-            s.wakeups
+        crate::t!(
+            "portable-notice-kqueue-kevent",
+            kevents = kevents.to_string(),
+            waits = s.wakeups.to_string()
         ),
     ]
 }
@@ -262,12 +265,14 @@ fn iocp_notice(s: &Summary) -> Vec<String> {
         .copied()
         .unwrap_or(0);
     vec![
-        format!(
-            "polling made {own} of the {} calls on its own ({}); our add and modify calls made none: polling queued each socket and submitted its IOCTL_AFD_POLL inside the next wait — {polls} poll requests for {} waits",
-            s.syscalls,
-            library_calls(s),
-            s.wakeups
+        crate::t!(
+            "portable-notice-iocp-own",
+            own = own.to_string(),
+            calls = s.syscalls.to_string(),
+            which = library_calls(s),
+            polls = polls.to_string(),
+            waits = s.wakeups.to_string()
         ),
-        "a completion port, used only to emulate readiness: each packet says \"this socket is ready\", and the program still calls recv — the iocp model hands Windows the WSARecv itself and hears only when the data is already copied".into(),
+        crate::t!("portable-notice-iocp-emulated"),
     ]
 }

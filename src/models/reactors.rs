@@ -78,13 +78,13 @@ mod server {
             srv.abort();
         }
         for (k, fd) in (2..).zip(&group) {
-            let why = format!("stop reactor {k}: its accept4 fails with EINVAL, the run is over");
+            let why = crate::t!("reactors-stop", k = k.to_string());
             sys::shut_down(&mut srv.tr, fd, &why);
         }
         let joined = crate::server::join_all(result, reactors);
         for (k, fd) in (2..).zip(group) {
             sys::close(&mut srv.tr, fd, |_: &rustix::io::Result<()>| {
-                format!("close reactor {k}'s listener")
+                crate::t!("reactors-close-listener", k = k.to_string())
             });
         }
         joined
@@ -126,24 +126,16 @@ mod server {
         let mut fds = Vec::new();
         for k in 2..=srv.knobs.threads {
             let (listener, why) = match group.get(k - 2) {
-                Some(own) => (
-                    own,
-                    "reactor's own listener of the group, under a second number: the first thread keeps one to stop it with",
-                ),
-                None => (
-                    &srv.listener,
-                    "the same listening socket under another number, for the next reactor's epoll: one accept queue for all",
-                ),
+                Some(own) => (own, crate::msg!("reactors-dup-own")),
+                None => (&srv.listener, crate::msg!("reactors-dup-shared")),
             };
             fds.push(
                 sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?,
             );
         }
         for ((k, fd), (ep, bell)) in (2..).zip(fds).zip(eps) {
-            let gloss = move |tid| {
-                format!(
-                    "a new thread ({tid}) runs reactor {k}: its own epoll and its own connections"
-                )
+            let gloss = move |tid: i64| {
+                crate::t!("reactors-start", tid = tid.to_string(), k = k.to_string())
             };
             let thread = srv.start_thread(
                 k,
@@ -193,25 +185,25 @@ fn notice(s: &Summary) -> Vec<String> {
     );
     let listeners = s.calls.get("listen").copied().unwrap_or(0);
     vec![
-        format!(
-            "{} threads, each with its own epoll; connections per thread: {} ({} in all): the busiest took {most}, the least {least} — whoever is woken first, or with SO_REUSEPORT a hash of the addresses, picks the thread, not how busy it is",
-            t.per.len(),
-            per.join(", "),
-            t.accepted
+        crate::t!(
+            "reactors-notice-threads",
+            threads = t.per.len().to_string(),
+            per = per.join(", "),
+            all = t.accepted.to_string(),
+            most = most.to_string(),
+            least = least.to_string()
         ),
-        format!(
-            "{} wake-ups reported a listener for {} connections ({:.2} per connection); {} of them found the queue already empty (accept4 → EAGAIN): woken for a connection another thread took",
-            t.wakeups,
-            t.accepted,
-            t.wakeups as f64 / t.accepted.max(1) as f64,
-            t.lost
+        crate::t!(
+            "reactors-notice-wakeups",
+            wakeups = t.wakeups.to_string(),
+            accepted = t.accepted.to_string(),
+            ratio = format!("{:.2}", t.wakeups as f64 / t.accepted.max(1) as f64),
+            lost = t.lost.to_string()
         ),
         if listeners > 1 {
-            format!(
-                "{listeners} listeners, each with its own accept queue: the kernel puts each connection in one of them, and only that listener's thread is woken for it — no herd"
-            )
+            crate::t!("reactors-notice-no-herd", listeners = listeners.to_string())
         } else {
-            "one listener in every epoll: for each connection the kernel wakes the threads waiting on it (all of them; with EPOLLEXCLUSIVE one or more) — the thundering herd; a woken thread that finds the queue empty before its epoll_wait returns sleeps on unseen, so the EAGAINs count only the losers that got that far (--kernel shows every wake-up)".into()
+            crate::t!("reactors-notice-herd")
         },
     ]
 }

@@ -53,6 +53,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
     let lfd = srv.lfd();
     set_nonblocking(&mut srv.tr, &srv.listener, accept_never_waits("select"));
     let mut conns: Vec<Conn> = Vec::new();
+    let accepted = crate::t!("select-accept");
     loop {
         // 1. Rebuild both sets from scratch: select overwrote them last time.
         let mut sets = Sets::new();
@@ -76,21 +77,18 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time. First the
         //    listener: a client is waiting (or the harness shut it down).
         if sets.readable(lfd) {
-            let over = srv.accept_waiting(
-                "select said the listener is readable: a client is waiting",
-                |srv, conn| {
-                    // The listener and every connection so far take a place in the set too.
-                    if fits(conn.raw(), conns.len() + 2) {
-                        conns.push(conn);
-                    } else {
-                        let fd = conn.raw();
-                        limits::refuse(&mut srv.tr, conn.fd, move |_: &Result<()>| {
-                            format!("refused: {}", wall(fd))
-                        });
-                    }
-                    Ok(())
-                },
-            )?;
+            let over = srv.accept_waiting(&accepted, |srv, conn| {
+                // The listener and every connection so far take a place in the set too.
+                if fits(conn.raw(), conns.len() + 2) {
+                    conns.push(conn);
+                } else {
+                    let fd = conn.raw();
+                    limits::refuse(&mut srv.tr, conn.fd, move |_: &Result<()>| {
+                        crate::t!("select-refused", why = wall(fd))
+                    });
+                }
+                Ok(())
+            })?;
             if over {
                 break;
             }
@@ -113,18 +111,19 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         }
     }
     for conn in conns {
-        conn.close(&mut srv.tr, "the run is over");
+        conn.close(&mut srv.tr, &crate::t!("models-run-over"));
     }
     Ok(())
 }
 // ANCHOR_END: serve
 
 fn notice(s: &Summary) -> Vec<String> {
-    let mut out = vec![format!(
-        "{} wakeups; each time the process tested {:.1} descriptors with FD_ISSET to find {:.1} ready — a linear scan, rebuilt from scratch every loop",
-        s.wakeups,
-        s.watched as f64 / s.wakeups.max(1) as f64,
-        s.ready as f64 / s.wakeups.max(1) as f64
+    let per_wakeup = |n: u64| format!("{:.1}", n as f64 / s.wakeups.max(1) as f64);
+    let mut out = vec![crate::t!(
+        "select-notice-wakeups",
+        wakeups = s.wakeups.to_string(),
+        watched = per_wakeup(s.watched),
+        ready = per_wakeup(s.ready)
     )];
     out.push(if s.refused > 0 {
         wall_hit(s.refused, s.accepted, s.max_fd)

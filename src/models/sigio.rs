@@ -67,16 +67,13 @@ mod server {
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let sigs = Signals::block(&mut srv.tr);
         let lfd = srv.lfd();
-        arm(&mut srv.tr, &sigs, lfd, "a connection on the listener");
+        arm(&mut srv.tr, &sigs, lfd, crate::msg!("sigio-news-listener"));
         let mut conns: Vec<Conn> = Vec::new();
         // A signal announces a change, not a state: a client that connected before O_ASYNC was set
         // raised none, and would wait for ever. So look once, now that we are armed.
-        let mut over = accept_all(
-            srv,
-            &mut conns,
-            &sigs,
-            "it connected before we were armed: no signal would have told us",
-        )?;
+        let early = crate::t!("sigio-early");
+        let mut over = accept_all(srv, &mut conns, &sigs, &early)?;
+        let signalled = crate::t!("sigio-signalled");
         while !over && !srv.stopping() {
             // Stage ①: the kernel watches the sockets; we only ask whether it has signalled.
             let Ok(info) = sigs.wait(&mut srv.tr, lfd) else {
@@ -85,13 +82,13 @@ mod server {
             };
             if info.overflowed() {
                 // The real-time queue overflowed: the kernel could not say which socket. Look at all.
-                over = accept_all(srv, &mut conns, &sigs, SIGNALLED)?;
+                over = accept_all(srv, &mut conns, &sigs, &signalled)?;
                 let fds: Vec<i32> = conns.iter().map(Conn::raw).collect();
                 for fd in fds {
                     serve_conn(&mut srv.tr, &mut conns, fd);
                 }
             } else if info.fd == lfd {
-                over = accept_all(srv, &mut conns, &sigs, SIGNALLED)?;
+                over = accept_all(srv, &mut conns, &sigs, &signalled)?;
             } else {
                 serve_conn(&mut srv.tr, &mut conns, info.fd);
             }
@@ -101,7 +98,7 @@ mod server {
             crate::models::fan_out(srv, &mut conns, &mut 0, |_| ());
         }
         for conn in conns {
-            conn.close(&mut srv.tr, "the run is over");
+            conn.close(&mut srv.tr, &crate::t!("models-run-over"));
         }
         Ok(())
     }
@@ -110,14 +107,11 @@ mod server {
     /// Three `fcntl`s: signals for `fd` go to this thread, as the real-time signal with `si_fd`
     /// and `si_band` filled, and the socket turns `O_ASYNC` (and `O_NONBLOCK`: a stale signal
     /// must not block us). `news` says what its signals will announce.
-    fn arm(tr: &mut Tracer, sigs: &Signals, fd: i32, news: &str) {
+    fn arm(tr: &mut Tracer, sigs: &Signals, fd: i32, news: crate::lang::Msg) {
         let _ = sigs.set_owner(tr, fd);
         let _ = sigs.set_sig(tr, fd);
         let _ = sigs.set_async(tr, fd, news);
     }
-
-    /// The note of an accept a signal announced.
-    const SIGNALLED: &str = "accepted without waiting: the signal said it was there";
 
     /// The listener signalled: accept every waiting connection, arm it, and read it once (data may
     /// have arrived before `O_ASYNC` was set, and no signal will say so). Returns whether the
@@ -132,7 +126,7 @@ mod server {
             match srv.accept(false, note) {
                 Ok(conn) => {
                     let fd = conn.raw();
-                    arm(&mut srv.tr, sigs, fd, "data, a FIN, room to send");
+                    arm(&mut srv.tr, sigs, fd, crate::msg!("sigio-news-client"));
                     conns.push(conn);
                     serve_conn(&mut srv.tr, conns, fd);
                 }
@@ -148,9 +142,7 @@ mod server {
     /// arrivals, or for none left), echo what came, close when the client is done.
     fn serve_conn(tr: &mut Tracer, conns: &mut Vec<Conn>, fd: i32) {
         let Some(i) = conns.iter().position(|c| c.raw() == fd) else {
-            tr.info(|| {
-                format!("fd {fd} is already closed: this signal was queued before we closed it")
-            });
+            tr.info(|| crate::t!("sigio-closed-already", fd = fd.to_string()));
             return;
         };
         let conn = &mut conns[i];
@@ -189,26 +181,30 @@ mod server {
         }
         if failed || conn.finished() {
             let note = if failed {
-                "the connection failed: drop it"
+                crate::t!("models-conn-failed")
             } else {
-                "echoed everything and the client is done"
+                crate::t!("models-conn-done")
             };
-            conns.remove(i).close(tr, note);
+            conns.remove(i).close(tr, &note);
         }
     }
 }
 
 fn notice(s: &Summary) -> Vec<String> {
     vec![
-        format!(
-            "{} signals came; {} of them ({:.0}%) led to data: the rest announced a connection, a FIN, or bytes an earlier look had already read — for TCP a signal only says \"look\" (UNP §25.3)",
-            s.signals,
-            s.signals_with_data,
-            100.0 * s.signals_with_data as f64 / s.signals.max(1) as f64
+        crate::t!(
+            "sigio-notice-signals",
+            signals = s.signals.to_string(),
+            data = s.signals_with_data.to_string(),
+            pct = format!(
+                "{:.0}",
+                100.0 * s.signals_with_data as f64 / s.signals.max(1) as f64
+            )
         ),
-        format!(
-            "free in stage ①: {} units of other work done while the kernel watched the sockets; stage ② was still the server's own recvfrom, {} bytes copied",
-            s.work, s.bytes_in
+        crate::t!(
+            "sigio-notice-free",
+            work = s.work.to_string(),
+            bytes = s.bytes_in.to_string()
         ),
     ]
 }

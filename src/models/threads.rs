@@ -48,16 +48,17 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // Elsewhere a blocked accept wakes only for a connection, one thread at a time: the
         // harness has no way to end a pool.
         #[cfg(not(target_os = "linux"))]
-        return Err(super::Refused(format!(
-            "--pool needs Linux, where shutting the listener down wakes every thread blocked in accept; on {} only a connection wakes one. Run `iomodels threads` here instead",
-            std::env::consts::OS
+        return Err(super::Refused(crate::t!(
+            "threads-pool-linux-only",
+            os = std::env::consts::OS
         ))
         .into());
     }
     let mut workers = Vec::new();
     // The next thread's number (`server/N`); a chat member's reader takes two.
     let mut n = 2;
-    while let Some(conn) = next(srv, "sleep until a client has connected")? {
+    let accept = crate::t!("threads-accept");
+    while let Some(conn) = next(srv, &accept)? {
         // A thread of its own for this client (`clone3`); this one goes back to accept.
         let started = if conn.mailbox().is_some() {
             let k = n;
@@ -71,8 +72,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             workers.push(worker);
         }
     }
-    srv.tr
-        .info("the listener is shut: waiting for the worker threads to finish");
+    srv.tr.info(crate::msg!("threads-joining"));
     for w in workers {
         let _ = w.join();
     }
@@ -95,7 +95,7 @@ fn next(srv: &mut Server, note: &str) -> anyhow::Result<Option<Conn>> {
 /// time, which every server thread records last: see `Server::spawn`).
 fn worker(tr: &mut Tracer, mut conn: Conn) {
     conn.echo_blocking(tr);
-    conn.close(tr, "this client is done; its thread ends");
+    conn.close(tr, &crate::t!("threads-client-done"));
 }
 // ANCHOR_END: serve
 
@@ -257,13 +257,11 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
     let mut threads = Vec::new();
     let mut result = Ok(());
     for k in 2..srv.knobs.pool + 2 {
-        let why = "the same listening socket under another number, for the next thread of the pool";
+        let why = crate::msg!("threads-pool-dup");
         let started = sys::dup(&mut srv.tr, &srv.listener, why)
             .context("fcntl(F_DUPFD_CLOEXEC) failed")
             .and_then(|fd| {
-                let gloss = |tid| {
-                    format!("a new thread ({tid}) will accept and serve clients, one at a time")
-                };
+                let gloss = |tid: i64| crate::t!("threads-pool-start", tid = tid.to_string());
                 let body = move |tr, (shared, fd): (Shared, _)| shared.serve(tr, fd, k, pooled);
                 Ok(srv.start_thread(
                     k,
@@ -283,25 +281,18 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
             }
         }
     }
-    srv.tr.info(|| {
-        format!(
-            "{} threads wait in accept4; this one waits for them to end",
-            threads.len()
-        )
-    });
+    srv.tr
+        .info(|| crate::t!("threads-pool-waits", n = threads.len().to_string()));
     crate::server::join_all(result, threads)
 }
 
 /// A pool thread: accept a client, serve it to the end, accept the next.
 #[cfg(target_os = "linux")]
 fn pooled(srv: &mut Server) -> anyhow::Result<()> {
-    let note = "this thread was free: the kernel handed it the next connection";
-    while let Some(mut conn) = next(srv, note)? {
+    let note = crate::t!("threads-pool-free");
+    while let Some(mut conn) = next(srv, &note)? {
         conn.echo_blocking(&mut srv.tr);
-        conn.close(
-            &mut srv.tr,
-            "this client is done; the thread goes back to accept4",
-        );
+        conn.close(&mut srv.tr, &crate::t!("threads-pool-client-done"));
     }
     Ok(())
 }
@@ -312,33 +303,36 @@ fn notice(s: &Summary) -> Vec<String> {
     let made = s.calls.get(sys::SPAWN).copied().unwrap_or(0);
     let shared = made + s.refused < s.accepted;
     let mut v = vec![
-        format!(
-            "{} server threads for {} clients; the most served at once: {}",
-            s.threads, s.accepted, s.max_open
+        crate::t!(
+            "threads-notice-threads",
+            threads = s.threads.to_string(),
+            clients = s.accepted.to_string(),
+            open = s.max_open.to_string()
         ),
-        format!(
-            "the longest any client's bytes waited before a recv took them: {:.1} ms — {}",
-            s.longest_wait().map_or(0, |w| w.wait_us) as f64 / 1e3,
+        {
+            let ms = format!(
+                "{:.1}",
+                s.longest_wait().map_or(0, |w| w.wait_us) as f64 / 1e3
+            );
             if shared {
-                "a client waits until a thread of the pool is free to read it"
+                crate::t!("threads-notice-wait-pool", ms = ms)
             } else {
-                "every client has a thread of its own to wait in"
+                crate::t!("threads-notice-wait-own", ms = ms)
             }
-        ),
+        },
     ];
     if let Some(q) = s.longest_queued() {
-        let ms = q.wait_us as f64 / 1e3;
+        let ms = format!("{:.1}", q.wait_us as f64 / 1e3);
         // With a thread per client every wait is a few µs and which one is longest is chance:
         // only the pool's wait is worth a client's name.
         v.push(if shared {
-            format!(
-                "the longest a client waited to be accepted (from its connect to the accept4 that took it): {ms:.1} ms, client {} — every thread of the pool was busy with a client, so the next waited in the listen queue",
-                q.client
+            crate::t!(
+                "threads-notice-queued-pool",
+                ms = ms,
+                client = q.client.to_string()
             )
         } else {
-            format!(
-                "every client was accepted within {ms:.1} ms of its connect — with a thread per client the accept loop is never busy for long"
-            )
+            crate::t!("threads-notice-queued-own", ms = ms)
         });
     }
     v

@@ -39,11 +39,14 @@ pub fn wait(tr: &mut Tracer, fds: &mut [PollFd], rewritten: usize) -> Result<usi
             ev.rewritten = Some(rewritten as u64);
         },
         |r: &Result<usize>| match r {
-            Ok(n) => format!(
-                "the kernel checked all {watched} entries ({rewritten} written by us since the last call); we walk all {watched} again to find {n} with revents: {}",
-                Entries(fds, true)
+            Ok(n) => crate::t!(
+                "poll-ready",
+                watched = watched.to_string(),
+                rewritten = rewritten.to_string(),
+                n = n.to_string(),
+                which = Entries(fds, true).to_string()
             ),
-            Err(_) => "poll failed".into(),
+            Err(_) => crate::t!("poll-failed"),
         },
     );
     r

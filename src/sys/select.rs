@@ -87,13 +87,14 @@ impl Sets {
             &r,
             |_, ev| ev.watched = Some(scanned as u64),
             |r: &Result<usize>| match r {
-                Ok(n) => format!(
-                    "{} with FD_ISSET to find {n} ready: in {}, out {}",
-                    os::checked(nfds, scanned),
-                    Fds(&ready(&sets.reading, &sets.read)),
-                    Fds(&ready(&sets.writing, &sets.write))
+                Ok(n) => crate::t!(
+                    "select-ready",
+                    checked = os::checked(nfds, scanned),
+                    n = n.to_string(),
+                    reading = Fds(&ready(&sets.reading, &sets.read)).to_string(),
+                    writing = Fds(&ready(&sets.writing, &sets.write)).to_string()
                 ),
-                Err(_) => "select failed".into(),
+                Err(_) => crate::t!("select-failed"),
             },
         );
         r

@@ -32,7 +32,7 @@ impl Lib {
             Call::new("epoll_create1", Stage::Setup).args("EPOLL_CLOEXEC"),
             polling::Poller::new,
             |p| p.as_raw_fd().into(),
-            "Poller::new(): the epoll instance behind the Poller",
+            crate::msg!("portable-epoll-new"),
         )?;
         let epfd = poller.as_raw_fd();
         // The library's helpers take the next free descriptors, in this order (strace confirms it).
@@ -45,20 +45,30 @@ impl Lib {
             tr,
             Call::new("eventfd2", Stage::Setup).args("0, EFD_CLOEXEC|EFD_NONBLOCK"),
             Ok(lib.eventfd.into()),
-            "an eventfd, so another thread could wake the Poller",
+            crate::msg!("portable-eventfd"),
         );
         own(
             tr,
             Call::new("timerfd_create", Stage::Setup)
                 .args("CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK"),
             Ok(lib.timerfd.into()),
-            "a timerfd, to turn wait timeouts into readiness",
+            crate::msg!("portable-timerfd"),
         );
         let watch = |tr: &mut Tracer, fd, flags, note| {
             own(tr, lib.ctl_call("EPOLL_CTL_ADD", fd, flags), Ok(0), note);
         };
-        watch(tr, lib.timerfd, EventFlags::ONESHOT, "watch its timerfd");
-        watch(tr, lib.eventfd, ARMED, "watch its eventfd");
+        watch(
+            tr,
+            lib.timerfd,
+            EventFlags::ONESHOT,
+            crate::msg!("portable-watch-timerfd"),
+        );
+        watch(
+            tr,
+            lib.eventfd,
+            ARMED,
+            crate::msg!("portable-watch-eventfd"),
+        );
         Ok((poller, lib))
     }
 
@@ -82,7 +92,7 @@ impl Lib {
     /// A `delete`: an `epoll_ctl(DEL)`, made before the descriptor is closed.
     pub fn deleted(&mut self, tr: &mut Tracer, start: Started, fd: i32, r: &io::Result<()>) {
         let call = self.del_call(fd);
-        record(tr, call, start, r, |_| 0, "delete(): stop watching it");
+        record(tr, call, start, r, |_| 0, crate::msg!("portable-delete"));
     }
 
     /// Before `epoll_pwait`: the wait's timeout goes on the timerfd, which is re-armed.
@@ -93,10 +103,10 @@ impl Lib {
                 .fd(self.timerfd)
                 .args("0, {it_value=0}"),
             Ok(0),
-            "set the wait's timeout on its timerfd (none: disarmed)",
+            crate::msg!("portable-settime"),
         );
         let call = self.ctl_call("EPOLL_CTL_MOD", self.timerfd, ARMED);
-        own(tr, call, Ok(0), "re-arm its oneshot timerfd");
+        own(tr, call, Ok(0), crate::msg!("portable-rearm-timerfd"));
     }
 
     /// After it: the eventfd is read (cleared) and re-armed.
@@ -107,39 +117,35 @@ impl Lib {
                 .fd(self.eventfd)
                 .args("8"),
             Err(Errno::AGAIN),
-            "clear its eventfd in case someone woke it (nobody did)",
+            crate::msg!("portable-clear-eventfd"),
         );
         let call = self.ctl_call("EPOLL_CTL_MOD", self.eventfd, ARMED);
-        own(tr, call, Ok(0), "re-arm its oneshot eventfd");
+        own(tr, call, Ok(0), crate::msg!("portable-rearm-eventfd"));
     }
 
     /// The Poller was dropped: its helpers are unwatched and closed, with the epoll instance.
     pub fn dropped(&mut self, tr: &mut Tracer) {
         let del = |tr: &mut Tracer, fd: i32| {
-            let note = "dropping the Poller: unwatch its helper";
+            let note = crate::msg!("portable-drop-unwatch");
             own(tr, self.del_call(fd), Ok(0), note);
         };
-        let close = |tr: &mut Tracer, fd: i32, what: &str| {
+        let close = |tr: &mut Tracer, fd: i32, what: crate::lang::Msg| {
             // std checks a descriptor is open before closing it, in debug builds only.
             if cfg!(debug_assertions) {
                 own(
                     tr,
                     Call::new("fcntl", Stage::Teardown).fd(fd).args("F_GETFD"),
                     Ok(1),
-                    "std's debug check that the descriptor is open",
+                    crate::msg!("portable-debug-check"),
                 );
             }
             own(tr, Call::new("close", Stage::Teardown).fd(fd), Ok(0), what);
         };
         del(tr, self.timerfd);
-        close(tr, self.timerfd, "dropping the Poller: close its timerfd");
+        close(tr, self.timerfd, crate::msg!("portable-drop-timerfd"));
         del(tr, self.eventfd);
-        close(
-            tr,
-            self.epfd,
-            "dropping the Poller: close the epoll instance",
-        );
-        close(tr, self.eventfd, "dropping the Poller: close its eventfd");
+        close(tr, self.epfd, crate::msg!("portable-drop-epoll"));
+        close(tr, self.eventfd, crate::msg!("portable-drop-eventfd"));
     }
 
     /// `epoll_ctl(epfd, op, fd, {flags})` at setup.

@@ -25,7 +25,7 @@ impl Lib {
             Call::new("kqueue", Stage::Setup),
             polling::Poller::new,
             |p| p.as_raw_fd().into(),
-            "Poller::new(): the kqueue behind the Poller",
+            crate::msg!("portable-kqueue-new"),
         )?;
         let lib = Lib {
             kq: poller.as_raw_fd(),
@@ -36,7 +36,7 @@ impl Lib {
                 .fd(lib.kq)
                 .args("F_SETFD, FD_CLOEXEC"),
             Ok(0),
-            "make the kqueue close-on-exec",
+            crate::msg!("portable-kqueue-cloexec"),
         );
         own(
             tr,
@@ -44,7 +44,7 @@ impl Lib {
                 .fd(lib.kq)
                 .args("[0 EVFILT_USER EV_ADD|EV_RECEIPT|EV_CLEAR], 1, 1, NULL"),
             Ok(1),
-            "an EVFILT_USER event, so another thread could wake the Poller",
+            crate::msg!("portable-kqueue-user"),
         );
         Ok((poller, lib))
     }
@@ -61,14 +61,14 @@ impl Lib {
     /// change comes back as a receipt: 2 on success.
     pub fn ctl(&mut self, tr: &mut Tracer, start: Started, c: &Change, r: &io::Result<()>) {
         let call = self.changes(Stage::Setup, c.fd, c.readable, c.writable);
-        let gloss = |_: &_| format!("{}(): {}", c.op.name(), c.why);
+        let gloss = |_: &_| crate::t!("portable-change", op = c.op.name(), why = c.why.to_string());
         record(tr, call, start, r, |_| 2, gloss);
     }
 
     /// A `delete`: one `kevent` deleting both filters, before the descriptor is closed.
     pub fn deleted(&mut self, tr: &mut Tracer, start: Started, fd: i32, r: &io::Result<()>) {
         let call = self.changes(Stage::Teardown, fd, false, false);
-        record(tr, call, start, r, |_| 2, "delete(): stop watching it");
+        record(tr, call, start, r, |_| 2, crate::msg!("portable-delete"));
     }
 
     /// Nothing around a wait: the `EVFILT_USER` event is `EV_CLEAR`, so it needs no re-arming.
@@ -84,7 +84,7 @@ impl Lib {
                 .fd(self.kq)
                 .args("[0 EVFILT_USER EV_DELETE|EV_RECEIPT], 1, 1, NULL"),
             Ok(1),
-            "dropping the Poller: delete its wake-up event",
+            crate::msg!("portable-drop-user"),
         );
         // std checks a descriptor is open before closing it, in debug builds only.
         if cfg!(debug_assertions) {
@@ -94,14 +94,14 @@ impl Lib {
                     .fd(self.kq)
                     .args("F_GETFD"),
                 Ok(1),
-                "std's debug check that the descriptor is open",
+                crate::msg!("portable-debug-check"),
             );
         }
         own(
             tr,
             Call::new("close", Stage::Teardown).fd(self.kq),
             Ok(0),
-            "dropping the Poller: close the kqueue",
+            crate::msg!("portable-drop-kqueue"),
         );
     }
 

@@ -65,7 +65,7 @@ impl Op {
 }
 
 /// An `add` or `modify` as a backend records it: the source, the interest, and why (the gloss).
-pub struct Change<'a> {
+pub struct Change {
     pub op: Op,
     /// The source's descriptor (its socket handle on Windows).
     pub fd: i32,
@@ -73,7 +73,7 @@ pub struct Change<'a> {
     pub readable: bool,
     pub writable: bool,
     /// The gloss the model gave.
-    pub why: &'a str,
+    pub why: crate::lang::Msg,
 }
 
 impl Poller {
@@ -98,7 +98,7 @@ impl Poller {
         tr: &mut Tracer,
         fd: &OwnedFd,
         ev: Event,
-        why: &str,
+        why: crate::lang::Msg,
     ) -> Result<()> {
         // SAFETY: the caller deletes `fd` before closing it.
         self.change(tr, Op::Add, fd, ev, why, |p| unsafe { p.add(fd, ev) })?;
@@ -108,7 +108,13 @@ impl Poller {
 
     /// `Poller::modify(fd, ev)`: re-arm `fd` with what we want now (oneshot disarmed it after
     /// its event).
-    pub fn modify(&mut self, tr: &mut Tracer, fd: &OwnedFd, ev: Event, why: &str) -> Result<()> {
+    pub fn modify(
+        &mut self,
+        tr: &mut Tracer,
+        fd: &OwnedFd,
+        ev: Event,
+        why: crate::lang::Msg,
+    ) -> Result<()> {
         self.change(tr, Op::Modify, fd, ev, why, |p| p.modify(fd, ev))
     }
 
@@ -139,8 +145,10 @@ impl Poller {
             &r.as_ref().copied().map_err(errno),
             |_, ev| ev.watched = Some(n as u64),
             |_: &_| {
-                format!(
-                    "Poller::wait(): {n} ready out of {watched} watched; each one is now disarmed (oneshot)"
+                crate::t!(
+                    "portable-wait",
+                    n = n.to_string(),
+                    watched = watched.to_string()
                 )
             },
         );
@@ -164,7 +172,7 @@ impl Poller {
         op: Op,
         fd: &OwnedFd,
         interest: Event,
-        why: &str,
+        why: crate::lang::Msg,
         make: impl FnOnce(&polling::Poller) -> Result<()>,
     ) -> Result<()> {
         let start = tr.begin();
@@ -243,6 +251,6 @@ pub fn own_with(
             ev.by = POLLING;
             extra(ev);
         },
-        |_: &_| format!("polling's own: {note}"),
+        |_: &_| crate::t!("portable-own", note = note.to_string()),
     );
 }

@@ -41,7 +41,7 @@ impl Kqueue {
         let fd = tr.call(
             Call::new("kqueue", Stage::Setup),
             kqueue::kqueue,
-            "a kernel event queue: it will hold our interest in each socket",
+            crate::msg!("kqueue-create"),
         )?;
         Ok(Kqueue { fd })
     }
@@ -75,8 +75,8 @@ impl Kqueue {
             &r,
             |_, _| (),
             |r: &Result<usize>| match r {
-                Ok(_) => format!("ready: [{}]", List(events)),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Ok(_) => crate::t!("kqueue-ready", events = List(events).to_string()),
+                Err(e) => crate::t!("kqueue-failed", why = std::io::Error::from(*e).to_string()),
             },
         );
         changes.clear();
@@ -85,7 +85,7 @@ impl Kqueue {
 
     /// Closes the queue (closing a descriptor also removes its filters from every kqueue).
     pub fn close(self, tr: &mut Tracer) {
-        crate::sys::close(tr, self.fd, "close the kqueue");
+        crate::sys::close(tr, self.fd, crate::msg!("kqueue-close"));
     }
 }
 

@@ -60,7 +60,7 @@ pub fn socket(tr: &mut Tracer, addr: &SocketAddr) -> Result<OwnedFd> {
         || rustix::net::socket(family, SocketType::STREAM, None),
         crate::msg!("sys-socket"),
     )?;
-    set_cloexec(tr, &fd, "keep it out of programs we might exec");
+    set_cloexec(tr, &fd, crate::msg!("bsd-cloexec-socket"));
     Ok(fd)
 }
 
@@ -75,14 +75,14 @@ pub fn accept(listener: &OwnedFd) -> Result<Accepted> {
 
 /// After `accept`, macOS needs `fcntl(F_SETFD, FD_CLOEXEC)`; FreeBSD's `accept4` did it.
 pub fn after_accept(tr: &mut Tracer, fd: &OwnedFd) {
-    set_cloexec(tr, fd, "no accept4 here: close-on-exec is a second call");
+    set_cloexec(tr, fd, crate::msg!("bsd-cloexec-accepted"));
 }
 
 #[cfg(target_os = "freebsd")]
-fn set_cloexec(_tr: &mut Tracer, _fd: &OwnedFd, _note: &str) {}
+fn set_cloexec(_tr: &mut Tracer, _fd: &OwnedFd, _note: crate::lang::Msg) {}
 
 #[cfg(not(target_os = "freebsd"))]
-fn set_cloexec(tr: &mut Tracer, fd: &OwnedFd, note: &str) {
+fn set_cloexec(tr: &mut Tracer, fd: &OwnedFd, note: crate::lang::Msg) {
     let _ = tr.call(
         Call::new("fcntl", SETUP)
             .fd(super::raw(fd))

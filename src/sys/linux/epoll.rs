@@ -241,12 +241,10 @@ impl Doorbell {
                 use rustix::event::{EventfdFlags, eventfd};
                 eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
             },
-            |_: &Result<OwnedFd>| {
-                format!("a doorbell for reactor {k}: another reactor that queues lines for one of its members writes to it")
-            },
+            |_: &Result<OwnedFd>| crate::t!("reactors-doorbell", k = k.to_string()),
         )?;
-        let why = format!("watch the doorbell: reactor {k} wakes when another one rings it");
-        ep.add(tr, &fd, EventFlags::IN, why.as_str())?;
+        let why = |_: &Result<()>| crate::t!("reactors-doorbell-watch", k = k.to_string());
+        ep.add(tr, &fd, EventFlags::IN, why)?;
         Ok(Doorbell {
             raw: fd.as_raw_fd(),
             slot: Arc::new(Mutex::new(Some(fd))),
@@ -270,9 +268,7 @@ impl Doorbell {
                         .fd(fd.as_raw_fd())
                         .args(r#""\1\0\0\0\0\0\0\0", 8"#),
                     || rustix::io::write(fd, &1u64.to_ne_bytes()),
-                    |_: &Result<usize>| {
-                        format!("ring reactor {k}'s doorbell: lines are queued for its members, and it may be asleep in epoll_wait")
-                    },
+                    |_: &Result<usize>| crate::t!("reactors-doorbell-ring", k = k.to_string()),
                 );
             }
         }
@@ -287,7 +283,7 @@ impl Doorbell {
             let _ = tr.call(
                 Call::new("read", Stage::DataReady).fd(self.raw).args("8"),
                 || rustix::io::read(fd, &mut count),
-                "another reactor rang the doorbell: clear it, then send what it queued for our members",
+                crate::msg!("reactors-doorbell-answer"),
             );
         }
     }
@@ -296,7 +292,7 @@ impl Doorbell {
     pub fn close(self, tr: &mut Tracer) {
         let fd = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(fd) = fd {
-            crate::sys::close(tr, fd, "close the doorbell");
+            crate::sys::close(tr, fd, crate::msg!("reactors-doorbell-close"));
         }
     }
 }

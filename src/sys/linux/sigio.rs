@@ -114,7 +114,7 @@ impl Signals {
                     Err(Errno::from_raw_os_error(rc))
                 }
             },
-            "block the signals: no handler runs; they wait until rt_sigtimedwait takes them",
+            crate::msg!("sigio-block"),
         );
         Signals {
             set,
@@ -136,7 +136,7 @@ impl Signals {
             fcntl(fd).args(format_args!("F_SETOWN_EX, {{F_OWNER_TID, {tid}}}")),
             // SAFETY: F_SETOWN_EX reads one f_owner_ex, which `owner` is.
             || cvt(unsafe { libc::fcntl(fd, F_SETOWN_EX, &owner) }),
-            "signals for this socket go to the server thread",
+            crate::msg!("sigio-owner"),
         )
     }
 
@@ -149,20 +149,20 @@ impl Signals {
             fcntl(fd).args(format_args!("F_SETSIG, SIG{}", Rt(sig))),
             // SAFETY: F_SETSIG takes a signal number.
             || cvt(unsafe { libc::fcntl(fd, F_SETSIG, sig) }),
-            "send a queued real-time signal whose siginfo says which socket (si_fd) and why (si_band)",
+            crate::msg!("sigio-setsig"),
         )
     }
 
     /// `fcntl(fd, F_SETFL, O_RDWR|O_NONBLOCK|O_ASYNC)`: signal us on `news`; and nonblocking,
     /// for a stale signal must not block us. See fcntl(2).
     #[doc(alias = "O_ASYNC")]
-    pub fn set_async(&self, tr: &mut Tracer, fd: RawFd, news: &str) -> Result<i32> {
+    pub fn set_async(&self, tr: &mut Tracer, fd: RawFd, news: crate::lang::Msg) -> Result<i32> {
         let flags = libc::O_RDWR | libc::O_NONBLOCK | libc::O_ASYNC;
         tr.call(
             fcntl(fd).args("F_SETFL, O_RDWR|O_NONBLOCK|O_ASYNC"),
             // SAFETY: F_SETFL takes an int of flags.
             || cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }),
-            |_: &_| format!("signal us on news: {news}; calls never wait"),
+            |_: &_| crate::t!("sigio-async", news = news.to_string()),
         )
     }
 
@@ -199,7 +199,7 @@ impl Signals {
             |_, _| (),
             |r: &Result<SigPoll>| match r {
                 Ok(info) => news(info, listener),
-                Err(e) => none_came(*e).into(),
+                Err(e) => none_came(*e),
             },
         );
         r
@@ -210,24 +210,36 @@ impl Signals {
 fn news(info: &SigPoll, listener: RawFd) -> String {
     let (fd, code, band) = (info.fd, Code(info.code), Band(info.band));
     if info.overflowed() {
-        "SIGIO: the real-time queue overflowed, the kernel lost which socket: rescan all".into()
+        crate::t!("sigio-overflow")
     } else if fd == listener && info.band_has(libc::POLLIN) {
-        "a signal: the listener has a connection waiting → accept4".into()
+        crate::t!("sigio-listener-in")
     } else if fd == listener {
-        format!("a signal: the listener reports {band} ({code}) → accept4 to find out why")
+        crate::t!(
+            "sigio-listener-other",
+            band = band.to_string(),
+            code = code.to_string()
+        )
     } else if info.band_has(libc::POLLIN | libc::POLLHUP | libc::POLLERR) {
-        format!("a signal: fd {fd} is readable ({code}) → recvfrom: data, a FIN, or nothing new")
+        crate::t!(
+            "sigio-readable",
+            fd = fd.to_string(),
+            code = code.to_string()
+        )
     } else {
-        format!("a signal: fd {fd} has room to send ({code}) → send what waits")
+        crate::t!(
+            "sigio-writable",
+            fd = fd.to_string(),
+            code = code.to_string()
+        )
     }
 }
 
 /// The gloss of a wait that took no signal.
-fn none_came(e: Errno) -> &'static str {
+fn none_came(e: Errno) -> String {
     if e == Errno::AGAIN {
-        "no signal within 1 ms: back to other work"
+        crate::t!("sigio-none-within")
     } else {
-        "no signal"
+        crate::t!("sigio-none")
     }
 }
 

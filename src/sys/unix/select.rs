@@ -46,8 +46,10 @@ pub fn fits(fd: i32, _watched: usize) -> bool {
 
 /// Why [`fits`] said no, for the trace.
 pub fn wall(fd: i32) -> String {
-    format!(
-        "descriptor {fd} ≥ FD_SETSIZE ({FD_SETSIZE}) has no bit in an fd_set, so select cannot watch it"
+    crate::t!(
+        "select-wall",
+        fd = fd.to_string(),
+        size = FD_SETSIZE.to_string()
     )
 }
 
@@ -58,21 +60,30 @@ pub fn nfds(highest_plus_one: i32) -> i32 {
 
 /// What the kernel looked at, for the trace.
 pub fn checked(nfds: i32, listed: usize) -> String {
-    format!("the kernel checked {nfds} descriptor slots; we test {listed} bits")
+    crate::t!(
+        "select-checked",
+        nfds = nfds.to_string(),
+        listed = listed.to_string()
+    )
 }
 
 /// The summary's sentence when the wall was hit.
 pub fn wall_hit(refused: u64, accepted: u64, max_fd: i64) -> String {
-    format!(
-        "the FD_SETSIZE wall: {refused} of {accepted} accepted connections got descriptors ≥ {FD_SETSIZE} (the highest was {max_fd}) and were refused — an fd_set has exactly {FD_SETSIZE} bits; any scenario client among them was turned away (its lane in the trace says so)"
+    crate::t!(
+        "select-wall-hit",
+        refused = refused.to_string(),
+        accepted = accepted.to_string(),
+        size = FD_SETSIZE.to_string(),
+        max = max_fd.to_string()
     )
 }
 
 /// The summary's sentence when it was not.
 pub fn wall_not_hit(max_fd: i64) -> String {
-    format!(
-        "the highest descriptor was {max_fd}: select can watch descriptors 0‥{} only (FD_SETSIZE); try --idle 1100 to hit the wall",
-        FD_SETSIZE - 1
+    crate::t!(
+        "select-wall-not-hit",
+        max = max_fd.to_string(),
+        last = (FD_SETSIZE - 1).to_string()
     )
 }
 
