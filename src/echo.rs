@@ -218,15 +218,15 @@ impl Conn {
         tr: &mut Tracer,
         readable: bool,
         writable: bool,
-    ) -> Option<&'static str> {
+    ) -> Option<crate::lang::Msg> {
         let mut failed = readable && matches!(self.recv(tr), Recv::Failed(_));
         if !failed && writable && self.wants_write() {
             failed = matches!(self.send(tr), Send::Failed(_));
         }
         if failed {
-            Some("the connection failed: drop it")
+            Some(crate::msg!("models-conn-failed"))
         } else if self.finished() {
-            Some("echoed everything and the client is done")
+            Some(crate::msg!("models-conn-done"))
         } else {
             None
         }
@@ -235,9 +235,9 @@ impl Conn {
     /// `--app chat`: the room queued lines for this connection (or dropped it) while the model
     /// was serving another: one `sendto` now, unless it was dropped. Returns why to close it,
     /// once it is dropped, has failed, or is done.
-    pub fn deliver(&mut self, tr: &mut Tracer) -> Option<&'static str> {
+    pub fn deliver(&mut self, tr: &mut Tracer) -> Option<crate::lang::Msg> {
         if self.dropped() {
-            return Some("dropped from the room");
+            return Some(crate::msg!("models-dropped"));
         }
         self.serve_ready(tr, false, true)
     }
@@ -424,25 +424,27 @@ impl Conn {
     // ANCHOR_END: echo_blocking
 
     /// Closes the connection, recording the `close`.
-    pub fn close(mut self, tr: &mut Tracer, note: &str) {
+    pub fn close(mut self, tr: &mut Tracer, note: impl crate::trace::Gloss<()>) {
         let done = self.eof && self.pending() == 0;
         let Some(seat) = &mut self.seat else {
             return crate::sys::close(tr, self.fd, note);
         };
-        let name = seat
-            .name()
-            .map_or_else(|| crate::t!("room-nameless"), str::to_string);
-        if seat.mail.dropped() {
-            let note = crate::t!("room-close-dropped", who = name);
-            return crate::sys::abort(tr, self.fd, note.as_str());
-        }
-        let note = if done && !seat.mail.has_bytes() {
-            crate::t!("room-close-left", who = name)
-        } else {
-            note.to_string()
+        // A chat member's close says what happened to it in the room, when the room decided.
+        let name = || {
+            seat.name()
+                .map_or_else(|| crate::t!("room-nameless"), str::to_string)
         };
+        if seat.mail.dropped() {
+            let note = crate::t!("room-close-dropped", who = name());
+            return crate::sys::abort(tr, self.fd, note);
+        }
+        if done && !seat.mail.has_bytes() {
+            let note = crate::t!("room-close-left", who = name());
+            seat.leave(tr);
+            return crate::sys::close(tr, self.fd, note);
+        }
         seat.leave(tr);
-        crate::sys::close(tr, self.fd, note.as_str());
+        crate::sys::close(tr, self.fd, note);
     }
 }
 

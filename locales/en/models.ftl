@@ -37,6 +37,9 @@ iocp-state = a key → callback table the program owns (the OVERLAPPED's address
 
 ## Closing a connection, in every model below
 
+models-dropped = dropped from the room
+aio-submit-failed = io_submit failed: drop it
+aio-delivered = the client is done and everything is delivered
 models-run-over = the run is over
 models-conn-failed = the connection failed: drop it
 models-conn-done = echoed everything and the client is done

@@ -46,8 +46,6 @@ echo-failed = the connection failed: { $why }
 echo-back = echo { $n } bytes back: { $shown }
 echo-partial = partial send: { $n } of { $all } bytes fit in the socket buffer; { $left } wait
 echo-full = send buffer full: { $all } bytes wait for writability
-conn-failed = the connection failed: drop it
-conn-done = echoed everything and the client is done
 
 ## epoll
 

@@ -36,6 +36,9 @@ iocp-state = 程序自己持有的 key → 回调表（OVERLAPPED 的地址）�
 
 ## 各模型关闭连接的原因
 
+models-dropped = 已被踢出聊天室
+aio-submit-failed = io_submit 失败：丢弃它
+aio-delivered = 客户端已结束，所有内容都已送达
 models-run-over = 运行结束
 models-conn-failed = 连接出错：丢弃它
 models-conn-done = 全部回显完毕，客户端也已结束

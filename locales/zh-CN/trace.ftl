@@ -46,8 +46,6 @@ echo-failed = 连接出错：{ $why }
 echo-back = 把 { $n } 字节回显回去：{ $shown }
 echo-partial = 只发出一部分：{ $all } 字节中有 { $n } 字节放进了套接字缓冲区；{ $left } 字节等待
 echo-full = 发送缓冲区已满：{ $all } 字节等着可写
-conn-failed = 连接出错：丢弃它
-conn-done = 全部回显完毕，客户端也已结束
 
 ## epoll
 

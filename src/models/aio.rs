@@ -285,7 +285,7 @@ mod server {
             // per member (the fan-out); what does not fit waits for a poll for POLLOUT.
             for fd in srv.touched() {
                 let closing = match conns.open.get(&fd) {
-                    Some(conn) if conn.dropped() => Some("dropped from the room"),
+                    Some(conn) if conn.dropped() => Some(crate::msg!("models-dropped")),
                     Some(_) => conns.deliver(aio, srv, fd),
                     None => None,
                 };
@@ -311,14 +311,19 @@ mod server {
         /// Chat members with a `POLLOUT` poll in flight too (key = `fd | WRITE`).
         writing: BTreeSet<i32>,
         /// Those to close once their polls in flight have fired, and why.
-        closing: BTreeMap<i32, &'static str>,
+        closing: BTreeMap<i32, crate::lang::Msg>,
     }
 
     impl Conns {
         /// A connection's poll fired: `recvfrom` if it is readable, the echo at once (a chat
         /// member's lines go through [`Conns::deliver`]), and poll it again. Returns why to
         /// close it, if it should be.
-        fn on_ready(&mut self, aio: &mut Aio, srv: &mut Server, d: Done) -> Option<&'static str> {
+        fn on_ready(
+            &mut self,
+            aio: &mut Aio,
+            srv: &mut Server,
+            d: Done,
+        ) -> Option<crate::lang::Msg> {
             let fd = d.key as i32;
             let Some(conn) = self.open.get_mut(&fd).filter(|_| self.reading.remove(&fd)) else {
                 Aio::unknown(&mut srv.tr, d);
@@ -345,7 +350,7 @@ mod server {
                 }
                 // A chat member that hung up: its last lines go out under its POLLOUT poll.
                 Ok(false) => None,
-                Err(_) => Some("io_submit failed: drop it"),
+                Err(_) => Some(crate::msg!("aio-submit-failed")),
             }
         }
 
@@ -355,7 +360,7 @@ mod server {
             aio: &mut Aio,
             srv: &mut Server,
             d: Done,
-        ) -> Option<&'static str> {
+        ) -> Option<crate::lang::Msg> {
             let fd = d.key as i32;
             if !self.writing.remove(&fd) {
                 Aio::unknown(&mut srv.tr, d);
@@ -374,13 +379,18 @@ mod server {
 
         /// A chat member's lines: a `sendto` now; what does not fit waits for a poll for
         /// `POLLOUT`. Returns why to close it, if it should be.
-        fn deliver(&mut self, aio: &mut Aio, srv: &mut Server, fd: i32) -> Option<&'static str> {
+        fn deliver(
+            &mut self,
+            aio: &mut Aio,
+            srv: &mut Server,
+            fd: i32,
+        ) -> Option<crate::lang::Msg> {
             let conn = self.open.get_mut(&fd)?;
             if conn.wants_write() && matches!(conn.send(&mut srv.tr), Send::Failed(_)) {
-                return Some("the connection failed: drop it");
+                return Some(crate::msg!("models-conn-failed"));
             }
             if conn.finished() {
-                return Some("the client is done and everything is delivered");
+                return Some(crate::msg!("aio-delivered"));
             }
             if conn.wants_write() && !self.writing.contains(&fd) {
                 let why = "tell us when its send buffer has room for the rest of the room's lines";
@@ -389,7 +399,7 @@ mod server {
                     .poll(&mut srv.tr, &conn.fd, key, libc::POLLOUT as u32, why)
                     .is_err()
                 {
-                    return Some("io_submit failed: drop it");
+                    return Some(crate::msg!("aio-submit-failed"));
                 }
                 self.writing.insert(fd);
             }
@@ -398,7 +408,7 @@ mod server {
 
         /// Closes a connection that should be, once none of its polls is in flight; until then
         /// a shutdown makes them fire.
-        fn settle(&mut self, srv: &mut Server, fd: i32, closing: Option<&'static str>) {
+        fn settle(&mut self, srv: &mut Server, fd: i32, closing: Option<crate::lang::Msg>) {
             let Some(why) = closing else { return };
             let first = !self.closing.contains_key(&fd);
             let why = *self.closing.entry(fd).or_insert(why);

@@ -51,7 +51,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
 
         // Stage ① + ②: each recvfrom sleeps until data arrives, then copies it.
         conn.echo_blocking(&mut srv.tr);
-        conn.close(&mut srv.tr, &crate::t!("blocking-done"));
+        conn.close(&mut srv.tr, crate::t!("blocking-done"));
     }
 }
 // ANCHOR_END: serve

@@ -187,7 +187,7 @@ pub(crate) mod server {
             }
         }
         for (_, w) in conns {
-            w.conn.close(&mut srv.tr, &crate::t!("epoll-run-over"));
+            w.conn.close(&mut srv.tr, crate::t!("epoll-run-over"));
         }
         if let Some(bell) = bell {
             bell.close(&mut srv.tr);
@@ -213,7 +213,7 @@ pub(crate) mod server {
         if failed || w.conn.finished() {
             let w = conns.remove(&fd).expect("still there");
             let _ = ep.delete(tr, &w.conn.fd);
-            w.conn.close(tr, &closing(failed));
+            w.conn.close(tr, closing(failed));
             return Ok(());
         }
         // Interest follows the echo: EPOLLOUT only with bytes to send, EPOLLIN only with room.
@@ -301,9 +301,9 @@ pub(crate) mod server {
     /// Why a connection is closed mid-run.
     fn closing(failed: bool) -> String {
         if failed {
-            crate::t!("conn-failed")
+            crate::t!("models-conn-failed")
         } else {
-            crate::t!("conn-done")
+            crate::t!("models-conn-done")
         }
     }
 

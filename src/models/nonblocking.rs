@@ -70,7 +70,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         srv.tr.work(&mut srv.work);
     }
     for conn in conns {
-        conn.close(&mut srv.tr, &crate::t!("models-run-over"));
+        conn.close(&mut srv.tr, crate::t!("models-run-over"));
     }
     Ok(())
 }

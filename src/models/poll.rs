@@ -120,7 +120,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         }
     }
     for conn in conns {
-        conn.close(&mut srv.tr, &crate::t!("models-run-over"));
+        conn.close(&mut srv.tr, crate::t!("models-run-over"));
     }
     Ok(())
 }

@@ -197,7 +197,7 @@ mod server {
         // The Poller's contract: delete every source before it is closed.
         for (_, conn) in conns {
             poller.delete(&mut srv.tr, &conn.fd)?;
-            conn.close(&mut srv.tr, &crate::t!("models-run-over"));
+            conn.close(&mut srv.tr, crate::t!("models-run-over"));
         }
         poller.delete(&mut srv.tr, &srv.listener)?;
         poller.close(&mut srv.tr);

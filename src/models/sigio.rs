@@ -98,7 +98,7 @@ mod server {
             crate::models::fan_out(srv, &mut conns, &mut 0, |_| ());
         }
         for conn in conns {
-            conn.close(&mut srv.tr, &crate::t!("models-run-over"));
+            conn.close(&mut srv.tr, crate::t!("models-run-over"));
         }
         Ok(())
     }

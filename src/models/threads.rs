@@ -95,7 +95,7 @@ fn next(srv: &mut Server, note: &str) -> anyhow::Result<Option<Conn>> {
 /// time, which every server thread records last: see `Server::spawn`).
 fn worker(tr: &mut Tracer, mut conn: Conn) {
     conn.echo_blocking(tr);
-    conn.close(tr, &crate::t!("threads-client-done"));
+    conn.close(tr, crate::t!("threads-client-done"));
 }
 // ANCHOR_END: serve
 
@@ -133,13 +133,13 @@ mod chat {
         let started = sys_start(tr, writer_n, conn.fd.as_raw_fd(), gloss, mail.clone());
         let Ok(writer) = started else {
             tr.info(|| crate::t!("threads-writer-failed", fd = fd.to_string()));
-            return conn.close(tr, &crate::t!("threads-writer-none"));
+            return conn.close(tr, crate::t!("threads-writer-none"));
         };
         while conn.can_read() && matches!(conn.recv_blocking(tr), Recv::Data(_)) {}
         // It left (or failed, or was dropped): the writer sends what is queued, then ends.
         mail.finish();
         let _ = writer.join();
-        conn.close(tr, &crate::t!("threads-member-done"));
+        conn.close(tr, crate::t!("threads-member-done"));
     }
 
     /// `clone3` the writer of descriptor `fd`.
@@ -292,7 +292,7 @@ fn pooled(srv: &mut Server) -> anyhow::Result<()> {
     let note = crate::t!("threads-pool-free");
     while let Some(mut conn) = next(srv, &note)? {
         conn.echo_blocking(&mut srv.tr);
-        conn.close(&mut srv.tr, &crate::t!("threads-pool-client-done"));
+        conn.close(&mut srv.tr, crate::t!("threads-pool-client-done"));
     }
     Ok(())
 }

@@ -399,6 +399,19 @@ impl<T> Gloss<T> for &str {
     }
 }
 
+/// A gloss made already (a message looked up in this run's language).
+impl<T> Gloss<T> for String {
+    fn say(self, _: &Result<T, rustix::io::Errno>) -> String {
+        self
+    }
+}
+
+impl<T> Gloss<T> for &String {
+    fn say(self, _: &Result<T, rustix::io::Errno>) -> String {
+        self.clone()
+    }
+}
+
 impl<T, F: FnOnce(&Result<T, rustix::io::Errno>) -> String> Gloss<T> for F {
     fn say(self, result: &Result<T, rustix::io::Errno>) -> String {
         self(result)
