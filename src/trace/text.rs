@@ -520,7 +520,7 @@ impl<W: Write> TextRenderer<W> {
         };
         let mut note = ev.note.clone();
         if let Some(span) = ev.span_us {
-            note = format!("{note} (over {})", ms(span));
+            note = crate::t!("trace-over", note = note, span = ms(span));
         }
         (call, result, dur, note)
     }

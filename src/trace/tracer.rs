@@ -312,7 +312,9 @@ impl Tracer {
             let now = self.begin();
             let mut ev = self.event(&Call::new("work", Stage::Work), now);
             ev.kind = Kind::Info;
-            ev.note = "a unit of other work while nothing is ready".into();
+            // Thousands of these in a run: the message is looked up once.
+            static NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            ev.note = NOTE.get_or_init(|| crate::t!("trace-work")).clone();
             self.push(ev);
         }
     }
