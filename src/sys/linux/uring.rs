@@ -64,6 +64,9 @@ pub struct Sqe {
     what: What,
     /// The descriptor it acts on (-1 for a cancel).
     fd: i32,
+    /// A send's callback, as its CQE line names it: `on_sent` (the echo) or `on_delivered` (a
+    /// chat's line to a member).
+    then: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -312,7 +315,7 @@ impl Ring {
             .flags(libc::MSG_NOSIGNAL)
             .build();
         // SAFETY: the caller keeps the data.
-        unsafe {
+        let (key, mut sqe) = unsafe {
             self.push(
                 tr,
                 sqe,
@@ -321,7 +324,11 @@ impl Ring {
                 format_args!(", len={len}, MSG_NOSIGNAL"),
                 |_: &Result<()>| format!("{verb} {len} bytes: {}", escape(data, 32)),
             )
+        };
+        if verb == "deliver" {
+            sqe.then = "on_delivered";
         }
+        (key, sqe)
     }
 
     /// `accept(listener, NULL, SOCK_CLOEXEC)` with `IORING_ACCEPT_MULTISHOT` as one SQE: the
@@ -440,7 +447,8 @@ impl Ring {
             ev.key = Some(key);
         };
         let _ = tr.call_with(call, || Ok(()), queued, gloss);
-        (key, Sqe { what, fd })
+        let then = "on_sent";
+        (key, Sqe { what, fd, then })
     }
 
     /// Step 3: `io_uring_enter(ring, to_submit, min_complete=1, GETEVENTS|EXT_ARG, 1 ms)`: hand
@@ -556,7 +564,7 @@ impl Ring {
                 ev.key = Some(cqe.key);
                 ev.port = port;
             },
-            |r: &Result<u32>| reaped(sqe.what, r, read, cqe),
+            |r: &Result<u32>| reaped(sqe, r, read, cqe),
         );
     }
 
@@ -799,7 +807,8 @@ fn entered(r: &Result<usize>, ready: usize, woke: bool, sqpoll: bool) -> String 
 }
 
 /// The gloss of a CQE: what the kernel did for us, and which callback runs.
-fn reaped(what: What, r: &Result<u32>, read: &[u8], cqe: Cqe) -> String {
+fn reaped(sqe: &Sqe, r: &Result<u32>, read: &[u8], cqe: Cqe) -> String {
+    let what = sqe.what;
     let armed = if cqe.more() {
         "it stays armed (F_MORE)"
     } else {
@@ -829,7 +838,7 @@ fn reaped(what: What, r: &Result<u32>, read: &[u8], cqe: Cqe) -> String {
             "the kernel already copied {n} bytes into our buffer: {} → on_received",
             escape(read, 32)
         ),
-        (What::Send, Ok(n)) => format!("the kernel took {n} bytes to send → on_sent"),
+        (What::Send, Ok(n)) => format!("the kernel took {n} bytes to send → {}", sqe.then),
         (What::Cancel, Ok(_)) => "cancelled".into(),
         (_, Err(Errno::CANCELED)) => "cancelled at our request".into(),
         (What::Cancel, Err(Errno::NOENT | Errno::ALREADY)) => {

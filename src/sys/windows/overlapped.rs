@@ -43,6 +43,9 @@ pub struct Overlapped {
     /// The socket it acts on.
     fd: i32,
     told: Told,
+    /// A send's callback, as its end names it: `on_sent` (the echo) or `on_delivered` (a chat's
+    /// line to a member).
+    then: &'static str,
 }
 
 // SAFETY: Windows writes the OVERLAPPED from no thread of ours in particular; a pool worker hands
@@ -276,6 +279,7 @@ impl Overlapped {
             what,
             fd,
             told,
+            then: "on_sent",
         }
     }
 
@@ -379,7 +383,7 @@ impl Overlapped {
                 .op(),
             || packet.result(),
             |_, ev| ev.key = Some(packet.key as u64),
-            |r: &Result<u32>| dequeued(what, r, read),
+            |r: &Result<u32>| dequeued(what, self.then, r, read),
         );
     }
 
@@ -409,7 +413,7 @@ impl Overlapped {
                 format!(
                     "the completion routine ran inside {wait}, on thread {}: {}",
                     ran.tid,
-                    dequeued(what, r, read)
+                    dequeued(what, self.then, r, read)
                 )
             },
         );
@@ -485,7 +489,10 @@ pub unsafe fn send(
     told: Told,
     verb: &'static str,
 ) -> Result<(usize, Overlapped)> {
-    let ov = Overlapped::new(What::WSASend, fd, told);
+    let mut ov = Overlapped::new(What::WSASend, fd, told);
+    if verb == "deliver" {
+        ov.then = "on_delivered";
+    }
     let key = ov.key();
     let wsabuf = WSABUF {
         len: data.len() as u32,
@@ -515,11 +522,13 @@ pub unsafe fn send(
     };
     // WSASend returns 0 when done at once (`sent` bytes taken), else an error.
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
+    let ov_then = ov.then;
     ov.started(tr, call, start, r, |at_once| {
         let note = format!(
-            "{verb} {} bytes: {}; on_sent once Windows has taken them",
+            "{verb} {} bytes: {}; {} once Windows has taken them",
             data.len(),
-            escape(data, 32)
+            escape(data, 32),
+            ov_then
         );
         if at_once {
             format!("{note} ({sent} taken at once)")
@@ -548,7 +557,7 @@ impl Told {
 }
 
 /// The gloss of a packet or a routine: what Windows did for us, and which callback runs.
-fn dequeued(what: What, r: &Result<u32>, read: &[u8]) -> String {
+fn dequeued(what: What, then: &str, r: &Result<u32>, read: &[u8]) -> String {
     match (what, r) {
         (What::AcceptEx, Ok(_)) => {
             "a connection, already accepted into the socket we made → on_accepted".into()
@@ -560,7 +569,7 @@ fn dequeued(what: What, r: &Result<u32>, read: &[u8]) -> String {
             "Windows already copied {n} bytes into our buffer: {} → on_received",
             escape(read, 32)
         ),
-        (What::WSASend, Ok(n)) => format!("Windows took {n} bytes to send → on_sent"),
+        (What::WSASend, Ok(n)) => format!("Windows took {n} bytes to send → {then}"),
         (_, Err(e)) if *e == ABORTED => "cancelled at our request → its callback closes up".into(),
         (_, Err(e)) => format!("failed: {}", std::io::Error::from(*e)),
     }
