@@ -383,16 +383,17 @@ fn flags_that_mean_nothing_here_are_refused() {
 /// A chat needs a model that serves many clients at once, and a chat's scenario needs the chat.
 #[test]
 fn the_chat_is_refused_where_it_cannot_run() {
+    // poll, not epoll: a model every OS has.
     one_line_error(&["blocking", "--app", "chat"], "one client at a time");
     one_line_error(&["aio", "--app", "chat"], "one client at a time");
-    one_line_error(&["epoll", "--app", "talk"], "invalid value 'talk'");
+    one_line_error(&["poll", "--app", "talk"], "invalid value 'talk'");
     one_line_error(
-        &["epoll", "--scenario", "demos/chat.scenario"],
+        &["poll", "--scenario", "demos/chat.scenario"],
         "run it with --app chat",
     );
     one_line_error(
         &[
-            "epoll",
+            "poll",
             "--app",
             "chat",
             "--scenario",
