@@ -410,6 +410,29 @@ impl Names {
         })
     }
 
+    /// io_uring's threads of this process that no event has named yet, from
+    /// `/proc/self/task/*/comm`: the SQ thread (`--sqpoll`) is made with the ring, and may do
+    /// its first copy before any event of another thread names it.
+    pub fn look_for_io_threads(&mut self) {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<i64>().ok()) else {
+                continue;
+            };
+            if self.io_threads.contains(&tid) {
+                continue;
+            }
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            let comm = comm.trim_end();
+            if self.io_thread(comm) && self.io_threads.insert(tid) {
+                self.unfollowed.push(tid);
+                self.comms.insert(tid, comm.to_string());
+            }
+        }
+    }
+
     /// Threads to add to the instance's filter: io_uring's, seen by name since the last call.
     pub fn take_unfollowed(&mut self) -> Vec<i64> {
         std::mem::take(&mut self.unfollowed)

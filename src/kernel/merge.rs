@@ -191,6 +191,8 @@ impl Merge {
 
     fn read(&mut self, inst: &Instance, out: &mut dyn Out) {
         let before = now_ns();
+        self.names.look_for_io_threads();
+        self.follow_io_threads(inst, out);
         let mut buf = std::mem::take(&mut self.carry);
         let start = buf.len();
         if let Err(e) = inst.read(&mut buf, READ_MAX) {
@@ -217,17 +219,22 @@ impl Merge {
             let t = (raw.mono_us * 1000).saturating_sub(self.origin_ns) / 1000;
             self.names.learn(&raw, t);
             // io_uring's threads start without a fork event: followed from when they are seen.
-            for tid in self.names.take_unfollowed() {
-                if let Err(e) = inst.enlist(tid) {
-                    out.show(&self.info(format!("cannot follow io_uring's thread {tid}: {e}")));
-                }
-            }
+            self.follow_io_threads(inst, out);
             // ftrace merges its CPUs in time order; a late commit goes to its place.
             let at = self.kernel.partition_point(|(k, _)| *k <= t);
             self.kernel.insert(at, (t, raw));
         }
         let read_to = before.saturating_sub(self.origin_ns) / 1000;
         self.watermark = self.watermark.max(read_to.saturating_sub(IN_FLIGHT_US));
+    }
+
+    /// Adds io_uring's threads seen since the last call to the instance's filter.
+    fn follow_io_threads(&mut self, inst: &Instance, out: &mut dyn Out) {
+        for tid in self.names.take_unfollowed() {
+            if let Err(e) = inst.enlist(tid) {
+                out.show(&self.info(format!("cannot follow io_uring's thread {tid}: {e}")));
+            }
+        }
     }
 
     /// Shows, in order, each event whose place is known: a kernel event once the trace has
