@@ -51,6 +51,10 @@ pub struct Server {
     /// thread, made here, before any client can connect, so that every connection finds the
     /// whole group (the model takes them).
     pub group: Vec<OwnedFd>,
+    /// The thread whose loop serves this server's connections (the one that made it): a chat
+    /// tells it of the lines queued for them. With iocp's workers, any worker may run the loop
+    /// (each lends it its tracer), but it is still this one loop.
+    owner: i64,
 }
 
 /// What the threads of one server share, for a [`Server`] of their own on another thread
@@ -79,6 +83,7 @@ impl Shared {
         n: usize,
         body: impl FnOnce(&mut Server) -> Result<()>,
     ) -> Result<()> {
+        let tr_tid = tr.tid();
         let mut srv = Server {
             tr,
             listener,
@@ -90,6 +95,7 @@ impl Shared {
             budget: self.budget,
             admitted: self.admitted,
             group: Vec::new(),
+            owner: tr_tid,
         };
         let result = body(&mut srv);
         if let Err(e) = &result {
@@ -186,7 +192,9 @@ impl Server {
             admitted: admitted.clone(),
             spare: Arc::new(Mutex::new(spare)),
             group,
+            owner: 0,
         };
+        server.owner = server.tr.tid();
         let addr = server.local.to_string();
         server.tr.info_with(
             || crate::t!("listening", addr = addr),
@@ -225,7 +233,7 @@ impl Server {
     /// from the room) since it last asked: each needs a send, or to be closed.
     pub fn touched(&self) -> Vec<i32> {
         self.room()
-            .map_or_else(Vec::new, |room| room.touched(self.tr.tid()))
+            .map_or_else(Vec::new, |room| room.touched(self.owner))
     }
 
     /// Whether the harness has ended the run (a flag, not a system call).
@@ -413,7 +421,7 @@ impl Server {
         if self.room().is_some() {
             sys::chat_member(&mut self.tr, &fd, crate::chat::SEND_BUFFER);
         }
-        Some(Conn::new(fd, &self.knobs, &self.budget, self.tr.tid()))
+        Some(Conn::new(fd, &self.knobs, &self.budget, self.owner))
     }
 
     /// After `accept4` failed: `EMFILE` and friends are survived here (see `limits`); returns

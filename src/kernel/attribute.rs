@@ -418,7 +418,11 @@ impl Names {
             return;
         };
         for task in tasks.flatten() {
-            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<i64>().ok()) else {
+            let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<i64>().ok())
+            else {
                 continue;
             };
             if self.io_threads.contains(&tid) {
