@@ -3,8 +3,10 @@
 //!
 //! Calls the Rust runtime makes on its own are not I/O and are left out of the comparison unless
 //! the trace names them: memory (anonymous mmaps and their munmaps, mprotect, madvise, brk,
-//! mremap), locks and the trace channel's wake-ups (futex), and a thread's start and end (rseq,
-//! set_robust_list, rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit). An `mmap` of a
+//! mremap), locks and the trace channel's wake-ups (futex), a thread's start and end (rseq,
+//! set_robust_list, rt_sigprocmask, sigaltstack, prctl, sched_getaffinity, exit), and the seed
+//! of the first hash map a thread makes (getrandom: std seeds its hash maps once per thread,
+//! and looking a message up in the run's language makes one). An `mmap` of a
 //! descriptor is no runtime call (io_uring's rings are mapped from the ring's descriptor): it is
 //! compared, with its length and offset, and so is the `munmap` of the address it returned. A
 //! collapsed run of `EAGAIN`s counts as its count: between two calls that are not spins, the
@@ -36,6 +38,7 @@ const RUNTIME: &[&str] = &[
     "sched_getaffinity",
     "sched_yield",
     "exit",
+    "getrandom",
 ];
 
 /// Calls whose first argument is the descriptor they act on.
