@@ -242,7 +242,7 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     }
 
     /// Closes a connection whose operation has completed, and frees its slot.
-    pub fn close(&mut self, tr: &mut Tracer, held: Held, note: &str) {
+    pub fn close(&mut self, tr: &mut Tracer, held: Held, note: impl crate::trace::Gloss<()>) {
         self.place(held.slot, Place::Free);
         held.conn.close(tr, note);
     }

@@ -388,7 +388,7 @@ impl Ring {
     /// with `ECANCELED` (or with its result, if it had finished). `why` is the gloss. Returns
     /// the key.
     #[doc(alias = "io_uring_prep_cancel")]
-    pub fn cancel(&mut self, tr: &mut Tracer, target: u64, why: &'static str) -> (u64, Sqe) {
+    pub fn cancel(&mut self, tr: &mut Tracer, target: u64, why: crate::lang::Msg) -> (u64, Sqe) {
         let sqe = opcode::AsyncCancel::new(target).build();
         self.push_bufferless(
             tr,
