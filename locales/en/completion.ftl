@@ -22,3 +22,75 @@ uring-notice-per-echo = { $per } system calls per echoed message ({ $echoes } ec
 uring-notice-recvs = the server made { $recvs } recv calls of its own: the kernel copied all { $bytes } bytes into our buffers and reported { $cqes } completions (CQEs) for { $sqes } submissions (SQEs)
 uring-notice-enters = { $calls } system calls in all, { $enters } of them io_uring_enter: { $timeouts } came back empty after 1 ms (ETIME) so the thread could do other work; the other { $other } handed over SQEs or returned with completions
 uring-notice-state = state lives in the program's key → callback table (at most { $keys } keys in flight), not on thread stacks as in `threads`; the one thread did { $work } units of other work while its requests waited in the kernel (the copy itself runs on this thread, inside io_uring_enter: see --kernel)
+
+## io_uring: the ring's calls and operations
+
+uring-setup-no-sqpoll = this kernel refuses IORING_SETUP_SQPOLL (before Linux 5.13 it needs CAP_SYS_NICE or root; EINVAL: older than 5.1)
+uring-setup-nosys = this kernel has no io_uring (ENOSYS)
+uring-setup-disabled = io_uring is disabled here (EPERM: sysctl kernel.io_uring_disabled, or a seccomp policy such as a container's)
+uring-setup-failed = io_uring_setup failed
+uring-unavailable = { $why }: { $error }
+uring-setup-sqpoll = rings of { $entries } entries, and a kernel thread (iou-sqp) that takes SQEs from the ring by itself, asleep after { $idle } ms without one (SQPOLL: Linux 5.1; without privilege since 5.13)
+uring-setup = a submission ring and a completion ring of { $entries } entries, in the kernel's memory
+uring-map-failed = the io-uring crate could not map the rings into our memory ({ $why }); it closed the ring
+uring-mmap = the io-uring crate maps { $what } into our memory: { $why }
+uring-munmap = the io-uring crate unmaps { $what }
+uring-close = the io-uring crate closes the ring, its memory unmapped
+uring-map-sqes = the SQE array
+uring-map-rings = the submission and completion rings
+uring-map-sq = the submission ring
+uring-map-cq = the completion ring
+uring-map-why-sqes = { $n } SQEs of 64 bytes: we write each operation here, the kernel reads it
+uring-map-why-cq = the CQ ring's head and tail and its { $n } CQEs of 16 bytes, which the kernel writes
+uring-map-why-single = one mapping for both (IORING_FEAT_SINGLE_MMAP): the SQ ring's head, tail and { $sq } indices, and the CQ ring's { $cq } CQEs of 16 bytes
+uring-map-why-sq = the SQ ring's head, tail and { $n } indices into the SQE array
+uring-sqe-accept = accept the next connection for us, and tell us under this key
+uring-sqe-recv = wait for data and copy it into our buffer: the kernel holds the buffer now
+uring-sqe-echo = echo { $n } bytes: { $shown }
+uring-sqe-deliver = deliver { $n } bytes: { $shown }
+uring-sqe-accept-multi = accept every connection that comes, each reported under this one key (multishot accept: Linux 5.19)
+uring-sqe-recv-multi = receive whatever comes, for as long as it comes, into buffers the kernel picks from our ring (multishot recv: Linux 6.0)
+uring-getpeername = who is it? A multishot accept writes no address: the fd came in the CQE below
+uring-enter-woke = the kernel's SQ thread had gone to sleep (IORING_SQ_NEED_WAKEUP): woken for { $n } { $sqes ->
+        [one] SQE
+       *[other] SQEs
+    }; { $ready } { $cqes ->
+        [one] completion
+       *[other] completions
+    } ready
+uring-enter-sqpoll = the SQ thread takes the SQEs; we only waited: { $ready } { $cqes ->
+        [one] completion
+       *[other] completions
+    } ready
+uring-enter = { $n } { $sqes ->
+        [one] SQE
+       *[other] SQEs
+    } handed to the kernel; { $ready } { $cqes ->
+        [one] completion
+       *[other] completions
+    } ready
+uring-enter-timeout = no completion within 1 ms: back to other work
+uring-unknown-key = a completion for unknown key { $key }
+uring-armed-more = it stays armed (F_MORE)
+uring-armed-last = its last CQE (no F_MORE)
+uring-cqe-accept-multi = a connection, already accepted: fd { $fd }; { $armed } → on_accepted
+uring-cqe-fin-multi = 0 bytes: the client shut down writing (FIN); { $armed } → on_received
+uring-cqe-recv-multi = the kernel picked buffer { $buffer } and copied { $n } bytes into it: { $shown }; { $armed } → on_received
+uring-cqe-nobufs = no provided buffer left (ENOBUFS): this recv is over until buffers come back
+uring-cqe-cancelled-multi = cancelled at our request; { $armed }
+uring-cqe-accept = a connection, already accepted: fd { $fd } → on_accepted
+uring-cqe-fin = 0 bytes: the client shut down writing (FIN) → on_received
+uring-cqe-recv = the kernel already copied { $n } bytes into our buffer: { $shown } → on_received
+uring-cqe-send = the kernel took { $n } bytes to send → { $then }
+uring-cqe-cancel = cancelled
+uring-cqe-cancelled = cancelled at our request
+uring-cqe-too-late = nothing to cancel: it had completed already
+uring-cqe-shut = the listener was shut down: the run is over
+uring-fdinfo-open = the ring's entry in /proc: it names the kernel's SQ thread and the CPU it used
+uring-fdinfo-read = { $n } bytes of the ring's state
+uring-fdinfo-close = done with the ring's /proc entry
+uring-sq-cpu = the kernel's SQ thread (iou-sqp, tid { $tid }) used { $total } ms of CPU ({ $work } ms of it taking our SQEs), on top of this thread's CPU below: it polled the ring so that we need not enter it
+uring-sq-tid = the kernel's SQ thread is tid { $tid }; this kernel does not say its CPU time in fdinfo (SqTotalTime: Linux 6.14): see /proc/self/task/{ $tid }/schedstat
+uring-sq-none = the ring's fdinfo names no SQ thread
+uring-register = lend the kernel { $count } buffers of { $size } bytes, in a ring it takes them from (provided buffers: Linux 5.19)
+uring-unregister = the kernel gives the provided buffers back
