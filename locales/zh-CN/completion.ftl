@@ -21,7 +21,7 @@ uring-multishot-reserve = 一开始就预留一个描述符：multishot accept �
 uring-notice-per-echo = 每条回显消息 { $per } 次系统调用（共 { $echoes } 次回显）；加上 --sqpoll，由内核的 SQ 线程取走 SQE，它自己的 CPU 用量在摘要之前给出
 uring-notice-recvs = 服务器自己只调用了 { $recvs } 次 recv：全部 { $bytes } 字节都由内核复制进我们的缓冲区，{ $sqes } 个提交（SQE）换来 { $cqes } 个完成（CQE）
 uring-notice-enters = 共 { $calls } 次系统调用，其中 io_uring_enter { $enters } 次：{ $timeouts } 次等了 1 ms 空手而回（ETIME），好让线程去做别的工作；其余 { $other } 次交出了 SQE，或带着完成事件返回
-uring-notice-state = 状态保存在程序自己的“键 → 回调”表里（同时在途的键最多 { $keys } 个），而不像 `threads` 那样放在线程栈上；请求在内核里等待时，这一个线程做了 { $work } 个单位的其他工作（复制本身也在这个线程上、在 io_uring_enter 里面进行：见 --kernel）
+uring-notice-state = 状态保存在程序自己的key → 回调表里（同时在途的 key 最多 { $keys } 个），而不像 `threads` 那样放在线程栈上；请求在内核里等待时，这一个线程做了 { $work } 个单位的其他工作（复制本身也在这个线程上、在 io_uring_enter 里面进行：见 --kernel）
 
 ## io_uring：环的系统调用与操作
 
@@ -44,18 +44,18 @@ uring-map-why-sqes = { $n } 个 64 字节的 SQE：我们在这里写下每个�
 uring-map-why-cq = CQ 环的头、尾指针和 { $n } 个 16 字节的 CQE，由内核写入
 uring-map-why-single = 两个环共用一个映射（IORING_FEAT_SINGLE_MMAP）：SQ 环的头、尾指针和 { $sq } 个索引，以及 CQ 环的 { $cq } 个 16 字节 CQE
 uring-map-why-sq = SQ 环的头、尾指针和 { $n } 个指向 SQE 数组的索引
-uring-sqe-accept = 替我们 accept 下一个连接，并用这个键告诉我们
+uring-sqe-accept = 替我们 accept 下一个连接，并用这个 key 告诉我们
 uring-sqe-recv = 等待数据并复制进我们的缓冲区：缓冲区现在归内核使用
 uring-sqe-echo = 回显 { $n } 字节：{ $shown }
 uring-sqe-deliver = 转发 { $n } 字节：{ $shown }
-uring-sqe-accept-multi = 来一个连接就 accept 一个，都用这同一个键报告（multishot accept：Linux 5.19）
+uring-sqe-accept-multi = 来一个连接就 accept 一个，都用这同一个 key 报告（multishot accept：Linux 5.19）
 uring-sqe-recv-multi = 只要有数据就一直接收，放进内核从我们的环里挑选的缓冲区（multishot recv：Linux 6.0）
 uring-getpeername = 对方是谁？multishot accept 不写对端地址：fd 由下面的 CQE 带来
 uring-enter-woke = 内核的 SQ 线程已经睡着了（IORING_SQ_NEED_WAKEUP）：为 { $n } 个 SQE 唤醒它；{ $ready } 个完成已就绪
 uring-enter-sqpoll = SQE 由 SQ 线程取走；我们只是等待：{ $ready } 个完成已就绪
 uring-enter = 把 { $n } 个 SQE 交给内核；{ $ready } 个完成已就绪
 uring-enter-timeout = 1 ms 内没有完成事件：回去做别的工作
-uring-unknown-key = 一个未知键 { $key } 的完成事件
+uring-unknown-key = 未知 key { $key } 的完成事件
 uring-armed-more = 它仍然有效（F_MORE）
 uring-armed-last = 这是它最后一个 CQE（没有 F_MORE）
 uring-cqe-accept-multi = 一个已经 accept 好的连接：fd { $fd }；{ $armed } → on_accepted
