@@ -94,3 +94,23 @@ uring-sq-tid = the kernel's SQ thread is tid { $tid }; this kernel does not say 
 uring-sq-none = the ring's fdinfo names no SQ thread
 uring-register = lend the kernel { $count } buffers of { $size } bytes, in a ring it takes them from (provided buffers: Linux 5.19)
 uring-unregister = the kernel gives the provided buffers back
+
+## Linux AIO: the model
+
+aio-refused = `aio` cannot run here: { $why }. Run `iomodels epoll` here instead
+aio-never-waits = a client that gives up between the poll and accept4 must not make accept4 wait (UNP §16.6)
+aio-accept = the poll said a client is waiting
+aio-no-write = no write was submitted
+aio-poll-listener = AIO has no accept: tell us under this key when a client is waiting
+aio-listener-failed = the listener's poll failed
+aio-failed-or-over = the connection failed (or the run ended while it would not read): drop it
+aio-poll-listener-fd = tell us (key = the listener's descriptor) when a client is waiting
+aio-poll-accept = the poll said the listener is readable: a client is waiting
+aio-poll-client = tell us when the new client sends or hangs up
+aio-poll-again = poll it again (a poll fires once)
+aio-poll-writable = tell us when its send buffer has room for the rest of the room's lines
+aio-notice-poll-submits = { $submits } io_submit calls, each an IOCB_CMD_POLL, returned at once; io_getevents did the waiting ({ $ms } ms of stage ①) and handed back poll masks
+aio-notice-poll-own = the server's own { $own } recvfrom calls copied { $bytes } bytes (stage ②): readiness, figure 6.3, delivered through AIO
+aio-notice-submits = { $submits } io_submit calls slept { $ms } ms in all: each IOCB_CMD_PREAD ran inside its submission, waiting there for the client (stage ①) and copying (stage ②); io_getevents then had its { $events } events at once
+aio-notice-stall = client { $client }'s { $bytes } bytes sat in the kernel { $ms } ms before the server read them: the thread was asleep inside another client's io_submit — one slow client stalls every other
+aio-notice-blocking = { $bytes } kernel-copied bytes, { $events } events for { $submits } submissions; the server did no other work: a completion interface that behaves like the blocking model

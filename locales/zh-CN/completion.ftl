@@ -79,3 +79,23 @@ uring-sq-tid = 内核的 SQ 线程是 tid { $tid }；这个内核的 fdinfo 不�
 uring-sq-none = 环的 fdinfo 没有写明 SQ 线程
 uring-register = 借给内核 { $count } 个 { $size } 字节的缓冲区，放在一个环里由它取用（提供缓冲区：Linux 5.19）
 uring-unregister = 内核把提供的缓冲区还回来
+
+## Linux AIO：模型
+
+aio-refused = 这里运行不了 `aio`：{ $why }。请改用 `iomodels epoll`
+aio-never-waits = 在 poll 和 accept4 之间放弃的客户端，不能让 accept4 等待（UNP §16.6）
+aio-accept = poll 说有客户端在等
+aio-no-write = 没有提交过写操作
+aio-poll-listener = AIO 没有 accept：有客户端在等时，用这个 key 告诉我们
+aio-listener-failed = 监听套接字的 poll 失败
+aio-failed-or-over = 连接出错（或者它不读数据时运行已结束）：丢弃它
+aio-poll-listener-fd = 有客户端在等时告诉我们（key = 监听套接字的描述符）
+aio-poll-accept = poll 说监听套接字可读：有客户端在等
+aio-poll-client = 新客户端发来数据或挂断时告诉我们
+aio-poll-again = 再 poll 一次（一个 poll 只触发一次）
+aio-poll-writable = 它的发送缓冲区有空间放下聊天室剩下的行时告诉我们
+aio-notice-poll-submits = { $submits } 次 io_submit，每次一个 IOCB_CMD_POLL，都立即返回；等待由 io_getevents 完成（数据准备阶段 { $ms } ms），它交回 poll 掩码
+aio-notice-poll-own = 服务器自己的 { $own } 次 recvfrom 复制了 { $bytes } 字节（复制到用户空间阶段）：这是就绪通知（图 6.3），只是经由 AIO 送达
+aio-notice-submits = { $submits } 次 io_submit 共睡了 { $ms } ms：每个 IOCB_CMD_PREAD 都在提交它的调用里执行，在那里等客户端（数据准备阶段）并复制（复制到用户空间阶段）；之后 io_getevents 立刻拿到它的 { $events } 个事件
+aio-notice-stall = 客户端 { $client } 的 { $bytes } 字节在内核里放了 { $ms } ms 服务器才读：线程正睡在另一个客户端的 io_submit 里——一个慢客户端拖住所有其他客户端
+aio-notice-blocking = 内核复制了 { $bytes } 字节，{ $submits } 次提交对应 { $events } 个事件；服务器没做任何其他工作：一个完成式接口，行为却像阻塞模型

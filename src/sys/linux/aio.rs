@@ -243,7 +243,7 @@ impl Aio {
         fd: &impl AsFd,
         key: Option<u64>,
         events: u32,
-        why: &'static str,
+        why: crate::lang::Msg,
     ) -> Result<(u64, Iocb)> {
         let fd = fd.as_fd().as_raw_fd();
         let key = key.unwrap_or_else(|| self.key());
