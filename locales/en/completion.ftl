@@ -29,7 +29,7 @@ uring-setup-no-sqpoll = this kernel refuses IORING_SETUP_SQPOLL (before Linux 5.
 uring-setup-nosys = this kernel has no io_uring (ENOSYS)
 uring-setup-disabled = io_uring is disabled here (EPERM: sysctl kernel.io_uring_disabled, or a seccomp policy such as a container's)
 uring-setup-failed = io_uring_setup failed
-uring-unavailable = { $why }: { $error }
+completion-unavailable = { $why }: { $error }
 uring-setup-sqpoll = rings of { $entries } entries, and a kernel thread (iou-sqp) that takes SQEs from the ring by itself, asleep after { $idle } ms without one (SQPOLL: Linux 5.1; without privilege since 5.13)
 uring-setup = a submission ring and a completion ring of { $entries } entries, in the kernel's memory
 uring-map-failed = the io-uring crate could not map the rings into our memory ({ $why }); it closed the ring
@@ -114,3 +114,26 @@ aio-notice-poll-own = the server's own { $own } recvfrom calls copied { $bytes }
 aio-notice-submits = { $submits } io_submit calls slept { $ms } ms in all: each IOCB_CMD_PREAD ran inside its submission, waiting there for the client (stage ①) and copying (stage ②); io_getevents then had its { $events } events at once
 aio-notice-stall = client { $client }'s { $bytes } bytes sat in the kernel { $ms } ms before the server read them: the thread was asleep inside another client's io_submit — one slow client stalls every other
 aio-notice-blocking = { $bytes } kernel-copied bytes, { $events } events for { $submits } submissions; the server did no other work: a completion interface that behaves like the blocking model
+
+## Linux AIO: the context's calls
+
+aio-setup-nosys = this kernel has no AIO (ENOSYS: built without CONFIG_AIO)
+aio-setup-eagain = the system's AIO events are used up (EAGAIN: see /proc/sys/fs/aio-max-nr)
+aio-setup-eperm = AIO is not allowed here (EPERM: a seccomp policy?)
+aio-setup-failed = io_setup failed
+aio-setup = an AIO context (ctx, a handle the kernel writes): it will queue up to { $nr } completed events for us
+aio-events = { $n } { $count ->
+        [one] event
+       *[other] events
+    }: { $keys }
+aio-unknown-key = an event for unknown key { $key }
+aio-destroy = free the AIO context (the polls still in flight are cancelled)
+aio-shutdown = to close it: end its polls in flight first (they hold the socket open)
+aio-rcvtimeo = nothing can wake a thread asleep inside io_submit: the read gives up after 1 s, so that the stop can reach us
+aio-sndtimeo = and the echo's sendto, asleep while a client does not read, gives up after 1 s too
+aio-read-slept = the read ran inside io_submit: it slept here until data came (stage ①), the kernel copied it (stage ②), and only then did io_submit return — nobody else was served meanwhile
+aio-read-at-once = the read ran inside io_submit: data was there already, so it returned at once with the copy done
+aio-context-full = the context is full: no room for another event (io_setup's nr_events)
+aio-read-copied = { $n } bytes, copied into our buffer back inside io_submit: { $shown }
+aio-poll-ready = ready: { $mask }
+aio-read-timeout = 1 s went by without data (SO_RCVTIMEO): io_submit gave up

@@ -29,7 +29,7 @@ uring-setup-no-sqpoll = 这个内核不接受 IORING_SETUP_SQPOLL（Linux 5.13 �
 uring-setup-nosys = 这个内核没有 io_uring（ENOSYS）
 uring-setup-disabled = 这里禁用了 io_uring（EPERM：sysctl kernel.io_uring_disabled，或容器之类的 seccomp 策略）
 uring-setup-failed = io_uring_setup 失败
-uring-unavailable = { $why }：{ $error }
+completion-unavailable = { $why }：{ $error }
 uring-setup-sqpoll = 两个各 { $entries } 项的环，外加一个内核线程（iou-sqp）自己从环里取 SQE，空闲 { $idle } ms 后睡眠（SQPOLL：Linux 5.1；5.13 起无需特权）
 uring-setup = 一个提交队列环和一个完成队列环，各 { $entries } 项，位于内核内存中
 uring-map-failed = io-uring crate 没能把环映射进我们的内存（{ $why }）；它关闭了这个环
@@ -99,3 +99,23 @@ aio-notice-poll-own = 服务器自己的 { $own } 次 recvfrom 复制了 { $byte
 aio-notice-submits = { $submits } 次 io_submit 共睡了 { $ms } ms：每个 IOCB_CMD_PREAD 都在提交它的调用里执行，在那里等客户端（数据准备阶段）并复制（复制到用户空间阶段）；之后 io_getevents 立刻拿到它的 { $events } 个事件
 aio-notice-stall = 客户端 { $client } 的 { $bytes } 字节在内核里放了 { $ms } ms 服务器才读：线程正睡在另一个客户端的 io_submit 里——一个慢客户端拖住所有其他客户端
 aio-notice-blocking = 内核复制了 { $bytes } 字节，{ $submits } 次提交对应 { $events } 个事件；服务器没做任何其他工作：一个完成式接口，行为却像阻塞模型
+
+## Linux AIO：上下文的系统调用
+
+aio-setup-nosys = 这个内核没有 AIO（ENOSYS：编译时没有 CONFIG_AIO）
+aio-setup-eagain = 系统的 AIO 事件已经用完（EAGAIN：见 /proc/sys/fs/aio-max-nr）
+aio-setup-eperm = 这里不允许使用 AIO（EPERM：也许是 seccomp 策略？）
+aio-setup-failed = io_setup 失败
+aio-setup = 一个 AIO 上下文（ctx，由内核写入的句柄）：它最多为我们排队 { $nr } 个已完成的事件
+aio-events = { $n } 个事件：{ $keys }
+aio-unknown-key = 未知 key { $key } 的事件
+aio-destroy = 释放 AIO 上下文（仍在途的 poll 会被取消）
+aio-shutdown = 为了关闭它：先结束它在途的 poll（它们让套接字保持打开）
+aio-rcvtimeo = 睡在 io_submit 里的线程没有任何办法唤醒：让读操作 1 s 后放弃，停止的请求才能传到我们这里
+aio-sndtimeo = 回显用的 sendto 在客户端不读时也会睡着，同样 1 s 后放弃
+aio-read-slept = 读操作在 io_submit 里面执行：它在这里睡到数据到来（数据准备阶段），内核复制数据（复制到用户空间阶段），然后 io_submit 才返回——这期间谁也没被服务
+aio-read-at-once = 读操作在 io_submit 里面执行：数据已经在了，所以它立即返回，复制也已完成
+aio-context-full = 上下文已满：放不下另一个事件（io_setup 的 nr_events）
+aio-read-copied = { $n } 字节，早在 io_submit 里面就已复制进我们的缓冲区：{ $shown }
+aio-poll-ready = 就绪：{ $mask }
+aio-read-timeout = 1 s 内没有数据（SO_RCVTIMEO）：io_submit 放弃了

@@ -145,7 +145,7 @@ impl Display for Unavailable {
             _ => crate::t!("uring-setup-failed"),
         };
         f.write_str(&crate::t!(
-            "uring-unavailable",
+            "completion-unavailable",
             why = why,
             error = self.0.to_string()
         ))
