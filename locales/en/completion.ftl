@@ -137,3 +137,34 @@ aio-context-full = the context is full: no room for another event (io_setup's nr
 aio-read-copied = { $n } bytes, copied into our buffer back inside io_submit: { $shown }
 aio-poll-ready = ready: { $mask }
 aio-read-timeout = 1 s went by without data (SO_RCVTIMEO): io_submit gave up
+
+## POSIX AIO: the model
+
+posix-aio-loop = the AIO loop
+posix-aio-thread-start = a new thread ({ $tid }) runs the AIO loop; this one accepts, and rings the doorbell
+posix-aio-thread-failed = could not start the AIO thread ({ $why })
+posix-aio-no-thread = could not start the AIO thread
+posix-aio-accept = sleep until a client has connected; the AIO thread will serve it
+posix-aio-thread-ended = the AIO thread has ended: drop it
+posix-aio-hang-up = hang up the doorbell: the helper's read of it returns 0, and the AIO thread ends the run
+posix-aio-joining = waiting for the AIO thread to finish its requests
+posix-aio-panicked = the AIO thread panicked
+posix-aio-bell-hung-up = the accepting thread hung the doorbell up
+posix-aio-client-done = the client is done sending
+posix-aio-bell-close = the doorbell was hung up: close our end of it
+posix-aio-bell-read = a read of the doorbell, always in flight: a new connection ends aio_suspend
+posix-aio-shut-run-over = the run is over: end the helper's read of it, so that its request finishes
+posix-aio-dup-close = the duplicate its writes went through
+posix-aio-shut-dropped = dropped from the room: end the helpers' read and write of it, so that its requests finish and it can close
+posix-aio-dup = a second descriptor for its writes: glibc serves one descriptor's requests in turn, and its read waits until the member speaks
+posix-aio-shut-no-dup = no descriptor for its writes: end its read, and close it
+posix-aio-submit-deliver = returns at once: a helper thread of glibc's will write the room's lines
+posix-aio-shut-refused = glibc would not take the write: end its read, and close it
+posix-aio-shut-write-failed = the write failed: end its read too, and close it
+posix-aio-submit-read = returns at once: a helper thread of glibc's will read it, blocking
+posix-aio-read-refused = glibc would not take the read: drop it
+posix-aio-submit-write = returns at once: a helper thread of glibc's will write it
+posix-aio-write-refused = glibc would not take the write: drop it
+posix-aio-notice-returned = { $reads } aio_read and { $writes } aio_write calls returned at once: glibc queued each for a helper thread of its own, which made a blocking read or write — { $bytes } bytes were copied into our buffers by those threads' reads (stage ② on another thread of this process)
+posix-aio-notice-suspend = the AIO thread slept { $ms } ms in { $suspends } aio_suspend calls, each handed the whole list of requests in flight, then asked { $errors } times with aio_error which had finished (no system call, but a look at every request, as select's caller looks at every descriptor)
+posix-aio-notice-accept = POSIX AIO has no accept: the main thread accepted { $clients } clients in accept4 and rang the doorbell for each; glibc runs at most 20 helpers unless told otherwise (aio_init), so past 20 idle clients the next read waits in its queue — a thread pool of blocking reads behind an asynchronous interface

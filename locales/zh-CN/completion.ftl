@@ -119,3 +119,34 @@ aio-context-full = 上下文已满：放不下另一个事件（io_setup 的 nr_
 aio-read-copied = { $n } 字节，早在 io_submit 里面就已复制进我们的缓冲区：{ $shown }
 aio-poll-ready = 就绪：{ $mask }
 aio-read-timeout = 1 s 内没有数据（SO_RCVTIMEO）：io_submit 放弃了
+
+## POSIX AIO：模型
+
+posix-aio-loop = AIO 循环
+posix-aio-thread-start = 一个新线程（{ $tid }）运行 AIO 循环；本线程负责 accept，并按门铃
+posix-aio-thread-failed = 无法启动 AIO 线程（{ $why }）
+posix-aio-no-thread = 无法启动 AIO 线程
+posix-aio-accept = 睡到有客户端连上来；由 AIO 线程服务它
+posix-aio-thread-ended = AIO 线程已经结束：丢弃这个连接
+posix-aio-hang-up = 挂断门铃：辅助线程对它的 read 返回 0，AIO 线程随之结束运行
+posix-aio-joining = 等 AIO 线程完成它的请求
+posix-aio-panicked = AIO 线程 panic 了
+posix-aio-bell-hung-up = accept 的线程挂断了门铃
+posix-aio-client-done = 客户端发送完毕
+posix-aio-bell-close = 门铃已挂断：关闭我们这一端
+posix-aio-bell-read = 一个始终在途的门铃 read：新连接一来，aio_suspend 就结束
+posix-aio-shut-run-over = 运行结束：让辅助线程对它的 read 结束，这个请求才能完成
+posix-aio-dup-close = 它的写操作所用的那个副本描述符
+posix-aio-shut-dropped = 已被踢出聊天室：让辅助线程对它的 read 和 write 结束，请求完成后它才能关闭
+posix-aio-dup = 给它的写操作另开一个描述符：glibc 对同一个描述符的请求依次处理，而它的 read 要等到这个成员开口才会完成
+posix-aio-shut-no-dup = 没有描述符可供它写：结束它的 read，然后关闭它
+posix-aio-submit-deliver = 立即返回：由 glibc 的一个辅助线程写出聊天室的行
+posix-aio-shut-refused = glibc 不接受这个写请求：结束它的 read，然后关闭它
+posix-aio-shut-write-failed = 写操作失败：把它的 read 也结束，然后关闭它
+posix-aio-submit-read = 立即返回：由 glibc 的一个辅助线程去读，阻塞地读
+posix-aio-read-refused = glibc 不接受这个读请求：丢弃这个连接
+posix-aio-submit-write = 立即返回：由 glibc 的一个辅助线程把它写出去
+posix-aio-write-refused = glibc 不接受这个写请求：丢弃这个连接
+posix-aio-notice-returned = { $reads } 次 aio_read 和 { $writes } 次 aio_write 都立即返回：glibc 把每个请求排给它自己的一个辅助线程，由它做阻塞的 read 或 write——这些线程的 read 把 { $bytes } 字节复制进我们的缓冲区（复制到用户空间阶段发生在本进程的另一个线程上）
+posix-aio-notice-suspend = AIO 线程在 { $suspends } 次 aio_suspend 里共睡了 { $ms } ms，每次都交出在途请求的完整列表，之后又用 aio_error 问了 { $errors } 次哪个已完成（不是系统调用，但要逐个查看每个请求，就像 select 的调用者逐个查看每个描述符）
+posix-aio-notice-accept = POSIX AIO 没有 accept：主线程在 accept4 里接受了 { $clients } 个客户端，每来一个就按一次门铃；glibc 默认最多运行 20 个辅助线程（见 aio_init），所以空闲客户端超过 20 个后，下一个 read 只能在队列里等——异步接口背后，是一个做阻塞读的线程池

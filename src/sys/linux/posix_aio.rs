@@ -93,7 +93,7 @@ pub unsafe fn submit(
     fd: i32,
     buf: *mut u8,
     len: usize,
-    why: &'static str,
+    why: crate::lang::Msg,
 ) -> Result<Aiocb> {
     // SAFETY: aiocb is a plain C struct; all zeroes is its documented initial state
     // (aio_offset 0, aio_reqprio 0, sigev_notify 0 = SIGEV_SIGNAL, set just below).
@@ -214,7 +214,7 @@ pub fn finish(
     tr: &mut Tracer,
     mut cb: Aiocb,
     failed: Option<Errno>,
-    of: &'static str,
+    of: crate::lang::Msg,
 ) -> Result<usize> {
     let op = cb.op;
     tr.call(
@@ -279,7 +279,7 @@ pub fn ring(tr: &mut Tracer, bell: &OwnedFd) -> Result<usize> {
 /// sleeps in this connection's `read` (or `write`), which nothing else can end: glibc's
 /// `aio_cancel` cannot cancel a request a helper is running. The shutdown makes that call
 /// return, and the request finish. `why` is the gloss. See shutdown(2), aio_cancel(3).
-pub fn shut(tr: &mut Tracer, fd: &OwnedFd, why: &str) {
+pub fn shut(tr: &mut Tracer, fd: &OwnedFd, why: impl crate::trace::Gloss<()>) {
     let _ = tr.call(
         Call::new("shutdown", Stage::Teardown)
             .fd(fd.as_raw_fd())
