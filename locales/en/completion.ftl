@@ -168,3 +168,21 @@ posix-aio-write-refused = glibc would not take the write: drop it
 posix-aio-notice-returned = { $reads } aio_read and { $writes } aio_write calls returned at once: glibc queued each for a helper thread of its own, which made a blocking read or write — { $bytes } bytes were copied into our buffers by those threads' reads (stage ② on another thread of this process)
 posix-aio-notice-suspend = the AIO thread slept { $ms } ms in { $suspends } aio_suspend calls, each handed the whole list of requests in flight, then asked { $errors } times with aio_error which had finished (no system call, but a look at every request, as select's caller looks at every descriptor)
 posix-aio-notice-accept = POSIX AIO has no accept: the main thread accepted { $clients } clients in accept4 and rang the doorbell for each; glibc runs at most 20 helpers unless told otherwise (aio_init), so past 20 idle clients the next read waits in its queue — a thread pool of blocking reads behind an asynchronous interface
+
+## POSIX AIO: glibc's calls
+
+posix-aio-submit-again = glibc could not queue it (out of resources)
+posix-aio-submit-refused = glibc refused the request
+posix-aio-suspended = slept until a helper thread finished one of the { $n } requests (stage ① happened in its read)
+posix-aio-suspend-intr = a signal interrupted the wait
+posix-aio-suspend-failed = the wait failed
+posix-aio-in-flight = a request in flight
+posix-aio-error-done = done: its result is ready
+posix-aio-error-in-progress = still in a helper thread's hands
+posix-aio-error-failed = done, and it failed
+posix-aio-return-zero = the helper's read returned 0: { $of }
+posix-aio-return-read = a helper thread's read copied { $n } bytes into our buffer: done before we looked
+posix-aio-return-write = a helper thread's write sent { $n } bytes
+posix-aio-return-failed = the helper's call failed
+posix-aio-doorbell = a doorbell: the accepting thread writes a byte, a helper's read of it ends aio_suspend
+posix-aio-ring = ring the doorbell: a helper's read of it finishes, and aio_suspend returns

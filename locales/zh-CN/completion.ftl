@@ -150,3 +150,21 @@ posix-aio-write-refused = glibc 不接受这个写请求：丢弃这个连接
 posix-aio-notice-returned = { $reads } 次 aio_read 和 { $writes } 次 aio_write 都立即返回：glibc 把每个请求排给它自己的一个辅助线程，由它做阻塞的 read 或 write——这些线程的 read 把 { $bytes } 字节复制进我们的缓冲区（复制到用户空间阶段发生在本进程的另一个线程上）
 posix-aio-notice-suspend = AIO 线程在 { $suspends } 次 aio_suspend 里共睡了 { $ms } ms，每次都交出在途请求的完整列表，之后又用 aio_error 问了 { $errors } 次哪个已完成（不是系统调用，但要逐个查看每个请求，就像 select 的调用者逐个查看每个描述符）
 posix-aio-notice-accept = POSIX AIO 没有 accept：主线程在 accept4 里接受了 { $clients } 个客户端，每来一个就按一次门铃；glibc 默认最多运行 20 个辅助线程（见 aio_init），所以空闲客户端超过 20 个后，下一个 read 只能在队列里等——异步接口背后，是一个做阻塞读的线程池
+
+## POSIX AIO：glibc 的调用
+
+posix-aio-submit-again = glibc 没法把它排进队列（资源不足）
+posix-aio-submit-refused = glibc 拒绝了这个请求
+posix-aio-suspended = 睡到某个辅助线程完成了这 { $n } 个请求中的一个（数据准备阶段发生在它的 read 里）
+posix-aio-suspend-intr = 一个信号打断了等待
+posix-aio-suspend-failed = 等待失败
+posix-aio-in-flight = 一个在途的请求
+posix-aio-error-done = 已完成：结果已经就绪
+posix-aio-error-in-progress = 还在某个辅助线程手里
+posix-aio-error-failed = 已完成，但失败了
+posix-aio-return-zero = 辅助线程的 read 返回 0：{ $of }
+posix-aio-return-read = 辅助线程的 read 把 { $n } 字节复制进了我们的缓冲区：我们去看之前就已完成
+posix-aio-return-write = 辅助线程的 write 发出了 { $n } 字节
+posix-aio-return-failed = 辅助线程的调用失败
+posix-aio-doorbell = 一个门铃：accept 的线程写入一个字节，辅助线程对它的 read 就会让 aio_suspend 结束
+posix-aio-ring = 按门铃：辅助线程对它的 read 完成，aio_suspend 随之返回

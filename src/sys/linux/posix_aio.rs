@@ -129,8 +129,8 @@ pub unsafe fn submit(
         },
         move |r: &Result<()>| match r {
             Ok(()) => why.to_string(),
-            Err(Errno::AGAIN) => "glibc could not queue it (out of resources)".into(),
-            Err(_) => "glibc refused the request".into(),
+            Err(Errno::AGAIN) => crate::t!("posix-aio-submit-again"),
+            Err(_) => crate::t!("posix-aio-submit-refused"),
         },
     )?;
     Ok(cb)
@@ -152,18 +152,15 @@ pub fn suspend(tr: &mut Tracer, list: &[&Aiocb]) -> Result<()> {
             .blocking(true),
         || {
             // SAFETY: every pointer is to a live aiocb borrowed for this call.
-            match unsafe { libc::aio_suspend(ptrs.as_ptr(), n as libc::c_int, std::ptr::null()) }
-            {
+            match unsafe { libc::aio_suspend(ptrs.as_ptr(), n as libc::c_int, std::ptr::null()) } {
                 0 => Ok(()),
                 _ => Err(errno()),
             }
         },
         move |r: &Result<()>| match r {
-            Ok(()) => format!(
-                "slept until a helper thread finished one of the {n} requests (stage ① happened in its read)"
-            ),
-            Err(Errno::INTR) => "a signal interrupted the wait".into(),
-            Err(_) => "the wait failed".into(),
+            Ok(()) => crate::t!("posix-aio-suspended", n = n.to_string()),
+            Err(Errno::INTR) => crate::t!("posix-aio-suspend-intr"),
+            Err(_) => crate::t!("posix-aio-suspend-failed"),
         },
     )
 }
@@ -191,16 +188,13 @@ pub fn error(tr: &mut Tracer, cb: &Aiocb) -> Result<()> {
         |r, ev| {
             if r == &Err(Errno::INPROGRESS) {
                 ev.fd = None;
-                ev.args = "a request in flight".into();
+                ev.args = crate::t!("posix-aio-in-flight");
             }
         },
-        |r: &Result<()>| {
-            match r {
-                Ok(()) => "done: its result is ready",
-                Err(Errno::INPROGRESS) => "still in a helper thread's hands",
-                Err(_) => "done, and it failed",
-            }
-            .to_string()
+        |r: &Result<()>| match r {
+            Ok(()) => crate::t!("posix-aio-error-done"),
+            Err(Errno::INPROGRESS) => crate::t!("posix-aio-error-in-progress"),
+            Err(_) => crate::t!("posix-aio-error-failed"),
         },
     )
 }
@@ -230,12 +224,10 @@ pub fn finish(
             }
         },
         move |r: &Result<usize>| match (op, r) {
-            (Op::Read, Ok(0)) => format!("the helper's read returned 0: {of}"),
-            (Op::Read, Ok(n)) => format!(
-                "a helper thread's read copied {n} bytes into our buffer: done before we looked"
-            ),
-            (Op::Write, Ok(n)) => format!("a helper thread's write sent {n} bytes"),
-            (_, Err(_)) => "the helper's call failed".into(),
+            (Op::Read, Ok(0)) => crate::t!("posix-aio-return-zero", of = of.to_string()),
+            (Op::Read, Ok(n)) => crate::t!("posix-aio-return-read", n = n.to_string()),
+            (Op::Write, Ok(n)) => crate::t!("posix-aio-return-write", n = n.to_string()),
+            (_, Err(_)) => crate::t!("posix-aio-return-failed"),
         },
     )
 }
@@ -259,7 +251,7 @@ pub fn doorbell(tr: &mut Tracer) -> Result<(OwnedFd, OwnedFd)> {
                 ev.args = format!("[{}, {}], O_CLOEXEC", r.as_raw_fd(), w.as_raw_fd());
             }
         },
-        "a doorbell: the accepting thread writes a byte, a helper's read of it ends aio_suspend",
+        crate::msg!("posix-aio-doorbell"),
     );
     ends
 }
@@ -271,7 +263,7 @@ pub fn ring(tr: &mut Tracer, bell: &OwnedFd) -> Result<usize> {
             .fd(bell.as_raw_fd())
             .args("\"\\1\", 1"),
         || rustix::io::write(bell, b"\x01"),
-        "ring the doorbell: a helper's read of it finishes, and aio_suspend returns",
+        crate::msg!("posix-aio-ring"),
     )
 }
 
