@@ -140,7 +140,6 @@ aio-read-timeout = 1 s went by without data (SO_RCVTIMEO): io_submit gave up
 
 ## POSIX AIO: the model
 
-posix-aio-loop = the AIO loop
 posix-aio-thread-start = a new thread ({ $tid }) runs the AIO loop; this one accepts, and rings the doorbell
 posix-aio-thread-failed = could not start the AIO thread ({ $why })
 posix-aio-no-thread = could not start the AIO thread
@@ -176,7 +175,6 @@ posix-aio-submit-refused = glibc refused the request
 posix-aio-suspended = slept until a helper thread finished one of the { $n } requests (stage ① happened in its read)
 posix-aio-suspend-intr = a signal interrupted the wait
 posix-aio-suspend-failed = the wait failed
-posix-aio-in-flight = a request in flight
 posix-aio-error-done = done: its result is ready
 posix-aio-error-in-progress = still in a helper thread's hands
 posix-aio-error-failed = done, and it failed

@@ -122,7 +122,6 @@ aio-read-timeout = 1 s 内没有数据（SO_RCVTIMEO）：io_submit 放弃了
 
 ## POSIX AIO：模型
 
-posix-aio-loop = AIO 循环
 posix-aio-thread-start = 一个新线程（{ $tid }）运行 AIO 循环；本线程负责 accept，并按门铃
 posix-aio-thread-failed = 无法启动 AIO 线程（{ $why }）
 posix-aio-no-thread = 无法启动 AIO 线程
@@ -158,7 +157,6 @@ posix-aio-submit-refused = glibc 拒绝了这个请求
 posix-aio-suspended = 睡到某个辅助线程完成了这 { $n } 个请求中的一个（数据准备阶段发生在它的 read 里）
 posix-aio-suspend-intr = 一个信号打断了等待
 posix-aio-suspend-failed = 等待失败
-posix-aio-in-flight = 一个在途的请求
 posix-aio-error-done = 已完成：结果已经就绪
 posix-aio-error-in-progress = 还在某个辅助线程手里
 posix-aio-error-failed = 已完成，但失败了

@@ -82,7 +82,7 @@ mod server {
         let (conns, handed) = mpsc::channel::<Conn>();
         let (result, outcome) = mpsc::sync_channel(1);
         let job = Job {
-            args: crate::msg!("posix-aio-loop"),
+            args: "the AIO loop",
             gloss: |tid: i64| crate::t!("posix-aio-thread-start", tid = tid.to_string()),
             dropped: |e: std::io::Error| crate::t!("posix-aio-thread-failed", why = e.to_string()),
         };

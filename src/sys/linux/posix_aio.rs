@@ -188,7 +188,7 @@ pub fn error(tr: &mut Tracer, cb: &Aiocb) -> Result<()> {
         |r, ev| {
             if r == &Err(Errno::INPROGRESS) {
                 ev.fd = None;
-                ev.args = crate::t!("posix-aio-in-flight");
+                ev.args = "a request in flight".into();
             }
         },
         |r: &Result<()>| match r {
