@@ -80,16 +80,9 @@ mod server {
     #[doc(alias = "io_getevents")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let events = srv.knobs.max_conns.min(EVENTS - 1) + 1;
-        let mut aio = Aio::setup(&mut srv.tr, events).map_err(|e| {
-            Refused(format!(
-                "`aio` cannot run here: {e}. Run `iomodels epoll` here instead"
-            ))
-        })?;
-        set_nonblocking(
-            &mut srv.tr,
-            &srv.listener,
-            "a client that gives up between the poll and accept4 must not make accept4 wait (UNP §16.6)",
-        );
+        let mut aio = Aio::setup(&mut srv.tr, events)
+            .map_err(|e| Refused(crate::t!("aio-refused", why = e.to_string())))?;
+        set_nonblocking(&mut srv.tr, &srv.listener, crate::msg!("aio-never-waits"));
         let served = if srv.knobs.poll {
             readiness(srv, &mut aio)
         } else {
@@ -106,6 +99,8 @@ mod server {
         aio: &'a mut Aio,
         /// Key → the callback it stands for ([`Op`]), and what its iocb asked for.
         ops: Ops<u64, Iocb>,
+        /// The accept's gloss, looked up once a run.
+        accepted: String,
     }
 
     /// Poll the listener; then wait → look up → call back until the run is over and every key
@@ -114,6 +109,7 @@ mod server {
         let mut lp = Loop {
             aio,
             ops: Ops::new(),
+            accepted: crate::t!("aio-accept"),
         };
         lp.watch_listener(srv)?;
         let mut done = Vec::new();
@@ -140,7 +136,7 @@ mod server {
                     Op::Accept(()) => on_listener(&mut lp, srv, d)?,
                     Op::Recv(held) => on_received(&mut lp, srv, held, d),
                     // This loop submits polls and reads only: the echo is a plain sendto.
-                    Op::Send(held) => lp.ops.close(&mut srv.tr, held, "no write was submitted"),
+                    Op::Send(held) => lp.ops.close(&mut srv.tr, held, crate::msg!("aio-no-write")),
                     Op::Deliver(_) | Op::Cancel => {}
                 }
             }
@@ -151,7 +147,7 @@ mod server {
     impl Loop<'_> {
         /// `IOCB_CMD_POLL` on the listener, its key mapped to `on_listener`: AIO has no accept.
         fn watch_listener(&mut self, srv: &mut Server) -> anyhow::Result<()> {
-            let why = "AIO has no accept: tell us under this key when a client is waiting";
+            let why = crate::msg!("aio-poll-listener");
             let (key, iocb) = self
                 .aio
                 .poll(&mut srv.tr, &srv.listener, None, LISTENER, why)
@@ -168,7 +164,7 @@ mod server {
             // event is reaped; its heap memory does not move.
             match unsafe { self.aio.pread(tr, fd, held.conn.read_buf()) } {
                 Ok((key, iocb)) => self.ops.start(key, Op::Recv(held), iocb),
-                Err(_) => self.ops.close(tr, held, "io_submit failed: drop it"),
+                Err(_) => self.ops.close(tr, held, crate::msg!("aio-submit-failed")),
             }
         }
     }
@@ -177,9 +173,9 @@ mod server {
     /// it sends), then poll the listener again (an AIO poll fires once).
     fn on_listener(lp: &mut Loop, srv: &mut Server, d: Done) -> anyhow::Result<()> {
         if d.result().is_err() {
-            return Err(anyhow::anyhow!("the listener's poll failed"));
+            return Err(anyhow::anyhow!(crate::t!("aio-listener-failed")));
         }
-        match srv.accept(false, "the poll said a client is waiting") {
+        match srv.accept(false, &lp.accepted) {
             Ok(conn) => {
                 wake_every(&mut srv.tr, &conn.fd);
                 let held = lp.ops.open(conn);
@@ -200,19 +196,19 @@ mod server {
     /// EOF or error; after a 1-s timeout, read again (unless the run is over).
     fn on_received(lp: &mut Loop, srv: &mut Server, mut held: Held, d: Done) {
         let close = match d.result() {
-            _ if lp.ops.stopping() => "the run is over",
-            Ok(0) => "the client is done and everything is echoed",
+            _ if lp.ops.stopping() => crate::msg!("models-run-over"),
+            Ok(0) => crate::msg!("completion-done"),
             Ok(n) => {
                 held.conn.received(&mut srv.tr, n as usize);
                 if echo(srv, &mut held.conn) {
                     return lp.submit_read(&mut srv.tr, held);
                 }
-                "the connection failed (or the run ended while it would not read): drop it"
+                crate::msg!("aio-failed-or-over")
             }
             // 1 s without data: wait for the same client again, unless the run is over.
             Err(Errno::AGAIN) if !srv.stopping() => return lp.submit_read(&mut srv.tr, held),
-            Err(Errno::AGAIN) => "the run is over",
-            Err(_) => "the connection failed: drop it",
+            Err(Errno::AGAIN) => crate::msg!("models-run-over"),
+            Err(_) => crate::msg!("models-conn-failed"),
         };
         lp.ops.close(&mut srv.tr, held, close);
     }
@@ -238,7 +234,9 @@ mod server {
     /// `io_getevents` sleeps until one is ready, then the server's own `recvfrom`/`sendto`.
     fn readiness(srv: &mut Server, aio: &mut Aio) -> anyhow::Result<()> {
         let lfd = srv.lfd();
-        let why = "tell us (key = the listener's descriptor) when a client is waiting";
+        let why = crate::msg!("aio-poll-listener-fd");
+        let note = crate::t!("aio-poll-accept");
+        let joined = crate::msg!("aio-poll-client");
         aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
             .context("io_submit(IOCB_CMD_POLL) failed")?;
         let mut conns = Conns::default();
@@ -257,11 +255,9 @@ mod server {
                         fd,
                     };
                     aio.completed(&mut srv.tr, d, &poll, &[], "accept4");
-                    let note = "the poll said the listener is readable: a client is waiting";
-                    let over = srv.accept_waiting(note, |srv, conn| {
-                        let why = "tell us when the new client sends or hangs up";
+                    let over = srv.accept_waiting(&note, |srv, conn| {
                         let fd = conn.raw();
-                        if watch(aio, &mut srv.tr, &conn, why)? {
+                        if watch(aio, &mut srv.tr, &conn, joined)? {
                             conns.reading.insert(fd);
                         }
                         conns.open.insert(fd, conn);
@@ -293,7 +289,7 @@ mod server {
             }
         }
         for (_, conn) in conns.open {
-            conn.close(&mut srv.tr, "the run is over");
+            conn.close(&mut srv.tr, crate::msg!("models-run-over"));
         }
         Ok(())
     }
@@ -343,7 +339,7 @@ mod server {
             if let Some(why) = conn.serve_ready(&mut srv.tr, readable, echo) {
                 return Some(why);
             }
-            match watch(aio, &mut srv.tr, conn, "poll it again (a poll fires once)") {
+            match watch(aio, &mut srv.tr, conn, crate::msg!("aio-poll-again")) {
                 Ok(true) => {
                     self.reading.insert(fd);
                     None
@@ -393,7 +389,7 @@ mod server {
                 return Some(crate::msg!("aio-delivered"));
             }
             if conn.wants_write() && !self.writing.contains(&fd) {
-                let why = "tell us when its send buffer has room for the rest of the room's lines";
+                let why = crate::msg!("aio-poll-writable");
                 let key = Some(fd as u64 | WRITE);
                 if aio
                     .poll(&mut srv.tr, &conn.fd, key, libc::POLLOUT as u32, why)
@@ -438,7 +434,7 @@ mod server {
         aio: &mut Aio,
         tr: &mut Tracer,
         conn: &Conn,
-        why: &'static str,
+        why: crate::lang::Msg,
     ) -> rustix::io::Result<bool> {
         let mut events = 0;
         if conn.can_read() {
@@ -459,36 +455,41 @@ mod server {
 fn notice(s: &Summary) -> Vec<String> {
     let submits = s.calls.get("io_submit").copied().unwrap_or(0);
     let own = s.calls.get("recvfrom").copied().unwrap_or(0);
-    let ms = |us: u64| us as f64 / 1e3;
+    let ms = |us: u64| format!("{:.1}", us as f64 / 1e3);
     if own > 0 {
         // --poll: readiness through AIO.
         return vec![
-            format!(
-                "{submits} io_submit calls, each an IOCB_CMD_POLL, returned at once; io_getevents did the waiting ({:.1} ms of stage ①) and handed back poll masks",
-                ms(s.stage(Stage::DataReady))
+            crate::t!(
+                "aio-notice-poll-submits",
+                submits = submits.to_string(),
+                ms = ms(s.stage(Stage::DataReady))
             ),
-            format!(
-                "the server's own {own} recvfrom calls copied {} bytes (stage ②): readiness, figure 6.3, delivered through AIO",
-                s.bytes_in
+            crate::t!(
+                "aio-notice-poll-own",
+                own = own.to_string(),
+                bytes = s.bytes_in.to_string()
             ),
         ];
     }
-    let mut out = vec![format!(
-        "{submits} io_submit calls slept {:.1} ms in all: each IOCB_CMD_PREAD ran inside its submission, waiting there for the client (stage ①) and copying (stage ②); io_getevents then had its {} events at once",
-        ms(s.stage(Stage::DataReady)),
-        s.cqes
+    let mut out = vec![crate::t!(
+        "aio-notice-submits",
+        submits = submits.to_string(),
+        ms = ms(s.stage(Stage::DataReady)),
+        events = s.cqes.to_string()
     )];
     if let Some(w) = s.longest_wait() {
-        out.push(format!(
-            "client {}'s {} bytes sat in the kernel {:.1} ms before the server read them: the thread was asleep inside another client's io_submit — one slow client stalls every other",
-            w.client,
-            w.bytes,
-            ms(w.wait_us)
+        out.push(crate::t!(
+            "aio-notice-stall",
+            client = w.client.to_string(),
+            bytes = w.bytes.to_string(),
+            ms = ms(w.wait_us)
         ));
     }
-    out.push(format!(
-        "{} kernel-copied bytes, {} events for {submits} submissions; the server did no other work: a completion interface that behaves like the blocking model",
-        s.bytes_in_by_kernel, s.cqes
+    out.push(crate::t!(
+        "aio-notice-blocking",
+        bytes = s.bytes_in_by_kernel.to_string(),
+        events = s.cqes.to_string(),
+        submits = submits.to_string()
     ));
     out
 }

@@ -242,7 +242,7 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
     }
 
     /// Closes a connection whose operation has completed, and frees its slot.
-    pub fn close(&mut self, tr: &mut Tracer, held: Held, note: &str) {
+    pub fn close(&mut self, tr: &mut Tracer, held: Held, note: impl crate::trace::Gloss<()>) {
         self.place(held.slot, Place::Free);
         held.conn.close(tr, note);
     }
@@ -282,7 +282,7 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
         res: Result<u32, Errno>,
         cancelled: Errno,
     ) -> Option<Next> {
-        let done = "the client is done and everything is echoed";
+        let done = crate::msg!("completion-done");
         match res {
             Ok(n) if n > 0 && !self.stopping => {
                 held.conn.received(tr, n as usize);
@@ -298,16 +298,21 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
                 held.conn.hung_up(tr);
                 self.read_no_more(tr, held, done)
             }
-            Ok(_) => self.read_no_more(tr, held, "the run is over"),
-            Err(e) if e == cancelled => self.read_no_more(tr, held, "the run is over"),
-            Err(_) => self.read_no_more(tr, held, "the connection failed: drop it"),
+            Ok(_) => self.read_no_more(tr, held, crate::msg!("models-run-over")),
+            Err(e) if e == cancelled => self.read_no_more(tr, held, crate::msg!("models-run-over")),
+            Err(_) => self.read_no_more(tr, held, crate::msg!("models-conn-failed")),
         }
     }
 
     /// A connection whose receive is over: it waits under its chat send still in flight
     /// ([`Ops::rest`]), comes back to send what is left for it, or closes.
     #[cfg(windows)]
-    fn read_no_more(&mut self, tr: &mut Tracer, held: Held, note: &str) -> Option<Next> {
+    fn read_no_more(
+        &mut self,
+        tr: &mut Tracer,
+        held: Held,
+        note: crate::lang::Msg,
+    ) -> Option<Next> {
         let held = self.rest(held)?;
         let conn = &held.conn;
         if conn.eof && !conn.dropped() && conn.wants_write() && !self.stopping {
@@ -332,19 +337,19 @@ impl<K: Ord + Copy, T, A> Ops<K, T, A> {
             Ok(n) => {
                 let done = held.conn.mark_sent(n as usize);
                 if self.stopping {
-                    self.close(tr, held, "the run is over");
+                    self.close(tr, held, crate::msg!("models-run-over"));
                 } else if held.conn.dropped() {
-                    self.close(tr, held, "dropped from the room");
+                    self.close(tr, held, crate::msg!("models-dropped"));
                 } else if !done || held.conn.wants_write() {
                     return Some(Next::Send(held));
                 } else if held.conn.finished() {
-                    self.close(tr, held, "the client is done and everything is echoed");
+                    self.close(tr, held, crate::msg!("completion-done"));
                 } else {
                     return Some(Next::Recv(held));
                 }
             }
-            Err(e) if e == cancelled => self.close(tr, held, "the run is over"),
-            Err(_) => self.close(tr, held, "the connection failed: drop it"),
+            Err(e) if e == cancelled => self.close(tr, held, crate::msg!("models-run-over")),
+            Err(_) => self.close(tr, held, crate::msg!("models-conn-failed")),
         }
         None
     }

@@ -59,6 +59,7 @@ const SERVE: Option<Serve> = None;
 mod server {
     use crate::chat::Room;
     use crate::echo::Conn;
+    use crate::lang::Msg;
     use crate::server::{Job, Server};
     use crate::sys;
     use crate::sys::posix_aio::{self, Aiocb, Op};
@@ -82,12 +83,8 @@ mod server {
         let (result, outcome) = mpsc::sync_channel(1);
         let job = Job {
             args: "the AIO loop",
-            gloss: |tid| {
-                format!(
-                    "a new thread ({tid}) runs the AIO loop; this one accepts, and rings the doorbell"
-                )
-            },
-            dropped: |e| format!("could not start the AIO thread ({e})"),
+            gloss: |tid: i64| crate::t!("posix-aio-thread-start", tid = tid.to_string()),
+            dropped: |e: std::io::Error| crate::t!("posix-aio-thread-failed", why = e.to_string()),
         };
         // A chat: the room books the connections under the accepting thread, which never asks;
         // the AIO thread that serves them asks in its name.
@@ -96,17 +93,15 @@ mod server {
         let Some(aio) = srv.spawn_with(2, job, data, move |tr, (bell, handed, room)| {
             let _ = result.send(aio_loop(tr, bell, handed, room));
         }) else {
-            return Err(anyhow!("could not start the AIO thread"));
+            return Err(anyhow!(crate::t!("posix-aio-no-thread")));
         };
+        let waiting = crate::t!("posix-aio-accept");
         let failed = loop {
-            match srv.accept(
-                true,
-                "sleep until a client has connected; the AIO thread will serve it",
-            ) {
+            match srv.accept(true, &waiting) {
                 Ok(conn) => {
                     // The AIO thread has ended (it failed): stop accepting; its error follows.
                     if let Err(mpsc::SendError(conn)) = conns.send(conn) {
-                        conn.close(&mut srv.tr, "the AIO thread has ended: drop it");
+                        conn.close(&mut srv.tr, crate::msg!("posix-aio-thread-ended"));
                         break None;
                     }
                     if posix_aio::ring(&mut srv.tr, &bell).is_err() {
@@ -135,14 +130,13 @@ mod server {
         outcome: Receiver<anyhow::Result<()>>,
     ) -> anyhow::Result<()> {
         drop(conns);
-        let why = "hang up the doorbell: the helper's read of it returns 0, and the AIO thread ends the run";
+        let why = crate::msg!("posix-aio-hang-up");
         sys::close(&mut srv.tr, bell, why);
-        srv.tr
-            .info("waiting for the AIO thread to finish its requests");
+        srv.tr.info(crate::msg!("posix-aio-joining"));
         let _ = aio.join();
         outcome
             .recv()
-            .unwrap_or_else(|_| Err(anyhow!("the AIO thread panicked")))
+            .unwrap_or_else(|_| Err(anyhow!(crate::t!("posix-aio-panicked"))))
     }
     // ANCHOR_END: serve
 
@@ -213,17 +207,26 @@ mod server {
                             tr,
                             f.cb,
                             failed,
-                            "the accepting thread hung the doorbell up",
+                            crate::msg!("posix-aio-bell-hung-up"),
                         );
                         lp.rung(tr, &bell, &mut rung, &handed, result)?
                     }
                     To::Conn(conn) => {
-                        let result =
-                            posix_aio::finish(tr, f.cb, failed, "the client is done sending");
+                        let result = posix_aio::finish(
+                            tr,
+                            f.cb,
+                            failed,
+                            crate::msg!("posix-aio-client-done"),
+                        );
                         lp.on_done(tr, conn, op, result)
                     }
                     To::Deliver(fd) => {
-                        let result = posix_aio::finish(tr, f.cb, failed, "");
+                        let result = posix_aio::finish(
+                            tr,
+                            f.cb,
+                            failed,
+                            crate::msg!("posix-aio-client-done"),
+                        );
                         lp.on_delivered(tr, fd, result)
                     }
                 }
@@ -232,7 +235,7 @@ mod server {
                 lp.fan_out(tr, room.touched(*owner));
             }
         }
-        sys::close(tr, bell, "the doorbell was hung up: close our end of it");
+        sys::close(tr, bell, crate::msg!("posix-aio-bell-close"));
         Ok(())
     }
     // ANCHOR_END: loop
@@ -256,7 +259,7 @@ mod server {
             bell: &OwnedFd,
             rung: &mut [u8; BELL],
         ) -> anyhow::Result<()> {
-            let why = "a read of the doorbell, always in flight: a new connection ends aio_suspend";
+            let why = crate::msg!("posix-aio-bell-read");
             // SAFETY: `rung` lives until the AIO loop ends, after every request is finished.
             let cb = unsafe {
                 posix_aio::submit(tr, Op::Read, bell.as_raw_fd(), rung.as_mut_ptr(), BELL, why)
@@ -283,7 +286,7 @@ mod server {
             loop {
                 match handed.try_recv() {
                     Ok(conn) if self.stopping || result == Ok(0) => {
-                        conn.close(tr, "the run is over")
+                        conn.close(tr, crate::msg!("models-run-over"))
                     }
                     Ok(conn) => self.read(tr, conn),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -294,7 +297,7 @@ mod server {
                     self.stopping = true;
                     for f in &self.flights {
                         if let To::Conn(conn) = &f.to {
-                            let why = "the run is over: end the helper's read of it, so that its request finishes";
+                            let why = crate::msg!("posix-aio-shut-run-over");
                             posix_aio::shut(tr, &conn.fd, why);
                         }
                     }
@@ -314,16 +317,16 @@ mod server {
             op: Op,
             result: rustix::io::Result<usize>,
         ) {
-            let done = "the client is done and everything is echoed";
+            let done = crate::msg!("completion-done");
             let close = match (op, result) {
                 (Op::Read, Ok(0)) => {
                     conn.hung_up(tr);
                     return self.read_no_more(tr, conn, done);
                 }
                 (Op::Read, _) if self.stopping => {
-                    return self.read_no_more(tr, conn, "the run is over");
+                    return self.read_no_more(tr, conn, crate::msg!("models-run-over"));
                 }
-                (_, Ok(_)) if self.stopping => "the run is over",
+                (_, Ok(_)) if self.stopping => crate::msg!("models-run-over"),
                 (Op::Read, Ok(n)) if conn.chat() => {
                     conn.received(tr, n);
                     if conn.eof || conn.dropped() {
@@ -336,12 +339,12 @@ mod server {
                     return self.write(tr, conn);
                 }
                 (Op::Read, Err(_)) => {
-                    return self.read_no_more(tr, conn, "the connection failed: drop it");
+                    return self.read_no_more(tr, conn, crate::msg!("models-conn-failed"));
                 }
                 (Op::Write, Ok(n)) => {
                     let sent = conn.mark_sent(n);
                     if conn.dropped() {
-                        "dropped from the room"
+                        crate::msg!("models-dropped")
                     } else if !sent || conn.wants_write() {
                         // A short write, or more lines for a chat member: another request.
                         return self.write(tr, conn);
@@ -351,23 +354,23 @@ mod server {
                         return self.read(tr, conn);
                     }
                 }
-                (_, Err(_)) => "the connection failed: drop it",
+                (_, Err(_)) => crate::msg!("models-conn-failed"),
             };
             self.close(tr, conn, close);
         }
 
         /// Closes a connection, and the duplicate its chat writes went through first (the
         /// socket closes with its last descriptor).
-        fn close(&mut self, tr: &mut Tracer, conn: Conn, note: &str) {
+        fn close(&mut self, tr: &mut Tracer, conn: Conn, note: Msg) {
             if let Some(dup) = self.dups.remove(&conn.raw()) {
-                sys::close(tr, dup, "the duplicate its writes went through");
+                sys::close(tr, dup, crate::msg!("posix-aio-dup-close"));
             }
             conn.close(tr, note);
         }
 
         /// A connection whose read is over: it waits under its chat write still in flight,
         /// writes what is left for it, or closes.
-        fn read_no_more(&mut self, tr: &mut Tracer, conn: Conn, note: &str) {
+        fn read_no_more(&mut self, tr: &mut Tracer, conn: Conn, note: Msg) {
             let fd = conn.raw();
             if let Some(f) = self
                 .flights
@@ -408,7 +411,7 @@ mod server {
                     continue;
                 };
                 if conn.dropped() {
-                    let why = "dropped from the room: end the helpers' read and write of it, so that its requests finish and it can close";
+                    let why = crate::msg!("posix-aio-shut-dropped");
                     posix_aio::shut(tr, &conn.fd, why);
                 } else if !delivering && conn.wants_write() {
                     self.deliver(tr, fd);
@@ -420,13 +423,13 @@ mod server {
         fn deliver(&mut self, tr: &mut Tracer, fd: i32) {
             if !self.dups.contains_key(&fd) {
                 let Some(conn) = self.reading(fd) else { return };
-                let why = "a second descriptor for its writes: glibc serves one descriptor's requests in turn, and its read waits until the member speaks";
+                let why = crate::msg!("posix-aio-dup");
                 match sys::dup(tr, &conn.fd, why) {
                     Ok(dup) => {
                         self.dups.insert(fd, dup);
                     }
                     Err(_) => {
-                        let why = "no descriptor for its writes: end its read, and close it";
+                        let why = crate::msg!("posix-aio-shut-no-dup");
                         return posix_aio::shut(tr, &conn.fd, why);
                     }
                 }
@@ -435,7 +438,7 @@ mod server {
             let Some(conn) = self.reading(fd) else { return };
             let out = conn.unsent();
             let (ptr, len) = (out.as_ptr().cast_mut(), out.len());
-            let why = "returns at once: a helper thread of glibc's will write the room's lines";
+            let why = crate::msg!("posix-aio-submit-deliver");
             // SAFETY: glibc only reads the buffer for a write; it is the connection's queue,
             // which changes only when this request is finished (new lines wait in the
             // mailbox), and the connection closes only after that (`read_no_more`).
@@ -447,7 +450,7 @@ mod server {
                 }),
                 Err(_) => {
                     if let Some(conn) = self.reading(fd) {
-                        let why = "glibc would not take the write: end its read, and close it";
+                        let why = crate::msg!("posix-aio-shut-refused");
                         posix_aio::shut(tr, &conn.fd, why);
                     }
                 }
@@ -468,7 +471,7 @@ mod server {
                 }
                 Err(_) if stopping => {}
                 Err(_) => {
-                    let why = "the write failed: end its read too, and close it";
+                    let why = crate::msg!("posix-aio-shut-write-failed");
                     posix_aio::shut(tr, &conn.fd, why);
                 }
             }
@@ -479,7 +482,7 @@ mod server {
         fn read(&mut self, tr: &mut Tracer, mut conn: Conn) {
             let buf = conn.read_buf();
             let (ptr, len) = (buf.as_mut_ptr(), buf.len());
-            let why = "returns at once: a helper thread of glibc's will read it, blocking";
+            let why = crate::msg!("posix-aio-submit-read");
             // SAFETY: the buffer is the connection's, which travels with the request until its
             // aio_return; its heap memory does not move.
             match unsafe { posix_aio::submit(tr, Op::Read, conn.raw(), ptr, len, why) } {
@@ -488,7 +491,7 @@ mod server {
                     to: To::Conn(conn),
                     done: None,
                 }),
-                Err(_) => conn.close(tr, "glibc would not take the read: drop it"),
+                Err(_) => conn.close(tr, crate::msg!("posix-aio-read-refused")),
             }
         }
 
@@ -496,7 +499,7 @@ mod server {
         fn write(&mut self, tr: &mut Tracer, mut conn: Conn) {
             let out = conn.unsent();
             let (ptr, len) = (out.as_ptr().cast_mut(), out.len());
-            let why = "returns at once: a helper thread of glibc's will write it";
+            let why = crate::msg!("posix-aio-submit-write");
             // SAFETY: glibc only reads the buffer for a write; it is the connection's backlog,
             // which nothing changes until this request's aio_return.
             match unsafe { posix_aio::submit(tr, Op::Write, conn.raw(), ptr, len, why) } {
@@ -505,31 +508,28 @@ mod server {
                     to: To::Conn(conn),
                     done: None,
                 }),
-                Err(_) => conn.close(tr, "glibc would not take the write: drop it"),
+                Err(_) => conn.close(tr, crate::msg!("posix-aio-write-refused")),
             }
         }
     }
 }
 
 fn notice(s: &Summary) -> Vec<String> {
-    let n = |call: &str| s.library.get(call).copied().unwrap_or(0);
-    let ms = |us: u64| us as f64 / 1e3;
+    let n = |call: &str| s.library.get(call).copied().unwrap_or(0).to_string();
+    let ms = |us: u64| format!("{:.1}", us as f64 / 1e3);
     vec![
-        format!(
-            "{} aio_read and {} aio_write calls returned at once: glibc queued each for a helper thread of its own, which made a blocking read or write — {} bytes were copied into our buffers by those threads' reads (stage ② on another thread of this process)",
-            n("aio_read"),
-            n("aio_write"),
-            s.bytes_in_by_library
+        crate::t!(
+            "posix-aio-notice-returned",
+            reads = n("aio_read"),
+            writes = n("aio_write"),
+            bytes = s.bytes_in_by_library.to_string()
         ),
-        format!(
-            "the AIO thread slept {:.1} ms in {} aio_suspend calls, each handed the whole list of requests in flight, then asked {} times with aio_error which had finished (no system call, but a look at every request, as select's caller looks at every descriptor)",
-            ms(s.stage(Stage::DataReady)),
-            n("aio_suspend"),
-            n("aio_error")
+        crate::t!(
+            "posix-aio-notice-suspend",
+            ms = ms(s.stage(Stage::DataReady)),
+            suspends = n("aio_suspend"),
+            errors = n("aio_error")
         ),
-        format!(
-            "POSIX AIO has no accept: the main thread accepted {} clients in accept4 and rang the doorbell for each; glibc runs at most 20 helpers unless told otherwise (aio_init), so past 20 idle clients the next read waits in its queue — a thread pool of blocking reads behind an asynchronous interface",
-            s.accepted
-        ),
+        crate::t!("posix-aio-notice-accept", clients = s.accepted.to_string()),
     ]
 }

@@ -60,6 +60,7 @@ const SERVE: Option<Serve> = None;
 
 #[cfg(target_os = "linux")]
 mod server {
+    use crate::lang::Msg;
     use crate::models::Refused;
     use crate::models::completion::{Held, Op, Ops, Touched};
     use crate::server::Server;
@@ -143,9 +144,11 @@ mod server {
     pub(super) fn ring(tr: &mut Tracer, sqpoll: bool) -> anyhow::Result<Ring> {
         let ring = Ring::setup(tr, sqpoll).map_err(|e| {
             let instead = if sqpoll { "uring" } else { "nonblocking" };
-            Refused(format!(
-                "`uring{}` cannot run here: {e}. Run `iomodels {instead}` here instead",
-                if sqpoll { " --sqpoll" } else { "" }
+            Refused(crate::t!(
+                "uring-refused",
+                sqpoll = if sqpoll { " --sqpoll" } else { "" },
+                why = e.to_string(),
+                instead = instead
             ))
         })?;
         Ok(ring)
@@ -218,11 +221,11 @@ mod server {
         fn cancel_all(&mut self, tr: &mut Tracer) {
             let targets: Vec<u64> = self.ops.stop().map(|(key, _)| key).collect();
             for target in targets {
-                self.cancel(tr, target, "the run is over: cancel that operation");
+                self.cancel(tr, target, crate::msg!("uring-cancel-run-over"));
             }
         }
 
-        fn cancel(&mut self, tr: &mut Tracer, target: u64, why: &'static str) {
+        fn cancel(&mut self, tr: &mut Tracer, target: u64, why: Msg) {
             let (key, sqe) = self.ring.cancel(tr, target, why);
             self.ops.start(key, Op::Cancel, sqe);
         }
@@ -237,7 +240,7 @@ mod server {
                     Some(Touched::Deliver(slot)) => self.submit_delivery(&mut srv.tr, slot),
                     Some(Touched::Cancel(ops)) => {
                         let targets: Vec<u64> = ops.into_iter().map(|(key, _)| key).collect();
-                        let why = "a member dropped from the room: cancel its operation";
+                        let why = crate::msg!("uring-cancel-dropped");
                         for target in targets {
                             self.cancel(&mut srv.tr, target, why);
                         }
@@ -250,7 +253,7 @@ mod server {
 
         /// A connection whose receive is over: it sends what is left for it, waits under its
         /// chat send still in flight, or closes.
-        fn read_no_more(&mut self, srv: &mut Server, held: Held, note: &str) {
+        fn read_no_more(&mut self, srv: &mut Server, held: Held, note: Msg) {
             let Some(held) = self.ops.rest(held) else {
                 return;
             };
@@ -300,7 +303,8 @@ mod server {
                 };
                 let held = lp.ops.open(conn);
                 if lp.ops.stopping() {
-                    lp.ops.close(&mut srv.tr, held, "the run is over");
+                    lp.ops
+                        .close(&mut srv.tr, held, crate::msg!("models-run-over"));
                     return Ok(());
                 }
                 lp.submit_recv(&mut srv.tr, held);
@@ -318,9 +322,7 @@ mod server {
                 Errno::CONNABORTED => {}
                 Errno::AGAIN => {
                     lp.accept_paused = Some(Instant::now() + Duration::from_millis(20));
-                    srv.tr.info(
-                        "out of descriptors and nobody waiting: the next accept goes in 20 ms, not at once (it would fail at once, for ever)",
-                    );
+                    srv.tr.info(crate::msg!("uring-accept-later"));
                     return Ok(());
                 }
                 Errno::INVAL => {
@@ -347,12 +349,12 @@ mod server {
         mut held: Held,
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
-        let done = "the client is done and everything is echoed";
+        let done = crate::msg!("completion-done");
         match res {
             Ok(n) if n > 0 && held.conn.chat() => {
                 held.conn.received(&mut srv.tr, n as usize);
                 if lp.ops.stopping() {
-                    lp.read_no_more(srv, held, "the run is over");
+                    lp.read_no_more(srv, held, crate::msg!("models-run-over"));
                 } else if held.conn.eof || held.conn.dropped() {
                     // `quit`, or gone from the room: no more reading.
                     lp.read_no_more(srv, held, done);
@@ -369,9 +371,9 @@ mod server {
                 lp.read_no_more(srv, held, done);
             }
             Err(Errno::CANCELED) if lp.ops.stopping() => {
-                lp.read_no_more(srv, held, "the run is over")
+                lp.read_no_more(srv, held, crate::msg!("models-run-over"))
             }
-            Err(_) => lp.read_no_more(srv, held, "the connection failed: drop it"),
+            Err(_) => lp.read_no_more(srv, held, crate::msg!("models-conn-failed")),
         }
         Ok(())
     }
@@ -388,23 +390,27 @@ mod server {
             Ok(n) => {
                 let done = held.conn.mark_sent(n as usize);
                 if lp.ops.stopping() {
-                    lp.ops.close(&mut srv.tr, held, "the run is over");
+                    lp.ops
+                        .close(&mut srv.tr, held, crate::msg!("models-run-over"));
                 } else if held.conn.dropped() {
-                    lp.ops.close(&mut srv.tr, held, "dropped");
+                    lp.ops
+                        .close(&mut srv.tr, held, crate::msg!("completion-dropped"));
                 } else if !done || held.conn.wants_write() {
                     // A short send: the kernel took part; submit the rest.
                     lp.submit_send(&mut srv.tr, held);
                 } else if held.conn.finished() {
-                    let note = "the client is done and everything is echoed";
+                    let note = crate::msg!("completion-done");
                     lp.ops.close(&mut srv.tr, held, note);
                 } else {
                     lp.submit_recv(&mut srv.tr, held);
                 }
             }
-            Err(Errno::CANCELED) => lp.ops.close(&mut srv.tr, held, "the run is over"),
+            Err(Errno::CANCELED) => lp
+                .ops
+                .close(&mut srv.tr, held, crate::msg!("models-run-over")),
             Err(_) => lp
                 .ops
-                .close(&mut srv.tr, held, "the connection failed: drop it"),
+                .close(&mut srv.tr, held, crate::msg!("models-conn-failed")),
         }
         Ok(())
     }
@@ -426,7 +432,7 @@ mod server {
             Err(Errno::CANCELED) => {}
             Err(_) if stopping => {}
             Err(_) => {
-                let why = "the send failed: cancel the receive too, then close";
+                let why = crate::msg!("uring-cancel-send-failed");
                 lp.cancel(&mut srv.tr, parked, why);
             }
         }
@@ -517,9 +523,9 @@ mod multishot {
             Ok(b) => b,
             Err(e) => {
                 ring.close(&mut srv.tr);
-                return Err(crate::models::Refused(format!(
-                    "`uring --multishot` cannot run here: this kernel refuses a provided buffer ring ({}; Linux 5.19 has them). Run `iomodels uring` here instead",
-                    std::io::Error::from(e)
+                return Err(crate::models::Refused(crate::t!(
+                    "uring-multishot-refused",
+                    why = std::io::Error::from(e).to_string()
                 ))
                 .into());
             }
@@ -535,9 +541,7 @@ mod multishot {
             stopping: false,
             cqes: Vec::new(),
         };
-        srv.reserve_spare(
-            "a descriptor in reserve from the start: the multishot accept takes descriptors without asking us, and could take the last one before we could put one aside to refuse a client with at EMFILE",
-        );
+        srv.reserve_spare(&crate::t!("uring-multishot-reserve"));
         lp.arm_accept(srv);
         while !lp.keys.is_empty() || lp.accept_paused.is_some() {
             if srv.stopping() && !lp.stopping {
@@ -576,7 +580,7 @@ mod multishot {
         fn cancel(&mut self, tr: &mut Tracer, target: u64) {
             let (key, sqe) = self
                 .ring
-                .cancel(tr, target, "the run is over: cancel that operation");
+                .cancel(tr, target, crate::msg!("uring-cancel-run-over"));
             self.keys.insert(key, (Key::Cancel, sqe));
         }
 
@@ -661,9 +665,7 @@ mod multishot {
                             self.cancel(&mut srv.tr, key);
                         }
                         self.accept_paused = Some(Instant::now() + Duration::from_millis(20));
-                        srv.tr.info(
-                            "out of descriptors and nobody waiting: the accept is re-armed in 20 ms, not at once (it would fail at once, for ever)",
-                        );
+                        srv.tr.info(crate::msg!("uring-multishot-accept-later"));
                         return Ok(());
                     }
                     Errno::INVAL => {
@@ -811,7 +813,7 @@ mod multishot {
                 && link.conn.dropped()
                 && !std::mem::replace(&mut link.send_cancelled, true)
             {
-                let why = "a member dropped from the room: cancel its send";
+                let why = crate::msg!("uring-cancel-dropped-send");
                 let (cancel, sqe) = self.ring.cancel(tr, key, why);
                 self.keys.insert(cancel, (Key::Cancel, sqe));
             }
@@ -820,9 +822,9 @@ mod multishot {
                 // `quit` ends a chat member's reading with its recv still armed.
                 Armed::Yes(key) if ending || full || link.conn.eof => {
                     let why = if ending {
-                        "the connection is ending: cancel its recv"
+                        crate::msg!("uring-cancel-ending")
                     } else {
-                        "its queue is full: cancel the recv until it drains"
+                        crate::msg!("uring-cancel-full")
                     };
                     let (cancel, sqe) = self.ring.cancel(tr, key, why);
                     self.keys.insert(cancel, (Key::Cancel, sqe));
@@ -846,11 +848,11 @@ mod multishot {
                     self.free += 1;
                 }
                 let note = if link.failed {
-                    "the connection failed: drop it"
+                    crate::msg!("models-conn-failed")
                 } else if done {
-                    "the client is done and everything is echoed"
+                    crate::msg!("completion-done")
                 } else {
-                    "the run is over"
+                    crate::msg!("models-run-over")
                 };
                 link.conn.close(tr, note);
             }
@@ -863,26 +865,31 @@ fn notice(s: &Summary) -> Vec<String> {
     let own_recvs =
         s.calls.get("recvfrom").copied().unwrap_or(0) + s.calls.get("read").copied().unwrap_or(0);
     let per_echo = (s.echoes_ok > 0).then(|| {
-        format!(
-            "{:.2} system calls per echoed message ({} echoes); with --sqpoll the kernel's SQ thread takes the SQEs, and its own CPU is said before the summary",
-            s.syscalls as f64 / s.echoes_ok as f64,
-            s.echoes_ok
+        crate::t!(
+            "uring-notice-per-echo",
+            per = format!("{:.2}", s.syscalls as f64 / s.echoes_ok as f64),
+            echoes = s.echoes_ok.to_string()
         )
     });
     let mut out = vec![
-        format!(
-            "the server made {own_recvs} recv calls of its own: the kernel copied all {} bytes into our buffers and reported {} completions (CQEs) for {} submissions (SQEs)",
-            s.bytes_in_by_kernel, s.cqes, s.sqes
+        crate::t!(
+            "uring-notice-recvs",
+            recvs = own_recvs.to_string(),
+            bytes = s.bytes_in_by_kernel.to_string(),
+            cqes = s.cqes.to_string(),
+            sqes = s.sqes.to_string()
         ),
-        format!(
-            "{} system calls in all, {enters} of them io_uring_enter: {} came back empty after 1 ms (ETIME) so the thread could do other work; the other {} handed over SQEs or returned with completions",
-            s.syscalls,
-            s.timeouts,
-            enters.saturating_sub(s.timeouts)
+        crate::t!(
+            "uring-notice-enters",
+            calls = s.syscalls.to_string(),
+            enters = enters.to_string(),
+            timeouts = s.timeouts.to_string(),
+            other = enters.saturating_sub(s.timeouts).to_string()
         ),
-        format!(
-            "state lives in the program's key → callback table (at most {} keys in flight), not on thread stacks as in `threads`; the one thread did {} units of other work while its requests waited in the kernel (the copy itself runs on this thread, inside io_uring_enter: see --kernel)",
-            s.max_in_flight, s.work
+        crate::t!(
+            "uring-notice-state",
+            keys = s.max_in_flight.to_string(),
+            work = s.work.to_string()
         ),
     ];
     out.extend(per_echo);

@@ -166,14 +166,16 @@ pub struct Unavailable(Errno);
 impl Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let why = match self.0 {
-            Errno::NOSYS => "this kernel has no AIO (ENOSYS: built without CONFIG_AIO)",
-            Errno::AGAIN => {
-                "the system's AIO events are used up (EAGAIN: see /proc/sys/fs/aio-max-nr)"
-            }
-            Errno::PERM => "AIO is not allowed here (EPERM: a seccomp policy?)",
-            _ => "io_setup failed",
+            Errno::NOSYS => crate::t!("aio-setup-nosys"),
+            Errno::AGAIN => crate::t!("aio-setup-eagain"),
+            Errno::PERM => crate::t!("aio-setup-eperm"),
+            _ => crate::t!("aio-setup-failed"),
         };
-        write!(f, "{why}: {}", std::io::Error::from(self.0))
+        f.write_str(&crate::t!(
+            "completion-unavailable",
+            why = why,
+            error = std::io::Error::from(self.0).to_string()
+        ))
     }
 }
 
@@ -201,9 +203,7 @@ impl Aio {
                     libc::syscall(libc::SYS_io_setup, nr as libc::c_uint, &raw mut ctx)
                 })
             },
-            |_: &Result<usize>| {
-                format!("an AIO context (ctx, a handle the kernel writes): it will queue up to {nr} completed events for us")
-            },
+            |_: &Result<usize>| crate::t!("aio-setup", nr = nr.to_string()),
         );
         made.map_err(Unavailable)?;
         Ok(Aio {
@@ -243,7 +243,7 @@ impl Aio {
         fd: &impl AsFd,
         key: Option<u64>,
         events: u32,
-        why: &'static str,
+        why: crate::lang::Msg,
     ) -> Result<(u64, Iocb)> {
         let fd = fd.as_fd().as_raw_fd();
         let key = key.unwrap_or_else(|| self.key());
@@ -350,12 +350,13 @@ impl Aio {
             &r,
             |_, _| (),
             |r: &Result<usize>| match r {
-                Ok(n) => format!(
-                    "{n} event{}: {}",
-                    if *n == 1 { "" } else { "s" },
-                    keys(done)
+                Ok(n) => crate::t!(
+                    "aio-events",
+                    n = n.to_string(),
+                    count = *n,
+                    keys = keys(done)
                 ),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Err(e) => failed(*e),
             },
         );
         r
@@ -378,7 +379,7 @@ impl Aio {
 
     /// An event whose key the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, done: Done) {
-        tr.info(|| format!("an event for unknown key {}", done.key));
+        tr.info(|| crate::t!("aio-unknown-key", key = done.key.to_string()));
     }
 
     /// `io_destroy(ctx)`: cancels what is still in flight (polls) and waits for it, then frees
@@ -390,7 +391,7 @@ impl Aio {
             Call::new("io_destroy", Stage::Teardown).args("ctx"),
             // SAFETY: the context is ours and no other thread uses it.
             || check(unsafe { libc::syscall(libc::SYS_io_destroy, ctx) }),
-            "free the AIO context (the polls still in flight are cancelled)",
+            crate::msg!("aio-destroy"),
         );
     }
 }
@@ -404,7 +405,7 @@ pub fn wake_polls(tr: &mut Tracer, fd: &impl AsFd) {
             .fd(fd.as_fd().as_raw_fd())
             .args("SHUT_RDWR"),
         || rustix::net::shutdown(fd, rustix::net::Shutdown::Both),
-        "to close it: end its polls in flight first (they hold the socket open)",
+        crate::msg!("aio-shutdown"),
     );
 }
 
@@ -417,16 +418,8 @@ pub fn wake_every(tr: &mut Tracer, fd: &impl AsFd) {
     let raw = fd.as_fd().as_raw_fd();
     let secs = WAKE_EVERY.as_secs();
     let options = [
-        (
-            Timeout::Recv,
-            "SO_RCVTIMEO",
-            "nothing can wake a thread asleep inside io_submit: the read gives up after 1 s, so that the stop can reach us",
-        ),
-        (
-            Timeout::Send,
-            "SO_SNDTIMEO",
-            "and the echo's sendto, asleep while a client does not read, gives up after 1 s too",
-        ),
+        (Timeout::Recv, "SO_RCVTIMEO", crate::msg!("aio-rcvtimeo")),
+        (Timeout::Send, "SO_SNDTIMEO", crate::msg!("aio-sndtimeo")),
     ];
     for (timeout, name, why) in options {
         let _ = tr.call(
@@ -456,19 +449,22 @@ impl Display for Size {
 /// The gloss of a read's `io_submit`.
 fn sync_read(r: &Result<usize>, slept: bool) -> String {
     match r {
-        Ok(_) if slept => "the read ran inside io_submit: it slept here until data came (stage ①), the kernel copied it (stage ②), and only then did io_submit return — nobody else was served meanwhile".into(),
-        Ok(_) => "the read ran inside io_submit: data was there already, so it returned at once with the copy done".into(),
+        Ok(_) if slept => crate::t!("aio-read-slept"),
+        Ok(_) => crate::t!("aio-read-at-once"),
         Err(e) => submit_failed(*e),
     }
 }
 
 fn submit_failed(e: Errno) -> String {
     match e {
-        Errno::AGAIN => {
-            "the context is full: no room for another event (io_setup's nr_events)".into()
-        }
-        e => format!("failed: {}", std::io::Error::from(e)),
+        Errno::AGAIN => crate::t!("aio-context-full"),
+        e => failed(e),
     }
+}
+
+/// `failed: …`, a failed call's gloss.
+fn failed(e: Errno) -> String {
+    crate::t!("kqueue-failed", why = std::io::Error::from(e).to_string())
 }
 
 /// `key 2 = 6, key 1 = 1`: the events of a wait as its gloss shows them (at most six).
@@ -486,16 +482,15 @@ fn keys(done: &[Done]) -> String {
 /// The gloss of an event: what the kernel did, and which callback runs (`to`).
 fn reaped(what: What, r: &Result<u32>, read: &[u8], to: &str) -> String {
     let said = match (what, r) {
-        (What::Pread, Ok(0)) => "0 bytes: the client shut down writing (FIN)".to_string(),
-        (What::Pread, Ok(n)) => format!(
-            "{n} bytes, copied into our buffer back inside io_submit: {}",
-            escape(read, 32)
+        (What::Pread, Ok(0)) => crate::t!("echo-eof"),
+        (What::Pread, Ok(n)) => crate::t!(
+            "aio-read-copied",
+            n = n.to_string(),
+            shown = escape(read, 32)
         ),
-        (What::Poll, Ok(mask)) => format!("ready: {}", Mask(*mask)),
-        (What::Pread, Err(Errno::AGAIN)) => {
-            "1 s went by without data (SO_RCVTIMEO): io_submit gave up".to_string()
-        }
-        (_, Err(e)) => format!("failed: {}", std::io::Error::from(*e)),
+        (What::Poll, Ok(mask)) => crate::t!("aio-poll-ready", mask = Mask(*mask).to_string()),
+        (What::Pread, Err(Errno::AGAIN)) => crate::t!("aio-read-timeout"),
+        (_, Err(e)) => failed(*e),
     };
     format!("{said} → {to}")
 }

@@ -93,7 +93,7 @@ pub unsafe fn submit(
     fd: i32,
     buf: *mut u8,
     len: usize,
-    why: &'static str,
+    why: crate::lang::Msg,
 ) -> Result<Aiocb> {
     // SAFETY: aiocb is a plain C struct; all zeroes is its documented initial state
     // (aio_offset 0, aio_reqprio 0, sigev_notify 0 = SIGEV_SIGNAL, set just below).
@@ -129,8 +129,8 @@ pub unsafe fn submit(
         },
         move |r: &Result<()>| match r {
             Ok(()) => why.to_string(),
-            Err(Errno::AGAIN) => "glibc could not queue it (out of resources)".into(),
-            Err(_) => "glibc refused the request".into(),
+            Err(Errno::AGAIN) => crate::t!("posix-aio-submit-again"),
+            Err(_) => crate::t!("posix-aio-submit-refused"),
         },
     )?;
     Ok(cb)
@@ -152,18 +152,15 @@ pub fn suspend(tr: &mut Tracer, list: &[&Aiocb]) -> Result<()> {
             .blocking(true),
         || {
             // SAFETY: every pointer is to a live aiocb borrowed for this call.
-            match unsafe { libc::aio_suspend(ptrs.as_ptr(), n as libc::c_int, std::ptr::null()) }
-            {
+            match unsafe { libc::aio_suspend(ptrs.as_ptr(), n as libc::c_int, std::ptr::null()) } {
                 0 => Ok(()),
                 _ => Err(errno()),
             }
         },
         move |r: &Result<()>| match r {
-            Ok(()) => format!(
-                "slept until a helper thread finished one of the {n} requests (stage ① happened in its read)"
-            ),
-            Err(Errno::INTR) => "a signal interrupted the wait".into(),
-            Err(_) => "the wait failed".into(),
+            Ok(()) => crate::t!("posix-aio-suspended", n = n.to_string()),
+            Err(Errno::INTR) => crate::t!("posix-aio-suspend-intr"),
+            Err(_) => crate::t!("posix-aio-suspend-failed"),
         },
     )
 }
@@ -194,13 +191,10 @@ pub fn error(tr: &mut Tracer, cb: &Aiocb) -> Result<()> {
                 ev.args = "a request in flight".into();
             }
         },
-        |r: &Result<()>| {
-            match r {
-                Ok(()) => "done: its result is ready",
-                Err(Errno::INPROGRESS) => "still in a helper thread's hands",
-                Err(_) => "done, and it failed",
-            }
-            .to_string()
+        |r: &Result<()>| match r {
+            Ok(()) => crate::t!("posix-aio-error-done"),
+            Err(Errno::INPROGRESS) => crate::t!("posix-aio-error-in-progress"),
+            Err(_) => crate::t!("posix-aio-error-failed"),
         },
     )
 }
@@ -214,7 +208,7 @@ pub fn finish(
     tr: &mut Tracer,
     mut cb: Aiocb,
     failed: Option<Errno>,
-    of: &'static str,
+    of: crate::lang::Msg,
 ) -> Result<usize> {
     let op = cb.op;
     tr.call(
@@ -230,12 +224,10 @@ pub fn finish(
             }
         },
         move |r: &Result<usize>| match (op, r) {
-            (Op::Read, Ok(0)) => format!("the helper's read returned 0: {of}"),
-            (Op::Read, Ok(n)) => format!(
-                "a helper thread's read copied {n} bytes into our buffer: done before we looked"
-            ),
-            (Op::Write, Ok(n)) => format!("a helper thread's write sent {n} bytes"),
-            (_, Err(_)) => "the helper's call failed".into(),
+            (Op::Read, Ok(0)) => crate::t!("posix-aio-return-zero", of = of.to_string()),
+            (Op::Read, Ok(n)) => crate::t!("posix-aio-return-read", n = n.to_string()),
+            (Op::Write, Ok(n)) => crate::t!("posix-aio-return-write", n = n.to_string()),
+            (_, Err(_)) => crate::t!("posix-aio-return-failed"),
         },
     )
 }
@@ -259,7 +251,7 @@ pub fn doorbell(tr: &mut Tracer) -> Result<(OwnedFd, OwnedFd)> {
                 ev.args = format!("[{}, {}], O_CLOEXEC", r.as_raw_fd(), w.as_raw_fd());
             }
         },
-        "a doorbell: the accepting thread writes a byte, a helper's read of it ends aio_suspend",
+        crate::msg!("posix-aio-doorbell"),
     );
     ends
 }
@@ -271,7 +263,7 @@ pub fn ring(tr: &mut Tracer, bell: &OwnedFd) -> Result<usize> {
             .fd(bell.as_raw_fd())
             .args("\"\\1\", 1"),
         || rustix::io::write(bell, b"\x01"),
-        "ring the doorbell: a helper's read of it finishes, and aio_suspend returns",
+        crate::msg!("posix-aio-ring"),
     )
 }
 
@@ -279,7 +271,7 @@ pub fn ring(tr: &mut Tracer, bell: &OwnedFd) -> Result<usize> {
 /// sleeps in this connection's `read` (or `write`), which nothing else can end: glibc's
 /// `aio_cancel` cannot cancel a request a helper is running. The shutdown makes that call
 /// return, and the request finish. `why` is the gloss. See shutdown(2), aio_cancel(3).
-pub fn shut(tr: &mut Tracer, fd: &OwnedFd, why: &str) {
+pub fn shut(tr: &mut Tracer, fd: &OwnedFd, why: impl crate::trace::Gloss<()>) {
     let _ = tr.call(
         Call::new("shutdown", Stage::Teardown)
             .fd(fd.as_raw_fd())

@@ -139,16 +139,16 @@ pub struct Unavailable(std::io::Error, bool);
 impl Display for Unavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         let why = match Errno::from_io_error(&self.0) {
-            Some(Errno::PERM | Errno::INVAL) if self.1 => {
-                "this kernel refuses IORING_SETUP_SQPOLL (before Linux 5.13 it needs CAP_SYS_NICE or root; EINVAL: older than 5.1)"
-            }
-            Some(Errno::NOSYS) => "this kernel has no io_uring (ENOSYS)",
-            Some(Errno::PERM) => {
-                "io_uring is disabled here (EPERM: sysctl kernel.io_uring_disabled, or a seccomp policy such as a container's)"
-            }
-            _ => "io_uring_setup failed",
+            Some(Errno::PERM | Errno::INVAL) if self.1 => crate::t!("uring-setup-no-sqpoll"),
+            Some(Errno::NOSYS) => crate::t!("uring-setup-nosys"),
+            Some(Errno::PERM) => crate::t!("uring-setup-disabled"),
+            _ => crate::t!("uring-setup-failed"),
         };
-        write!(f, "{why}: {}", self.0)
+        f.write_str(&crate::t!(
+            "completion-unavailable",
+            why = why,
+            error = self.0.to_string()
+        ))
     }
 }
 
@@ -184,13 +184,13 @@ impl Ring {
             // SAFETY: ATTACH_WQ is not set, so no descriptor in `params` is read.
             || unsafe { io_uring_sys::io_uring_setup(RING_ENTRIES, &mut params) },
             |r: &Result<OwnedFd>| match r {
-                Ok(_) if sqpoll => format!(
-                    "rings of {RING_ENTRIES} entries, and a kernel thread (iou-sqp) that takes SQEs from the ring by itself, asleep after {SQ_IDLE_MS} ms without one (SQPOLL: Linux 5.1; without privilege since 5.13)"
+                Ok(_) if sqpoll => crate::t!(
+                    "uring-setup-sqpoll",
+                    entries = RING_ENTRIES.to_string(),
+                    idle = SQ_IDLE_MS.to_string()
                 ),
-                Ok(_) => format!(
-                    "a submission ring and a completion ring of {RING_ENTRIES} entries, in the kernel's memory"
-                ),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Ok(_) => crate::t!("uring-setup", entries = RING_ENTRIES.to_string()),
+                Err(e) => failed(e),
             },
         );
         let fd = made.map_err(|e| Unavailable(e.into(), sqpoll))?;
@@ -205,7 +205,7 @@ impl Ring {
         let ring = match built {
             Ok(ring) => ring,
             Err(e) => {
-                tr.info(|| format!("the io-uring crate could not map the rings into our memory ({e}); it closed the ring"));
+                tr.info(|| crate::t!("uring-map-failed", why = e.to_string()));
                 return Err(Unavailable(e, sqpoll));
             }
         };
@@ -217,13 +217,7 @@ impl Ring {
                     m.len, m.offset
                 )),
                 Err(None),
-                || {
-                    format!(
-                        "the io-uring crate maps {} into our memory: {}",
-                        m.what,
-                        maps.why(m)
-                    )
-                },
+                || crate::t!("uring-mmap", what = m.what.to_string(), why = maps.why(m)),
             );
         }
         Ok(Ring {
@@ -264,7 +258,7 @@ impl Ring {
                 What::Accept,
                 lfd,
                 ", SOCK_CLOEXEC",
-                "accept the next connection for us, and tell us under this key",
+                crate::msg!("uring-sqe-accept"),
             )
         }
     }
@@ -291,7 +285,7 @@ impl Ring {
                 What::Recv,
                 fd,
                 format_args!(", len={len}, IORING_RECVSEND_POLL_FIRST"),
-                "wait for data and copy it into our buffer: the kernel holds the buffer now",
+                crate::msg!("uring-sqe-recv"),
             )
         }
     }
@@ -322,7 +316,14 @@ impl Ring {
                 What::Send,
                 fd,
                 format_args!(", len={len}, MSG_NOSIGNAL"),
-                |_: &Result<()>| format!("{verb} {len} bytes: {}", escape(data, 32)),
+                |_: &Result<()>| {
+                    let (n, shown) = (len.to_string(), escape(data, 32));
+                    if verb == "deliver" {
+                        crate::t!("uring-sqe-deliver", n = n, shown = shown)
+                    } else {
+                        crate::t!("uring-sqe-echo", n = n, shown = shown)
+                    }
+                },
             )
         };
         if verb == "deliver" {
@@ -346,7 +347,7 @@ impl Ring {
             What::AcceptMulti,
             lfd,
             ", SOCK_CLOEXEC, IORING_ACCEPT_MULTISHOT",
-            "accept every connection that comes, each reported under this one key (multishot accept: Linux 5.19)",
+            crate::msg!("uring-sqe-accept-multi"),
         )
     }
 
@@ -364,7 +365,7 @@ impl Ring {
             What::RecvMulti,
             fd,
             format_args!(", IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT, group={BGID}"),
-            "receive whatever comes, for as long as it comes, into buffers the kernel picks from our ring (multishot recv: Linux 6.0)",
+            crate::msg!("uring-sqe-recv-multi"),
         )
     }
 
@@ -379,7 +380,7 @@ impl Ring {
         let got = tr.call(
             call,
             || rustix::net::getpeername(sock).map(Peer),
-            "who is it? A multishot accept writes no address: the fd came in the CQE below",
+            crate::msg!("uring-getpeername"),
         );
         self.accepted = got.ok().and_then(|p| p.port());
     }
@@ -388,7 +389,7 @@ impl Ring {
     /// with `ECANCELED` (or with its result, if it had finished). `why` is the gloss. Returns
     /// the key.
     #[doc(alias = "io_uring_prep_cancel")]
-    pub fn cancel(&mut self, tr: &mut Tracer, target: u64, why: &'static str) -> (u64, Sqe) {
+    pub fn cancel(&mut self, tr: &mut Tracer, target: u64, why: crate::lang::Msg) -> (u64, Sqe) {
         let sqe = opcode::AsyncCancel::new(target).build();
         self.push_bufferless(
             tr,
@@ -570,7 +571,7 @@ impl Ring {
 
     /// A CQE whose key the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, cqe: Cqe) {
-        tr.info(|| format!("a completion for unknown key {}", cqe.key));
+        tr.info(|| crate::t!("uring-unknown-key", key = cqe.key.to_string()));
     }
 
     /// `close(ring)`: `IoUring`'s drop unmaps the rings' shared memory (`munmap`, the crate's
@@ -586,14 +587,14 @@ impl Ring {
                 tr,
                 Call::new("munmap", Stage::Teardown).args(format_args!("len={}", m.len)),
                 Ok(0),
-                || format!("the io-uring crate unmaps {}", m.what),
+                || crate::t!("uring-munmap", what = m.what.to_string()),
             );
         }
         crate_own(
             tr,
             Call::new("close", Stage::Teardown).fd(fd),
             Ok(0),
-            || "the io-uring crate closes the ring, its memory unmapped".into(),
+            || crate::t!("uring-close"),
         );
     }
 }
@@ -617,7 +618,7 @@ impl Ring {
         let opened = tr.call(
             call,
             || rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()),
-            "the ring's entry in /proc: it names the kernel's SQ thread and the CPU it used",
+            crate::msg!("uring-fdinfo-open"),
         );
         let Ok(file) = opened else { return };
         let mut buf = vec![0u8; 4096];
@@ -628,11 +629,11 @@ impl Ring {
             call,
             || rustix::io::read(&file, &mut buf[..]),
             |r: &Result<usize>| match r {
-                Ok(n) => format!("{n} bytes of the ring's state"),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Ok(n) => crate::t!("uring-fdinfo-read", n = n.to_string()),
+                Err(e) => failed(e),
             },
         );
-        crate::sys::close(tr, file, "done with the ring's /proc entry");
+        crate::sys::close(tr, file, crate::msg!("uring-fdinfo-close"));
         let text = String::from_utf8_lossy(&buf[..got.unwrap_or(0)]).into_owned();
         let field = |name: &str| -> Option<u64> {
             text.lines()
@@ -642,19 +643,22 @@ impl Ring {
         let (tid, total, work) = (field("SqThread"), field("SqTotalTime"), field("SqWorkTime"));
         tr.info_with(
             || match (tid, total) {
-                (Some(tid), Some(total)) => format!(
-                    "the kernel's SQ thread (iou-sqp, tid {tid}) used {:.1} ms of CPU ({:.1} ms of it taking our SQEs), on top of this thread's CPU below: it polled the ring so that we need not enter it",
-                    total as f64 / 1000.0,
-                    work.unwrap_or(0) as f64 / 1000.0
+                (Some(tid), Some(total)) => crate::t!(
+                    "uring-sq-cpu",
+                    tid = tid.to_string(),
+                    total = format!("{:.1}", total as f64 / 1000.0),
+                    work = format!("{:.1}", work.unwrap_or(0) as f64 / 1000.0)
                 ),
-                (Some(tid), None) => format!(
-                    "the kernel's SQ thread is tid {tid}; this kernel does not say its CPU time in fdinfo (SqTotalTime: Linux 6.14): see /proc/self/task/{tid}/schedstat"
-                ),
-                _ => "the ring's fdinfo names no SQ thread".into(),
+                (Some(tid), None) => crate::t!("uring-sq-tid", tid = tid.to_string()),
+                _ => crate::t!("uring-sq-none"),
             },
             |ev| {
                 let mut fields = serde_json::Map::new();
-                for (name, v) in [("sq_thread", tid), ("sq_cpu_us", total), ("sq_work_us", work)] {
+                for (name, v) in [
+                    ("sq_thread", tid),
+                    ("sq_cpu_us", total),
+                    ("sq_work_us", work),
+                ] {
                     if let Some(v) = v {
                         fields.insert(name.into(), v.into());
                     }
@@ -671,7 +675,7 @@ struct Map {
     /// `IORING_OFF_SQ_RING`, `IORING_OFF_CQ_RING` or `IORING_OFF_SQES`.
     offset: &'static str,
     len: usize,
-    what: &'static str,
+    what: crate::lang::Msg,
 }
 
 /// The `mmap`s the io-uring crate makes for a ring (`IoUring::from_fd`, io-uring 0.7), in its
@@ -694,26 +698,26 @@ impl Maps {
         let sqes = Map {
             offset: "IORING_OFF_SQES",
             len: p.sq_entries as usize * 64,
-            what: "the SQE array",
+            what: crate::msg!("uring-map-sqes"),
         };
         let single = p.features.contains(IoringFeatureFlags::SINGLE_MMAP);
         let (sq, cq) = if single {
             let both = Map {
                 offset: "IORING_OFF_SQ_RING",
                 len: sq_len.max(cq_len),
-                what: "the submission and completion rings",
+                what: crate::msg!("uring-map-rings"),
             };
             (both, None)
         } else {
             let sq = Map {
                 offset: "IORING_OFF_SQ_RING",
                 len: sq_len,
-                what: "the submission ring",
+                what: crate::msg!("uring-map-sq"),
             };
             let cq = Map {
                 offset: "IORING_OFF_CQ_RING",
                 len: cq_len,
-                what: "the completion ring",
+                what: crate::msg!("uring-map-cq"),
             };
             (sq, Some(cq))
         };
@@ -739,22 +743,16 @@ impl Maps {
     /// What a mapping holds, for its gloss.
     fn why(&self, m: &Map) -> String {
         match m.offset {
-            "IORING_OFF_SQES" => format!(
-                "{} SQEs of 64 bytes: we write each operation here, the kernel reads it",
-                self.sq_entries
+            "IORING_OFF_SQES" => crate::t!("uring-map-why-sqes", n = self.sq_entries.to_string()),
+            "IORING_OFF_CQ_RING" => {
+                crate::t!("uring-map-why-cq", n = self.cq_entries.to_string())
+            }
+            _ if self.cq.is_none() => crate::t!(
+                "uring-map-why-single",
+                sq = self.sq_entries.to_string(),
+                cq = self.cq_entries.to_string()
             ),
-            "IORING_OFF_CQ_RING" => format!(
-                "the CQ ring's head and tail and its {} CQEs of 16 bytes, which the kernel writes",
-                self.cq_entries
-            ),
-            _ if self.cq.is_none() => format!(
-                "one mapping for both (IORING_FEAT_SINGLE_MMAP): the SQ ring's head, tail and {} indices, and the CQ ring's {} CQEs of 16 bytes",
-                self.sq_entries, self.cq_entries
-            ),
-            _ => format!(
-                "the SQ ring's head, tail and {} indices into the SQE array",
-                self.sq_entries
-            ),
+            _ => crate::t!("uring-map-why-sq", n = self.sq_entries.to_string()),
         }
     }
 }
@@ -787,68 +785,79 @@ fn crate_own(
 /// The gloss of an `io_uring_enter`: what went in, and what is ready to reap.
 fn entered(r: &Result<usize>, ready: usize, woke: bool, sqpoll: bool) -> String {
     match r {
-        Ok(n) if woke => format!(
-            "the kernel's SQ thread had gone to sleep (IORING_SQ_NEED_WAKEUP): woken for {n} SQE{}; {ready} completion{} ready",
-            plural(*n),
-            plural(ready)
+        Ok(n) if woke => crate::t!(
+            "uring-enter-woke",
+            n = n.to_string(),
+            sqes = *n,
+            ready = ready.to_string(),
+            cqes = ready
         ),
-        Ok(_) if sqpoll => format!(
-            "the SQ thread takes the SQEs; we only waited: {ready} completion{} ready",
-            plural(ready)
+        Ok(_) if sqpoll => crate::t!(
+            "uring-enter-sqpoll",
+            ready = ready.to_string(),
+            cqes = ready
         ),
-        Ok(n) => format!(
-            "{n} SQE{} handed to the kernel; {ready} completion{} ready",
-            plural(*n),
-            plural(ready)
+        Ok(n) => crate::t!(
+            "uring-enter",
+            n = n.to_string(),
+            sqes = *n,
+            ready = ready.to_string(),
+            cqes = ready
         ),
-        Err(Errno::TIME) => "no completion within 1 ms: back to other work".into(),
-        Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+        Err(Errno::TIME) => crate::t!("uring-enter-timeout"),
+        Err(e) => failed(e),
     }
 }
 
 /// The gloss of a CQE: what the kernel did for us, and which callback runs.
 fn reaped(sqe: &Sqe, r: &Result<u32>, read: &[u8], cqe: Cqe) -> String {
     let what = sqe.what;
-    let armed = if cqe.more() {
-        "it stays armed (F_MORE)"
-    } else {
-        "its last CQE (no F_MORE)"
+    let armed = || {
+        if cqe.more() {
+            crate::t!("uring-armed-more")
+        } else {
+            crate::t!("uring-armed-last")
+        }
     };
     match (what, r) {
         (What::AcceptMulti, Ok(fd)) => {
-            format!("a connection, already accepted: fd {fd}; {armed} → on_accepted")
+            crate::t!(
+                "uring-cqe-accept-multi",
+                fd = fd.to_string(),
+                armed = armed()
+            )
         }
-        (What::RecvMulti, Ok(0)) => {
-            format!("0 bytes: the client shut down writing (FIN); {armed} → on_received")
-        }
-        (What::RecvMulti, Ok(n)) => format!(
-            "the kernel picked buffer {} and copied {n} bytes into it: {}; {armed} → on_received",
-            cqe.buffer().map_or("?".into(), |b| b.to_string()),
-            escape(read, 32)
+        (What::RecvMulti, Ok(0)) => crate::t!("uring-cqe-fin-multi", armed = armed()),
+        (What::RecvMulti, Ok(n)) => crate::t!(
+            "uring-cqe-recv-multi",
+            buffer = cqe.buffer().map_or("?".into(), |b| b.to_string()),
+            n = n.to_string(),
+            shown = escape(read, 32),
+            armed = armed()
         ),
-        (What::RecvMulti, Err(Errno::NOBUFS)) => {
-            "no provided buffer left (ENOBUFS): this recv is over until buffers come back".into()
-        }
+        (What::RecvMulti, Err(Errno::NOBUFS)) => crate::t!("uring-cqe-nobufs"),
         (What::AcceptMulti | What::RecvMulti, Err(Errno::CANCELED)) => {
-            format!("cancelled at our request; {armed}")
+            crate::t!("uring-cqe-cancelled-multi", armed = armed())
         }
-        (What::Accept, Ok(fd)) => format!("a connection, already accepted: fd {fd} → on_accepted"),
-        (What::Recv, Ok(0)) => "0 bytes: the client shut down writing (FIN) → on_received".into(),
-        (What::Recv, Ok(n)) => format!(
-            "the kernel already copied {n} bytes into our buffer: {} → on_received",
-            escape(read, 32)
+        (What::Accept, Ok(fd)) => crate::t!("uring-cqe-accept", fd = fd.to_string()),
+        (What::Recv, Ok(0)) => crate::t!("uring-cqe-fin"),
+        (What::Recv, Ok(n)) => crate::t!(
+            "uring-cqe-recv",
+            n = n.to_string(),
+            shown = escape(read, 32)
         ),
-        (What::Send, Ok(n)) => format!("the kernel took {n} bytes to send → {}", sqe.then),
-        (What::Cancel, Ok(_)) => "cancelled".into(),
-        (_, Err(Errno::CANCELED)) => "cancelled at our request".into(),
-        (What::Cancel, Err(Errno::NOENT | Errno::ALREADY)) => {
-            "nothing to cancel: it had completed already".into()
-        }
-        (What::Accept | What::AcceptMulti, Err(Errno::INVAL)) => {
-            "the listener was shut down: the run is over".into()
-        }
-        (_, Err(e)) => format!("failed: {}", std::io::Error::from(*e)),
+        (What::Send, Ok(n)) => crate::t!("uring-cqe-send", n = n.to_string(), then = sqe.then),
+        (What::Cancel, Ok(_)) => crate::t!("uring-cqe-cancel"),
+        (_, Err(Errno::CANCELED)) => crate::t!("uring-cqe-cancelled"),
+        (What::Cancel, Err(Errno::NOENT | Errno::ALREADY)) => crate::t!("uring-cqe-too-late"),
+        (What::Accept | What::AcceptMulti, Err(Errno::INVAL)) => crate::t!("uring-cqe-shut"),
+        (_, Err(e)) => failed(e),
     }
+}
+
+/// `failed: …`, a failed call's gloss.
+fn failed(e: &Errno) -> String {
+    crate::t!("kqueue-failed", why = std::io::Error::from(*e).to_string())
 }
 
 /// An optional piece of text, shown only when there (`format_args!` takes it as it is).
@@ -931,10 +940,12 @@ impl Buffers {
                     .map_err(|e| errno(&e))
             },
             |r: &Result<()>| match r {
-                Ok(()) => format!(
-                    "lend the kernel {count} buffers of {size} bytes, in a ring it takes them from (provided buffers: Linux 5.19)"
+                Ok(()) => crate::t!(
+                    "uring-register",
+                    count = count.to_string(),
+                    size = size.to_string()
                 ),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Err(e) => failed(e),
             },
         )?;
         Ok(bufs)
@@ -982,7 +993,7 @@ impl Buffers {
                     .unregister_buf_ring(BGID)
                     .map_err(|e| errno(&e))
             },
-            "the kernel gives the provided buffers back",
+            crate::msg!("uring-unregister"),
         );
     }
 }
@@ -1013,8 +1024,4 @@ fn peer_port(addr: &libc::sockaddr_storage) -> Option<u16> {
         })),
         _ => None,
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
