@@ -166,16 +166,13 @@ impl Merge {
         let dropped = inst.dropped().max(self.lost_lines);
         if dropped > 0 {
             out.lost(dropped);
-            out.show(&self.info(format!(
-                "the kernel dropped {} events (its buffer was full): the kernel lane above is incomplete",
-                thousands(dropped)
-            )));
+            out.show(&self.info(crate::t!("lane-dropped", n = thousands(dropped))));
         }
         if self.not_shown > 0 {
-            out.show(&self.info(format!(
-                "… {} more kernel events not shown (the lane shows at most {} lines; the summary counts them all)",
-                thousands(self.not_shown),
-                thousands(self.cap)
+            out.show(&self.info(crate::t!(
+                "lane-not-shown",
+                n = thousands(self.not_shown),
+                cap = thousands(self.cap)
             )));
         }
     }
@@ -196,7 +193,7 @@ impl Merge {
         let mut buf = std::mem::take(&mut self.carry);
         let start = buf.len();
         if let Err(e) = inst.read(&mut buf, READ_MAX) {
-            out.show(&self.info(format!("reading the kernel's trace failed: {e}")));
+            out.show(&self.info(crate::t!("lane-read-failed", why = e.to_string())));
         }
         self.last_read = Some(Instant::now());
         let complete = buf[start..]
@@ -208,9 +205,7 @@ impl Merge {
         for line in text.lines() {
             if let Some(n) = lost(line) {
                 self.lost_lines += n;
-                out.show(&self.info(format!(
-                    "the kernel lost {n} events here (a CPU's buffer was full): the lane has a gap"
-                )));
+                out.show(&self.info(crate::t!("lane-lost", n = n.to_string())));
                 continue;
             }
             let Some(raw) = parse::line(line, TRACEPOINTS, &inst.formats) else {
@@ -232,7 +227,11 @@ impl Merge {
     fn follow_io_threads(&mut self, inst: &Instance, out: &mut dyn Out) {
         for tid in self.names.take_unfollowed() {
             if let Err(e) = inst.enlist(tid) {
-                out.show(&self.info(format!("cannot follow io_uring's thread {tid}: {e}")));
+                out.show(&self.info(crate::t!(
+                    "lane-cannot-follow",
+                    tid = tid.to_string(),
+                    why = e.to_string()
+                )));
             }
         }
     }
@@ -356,7 +355,7 @@ impl Merge {
                 if ev.count > 1 {
                     ev.span_us = Some(last - ev.t_us);
                 }
-                ev.note = format!("the same again: {}", ev.note);
+                ev.note = crate::t!("lane-same-again", note = &ev.note);
                 self.line(&ev, out);
             }
         }
