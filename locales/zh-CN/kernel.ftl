@@ -32,3 +32,124 @@ lane-read-failed = 读取内核追踪失败：{ $why }
 lane-lost = 内核在这里丢失了 { $n } 个事件（某个 CPU 的缓冲区已满）：内核通道有缺口
 lane-cannot-follow = 无法跟踪 io_uring 的线程 { $tid }：{ $why }
 lane-same-again = 同上：{ $note }
+
+## 内核事件的说明（kernel/attribute.rs）
+
+# 线程，以及事件在哪里运行
+lane-role-named = { $name } 的线程
+lane-role-reader = 客户端 { $client } 的读线程
+lane-role-writer = 客户端 { $client } 的写线程
+lane-role-client = 客户端 { $client } 的线程
+lane-role-harness = 测试框架的线程
+lane-role-crowd = 空闲连接群的辅助进程
+lane-role-printer = 测试框架的打印线程（主线程）
+lane-role-launcher = 测试框架的启动线程
+lane-role-idle = 空闲任务（idle）
+lane-role-other = 另一个任务（{ $comm }）
+lane-on = 在{ $who }上
+lane-on-irq = 在{ $who }上，于 { $irq } 处理程序中
+lane-on-irq-other = 在 { $irq } 处理程序中，当时 CPU 正在运行{ $who }
+lane-inside = （在 { $call } 里）
+
+# 对端
+lane-who-port = 端口 { $port } 上的客户端
+lane-who-idle = 一个空闲客户端
+lane-who-fd = fd { $fd }
+lane-who-unnamed = 一个内核通道无法命名的套接字
+lane-cli = 客户端 { $client }
+lane-arrived-connection = 一个连接
+lane-arrived-fin = { $who } 的 FIN
+lane-arrived-data = { $who } 的数据
+lane-arrived-something = 某些东西
+
+# raw_syscalls
+lane-after-ms = （耗时 { $ms } ms）
+lane-helper-pread = { $whose }执行这个请求的 I/O：先试 pread64，即在文件偏移处读
+lane-helper-read = { $whose }阻塞地读：它在这里睡眠，直到数据到达（阶段 ①），再由内核复制数据（阶段 ②）
+lane-helper-write = { $whose }写回显，一直阻塞到数据进入发送缓冲区
+lane-helper-futex = { $whose }在一个 futex 上等待（等工作，或等锁）
+lane-helper-enters = { $whose }进入 { $call }
+lane-library-enters = { $by } 在{ $whose }上进入 { $call }{ $inside }
+lane-pread-espipe = { $call } 失败{ $took }：ESPIPE，套接字没有文件位置；{ $by } 改用 read
+lane-helper-read-returns = { $call } 返回 { $ret }{ $took }：字节已在程序的缓冲区里，复制发生在{ $whose }上
+lane-helper-write-returns = { $call } 返回 { $ret }{ $took }：回显已在发送缓冲区里
+lane-clone3 = clone3 返回 { $ret }{ $took }：{ $by } 启动了一个辅助线程（tid { $ret }）{ $inside }
+lane-returns = { $call } 返回{ $took }，在{ $whose }上{ $inside }
+
+# sk_data_ready
+lane-ready-connection = 有连接可以 accept 了：握手已在内核中完成，{ $on }
+lane-ready-client = { $cli } 的套接字有数据可读（回显，或服务器的 FIN），{ $on }
+lane-ready-fin = { $who } 的 FIN 到达：读它的套接字将返回 0（流结束）；{ $on }交付
+lane-ready-data = { $who } 的数据{ $sent }已到达内核，{ $on }交付：对它来说，数据准备阶段（①）已经结束
+lane-it-sent = （它发送了 { $n } 字节）
+lane-ready-unnamed = 有东西到达了一个内核通道无法命名的套接字（没看到它的握手），{ $on }
+
+# sock_recv_length
+lane-peek = （只是窥视：字节仍留在队列中）
+lane-which-inferred = （是哪个套接字：由调用的描述符推断）
+lane-client-copied = { $whose }从内核复制出 { $n } 字节回显{ $peek }
+lane-client-eof = { $whose }读到服务器的流结束（0 字节）
+lane-client-nothing = { $whose }读时还没有数据
+lane-copied = 内核把 { $n } 字节从 { $who } 的套接字复制进服务器的缓冲区，{ $on }{ $inside }{ $peek }：阶段 ②，复制到用户空间{ $which }
+lane-eof = 内核发现 { $who } 的流已结束：0 字节可复制，{ $on }{ $inside }{ $which }
+lane-nothing-yet = { $who } 的套接字上还没有可复制的数据（{ $errno }），{ $on }{ $inside }{ $which }
+
+# inet_sock_set_state
+lane-tcp-other = 一个不属于本服务器的套接字的 TCP 状态 { $change }（端口 { $sport } → { $dport }），{ $on }
+lane-tcp-listen = 监听套接字已打开：内核自己应答发往端口 { $port } 的 SYN
+lane-tcp-listener-closed = 监听套接字已关闭：不再接受连接
+lane-tcp-syn-sent = { $cli } 的 connect 发出 SYN，{ $on }
+lane-tcp-connected = { $cli } 的连接已建立（SYN-ACK 已返回）：它的 connect 返回
+lane-tcp-syn-recv = { $who } 的握手到达监听套接字：内核为它创建一个套接字，没有任何进程参与（{ $on }）
+lane-tcp-established = 与 { $who } 的握手已在内核中完成：连接在 accept 队列中等待，直到服务器 accept 它
+lane-tcp-fin-wait1 = { $cli } 关闭写方向：它的 FIN 发出
+lane-tcp-close-wait = { $who } 的 FIN 到达服务器为它开的套接字：在那里读会返回 0（流结束）
+lane-tcp-last-ack = 服务器关闭了为 { $who } 开的套接字：它的 FIN 发出
+lane-tcp-fin-wait2 = 服务器一端确认了 { $cli } 的 FIN
+lane-tcp-time-wait = { $cli } 收到服务器的 FIN：它的套接字进入 TIME_WAIT 等待
+lane-tcp-server-closed = 服务器为 { $who } 开的套接字彻底关闭
+lane-tcp-client-closed = { $cli } 的套接字彻底关闭
+lane-tcp-server-state = 服务器为 { $who } 开的套接字的 TCP 状态：{ $change }
+lane-tcp-client-state = { $cli } 的套接字的 TCP 状态：{ $change }
+
+# 调度器
+lane-wakeup = 内核唤醒{ $wakee }{ $asleep }：它可以再次运行，目标 CPU { $cpu }（唤醒发生{ $waker }）
+lane-asleep-in = （它正睡在 { $call } 里）
+lane-switch-out = { $prev }{ $how }{ $inside }{ $then }
+lane-switch-in-call = （在 { $call } 中）
+lane-switch-then-runs = ；{ $next }运行
+lane-switch-then-cpu = ；CPU 转而运行{ $next }
+lane-switch-in = { $next }在 CPU { $cpu } 上重新运行（接在{ $prev }之后）
+lane-state-preempted = 被抢占（仍可运行）
+lane-state-yields = 让出 CPU（仍可运行）
+lane-state-sleeps = 进入睡眠
+lane-state-uninterruptible = 进入不可中断的睡眠
+lane-state-stopped = 被停止
+lane-state-ends = 结束
+lane-state-idle = 进入空闲
+lane-state-leaves = 离开 CPU
+lane-new-thread = 一个新线程，tid { $tid }
+lane-fork-named = { $whose }，tid { $tid }
+lane-fork = { $parent }启动了{ $named }（clone）：内核通道从它的第一条指令起就跟踪它
+lane-exec = tid { $tid } 变成一个独立的程序（{ $file }）：空闲连接群的辅助进程，同样被跟踪
+
+# 信号
+lane-signal-delivered = 已投递
+lane-signal-ignored = 被忽略
+lane-signal-pending = 已在等待投递：与它合并
+lane-signal-no-memory = 已排队，但没有附带细节（内存不足）
+lane-signal-dropped = 被丢弃（目标已不存在）
+lane-signal-arrived = 内核为{ $whom }发出 { $signal }（{ $result }）：{ $arrived }刚刚在这个线程上到达（推断：来自它之前的 sk_data_ready）
+lane-signal = 内核为{ $whom }发出 { $signal }（{ $result }）
+
+# io_uring
+lane-uring-create = 内核创建 ring：{ $sq } 个提交队列项，{ $cq } 个完成队列项（setup 标志 { $flags }）
+lane-uring-submit = 内核从提交队列取出 SQE { $sqe }，{ $on }{ $inside }
+lane-uring-file-get = 内核为 key { $key } 查找描述符 { $fd }
+lane-uring-poll-arm = { $req } 还没有数据：内核在套接字上挂一个 poll，等它就绪后重试（就绪通知，只是下沉了一层）
+lane-uring-task-add = 套接字对 { $req } 已就绪：内核把重试作为 task work 排给 ring 的线程，{ $on }（DEFER_TASKRUN：它在那个线程下一次 io_uring_enter 时运行）
+lane-uring-work-run = { $whose }运行了 ring 的 { $count } 项 task work{ $inside }：重试的请求（及其复制）在这里运行
+lane-uring-complete = 内核发布 { $req } 的完成事件：结果 { $res }，{ $on }{ $inside }
+lane-uring-cqring-wait = { $whose }等待 { $n } 个完成事件{ $inside }
+lane-uring-async-work = 内核把 { $req } 交给一个 io-wq 工作线程（它无法在不阻塞的情况下完成）
+lane-uring-failed = { $req } 在内核中失败

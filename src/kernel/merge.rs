@@ -8,7 +8,7 @@
 //! precede them: nothing appears more than a few tens of milliseconds late.
 
 use super::Out;
-use super::attribute::{Made, Names};
+use super::attribute::{Made, Names, Note};
 use super::parse::{self, Raw};
 use super::tracefs::Instance;
 use super::tracepoints::TRACEPOINTS;
@@ -74,7 +74,7 @@ const SHOWN_BEFORE_FOLD: u32 = 2;
 
 /// One kind of event in a run: what makes it the same, times shown, and the line of its
 /// repeats so far with the last one's time.
-type Seen = (String, u32, Option<(Event, u64)>);
+type Seen = (String, u32, Option<(Event, Note, u64)>);
 
 /// One thread's open run of kernel repeats: each distinct event shown a few times, then counted.
 #[derive(Default)]
@@ -318,7 +318,7 @@ impl Merge {
             for tid in tids {
                 self.close(tid, out);
             }
-            self.line(&m.ev, out);
+            self.line(m.ev, m.note, out);
             return;
         }
         let t = m.ev.t_us;
@@ -332,15 +332,15 @@ impl Merge {
         };
         if seen.1 < SHOWN_BEFORE_FOLD {
             seen.1 += 1;
-            self.line(&m.ev, out);
+            self.line(m.ev, m.note, out);
             return;
         }
         match &mut seen.2 {
-            Some((ev, last)) => {
+            Some((ev, _, last)) => {
                 ev.count += 1;
                 *last = t;
             }
-            None => seen.2 = Some((m.ev, t)),
+            None => seen.2 = Some((m.ev, m.note, t)),
         }
         run.since.get_or_insert(t);
     }
@@ -351,24 +351,25 @@ impl Merge {
             return;
         };
         for (_, _, rep) in run.seen {
-            if let Some((mut ev, last)) = rep {
+            if let Some((mut ev, note, last)) = rep {
                 if ev.count > 1 {
                     ev.span_us = Some(last - ev.t_us);
                 }
-                ev.note = crate::t!("lane-same-again", note = &ev.note);
-                self.line(&ev, out);
+                let note = move || crate::t!("lane-same-again", note = note());
+                self.line(ev, Box::new(note), out);
             }
         }
     }
 
-    /// Shows a kernel line, or past the cap only counts it.
-    fn line(&mut self, ev: &Event, out: &mut dyn Out) {
+    /// Shows a kernel line, its gloss made only now, or past the cap only counts it.
+    fn line(&mut self, mut ev: Event, note: Note, out: &mut dyn Out) {
         if self.shown < self.cap {
             self.shown += 1;
-            out.show(ev);
+            ev.note = note();
+            out.show(&ev);
         } else {
             self.not_shown += ev.count;
-            out.count(ev);
+            out.count(&ev);
         }
     }
 }
@@ -461,6 +462,7 @@ mod folding {
             subject: 7,
             foldable,
             sig: call.to_string(),
+            note: Box::new(String::new),
         }
     }
 
