@@ -154,3 +154,35 @@ lane-uring-complete = the kernel posts the completion of { $req }: result { $res
 lane-uring-cqring-wait = { $whose } waits for { $n } completion(s){ $inside }
 lane-uring-async-work = the kernel hands { $req } to an io-wq worker thread (it could not finish without blocking)
 lane-uring-failed = { $req } failed in the kernel
+
+## iomodels async (compare/asynchrony.rs)
+
+async-none = no model of figures 6.4 or 6.5 runs here (see `iomodels list`)
+async-head-run = run
+async-head-waited = ① waited (who, in what)
+async-head-copied = ② copied (which thread)
+async-head-calls = calls per echo
+async-head-completions = completions per submission
+async-head-extra = extra threads
+async-waited-in = { $actor } in { $call }
+async-server-running = no server call (the server was running)
+async-woke = ; the data woke { $on } (lane)
+async-copied-inside = { $on }, inside { $call } (lane)
+async-copied-on = { $on } (lane)
+async-itself-inside = { $actor } itself, inside { $call } (inferred: it slept through the send)
+async-itself-in = { $actor } itself, in { $call } (inferred)
+async-by-kernel = the kernel
+async-by-library = a library's thread
+async-told = { $by }; { $actor } told by { $call } (inferred)
+async-failed = failed: { $why }
+async-no-lane = — (--kernel)
+# What the columns mean, under the table.
+async-legend =
+    Each run follows the first client that sends (A in the classroom scenario).
+    ① waited: the server's calls asleep when A sent; with --kernel, also the thread A's data woke.
+    ② copied: the thread the kernel's copy of A's bytes ran on and the call it was inside (the lane's
+      sock_recv_length); without the lane, the line that reported the bytes (inferred).
+    calls per echo: the server's system calls from the first client action to the last, per echoed
+      message, leaving out waits that timed out with nothing; library functions are not system calls.
+    completions per submission: CQEs, AIO events or aio_returns per SQE, io_submit or aio_read/write.
+    extra threads: threads that worked for the server which it never started, as the lane saw them.

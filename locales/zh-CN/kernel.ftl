@@ -153,3 +153,35 @@ lane-uring-complete = 内核发布 { $req } 的完成事件：结果 { $res }，
 lane-uring-cqring-wait = { $whose }等待 { $n } 个完成事件{ $inside }
 lane-uring-async-work = 内核把 { $req } 交给一个 io-wq 工作线程（它无法在不阻塞的情况下完成）
 lane-uring-failed = { $req } 在内核中失败
+
+## iomodels async（compare/asynchrony.rs）
+
+async-none = 这里没有能运行的图 6.4 或图 6.5 的模型（见 `iomodels list`）
+async-head-run = 运行
+async-head-waited = ① 等待（谁，在哪个调用里）
+async-head-copied = ② 复制（哪个线程）
+async-head-calls = 每次回显的调用数
+async-head-completions = 每次提交的完成数
+async-head-extra = 额外线程
+async-waited-in = { $actor } 在 { $call } 里
+async-server-running = 没有服务器调用（服务器正在运行）
+async-woke = ；数据唤醒了 { $on }（内核通道）
+async-copied-inside = { $on }，在 { $call } 里（内核通道）
+async-copied-on = { $on }（内核通道）
+async-itself-inside = { $actor } 自己，在 { $call } 里（推断：它在这次发送期间一直睡着）
+async-itself-in = { $actor } 自己，在 { $call } 里（推断）
+async-by-kernel = 内核
+async-by-library = 某个库的线程
+async-told = { $by }；由 { $call } 告知 { $actor }（推断）
+async-failed = 失败：{ $why }
+async-no-lane = —（需要 --kernel）
+# 表格下面对各列的说明。
+async-legend =
+    每次运行都跟踪第一个发送数据的客户端（classroom 场景中是 A）。
+    ① 等待：A 发送时正在睡眠的服务器调用；加上 --kernel 时，还有被 A 的数据唤醒的线程。
+    ② 复制：内核复制 A 的字节时运行在哪个线程上、当时在哪个调用里（内核通道的
+      sock_recv_length）；没有内核通道时，是报告这些字节的那一行（推断）。
+    每次回显的调用数：从客户端的第一个动作到最后一个，服务器的系统调用数除以回显的消息数，
+      不计超时而一无所获的等待；库函数不是系统调用。
+    每次提交的完成数：每个 SQE、io_submit 或 aio_read/write 对应的 CQE、AIO 事件或 aio_return 数。
+    额外线程：内核通道看到的、为服务器工作但并非由它启动的线程。
