@@ -165,6 +165,7 @@ async-head-calls = calls per echo
 async-head-completions = completions per submission
 async-head-extra = extra threads
 async-waited-in = { $actor } in { $call }
+async-sep = {", "}
 async-server-running = no server call (the server was running)
 async-woke = ; the data woke { $on } (lane)
 async-copied-inside = { $on }, inside { $call } (lane)

@@ -164,6 +164,7 @@ async-head-calls = 每次回显的调用数
 async-head-completions = 每次提交的完成数
 async-head-extra = 额外线程
 async-waited-in = { $actor } 在 { $call } 里
+async-sep = 、
 async-server-running = 没有服务器调用（服务器正在运行）
 async-woke = ；数据唤醒了 { $on }（内核通道）
 async-copied-inside = { $on }，在 { $call } 里（内核通道）

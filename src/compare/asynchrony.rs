@@ -202,7 +202,7 @@ fn waited(c: &Column, lang: Lang) -> String {
     asleep.sort();
     let mut out = match asleep.is_empty() {
         true => say(lang, msg!("async-server-running"), &[]),
-        false => asleep.join(", "),
+        false => asleep.join(&say(lang, msg!("async-sep"), &[])),
     };
     if let Some(r) = lane_read(c, client)
         && r.woken_us.is_some()
