@@ -16,8 +16,8 @@ pub enum Format {
 }
 use crate::lang::{Arg, Lang, Msg};
 use crate::limits::Knobs;
-use crate::msg;
 use crate::models::{MODELS, MODES, Model};
+use crate::msg;
 use crate::trace::{Event, Kind, Stage};
 use anyhow::Result;
 use comfy_table::{Cell, ContentArrangement, Table, presets};
@@ -193,7 +193,10 @@ fn waited(c: &Column, lang: Lang) -> String {
         let who = say(
             lang,
             msg!("async-waited-in"),
-            &[("actor", e.actor.as_ref().into()), ("call", e.named().into())],
+            &[
+                ("actor", e.actor.as_ref().into()),
+                ("call", e.named().into()),
+            ],
         );
         if !asleep.contains(&who) {
             asleep.push(who);
@@ -247,7 +250,10 @@ fn copied(c: &Column, lang: Lang) -> String {
             return say(
                 lang,
                 msg!("async-itself-inside"),
-                &[("actor", e.actor.as_ref().into()), ("call", call.call.into())],
+                &[
+                    ("actor", e.actor.as_ref().into()),
+                    ("call", call.call.into()),
+                ],
             );
         }
         let by = if e.received_by_kernel() {
@@ -258,7 +264,10 @@ fn copied(c: &Column, lang: Lang) -> String {
             return say(
                 lang,
                 msg!("async-itself-in"),
-                &[("actor", e.actor.as_ref().into()), ("call", e.named().into())],
+                &[
+                    ("actor", e.actor.as_ref().into()),
+                    ("call", e.named().into()),
+                ],
             );
         } else {
             continue;

@@ -205,7 +205,9 @@ impl Place {
     fn on(&self) -> String {
         let who = self.ran_on.whose();
         match self.irq {
-            Some(irq) if !self.ran_on.ours() => crate::t!("lane-on-irq-other", irq = irq, who = who),
+            Some(irq) if !self.ran_on.ours() => {
+                crate::t!("lane-on-irq-other", irq = irq, who = who)
+            }
             Some(irq) => crate::t!("lane-on-irq", who = who, irq = irq),
             None => crate::t!("lane-on", who = who),
         }
@@ -836,7 +838,12 @@ impl Names {
                         whose = place.ran_on.whose()
                     ),
                     (true, "write", None) => {
-                        crate::t!("lane-helper-write-returns", call = name, ret = ret, took = took)
+                        crate::t!(
+                            "lane-helper-write-returns",
+                            call = name,
+                            ret = ret,
+                            took = took
+                        )
                     }
                     (false, "clone3", None) => crate::t!(
                         "lane-clone3",
@@ -890,11 +897,7 @@ impl Names {
         if end == Some(End::Client) {
             m.stage = Stage::Client;
         }
-        let sent = conn
-            .client
-            .as_ref()
-            .and_then(|c| self.sent.get(c))
-            .copied();
+        let sent = conn.client.as_ref().and_then(|c| self.sent.get(c)).copied();
         m.note = note(move || {
             let on = place.on();
             match end {
@@ -1058,15 +1061,25 @@ impl Names {
                 (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => {
                     crate::t!("lane-tcp-established", who = who())
                 }
-                (Some(End::Client), _, TCP_FIN_WAIT1) => crate::t!("lane-tcp-fin-wait1", cli = cli()),
+                (Some(End::Client), _, TCP_FIN_WAIT1) => {
+                    crate::t!("lane-tcp-fin-wait1", cli = cli())
+                }
                 (Some(End::Server), _, TCP_CLOSE_WAIT) => {
                     crate::t!("lane-tcp-close-wait", who = who())
                 }
                 (Some(End::Server), _, TCP_LAST_ACK) => crate::t!("lane-tcp-last-ack", who = who()),
-                (Some(End::Client), _, TCP_FIN_WAIT2) => crate::t!("lane-tcp-fin-wait2", cli = cli()),
-                (Some(End::Client), _, TCP_TIME_WAIT) => crate::t!("lane-tcp-time-wait", cli = cli()),
-                (Some(End::Server), _, TCP_CLOSE) => crate::t!("lane-tcp-server-closed", who = who()),
-                (Some(End::Client), _, TCP_CLOSE) => crate::t!("lane-tcp-client-closed", cli = cli()),
+                (Some(End::Client), _, TCP_FIN_WAIT2) => {
+                    crate::t!("lane-tcp-fin-wait2", cli = cli())
+                }
+                (Some(End::Client), _, TCP_TIME_WAIT) => {
+                    crate::t!("lane-tcp-time-wait", cli = cli())
+                }
+                (Some(End::Server), _, TCP_CLOSE) => {
+                    crate::t!("lane-tcp-server-closed", who = who())
+                }
+                (Some(End::Client), _, TCP_CLOSE) => {
+                    crate::t!("lane-tcp-client-closed", cli = cli())
+                }
                 (Some(End::Server), _, _) => {
                     crate::t!("lane-tcp-server-state", who = who(), change = detail)
                 }
