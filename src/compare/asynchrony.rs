@@ -14,8 +14,10 @@ pub enum Format {
     Json,
     Markdown,
 }
+use crate::lang::{Arg, Lang, Msg};
 use crate::limits::Knobs;
 use crate::models::{MODELS, MODES, Model};
+use crate::msg;
 use crate::trace::{Event, Kind, Stage};
 use anyhow::Result;
 use comfy_table::{Cell, ContentArrangement, Table, presets};
@@ -50,6 +52,16 @@ pub struct AsyncRow {
     /// Threads that worked for the server which it never started (glibc's helpers, io_uring's
     /// kernel threads), as the lane saw them; none without the lane.
     pub extra_threads: Option<usize>,
+    /// `stage1_waited` and `stage2_copied` in this run's language, for the table (the JSON
+    /// keeps the English).
+    #[serde(skip)]
+    shown: [String; 2],
+}
+
+/// The message `m` in `lang`: a cell is made in English for the JSON, and in this run's
+/// language for the table.
+fn say(lang: Lang, m: Msg, args: &[(&'static str, Arg)]) -> String {
+    crate::lang::text_in(lang, m.0, args)
 }
 
 /// `iomodels async`: runs every asynchronous configuration this OS has; prints the table.
@@ -60,10 +72,7 @@ pub fn cmd(args: crate::AsyncArgs) -> Result<i32> {
     let (format, width) = (args.format, args.look.width().unwrap_or(100));
     let run = super::scenario_runs(args.scenario, args.kernel, Knobs::default().read_size)?;
     let runs = configurations();
-    anyhow::ensure!(
-        !runs.is_empty(),
-        "no model of figures 6.4 or 6.5 runs here (see `iomodels list`)"
-    );
+    anyhow::ensure!(!runs.is_empty(), crate::t!("async-none"));
     let rows: Vec<AsyncRow> = runs
         .into_iter()
         .map(|(model, flag)| {
@@ -94,7 +103,7 @@ pub fn cmd(args: crate::AsyncArgs) -> Result<i32> {
             let markdown = format == Format::Markdown;
             writeln!(out, "{}", table(&rows, markdown, width, color))?;
             if !markdown {
-                writeln!(out, "\n{}", LEGEND)?;
+                writeln!(out, "\n{}", crate::t!("async-legend"))?;
             }
         }
     }
@@ -105,17 +114,6 @@ pub fn cmd(args: crate::AsyncArgs) -> Result<i32> {
     }
     Ok(if failed.is_empty() { 0 } else { 1 })
 }
-
-/// What the columns mean, under the table.
-const LEGEND: &str = "\
-Each run follows the first client that sends (A in the classroom scenario).
-① waited: the server's calls asleep when A sent; with --kernel, also the thread A's data woke.
-② copied: the thread the kernel's copy of A's bytes ran on and the call it was inside (the lane's
-  sock_recv_length); without the lane, the line that reported the bytes (inferred).
-calls per echo: the server's system calls from the first client action to the last, per echoed
-  message, leaving out waits that timed out with nothing; library functions are not system calls.
-completions per submission: CQEs, AIO events or aio_returns per SQE, io_submit or aio_read/write.
-extra threads: threads that worked for the server which it never started, as the lane saw them.";
 
 /// The models of figures 6.4 and 6.5 this OS has, each alone and in each of its modes.
 fn configurations() -> Vec<(&'static Model, Option<&'static str>)> {
@@ -150,12 +148,18 @@ fn row(c: &Column, flag: Option<&str>) -> AsyncRow {
         .iter()
         .filter(|e| e.kind == Kind::Client && e.call == "echo" && e.ok == Some(true))
         .count();
+    let (stage1_waited, stage2_copied) = (waited(c, Lang::En), copied(c, Lang::En));
+    let shown = match crate::lang::current() {
+        Lang::En => [stage1_waited.clone(), stage2_copied.clone()],
+        lang => [waited(c, lang), copied(c, lang)],
+    };
     AsyncRow {
         run,
         ok: c.error.is_none(),
         error: c.error.clone(),
-        stage1_waited: waited(c),
-        stage2_copied: copied(c),
+        stage1_waited,
+        stage2_copied,
+        shown,
         syscalls_per_echo: calls_in_scenario(&c.events) as f64 / echoes.max(1) as f64,
         completions_per_submission: (submitted > 0).then(|| completed as f64 / submitted as f64),
         extra_threads: c.reads.as_ref().map(|_| extra_threads(&c.events)),
@@ -177,7 +181,7 @@ fn first_send(events: &[Event]) -> Option<(&str, u64)> {
 
 /// Who slept through stage ①: the server's calls spanning the followed send (from the trace),
 /// and with the lane, the thread the data woke.
-fn waited(c: &Column) -> String {
+fn waited(c: &Column, lang: Lang) -> String {
     let Some((client, sent)) = first_send(&c.events) else {
         return "—".into();
     };
@@ -186,35 +190,46 @@ fn waited(c: &Column) -> String {
         if !(e.t_us..=e.t_us + e.dur_us).contains(&sent) {
             continue;
         }
-        let who = format!("{} in {}", e.actor, e.named());
+        let who = say(
+            lang,
+            msg!("async-waited-in"),
+            &[
+                ("actor", e.actor.as_ref().into()),
+                ("call", e.named().into()),
+            ],
+        );
         if !asleep.contains(&who) {
             asleep.push(who);
         }
     }
     asleep.sort();
     let mut out = match asleep.is_empty() {
-        true => "no server call (the server was running)".to_string(),
-        false => asleep.join(", "),
+        true => say(lang, msg!("async-server-running"), &[]),
+        false => asleep.join(&say(lang, msg!("async-sep"), &[])),
     };
     if let Some(r) = lane_read(c, client)
         && r.woken_us.is_some()
     {
-        out.push_str(&format!("; the data woke {} (lane)", r.on));
+        out.push_str(&say(lang, msg!("async-woke"), &[("on", (&r.on).into())]));
     }
     out
 }
 
 /// Who copied the followed client's bytes: the lane's `sock_recv_length`, or, without it, the
 /// server's line that reported them.
-fn copied(c: &Column) -> String {
+fn copied(c: &Column, lang: Lang) -> String {
     let Some((client, sent)) = first_send(&c.events) else {
         return "—".into();
     };
     if let Some(r) = lane_read(c, client) {
         return match r.inside {
-            Some(call) => format!("{}, inside {call} (lane)", r.on),
+            Some(call) => say(
+                lang,
+                msg!("async-copied-inside"),
+                &[("on", (&r.on).into()), ("call", call.into())],
+            ),
             // A kernel thread's own loop (io_uring's SQ thread) is no call of the program's.
-            None => format!("{} (lane)", r.on),
+            None => say(lang, msg!("async-copied-on"), &[("on", (&r.on).into())]),
         };
     }
     let mut peers = known_clients(&c.events);
@@ -232,21 +247,40 @@ fn copied(c: &Column) -> String {
                 .iter()
                 .find(|s| s.tid == e.tid && s.t_us + s.dur_us == end)
         {
-            return format!(
-                "{} itself, inside {} (inferred: it slept through the send)",
-                e.actor, call.call
+            return say(
+                lang,
+                msg!("async-itself-inside"),
+                &[
+                    ("actor", e.actor.as_ref().into()),
+                    ("call", call.call.into()),
+                ],
             );
         }
         let by = if e.received_by_kernel() {
-            "the kernel"
+            msg!("async-by-kernel")
         } else if e.received_by_library() {
-            "a library's thread"
+            msg!("async-by-library")
         } else if matches!(e.stage, Stage::CopyToUser | Stage::DataReadyCopy) {
-            return format!("{} itself, in {} (inferred)", e.actor, e.named());
+            return say(
+                lang,
+                msg!("async-itself-in"),
+                &[
+                    ("actor", e.actor.as_ref().into()),
+                    ("call", e.named().into()),
+                ],
+            );
         } else {
             continue;
         };
-        return format!("{by}; {} told by {} (inferred)", e.actor, e.named());
+        return say(
+            lang,
+            msg!("async-told"),
+            &[
+                ("by", say(lang, by, &[]).into()),
+                ("actor", e.actor.as_ref().into()),
+                ("call", e.named().into()),
+            ],
+        );
     }
     "—".into()
 }
@@ -304,12 +338,12 @@ fn table(rows: &[AsyncRow], markdown: bool, width: usize, color: bool) -> String
     });
     styled(&mut t, color && !markdown);
     let header = [
-        "run",
-        "① waited (who, in what)",
-        "② copied (which thread)",
-        "calls per echo",
-        "completions per submission",
-        "extra threads",
+        crate::t!("async-head-run"),
+        crate::t!("async-head-waited"),
+        crate::t!("async-head-copied"),
+        crate::t!("async-head-calls"),
+        crate::t!("async-head-completions"),
+        crate::t!("async-head-extra"),
     ];
     t.set_header(header.iter().map(|h| match markdown {
         true => Cell::new(h),
@@ -321,16 +355,16 @@ fn table(rows: &[AsyncRow], markdown: bool, width: usize, color: bool) -> String
     }
     for r in rows {
         match &r.error {
-            Some(e) => t.add_row(vec![r.run.clone(), format!("failed: {e}")]),
+            Some(e) => t.add_row(vec![r.run.clone(), crate::t!("async-failed", why = e)]),
             None => t.add_row(vec![
                 r.run.clone(),
-                r.stage1_waited.clone(),
-                r.stage2_copied.clone(),
+                r.shown[0].clone(),
+                r.shown[1].clone(),
                 format!("{:.1}", r.syscalls_per_echo),
                 r.completions_per_submission
                     .map_or("—".into(), |x| format!("{x:.2}")),
                 r.extra_threads
-                    .map_or("— (--kernel)".into(), |n| n.to_string()),
+                    .map_or_else(|| crate::t!("async-no-lane"), |n| n.to_string()),
             ]),
         };
     }

@@ -68,23 +68,24 @@ impl Role {
     }
 
     /// In a sentence: "the server's thread", "client A's reader thread".
+    /// In this run's language: a gloss's, made only when it is shown.
     fn whose(&self) -> String {
         match self {
-            Role::Server(a) if a.as_ref() == "server" => "the server's thread".into(),
-            Role::Server(a) => format!("{a}'s thread"),
+            Role::Server(a) if a.as_ref() == "server" => crate::t!("story-who-server"),
+            Role::Server(a) => crate::t!("lane-role-named", name = a.as_ref()),
             Role::Client { client, name } => match name.rsplit(' ').next() {
-                Some("reader") => format!("client {client}'s reader thread"),
-                Some("writer") => format!("client {client}'s writer thread"),
-                _ => format!("client {client}'s thread"),
+                Some("reader") => crate::t!("lane-role-reader", client = client),
+                Some("writer") => crate::t!("lane-role-writer", client = client),
+                _ => crate::t!("lane-role-client", client = client),
             },
-            Role::Harness(_) => "the harness's thread".into(),
-            Role::Crowd => "the idle crowd's helper process".into(),
-            Role::Library("io_uring") => "io_uring's kernel thread".into(),
-            Role::Library(by) => format!("a helper thread of {by}'s"),
-            Role::Printer => "the harness's printer (the main thread)".into(),
-            Role::Launcher => "the harness's starter thread".into(),
-            Role::Other(comm) if comm.starts_with("swapper") => "the idle task".into(),
-            Role::Other(comm) => format!("another task ({comm})"),
+            Role::Harness(_) => crate::t!("lane-role-harness"),
+            Role::Crowd => crate::t!("lane-role-crowd"),
+            Role::Library("io_uring") => crate::t!("story-who-uring"),
+            Role::Library(by) => crate::t!("story-who-helper", lib = *by),
+            Role::Printer => crate::t!("lane-role-printer"),
+            Role::Launcher => crate::t!("lane-role-launcher"),
+            Role::Other(comm) if comm.starts_with("swapper") => crate::t!("lane-role-idle"),
+            Role::Other(comm) => crate::t!("lane-role-other", comm = comm),
         }
     }
 }
@@ -124,11 +125,99 @@ struct Conn {
     fd: Option<i64>,
     /// `5=B`, `B (not accepted yet)`, `B's socket`, `listener`, `idle :40312`.
     label: String,
-    /// The peer in a sentence: `B`, `an idle client`, `the client on port 40312`, `fd 6`.
-    who: String,
-    /// The client itself in a sentence: `client B`, `an idle client`, ….
-    cli: String,
+    /// The peer, put in a sentence only when a gloss is shown.
+    who: Who,
     guess: bool,
+}
+
+/// The peer of a connection, for a gloss.
+#[derive(Clone, Debug)]
+enum Who {
+    Client(String),
+    /// Under `--serve`, a client no script made.
+    Port(u16),
+    Idle,
+    /// A guess from a call's descriptor.
+    Fd(i64),
+    Unnamed,
+}
+
+impl Who {
+    /// In a sentence: `B`, `an idle client`, `the client on port 40312`, `fd 6`.
+    fn who(&self) -> String {
+        match self {
+            Who::Client(c) => c.clone(),
+            Who::Port(p) => crate::t!("lane-who-port", port = p.to_string()),
+            Who::Idle => crate::t!("lane-who-idle"),
+            Who::Fd(fd) => crate::t!("lane-who-fd", fd = fd.to_string()),
+            Who::Unnamed => crate::t!("lane-who-unnamed"),
+        }
+    }
+
+    /// The client itself in a sentence: `client B`, `an idle client`, ….
+    fn cli(&self) -> String {
+        match self {
+            Who::Client(c) => crate::t!("lane-cli", client = c),
+            w => w.who(),
+        }
+    }
+}
+
+/// What a `sk_data_ready` brought, for the gloss of a signal it raises.
+#[derive(Clone, Debug)]
+enum Arrived {
+    Connection,
+    Fin(Who),
+    Data(Who),
+    Something,
+}
+
+impl Arrived {
+    fn text(&self) -> String {
+        match self {
+            Arrived::Connection => crate::t!("lane-arrived-connection"),
+            Arrived::Fin(w) => crate::t!("lane-arrived-fin", who = w.who()),
+            Arrived::Data(w) => crate::t!("lane-arrived-data", who = w.who()),
+            Arrived::Something => crate::t!("lane-arrived-something"),
+        }
+    }
+}
+
+/// A kernel line's gloss, made only when the line is shown: a repeat that is only counted,
+/// or a line past the lane's cap, never looks its messages up.
+pub type Note = Box<dyn FnOnce() -> String + Send>;
+
+fn note(f: impl FnOnce() -> String + Send + 'static) -> Note {
+    Box::new(f)
+}
+
+/// Where a kernel event ran, kept for its gloss.
+#[derive(Clone)]
+struct Place {
+    ran_on: Role,
+    irq: Option<&'static str>,
+    inside: Option<(&'static str, Option<i64>)>,
+}
+
+impl Place {
+    /// Where it ran, with its preposition: "on client B's thread", "on client B's thread, in
+    /// a softirq handler", "in a hardirq handler while another task (rustc) had the CPU".
+    fn on(&self) -> String {
+        let who = self.ran_on.whose();
+        match self.irq {
+            Some(irq) if !self.ran_on.ours() => {
+                crate::t!("lane-on-irq-other", irq = irq, who = who)
+            }
+            Some(irq) => crate::t!("lane-on-irq", who = who, irq = irq),
+            None => crate::t!("lane-on", who = who),
+        }
+    }
+
+    fn inside_text(&self) -> String {
+        self.inside
+            .map(|(c, fd)| crate::t!("lane-inside", call = call_text(c, fd)))
+            .unwrap_or_default()
+    }
 }
 
 /// One finished call of a thread: (start, end, name, descriptor).
@@ -143,6 +232,8 @@ pub struct Made {
     pub foldable: bool,
     /// What makes two events "the same" for folding.
     pub sig: String,
+    /// Its gloss, for `ev.note` when it is shown.
+    pub note: Note,
 }
 
 /// Everything the lane knows to name kernel events, learnt from both sides of the trace.
@@ -178,7 +269,7 @@ pub struct Names {
     uring: HashMap<u64, (String, Option<i64>)>,
     /// The last `sk_data_ready` per thread (time, client, descriptor, what arrived), for a
     /// signal raised right after it.
-    ready: HashMap<i64, (u64, Option<String>, Option<i64>, String)>,
+    ready: HashMap<i64, (u64, Option<String>, Option<i64>, Arrived)>,
     /// Library functions per thread (start, end, library), and one still running (start,
     /// library): whose are the threads started, and the calls made, inside them.
     library: HashMap<i64, VecDeque<(u64, u64, &'static str)>>,
@@ -532,17 +623,10 @@ impl Names {
         // A port no scripted client connected from: the crowd's, or under --serve a real
         // client's.
         let (who, short) = match &client {
-            Some(c) => (c.clone(), c.clone()),
-            None if self.serve => (
-                format!("the client on port {}", s.port),
-                format!(":{}", s.port),
-            ),
-            None if s.port == 0 => ("an idle client".to_string(), "idle".to_string()),
-            None => ("an idle client".to_string(), format!("idle :{}", s.port)),
-        };
-        let cli = match &client {
-            Some(c) => format!("client {c}"),
-            None => who.clone(),
+            Some(c) => (Who::Client(c.clone()), c.clone()),
+            None if self.serve => (Who::Port(s.port), format!(":{}", s.port)),
+            None if s.port == 0 => (Who::Idle, "idle".to_string()),
+            None => (Who::Idle, format!("idle :{}", s.port)),
         };
         let label = match (s.end, &client, fd) {
             (End::Listener, _, _) => "listener".to_string(),
@@ -557,7 +641,6 @@ impl Names {
             fd,
             label,
             who,
-            cli,
             guess: false,
         })
     }
@@ -578,12 +661,11 @@ impl Names {
             Some(fd) => {
                 let client = self.peers.client(fd, t_us).map(str::to_string);
                 let (label, who) = match &client {
-                    Some(c) => (format!("{fd}={c}?"), c.clone()),
-                    None => (format!("{fd}?"), format!("fd {fd}")),
+                    Some(c) => (format!("{fd}={c}?"), Who::Client(c.clone())),
+                    None => (format!("{fd}?"), Who::Fd(fd)),
                 };
                 Conn {
                     end: Some(End::Server),
-                    cli: who.clone(),
                     who,
                     client,
                     fd: Some(fd),
@@ -596,8 +678,7 @@ impl Names {
                 client: None,
                 fd: None,
                 label: format!("sk {sk:#x}"),
-                who: "a socket the lane cannot name".into(),
-                cli: "a socket the lane cannot name".into(),
+                who: Who::Unnamed,
                 guess: false,
             },
         }
@@ -714,44 +795,72 @@ impl Names {
             (false, _, Some(("aio_suspend", _))) => Stage::DataReady,
             _ => Stage::Setup,
         };
-        let whose = ran_on.whose();
-        let took = began.map_or(String::new(), |b| {
-            format!(" after {:.3} ms", t_us.saturating_sub(b) as f64 / 1e3)
-        });
+        let place = m.place();
+        let took = move || {
+            began.map_or(String::new(), |b| {
+                let ms = format!("{:.3}", t_us.saturating_sub(b) as f64 / 1e3);
+                crate::t!("lane-after-ms", ms = ms)
+            })
+        };
         m.note = if enter {
-            match (helper, name) {
-                (true, "pread64") => format!(
-                    "{whose} makes the request's I/O: pread64 first, a read at a file offset"
-                ),
-                (true, "read") => format!(
-                    "{whose} reads, blocking: it sleeps here until data arrives (stage ①), and the kernel copies it (stage ②)"
-                ),
-                (true, "write") => {
-                    format!("{whose} writes the echo, blocking until it is in the send buffer")
+            note(move || {
+                let whose = place.ran_on.whose();
+                match (helper, name) {
+                    (true, "pread64") => crate::t!("lane-helper-pread", whose = whose),
+                    (true, "read") => crate::t!("lane-helper-read", whose = whose),
+                    (true, "write") => crate::t!("lane-helper-write", whose = whose),
+                    (true, "futex") => crate::t!("lane-helper-futex", whose = whose),
+                    (true, _) => crate::t!("lane-helper-enters", whose = whose, call = name),
+                    (false, _) => crate::t!(
+                        "lane-library-enters",
+                        by = by,
+                        call = name,
+                        whose = whose,
+                        inside = place.inside_text()
+                    ),
                 }
-                (true, "futex") => format!("{whose} waits on a futex (for work, or a lock)"),
-                (true, _) => format!("{whose} enters {name}"),
-                (false, _) => format!("{by} enters {name} on {whose}{}", m.inside_text()),
-            }
+            })
         } else {
             let r = raw.int("ret").unwrap_or(0);
             m.result(r);
-            match (helper, name, m.errno) {
-                (true, "pread64", Some("ESPIPE")) => format!(
-                    "{name} fails{took}: ESPIPE, a socket has no file position; {by} falls back to read"
-                ),
-                (true, "read", None) => format!(
-                    "{name} returns {r}{took}: the bytes are in the program's buffer, copied on {whose}"
-                ),
-                (true, "write", None) => {
-                    format!("{name} returns {r}{took}: the echo is in the send buffer")
+            let errno = m.errno;
+            note(move || {
+                let (took, ret) = (took(), r.to_string());
+                match (helper, name, errno) {
+                    (true, "pread64", Some("ESPIPE")) => {
+                        crate::t!("lane-pread-espipe", call = name, took = took, by = by)
+                    }
+                    (true, "read", None) => crate::t!(
+                        "lane-helper-read-returns",
+                        call = name,
+                        ret = ret,
+                        took = took,
+                        whose = place.ran_on.whose()
+                    ),
+                    (true, "write", None) => {
+                        crate::t!(
+                            "lane-helper-write-returns",
+                            call = name,
+                            ret = ret,
+                            took = took
+                        )
+                    }
+                    (false, "clone3", None) => crate::t!(
+                        "lane-clone3",
+                        ret = ret,
+                        took = took,
+                        by = by,
+                        inside = place.inside_text()
+                    ),
+                    _ => crate::t!(
+                        "lane-returns",
+                        call = name,
+                        took = took,
+                        whose = place.ran_on.whose(),
+                        inside = place.inside_text()
+                    ),
                 }
-                (false, "clone3", None) => format!(
-                    "clone3 returns {r}{took}: {by} started a helper thread (tid {r}){}",
-                    m.inside_text()
-                ),
-                _ => format!("{name} returns{took} on {whose}{}", m.inside_text()),
-            }
+            })
         };
         Some(m.made())
     }
@@ -774,45 +883,42 @@ impl Names {
     fn sk_data_ready(&mut self, raw: &Raw, m: &mut Line) {
         let sk = raw.uint("skaddr").unwrap_or(0);
         let conn = self.conn_or_guess(sk, None, m.t_us);
-        let on = m.ran_on_text();
+        let place = m.place();
         let state = self.sockets.get(&sk).map(|s| s.state);
-        let who = &conn.who;
+        let who = conn.who.clone();
         let arrived = match (conn.end, state) {
-            (Some(End::Listener), _) => "a connection".to_string(),
-            (Some(End::Server), Some(TCP_CLOSE_WAIT)) => format!("{who}'s FIN"),
-            (Some(End::Server), _) => format!("data for {who}"),
-            _ => "something".to_string(),
+            (Some(End::Listener), _) => Arrived::Connection,
+            (Some(End::Server), Some(TCP_CLOSE_WAIT)) => Arrived::Fin(who.clone()),
+            (Some(End::Server), _) => Arrived::Data(who.clone()),
+            _ => Arrived::Something,
         };
         m.stage = Stage::DataReady;
-        m.note = match conn.end {
-            Some(End::Listener) => format!(
-                "a connection is ready to accept: the handshake finished in the kernel, {on}"
-            ),
-            Some(End::Client) => {
-                m.stage = Stage::Client;
-                format!(
-                    "something to read arrived at {}'s socket (the echo, or the server's FIN), {on}",
-                    conn.cli
-                )
+        let end = conn.end;
+        if end == Some(End::Client) {
+            m.stage = Stage::Client;
+        }
+        let sent = conn.client.as_ref().and_then(|c| self.sent.get(c)).copied();
+        m.note = note(move || {
+            let on = place.on();
+            match end {
+                Some(End::Listener) => crate::t!("lane-ready-connection", on = on),
+                Some(End::Client) => {
+                    crate::t!("lane-ready-client", cli = who.cli(), on = on)
+                }
+                Some(End::Server) if state == Some(TCP_CLOSE_WAIT) => {
+                    crate::t!("lane-ready-fin", who = who.who(), on = on)
+                }
+                Some(End::Server) => crate::t!(
+                    "lane-ready-data",
+                    who = who.who(),
+                    sent = sent
+                        .map(|b| crate::t!("lane-it-sent", n = b.to_string()))
+                        .unwrap_or_default(),
+                    on = on
+                ),
+                None => crate::t!("lane-ready-unnamed", on = on),
             }
-            Some(End::Server) if state == Some(TCP_CLOSE_WAIT) => format!(
-                "{who}'s FIN arrived: a read of its socket will return 0 (end of stream); delivered {on}"
-            ),
-            Some(End::Server) => {
-                let sent = conn
-                    .client
-                    .as_ref()
-                    .and_then(|c| self.sent.get(c))
-                    .map(|b| format!(" (it sent {b} bytes)"))
-                    .unwrap_or_default();
-                format!(
-                    "data for {who}{sent} arrived in the kernel, delivered {on}: stage ① is over for it"
-                )
-            }
-            None => format!(
-                "something arrived on a socket the lane cannot name (it never saw its handshake), {on}"
-            ),
-        };
+        });
         self.ready
             .insert(raw.tid, (m.t_us, conn.client.clone(), conn.fd, arrived));
         m.conn(conn);
@@ -823,47 +929,67 @@ impl Names {
         let ret = raw.int("ret").unwrap_or(0);
         let flags = raw.int("flags").unwrap_or(0);
         let conn = self.conn_or_guess(sk, m.inside, m.t_us);
-        let inside = m.inside_text();
-        let on = m.ran_on_text();
-        let who_on = m.ran_on.whose();
-        let peek = if flags & libc::MSG_PEEK as i64 != 0 {
-            " (a peek: the bytes stay queued)"
-        } else {
-            ""
-        };
+        let place = m.place();
+        let peeked = flags & libc::MSG_PEEK as i64 != 0;
         m.result(ret);
         m.sig_detail = format!("{} {ret}", conn.label);
         m.foldable = ret < 0;
         let client_side = conn.end == Some(End::Client);
-        let who = &conn.who;
-        let which = if conn.guess {
-            " (which socket: inferred from the call's descriptor)"
-        } else {
-            ""
-        };
+        let who = conn.who.clone();
+        let guess = conn.guess;
         m.stage = match (client_side, ret) {
             (true, _) => Stage::Client,
             (false, r) if r > 0 => Stage::CopyToUser,
             (false, 0) => Stage::Teardown,
             _ => Stage::DataReady,
         };
-        m.note = match (client_side, ret) {
-            (true, r) if r > 0 => {
-                format!("{who_on} copied {r} bytes of its echo out of the kernel{peek}")
+        let errno = m.errno;
+        m.note = note(move || {
+            let peek = if peeked {
+                crate::t!("lane-peek")
+            } else {
+                String::new()
+            };
+            let which = if guess {
+                crate::t!("lane-which-inferred")
+            } else {
+                String::new()
+            };
+            let n = ret.to_string();
+            let who_on = || place.ran_on.whose();
+            let (on, inside) = (|| place.on(), || place.inside_text());
+            match (client_side, ret) {
+                (true, r) if r > 0 => {
+                    crate::t!("lane-client-copied", whose = who_on(), n = n, peek = peek)
+                }
+                (true, 0) => crate::t!("lane-client-eof", whose = who_on()),
+                (true, _) => crate::t!("lane-client-nothing", whose = who_on()),
+                (false, r) if r > 0 => crate::t!(
+                    "lane-copied",
+                    n = n,
+                    who = who.who(),
+                    on = on(),
+                    inside = inside(),
+                    peek = peek,
+                    which = which
+                ),
+                (false, 0) => crate::t!(
+                    "lane-eof",
+                    who = who.who(),
+                    on = on(),
+                    inside = inside(),
+                    which = which
+                ),
+                (false, _) => crate::t!(
+                    "lane-nothing-yet",
+                    who = who.who(),
+                    errno = errno.unwrap_or("error"),
+                    on = on(),
+                    inside = inside(),
+                    which = which
+                ),
             }
-            (true, 0) => format!("{who_on} read the server's end of stream (0 bytes)"),
-            (true, _) => format!("{who_on}'s read found nothing yet"),
-            (false, r) if r > 0 => format!(
-                "the kernel copied {r} bytes from {who}'s socket into the server's buffer, {on}{inside}{peek}: stage ②{which}"
-            ),
-            (false, 0) => format!(
-                "the kernel found the end of {who}'s stream: 0 bytes to copy, {on}{inside}{which}"
-            ),
-            (false, _) => format!(
-                "nothing to copy from {who}'s socket yet ({}), {on}{inside}{which}",
-                m.errno.unwrap_or("error")
-            ),
-        };
+        });
         m.conn(conn);
     }
 
@@ -899,8 +1025,9 @@ impl Names {
         m.sig_detail = change.clone();
         m.coarse = change.clone();
         m.detail = change;
-        let on = m.ran_on_text();
-        let (who, cli) = (conn.who.clone(), conn.cli.clone());
+        let place = m.place();
+        let peer = conn.who.clone();
+        let detail = m.detail.clone();
         m.stage = if matches!(
             new,
             TCP_SYN_SENT | TCP_SYN_RECV | TCP_ESTABLISHED | TCP_LISTEN
@@ -909,70 +1036,79 @@ impl Names {
         } else {
             Stage::Teardown
         };
-        m.note = match (end, old, new) {
-            (None, _, _) => format!(
-                "TCP state {} of a socket that is not this server's (ports {sport} → {dport}), {on}",
-                m.detail
-            ),
-            (Some(End::Listener), _, TCP_LISTEN) => format!(
-                "the listening socket is open: the kernel answers SYNs to port {sport} by itself"
-            ),
-            (Some(End::Listener), _, TCP_CLOSE) => {
-                "the listener is closed: no more connections".into()
+        m.note = note(move || {
+            let (who, cli, on) = (|| peer.who(), || peer.cli(), || place.on());
+            let (sport, dport) = (sport.to_string(), dport.to_string());
+            match (end, old, new) {
+                (None, _, _) => crate::t!(
+                    "lane-tcp-other",
+                    change = detail,
+                    sport = sport,
+                    dport = dport,
+                    on = on()
+                ),
+                (Some(End::Listener), _, TCP_LISTEN) => crate::t!("lane-tcp-listen", port = sport),
+                (Some(End::Listener), _, TCP_CLOSE) => crate::t!("lane-tcp-listener-closed"),
+                (Some(End::Client), _, TCP_SYN_SENT) => {
+                    crate::t!("lane-tcp-syn-sent", cli = cli(), on = on())
+                }
+                (Some(End::Client), TCP_SYN_SENT, TCP_ESTABLISHED) => {
+                    crate::t!("lane-tcp-connected", cli = cli())
+                }
+                (Some(End::Server), _, TCP_SYN_RECV) => {
+                    crate::t!("lane-tcp-syn-recv", who = who(), on = on())
+                }
+                (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => {
+                    crate::t!("lane-tcp-established", who = who())
+                }
+                (Some(End::Client), _, TCP_FIN_WAIT1) => {
+                    crate::t!("lane-tcp-fin-wait1", cli = cli())
+                }
+                (Some(End::Server), _, TCP_CLOSE_WAIT) => {
+                    crate::t!("lane-tcp-close-wait", who = who())
+                }
+                (Some(End::Server), _, TCP_LAST_ACK) => crate::t!("lane-tcp-last-ack", who = who()),
+                (Some(End::Client), _, TCP_FIN_WAIT2) => {
+                    crate::t!("lane-tcp-fin-wait2", cli = cli())
+                }
+                (Some(End::Client), _, TCP_TIME_WAIT) => {
+                    crate::t!("lane-tcp-time-wait", cli = cli())
+                }
+                (Some(End::Server), _, TCP_CLOSE) => {
+                    crate::t!("lane-tcp-server-closed", who = who())
+                }
+                (Some(End::Client), _, TCP_CLOSE) => {
+                    crate::t!("lane-tcp-client-closed", cli = cli())
+                }
+                (Some(End::Server), _, _) => {
+                    crate::t!("lane-tcp-server-state", who = who(), change = detail)
+                }
+                (Some(_), _, _) => crate::t!("lane-tcp-client-state", cli = cli(), change = detail),
             }
-            (Some(End::Client), _, TCP_SYN_SENT) => format!("{cli}'s connect sends a SYN, {on}"),
-            (Some(End::Client), TCP_SYN_SENT, TCP_ESTABLISHED) => format!(
-                "{cli}'s connection is established (the SYN-ACK came back): its connect returns"
-            ),
-            (Some(End::Server), _, TCP_SYN_RECV) => format!(
-                "{who}'s handshake reached the listener: the kernel makes a socket for it, no process involved ({on})"
-            ),
-            (Some(End::Server), TCP_SYN_RECV, TCP_ESTABLISHED) => format!(
-                "the handshake with {who} is complete in the kernel: it waits in the accept queue until the server accepts"
-            ),
-            (Some(End::Client), _, TCP_FIN_WAIT1) => {
-                format!("{cli} shuts down writing: its FIN goes out")
-            }
-            (Some(End::Server), _, TCP_CLOSE_WAIT) => format!(
-                "{who}'s FIN reached the server's socket for it: a read there returns 0 (end of stream)"
-            ),
-            (Some(End::Server), _, TCP_LAST_ACK) => {
-                format!("the server closed its socket for {who}: its FIN goes out")
-            }
-            (Some(End::Client), _, TCP_FIN_WAIT2) => {
-                format!("the server's side acknowledged {cli}'s FIN")
-            }
-            (Some(End::Client), _, TCP_TIME_WAIT) => {
-                format!("{cli} got the server's FIN: its socket waits out TIME_WAIT")
-            }
-            (Some(End::Server), _, TCP_CLOSE) => {
-                format!("the server's socket for {who} is closed for good")
-            }
-            (Some(End::Client), _, TCP_CLOSE) => format!("{cli}'s socket is closed for good"),
-            (Some(End::Server), _, _) => {
-                format!("TCP state of the server's socket for {who}: {}", m.detail)
-            }
-            (Some(_), _, _) => format!("TCP state of {cli}'s socket: {}", m.detail),
-        };
+        });
         m.conn(conn);
     }
 
     fn sched_wakeup(&mut self, raw: &Raw, m: &mut Line) {
-        let waker = m.ran_on_text();
-        let wakee = m.subject_role.whose();
-        let inside = self
-            .inside(m.subject, m.t_us)
-            .map(|(c, fd)| call_text(c, fd))
-            .map(|c| format!(", asleep in {c}"))
-            .unwrap_or_default();
+        let place = m.place();
+        let wakee = m.subject_role.clone();
+        let asleep = self.inside(m.subject, m.t_us);
         m.detail = format!("wakes {}", m.subject_role.short());
         m.sig_detail = format!("{} by {}", m.subject_role.short(), sig_name(&m.ran_on));
         m.foldable = true;
         m.stage = self.stage_of(m.subject, m.t_us, &m.subject_role);
-        m.note = format!(
-            "the kernel wakes {wakee}{inside}: it may run again, on CPU {} (the wake-up ran {waker})",
-            raw.int("target_cpu").unwrap_or(-1)
-        );
+        let cpu = raw.int("target_cpu").unwrap_or(-1);
+        m.note = note(move || {
+            crate::t!(
+                "lane-wakeup",
+                wakee = wakee.whose(),
+                asleep = asleep
+                    .map(|(c, fd)| crate::t!("lane-asleep-in", call = call_text(c, fd)))
+                    .unwrap_or_default(),
+                cpu = cpu.to_string(),
+                waker = place.on()
+            )
+        });
     }
 
     fn sched_switch(&mut self, raw: &Raw, m: &mut Line) {
@@ -984,29 +1120,38 @@ impl Names {
         m.detail = format!("{} ({letter}) → {}", prev_role.short(), next_role.short());
         m.coarse = letter.to_string();
         m.foldable = true;
-        let inside = |s: &Names, tid: i64| {
-            s.inside(tid, m.t_us)
-                .map(|(c, fd)| format!(" in {}", call_text(c, fd)))
-                .unwrap_or_default()
-        };
         if prev_role.ours() {
             m.sig_detail = format!("{letter} {}", sig_name(&next_role));
             m.stage = self.stage_of(prev, m.t_us, &prev_role);
-            let then = if next_role.ours() {
-                format!("; {} runs", next_role.whose())
-            } else {
-                format!("; the CPU runs {}", next_role.whose())
-            };
-            m.note = format!("{} {how}{}{then}", prev_role.whose(), inside(self, prev));
+            let inside = self.inside(prev, m.t_us);
+            m.note = note(move || {
+                let next = next_role.whose();
+                crate::t!(
+                    "lane-switch-out",
+                    prev = prev_role.whose(),
+                    how = how.to_string(),
+                    inside = inside
+                        .map(|(c, fd)| crate::t!("lane-switch-in-call", call = call_text(c, fd)))
+                        .unwrap_or_default(),
+                    then = if next_role.ours() {
+                        crate::t!("lane-switch-then-runs", next = next)
+                    } else {
+                        crate::t!("lane-switch-then-cpu", next = next)
+                    }
+                )
+            });
         } else {
             m.sig_detail = format!("in after {}", sig_name(&prev_role));
             m.stage = self.stage_of(next, m.t_us, &next_role);
-            m.note = format!(
-                "{} runs again on CPU {} (after {})",
-                next_role.whose(),
-                raw.cpu,
-                prev_role.whose()
-            );
+            let cpu = raw.cpu;
+            m.note = note(move || {
+                crate::t!(
+                    "lane-switch-in",
+                    next = next_role.whose(),
+                    cpu = cpu.to_string(),
+                    prev = prev_role.whose()
+                )
+            });
         }
     }
 
@@ -1015,24 +1160,27 @@ impl Names {
         m.detail = format!("tid {child}");
         m.stage = Stage::Setup;
         // Named as it is known by now (a new thread takes its own name once it runs).
-        let named = match self.role(child) {
-            Role::Harness(_) => format!("a new thread, tid {child}"),
-            r => format!("{}, tid {child}", r.whose().replacen("the ", "", 1)),
-        };
-        m.note = format!(
-            "{} starts {named} (clone): the lane follows it from its first instruction",
-            m.ran_on.whose()
-        );
+        let role = self.role(child);
+        let parent = m.ran_on.clone();
+        m.note = note(move || {
+            let tid = child.to_string();
+            let named = match role {
+                Role::Harness(_) => crate::t!("lane-new-thread", tid = tid),
+                r => crate::t!(
+                    "lane-fork-named",
+                    whose = r.whose().replacen("the ", "", 1),
+                    tid = tid
+                ),
+            };
+            crate::t!("lane-fork", parent = parent.whose(), named = named)
+        });
     }
 
     fn sched_process_exec(&mut self, raw: &Raw, m: &mut Line) {
         m.detail = raw.text("filename").unwrap_or("").to_string();
         m.stage = Stage::Setup;
-        m.note = format!(
-            "tid {} becomes a program of its own ({}): the idle crowd's helper process, followed too",
-            raw.int("pid").unwrap_or(0),
-            m.detail
-        );
+        let (pid, file) = (raw.int("pid").unwrap_or(0), m.detail.clone());
+        m.note = note(move || crate::t!("lane-exec", tid = pid.to_string(), file = file));
     }
 
     fn signal_generate(&mut self, raw: &Raw, m: &mut Line) {
@@ -1040,13 +1188,12 @@ impl Names {
         let target = raw.int("pid").unwrap_or(0);
         let to_role = self.role(target);
         let to = to_role.short();
-        let whom = to_role.whose();
         let result = match raw.int("result").unwrap_or(0) {
-            0 => "delivered",
-            1 => "ignored",
-            2 => "already pending: merged with it",
-            3 => "queued without its details (no memory)",
-            _ => "dropped (the target is gone)",
+            0 => crate::msg!("lane-signal-delivered"),
+            1 => crate::msg!("lane-signal-ignored"),
+            2 => crate::msg!("lane-signal-pending"),
+            3 => crate::msg!("lane-signal-no-memory"),
+            _ => crate::msg!("lane-signal-dropped"),
         };
         m.detail = format!("{} → {to}", signal_name(sig));
         m.sig_detail = m.detail.clone();
@@ -1056,21 +1203,25 @@ impl Names {
             .get(&raw.tid)
             .filter(|(t, _, _, _)| m.t_us.saturating_sub(*t) <= 50)
             .cloned();
-        m.note = match just {
-            Some((_, client, fd, arrived)) => {
-                m.guess = true;
-                m.client = client;
-                m.fd = fd;
-                format!(
-                    "the kernel raises {} for {whom} ({result}): {arrived} just arrived on this thread (inferred: the sk_data_ready before it)",
-                    signal_name(sig)
-                )
+        let arrived = just.map(|(_, client, fd, arrived)| {
+            m.guess = true;
+            m.client = client;
+            m.fd = fd;
+            arrived
+        });
+        m.note = note(move || {
+            let (signal, whom, result) = (signal_name(sig), to_role.whose(), result.to_string());
+            match arrived {
+                Some(a) => crate::t!(
+                    "lane-signal-arrived",
+                    signal = signal,
+                    whom = whom,
+                    result = result,
+                    arrived = a.text()
+                ),
+                None => crate::t!("lane-signal", signal = signal, whom = whom, result = result),
             }
-            None => format!(
-                "the kernel raises {} for {whom} ({result})",
-                signal_name(sig)
-            ),
-        };
+        });
     }
 
     fn io_uring(&mut self, raw: &Raw, m: &mut Line) {
@@ -1082,9 +1233,7 @@ impl Names {
             .or_else(|| key.and_then(|k| self.uring.get(&k)).map(|(o, _)| o.clone()));
         let fd = key.and_then(|k| self.uring.get(&k)).and_then(|(_, fd)| *fd);
         let at = m.t_us;
-        let on = m.ran_on_text();
-        let who_on = m.ran_on.whose();
-        let inside = m.inside_text();
+        let place = m.place();
         let target = |s: &Names| match (key, &op, fd) {
             (Some(k), Some(op), Some(fd)) => {
                 let c = s
@@ -1106,15 +1255,19 @@ impl Names {
             raw.int("res").unwrap_or(0)
         );
         m.stage = Stage::Completion;
+        let int = |f: &str| raw.int(f).unwrap_or(0);
         m.note = match name {
             "io_uring_create" => {
                 m.stage = Stage::Setup;
-                format!(
-                    "the kernel makes the ring: {} submission entries, {} completion entries (setup flags {:#x})",
-                    raw.int("sq_entries").unwrap_or(0),
-                    raw.int("cq_entries").unwrap_or(0),
-                    raw.int("flags").unwrap_or(0)
-                )
+                let (sq, cq, flags) = (int("sq_entries"), int("cq_entries"), int("flags"));
+                note(move || {
+                    crate::t!(
+                        "lane-uring-create",
+                        sq = sq.to_string(),
+                        cq = cq.to_string(),
+                        flags = format!("{flags:#x}")
+                    )
+                })
             }
             "io_uring_submit_req" => {
                 if let Some(k) = key {
@@ -1126,10 +1279,15 @@ impl Names {
                     Some("ASYNC_CANCEL") => Stage::Teardown,
                     _ => Stage::DataReady,
                 };
-                format!(
-                    "the kernel takes SQE {} from the submission ring, {on}{inside}",
-                    target(self)
-                )
+                let sqe = target(self);
+                note(move || {
+                    crate::t!(
+                        "lane-uring-submit",
+                        sqe = sqe,
+                        on = place.on(),
+                        inside = place.inside_text()
+                    )
+                })
             }
             "io_uring_file_get" => {
                 let fd = raw.int("fd");
@@ -1140,55 +1298,76 @@ impl Names {
                 }
                 m.detail = target(self);
                 m.stage = Stage::Setup;
-                format!(
-                    "the kernel looks up descriptor {} for key {}",
-                    fd.unwrap_or(-1),
-                    key.unwrap_or(0)
-                )
+                let (fd, k) = (fd.unwrap_or(-1), key.unwrap_or(0));
+                note(move || {
+                    crate::t!(
+                        "lane-uring-file-get",
+                        fd = fd.to_string(),
+                        key = k.to_string()
+                    )
+                })
             }
             "io_uring_poll_arm" => {
                 m.stage = Stage::DataReady;
-                format!(
-                    "nothing there yet for {}: the kernel arms a poll on the socket and retries when it is ready (readiness, one layer down)",
-                    target(self)
-                )
+                let req = target(self);
+                note(move || crate::t!("lane-uring-poll-arm", req = req))
             }
             "io_uring_task_add" => {
                 m.stage = Stage::DataReady;
-                format!(
-                    "the socket is ready for {}: the kernel queues the retry as task work for the ring's thread, {on} (DEFER_TASKRUN: it runs at that thread's next io_uring_enter)",
-                    target(self)
-                )
+                let req = target(self);
+                note(move || crate::t!("lane-uring-task-add", req = req, on = place.on()))
             }
             "io_uring_local_work_run" | "io_uring_task_work_run" => {
-                m.sig_detail = format!("{}", raw.int("count").unwrap_or(0));
-                format!(
-                    "{who_on} ran {} item(s) of the ring's task work{inside}: the retried requests (and their copies) ran here",
-                    raw.int("count").unwrap_or(0)
-                )
+                let count = int("count");
+                m.sig_detail = format!("{count}");
+                note(move || {
+                    crate::t!(
+                        "lane-uring-work-run",
+                        whose = place.ran_on.whose(),
+                        count = count.to_string(),
+                        inside = place.inside_text()
+                    )
+                })
             }
             "io_uring_complete" => {
-                let res = raw.int("res").unwrap_or(0);
+                let res = int("res");
                 m.result(res);
-                format!(
-                    "the kernel posts the completion of {}: result {res}, {on}{inside}",
-                    target(self)
-                )
+                let req = target(self);
+                note(move || {
+                    crate::t!(
+                        "lane-uring-complete",
+                        req = req,
+                        res = res.to_string(),
+                        on = place.on(),
+                        inside = place.inside_text()
+                    )
+                })
             }
             "io_uring_cqring_wait" => {
                 m.foldable = true;
                 m.sig_detail.clear();
-                format!(
-                    "{who_on} waits for {} completion(s){inside}",
-                    raw.int("min_events").unwrap_or(0)
-                )
+                let min = int("min_events");
+                note(move || {
+                    crate::t!(
+                        "lane-uring-cqring-wait",
+                        whose = place.ran_on.whose(),
+                        n = min.to_string(),
+                        inside = place.inside_text()
+                    )
+                })
             }
-            "io_uring_queue_async_work" => format!(
-                "the kernel hands {} to an io-wq worker thread (it could not finish without blocking)",
-                target(self)
-            ),
-            "io_uring_req_failed" => format!("{} failed in the kernel", target(self)),
-            _ => format!("io_uring: {}", name.trim_start_matches("io_uring_")),
+            "io_uring_queue_async_work" => {
+                let req = target(self);
+                note(move || crate::t!("lane-uring-async-work", req = req))
+            }
+            "io_uring_req_failed" => {
+                let req = target(self);
+                note(move || crate::t!("lane-uring-failed", req = req))
+            }
+            _ => {
+                let what = name.trim_start_matches("io_uring_");
+                note(move || format!("io_uring: {what}"))
+            }
         };
         if let Some(fd) = fd {
             m.fd = Some(fd);
@@ -1223,7 +1402,7 @@ struct Line<'a> {
     subject_role: Role,
     inside: Option<(&'static str, Option<i64>)>,
     stage: Stage,
-    note: String,
+    note: Note,
     /// Shown after the tracepoint's name: the connection, a state change, a key.
     detail: String,
     sig_detail: String,
@@ -1249,7 +1428,7 @@ impl<'a> Line<'a> {
             subject_role,
             inside: None,
             stage: Stage::Setup,
-            note: String::new(),
+            note: Box::new(String::new),
             detail: String::new(),
             sig_detail: String::new(),
             coarse: String::new(),
@@ -1264,23 +1443,12 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// Where it ran, with its preposition: "on client B's thread", "on client B's thread, in
-    /// a softirq handler", "in a hardirq handler while another task (rustc) had the CPU".
-    fn ran_on_text(&self) -> String {
-        match self.raw.irq {
-            Some(irq) if !self.ran_on.ours() => format!(
-                "in a {irq} handler while {} had the CPU",
-                self.ran_on.whose()
-            ),
-            Some(irq) => format!("on {}, in a {irq} handler", self.ran_on.whose()),
-            None => format!("on {}", self.ran_on.whose()),
+    fn place(&self) -> Place {
+        Place {
+            ran_on: self.ran_on.clone(),
+            irq: self.raw.irq,
+            inside: self.inside,
         }
-    }
-
-    fn inside_text(&self) -> String {
-        self.inside
-            .map(|(c, fd)| format!(" (inside {})", call_text(c, fd)))
-            .unwrap_or_default()
     }
 
     /// A result as a syscall's: a count, or a negated errno.
@@ -1318,7 +1486,6 @@ impl<'a> Line<'a> {
         ev.args = self.detail;
         ev.ret = self.ret;
         ev.errno = self.errno;
-        ev.note = self.note;
         ev.client = self.client;
         ev.fd = self.fd;
         ev.key = self.key;
@@ -1341,6 +1508,7 @@ impl<'a> Line<'a> {
             subject: self.subject,
             foldable: self.foldable,
             sig: format!("{} {}", raw.tp.name, self.sig_detail),
+            note: self.note,
         }
     }
 }
@@ -1406,16 +1574,17 @@ fn tcp_state(s: i64) -> String {
 }
 
 /// `sched_switch`'s `prev_state`: the letter `ps` shows, and what it means.
-fn task_state(s: i64) -> (&'static str, &'static str) {
+fn task_state(s: i64) -> (&'static str, crate::lang::Msg) {
+    use crate::msg;
     match s & 0xff {
-        0 if s & 0x100 != 0 => ("R+", "is preempted (still runnable)"),
-        0 => ("R", "gives up the CPU (still runnable)"),
-        0x01 => ("S", "goes to sleep"),
-        0x02 => ("D", "sleeps uninterruptibly"),
-        0x04 | 0x08 => ("T", "is stopped"),
-        0x10 | 0x20 => ("X", "ends"),
-        0x80 => ("I", "goes idle"),
-        _ => ("?", "leaves the CPU"),
+        0 if s & 0x100 != 0 => ("R+", msg!("lane-state-preempted")),
+        0 => ("R", msg!("lane-state-yields")),
+        0x01 => ("S", msg!("lane-state-sleeps")),
+        0x02 => ("D", msg!("lane-state-uninterruptible")),
+        0x04 | 0x08 => ("T", msg!("lane-state-stopped")),
+        0x10 | 0x20 => ("X", msg!("lane-state-ends")),
+        0x80 => ("I", msg!("lane-state-idle")),
+        _ => ("?", msg!("lane-state-leaves")),
     }
 }
 
@@ -1528,7 +1697,8 @@ mod tests {
             .make(&state(sk, 7000, 5000, TCP_SYN_RECV, TCP_ESTABLISHED), 10)
             .expect("shown");
         assert_eq!(made.ev.args, "A (not accepted yet) SYN_RECV → ESTABLISHED");
-        assert!(made.ev.note.contains("accept queue"), "{}", made.ev.note);
+        let note = (made.note)();
+        assert!(note.contains("accept queue"), "{note}");
         let mut accept = user(Kind::Syscall, "accept4", SERVER, "server");
         accept.ret = Some(5);
         accept.port = Some(5000);
@@ -1544,7 +1714,8 @@ mod tests {
             (made.ev.client.as_deref(), made.ev.fd, made.ev.end),
             (Some("A"), Some(5), Some("server"))
         );
-        assert!(made.ev.note.starts_with("data for A"), "{}", made.ev.note);
+        let note = (made.note)();
+        assert!(note.starts_with("data for A"), "{note}");
         assert_eq!(made.ev.on.as_deref(), Some("client A"));
         assert_eq!(made.ev.guess, None, "read from the kernel's own fields");
     }
@@ -1571,7 +1742,8 @@ mod tests {
             (Some(6), Some(true), Some("recvfrom"))
         );
         assert_eq!(made.ev.ret, Some(3));
-        assert!(made.ev.note.contains("inferred"), "{}", made.ev.note);
+        let note = (made.note)();
+        assert!(note.contains("inferred"), "{note}");
     }
 
     /// A copy a few µs after an epoll_ctl ended, inside the recvfrom that began after it: the

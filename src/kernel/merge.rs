@@ -8,7 +8,7 @@
 //! precede them: nothing appears more than a few tens of milliseconds late.
 
 use super::Out;
-use super::attribute::{Made, Names};
+use super::attribute::{Made, Names, Note};
 use super::parse::{self, Raw};
 use super::tracefs::Instance;
 use super::tracepoints::TRACEPOINTS;
@@ -74,7 +74,7 @@ const SHOWN_BEFORE_FOLD: u32 = 2;
 
 /// One kind of event in a run: what makes it the same, times shown, and the line of its
 /// repeats so far with the last one's time.
-type Seen = (String, u32, Option<(Event, u64)>);
+type Seen = (String, u32, Option<(Event, Note, u64)>);
 
 /// One thread's open run of kernel repeats: each distinct event shown a few times, then counted.
 #[derive(Default)]
@@ -166,16 +166,13 @@ impl Merge {
         let dropped = inst.dropped().max(self.lost_lines);
         if dropped > 0 {
             out.lost(dropped);
-            out.show(&self.info(format!(
-                "the kernel dropped {} events (its buffer was full): the kernel lane above is incomplete",
-                thousands(dropped)
-            )));
+            out.show(&self.info(crate::t!("lane-dropped", n = thousands(dropped))));
         }
         if self.not_shown > 0 {
-            out.show(&self.info(format!(
-                "… {} more kernel events not shown (the lane shows at most {} lines; the summary counts them all)",
-                thousands(self.not_shown),
-                thousands(self.cap)
+            out.show(&self.info(crate::t!(
+                "lane-not-shown",
+                n = thousands(self.not_shown),
+                cap = thousands(self.cap)
             )));
         }
     }
@@ -196,7 +193,7 @@ impl Merge {
         let mut buf = std::mem::take(&mut self.carry);
         let start = buf.len();
         if let Err(e) = inst.read(&mut buf, READ_MAX) {
-            out.show(&self.info(format!("reading the kernel's trace failed: {e}")));
+            out.show(&self.info(crate::t!("lane-read-failed", why = e.to_string())));
         }
         self.last_read = Some(Instant::now());
         let complete = buf[start..]
@@ -208,9 +205,7 @@ impl Merge {
         for line in text.lines() {
             if let Some(n) = lost(line) {
                 self.lost_lines += n;
-                out.show(&self.info(format!(
-                    "the kernel lost {n} events here (a CPU's buffer was full): the lane has a gap"
-                )));
+                out.show(&self.info(crate::t!("lane-lost", n = n.to_string())));
                 continue;
             }
             let Some(raw) = parse::line(line, TRACEPOINTS, &inst.formats) else {
@@ -232,7 +227,11 @@ impl Merge {
     fn follow_io_threads(&mut self, inst: &Instance, out: &mut dyn Out) {
         for tid in self.names.take_unfollowed() {
             if let Err(e) = inst.enlist(tid) {
-                out.show(&self.info(format!("cannot follow io_uring's thread {tid}: {e}")));
+                out.show(&self.info(crate::t!(
+                    "lane-cannot-follow",
+                    tid = tid.to_string(),
+                    why = e.to_string()
+                )));
             }
         }
     }
@@ -319,7 +318,7 @@ impl Merge {
             for tid in tids {
                 self.close(tid, out);
             }
-            self.line(&m.ev, out);
+            self.line(m.ev, m.note, out);
             return;
         }
         let t = m.ev.t_us;
@@ -333,15 +332,15 @@ impl Merge {
         };
         if seen.1 < SHOWN_BEFORE_FOLD {
             seen.1 += 1;
-            self.line(&m.ev, out);
+            self.line(m.ev, m.note, out);
             return;
         }
         match &mut seen.2 {
-            Some((ev, last)) => {
+            Some((ev, _, last)) => {
                 ev.count += 1;
                 *last = t;
             }
-            None => seen.2 = Some((m.ev, t)),
+            None => seen.2 = Some((m.ev, m.note, t)),
         }
         run.since.get_or_insert(t);
     }
@@ -352,24 +351,25 @@ impl Merge {
             return;
         };
         for (_, _, rep) in run.seen {
-            if let Some((mut ev, last)) = rep {
+            if let Some((mut ev, note, last)) = rep {
                 if ev.count > 1 {
                     ev.span_us = Some(last - ev.t_us);
                 }
-                ev.note = format!("the same again: {}", ev.note);
-                self.line(&ev, out);
+                let note = move || crate::t!("lane-same-again", note = note());
+                self.line(ev, Box::new(note), out);
             }
         }
     }
 
-    /// Shows a kernel line, or past the cap only counts it.
-    fn line(&mut self, ev: &Event, out: &mut dyn Out) {
+    /// Shows a kernel line, its gloss made only now, or past the cap only counts it.
+    fn line(&mut self, mut ev: Event, note: Note, out: &mut dyn Out) {
         if self.shown < self.cap {
             self.shown += 1;
-            out.show(ev);
+            ev.note = note();
+            out.show(&ev);
         } else {
             self.not_shown += ev.count;
-            out.count(ev);
+            out.count(&ev);
         }
     }
 }
@@ -462,6 +462,7 @@ mod folding {
             subject: 7,
             foldable,
             sig: call.to_string(),
+            note: Box::new(String::new),
         }
     }
 

@@ -178,34 +178,34 @@ mod linux {
             );
             names.server_port(port);
             let mut merge = Merge::new(names, rec.start(), self.want.cap);
-            let mut say = vec![format!(
-                "the kernel lane: tracepoints of this run's threads from a private ftrace instance (iomodels-{}), on the trace's clock (CLOCK_MONOTONIC); every kernel line is a real tracepoint",
-                std::process::id()
+            let mut say = vec![crate::t!(
+                "lane-intro",
+                pid = std::process::id().to_string()
             )];
             say.push(match self.want.scope {
-                Scope::Server => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), io_uring_task_work_run that ran nothing (io_uring's SQ thread polls in a loop), and the scheduler's events (wake-ups, context switches, thread starts) of every thread but the server's (`--kernel=all` shows them)",
-                Scope::All => "left out in the kernel: sock_recv_length answering EAGAIN (each is a recvfrom … = -1 EAGAIN line of the trace), io_uring_task_work_run that ran nothing, and the wake-ups of the thread printing the trace",
-            }.into());
+                Scope::Server => crate::t!("lane-left-out-server"),
+                Scope::All => crate::t!("lane-left-out-all"),
+            });
             if self.want.library_threads {
                 say.push(match self.want.scope {
-                    Scope::Server => "raw_syscalls too: the system calls of the threads a library starts inside its functions (glibc's AIO helpers), and those the library makes on the server's threads inside them (sys_enter, sys_exit); the server's other calls are the trace's own lines, and the helpers' thread start and memory calls (mmap, mprotect, rseq, …) are left out (`--kernel=all` shows them)",
-                    Scope::All => "raw_syscalls too: the system calls of the threads a library starts inside its functions (glibc's AIO helpers), and those the library makes on the server's threads inside them (sys_enter, sys_exit); the server's other calls are the trace's own lines",
-                }.into());
+                    Scope::Server => crate::t!("lane-raw-syscalls-server"),
+                    Scope::All => crate::t!("lane-raw-syscalls-all"),
+                });
             }
             if self.inst.mounted_here {
-                say.push("tracefs was not mounted: it is mounted for this run alone (a mount namespace of its own)".into());
+                say.push(crate::t!("lane-tracefs-mounted"));
             }
             if !self.inst.missing.is_empty() {
-                say.push(format!(
-                    "this kernel has no {}: not recorded",
-                    self.inst.missing.join(", ")
+                say.push(crate::t!(
+                    "lane-missing",
+                    missing = self.inst.missing.join(", ")
                 ));
             }
             if self.want.serve {
-                say.push("--serve: a real client's sends are delivered in its own process, which the lane does not follow: their sk_data_ready, the handshake's inet_sock_set_state and io_uring_task_add are not seen, so the server's sockets are named only by the descriptor of the call a copy ran inside (marked ?)".into());
+                say.push(crate::t!("lane-serve"));
             }
             if self.want.idle > 0 {
-                say.push("the idle crowd's helper process is followed too (it is a child of the run): its handshakes fold into one line per kind".into());
+                say.push(crate::t!("lane-crowd"));
             }
             for note in say {
                 let ev = merge.info(note);

@@ -277,50 +277,56 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
     let where_ = |r: &Read| {
         r.busy_in
             .as_ref()
-            .map(|call| format!(": the thread was inside {call} when they came"))
+            .map(|call| crate::t!("story-busy-in", call = call))
             .unwrap_or_default()
     };
-    out.push(format!(
-        "{}'s {} bytes arrived in the kernel at {} (sk_data_ready) and sat there {} until {} copied them (sock_recv_length, inside {}){}",
-        longest.client,
-        longest.bytes,
-        ms(longest.arrived_us),
-        took(longest.queued_us()),
+    out.push(crate::t!(
+        "story-longest",
+        client = &longest.client,
+        bytes = longest.bytes.to_string(),
+        at = ms(longest.arrived_us),
+        queued = took(longest.queued_us()),
         // A library's thread (the lane's `on`: "glibc helper") or one of the server's own.
-        match longest.on.as_str() {
-            "io_uring thread" => "io_uring's kernel thread".to_string(),
+        who = match longest.on.as_str() {
+            "io_uring thread" => crate::t!("story-who-uring"),
             on => match on.strip_suffix(" helper") {
-                Some(lib) => format!("a helper thread of {lib}'s"),
-                None => "the server's thread".into(),
+                Some(lib) => crate::t!("story-who-helper", lib = lib),
+                None => crate::t!("story-who-server"),
             },
         },
-        longest.inside.unwrap_or("a call the trace does not show"),
-        if longest.queued_us() >= 1_000 { where_(longest) } else { String::new() }
+        inside = longest
+            .inside
+            .map_or_else(|| crate::t!("story-inside-unknown"), str::to_string),
+        busy = if longest.queued_us() >= 1_000 {
+            where_(longest)
+        } else {
+            String::new()
+        }
     ));
     let mut wakes: Vec<u64> = reads.iter().filter_map(Read::wake_us).collect();
     if !wakes.is_empty() {
         wakes.sort_unstable();
-        out.push(format!(
-            "{} of {} messages found the thread waiting for them asleep: the kernel woke it (sched_wakeup) {} after the data's arrival (median)",
-            wakes.len(),
-            reads.len(),
-            took(wakes[wakes.len() / 2])
+        out.push(crate::t!(
+            "story-woken",
+            n = wakes.len().to_string(),
+            total = reads.len().to_string(),
+            took = took(wakes[wakes.len() / 2])
         ));
     }
     if let Some(r) = reads.iter().find(|r| r.last_eagain_us.is_some()) {
         let eagain = r.last_eagain_us.unwrap_or(r.arrived_us);
-        out.push(format!(
-            "{}'s data arrived {} after the server's last EAGAIN on its socket, and the next recvfrom copied it {} after the arrival: every EAGAIN before was a system call that learnt \"not yet\"",
-            r.client,
-            took(r.arrived_us.saturating_sub(eagain)),
-            took(r.copied_us.saturating_sub(r.arrived_us))
+        out.push(crate::t!(
+            "story-eagain",
+            client = &r.client,
+            after = took(r.arrived_us.saturating_sub(eagain)),
+            copied = took(r.copied_us.saturating_sub(r.arrived_us))
         ));
     }
     if let Some(r) = reads.iter().find(|r| r.signal_us.is_some()) {
-        out.push(format!(
-            "the kernel raised the signal (signal_generate) {} after {}'s data arrived: the notice comes from the delivery of the data itself",
-            took(r.signal_us.unwrap_or(r.arrived_us) - r.arrived_us),
-            r.client
+        out.push(crate::t!(
+            "story-signal",
+            took = took(r.signal_us.unwrap_or(r.arrived_us) - r.arrived_us),
+            client = &r.client
         ));
     }
     let in_enter = reads
@@ -329,11 +335,12 @@ pub fn lessons(events: &[Event], counts: &std::collections::BTreeMap<&str, u64>)
         .count();
     if in_enter > 0 {
         let count = |tp: &str| counts.get(tp).copied().unwrap_or(0);
-        out.push(format!(
-            "{} RECV and ACCEPT requests found nothing yet and armed a poll on their socket (io_uring_poll_arm: readiness, one layer down); each arrival queued task work for the ring's thread ({} io_uring_task_add); {in_enter} of {} copies ran on the server's own thread inside io_uring_enter. With IORING_SETUP_DEFER_TASKRUN the copy waits for that thread's next io_uring_enter; without it, the same task work would run on the same thread when it next returns to user space (interrupting it first, unless IORING_SETUP_COOP_TASKRUN)",
-            count("io_uring_poll_arm"),
-            count("io_uring_task_add"),
-            reads.len()
+        out.push(crate::t!(
+            "story-uring",
+            armed = count("io_uring_poll_arm").to_string(),
+            added = count("io_uring_task_add").to_string(),
+            inside = in_enter.to_string(),
+            copies = reads.len().to_string()
         ));
     }
     out
@@ -356,12 +363,15 @@ fn handshake(events: &[Event]) -> Option<String> {
         matches!(e.kind, Kind::Syscall | Kind::Op) && e.port == Some(port) && e.ret.is_some()
     })?;
     let accepted = accept.t_us + accept.dur_us;
-    Some(format!(
-        "{}'s handshake finished in the kernel at {}, no process involved (inet_sock_set_state SYN_RECV → ESTABLISHED); the server's {} took the connection from the accept queue {} later",
-        done.client.as_deref().unwrap_or("the first client"),
-        ms(done.t_us),
-        accept.call,
-        took(accepted.saturating_sub(done.t_us))
+    Some(crate::t!(
+        "story-handshake",
+        client = done
+            .client
+            .clone()
+            .unwrap_or_else(|| crate::t!("story-first-client")),
+        at = ms(done.t_us),
+        call = accept.call,
+        later = took(accepted.saturating_sub(done.t_us))
     ))
 }
 
