@@ -614,17 +614,23 @@ impl Seat {
 
     /// The member is leaving (`quit`, or its side shut down): the others are told.
     pub fn leave(&mut self, tr: &mut Tracer) {
+        if let Some((name, news)) = self.go() {
+            self.room.say(tr, self.fd, ("leave", 0), &name, &news);
+        }
+    }
+
+    /// Takes the member out of the room, once: its name and the news for the others
+    /// (`* NAME left`), unless it had no name yet or the room dropped it (then the room has
+    /// told them already).
+    fn go(&mut self) -> Option<(String, Vec<u8>)> {
         if std::mem::replace(&mut self.left, true) {
-            return;
+            return None;
         }
-        let was = self.room.lock().members.remove(&self.fd);
-        if let Some(name) = was.and_then(|m| m.name)
-            && !self.mail.dropped()
-        {
-            let left = format!("* {name} left\n");
-            self.room
-                .say(tr, self.fd, ("leave", 0), &name, left.as_bytes());
-        }
+        let name = self.room.lock().members.remove(&self.fd)?.name?;
+        (!self.mail.dropped()).then(|| {
+            let news = format!("* {name} left\n").into_bytes();
+            (name, news)
+        })
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -635,19 +641,13 @@ impl Seat {
 impl Drop for Seat {
     fn drop(&mut self) {
         self.mail.close();
-        if !self.left {
-            // Closed without a tracer at hand (a failed connection's teardown): leave quietly
-            // but still tell the others. No thread is woken: its call would be missing from
-            // the trace. A thread finds the news the next time it looks at `touched`.
-            let was = self.room.lock().members.remove(&self.fd);
-            if let Some(name) = was.and_then(|m| m.name)
-                && !self.mail.dropped()
-            {
-                let mut st = self.room.lock();
-                let left = format!("* {name} left\n");
-                self.room
-                    .deliver(&mut st, self.fd, left.as_bytes(), 0, &mut Vec::new());
-            }
+        // Closed without a tracer at hand (a failed connection's teardown): leave quietly but
+        // still tell the others. No thread is woken: its call would be missing from the trace.
+        // A thread finds the news the next time it looks at `touched`.
+        if let Some((_, news)) = self.go() {
+            let mut st = self.room.lock();
+            self.room
+                .deliver(&mut st, self.fd, &news, 0, &mut Vec::new());
         }
     }
 }
