@@ -42,10 +42,8 @@ const MAX_NAME: usize = 16;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum App {
-    /// Each client's bytes come back to it.
     #[default]
     Echo,
-    /// Each client's lines go to every other client.
     Chat,
 }
 

@@ -28,10 +28,8 @@ static_loader! {
 /// A language the tool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
-    /// English.
     #[value(name = "en")]
     En,
-    /// Simplified Chinese.
     #[value(name = "zh-CN")]
     ZhCn,
 }
@@ -151,6 +149,13 @@ pub fn text_in(lang: Lang, id: &str, args: &[(&'static str, Arg)]) -> String {
         })
         .collect();
     LOCALES.lookup_with_args(&lang.id(), id, &args)
+}
+
+/// Whether the message files have `id` (both languages have the same ids: see `coverage`).
+pub fn has(id: &str) -> bool {
+    LOCALES
+        .lookup_no_default_fallback::<&str>(&Lang::En.id(), id, None)
+        .is_some()
 }
 
 /// A message named by id and nothing else, looked up only when it is shown: as a call's gloss
@@ -362,6 +367,8 @@ mod coverage {
                 }
             }
         }
+        // The help of the arguments and their values is looked up by theirs (`crate::cli`).
+        code.extend(crate::cli::ids(&crate::cli(), ""));
         used(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
             &mut code,

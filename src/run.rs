@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 pub enum Format {
     Text,
     Json,
-    /// Chrome's Trace Event JSON, for ui.perfetto.dev and chrome://tracing (written at the end)
     Perfetto,
 }
 

@@ -25,11 +25,8 @@ use std::time::Duration;
 /// How the results are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A table for people (and, with `--scaling`, a text chart).
     Table,
-    /// One JSON document with the raw numbers.
     Json,
-    /// A header line and one line per row.
     Csv,
 }
 

@@ -19,7 +19,6 @@ pub enum Format {
     Text,
     Json,
     Markdown,
-    /// Chrome's Trace Event JSON (ui.perfetto.dev): a process per model
     Perfetto,
 }
 

@@ -57,9 +57,7 @@ pub struct Want {
 /// lane shows. Every other tracepoint is shown whichever thread it ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scope {
-    /// The server's threads: the lesson is when the server sleeps and wakes.
     Server,
-    /// Every thread of the run: the clients', the harness's.
     All,
 }
 
