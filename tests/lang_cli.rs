@@ -1,0 +1,181 @@
+//! The command line in zh-CN: every argument's help, clap's own words and the usage errors are
+//! Chinese; in English they are what they always were.
+
+mod util;
+
+/// Whether `s` has a CJK ideograph.
+fn chinese(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// `iomodels ARGS`'s stdout, which must succeed.
+fn stdout(args: &[&str]) -> String {
+    String::from_utf8(util::run_ok(args)).unwrap()
+}
+
+/// The help of each argument in a `--help` page: its heading line (`  -h, --help`,
+/// `      --app <APP>`, `  <SHELL>`) and the indented lines under it.
+fn arguments(page: &str) -> Vec<(String, String)> {
+    let mut args: Vec<(String, String)> = Vec::new();
+    let mut section = "";
+    for line in page.lines() {
+        if !line.starts_with(' ') {
+            section = line;
+        } else if !["选项", "参数", "Options", "Arguments"]
+            .iter()
+            .any(|h| section.starts_with(h))
+        {
+            continue;
+        } else if line.starts_with("          ") {
+            if let Some((_, help)) = args.last_mut() {
+                help.push_str(line.trim());
+            }
+        } else if !line.trim().is_empty() {
+            // `-h`'s pages have the help on the same line, after two spaces.
+            let (arg, help) = line.trim().split_once("  ").unwrap_or((line.trim(), ""));
+            args.push((arg.to_string(), help.trim().to_string()));
+        }
+    }
+    args
+}
+
+const COMMANDS: &[&[&str]] = &[
+    &[],
+    &["epoll"],
+    &["reactors"],
+    &["uring"],
+    &["compare"],
+    &["async"],
+    &["bench"],
+    &["list"],
+    &["completions"],
+    &["man"],
+    &["help"],
+];
+
+/// In zh-CN every argument's help is Chinese (`<SHELL>`, which has none in English either,
+/// aside), and so is every word clap itself would print in English.
+#[test]
+fn every_help_page_is_chinese_for_every_argument() {
+    let english_words = [
+        "Usage:",
+        "Options:",
+        "Commands:",
+        "Arguments:",
+        "[default:",
+        "[possible values:",
+        "Possible values:",
+        "Print help",
+        "Print version",
+        "Print this message",
+        "Examples:",
+    ];
+    for cmd in COMMANDS {
+        for flag in ["--help", "-h"] {
+            let mut args = cmd.to_vec();
+            args.extend([flag, "--lang", "zh-CN"]);
+            let page = stdout(&args);
+            let listed = arguments(&page);
+            // (clap's own `help` takes `--help` for a command's name.)
+            if cmd != &["help"] {
+                let english_page = stdout(&[cmd, &[flag][..]].concat());
+                assert_eq!(
+                    listed.len(),
+                    arguments(&english_page).len(),
+                    "{args:?}: the same arguments in both languages:\n{page}"
+                );
+            }
+            for (arg, help) in listed {
+                assert!(
+                    chinese(&help) || arg.starts_with("<SHELL>"),
+                    "{args:?}: {arg} has no Chinese help: {help:?}"
+                );
+            }
+            for word in english_words {
+                assert!(!page.contains(word), "{args:?}: {word:?} in\n{page}");
+            }
+            assert!(page.contains("用法：iomodels"), "{args:?}:\n{page}");
+        }
+    }
+}
+
+/// In English the help is clap's, the texts those of the message files: a few exact lines.
+#[test]
+fn the_english_help_is_unchanged() {
+    let page = stdout(&["epoll", "--help"]);
+    for line in [
+        "Usage: iomodels epoll [OPTIONS]\n\nOptions:\n      --lang <LANG>\n          The language of what is printed for people: en or zh-CN (default: from LC_ALL, LC_MESSAGES\n",
+        "          Possible values:\n          - echo: Each client's bytes come back to it\n          - chat: Each client's lines go to every other client\n          \n          [default: echo]\n",
+        "      --port <PORT>\n          Port to listen on (0: a free one)\n\n",
+        "  -h, --help\n          Print help (see a summary with '-h')\n\n  -V, --version\n          Print version\n\nExamples:\n  iomodels epoll --edge ",
+    ] {
+        assert!(page.contains(line), "{line:?} not in\n{page}");
+    }
+    let short = stdout(&["list", "-h"]);
+    assert!(
+        short.contains("      --format <FORMAT>  text for people, json for programs (one object per model and line)\n                         [default: text] [possible values: text, json]\n"),
+        "{short}"
+    );
+    let top = stdout(&["--help"]);
+    assert!(
+        top.contains(
+            "\n  help         Print this message or the help of the given subcommand(s)\n"
+        ),
+        "{top}"
+    );
+}
+
+/// `help COMMAND` in zh-CN is `COMMAND --help`, as clap's own `help` is in English.
+#[test]
+fn help_names_a_command_in_either_language() {
+    assert_eq!(
+        stdout(&["--lang", "zh-CN", "help", "compare"]),
+        stdout(&["compare", "--help", "--lang", "zh-CN"])
+    );
+    assert_eq!(stdout(&["help", "compare"]), stdout(&["compare", "--help"]));
+}
+
+/// A usage error: stderr's one line and the exit code 2, in both languages.
+fn refused(args: &[&str], english: &str, chinese: &str) {
+    for (lang, want) in [("en", english), ("zh-CN", chinese)] {
+        let mut args = args.to_vec();
+        args.extend(["--lang", lang]);
+        let out = util::run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("{want}\n"),
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_are_one_line_in_either_language() {
+    refused(
+        &["epoll", "--frobnicate"],
+        "error: unexpected argument '--frobnicate' found (see `iomodels --help`)",
+        "错误：无法识别的参数 '--frobnicate'（见 `iomodels --help`）",
+    );
+    refused(
+        &["epoll", "--format", "xml"],
+        "error: invalid value 'xml' for '--format <FORMAT>' (see `iomodels --help`)",
+        "错误：'--format <FORMAT>' 的值 'xml' 无效；可选值：text、json、perfetto（见 `iomodels --help`）",
+    );
+    refused(
+        &["epoll", "--width", "10"],
+        "error: invalid value '10' for '--width <N>': 10 is not in 40..=65535 (see `iomodels --help`)",
+        "错误：'--width <N>' 的值 '10' 无效：10 不在 40..=65535 范围内（见 `iomodels --help`）",
+    );
+    refused(
+        &["teleport"],
+        "error: unrecognized subcommand 'teleport' (run `iomodels list` for the models)",
+        "错误：无法识别的子命令 'teleport'（运行 `iomodels list` 查看有哪些模型）",
+    );
+    refused(
+        &["epoll", "--serve", "--idle", "3"],
+        "error: the argument '--serve' cannot be used with '--idle <N>' (see `iomodels --help`)",
+        "错误：参数 '--serve' 不能与 '--idle <N>' 同时使用（见 `iomodels --help`）",
+    );
+}
