@@ -42,11 +42,12 @@ pub fn raise_nofile(idle: usize) -> Result<()> {
         return Ok(());
     }
     if lim.maximum.is_some_and(|m| m < need) {
-        anyhow::bail!(
-            "--idle {idle} needs {need} open descriptors, but the hard limit (ulimit -Hn) is {}; \
-             ask for fewer idle connections or raise the hard limit",
-            lim.maximum.unwrap_or(0)
-        );
+        anyhow::bail!(crate::t!(
+            "err-idle-hard-limit",
+            idle = idle.to_string(),
+            need = need.to_string(),
+            hard = lim.maximum.unwrap_or(0).to_string()
+        ));
     }
     setrlimit(
         Resource::Nofile,
@@ -55,7 +56,7 @@ pub fn raise_nofile(idle: usize) -> Result<()> {
             maximum: lim.maximum,
         },
     )
-    .with_context(|| format!("cannot raise the soft descriptor limit to {need}"))
+    .with_context(|| crate::t!("err-idle-soft-limit", need = need.to_string()))
 }
 
 /// Windows has no descriptor limit to raise: sockets are handles.
@@ -79,12 +80,13 @@ fn open_paced(
         let mut since = Instant::now();
         while i.saturating_sub(accepted) >= BACKLOG as usize {
             if since.elapsed() > ACCEPT_PATIENCE {
-                return Err(format!(
-                    "idle connection #{} of {n}: the server has accepted {accepted} and left \
-                     {BACKLOG} waiting for {}s: it is not accepting; --idle is meant for the \
-                     readiness models (select, poll, epoll, portable)",
-                    i + 1,
-                    ACCEPT_PATIENCE.as_secs()
+                return Err(crate::t!(
+                    "err-idle-not-accepting",
+                    i = (i + 1).to_string(),
+                    n = n.to_string(),
+                    accepted = accepted.to_string(),
+                    backlog = BACKLOG.to_string(),
+                    secs = ACCEPT_PATIENCE.as_secs().to_string()
                 ));
             }
             thread::sleep(Duration::from_micros(100));
@@ -138,7 +140,7 @@ impl Crowd {
         match word.trim_end().split_once(' ') {
             Some(("open", _)) => Ok(crowd),
             Some(("error:", why)) => Err(why.to_string()),
-            _ => Err("the idle crowd's helper process ended without a word".into()),
+            _ => Err(crate::t!("err-crowd-silent")),
         }
     }
 

@@ -413,8 +413,7 @@ pub fn lower_nofile(max_fds: Option<u64>) -> anyhow::Result<Option<u64>> {
     let Some(limit) = sys::fd_limit() else {
         anyhow::ensure!(
             max_fds.is_none(),
-            "--max-fds needs a Unix descriptor limit (RLIMIT_NOFILE); this is {}",
-            std::env::consts::OS
+            crate::t!("err-max-fds-unix", os = std::env::consts::OS)
         );
         return Ok(None);
     };
@@ -422,14 +421,16 @@ pub fn lower_nofile(max_fds: Option<u64>) -> anyhow::Result<Option<u64>> {
         return Ok(limit.soft());
     };
     if limit.soft().is_some_and(|c| n > c) {
-        anyhow::bail!(
-            "--max-fds {n} is above the current descriptor limit ({}); it can only lower it",
-            limit.soft().unwrap_or(0)
-        );
+        anyhow::bail!(crate::t!(
+            "err-max-fds-above",
+            n = n.to_string(),
+            limit = limit.soft().unwrap_or(0).to_string()
+        ));
     }
-    limit
-        .lower(n)
-        .map_err(|e| anyhow::anyhow!("cannot lower the descriptor limit to {n}: {e}"))?;
+    limit.lower(n).map_err(|e| {
+        let why = e.to_string();
+        anyhow::anyhow!(crate::t!("err-max-fds-lower", n = n.to_string(), why = why))
+    })?;
     Ok(Some(n))
 }
 

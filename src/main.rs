@@ -18,8 +18,8 @@ mod bench;
 mod bench {
     pub fn cmd(_: crate::BenchArgs) -> anyhow::Result<i32> {
         crate::say!(
-            "error: `bench` needs Linux: its load generator drives its connections with epoll; this is {}",
-            std::env::consts::OS
+            "{}",
+            crate::t!("err-bench-linux", os = std::env::consts::OS)
         );
         Ok(2)
     }
@@ -114,8 +114,7 @@ struct RunArgs {
 /// A port, with its range in the message: clap's own says only "not in 0..=65535", and
 /// `-1` would otherwise read as an unknown flag.
 fn port_arg(text: &str) -> Result<u16, String> {
-    text.parse()
-        .map_err(|_| format!("`{text}` is not a port: it must be 0-65535 (0: a free one)"))
+    text.parse().map_err(|_| t!("err-port", text = text))
 }
 
 /// `65536`, `64K`, `64KiB`, `1M`, `1MiB`: a byte count from 1 byte to 1 GiB.
@@ -129,17 +128,13 @@ fn bytes_arg(text: &str) -> Result<usize, String> {
         "M" | "MiB" | "MB" => 1 << 20,
         "G" | "GiB" | "GB" => 1 << 30,
         _ => {
-            return Err(format!(
-                "`{text}` is not a byte count (e.g. 65536, 64K, 1M)"
-            ));
+            return Err(t!("err-bytes", text = text));
         }
     };
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a byte count (e.g. 65536, 64K, 1M)"))?;
+    let n: usize = num.parse().map_err(|_| t!("err-bytes", text = text))?;
     match n.checked_mul(scale) {
         Some(b) if (1..=1 << 30).contains(&b) => Ok(b),
-        _ => Err(format!("`{text}` must be between 1 byte and 1G")),
+        _ => Err(t!("err-bytes-range", text = text)),
     }
 }
 
@@ -477,27 +472,21 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
     ];
     for mode in models::MODES {
         if asked.contains(&(mode.flag, true)) && mode.model != model.name {
-            anyhow::bail!(
-                "--{} is {}'s {}; `{}` has no such mode",
-                mode.flag,
-                mode.model,
-                mode.what,
-                model.name
-            );
+            anyhow::bail!(t!(
+                "err-mode",
+                flag = mode.flag,
+                owner = mode.model,
+                what = mode.what,
+                model = model.name
+            ));
         }
     }
     if args.threads.is_some() && model.name != "reactors" {
-        anyhow::bail!(
-            "--threads is the number of reactors' event loops; `{}` has no such option",
-            model.name
-        );
+        anyhow::bail!(t!("err-threads", model = model.name));
     }
     colored::control::set_override(use_color(args.look.color.color));
     if !args.bind.is_loopback() {
-        crate::say!(
-            "warning: binding {} exposes this teaching server to the network; use 127.0.0.1 unless you mean it",
-            args.bind
-        );
+        crate::say!("{}", t!("warning-bind", addr = args.bind.to_string()));
     }
     let opts = run::RunOpts {
         scenario: args.scenario,

@@ -78,9 +78,7 @@ const MAX_SCENARIO: u64 = 1 << 20;
 pub fn load_scenario(path: Option<&PathBuf>, app: App) -> Result<(String, Scenario)> {
     let (name, sc) = read_scenario(path, app)?;
     match (app, sc.chat()) {
-        (App::Echo, true) => Err(anyhow!(
-            "scenario {name} expects a chat room (it has `expect` steps): run it with --app chat"
-        )),
+        (App::Echo, true) => Err(anyhow!(crate::t!("err-scenario-chat", name = name))),
         _ => Ok((name, sc)),
     }
 }
@@ -109,7 +107,7 @@ fn read_scenario(path: Option<&PathBuf>, app: App) -> Result<(String, Scenario)>
         ("stdin".to_string(), "stdin".to_string(), text)
     } else {
         let file = std::fs::File::open(p)
-            .with_context(|| format!("cannot read scenario file {}", p.display()))?;
+            .with_context(|| crate::t!("err-scenario-read", file = p.display().to_string()))?;
         let name = p
             .file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
@@ -117,7 +115,15 @@ fn read_scenario(path: Option<&PathBuf>, app: App) -> Result<(String, Scenario)>
         let text = read_bounded(file, &label)?;
         (name, label, text)
     };
-    let sc = Scenario::parse(&text).map_err(|e| anyhow!("{label}:{}: {}", e.line, e.msg))?;
+    let sc = Scenario::parse(&text).map_err(|e| {
+        let line = e.line.to_string();
+        anyhow!(crate::t!(
+            "err-scenario-at",
+            file = label,
+            line = line,
+            msg = e.msg
+        ))
+    })?;
     Ok((name, sc))
 }
 
@@ -127,24 +133,22 @@ fn read_bounded(from: impl std::io::Read, label: &str) -> Result<String> {
     let mut text = String::new();
     from.take(MAX_SCENARIO + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("cannot read scenario file {label}"))?;
+        .with_context(|| crate::t!("err-scenario-read", file = label))?;
     if text.len() as u64 > MAX_SCENARIO {
-        anyhow::bail!(
-            "scenario {label} is over 1 MiB: a scenario scripts a few clients, not a load"
-        );
+        anyhow::bail!(crate::t!("err-scenario-big", file = label));
     }
     Ok(text)
 }
 
 /// The refusal for a model this OS lacks.
 pub fn unsupported(model: &Model) -> anyhow::Error {
-    anyhow!(
-        "`{}` needs {}; this is {}. Run `iomodels {}` here instead",
-        model.name,
-        model.platforms,
-        std::env::consts::OS,
-        model.instead
-    )
+    anyhow!(crate::t!(
+        "err-unsupported",
+        model = model.name,
+        platforms = model.platforms,
+        os = std::env::consts::OS,
+        instead = model.instead
+    ))
 }
 
 /// The models named on the command line (`compare`, `bench`), each one this OS has.
@@ -154,9 +158,7 @@ pub fn available_models(names: &[String]) -> Result<Vec<&'static Model>> {
         .map(|name| match crate::models::find(name) {
             Some(m) if m.available() => Ok(m),
             Some(m) => Err(unsupported(m)),
-            None => Err(anyhow!(
-                "unknown model `{name}` (run `iomodels list` for the models)"
-            )),
+            None => Err(anyhow!(crate::t!("err-unknown-model", name = name))),
         })
         .collect()
 }
@@ -277,7 +279,10 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
     let html = opts
         .html
         .as_ref()
-        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display())))
+        .map(|p| {
+            std::fs::File::create(p)
+                .with_context(|| crate::t!("err-write", file = p.display().to_string()))
+        })
         .transpose()?;
     let mut printer = Printer {
         text: (opts.format == Format::Text).then(|| TextRenderer::new(stdout.lock(), opts.width)),
@@ -324,13 +329,13 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
                 notice: &notice,
             };
             crate::html::write(file, &page)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+                .with_context(|| crate::t!("err-write", file = path.display().to_string()))?;
             crate::say!("wrote {}", path.display());
         }
     }
     let _ = std::io::stdout().flush();
     for f in &done.failures {
-        crate::say!("error: {f}");
+        crate::say!("{}", crate::t!("error", message = f));
     }
     Ok(if done.failures.is_empty() { 0 } else { 1 })
 }
@@ -453,7 +458,7 @@ fn interrupt_flag() -> Result<Arc<AtomicUsize>> {
     let flag = Arc::new(AtomicUsize::new(0));
     for &(sig, _) in STOP_SIGNALS {
         signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)
-            .with_context(|| format!("cannot catch signal {sig}"))?;
+            .with_context(|| crate::t!("err-signal", signal = sig.to_string()))?;
     }
     Ok(FLAG.get_or_init(|| flag).clone())
 }
@@ -558,10 +563,10 @@ fn start_server(
                 }
             }
         })
-        .context("cannot start the server thread")?;
+        .with_context(|| crate::t!("err-server-thread"))?;
     let (local, stop) = ready_rx
         .recv()
-        .map_err(|_| anyhow!("the server thread died while starting"))??;
+        .map_err(|_| anyhow!(crate::t!("err-server-died")))??;
     Ok((server, local, stop))
 }
 
@@ -646,14 +651,14 @@ fn start_clients(
             drop(crowd);
             report
         })
-        .context("cannot start the clients")
+        .with_context(|| crate::t!("err-clients-thread"))
 }
 
 /// `--serve`: a stop signal (Ctrl-C, SIGTERM, SIGHUP) ends the run with teardown and summary.
 fn watch_signals(rec: Recorder, stop: StopHandle, signalled: Arc<AtomicUsize>) -> Result<()> {
     for &(sig, _) in STOP_SIGNALS {
         signal_hook::flag::register_usize(sig, signalled.clone(), sig as usize)
-            .with_context(|| format!("cannot catch signal {sig}"))?;
+            .with_context(|| crate::t!("err-signal", signal = sig.to_string()))?;
     }
     thread::Builder::new()
         .name("ctrl-c".into())
@@ -674,7 +679,7 @@ fn watch_signals(rec: Recorder, stop: StopHandle, signalled: Arc<AtomicUsize>) -
             );
             stop.stop();
         })
-        .context("cannot start the signal watcher")?;
+        .with_context(|| crate::t!("err-signal-thread"))?;
     Ok(())
 }
 
@@ -687,28 +692,28 @@ fn clients_failures(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     match (stuck, clients) {
-        (Some(Stuck::Interrupted(sig)), _) => failures.push(format!(
-            "interrupted ({sig}) before the scenario ended: the trace above stops there"
-        )),
-        (Some(Stuck::Clients(who)), _) => failures.push(format!(
-            "the scenario did not end within {}s of its last step; still running: {}",
-            RUN_GRACE.as_secs(),
-            who.join(", ")
+        (Some(Stuck::Interrupted(sig)), _) => {
+            failures.push(crate::t!("err-interrupted", signal = *sig));
+        }
+        (Some(Stuck::Clients(who)), _) => failures.push(crate::t!(
+            "err-scenario-stuck",
+            secs = RUN_GRACE.as_secs().to_string(),
+            who = who.join(", ")
         )),
         (_, Some(c)) => match c.join() {
             Ok(report) => {
                 failures.extend(report.failures);
                 // Clients that saw the server hang up on them must match refusals it made.
                 if report.refused.len() as u64 > summary.refused {
-                    failures.push(format!(
-                        "{} client(s) were hung up on before any echo, but the server refused {}: {}",
-                        report.refused.len(),
-                        summary.refused,
-                        report.refused.join("; ")
+                    failures.push(crate::t!(
+                        "err-hung-up",
+                        count = report.refused.len().to_string(),
+                        refused = summary.refused.to_string(),
+                        who = report.refused.join("; ")
                     ));
                 }
             }
-            Err(_) => failures.push("the client threads panicked".into()),
+            Err(_) => failures.push(crate::t!("err-clients-panicked")),
         },
         (_, None) => {}
     }
@@ -728,13 +733,16 @@ fn server_failures(
         match server.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) if e.is::<Refused>() => return Err(e),
-            Ok(Err(e)) => failures.push(format!("the server failed: {e:#}")),
-            Err(_) => failures.push("the server thread panicked".into()),
+            Ok(Err(e)) => {
+                let why = format!("{e:#}");
+                failures.push(crate::t!("err-server-failed-run", why = why));
+            }
+            Err(_) => failures.push(crate::t!("err-server-panicked-run")),
         }
     } else if matches!(stuck, Some(Stuck::Server)) && !serve {
-        failures.push(format!(
-            "the server did not stop within {}s of the end of the scenario",
-            STOP_GRACE.as_secs()
+        failures.push(crate::t!(
+            "err-server-stuck",
+            secs = STOP_GRACE.as_secs().to_string()
         ));
     }
     Ok(failures)

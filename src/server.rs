@@ -99,7 +99,10 @@ impl Shared {
         };
         let result = body(&mut srv);
         if let Err(e) = &result {
-            srv.tr.info(|| format!("server/{n} failed: {e:#}"));
+            srv.tr.info(|| {
+                let why = format!("{e:#}");
+                crate::t!("err-server-failed", n = n.to_string(), why = why)
+            });
             srv.abort();
         }
         srv.teardown();
@@ -115,8 +118,11 @@ pub fn join_all(own: Result<()>, threads: Vec<(usize, JoinHandle<Result<()>>)>) 
     for (n, thread) in threads {
         match thread.join() {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => failed.push(format!("server/{n} failed: {e:#}")),
-            Err(_) => failed.push(format!("server/{n} panicked")),
+            Ok(Err(e)) => {
+                let why = format!("{e:#}");
+                failed.push(crate::t!("err-server-failed", n = n.to_string(), why = why));
+            }
+            Err(_) => failed.push(crate::t!("err-server-panicked", n = n.to_string())),
         }
     }
     if failed.is_empty() {
@@ -167,10 +173,10 @@ impl Server {
                 || rustix::net::getsockname(&listener),
                 crate::msg!("server-getsockname"),
             )
-            .context("getsockname() failed")?;
-        let local = sys::socket_addr(local).context("getsockname() gave no IP address")?;
-        let waker = sys::stopper(&mut tr, &listener, local)
-            .context("cannot prepare a way to stop the server")?;
+            .with_context(|| crate::t!("err-failed", call = "getsockname()"))?;
+        let local = sys::socket_addr(local).with_context(|| crate::t!("err-getsockname-ip"))?;
+        let waker =
+            sys::stopper(&mut tr, &listener, local).with_context(|| crate::t!("err-stopper"))?;
         let mut group = Vec::new();
         if knobs.reuseport {
             for _ in 1..knobs.threads {
@@ -308,7 +314,11 @@ impl Server {
                 Err(Errno::CONNABORTED | Errno::INTR) => {}
                 // The harness shut the listener down: the run is over.
                 Err(Errno::INVAL) => return Ok(true),
-                Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept"))
+                    );
+                }
             }
         }
     }
@@ -502,7 +512,8 @@ fn lock(spare: &Mutex<Spare>) -> std::sync::MutexGuard<'_, Spare> {
 /// `socket` → `setsockopt(SO_REUSEADDR)` (and `SO_REUSEPORT` if asked) → `bind` → `listen`: a
 /// listening socket on `addr`. See socket(7), bind(2), listen(2).
 fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<OwnedFd> {
-    let listener = sys::socket(tr, &addr).context("socket() failed")?;
+    let listener =
+        sys::socket(tr, &addr).with_context(|| crate::t!("err-failed", call = "socket()"))?;
     let fd = sys::raw(&listener);
     let (option, note) = sys::PORT_OPTION;
     tr.call(
@@ -512,10 +523,11 @@ fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<O
         || sys::set_port_option(&listener),
         note,
     )
-    .with_context(|| format!("setsockopt({option}) failed"))?;
+    .with_context(|| crate::t!("err-failed", call = format!("setsockopt({option})")))?;
     #[cfg(target_os = "linux")]
     if reuseport {
-        sys::epoll::reuseport(tr, &listener).context("setsockopt(SO_REUSEPORT) failed")?;
+        sys::epoll::reuseport(tr, &listener)
+            .with_context(|| crate::t!("err-failed", call = "setsockopt(SO_REUSEPORT)"))?;
     }
     #[cfg(not(target_os = "linux"))]
     let _ = reuseport;
@@ -526,23 +538,25 @@ fn bind_listener(tr: &mut Tracer, addr: SocketAddr, reuseport: bool) -> Result<O
     );
     if let Err(e) = bound {
         let why = match e {
-            Errno::ADDRINUSE => {
-                "it is already in use (another server?); pick another --port, or omit --port for a free one"
-            }
-            Errno::ADDRNOTAVAIL => {
-                "that address is not on this machine; --bind takes a local address such as 127.0.0.1"
-            }
-            Errno::ACCESS => "ports below 1024 need privileges; pick a port ≥ 1024",
-            _ => "the kernel refused",
+            Errno::ADDRINUSE => crate::t!("err-bind-in-use"),
+            Errno::ADDRNOTAVAIL => crate::t!("err-bind-not-here"),
+            Errno::ACCESS => crate::t!("err-bind-privileged"),
+            _ => crate::t!("err-bind-refused"),
         };
-        bail!("cannot bind {addr}: {why} ({})", std::io::Error::from(e));
+        let os = std::io::Error::from(e).to_string();
+        bail!(crate::t!(
+            "err-bind",
+            addr = addr.to_string(),
+            why = why,
+            os = os
+        ));
     }
     tr.call(
         Call::new("listen", Stage::Setup).fd(fd).args(BACKLOG),
         || rustix::net::listen(&listener, BACKLOG),
         |_: &rustix::io::Result<()>| crate::t!("server-listen", backlog = BACKLOG.to_string()),
     )
-    .context("listen() failed")?;
+    .with_context(|| crate::t!("err-failed", call = "listen()"))?;
     Ok(listener)
 }
 

@@ -110,7 +110,8 @@ pub fn cmd(args: crate::AsyncArgs) -> Result<i32> {
     out.flush()?;
     let failed: Vec<&AsyncRow> = rows.iter().filter(|r| !r.ok).collect();
     for r in &failed {
-        crate::say!("error: {}: {}", r.run, r.error.as_deref().unwrap_or(""));
+        let message = format!("{}: {}", r.run, r.error.as_deref().unwrap_or(""));
+        crate::say!("{}", crate::t!("error", message = message));
     }
     Ok(if failed.is_empty() { 0 } else { 1 })
 }

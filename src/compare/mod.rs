@@ -153,7 +153,7 @@ pub fn cmd(args: crate::CompareArgs) -> Result<i32> {
     run.knobs.app = args.app;
     let models = can_serve(models, !args.models.is_empty(), &run.knobs);
     if models.is_empty() {
-        crate::say!("nothing to compare: none of the models named can chat");
+        crate::say!("{}", crate::t!("err-compare-no-chat"));
         return Ok(2);
     }
     let width = args.look.width().unwrap_or(100);
@@ -184,9 +184,9 @@ fn can_serve(models: Vec<&'static Model>, named: bool, knobs: &Knobs) -> Vec<&'s
                 return true;
             };
             if named {
-                crate::say!("left out though you named it: {why}");
+                crate::say!("{}", crate::t!("compare-left-out-named", why = why));
             } else {
-                crate::say!("left out: {why}");
+                crate::say!("{}", crate::t!("compare-left-out", why = why));
             }
             false
         })
@@ -219,34 +219,40 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
     // A figure of nothing would look like a measurement: say which clients there are instead.
     if let Some(want) = &opts.read {
         if !scenario.clients().contains(&want.as_str()) {
-            anyhow::bail!(
-                "--read {want}: scenario `{name}` has no client {want} (its clients: {})",
-                scenario.clients().join(", ")
-            );
+            anyhow::bail!(crate::t!(
+                "err-read-no-client",
+                want = want,
+                scenario = name,
+                clients = scenario.clients().join(", ")
+            ));
         }
         if !senders.contains(&want.as_str()) {
-            anyhow::bail!(
-                "--read {want}: client {want} {} in scenario `{name}`, so there is no \
-                 read to follow (clients that {}: {})",
-                if chat {
-                    "says nothing to the room after its name"
+            let senders = if senders.is_empty() {
+                crate::t!("err-read-none")
+            } else {
+                senders.join(", ")
+            };
+            anyhow::bail!(crate::t!(
+                "err-read-silent",
+                want = want,
+                scenario = name,
+                app = crate::chat::App::name(if chat {
+                    crate::chat::App::Chat
                 } else {
-                    "sends nothing"
-                },
-                if chat { "say a line" } else { "send" },
-                if senders.is_empty() {
-                    "none".to_string()
-                } else {
-                    senders.join(", ")
-                }
-            );
+                    crate::chat::App::Echo
+                }),
+                senders = senders
+            ));
         }
     }
     // The page's file is made before the runs, so that a bad path fails at once.
     let html = opts
         .html
         .as_ref()
-        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display())))
+        .map(|p| {
+            std::fs::File::create(p)
+                .with_context(|| crate::t!("err-write", file = p.display().to_string()))
+        })
         .transpose()?;
     let columns: Vec<Column> = opts
         .models
@@ -366,16 +372,13 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
             notice: &[],
         };
         crate::html::write(file, &page)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| crate::t!("err-write", file = path.display().to_string()))?;
         crate::say!("wrote {}", path.display());
     }
     let failed: Vec<&Column> = columns.iter().filter(|c| c.error.is_some()).collect();
     for c in &failed {
-        crate::say!(
-            "error: {}: {}",
-            c.model.name,
-            c.error.as_deref().unwrap_or("")
-        );
+        let message = format!("{}: {}", c.model.name, c.error.as_deref().unwrap_or(""));
+        crate::say!("{}", crate::t!("error", message = message));
     }
     Ok(if failed.is_empty() { 0 } else { 1 })
 }

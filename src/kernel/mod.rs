@@ -132,9 +132,9 @@ mod linux {
             };
             let tid = tid_rx
                 .recv()
-                .map_err(|_| anyhow!("--kernel: the lane's starter thread died"))?;
+                .map_err(|_| anyhow!(crate::t!("err-kernel-starter-died")))?;
             inst.enlist(tid)
-                .map_err(|e| anyhow!("--kernel: cannot follow the run's threads: {e}"))?;
+                .map_err(|e| anyhow!(crate::t!("err-kernel-follow", why = e.to_string())))?;
             Ok(Lane {
                 starter,
                 inst,
@@ -159,10 +159,10 @@ mod linux {
                 .jobs
                 .as_ref()
                 .and_then(|j| j.send(job).ok())
-                .ok_or_else(|| anyhow!("--kernel: the lane's starter thread is gone"))?;
+                .ok_or_else(|| anyhow!(crate::t!("err-kernel-starter-gone")))?;
             result
                 .recv()
-                .map_err(|_| anyhow!("the thread starting the run panicked"))
+                .map_err(|_| anyhow!(crate::t!("err-kernel-starter-panicked")))
         }
 
         /// The trace's clock and the server's port are known: the merge begins, with the
@@ -243,10 +243,7 @@ pub enum Lane {}
 #[cfg(not(target_os = "linux"))]
 impl Lane {
     pub fn start(_: Want) -> anyhow::Result<Lane> {
-        anyhow::bail!(
-            "--kernel records Linux's tracepoints (through tracefs); this is {}",
-            std::env::consts::OS
-        )
+        anyhow::bail!(crate::t!("err-kernel-linux", os = std::env::consts::OS))
     }
 
     pub fn listed<T: Send + 'static>(

@@ -81,9 +81,10 @@ impl Instance {
             mounted_here,
         };
         inst.configure(quiet_tid, syscalls).map_err(|e| {
-            Refusal(format!(
-                "--kernel: cannot configure the ftrace instance {}: {e}",
-                inst.dir.display()
+            Refusal(crate::t!(
+                "err-ftrace-configure",
+                dir = inst.dir.display().to_string(),
+                why = e
             ))
         })?;
         Ok(inst)
@@ -264,9 +265,12 @@ impl Drop for Instance {
         self.on = None;
         if let Err(e) = remove(&self.dir) {
             crate::say!(
-                "warning: could not remove the ftrace instance {} ({e}); remove it with `rmdir {}`",
-                self.dir.display(),
-                self.dir.display()
+                "{}",
+                crate::t!(
+                    "warning-ftrace-remove",
+                    dir = self.dir.display().to_string(),
+                    why = e.to_string()
+                )
             );
         }
     }
@@ -305,12 +309,21 @@ fn sweep(root: &Path) {
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
             match remove(&e.path()) {
                 Ok(()) => crate::say!(
-                    "note: removed the ftrace instance {} that a killed run (PID {pid}) left behind",
-                    e.path().display()
+                    "{}",
+                    crate::t!(
+                        "note-ftrace-swept",
+                        dir = e.path().display().to_string(),
+                        pid = pid.to_string()
+                    )
                 ),
                 Err(err) => crate::say!(
-                    "warning: a killed run (PID {pid}) left the ftrace instance {} behind and it cannot be removed: {err}",
-                    e.path().display()
+                    "{}",
+                    crate::t!(
+                        "warning-ftrace-left",
+                        dir = e.path().display().to_string(),
+                        pid = pid.to_string(),
+                        why = err.to_string()
+                    )
                 ),
             }
         }
@@ -334,13 +347,13 @@ fn tracefs() -> Result<(PathBuf, bool), Refusal> {
         return Ok((at, false));
     }
     if !rustix::process::geteuid().is_root() {
-        return Err(Refusal(format!(
-            "--kernel reads the kernel's tracepoints through tracefs, which is not mounted here, and only root may mount it: run it with sudo (iomodels then mounts tracefs for itself alone), or mount it once with `sudo mount -t tracefs nodev {TRACEFS}`"
-        )));
+        return Err(Refusal(crate::t!("err-tracefs-root", at = TRACEFS)));
     }
     mount_private().map_err(|e| {
-        Refusal(format!(
-            "--kernel: tracefs is not mounted and mounting it failed ({e}): mount it with `mount -t tracefs nodev {TRACEFS}`"
+        Refusal(crate::t!(
+            "err-tracefs-mount",
+            at = TRACEFS,
+            why = e.to_string()
         ))
     })?;
     Ok((PathBuf::from(TRACEFS), true))
@@ -376,21 +389,15 @@ fn mount_private() -> std::io::Result<()> {
 
 /// The refusal for an instance that could not be made.
 fn refuse_mkdir(dir: &Path, e: &std::io::Error) -> Refusal {
-    let parent = dir.parent().unwrap_or(dir).display();
+    let parent = dir.parent().unwrap_or(dir).display().to_string();
+    let why = e.to_string();
     if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
-        Refusal(format!(
-            "--kernel needs root: making an ftrace instance in {parent} was refused ({e}); run it with sudo"
-        ))
+        Refusal(crate::t!("err-ftrace-root", dir = parent, why = why))
     } else {
-        Refusal(format!(
-            "--kernel: cannot make an ftrace instance in {parent} ({e}); this kernel may lack ftrace instances (CONFIG_TRACING)"
-        ))
+        Refusal(crate::t!("err-ftrace-mkdir", dir = parent, why = why))
     }
 }
 
 fn missing_tracepoint(tp: &Tracepoint) -> String {
-    format!(
-        "this kernel has no {} tracepoint (the kernel lane needs the sock, sched and signal tracepoints: CONFIG_TRACEPOINTS with networking and scheduler events)",
-        tp.full
-    )
+    crate::t!("err-tracepoint-missing", tracepoint = tp.full)
 }

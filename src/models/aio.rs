@@ -118,7 +118,7 @@ mod server {
             // when nothing but the listener's poll is in flight does this wait.
             match lp.aio.wait(&mut srv.tr, Stage::Completion, &mut done) {
                 Err(Errno::INTR) => continue,
-                r => r.context("io_getevents failed")?,
+                r => r.with_context(|| crate::t!("err-failed", call = "io_getevents"))?,
             };
             for &d in &done {
                 // Step 4: look the key up; the entry leaves the table, its callback runs.
@@ -151,7 +151,7 @@ mod server {
             let (key, iocb) = self
                 .aio
                 .poll(&mut srv.tr, &srv.listener, None, LISTENER, why)
-                .context("io_submit(IOCB_CMD_POLL) failed")?;
+                .with_context(|| crate::t!("err-failed", call = "io_submit(IOCB_CMD_POLL)"))?;
             self.ops.start(key, Op::Accept(()), iocb);
             Ok(())
         }
@@ -187,7 +187,11 @@ mod server {
                 return Ok(());
             }
             Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => {}
-            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept4"))
+                );
+            }
         }
         lp.watch_listener(srv)
     }
@@ -238,14 +242,14 @@ mod server {
         let note = crate::t!("aio-poll-accept");
         let joined = crate::msg!("aio-poll-client");
         aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
-            .context("io_submit(IOCB_CMD_POLL) failed")?;
+            .with_context(|| crate::t!("err-failed", call = "io_submit(IOCB_CMD_POLL)"))?;
         let mut conns = Conns::default();
         let mut done = Vec::new();
         'serve: loop {
             // Stage ①: sleep until a polled descriptor is ready.
             match aio.wait(&mut srv.tr, Stage::DataReady, &mut done) {
                 Err(Errno::INTR) => continue,
-                r => r.context("io_getevents failed")?,
+                r => r.with_context(|| crate::t!("err-failed", call = "io_getevents"))?,
             };
             for &d in &done {
                 let fd = d.key as i32;
@@ -267,7 +271,9 @@ mod server {
                         break 'serve;
                     }
                     aio.poll(&mut srv.tr, &srv.listener, Some(lfd as u64), LISTENER, why)
-                        .context("io_submit(IOCB_CMD_POLL) failed")?;
+                        .with_context(|| {
+                            crate::t!("err-failed", call = "io_submit(IOCB_CMD_POLL)")
+                        })?;
                     continue;
                 }
                 let closing = if d.key & WRITE == 0 {

@@ -43,7 +43,11 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
             // The harness shut the listener down: the run is over.
             Err(Errno::INVAL) => return Ok(()),
             Err(Errno::CONNABORTED | Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept4"))
+                );
+            }
         };
 
         // How much did this client send while we were busy with someone else?

@@ -97,7 +97,8 @@ pub(crate) mod server {
         );
         let mut ep = match ep {
             Some(ep) => ep,
-            None => Epoll::create(&mut srv.tr).context("epoll_create1 failed")?,
+            None => Epoll::create(&mut srv.tr)
+                .with_context(|| crate::t!("err-failed", call = "epoll_create1"))?,
         };
         // reactors --exclusive: the listener every thread shares, with EPOLLEXCLUSIVE.
         let (only, why) = if srv.knobs.exclusive {
@@ -120,7 +121,7 @@ pub(crate) mod server {
             // Stage ①: sleep until a registered descriptor is ready; only those come back.
             match ep.wait(&mut srv.tr, &mut ready) {
                 Err(Errno::INTR) => continue,
-                r => r.context("epoll_wait failed")?,
+                r => r.with_context(|| crate::t!("err-failed", call = "epoll_wait"))?,
             };
 
             for &(fd, flags) in &ready {

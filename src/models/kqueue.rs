@@ -88,7 +88,8 @@ mod server {
     #[doc(alias = "EVFILT_READ")]
     #[doc(alias = "EV_EOF")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let kq = Kqueue::create(&mut srv.tr).context("kqueue failed")?;
+        let kq = Kqueue::create(&mut srv.tr)
+            .with_context(|| crate::t!("err-failed", call = "kqueue"))?;
         let lfd = srv.lfd();
         crate::sys::set_nonblocking(
             &mut srv.tr,
@@ -104,7 +105,7 @@ mod server {
             // SAFETY: every descriptor in `changes` is open (closed ones were dropped from it).
             match unsafe { kq.wait(&mut srv.tr, &mut changes, &mut events) } {
                 Err(Errno::INTR) => continue,
-                r => r.context("kevent failed")?,
+                r => r.with_context(|| crate::t!("err-failed", call = "kevent"))?,
             };
             for ev in &events {
                 match ev.filter() {

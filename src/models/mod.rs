@@ -181,17 +181,13 @@ impl Model {
     pub fn no_chat(&self, knobs: &Knobs) -> Option<String> {
         if self.name == threads::MODEL.name && knobs.pool > 0 {
             let n = knobs.pool;
-            return Some(format!(
-                "`threads --pool {n}` is a prethreaded pool of {n} threads, each serving one client until it leaves: in a chat, member {} would wait unheard in the listen queue. Run the chat with a thread per client, `iomodels threads --app chat`, or e.g. `iomodels epoll --app chat`",
-                n + 1
+            return Some(crate::t!(
+                "err-no-chat-pool",
+                n = n.to_string(),
+                next = (n + 1).to_string()
             ));
         }
-        (!self.concurrent_with(knobs)).then(|| {
-            format!(
-                "`{}` serves one client at a time: in a chat the others would go unheard until that client leaves. Run the chat under a model that serves many at once, e.g. `iomodels threads --app chat` or `iomodels epoll --app chat`",
-                self.name
-            )
-        })
+        (!self.concurrent_with(knobs)).then(|| crate::t!("err-no-chat-serial", model = self.name))
     }
 }
 

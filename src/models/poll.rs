@@ -76,7 +76,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // 2. Stage ①: sleep until some entry is ready. The kernel checks every entry.
         match poll::wait(&mut srv.tr, &mut fds, rewritten) {
             Err(Errno::INTR) => continue,
-            r => r.context("poll failed")?,
+            r => r.with_context(|| crate::t!("err-failed", call = "poll"))?,
         };
         rewritten = 0;
 

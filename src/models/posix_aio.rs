@@ -78,7 +78,8 @@ mod server {
     #[doc(alias = "aio_read")]
     #[doc(alias = "aio_suspend")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
-        let (bell_rx, bell) = posix_aio::doorbell(&mut srv.tr).context("pipe2 failed")?;
+        let (bell_rx, bell) = posix_aio::doorbell(&mut srv.tr)
+            .with_context(|| crate::t!("err-failed", call = "pipe2"))?;
         let (conns, handed) = mpsc::channel::<Conn>();
         let (result, outcome) = mpsc::sync_channel(1);
         let job = Job {
@@ -112,7 +113,9 @@ mod server {
                 Err(Errno::CONNABORTED | Errno::INTR) => {}
                 Err(e) => {
                     srv.abort();
-                    break Some(anyhow::Error::from(e).context("accept4 failed"));
+                    break Some(
+                        anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept4")),
+                    );
                 }
             }
         };
@@ -186,7 +189,7 @@ mod server {
             let list: Vec<&Aiocb> = lp.flights.iter().map(|f| &f.cb).collect();
             match posix_aio::suspend(tr, &list) {
                 Err(Errno::INTR) => continue,
-                r => r.context("aio_suspend failed")?,
+                r => r.with_context(|| crate::t!("err-failed", call = "aio_suspend"))?,
             }
             // Which ones? POSIX says only "one or more": ask each request in flight.
             for f in &mut lp.flights {
@@ -264,7 +267,7 @@ mod server {
             let cb = unsafe {
                 posix_aio::submit(tr, Op::Read, bell.as_raw_fd(), rung.as_mut_ptr(), BELL, why)
             }
-            .context("aio_read of the doorbell failed")?;
+            .with_context(|| crate::t!("err-doorbell-aio-read"))?;
             self.flights.push(Flight {
                 cb,
                 to: To::Bell,
@@ -304,7 +307,7 @@ mod server {
                     Ok(())
                 }
                 Ok(_) => self.listen(tr, bell, rung),
-                Err(e) => Err(anyhow::Error::from(e).context("the doorbell's read failed")),
+                Err(e) => Err(anyhow::Error::from(e).context(crate::t!("err-doorbell-read"))),
             }
         }
 

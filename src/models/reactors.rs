@@ -111,11 +111,13 @@ mod server {
         let mut eps = Vec::new();
         let mut bells = Vec::new();
         for k in 1..=srv.knobs.threads {
-            let mut ep = Epoll::create(&mut srv.tr).context("epoll_create1 failed")?;
+            let mut ep = Epoll::create(&mut srv.tr)
+                .with_context(|| crate::t!("err-failed", call = "epoll_create1"))?;
             if chat {
-                bells.push(Some(
-                    Doorbell::new(&mut srv.tr, &mut ep, k).context("eventfd2 failed")?,
-                ));
+                bells
+                    .push(Some(Doorbell::new(&mut srv.tr, &mut ep, k).with_context(
+                        || crate::t!("err-failed", call = "eventfd2"),
+                    )?));
             } else {
                 bells.push(None);
             }
@@ -130,7 +132,8 @@ mod server {
                 None => (&srv.listener, crate::msg!("reactors-dup-shared")),
             };
             fds.push(
-                sys::dup(&mut srv.tr, listener, why).context("fcntl(F_DUPFD_CLOEXEC) failed")?,
+                sys::dup(&mut srv.tr, listener, why)
+                    .with_context(|| crate::t!("err-failed", call = "fcntl(F_DUPFD_CLOEXEC)"))?,
             );
         }
         for ((k, fd), (ep, bell)) in (2..).zip(fds).zip(eps) {

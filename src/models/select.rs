@@ -71,7 +71,7 @@ pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         // 2. Stage ①: sleep until some descriptor is ready. The kernel checks nfds slots.
         match sets.select(&mut srv.tr) {
             Err(Errno::INTR) => continue,
-            r => r.context("select failed")?,
+            r => r.with_context(|| crate::t!("err-failed", call = "select"))?,
         };
 
         // 3. Who is ready? Test every descriptor we put in, one FD_ISSET at a time. First the

@@ -133,7 +133,11 @@ mod server {
                 Err(Errno::AGAIN) => return Ok(false),
                 Err(Errno::CONNABORTED | Errno::INTR) => {}
                 Err(Errno::INVAL) => return Ok(true),
-                Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept4"))
+                    );
+                }
             }
         }
     }

@@ -86,7 +86,11 @@ fn next(srv: &mut Server, note: &str) -> anyhow::Result<Option<Conn>> {
             Ok(conn) => return Ok(Some(conn)),
             Err(Errno::INVAL) => return Ok(None),
             Err(Errno::CONNABORTED | Errno::INTR) => continue,
-            Err(e) => return Err(anyhow::Error::from(e).context("accept4 failed")),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept4"))
+                );
+            }
         }
     }
 }
@@ -259,7 +263,7 @@ fn pool(srv: &mut Server) -> anyhow::Result<()> {
     for k in 2..srv.knobs.pool + 2 {
         let why = crate::msg!("threads-pool-dup");
         let started = sys::dup(&mut srv.tr, &srv.listener, why)
-            .context("fcntl(F_DUPFD_CLOEXEC) failed")
+            .with_context(|| crate::t!("err-failed", call = "fcntl(F_DUPFD_CLOEXEC)"))
             .and_then(|fd| {
                 let gloss = |tid: i64| crate::t!("threads-pool-start", tid = tid.to_string());
                 let body = move |tr, (shared, fd): (Shared, _)| shared.serve(tr, fd, k, pooled);

@@ -127,7 +127,9 @@ mod server {
             }
             lp.resume_accept(srv);
             // Step 3: hand the kernel our SQEs and wait (at most 1 ms) for a completion.
-            lp.ring.wait(&mut srv.tr).context("io_uring_enter failed")?;
+            lp.ring
+                .wait(&mut srv.tr)
+                .with_context(|| crate::t!("err-failed", call = "io_uring_enter"))?;
             // Step 4: each completion's key says which callback to run.
             if lp.reap(srv)? == 0 {
                 srv.tr.work(&mut srv.work);
@@ -331,7 +333,11 @@ mod server {
                     }
                     return Ok(());
                 }
-                e => return Err(anyhow::Error::from(e).context("accept failed")),
+                e => {
+                    return Err(
+                        anyhow::Error::from(e).context(crate::t!("err-failed", call = "accept"))
+                    );
+                }
             },
         }
         if !lp.ops.stopping() {
@@ -548,7 +554,9 @@ mod multishot {
                 lp.stop(srv);
             }
             lp.resume_accept(srv);
-            lp.ring.wait(&mut srv.tr).context("io_uring_enter failed")?;
+            lp.ring
+                .wait(&mut srv.tr)
+                .with_context(|| crate::t!("err-failed", call = "io_uring_enter"))?;
             if lp.reap(srv)? == 0 {
                 srv.tr.work(&mut srv.work);
             }
@@ -674,7 +682,10 @@ mod multishot {
                         }
                         return Ok(());
                     }
-                    e => return Err(anyhow::Error::from(e).context("accept failed")),
+                    e => {
+                        return Err(anyhow::Error::from(e)
+                            .context(crate::t!("err-failed", call = "accept")));
+                    }
                 },
             }
             if self.accept.is_none() && self.accept_paused.is_none() && !self.stopping {

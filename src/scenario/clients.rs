@@ -61,7 +61,10 @@ impl Board {
             |_| Vec::new(),
             |d| {
                 d.iter()
-                    .filter_map(|(c, s)| s.as_ref().map(|s| format!("client {c} ({s})")))
+                    .filter_map(|(c, s)| {
+                        s.as_ref()
+                            .map(|s| crate::t!("client-doing", client = c, step = s))
+                    })
                     .collect()
             },
         )
@@ -81,8 +84,10 @@ pub fn premade(scenario: &Scenario, ip: IpAddr, base: i32) -> Result<Premade, St
         .into_iter()
         .map(|name| {
             let sock = client_socket(ip)?;
-            let moved = crate::sys::move_fd(sock.into(), base)
-                .map_err(|e| format!("cannot move client {name}'s socket above {base}: {e}"))?;
+            let moved = crate::sys::move_fd(sock.into(), base).map_err(|e| {
+                let (base, why) = (base.to_string(), e.to_string());
+                crate::t!("err-client-move", client = name, base = base, why = why)
+            })?;
             Ok((name.to_string(), Socket::from(moved)))
         })
         .collect()
@@ -96,9 +101,9 @@ fn client_socket(ip: IpAddr) -> Result<Socket, String> {
         Type::STREAM,
         None,
     )
-    .map_err(|e| format!("cannot make a client socket: {e}"))?;
+    .map_err(|e| crate::t!("err-client-socket", why = e.to_string()))?;
     sock.bind(&SocketAddr::new(ip, 0).into())
-        .map_err(|e| format!("cannot bind a client socket: {e}"))?;
+        .map_err(|e| crate::t!("err-client-bind", why = e.to_string()))?;
     Ok(sock)
 }
 
@@ -144,11 +149,11 @@ pub fn run(
         .map(|(name, steps)| {
             let sock = premade.remove(name);
             let lane = Lane::new(rec, name, board, app, &steps);
-            board.set(name, Some("starting".into()));
+            board.set(name, Some(crate::t!("client-starting")));
             thread::Builder::new()
                 .name(format!("client {name}"))
                 .spawn(move || lane.act(steps, addr, t0, sock))
-                .map_err(|e| format!("cannot start client {name}: {e}"))
+                .map_err(|e| crate::t!("err-client-start", client = name, why = e.to_string()))
         })
         .collect();
     let mut report = Report::default();
@@ -159,7 +164,7 @@ pub fn run(
                 report.bytes_checked += lane.bytes;
                 report.refused.extend(lane.refused);
             }
-            Ok(Err(_)) => report.failures.push("a client thread panicked".into()),
+            Ok(Err(_)) => report.failures.push(crate::t!("err-client-panicked")),
             Err(e) => report.failures.push(e),
         }
     }
@@ -269,7 +274,7 @@ fn write_payload(stream: &TcpStream, payload: &Payload, flags: &Flags) -> Result
         let mut off = 0;
         while off < chunk.len() {
             match (&*stream).write(&chunk[off..]) {
-                Ok(0) => return Err("send failed: the connection took no more bytes".into()),
+                Ok(0) => return Err(crate::t!("err-client-send-full")),
                 Ok(n) => {
                     off += n;
                     since = Instant::now();
@@ -283,15 +288,21 @@ fn write_payload(stream: &TcpStream, payload: &Payload, flags: &Flags) -> Result
                         // Not reading: the server rightly stops taking bytes (backpressure).
                         since = Instant::now();
                     } else if since.elapsed() > ECHO_TIMEOUT {
-                        return Err(format!(
-                            "send stalled: the server took no byte for {}s ({} of {} bytes sent)",
-                            ECHO_TIMEOUT.as_secs(),
-                            at + off,
-                            payload.len()
+                        return Err(crate::t!(
+                            "err-client-send-stalled",
+                            secs = ECHO_TIMEOUT.as_secs().to_string(),
+                            sent = (at + off).to_string(),
+                            total = payload.len().to_string()
                         ));
                     }
                 }
-                Err(e) => return Err(format!("send failed: {e}")),
+                Err(e) => {
+                    return Err(crate::t!(
+                        "err-client-failed",
+                        what = "send",
+                        why = e.to_string()
+                    ));
+                }
             }
         }
         at += chunk.len();
@@ -367,14 +378,23 @@ impl Lane {
             }
             self.board.set(
                 &self.name,
-                Some(format!("line {}: {}", step.line, step.action.verb())),
+                Some(crate::t!(
+                    "client-at-line",
+                    line = step.line.to_string(),
+                    verb = step.action.verb()
+                )),
             );
             if let Err(e) = self.step(&step, &mut conn, addr, &mut premade) {
                 if let Some(c) = &conn {
                     c.wait_for_reader();
                 }
                 if !self.was_refused() {
-                    failures.push(format!("client {} (line {}): {e}", self.name, step.line));
+                    failures.push(crate::t!(
+                        "err-client-line",
+                        client = &*self.name,
+                        line = step.line.to_string(),
+                        why = e
+                    ));
                 }
                 conn = None;
                 break;
@@ -384,14 +404,14 @@ impl Lane {
         if let Some(c) = conn.take()
             && let Err(e) = self.close(c, None)
         {
-            failures.push(format!("client {}: {e}", self.name));
+            failures.push(crate::t!("err-client", client = &*self.name, why = e));
         }
         self.board.set(&self.name, None);
         let refused = self.refused.lock().ok().and_then(|r| r.clone());
         LaneReport {
             failures,
             bytes: self.checked.load(Ordering::SeqCst),
-            refused: refused.map(|why| format!("client {}: {why}", self.name)),
+            refused: refused.map(|why| crate::t!("err-client", client = &*self.name, why = why)),
         }
     }
 
@@ -413,8 +433,9 @@ impl Lane {
                     None => client_socket(addr.ip())?,
                 };
                 if let Some(n) = rcvbuf {
-                    sock.set_recv_buffer_size(*n)
-                        .map_err(|e| format!("SO_RCVBUF failed: {e}"))?;
+                    sock.set_recv_buffer_size(*n).map_err(|e| {
+                        crate::t!("err-client-failed", what = "SO_RCVBUF", why = e.to_string())
+                    })?;
                 }
                 let port = sock
                     .local_addr()
@@ -433,7 +454,10 @@ impl Lane {
                 ev.port = Some(port);
                 self.rec.send(ev);
                 sock.connect_timeout(&addr.into(), ECHO_TIMEOUT)
-                    .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+                    .map_err(|e| {
+                        let what = format!("connect to {addr}");
+                        crate::t!("err-client-failed", what = what, why = e.to_string())
+                    })?;
                 *conn = Some(self.spawn_reader(sock.into())?);
             }
             Action::Send(payload) => {
@@ -520,8 +544,9 @@ impl Lane {
                 c.flags.paused.store(false, Ordering::SeqCst);
                 c.finish_writing()?;
                 let sock = socket2::SockRef::from(&*c.stream);
-                sock.set_linger(Some(Duration::ZERO))
-                    .map_err(|e| format!("SO_LINGER failed: {e}"))?;
+                sock.set_linger(Some(Duration::ZERO)).map_err(|e| {
+                    crate::t!("err-client-failed", what = "SO_LINGER", why = e.to_string())
+                })?;
                 // Wake the reader without sending anything, then drop the last handle: RST.
                 let _ = c.stream.shutdown(Shutdown::Read);
                 let _ = c.reader.join();
@@ -579,7 +604,8 @@ impl Lane {
                     let outcome = lane.read_echo(&stream, &expect, &flags);
                     let Ok(mut ex) = expect.lock() else { return };
                     if let Err(f) = outcome {
-                        let mut ev = lane.event("check", format!("FAILED: {f}"));
+                        let mut ev =
+                            lane.event("check", crate::t!("client-check-failed", why = &f));
                         ev.ok = Some(false);
                         lane.rec.send(ev);
                         ex.failure = Some(f);
@@ -616,16 +642,20 @@ impl Lane {
                 }
                 Err(_) if flags.resetting.load(Ordering::SeqCst) => return Ok(()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Err(format!(
-                        "no echo for {}s ({} bytes still missing)",
-                        ECHO_TIMEOUT.as_secs(),
-                        missing(expect)
+                    return Err(crate::t!(
+                        "err-client-no-echo",
+                        secs = ECHO_TIMEOUT.as_secs().to_string(),
+                        missing = missing(expect).to_string()
                     ));
                 }
                 Err(e) => {
-                    return self
-                        .turned_away(expect, flags, &[])
-                        .unwrap_or(Err(format!("read failed: {e}")));
+                    return self.turned_away(expect, flags, &[]).unwrap_or_else(|| {
+                        Err(crate::t!(
+                            "err-client-failed",
+                            what = "read",
+                            why = e.to_string()
+                        ))
+                    });
                 }
             };
             if flags.resetting.load(Ordering::SeqCst) {
@@ -641,7 +671,7 @@ impl Lane {
                 }
                 let left = missing(expect);
                 if left > 0 {
-                    return Err(format!("the server closed with {left} bytes not echoed"));
+                    return Err(crate::t!("err-client-closed", left = left.to_string()));
                 }
                 self.say("eof", crate::t!("client-eof"));
                 return Ok(());
@@ -674,9 +704,9 @@ impl Lane {
         }
         let why = match got.split(|&b| b == b'\n').next() {
             Some(line) if !line.is_empty() => {
-                format!("refused: the server said {}", escape(line, 80))
+                crate::t!("client-refused-said", line = escape(line, 80))
             }
-            _ => "refused: the server hung up before echoing anything (out of descriptors, past FD_SETSIZE, or busy)".to_string(),
+            _ => crate::t!("client-refused-hung-up"),
         };
         self.say("refused", why.clone());
         *self.refused.lock().ok()? = Some(why);
@@ -729,29 +759,24 @@ impl Lane {
     fn in_order(&self, mut got: &[u8], ex: &mut Expect) -> Result<(), String> {
         while !got.is_empty() {
             let Some((num, sent, done)) = ex.pending.front_mut() else {
-                let nobody = match self.chat {
-                    Some(_) => "no expect step asked for",
-                    None => "nobody sent",
-                };
-                return Err(format!(
-                    "the server sent {} bytes that {nobody}: {}",
-                    got.len(),
-                    escape(got, 24)
+                return Err(crate::t!(
+                    "err-client-unasked",
+                    count = got.len().to_string(),
+                    app = if self.chat.is_some() { "chat" } else { "echo" },
+                    got = escape(got, 24)
                 ));
             };
             let take = got.len().min(sent.len() - *done);
             let want = sent.slice(*done, take);
             if got[..take] != *want {
                 let at = want.iter().zip(got).position(|(a, b)| a != b).unwrap_or(0);
-                let what = match self.chat {
-                    Some(_) => "expected line",
-                    None => "echo of send",
-                };
-                return Err(format!(
-                    "{what} #{num} differs at byte {}: expected {}, got {}",
-                    *done + at,
-                    escape(&want[at..], 12),
-                    escape(&got[at..take], 12)
+                return Err(crate::t!(
+                    "err-client-differs",
+                    app = if self.chat.is_some() { "chat" } else { "echo" },
+                    num = num.to_string(),
+                    byte = (*done + at).to_string(),
+                    want = escape(&want[at..], 12),
+                    got = escape(&got[at..take], 12)
                 ));
             }
             *done += take;

@@ -181,10 +181,7 @@ impl Scenario {
             let (client, rest) = split_word(rest);
             let (verb, arg) = split_word(rest);
             if client.is_empty() || verb.is_empty() {
-                return Err(err(format!(
-                    "expected `TIME CLIENT ACTION`, e.g. `100ms A send \"hi\\n\"`, got `{}`",
-                    shown(body)
-                )));
+                return Err(err(crate::t!("err-scenario-line", got = shown(body))));
             }
             let at = parse_time(time).map_err(err)?;
             if !client
@@ -192,9 +189,9 @@ impl Scenario {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
                 || client.len() > 12
             {
-                return Err(err(format!(
-                    "client name `{}` must be up to 12 letters, digits or _",
-                    shown(client)
+                return Err(err(crate::t!(
+                    "err-scenario-client-name",
+                    name = shown(client)
                 )));
             }
             let action = parse_action(verb, arg.trim()).map_err(err)?;
@@ -248,14 +245,18 @@ impl Scenario {
         if self.steps.is_empty() {
             return Err(ParseError {
                 line: 0,
-                msg: "the scenario has no steps (each line is `TIME CLIENT ACTION`)".into(),
+                msg: crate::t!("err-scenario-empty"),
             });
         }
         let names = self.clients();
         if names.len() > MAX_CLIENTS {
             return Err(ParseError {
                 line: 0,
-                msg: format!("{} clients; at most {MAX_CLIENTS}", names.len()),
+                msg: crate::t!(
+                    "err-scenario-clients",
+                    count = names.len().to_string(),
+                    most = MAX_CLIENTS.to_string()
+                ),
             });
         }
         for name in names {
@@ -266,23 +267,25 @@ impl Scenario {
                 let bad = |msg: String| {
                     Err(ParseError {
                         line: s.line,
-                        msg: format!("client {name}: {msg}"),
+                        msg: crate::t!("err-scenario-client", name = name, msg = msg),
                     })
                 };
                 if closed {
-                    return bad("no action is possible after close or reset".into());
+                    return bad(crate::t!("err-scenario-after-close"));
                 }
                 match s.action {
-                    Action::Connect(_) if connected => return bad("connects twice".into()),
+                    Action::Connect(_) if connected => {
+                        return bad(crate::t!("err-scenario-connects-twice"));
+                    }
                     Action::Connect(_) => connected = true,
-                    _ if !connected => return bad("must connect first".into()),
+                    _ if !connected => return bad(crate::t!("err-scenario-connect-first")),
                     Action::Close | Action::Reset => closed = true,
                     Action::Send(ref p) => {
                         sent += p.len();
                         if sent > MAX_CLIENT_SEND {
-                            return bad(format!(
-                                "sends more than {}MiB in all; one client sends at most that",
-                                MAX_CLIENT_SEND >> 20
+                            return bad(crate::t!(
+                                "err-scenario-client-sends",
+                                mib = (MAX_CLIENT_SEND >> 20).to_string()
                             ));
                         }
                     }
@@ -297,9 +300,9 @@ impl Scenario {
                 if total > MAX_TOTAL_SEND {
                     return Err(ParseError {
                         line: s.line,
-                        msg: format!(
-                            "the clients would send more than {}MiB in all; a scenario sends at most that",
-                            MAX_TOTAL_SEND >> 20
+                        msg: crate::t!(
+                            "err-scenario-total-sends",
+                            mib = (MAX_TOTAL_SEND >> 20).to_string()
                         ),
                     });
                 }
@@ -340,23 +343,20 @@ fn parse_time(word: &str) -> Result<Duration, String> {
     } else if let Some(n) = word.strip_suffix('s') {
         (n, false)
     } else {
-        return Err(format!(
-            "time `{word_shown}` needs a unit: `250ms` or `1.5s`"
-        ));
+        return Err(crate::t!("err-scenario-time-unit", time = &word_shown));
     };
     // Decimal digits only: no sign, exponent, `inf` or `NaN`, whose conversion could overflow.
     let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
     let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(frac) || (num.contains('.') && frac.is_empty())
     {
-        return Err(format!(
-            "time `{word_shown}` is not a non-negative decimal number like `250ms` or `1.5s`"
-        ));
+        return Err(crate::t!("err-scenario-time-number", time = &word_shown));
     }
     let past = || {
-        format!(
-            "time `{word_shown}` is past the {}s limit of a scenario",
-            MAX_TIME.as_secs()
+        crate::t!(
+            "err-scenario-time-past",
+            time = &word_shown,
+            limit = MAX_TIME.as_secs().to_string()
         )
     };
     // A whole part of ten or more digits is past any limit: no conversion can overflow.
@@ -387,10 +387,10 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
         if arg.is_empty() {
             Ok(a)
         } else {
-            Err(format!(
-                "`{}` takes no argument, got `{}`",
-                shown(verb),
-                shown(arg)
+            Err(crate::t!(
+                "err-scenario-no-argument",
+                verb = shown(verb),
+                got = shown(arg)
             ))
         }
     };
@@ -398,10 +398,7 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
         "connect" => match split_word(arg) {
             ("", _) => Ok(Action::Connect(None)),
             ("rcvbuf", size) => parse_size(size.trim()).map(|n| Action::Connect(Some(n))),
-            _ => Err(format!(
-                "connect takes nothing, or `rcvbuf SIZE` (e.g. `connect rcvbuf 4KiB`); got `{}`",
-                shown(arg)
-            )),
+            _ => Err(crate::t!("err-scenario-connect", got = shown(arg))),
         },
         "close" => no_arg(Action::Close),
         "reset" => no_arg(Action::Reset),
@@ -419,25 +416,17 @@ fn parse_action(verb: &str, arg: &str) -> Result<Action, String> {
             Ok(b) if b.ends_with(b"\n") && b.iter().filter(|&&c| c == b'\n').count() == 1 => {
                 Ok(Action::ExpectAnytime(b))
             }
-            Ok(_) => Err("expect-anytime takes one whole line, ending in \\n".into()),
+            Ok(_) => Err(crate::t!("err-scenario-expect-anytime")),
             Err(e) => Err(e),
         },
         "expect-drop" => no_arg(Action::ExpectDrop),
-        _ => Err(format!(
-            "unknown action `{}` (expected connect, send, close, reset, stop-reading, resume-reading, expect, expect-anytime, expect-drop)",
-            shown(verb)
-        )),
+        _ => Err(crate::t!("err-scenario-action", verb = shown(verb))),
     }
 }
 
 /// `expect from S 64KiB`: the whole lines of S's generated payload of that size, relayed.
 fn parse_relayed(arg: &str) -> Result<Action, String> {
-    let usage = || {
-        format!(
-            "expect takes a quoted string or `from CLIENT SIZE` (e.g. `expect from S 64KiB`); got `{}`",
-            shown(arg)
-        )
-    };
+    let usage = || crate::t!("err-scenario-expect", got = shown(arg));
     let (word, rest) = split_word(arg);
     let (from, size) = split_word(rest);
     if word != "from" || from.is_empty() || size.trim().is_empty() {
@@ -445,10 +434,11 @@ fn parse_relayed(arg: &str) -> Result<Action, String> {
     }
     let lines = parse_size(size.trim())? / LINE.len();
     if lines == 0 {
-        return Err(format!(
-            "{} from {from} holds no whole line ({} bytes each): nothing would be relayed",
-            shown(size.trim()),
-            LINE.len()
+        return Err(crate::t!(
+            "err-scenario-no-line",
+            size = shown(size.trim()),
+            from = from,
+            line = LINE.len().to_string()
         ));
     }
     Ok(Action::Expect(Payload::Relayed {
@@ -462,7 +452,7 @@ fn parse_string(arg: &str) -> Result<Vec<u8>, String> {
     let mut chars = arg[1..].chars();
     loop {
         match chars.next() {
-            None => return Err("unterminated string: add the closing `\"`".into()),
+            None => return Err(crate::t!("err-scenario-unterminated")),
             Some('"') => break,
             Some('\\') => match chars.next() {
                 Some('n') => out.push(b'\n'),
@@ -476,21 +466,24 @@ fn parse_string(arg: &str) -> Result<Vec<u8>, String> {
                     let b = u8::from_str_radix(&hex, 16)
                         .ok()
                         .filter(|_| hex.len() == 2)
-                        .ok_or_else(|| format!("`\\x{}` needs two hex digits", shown(&hex)))?;
+                        .ok_or_else(|| crate::t!("err-scenario-hex", hex = shown(&hex)))?;
                     out.push(b);
                 }
-                Some(c) => return Err(format!("unknown escape `\\{}`", c.escape_debug())),
-                None => return Err("unterminated string: add the closing `\"`".into()),
+                Some(c) => {
+                    let escape = c.escape_debug().to_string();
+                    return Err(crate::t!("err-scenario-escape", escape = escape));
+                }
+                None => return Err(crate::t!("err-scenario-unterminated")),
             },
             Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
     let rest = chars.as_str().trim();
     if !rest.is_empty() {
-        return Err(format!("unexpected `{}` after the string", shown(rest)));
+        return Err(crate::t!("err-scenario-after-string", rest = shown(rest)));
     }
     if out.is_empty() {
-        return Err("an empty send says nothing: give at least one byte".into());
+        return Err(crate::t!("err-scenario-empty-send"));
     }
     Ok(out)
 }
@@ -505,10 +498,7 @@ fn parse_size(arg: &str) -> Result<usize, String> {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         _ => {
-            return Err(format!(
-                "send takes a quoted string or a size like `512B`, `64KiB`, `2MiB`; got `{}`",
-                shown(arg)
-            ));
+            return Err(crate::t!("err-scenario-send", got = shown(arg)));
         }
     };
     let n = num
@@ -517,10 +507,10 @@ fn parse_size(arg: &str) -> Result<usize, String> {
         .and_then(|n| n.checked_mul(scale))
         .filter(|n| (1..=MAX_SEND).contains(n))
         .ok_or_else(|| {
-            format!(
-                "size `{}` must be from 1B to {}MiB",
-                shown(arg),
-                MAX_SEND >> 20
+            crate::t!(
+                "err-scenario-size",
+                size = shown(arg),
+                mib = (MAX_SEND >> 20).to_string()
             )
         })?;
     Ok(n)
