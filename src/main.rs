@@ -372,7 +372,9 @@ fn main() -> ExitCode {
         // Stdout's reader is gone (`iomodels list | head -1`): end quietly, as a model run does.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let message = format!("{e:#}").replace('\n', " ");
+            // anyhow's `{e:#}`, the causes joined in this run's language.
+            let causes: Vec<String> = e.chain().map(ToString::to_string).collect();
+            let message = causes.join(&t!("error-cause")).replace('\n', " ");
             crate::say!("{}", t!("error", message = message));
             ExitCode::from(2)
         }

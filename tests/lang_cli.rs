@@ -135,7 +135,7 @@ fn help_names_a_command_in_either_language() {
     assert_eq!(stdout(&["help", "compare"]), stdout(&["compare", "--help"]));
 }
 
-/// A usage error: stderr's one line and the exit code 2, in both languages.
+/// A refusal: stderr's one line and the exit code 2, in both languages.
 fn refused(args: &[&str], english: &str, chinese: &str) {
     for (lang, want) in [("en", english), ("zh-CN", chinese)] {
         let mut args = args.to_vec();
@@ -178,4 +178,49 @@ fn usage_errors_are_one_line_in_either_language() {
         "error: the argument '--serve' cannot be used with '--idle <N>' (see `iomodels --help`)",
         "错误：参数 '--serve' 不能与 '--idle <N>' 同时使用（见 `iomodels --help`）",
     );
+}
+
+/// An error of the run itself: `错误：` and the message in zh-CN, system-call and errno text as
+/// the OS spells them; exit code 2 in both languages.
+#[test]
+fn run_errors_are_chinese_in_zh_cn() {
+    let dir = std::env::temp_dir().join(format!("iomodels-lang-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.scenario");
+    std::fs::write(&bad, "0ms A connect\n10ms A sned \"x\"\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    refused(
+        &["epoll", "--scenario", bad],
+        &format!(
+            "error: {bad}:2: unknown action `sned` (expected connect, send, close, reset, stop-reading, resume-reading, expect, expect-anytime, expect-drop)"
+        ),
+        &format!(
+            "错误：{bad}:2：未知的动作 `sned`（应为 connect、send、close、reset、stop-reading、resume-reading、expect、expect-anytime、expect-drop 之一）"
+        ),
+    );
+    let missing = dir.join("missing.scenario");
+    let missing = missing.to_str().unwrap();
+    refused(
+        &["epoll", "--scenario", missing],
+        &format!(
+            "error: cannot read scenario file {missing}: No such file or directory (os error 2)"
+        ),
+        &format!("错误：无法读取场景文件 {missing}：No such file or directory (os error 2)"),
+    );
+    refused(
+        &["compare", "nosuch"],
+        "error: unknown model `nosuch` (run `iomodels list` for the models)",
+        "错误：未知的模型 `nosuch`（运行 `iomodels list` 查看有哪些模型）",
+    );
+    refused(
+        &["blocking", "--edge"],
+        "error: --edge is epoll's edge-triggered mode (EPOLLET); `blocking` has no such mode",
+        "错误：--edge 是 epoll 的一种模式；`blocking` 没有这种模式",
+    );
+    refused(
+        &["epoll", "--max-pending", "9Q"],
+        "error: invalid value '9Q' for '--max-pending <BYTES>': `9Q` is not a byte count (e.g. 65536, 64K, 1M) (see `iomodels --help`)",
+        "错误：'--max-pending <BYTES>' 的值 '9Q' 无效：`9Q` 不是字节数（例如 65536、64K、1M）（见 `iomodels --help`）",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

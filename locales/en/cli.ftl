@@ -2,6 +2,7 @@
 # for how an argument's help is named).
 
 error = error: { $message }
+error-cause = :{" "}
 
 ## The commands.
 
