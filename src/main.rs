@@ -546,34 +546,42 @@ fn color_wanted(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr
     }
 }
 
-/// The models as a table: header and availability coloured, each summary cut to `width`.
+/// The models as a table: header and availability coloured, each summary cut to `width`. The
+/// columns are measured in display width: a CJK character takes two.
 fn list(width: Option<usize>) -> std::io::Result<()> {
     use colored::Colorize;
+    use trace::text::{cols, pad};
     let out = &mut std::io::stdout().lock();
     let head = format!(
-        "{:<12} {:<8} {:<10} what it shows",
-        "model", "UNP fig.", "here?"
+        "{} {} {} {}",
+        pad(&t!("list-model"), 12),
+        pad(&t!("list-figure"), 8),
+        pad(&t!("list-here"), 10),
+        t!("list-shows")
     );
     writeln!(out, "{}", head.bold())?;
     for m in models::MODELS {
-        let here = if m.available() {
-            format!("{:<10}", "yes").green()
+        let (here, wide) = if m.available() {
+            let yes = pad(&t!("list-yes"), 10);
+            (yes.green(), cols(&yes) > 10)
         } else {
-            format!("{:<10}", format!("no: {}", m.platforms)).dimmed()
+            let no = pad(&t!("list-no", platforms = m.platforms), 10);
+            (no.dimmed(), cols(&no) > 10)
         };
         // After the name, figure and availability columns; with a width, the summary wraps
         // in its own column (under it, when "no: …" is wider than the column).
         const COLUMN: usize = 12 + 1 + 8 + 1 + 10 + 1;
+        let summary = lang::registry(m.name, "summary", m.summary);
         let summary = match width {
             Some(w) => {
-                let wrapped = trace::text::wrap(m.summary, w.max(COLUMN + 20), COLUMN);
-                if here.chars().count() > 10 {
+                let wrapped = trace::text::wrap(&summary, w.max(COLUMN + 20), COLUMN);
+                if wide {
                     format!("\n{:COLUMN$}{wrapped}", "")
                 } else {
                     wrapped
                 }
             }
-            None => m.summary.to_string(),
+            None => summary,
         };
         writeln!(out, "{:<12} {:<8} {here} {summary}", m.name, m.figure)?;
     }

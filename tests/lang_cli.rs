@@ -224,3 +224,44 @@ fn run_errors_are_chinese_in_zh_cn() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `list` in zh-CN: Chinese headings and availability, and every column where its heading
+/// starts, measured in display columns (a CJK character takes two).
+#[test]
+fn list_is_chinese_and_aligned_by_display_width() {
+    use unicode_width::UnicodeWidthStr;
+    let page = stdout(&["list", "--lang", "zh-CN", "--color", "never"]);
+    let mut lines = page.lines();
+    let head = lines.next().unwrap();
+    assert!(head.starts_with("模型 "), "{head}");
+    let at = |line: &str, word: &str| line.find(word).map(|i| line[..i].width());
+    let (figure, here, shows) = (
+        at(head, "UNP 图").unwrap(),
+        at(head, "本机可用？").unwrap(),
+        at(head, "展示什么").unwrap(),
+    );
+    assert_eq!((figure, here, shows), (13, 22, 33), "{head}");
+    let mut yes = 0;
+    for line in lines {
+        if let Some(i) = at(line, " 是 ") {
+            yes += 1;
+            assert_eq!(i + 1, here, "{line}");
+            let summary = line[line.find(" 是 ").unwrap() + " 是 ".len()..].trim_start();
+            assert_eq!(at(line, summary), Some(shows), "{line}");
+            assert!(chinese(summary), "{line}");
+        } else if let Some(i) = at(line, "否：") {
+            assert_eq!(i, here, "{line}");
+        }
+    }
+    assert!(yes > 3, "{page}");
+    // English is what `scripts/gen-book` reads with awk (`$3 == "yes"`).
+    let english = stdout(&["list", "--color", "never"]);
+    assert!(
+        english.starts_with("model        UNP fig. here?      what it shows\n"),
+        "{english}"
+    );
+    assert!(
+        english.contains("\nepoll        6.3      yes        epoll: "),
+        "{english}"
+    );
+}

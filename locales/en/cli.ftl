@@ -172,3 +172,12 @@ usage-no-equals = equal sign is needed when assigning values to '{ $arg }'
 usage-too-many = unexpected value '{ $value }' for '{ $arg }' found; no more were expected
 usage-utf8 = invalid UTF-8 was detected in one or more arguments
 usage-other = invalid arguments
+
+## `iomodels list`: its headings (the columns are 12, 8 and 10 wide) and availability.
+
+list-model = model
+list-figure = UNP fig.
+list-here = here?
+list-shows = what it shows
+list-yes = yes
+list-no = no: { $platforms }

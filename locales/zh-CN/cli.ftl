@@ -171,3 +171,12 @@ usage-no-equals = 给 '{ $arg }' 赋值时需要等号
 usage-too-many = '{ $arg }' 多出了一个值 '{ $value }'；它不再接受更多的值
 usage-utf8 = 参数中有无效的 UTF-8
 usage-other = 参数无效
+
+## `iomodels list`：表头（各列宽 12、8、10 列）和是否可用。
+
+list-model = 模型
+list-figure = UNP 图
+list-here = 本机可用？
+list-shows = 展示什么
+list-yes = 是
+list-no = 否：{ $platforms }
