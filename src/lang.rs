@@ -170,10 +170,10 @@ impl std::fmt::Display for Msg {
     }
 }
 
-/// A text of the model registry (`what`: `summary`, `state`, `told`) in this run's language: the
-/// message `MODEL-WHAT` where a translation has it, else the registry's English. The registry's
-/// translations come model by model; the other texts are all in both languages.
-pub fn registry(model: &str, what: &str, english: &'static str) -> String {
+/// A text of the model registry (`what`: `summary`, `state`, `told`, `examples`) in this run's
+/// language: the message `MODEL-WHAT` where a translation has it, else the registry's English.
+/// The registry's translations come model by model; the other texts are all in both languages.
+pub fn registry(model: &str, what: &str, english: &str) -> String {
     let id = format!("{model}-{what}");
     match current() {
         Lang::En => english.to_string(),
@@ -360,7 +360,7 @@ mod coverage {
         let mut code = BTreeSet::new();
         // The registry's texts are looked up by the model's name (`super::registry`).
         for m in crate::models::MODELS {
-            for what in ["summary", "state", "told"] {
+            for what in ["summary", "state", "told", "examples"] {
                 let id = format!("{}-{what}", m.name);
                 if en.contains(&id) {
                     code.insert(id);

@@ -279,7 +279,8 @@ fn cli() -> Command {
             ))
             .after_help(t!(
                 "help-model-examples",
-                examples = m.examples.join("\n  ")
+                examples = lang::registry(m.name, "examples", &m.examples.join("\n"))
+                    .replace('\n', "\n  ")
             ));
         // A mode is its model's alone: elsewhere it is refused (see `dispatch`), and not offered.
         models::MODES

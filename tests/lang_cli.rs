@@ -41,9 +41,22 @@ fn arguments(page: &str) -> Vec<(String, String)> {
 
 const COMMANDS: &[&[&str]] = &[
     &[],
+    &["blocking"],
+    &["threads"],
+    &["nonblocking"],
+    &["select"],
+    &["poll"],
     &["epoll"],
     &["reactors"],
+    &["kqueue"],
+    &["portable"],
+    &["sigio"],
     &["uring"],
+    &["aio"],
+    &["posix-aio"],
+    &["wsaevent"],
+    &["apc"],
+    &["iocp"],
     &["compare"],
     &["async"],
     &["bench"],
@@ -95,6 +108,11 @@ fn every_help_page_is_chinese_for_every_argument() {
                 assert!(!page.contains(word), "{args:?}: {word:?} in\n{page}");
             }
             assert!(page.contains("用法：iomodels"), "{args:?}:\n{page}");
+            // An example that says what it shows says it in Chinese.
+            let examples = page.split("示例：").nth(1).unwrap_or("");
+            for line in examples.lines().filter(|l| l.trim().contains("   ")) {
+                assert!(chinese(line), "{args:?}: {line}");
+            }
         }
     }
 }

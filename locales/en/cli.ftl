@@ -181,3 +181,63 @@ list-here = here?
 list-shows = what it shows
 list-yes = yes
 list-no = no: { $platforms }
+
+## Each model's `--help` examples (the registry's, as its summaries are).
+
+aio-examples =
+    iomodels aio                           io_submit of a read sleeps until the client sends
+    iomodels aio --poll                    IOCB_CMD_POLL: readiness through AIO, then recvfrom
+    iomodels aio --format json             each event with the key tying it to its iocb
+apc-examples =
+    iomodels apc                           each routine runs inside the thread's alertable wait
+    iomodels apc --format json             the routines' tid: always the thread that asked
+blocking-examples =
+    iomodels blocking                      B's bytes wait in the kernel while the server is stuck on A
+    iomodels blocking --scenario demos/slow-sender.scenario
+    iomodels blocking --serve --port 7000  then, in two terminals: nc 127.0.0.1 7000
+epoll-examples =
+    iomodels epoll --edge                  edge-triggered: each ready socket drained to EAGAIN
+    iomodels epoll --idle 1000             1000 idle connections cost epoll nothing per wake-up
+    iomodels epoll --max-fds 9 --scenario demos/emfile.scenario
+iocp-examples =
+    iomodels iocp                          AcceptEx and WSARecv, then completion packets
+    iomodels iocp --scenario demos/crowd.scenario       one completion port for four clients
+kqueue-examples =
+    iomodels kqueue                        one kevent call changes interest and waits
+    iomodels kqueue --scenario demos/faults.scenario    EV_EOF with data still to drain
+nonblocking-examples =
+    iomodels nonblocking                   EAGAIN, EAGAIN, …: the spins, folded and counted
+    iomodels nonblocking --read-size 1     partial reads: one byte per recvfrom
+    iomodels nonblocking --scenario demos/slow-sender.scenario
+poll-examples =
+    iomodels poll --idle 1000              a pollfd array the kernel scans on every wake-up
+    iomodels poll --scenario demos/slow-reader.scenario    POLLOUT once the peer reads again
+portable-examples =
+    iomodels portable                      the polling crate's own calls, beside ours
+    iomodels portable --idle 40            polling's backend with a crowd to watch
+posix-aio-examples =
+    iomodels posix-aio                     aio_read returns at once; who does the read?
+    iomodels posix-aio --kernel            glibc's helper threads, as the kernel saw them
+    iomodels posix-aio --idle 20           20 idle clients take every helper: who serves A?
+reactors-examples =
+    iomodels reactors --threads 4 --scenario demos/herd.scenario   the herd: all woken
+    iomodels reactors --exclusive --scenario demos/herd.scenario   EPOLLEXCLUSIVE: one or more
+    iomodels reactors --reuseport --scenario demos/herd.scenario   SO_REUSEPORT: a queue each
+select-examples =
+    iomodels select --scenario demos/crowd.scenario    one fd_set scanned for four clients
+    iomodels select --idle 1000            1000 idle descriptors in the fd_set, scanned each wake-up
+sigio-examples =
+    iomodels sigio                         a real-time signal names the ready socket
+    iomodels sigio --scenario demos/crowd.scenario      signals queue up for four clients
+threads-examples =
+    iomodels threads --scenario demos/crowd.scenario    a thread per client, all asleep at once
+    iomodels threads --format json                      each call with the tid of its thread
+    iomodels threads --pool 2 --scenario demos/pool.scenario   C and D wait to be accepted
+uring-examples =
+    iomodels uring                         SQEs submitted, CQEs reaped: the kernel copies
+    iomodels uring --format json           each op with the key tying it to its submission
+    iomodels uring --multishot             one accept SQE, one recv SQE per connection: many CQEs each
+    iomodels uring --sqpoll                a kernel thread takes the SQEs: (almost) no system calls
+wsaevent-examples =
+    iomodels wsaevent                      an event per socket, one WSAWaitForMultipleEvents
+    iomodels wsaevent --idle 70            the 64-event wall: the 64th connection is refused

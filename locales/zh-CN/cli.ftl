@@ -180,3 +180,63 @@ list-here = 本机可用？
 list-shows = 展示什么
 list-yes = 是
 list-no = 否：{ $platforms }
+
+## 每个模型 `--help` 里的示例（和模型的简介一样，来自模型注册表）。
+
+aio-examples =
+    iomodels aio                           提交读请求的 io_submit 一直睡到客户端发来数据
+    iomodels aio --poll                    IOCB_CMD_POLL：经由 AIO 等待就绪，再调用 recvfrom
+    iomodels aio --format json             每个事件都带着把它和它的 iocb 对应起来的 key
+apc-examples =
+    iomodels apc                           每个完成例程都在线程的可警告等待之中运行
+    iomodels apc --format json             完成例程的 tid：总是发起请求的那个线程
+blocking-examples =
+    iomodels blocking                      服务器卡在 A 上时，B 的字节在内核里等着
+    iomodels blocking --scenario demos/slow-sender.scenario
+    iomodels blocking --serve --port 7000  然后在两个终端里分别运行：nc 127.0.0.1 7000
+epoll-examples =
+    iomodels epoll --edge                  边沿触发：每个就绪的套接字都读到 EAGAIN 为止
+    iomodels epoll --idle 1000             1000 个空闲连接不增加 epoll 每次唤醒的开销
+    iomodels epoll --max-fds 9 --scenario demos/emfile.scenario
+iocp-examples =
+    iomodels iocp                          先 AcceptEx 和 WSARecv，再取完成包
+    iomodels iocp --scenario demos/crowd.scenario       四个客户端共用一个完成端口
+kqueue-examples =
+    iomodels kqueue                        一次 kevent 调用既修改关注又等待
+    iomodels kqueue --scenario demos/faults.scenario    EV_EOF 到来时还有数据要读完
+nonblocking-examples =
+    iomodels nonblocking                   EAGAIN、EAGAIN、……：空转被折叠并计数
+    iomodels nonblocking --read-size 1     部分读取：每次 recvfrom 一个字节
+    iomodels nonblocking --scenario demos/slow-sender.scenario
+poll-examples =
+    iomodels poll --idle 1000              内核每次唤醒都要扫描的 pollfd 数组
+    iomodels poll --scenario demos/slow-reader.scenario    对端重新开始读时出现 POLLOUT
+portable-examples =
+    iomodels portable                      polling crate 自己的调用，和我们的并列
+    iomodels portable --idle 40            polling 的后端，外加一群可供观察的空闲连接
+posix-aio-examples =
+    iomodels posix-aio                     aio_read 立即返回；是谁在读？
+    iomodels posix-aio --kernel            内核眼中的 glibc 辅助线程
+    iomodels posix-aio --idle 20           20 个空闲客户端占满了所有辅助线程：谁来服务 A？
+reactors-examples =
+    iomodels reactors --threads 4 --scenario demos/herd.scenario   惊群：全部被唤醒
+    iomodels reactors --exclusive --scenario demos/herd.scenario   EPOLLEXCLUSIVE：唤醒一个或几个
+    iomodels reactors --reuseport --scenario demos/herd.scenario   SO_REUSEPORT：每个线程一个队列
+select-examples =
+    iomodels select --scenario demos/crowd.scenario    为四个客户端扫描同一个 fd_set
+    iomodels select --idle 1000            fd_set 里有 1000 个空闲描述符，每次唤醒都要扫描
+sigio-examples =
+    iomodels sigio                         实时信号指出就绪的套接字
+    iomodels sigio --scenario demos/crowd.scenario      四个客户端的信号排起队来
+threads-examples =
+    iomodels threads --scenario demos/crowd.scenario    每个客户端一个线程，同时都在睡眠
+    iomodels threads --format json                      每个调用都带着所在线程的 tid
+    iomodels threads --pool 2 --scenario demos/pool.scenario   C 和 D 等着被 accept
+uring-examples =
+    iomodels uring                         提交 SQE，收取 CQE：由内核复制数据
+    iomodels uring --format json           每个操作都带着把它和它的提交对应起来的 key
+    iomodels uring --multishot             一个 accept SQE，每个连接一个 recv SQE：每个都产生多个 CQE
+    iomodels uring --sqpoll                由内核线程取走 SQE：（几乎）没有系统调用
+wsaevent-examples =
+    iomodels wsaevent                      每个套接字一个事件，一个 WSAWaitForMultipleEvents
+    iomodels wsaevent --idle 70            64 个事件的上限：第 64 个连接被拒绝
