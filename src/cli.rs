@@ -219,7 +219,6 @@ fn clap_words(cmd: Command) -> Command {
             t!("help-usage")
         ))
         .subcommand_help_heading(t!("help-heading-commands"))
-        .subcommand_value_name(t!("help-command"))
         .disable_help_flag(true)
         .disable_version_flag(true)
         .arg(
@@ -250,7 +249,7 @@ fn clap_words(cmd: Command) -> Command {
     cmd.disable_help_subcommand(true).subcommand(clap_words(
         Command::new("help").about(t!("help-help-about")).arg(
             Arg::new("command")
-                .value_name(t!("help-command"))
+                .value_name("COMMAND")
                 .num_args(0..)
                 .help(t!("help-help-command"))
                 .help_heading(t!("help-heading-arguments")),
@@ -309,6 +308,10 @@ pub fn usage_error(e: &clap::Error) -> String {
             t!("usage-bad-value", value = value, arg = arg, why = why)
         }
         ErrorKind::MissingRequiredArgument => t!("usage-missing-argument", arg = arg),
+        ErrorKind::MissingSubcommand => t!(
+            "usage-missing-command",
+            command = context(ContextKind::InvalidSubcommand)
+        ),
         ErrorKind::ArgumentConflict => {
             let other = context(ContextKind::PriorArg);
             // An argument given twice conflicts with itself.

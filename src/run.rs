@@ -330,7 +330,7 @@ pub fn run(model: &Model, opts: &RunOpts) -> Result<i32> {
             };
             crate::html::write(file, &page)
                 .with_context(|| crate::t!("err-write", file = path.display().to_string()))?;
-            crate::say!("wrote {}", path.display());
+            crate::say!("{}", crate::t!("wrote", file = path.display().to_string()));
         }
     }
     let _ = std::io::stdout().flush();

@@ -138,7 +138,6 @@ help-list-format = text for people, json for programs (one object per model and 
 ## clap's own words, which English leaves to clap: only the other languages use these.
 
 help-usage = Usage:{" "}
-help-command = COMMAND
 help-heading-commands = Commands
 help-heading-options = Options
 help-heading-arguments = Arguments
@@ -166,6 +165,7 @@ usage-invalid-value = invalid value '{ $value }' for '{ $arg }' [possible values
 usage-bad-value = invalid value '{ $value }' for '{ $arg }': { $why }
 usage-out-of-range = { $value } is not in { $range }
 usage-missing-argument = the following required arguments were not provided: { $arg }
+usage-missing-command = '{ $command }' requires a subcommand but one was not provided
 usage-conflict = the argument '{ $arg }' cannot be used with '{ $other }'
 usage-repeated = the argument '{ $arg }' cannot be used multiple times
 usage-no-equals = equal sign is needed when assigning values to '{ $arg }'

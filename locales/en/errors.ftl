@@ -124,3 +124,4 @@ err-tracefs-mount = --kernel: tracefs is not mounted and mounting it failed ({ $
 err-ftrace-root = --kernel needs root: making an ftrace instance in { $dir } was refused ({ $why }); run it with sudo
 err-ftrace-mkdir = --kernel: cannot make an ftrace instance in { $dir } ({ $why }); this kernel may lack ftrace instances (CONFIG_TRACING)
 err-tracepoint-missing = this kernel has no { $tracepoint } tracepoint (the kernel lane needs the sock, sched and signal tracepoints: CONFIG_TRACEPOINTS with networking and scheduler events)
+wrote = wrote { $file }

@@ -137,7 +137,6 @@ help-list-format = text 给人看，json 给程序读（每个模型一行，一
 ## clap 自己的用语（英文由 clap 自己说）。
 
 help-usage = 用法：
-help-command = 命令
 help-heading-commands = 命令
 help-heading-options = 选项
 help-heading-arguments = 参数
@@ -165,6 +164,7 @@ usage-invalid-value = '{ $arg }' 的值 '{ $value }' 无效；可选值：{ $val
 usage-bad-value = '{ $arg }' 的值 '{ $value }' 无效：{ $why }
 usage-out-of-range = { $value } 不在 { $range } 范围内
 usage-missing-argument = 缺少必需的参数：{ $arg }
+usage-missing-command = '{ $command }' 需要一个子命令，但没有给出
 usage-conflict = 参数 '{ $arg }' 不能与 '{ $other }' 同时使用
 usage-repeated = 参数 '{ $arg }' 不能多次使用
 usage-no-equals = 给 '{ $arg }' 赋值时需要等号

@@ -124,3 +124,4 @@ err-tracefs-mount = --kernel：tracefs 没有挂载，挂载它也失败了（{ 
 err-ftrace-root = --kernel 需要 root：在 { $dir } 中创建 ftrace 实例被拒绝（{ $why }）；请用 sudo 运行
 err-ftrace-mkdir = --kernel：无法在 { $dir } 中创建 ftrace 实例（{ $why }）；这个内核可能不支持 ftrace 实例（CONFIG_TRACING）
 err-tracepoint-missing = 这个内核没有 { $tracepoint } 跟踪点（内核一道需要 sock、sched 和 signal 跟踪点：CONFIG_TRACEPOINTS，并带有网络和调度器事件）
+wrote = 已写入 { $file }

@@ -373,7 +373,7 @@ pub fn compare(opts: &CompareOpts) -> Result<i32> {
         };
         crate::html::write(file, &page)
             .with_context(|| crate::t!("err-write", file = path.display().to_string()))?;
-        crate::say!("wrote {}", path.display());
+        crate::say!("{}", crate::t!("wrote", file = path.display().to_string()));
     }
     let failed: Vec<&Column> = columns.iter().filter(|c| c.error.is_some()).collect();
     for c in &failed {
