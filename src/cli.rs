@@ -19,7 +19,11 @@ use clap::{Arg, ArgAction, Command, ValueEnum};
 pub fn localize(cmd: Command) -> Command {
     let zh = lang::current() != Lang::En;
     let cmd = explain_all(cmd, "", zh);
-    if zh { clap_words(cmd) } else { cmd }
+    if zh {
+        lay_out(clap_words(cmd), help_width())
+    } else {
+        cmd
+    }
 }
 
 /// `cmd` and its subcommands (in place: clap's `mut_subcommand` would reorder them, and the
@@ -255,6 +259,96 @@ fn clap_words(cmd: Command) -> Command {
                 .help_heading(t!("help-heading-arguments")),
         ),
     ))
+}
+
+/// The width clap lays the help out in: the terminal's, else `COLUMNS`, else 100.
+fn help_width() -> usize {
+    crate::sys::term_width()
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(100)
+}
+
+/// `cmd` and its subcommands laid out for `width` columns with their texts broken into lines
+/// already: clap breaks a line only at a space, and Chinese puts none between words. Each
+/// argument's and subcommand's text goes under its name, 10 columns in.
+fn lay_out(cmd: Command, width: usize) -> Command {
+    let inner = width.saturating_sub(10);
+    let mut cmd = cmd.term_width(width).next_line_help(true).mut_args(|a| {
+        let help = a.get_help().map(|h| broken(&h.to_string(), inner));
+        let long = a.get_long_help().map(|h| broken(&h.to_string(), inner));
+        let a = match help {
+            Some(h) => a.help(h),
+            None => a,
+        };
+        match long {
+            Some(h) => a.long_help(h),
+            None => a,
+        }
+    });
+    if let Some(about) = cmd.get_about().map(|a| broken(&a.to_string(), inner)) {
+        cmd = cmd.about(about);
+    }
+    if let Some(about) = cmd.get_long_about().map(|a| broken(&a.to_string(), width)) {
+        cmd = cmd.long_about(about);
+    }
+    for sub in cmd.get_subcommands_mut() {
+        *sub = lay_out(std::mem::take(sub), width);
+    }
+    cmd
+}
+
+/// `text`'s lines, each broken into lines of at most `width` columns (display width): at a
+/// space, or after a wide character (not before closing punctuation, `，`, `）`, …, nor after an
+/// opening bracket). A run
+/// of narrow characters (`--max-pending`, `ui.perfetto.dev`) stays whole.
+fn broken(text: &str, width: usize) -> String {
+    use crate::trace::text::cols;
+    let mut out = String::new();
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let mut col = 0;
+        for (i, word) in line.split(' ').enumerate() {
+            for (j, part) in parts(word).into_iter().enumerate() {
+                let gap = usize::from(i > 0 && j == 0);
+                if col > 0 && col + gap + cols(part) > width {
+                    out.push('\n');
+                    col = 0;
+                } else if gap == 1 {
+                    out.push(' ');
+                    col += 1;
+                }
+                out.push_str(part);
+                col += cols(part);
+            }
+        }
+    }
+    out
+}
+
+/// A word as the parts a line may end after: each wide character (with the closing
+/// punctuation after it), and each run of narrow ones; never after an opening bracket.
+fn parts(word: &str) -> Vec<&str> {
+    use unicode_width::UnicodeWidthChar;
+    let mut parts: Vec<&str> = Vec::new();
+    let mut from = 0;
+    let mut narrow_run = false;
+    for (at, c) in word.char_indices() {
+        let wide = c.width().unwrap_or(0) > 1;
+        let closing = "，。、；：？！）」』》".contains(c);
+        let opened = word[..at].ends_with(['[', '(', '（', '「', '《']);
+        if at > from && !opened && (wide && !closing || !wide && !narrow_run) {
+            parts.push(&word[from..at]);
+            from = at;
+        }
+        narrow_run = !wide;
+    }
+    if from < word.len() {
+        parts.push(&word[from..]);
+    }
+    parts
 }
 
 /// The parse's error `e` as one line for people, in this run's language, without the `error:`

@@ -283,3 +283,30 @@ fn list_is_chinese_and_aligned_by_display_width() {
         "{english}"
     );
 }
+
+/// clap breaks lines only at spaces; the zh-CN help comes broken by display width, so that no
+/// line of it (its examples aside) is wider than the terminal (`COLUMNS` when piped).
+#[test]
+fn the_zh_cn_help_fits_the_width() {
+    use unicode_width::UnicodeWidthStr;
+    for cmd in COMMANDS {
+        for flag in ["--help", "-h"] {
+            let mut args = cmd.to_vec();
+            args.extend([flag, "--lang", "zh-CN"]);
+            let out = std::process::Command::new(util::bin())
+                .args(&args)
+                .env("COLUMNS", "60")
+                .output()
+                .unwrap();
+            let page = String::from_utf8(out.stdout).unwrap();
+            let text = page.split("示例：").next().unwrap();
+            for line in text.lines() {
+                assert!(
+                    line.width() <= 60,
+                    "{args:?}: {} columns: {line}",
+                    line.width()
+                );
+            }
+        }
+    }
+}
