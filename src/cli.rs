@@ -56,11 +56,7 @@ pub fn ids(cmd: &Command, scope: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for a in cmd.get_arguments() {
         ids.extend(help_id(scope, a));
-        ids.extend(
-            a.get_possible_values()
-                .iter()
-                .filter_map(|v| value_id(scope, a, v)),
-        );
+        ids.extend(values(a).iter().filter_map(|v| value_id(scope, a, v)));
     }
     for sub in cmd.get_subcommands() {
         ids.extend(self::ids(sub, &scope_of(sub)));
@@ -74,6 +70,15 @@ fn message_id(prefix: &str, scope: &str, rest: &str) -> Option<String> {
     own.into_iter()
         .chain([format!("{prefix}-{rest}")])
         .find(|id| lang::has(id))
+}
+
+/// The values an argument names in its help (a flag's `true` and `false` it does not).
+fn values(arg: &Arg) -> Vec<PossibleValue> {
+    if arg.get_action().takes_values() {
+        arg.get_possible_values()
+    } else {
+        Vec::new()
+    }
 }
 
 fn help_id(scope: &str, arg: &Arg) -> Option<String> {
@@ -98,8 +103,7 @@ fn explain(arg: Arg, scope: &str) -> Arg {
         }
         None => arg,
     };
-    let values: Vec<PossibleValue> = arg
-        .get_possible_values()
+    let values: Vec<PossibleValue> = values(&arg)
         .into_iter()
         .map(|v| match value_id(scope, &arg, &v) {
             Some(id) => v.help(lang::text(&id, &[])),
