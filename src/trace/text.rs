@@ -49,6 +49,11 @@ pub fn pad(s: &str, n: usize) -> String {
     format!("{s}{}", " ".repeat(n.saturating_sub(cols(s))))
 }
 
+/// `s` right-aligned in `n` columns (display width).
+pub fn pad_left(s: &str, n: usize) -> String {
+    format!("{}{s}", " ".repeat(n.saturating_sub(cols(s))))
+}
+
 /// 41233 → "41,233".
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -429,13 +434,10 @@ impl<W: Write> TextRenderer<W> {
                         .filter(|c| !c.is_empty())
                         .map(|c| format!("{:lead$}{c}", "")),
                 );
-                (format!("{first:<call_w$}"), format!("{result:<result_w$}"))
+                (pad(&first, call_w), pad(&result, result_w))
             }
-            Some(_) => (
-                format!("{:<w$}", fit(&call, l.call), w = l.call),
-                format!("{:<20}", fit(&result, 20)),
-            ),
-            None => (format!("{call:<38}"), format!("{result:<20}")),
+            Some(_) => (pad(&fit(&call, l.call), l.call), pad(&fit(&result, 20), 20)),
+            None => (pad(&call, 38), pad(&result, 20)),
         };
         let stage = pad(&stage_label(ev.stage), 16);
         let used = lead + cols(&call) + cols(&result) + took_w + 2 + 2 + 16 + 1;
@@ -459,7 +461,7 @@ impl<W: Write> TextRenderer<W> {
             "{}  {who} {}{call} {result} {}{gap}{} {note}",
             time.dimmed(),
             tid.dimmed(),
-            format!("{dur:>took_w$}").dimmed(),
+            pad_left(&dur, took_w).dimmed(),
             stage_color(ev.stage, &stage),
         );
         for part in line.lines() {
@@ -491,7 +493,7 @@ impl<W: Write> TextRenderer<W> {
             format!("{}({})", ev.named(), args.join(", "))
         };
         let mut result = match (ev.kind, ev.ret, ev.errno) {
-            (Kind::Wait, _, _) => "… blocks".to_string(),
+            (Kind::Wait, _, _) => crate::t!("trace-blocks"),
             (Kind::Info, _, _) => String::new(),
             (Kind::Kernel, Some(r), _) => format!("= {r}"),
             (Kind::Kernel, None, Some(e)) => format!("= -{e}"),
@@ -506,7 +508,7 @@ impl<W: Write> TextRenderer<W> {
             (Kind::Op, None, Some(e)) => format!("= -{e}"),
             (_, None, Some(e)) => format!("= -1 {e}"),
             // An SQE has no result yet: it waits in the submission ring.
-            (Kind::Op, None, None) => "queued".to_string(),
+            (Kind::Op, None, None) => crate::t!("trace-queued"),
             // A call whose result the program cannot see (a library's, made for us).
             (_, None, None) => "= ?".to_string(),
         };
@@ -515,7 +517,7 @@ impl<W: Write> TextRenderer<W> {
         }
         let dur = match ev.kind {
             Kind::Wait | Kind::Kernel => String::new(),
-            _ if after_block => format!("slept {}", took(ev.dur_us)),
+            _ if after_block => crate::t!("trace-slept", took = took(ev.dur_us)),
             _ => took(ev.dur_us),
         };
         let mut note = ev.note.clone();
