@@ -70,6 +70,7 @@ pub enum Why {
 }
 
 impl Note {
+    /// The note in `lang`: the table's in this run's, the JSON's in English.
     fn text(&self, lang: Lang) -> String {
         let idle = ("idle", lang::Arg::from(self.idle.to_string()));
         match &self.why {
