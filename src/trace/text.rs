@@ -131,22 +131,24 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
 }
 
 /// A word as the pieces a line may break between, each with whether a space goes before it: the
-/// word itself when it fits in `room`, else its parts after each `|` (or, in text with wide
-/// characters, after any character: Chinese puts no spaces between words), packed up to `room`.
+/// word itself when it fits in `room`, else its parts after each `|`, packed up to `room`. Text
+/// with wide characters comes as all its parts (Chinese puts no spaces between words, and breaks
+/// between any two characters), so that a line fills up before it breaks.
 fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
+    if cols(word) > word.chars().count() {
+        return cjk_parts(word)
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| (part, i == 0))
+            .collect();
+    }
     if cols(word) <= room {
         return vec![(word, true)];
     }
-    let wide = cols(word) > word.chars().count();
     let mut out: Vec<(&str, bool)> = Vec::new();
     // The piece being packed is `word[from..to]`; each part ends with its `|`.
     let (mut from, mut to) = (0, 0);
-    let parts: Vec<&str> = if wide {
-        cjk_parts(word)
-    } else {
-        word.split_inclusive('|').collect()
-    };
-    for part in parts {
+    for part in word.split_inclusive('|') {
         let end = to + part.len();
         if to > from && cols(&word[from..end]) > room {
             out.push((&word[from..to], out.is_empty()));
@@ -159,14 +161,16 @@ fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
 }
 
 /// A word with wide characters as the parts a line may break between: each wide character
-/// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole.
+/// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole. Punctuation that closes
+/// (`，。）`) stays with what it follows: a line never starts with it.
 fn cjk_parts(word: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut from = 0;
     let mut last_wide = None;
     for (i, c) in word.char_indices() {
         let wide = c.width().unwrap_or(0) > 1;
-        if i > from && (wide || last_wide == Some(true)) {
+        let closes = "，。、：；！？）」』”’》".contains(c);
+        if i > from && (wide || last_wide == Some(true)) && !closes {
             parts.push(&word[from..i]);
             from = i;
         }
