@@ -8,6 +8,13 @@ mod util;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+
+/// Held by the wall's run and by the runs of every model in zh-CN, which are never at the same
+/// time: under Wine, with other runs loading the machine, the wall's server sometimes misses the
+/// listener's FD_ACCEPT for the scripted clients and waits on for ever (a fault of its own, not
+/// of the test's: with the zh-CN runs beside it, one time in three).
+static BUSY: Mutex<()> = Mutex::new(());
 
 /// A run's JSON trace; the run must have passed.
 fn trace(args: &[&str]) -> Vec<Value> {
@@ -34,6 +41,7 @@ fn is(ev: &Value, kind: &str, call: &str) -> bool {
 /// the two scripted clients, arriving after the crowd, are among them.
 #[test]
 fn wsaevent_refuses_connections_past_64_events() {
+    let _alone = BUSY.lock().unwrap_or_else(PoisonError::into_inner);
     let events = trace(&["wsaevent", "--idle", "70"]);
     let selected = events
         .iter()
@@ -197,6 +205,7 @@ fn without_numbers(note: &str) -> String {
 /// display width as for the Linux models (`tests/lang.rs`).
 #[test]
 fn the_windows_models_speak_chinese_in_aligned_columns() {
+    let _alone = BUSY.lock().unwrap_or_else(PoisonError::into_inner);
     let runs: [(&[&str], &str); 4] = [
         (&["iocp"], "的完成包；有客户端连上来时调用 on_accepted"),
         (&["iocp", "--workers", "2"], "将在端口上等待完成包"),
