@@ -279,7 +279,7 @@ impl Server {
         let mut spare = turn.unwrap_or_else(|| lock(&spare));
         match r {
             Ok((fd, _)) if wake_up => {
-                sys::close(&mut self.tr, fd, "close the wake-up connection");
+                sys::close(&mut self.tr, fd, crate::msg!("server-close-wake-up"));
                 Err(Errno::INVAL)
             }
             Ok((fd, _)) => {

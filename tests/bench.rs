@@ -261,3 +261,137 @@ fn a_chat_bench_refuses_lines_the_room_refuses_and_leaves_blocking_out() {
     let out = run(&["bench", "--senders", "2", "epoll"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The keys of every object in `v`, by where they are (`results.0.p50_us`, array indexes left
+/// out): what a program reading the JSON relies on.
+fn keys(v: &Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let here = format!("{at}.{k}");
+                out.insert(here.clone());
+                keys(x, &here, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| keys(x, at, out)),
+        _ => {}
+    }
+}
+
+/// Where each `┆` and `│` of a table line is, in display columns.
+fn rules(line: &str) -> Vec<usize> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    for c in line.chars() {
+        if c == '┆' || c == '│' {
+            out.push(at);
+        }
+        at += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    out
+}
+
+/// `bench --lang zh-CN`: Chinese headers, title and notes, the columns aligned by display width
+/// (a Chinese character takes two), split to fit a narrow width as in English; the JSON has the
+/// English document's keys and its note in English.
+#[test]
+fn a_chinese_bench_has_chinese_headers_aligned_columns_and_the_english_json() {
+    let args = ["bench", "-c", "2", "--messages", "20", "epoll", "blocking"];
+    let zh = String::from_utf8(util::run_ok(&[&args[..], &["--lang", "zh-CN"]].concat())).unwrap();
+    assert!(
+        zh.starts_with("iomodels bench — 闭环负载，2 个连接"),
+        "{zh}"
+    );
+    let head = zh.lines().nth(2).expect("the header");
+    for h in [
+        "模型",
+        "连接数",
+        "请求/s",
+        "服务器 CPU ms",
+        "各线程 ms",
+        "已校验回显",
+    ] {
+        assert!(head.contains(h), "no {h} in {head}");
+    }
+    let rows: Vec<&str> = zh.lines().filter(|l| l.starts_with('│')).collect();
+    assert_eq!(rows.len(), 3, "the header and two rows:\n{zh}");
+    for r in &rows {
+        assert_eq!(rules(r), rules(rows[0]), "columns out of line:\n{zh}");
+    }
+    assert!(
+        zh.contains("blocking：一次只服务一个连接：用 1 个连接测量"),
+        "{zh}"
+    );
+    assert!(
+        zh.contains("每请求 CPU 是服务器的用户态加内核态时间"),
+        "{zh}"
+    );
+
+    let narrow = String::from_utf8(util::run_ok(
+        &[&args[..], &["--lang", "zh-CN", "--width", "70"]].concat(),
+    ))
+    .unwrap();
+    assert_eq!(
+        narrow.lines().filter(|l| l.starts_with('┌')).count(),
+        2,
+        "{narrow}"
+    );
+    for l in narrow.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(l) <= 70,
+            "wider than 70 columns: {l}\n{narrow}"
+        );
+    }
+
+    let json = |lang: &str| -> Value {
+        let out = util::run_ok(&[&args[..], &["--format", "json", "--lang", lang]].concat());
+        serde_json::from_slice(&out).expect("one JSON document")
+    };
+    let (en, zh) = (json("en"), json("zh-CN"));
+    let (mut en_keys, mut zh_keys) = Default::default();
+    keys(&en, "", &mut en_keys);
+    keys(&zh, "", &mut zh_keys);
+    assert_eq!(en_keys, zh_keys);
+    assert_eq!(
+        zh["results"][1]["note"], "serves one connection at a time: measured with 1",
+        "what programs read stays English"
+    );
+}
+
+/// `bench --scaling --lang zh-CN`: the tables, the text chart and the SVG plot in Chinese.
+#[test]
+fn a_chinese_scaling_sweep_has_chinese_tables_chart_and_plot() {
+    let model = &two_models()[0];
+    let svg = std::env::temp_dir().join(format!("iomodels-scaling-zh-{}.svg", std::process::id()));
+    let text = String::from_utf8(util::run_ok(&[
+        "bench",
+        "--scaling",
+        model,
+        "--active",
+        "2",
+        "--idle-steps",
+        "0,10",
+        "--messages",
+        "20",
+        "--lang",
+        "zh-CN",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let plot = std::fs::read_to_string(&svg).expect("the SVG was written");
+    let _ = std::fs::remove_file(&svg);
+    assert!(text.contains("个活跃连接"), "{text}");
+    assert!(text.contains("┆ 空闲 ┆"), "{text}");
+    assert!(text.contains("持有的连接"), "{text}");
+    assert!(text.contains("     10 个空闲\n"), "{text}");
+    assert!(text.contains("图已写入"), "{text}");
+    for s in [
+        "服务器每次回显的 CPU",
+        "p99 延迟",
+        "空闲连接数（扫描的各步）",
+        "CPU µs（对数刻度）",
+    ] {
+        assert!(plot.contains(s), "no {s} in the plot");
+    }
+}

@@ -17,8 +17,11 @@ use std::process::Command;
 const PAGE_JS: &str = include_str!("../src/html/report.js");
 const PAGE_CSS: &str = include_str!("../src/html/report.css");
 
-fn generated() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated")
+/// The book's editions: the language `scripts/gen-book` is run in, and the edition's sources.
+const EDITIONS: [(&str, &str); 2] = [("en", "book/src"), ("zh-CN", "book/zh/src")];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Replaces every number (descriptor numbers depend on which thread made its socket first,
@@ -83,6 +86,16 @@ const RACY: &[&str] = &[
     // O_ASYNC, so that a signal told of it or the first look after arming found it.
     "(A) D ① data-ready it connected before we were armed",
     "(A) D ① data-ready accepted without waiting: the signal said",
+    // The same lines in the zh-CN edition's pages (book/zh/src/generated).
+    "一单位其他工作",
+    "另有",
+    "… 阻塞中",
+    "系统调用",
+    "库自己的调用",
+    "监听套接字已关闭",
+    "没有服务器调用",
+    "(A) D ① 数据准备 它在我们设好信号之前就连上了",
+    "(A) D ① 数据准备 不用等待就 accept 了：信号说",
 ];
 
 /// In the kernel lane's excerpts (`kernel-*.txt`), lines whose presence depends on the
@@ -97,6 +110,11 @@ const RACY_KERNEL: &[&str] = &[
     "not recorded",
     // `iomodels async --kernel`: whether the data found the copying thread asleep.
     "the data woke",
+    // In zh-CN.
+    "正在 CPU 上",
+    "被抢占",
+    "未记录",
+    "数据唤醒了",
 ];
 
 /// A kernel-lane line, cut to its tracepoint and what it concerns (`kernel sk_data_ready:
@@ -120,7 +138,7 @@ fn kernel_line(line: &str) -> &str {
 
 /// A file as a sorted set of normalised fragments (table cells count as fragments).
 fn normalise(text: &str) -> Vec<String> {
-    normalise_with(text, &[])
+    normalise_with(text, &[], false)
 }
 
 /// The book's traces are in the lesson view (`--width`): a call's arguments, its stage and gloss
@@ -183,7 +201,9 @@ fn table_rows(lines: Vec<String>) -> Vec<String> {
     out
 }
 
-fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
+/// `any_thread`: every server thread named `server` (reactors' traces: which reactor accepts
+/// which client is the kernel's choice).
+fn normalise_with(text: &str, racy: &[&str], any_thread: bool) -> Vec<String> {
     let records = if racy.is_empty() {
         records(text)
     } else {
@@ -219,7 +239,14 @@ fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
             _ => f,
         })
         .filter(|f| !f.is_empty() && !RACY.iter().chain(racy).any(|r| f.contains(r)))
-        .map(|f| f.replace("slept ", ""))
+        .map(|f| f.replace("slept ", "").replace("睡眠 ", ""))
+        .map(|f| {
+            if any_thread {
+                f.replace("server/N", "server")
+            } else {
+                f
+            }
+        })
         // Where a long call wraps in the lesson view depends on how wide its result and time
         // are, so its words are compared as a multiset, not in order.
         .map(|f| sorted_words(&f))
@@ -229,8 +256,15 @@ fn normalise_with(text: &str, racy: &[&str]) -> Vec<String> {
     frags
 }
 
-/// A fragment's words as a sorted multiset.
+/// A fragment's words as a sorted multiset; a fragment with Chinese in it, as the multiset of
+/// its characters (Chinese wraps between any two characters, and a table cell too narrow for a
+/// word breaks it, so where its lines break depends on the numbers beside it).
 fn sorted_words(f: &str) -> String {
+    if f.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+        let mut chars: Vec<char> = f.chars().filter(|c| !c.is_whitespace()).collect();
+        chars.sort_unstable();
+        return chars.into_iter().collect();
+    }
     let mut words: Vec<&str> = f.split(' ').collect();
     words.sort_unstable();
     words.join(" ")
@@ -244,22 +278,18 @@ fn lane_here() -> bool {
     return false;
 }
 
-/// Normalised fragments with every server thread named `server` (reactors' traces).
-fn any_reactor(frags: Vec<String>) -> Vec<String> {
-    let mut frags: Vec<String> = frags
-        .into_iter()
-        .map(|f| sorted_words(&f.replace("server/N", "server")))
-        .collect();
-    frags.sort();
-    frags.dedup();
-    frags
-}
-
 #[test]
 fn generated_book_files_match_the_tool() {
-    let out = std::env::temp_dir().join(format!("iomodels-book-{}", std::process::id()));
+    for (lang, src) in EDITIONS {
+        edition_matches_the_tool(lang, &root().join(src).join("generated"));
+    }
+}
+
+fn edition_matches_the_tool(lang: &str, generated: &Path) {
+    let out = std::env::temp_dir().join(format!("iomodels-book-{lang}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let status = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-book"))
+    let status = Command::new(root().join("scripts/gen-book"))
+        .env("BOOK_LANG", lang)
         .arg(util::bin())
         .arg(&out)
         .status()
@@ -270,7 +300,7 @@ fn generated_book_files_match_the_tool() {
         .map(|e| e.unwrap().file_name())
         .collect();
     names.sort();
-    let mut committed: Vec<_> = std::fs::read_dir(generated())
+    let mut committed: Vec<_> = std::fs::read_dir(generated)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
@@ -290,11 +320,11 @@ fn generated_book_files_match_the_tool() {
     }
     assert_eq!(
         names, committed,
-        "the set of generated files changed: run scripts/gen-book"
+        "the set of generated files changed: run BOOK_LANG={lang} scripts/gen-book"
     );
     for name in names {
         let now = std::fs::read_to_string(out.join(&name)).unwrap();
-        let then = std::fs::read_to_string(generated().join(&name)).unwrap();
+        let then = std::fs::read_to_string(generated.join(&name)).unwrap();
         // A page (`compare --html`): its data is a run's, checked by tests/timeline.rs; what
         // must not drift is the page the tool makes around it, its script and style.
         if name.to_string_lossy().ends_with(".html") {
@@ -302,24 +332,22 @@ fn generated_book_files_match_the_tool() {
                 assert!(now.contains(part), "the tool's page lacks its own script");
                 assert!(
                     then.contains(part),
-                    "book/src/generated/{name:?} is an older page than the tool's (run scripts/gen-book)"
+                    "{generated:?}/{name:?} is an older page than the tool's (run scripts/gen-book)"
                 );
             }
             continue;
         }
         let racy = if lane(&name) { RACY_KERNEL } else { &[] };
-        let (now, then) = (normalise_with(&now, racy), normalise_with(&then, racy));
-        // Which reactor accepts which client is the kernel's choice: the thread is left out.
-        let (now, then) = if name.to_string_lossy().contains("reactors") {
-            (any_reactor(now), any_reactor(then))
-        } else {
-            (now, then)
-        };
+        let any_thread = name.to_string_lossy().contains("reactors");
+        let (now, then) = (
+            normalise_with(&now, racy, any_thread),
+            normalise_with(&then, racy, any_thread),
+        );
         let only_now: Vec<_> = now.iter().filter(|f| !then.contains(f)).collect();
         let only_then: Vec<_> = then.iter().filter(|f| !now.contains(f)).collect();
         assert!(
             now == then,
-            "book/src/generated/{name:?} drifted (run scripts/gen-book):\n  new: {only_now:#?}\n  gone: {only_then:#?}"
+            "{generated:?}/{name:?} drifted (run BOOK_LANG={lang} scripts/gen-book):\n  new: {only_now:#?}\n  gone: {only_then:#?}"
         );
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -347,8 +375,7 @@ fn normalising_keeps_calls_and_drops_noise() {
 /// (mdBook itself only warns), and every anchor it names is in the file.
 #[test]
 fn book_links_and_includes_resolve() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
-    let mut pages = vec![src.clone()];
+    let mut pages: Vec<PathBuf> = EDITIONS.iter().map(|(_, src)| root().join(src)).collect();
     let mut checked = 0;
     while let Some(dir) = pages.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {

@@ -5,78 +5,14 @@
 mod util;
 
 use std::process::Command;
-use unicode_width::UnicodeWidthStr;
 
-/// The zh-CN stage labels, as the trace prints them.
-const STAGES: &[&str] = &[
-    "① 数据准备",
-    "② 复制到用户空间",
-    "①+② 准备+复制",
-    "✓ 完成",
-    "发送",
-    "准备",
-    "收尾",
-    "客户端",
-    "其他工作",
-];
-
-/// Where a stage label starts on a trace line (display columns), and whether the gloss after
-/// it starts where the 16-column stage column ends.
-fn stage_at(line: &str) -> Option<(usize, bool)> {
-    // A record's stage is the label followed by the padding to 16 columns and one space.
-    let (at, label) = STAGES
-        .iter()
-        .filter_map(|l| line.find(&format!(" {l} ")).map(|i| (i + 1, *l)))
-        .min_by_key(|(i, _)| *i)?;
-    let col = line[..at].width();
-    let after = &line[at + label.len()..];
-    let spaces = after.len() - after.trim_start().len();
-    Some((col, label.width() + spaces == 17 || after.trim().is_empty()))
-}
-
-/// Every Linux model (and mode) in zh-CN: on every line the gloss starts right after the
-/// 16-column stage column, the stage column lines up with its heading wherever the call's time
-/// fits its column, and in the lesson view (`--width 80`) no line is wider than the page.
+/// Every Linux model (and mode) in zh-CN is aligned by display width (see
+/// `util::assert_zh_aligned`).
 #[test]
 fn the_zh_cn_trace_of_every_model_is_aligned() {
     for run in util::runs_here() {
-        let name = run.join(" ");
-        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
-        args.extend(["--lang", "zh-CN", "--color", "never", "--width", "250"]);
-        let text = String::from_utf8(util::run_ok(&args)).unwrap();
-        let mut lines = text.lines();
-        lines.next();
-        let head = lines.next().expect("the headings");
-        let head_at = head[..head.find("阶段").expect("a stage heading")].width();
-        let mut at_head = 0;
-        for line in lines.take_while(|l| !l.is_empty()) {
-            let Some((col, glossed)) = stage_at(line) else {
-                continue;
-            };
-            assert!(
-                glossed,
-                "{name}: the gloss is not where the stage column ends: {line}"
-            );
-            at_head += usize::from(col == head_at);
-            // A longer time ("slept 49.8 ms") widens its column and moves what follows.
-            assert!(
-                col >= head_at,
-                "{name}: the stage starts left of its heading: {line}"
-            );
-        }
-        assert!(at_head > 5, "{name}: few lines under the stage heading");
-
-        let mut args: Vec<&str> = run.iter().map(String::as_str).collect();
-        args.extend(["--lang", "zh-CN", "--color", "never", "--width", "80"]);
-        let text = String::from_utf8(util::run_ok(&args)).unwrap();
-        for line in text.lines() {
-            assert!(line.width() <= 80, "{name}: wider than 80 columns: {line}");
-        }
-        assert!(
-            text.contains("① 数据准备") || text.contains("①+② 准备+复制"),
-            "{name}"
-        );
-        assert!(text.contains("── 小结："), "{name}");
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        util::assert_zh_aligned(&run);
     }
 }
 
@@ -165,4 +101,100 @@ fn compare_in_chinese_shows_the_same_calls() {
     );
     assert!(zh.contains("epoll_pwait("), "{zh}");
     assert!(zh.contains("recvfrom("), "{zh}");
+}
+
+/// A report page (`--html`) and the JSON in one of its script elements.
+fn report(args: &[&str]) -> (String, serde_json::Value, serde_json::Value) {
+    let path = std::env::temp_dir().join(format!(
+        "iomodels-report-{}-{}.html",
+        std::process::id(),
+        args.join("-")
+    ));
+    let mut all = args.to_vec();
+    all.extend(["--html", path.to_str().unwrap()]);
+    util::run_ok(&all);
+    let html = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let script = |id: &str| -> serde_json::Value {
+        let tag = format!("id=\"{id}\">");
+        let start = html.find(&tag).unwrap_or_else(|| panic!("no #{id}")) + tag.len();
+        serde_json::from_str(&html[start..start + html[start..].find("</script>").unwrap()])
+            .unwrap()
+    };
+    let (data, texts) = (script("data"), script("texts"));
+    (html, data, texts)
+}
+
+/// What a report's data holds whatever the language and the run's timing: every object's keys,
+/// the lanes, and each call's name and stage.
+fn data_shape(data: &serde_json::Value) -> Vec<String> {
+    fn keys(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+                // A thread id (`by_thread`) differs from run to run.
+                let k = if k.bytes().all(|b| b.is_ascii_digit()) {
+                    "TID"
+                } else {
+                    k
+                };
+                out.push(format!("{at}.{k}"));
+                keys(x, &format!("{at}.{k}"), out);
+            }),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, at, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    keys(data, "", &mut out);
+    for run in data["runs"].as_array().unwrap() {
+        for l in run["lanes"].as_array().unwrap() {
+            out.push(format!("lane {} {}", l["name"], l["kind"]));
+        }
+        for c in run["calls"].as_array().unwrap() {
+            out.push(format!("call {} {}", c["call"], c["stage"]));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `--html` in Chinese: the page says it is zh-CN and carries its texts in Chinese, while its
+/// data (the runs' lanes, calls and stages, every key) is the English page's.
+#[test]
+fn a_chinese_report_has_chinese_texts_and_the_same_data() {
+    let (en_html, en, en_texts) = report(&["epoll", "--lang", "en"]);
+    let (zh_html, zh, zh_texts) = report(&["epoll", "--lang", "zh-CN"]);
+    assert!(en_html.contains("<html lang=\"en\">"));
+    assert!(zh_html.contains("<html lang=\"zh-CN\">"));
+    assert!(zh_html.contains("<noscript>这份报告用 JavaScript 绘制时间线。</noscript>"));
+    assert_eq!(en_texts["zoom-out"], "zoom out");
+    assert_eq!(zh_texts["zoom-out"], "缩小");
+    assert_eq!(zh_texts["notice"], "值得注意");
+    assert_eq!(zh_texts["lane-client"], "客户端");
+    assert_eq!(zh_texts["key-cpu-us"], "CPU (µs)");
+    assert_eq!(
+        en_texts["key-cpu-us"], "cpu_us",
+        "English labels are the fields' names"
+    );
+    assert_eq!(zh_texts["took"], "耗时 {t}", "the page fills in the time");
+    assert_eq!(zh_texts["lang"], "zh-CN");
+    let ids = |t: &serde_json::Value| t.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(ids(&en_texts), ids(&zh_texts));
+    assert_eq!(data_shape(&en), data_shape(&zh));
+    assert!(
+        zh["notice"][0]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c >= '\u{4e00}'),
+        "what to notice is in Chinese: {}",
+        zh["notice"]
+    );
+
+    let (html, data, texts) = report(&["compare", "epoll", "poll", "--lang", "zh-CN"]);
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert_eq!(texts["compare"], "iomodels compare：{models}");
+    assert_eq!(texts["told"]["epoll"], "就绪通知");
+    assert_eq!(data["runs"].as_array().unwrap().len(), 2);
 }

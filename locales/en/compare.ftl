@@ -93,3 +93,26 @@ sigio-told = a signal
 threads-told = the call returning
 uring-told = a completion
 wsaevent-told = readiness (an event object signalled, then WSAEnumNetworkEvents)
+
+## The kernel lane's decomposition of figure 6.6 (compare --kernel).
+fig-copy-path = copy path
+lane-col-model = model
+lane-col-woken = arrival →
+    woken
+lane-col-runs = woken →
+    runs
+lane-col-to-path = → copy
+    path
+lane-col-path = ② copy
+    path
+lane-col-on = copy ran on
+lane-col-meanwhile = meanwhile, the kernel
+    (+ after the arrival)
+lane-row-unseen = not seen by the lane
+lane-row-on-cpu = on a CPU
+lane-row-unrecorded = not recorded
+lane-row-preempted = preempted
+lane-row-inside = , in { $call }
+lane-row-signal = raised the signal +{ $after }
+lane-row-task-work = queued task work +{ $after }
+lane-row-eagain = answered EAGAIN −{ $before }

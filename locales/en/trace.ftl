@@ -76,3 +76,8 @@ epoll-state = a map from descriptor to connection; the interest list itself live
 
 title-scenario = iomodels { $model } — UNP figure { $figure }: { $summary } · scenario `{ $scenario }`: { $clients } clients, { $ms } ms
 title-serve = iomodels { $model } — UNP figure { $figure }: { $summary } · serving on { $addr }: try `nc { $ip } { $port }` (Ctrl-C ends)
+
+## A call's result and time columns.
+trace-blocks = … blocks
+trace-queued = queued
+trace-slept = slept { $took }

@@ -76,3 +76,8 @@ epoll-state = 一张从描述符到连接的映射表；关注列表本身保存
 
 title-scenario = iomodels { $model } —— UNP 图 { $figure }：{ $summary } · 场景 `{ $scenario }`：{ $clients } 个客户端，{ $ms } ms
 title-serve = iomodels { $model } —— UNP 图 { $figure }：{ $summary } · 在 { $addr } 上服务：试试 `nc { $ip } { $port }`（按 Ctrl-C 结束）
+
+## A call's result and time columns.
+trace-blocks = … 阻塞中
+trace-queued = 已排队
+trace-slept = 睡眠 { $took }

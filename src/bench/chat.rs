@@ -15,8 +15,9 @@
 
 use super::child::{self, Server, Target};
 use super::load::Until;
-use super::{Format, fit, fitted, median, progress_bar};
+use super::{Format, fit, fitted, median, of_rounds, progress_bar};
 use crate::chat::{App, MAX_LINE};
+use crate::t;
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::ProgressBar;
@@ -473,7 +474,7 @@ pub fn can_chat(specs: Vec<String>) -> Vec<String> {
             match model.no_chat(&knobs) {
                 None => true,
                 Some(why) => {
-                    crate::say!("left out: {why}");
+                    crate::say!("{}", t!("bench-left-out", why = why));
                     false
                 }
             }
@@ -503,7 +504,7 @@ pub fn bench(opts: &ChatOpts) -> Result<i32> {
                 &label,
                 opts.until,
                 shape.per_round(),
-                "deliveries",
+                &t!("bench-unit-deliveries"),
             );
             let target = Target::Model(model.clone());
             let mut srv = Server::start_app(&target, App::Chat)?;
@@ -608,13 +609,13 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
         Format::Table => {
             let mut t = Table::new();
             t.load_style(UTF8_FULL_CONDENSED).set_header([
-                "model",
-                "deliveries/s",
-                "MB/s",
-                "server CPU ms",
-                "CPU µs/1,000 deliveries",
-                "dropped",
-                "deliveries checked",
+                t!("bench-col-model"),
+                t!("bench-chat-col-deliveries"),
+                t!("bench-chat-col-mb"),
+                t!("bench-col-server-cpu"),
+                t!("bench-chat-col-cpu"),
+                t!("bench-chat-col-dropped"),
+                t!("bench-chat-col-checked"),
             ]);
             fit(&mut t, opts.width);
             for r in rows {
@@ -628,26 +629,26 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
                     if r.errors.is_empty() {
                         r.deliveries.to_string()
                     } else {
-                        format!("{} ({} errors)", r.deliveries, r.errors.len())
+                        t!(
+                            "bench-chat-errors",
+                            deliveries = r.deliveries.to_string(),
+                            errors = r.errors.len().to_string(),
+                        )
                     },
                 ]);
             }
             let how = match opts.until {
-                Until::Time(d) => format!("{:.1} s per run", d.as_secs_f64()),
-                Until::Messages(n) => format!("{n} lines per sender"),
+                Until::Time(d) => t!("bench-per-run", seconds = format!("{:.1}", d.as_secs_f64())),
+                Until::Messages(n) => t!("bench-chat-per-sender", n = n.to_string()),
             };
-            let title = format!(
-                "iomodels bench --app chat — one room: {} senders, {} receivers, {} B lines, a \
-                 window of {} lines per sender, {how}{}",
-                shape.senders,
-                shape.receivers,
-                shape.size,
-                shape.window(),
-                if opts.rounds > 1 {
-                    format!(", median of {} rounds", opts.rounds)
-                } else {
-                    String::new()
-                }
+            let title = t!(
+                "bench-chat-title",
+                senders = shape.senders.to_string(),
+                receivers = shape.receivers.to_string(),
+                size = shape.size.to_string(),
+                window = shape.window().to_string(),
+                how = how,
+                median = of_rounds(opts.rounds),
             );
             writeln!(out, "{}", fitted(&title, opts.width))?;
             writeln!(out, "{t}")?;
@@ -659,24 +660,15 @@ fn write_rows(opts: &ChatOpts, rows: &[Row]) -> std::io::Result<()> {
 
 /// What the table measures, in words.
 pub fn legend(shape: &Shape) -> String {
-    format!(
-        "A delivery is one line received by one member and checked (its sender, its length, its \
-         bytes, its turn). Each of the {k} senders sends {size}-byte lines as fast as the room \
-         carries them, at most {w} lines ahead of the slowest member (so that no member's queue \
-         nears the server's --max-pending of 256 KiB), what its window allows in one send; each line goes to the {r} receivers and \
-         the other {k1} senders: {per} deliveries when every sender has sent a line. The clock \
-         and the CPU start once all {m} members \
-         have joined. CPU/1,000 deliveries is the server's user+system time over the load per \
-         thousand deliveries: steadier than deliveries/s, which the load's one thread, checking \
-         every line, may limit. Dropped: members the \
-         room dropped for reading too slowly (the window is there to keep it 0).",
-        k = shape.senders,
-        size = shape.size,
-        w = shape.window(),
-        r = shape.receivers,
-        k1 = shape.senders - 1,
-        per = shape.per_round(),
-        m = shape.members(),
+    t!(
+        "bench-chat-legend",
+        k = shape.senders.to_string(),
+        size = shape.size.to_string(),
+        w = shape.window().to_string(),
+        r = shape.receivers.to_string(),
+        k1 = (shape.senders - 1).to_string(),
+        per = shape.per_round().to_string(),
+        m = shape.members().to_string(),
     )
 }
 

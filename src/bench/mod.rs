@@ -11,6 +11,8 @@ pub mod load;
 pub mod plot;
 pub mod scaling;
 
+use crate::lang::{self, Lang, Msg};
+use crate::{msg, t};
 use anyhow::{Result, bail};
 use child::{Server, Target};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -67,9 +69,18 @@ pub struct Row {
     /// rank over the rounds): how the load spread over the server's threads.
     pub thread_cpu_ms: Vec<f64>,
     pub cpu_per_request_us: f64,
-    /// Why this row differs from the others (e.g. one connection for blocking).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
+    /// Why this row differs from the others (e.g. one connection for blocking): a message, in
+    /// English in the JSON whatever the language (what programs read does not change).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "in_english")]
+    pub note: Option<Msg>,
+}
+
+/// A note as the JSON has it: in English, a value programs may match.
+fn in_english<S: serde::Serializer>(note: &Option<Msg>, s: S) -> Result<S::Ok, S::Error> {
+    match note {
+        Some(m) => s.serialize_str(&lang::text_in(Lang::En, m.0, &[])),
+        None => s.serialize_none(),
+    }
 }
 
 /// One measured load against a running server.
@@ -281,6 +292,15 @@ fn fitted(text: &str, width: Option<usize>) -> String {
     }
 }
 
+/// `, median of 3 rounds` after a title when there were several rounds.
+fn of_rounds(rounds: usize) -> String {
+    if rounds > 1 {
+        t!("bench-median", rounds = rounds.to_string())
+    } else {
+        String::new()
+    }
+}
+
 /// Lays a table out in `width` columns, its cells wrapped, when a width is asked for.
 pub(crate) fn fit(t: &mut Table, width: Option<usize>) {
     if let Some(w) = width {
@@ -327,7 +347,13 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             if opts.rounds > 1 {
                 label = format!("{label} {}/{}", round + 1, opts.rounds);
             }
-            let pb = progress_bar(opts.progress, &label, opts.until, conns, "echoes");
+            let pb = progress_bar(
+                opts.progress,
+                &label,
+                opts.until,
+                conns,
+                &t!("bench-unit-echoes"),
+            );
             let mut srv = Server::start(t)?;
             let m = measure(&mut srv, conns, opts.size, opts.until, pb.as_ref());
             if let Some(pb) = pb {
@@ -361,11 +387,7 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             server_cpu_ms: median(ms.iter().map(|m| m.cpu.as_secs_f64() * 1e3).collect()),
             cpu_per_request_us: median(ms.iter().map(Measured::cpu_per_request_us).collect()),
             thread_cpu_ms: by_rank(&ms),
-            note: if conns != opts.connections {
-                "serves one connection at a time: measured with 1".into()
-            } else {
-                String::new()
-            },
+            note: (conns != opts.connections).then_some(msg!("bench-note-one-connection")),
         })
         .collect();
     write_rows(opts, &rows)?;
@@ -399,7 +421,11 @@ fn per_thread(ms: &[f64], most: usize) -> String {
     let shown: Vec<String> = ms.iter().take(most).map(|t| format!("{t:.0}")).collect();
     match ms.len().saturating_sub(most) {
         0 => shown.join("/"),
-        more => format!("{} +{more} threads", shown.join("/")),
+        more => t!(
+            "bench-more-threads",
+            shown = shown.join("/"),
+            more = more.to_string()
+        ),
     }
 }
 
@@ -445,16 +471,16 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
         }
         Format::Table => {
             let header = [
-                "model",
-                "conns",
-                "requests/s",
-                "p50 µs",
-                "p99 µs",
-                "p99.9 µs",
-                "server CPU ms",
-                "per thread ms",
-                "CPU/request µs",
-                "echoes verified",
+                t!("bench-col-model"),
+                t!("bench-col-conns"),
+                t!("bench-col-requests"),
+                t!("bench-col-p50"),
+                t!("bench-col-p99"),
+                t!("bench-col-p999"),
+                t!("bench-col-server-cpu"),
+                t!("bench-col-per-thread"),
+                t!("bench-col-cpu-per-request"),
+                t!("bench-col-verified"),
             ];
             let cells = |r: &Row| {
                 [
@@ -475,7 +501,7 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
             let table = |columns: &[usize]| {
                 let mut t = Table::new();
                 t.load_style(UTF8_FULL_CONDENSED)
-                    .set_header(columns.iter().map(|&c| header[c]));
+                    .set_header(columns.iter().map(|&c| &header[c]));
                 for r in rows {
                     let row = cells(r);
                     t.add_row(columns.iter().map(|&c| row[c].clone()));
@@ -484,37 +510,39 @@ fn write_rows(opts: &BenchOpts, rows: &[Row]) -> std::io::Result<()> {
             };
             let whole = table(&(0..header.len()).collect::<Vec<_>>());
             let tables = match opts.width {
-                Some(w) if whole.lines().next().map_or(0, |l| l.chars().count()) > w => {
+                Some(w)
+                    if whole
+                        .lines()
+                        .next()
+                        .map_or(0, |l| crate::trace::text::cols(&l))
+                        > w =>
+                {
                     vec![table(&[0, 2, 3, 4, 5, 9]), table(&[0, 1, 6, 8, 7])]
                 }
                 _ => vec![whole],
             };
             let how = match opts.until {
-                Until::Time(d) => format!("{:.1} s per run", d.as_secs_f64()),
-                Until::Messages(n) => format!("{n} messages per connection"),
+                Until::Time(d) => t!("bench-per-run", seconds = format!("{:.1}", d.as_secs_f64())),
+                Until::Messages(n) => t!("bench-per-connection", n = n.to_string()),
             };
-            let title = format!(
-                "iomodels bench — closed loop, {} connections, {} B messages, {how}{}",
-                opts.connections,
-                opts.size,
-                if opts.rounds > 1 {
-                    format!(", median of {} rounds", opts.rounds)
-                } else {
-                    String::new()
-                }
+            let title = t!(
+                "bench-title",
+                conns = opts.connections.to_string(),
+                size = opts.size.to_string(),
+                how = how,
+                median = of_rounds(opts.rounds),
             );
             writeln!(out, "{}", fitted(&title, opts.width))?;
             for t in tables {
                 writeln!(out, "{t}")?;
             }
-            for r in rows.iter().filter(|r| !r.note.is_empty()) {
-                writeln!(out, "{}: {}", r.model, r.note)?;
+            for r in rows {
+                if let Some(note) = r.note {
+                    let note = t!("bench-row-note", model = &r.model, note = note.to_string());
+                    writeln!(out, "{note}")?;
+                }
             }
-            let legend = "CPU/request is the server's user+system time divided by the echoes it \
-                 served: steadier than requests/s on a shared machine. Per thread: the CPU each \
-                 server thread ran for during the load (/proc/PID/task/TID/sched, else its stat \
-                 in 10 ms ticks), busiest first.";
-            writeln!(out, "{}", fitted(legend, opts.width))?;
+            writeln!(out, "{}", fitted(&t!("bench-legend"), opts.width))?;
         }
     }
     out.flush()

@@ -1,6 +1,7 @@
 //! The scaling sweep drawn: a text chart for the terminal, an SVG (plotters) for the book.
 
 use super::scaling::{Step, Sweep};
+use crate::t;
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use std::fmt::Write;
@@ -36,13 +37,17 @@ pub fn text_chart(sweeps: &[Sweep]) -> String {
     const WIDTH: f64 = 50.0;
     let (lo, hi) = decades(sweeps, |s| s.cpu_per_echo_us);
     let name_w = sweeps.iter().map(|w| w.model.len()).max().unwrap_or(5);
-    let mut out = format!(
-        "server CPU per echo by idle connections, log scale: a bar spans {} µs to {} µs\n",
-        10f64.powf(lo),
-        10f64.powf(hi)
-    );
+    let mut out = t!(
+        "bench-chart-title",
+        lo = 10f64.powf(lo).to_string(),
+        hi = 10f64.powf(hi).to_string()
+    ) + "\n";
     for idle in steps(sweeps) {
-        let _ = writeln!(out, "{idle:>7} idle");
+        let _ = writeln!(
+            out,
+            "{}",
+            t!("bench-chart-idle", idle = format!("{idle:>7}"))
+        );
         for w in sweeps {
             if let Some(st) = w.steps.iter().find(|s| s.idle == idle) {
                 let v = st.cpu_per_echo_us.max(10f64.powf(lo));
@@ -84,15 +89,19 @@ pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let panels = root.split_evenly((1, 2));
     type Pick = fn(&Step) -> f64;
-    let figures: [(&str, &str, Pick); 2] = [
-        ("server CPU per echo", "µs of CPU", |s| s.cpu_per_echo_us),
-        ("p99 latency", "µs", |s| s.p99_us),
+    let figures: [(String, String, Pick); 2] = [
+        (t!("bench-plot-cpu"), t!("bench-plot-cpu-unit"), |s| {
+            s.cpu_per_echo_us
+        }),
+        (t!("bench-plot-p99"), t!("bench-plot-p99-unit"), |s| {
+            s.p99_us
+        }),
     ];
     for (area, (title, unit, pick)) in panels.iter().zip(figures) {
         let (lo, hi) = decades(sweeps, pick);
         let xmax = (xs.len().max(2) - 1) as f64;
         let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 24))
+            .caption(&title, ("sans-serif", 24))
             .margin(12)
             .margin_right(28)
             .x_label_area_size(64)
@@ -114,8 +123,8 @@ pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
             .configure_mesh()
             .x_labels(xs.len().max(2))
             .x_label_formatter(&label)
-            .x_desc("idle connections (the sweep's steps)")
-            .y_desc(format!("{unit} (log scale)"))
+            .x_desc(t!("bench-plot-x"))
+            .y_desc(t!("bench-plot-y", unit = unit))
             .y_label_formatter(&|v| format!("{v}"))
             .label_style(("sans-serif", 18))
             .axis_desc_style(("sans-serif", 18))

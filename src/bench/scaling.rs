@@ -7,10 +7,12 @@
 use super::child::{self, Server, Target};
 use super::load::{self, Until};
 use super::{Format, ScalingOpts, measure, plot, progress_bar};
+use crate::lang::{self, Lang};
 use crate::models::{Kind, Model};
+use crate::t;
 use anyhow::{Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -49,7 +51,47 @@ pub struct Sweep {
     /// The most connections the server held at once (idle + active).
     pub peak_connections: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// Why a sweep stopped at a step, or what went wrong in it.
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub idle: usize,
+    pub why: Why,
+}
+
+#[derive(Clone, Debug)]
+pub enum Why {
+    /// `select` cannot watch this many descriptors.
+    BeyondFdSetsize,
+    /// An error, as it was told.
+    Failed(String),
+}
+
+impl Note {
+    /// The note in `lang`: the table's in this run's, the JSON's in English.
+    fn text(&self, lang: Lang) -> String {
+        let idle = ("idle", lang::Arg::from(self.idle.to_string()));
+        match &self.why {
+            Why::BeyondFdSetsize => lang::text_in(
+                lang,
+                BEYOND.0,
+                &[idle, ("max", lang::Arg::from(FD_SETSIZE.to_string()))],
+            ),
+            Why::Failed(why) => lang::text_in(lang, FAILED.0, &[idle, ("why", why.into())]),
+        }
+    }
+}
+
+const BEYOND: lang::Msg = crate::msg!("bench-scaling-beyond");
+const FAILED: lang::Msg = crate::msg!("bench-scaling-failed");
+
+/// In the JSON, a note is in English whatever the language: what programs read does not change.
+impl Serialize for Note {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text(Lang::En))
+    }
 }
 
 pub fn scaling(opts: &ScalingOpts) -> Result<i32> {
@@ -92,16 +134,20 @@ fn sweep(model: &str, opts: &ScalingOpts) -> Result<Sweep> {
     };
     for &n in &opts.idle_steps {
         if model == "select" && n + opts.active + 8 > FD_SETSIZE {
-            out.notes.push(format!(
-                "{n} idle: skipped, beyond select's FD_SETSIZE wall ({FD_SETSIZE} descriptors)"
-            ));
+            out.notes.push(Note {
+                idle: n,
+                why: Why::BeyondFdSetsize,
+            });
             break;
         }
         if n > idle.len() {
             match load::connect(srv.addr, n - idle.len()) {
                 Ok(more) => idle.extend(more),
                 Err(e) => {
-                    out.notes.push(format!("{n} idle: {e:#}"));
+                    out.notes.push(Note {
+                        idle: n,
+                        why: Why::Failed(format!("{e:#}")),
+                    });
                     break;
                 }
             }
@@ -112,7 +158,7 @@ fn sweep(model: &str, opts: &ScalingOpts) -> Result<Sweep> {
             &format!("{model} +{n}"),
             opts.until,
             opts.active,
-            "echoes",
+            &t!("bench-unit-echoes"),
         );
         let m = measure(&mut srv, opts.active, opts.size, opts.until, pb.as_ref());
         if let Some(pb) = pb {
@@ -122,12 +168,18 @@ fn sweep(model: &str, opts: &ScalingOpts) -> Result<Sweep> {
         let m = match (m, alive) {
             (Ok(m), Ok(())) => m,
             (Err(e), _) | (_, Err(e)) => {
-                out.notes.push(format!("{n} idle: {e:#}"));
+                out.notes.push(Note {
+                    idle: n,
+                    why: Why::Failed(format!("{e:#}")),
+                });
                 break;
             }
         };
         for e in &m.outcome.errors {
-            out.notes.push(format!("{n} idle: {e}"));
+            out.notes.push(Note {
+                idle: n,
+                why: Why::Failed(e.clone()),
+            });
         }
         out.peak_connections = out.peak_connections.max(n + opts.active);
         out.steps.push(Step {
@@ -205,24 +257,29 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
         }
         Format::Table => {
             let how = match opts.until {
-                Until::Time(d) => format!("{:.1} s per step", d.as_secs_f64()),
-                Until::Messages(n) => format!("{n} messages per connection per step"),
+                Until::Time(d) => t!(
+                    "bench-scaling-per-step",
+                    seconds = format!("{:.1}", d.as_secs_f64())
+                ),
+                Until::Messages(n) => t!("bench-scaling-per-connection", n = n.to_string()),
             };
-            let title = format!(
-                "iomodels bench --scaling — {} active connections ({} B messages) beside idle ones, {how}",
-                opts.active, opts.size
+            let title = t!(
+                "bench-scaling-title",
+                active = opts.active.to_string(),
+                size = opts.size.to_string(),
+                how = how,
             );
             writeln!(out, "{}", super::fitted(&title, opts.width))?;
             let mut t = Table::new();
             super::fit(&mut t, opts.width);
             t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
-                "model",
-                "idle",
-                "requests/s",
-                "CPU/echo µs",
-                "p50 µs",
-                "p99 µs",
-                "server RSS MB",
+                t!("bench-col-model"),
+                t!("bench-scaling-col-idle"),
+                t!("bench-col-requests"),
+                t!("bench-scaling-col-cpu"),
+                t!("bench-col-p50"),
+                t!("bench-col-p99"),
+                t!("bench-scaling-col-rss"),
             ]);
             for s in sweeps {
                 for st in &s.steps {
@@ -241,9 +298,9 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
             let mut mem = Table::new();
             super::fit(&mut mem, opts.width);
             mem.load_style(UTF8_FULL_CONDENSED).set_header(vec![
-                "model",
-                "connections held",
-                "peak RSS MB (VmHWM)",
+                t!("bench-col-model"),
+                t!("bench-scaling-col-held"),
+                t!("bench-scaling-col-peak"),
             ]);
             for s in sweeps {
                 mem.add_row(vec![
@@ -257,12 +314,17 @@ fn write(opts: &ScalingOpts, sweeps: &[Sweep]) -> Result<()> {
             write!(out, "{}", plot::text_chart(sweeps))?;
             for s in sweeps {
                 for n in &s.notes {
-                    let note = format!("note: {}: {n}", s.model);
+                    let note = t!(
+                        "bench-scaling-note",
+                        model = &s.model,
+                        note = n.text(lang::current())
+                    );
                     writeln!(out, "{}", super::fitted(&note, opts.width))?;
                 }
             }
             if let Some(p) = &opts.plot {
-                writeln!(out, "plot written to {}", p.display())?;
+                let path = p.display().to_string();
+                writeln!(out, "{}", t!("bench-scaling-plot-written", path = path))?;
             }
         }
     }

@@ -55,12 +55,13 @@ pub enum Measured {
 }
 
 impl Measured {
-    fn label(self) -> &'static str {
+    /// The call names and arrows read the same in every language; "copy path" is words.
+    fn label(self) -> String {
         match self {
-            Measured::Recv => "recv",
-            Measured::SendToReturn => "send→return",
-            Measured::SendToCompletion => "send→CQE",
-            Measured::CopyPath => "copy path",
+            Measured::Recv => "recv".into(),
+            Measured::SendToReturn => "send→return".into(),
+            Measured::SendToCompletion => "send→CQE".into(),
+            Measured::CopyPath => crate::t!("fig-copy-path"),
         }
     }
 }
@@ -425,37 +426,42 @@ fn decomposed(rows: &[FigRow], width: usize, color: bool) -> String {
     styled(&mut t, color);
     t.set_header(
         [
-            "model",
-            "arrival →\nwoken",
-            "woken →\nruns",
-            "→ copy\npath",
-            "② copy\npath",
-            "copy ran on",
-            "meanwhile, the kernel\n(+ after the arrival)",
+            crate::t!("lane-col-model"),
+            crate::t!("lane-col-woken"),
+            crate::t!("lane-col-runs"),
+            crate::t!("lane-col-to-path"),
+            crate::t!("lane-col-path"),
+            crate::t!("lane-col-on"),
+            crate::t!("lane-col-meanwhile"),
         ]
         .map(heading),
     );
-    let after = |at: Option<u64>, r: &Read, what: &str| {
-        at.map(|t| format!("{what} +{}", took(t - r.arrived_us)))
-    };
+    let after = |at: Option<u64>, r: &Read| at.map(|t| took(t - r.arrived_us));
     for row in rows {
         let Some(r) = &row.kernel else {
-            t.add_row(vec![row.model.to_string(), "not seen by the lane".into()]);
+            t.add_row(vec![row.model.to_string(), crate::t!("lane-row-unseen")]);
             continue;
         };
         let (woken, runs) = match (r.woken_us, r.running_us) {
-            (None, None) => ("on a CPU".to_string(), "—".to_string()),
+            (None, None) => (crate::t!("lane-row-on-cpu"), "—".to_string()),
             (Some(w), Some(run)) => (took(w - r.arrived_us), took(run - w)),
-            (Some(w), None) => (took(w - r.arrived_us), "not recorded".to_string()),
-            (None, Some(run)) => ("preempted".to_string(), took(run - r.arrived_us)),
+            (Some(w), None) => (took(w - r.arrived_us), crate::t!("lane-row-unrecorded")),
+            (None, Some(run)) => (crate::t!("lane-row-preempted"), took(run - r.arrived_us)),
         };
         let back = r.running_us.or(r.woken_us).unwrap_or(r.arrived_us);
-        let inside = r.inside.map(|c| format!(", in {c}")).unwrap_or_default();
+        let inside = r
+            .inside
+            .map(|c| crate::t!("lane-row-inside", call = c))
+            .unwrap_or_default();
         let between: Vec<String> = [
-            after(r.signal_us, r, "raised the signal"),
-            after(r.task_add_us, r, "queued task work"),
-            r.last_eagain_us
-                .map(|t| format!("answered EAGAIN −{}", took(r.arrived_us.saturating_sub(t)))),
+            after(r.signal_us, r).map(|a| crate::t!("lane-row-signal", after = a)),
+            after(r.task_add_us, r).map(|a| crate::t!("lane-row-task-work", after = a)),
+            r.last_eagain_us.map(|t| {
+                crate::t!(
+                    "lane-row-eagain",
+                    before = took(r.arrived_us.saturating_sub(t))
+                )
+            }),
         ]
         .into_iter()
         .flatten()

@@ -3,27 +3,37 @@
 "use strict";
 
 const data = JSON.parse(document.getElementById("data").textContent);
+// Every text the page shows, in the run's language: `say(id, {name: value})` fills a message's
+// `{name}`s. Numbers are written as that language writes them.
+const T = JSON.parse(document.getElementById("texts").textContent);
+const say = (id, values) => T[id].replace(/\{(\w+)\}/g, (_, k) => values[k]);
+const num = n => n.toLocaleString(T.lang);
 const SVG = "http://www.w3.org/2000/svg";
 const ROW_H = 18, LANE_GAP = 6, AXIS_H = 24;
 
 // Okabe–Ito colours (safe for colour-blind readers); each stage also has a pattern and a label.
 const STAGES = {
-  "setup": { color: "#BBBBBB", label: "setup" },
+  "setup": { color: "#BBBBBB", label: T["stage-setup"] },
   "data-ready": { color: "#E69F00", label: "①", pattern: null },
   "copy-to-user": { color: "#0072B2", label: "②", pattern: "dots" },
   "data-ready+copy": { color: "#CC79A7", label: "①②", pattern: "stripes" },
-  "copy-to-kernel": { color: "#56B4E9", label: "out", pattern: "vlines" },
+  "copy-to-kernel": { color: "#56B4E9", label: T["stage-out"], pattern: "vlines" },
   "completion": { color: "#009E73", label: "✓", pattern: "hlines" },
-  "teardown": { color: "#999999", label: "teardown" },
-  "client": { color: "#D55E00", label: "client" },
-  "work": { color: "#F0E442", label: "work" },
+  "teardown": { color: "#999999", label: T["stage-teardown"] },
+  "client": { color: "#D55E00", label: T["stage-client"] },
+  "work": { color: "#F0E442", label: T["stage-work"] },
 };
 // As the legend and the hover text name them (a box's own label is the short one above).
 const STAGE_NAMES = {
-  "setup": "setup", "data-ready": "① data-ready", "copy-to-user": "② copy-to-user",
-  "data-ready+copy": "①② one call does both", "copy-to-kernel": "out: the echo sent",
-  "completion": "✓ completion", "teardown": "teardown", "work": "other work", "client": "client action",
+  "setup": T["name-setup"], "data-ready": T["name-data-ready"], "copy-to-user": T["name-copy-to-user"],
+  "data-ready+copy": T["name-data-ready-copy"], "copy-to-kernel": T["name-copy-to-kernel"],
+  "completion": T["name-completion"], "teardown": T["name-teardown"], "work": T["name-work"], "client": T["name-client"],
 };
+// A lane as people read it: its kind's word in the page's language, then the rest of its name
+// (`client A`, `server/2`).
+const laneName = l => l.name.startsWith(l.kind) ? T["lane-" + l.kind] + l.name.slice(l.kind.length) : l.name;
+// A number's label: the message for its field, else the field's name.
+const key = k => T["key-" + k.replace(/_/g, "-")] || k;
 
 // Stacked runs are aligned on the scenario: the shared axis is the scenario's clock (0: its
 // start), and each run is shifted by the median of how late its clients acted out each step
@@ -53,6 +63,17 @@ function h(tag, attrs, parent, text) {
   if (text !== undefined) e.textContent = text;
   if (parent) parent.appendChild(e);
   return e;
+}
+
+// As much of a box's label as fits in `px`: about 7 px a character at 12 px, a wide (CJK) one 12.
+function fitted(label, px) {
+  let used = 0, n = 0;
+  for (const ch of label) {
+    used += ch.codePointAt(0) >= 0x2E80 ? 12 : 7;
+    if (used > px) break;
+    n += ch.length;
+  }
+  return label.slice(0, n);
 }
 
 function took(us) {
@@ -105,11 +126,11 @@ function callLines(run, c) {
   const name = c.call + "(" + [c.fd, c.args].filter(Boolean).join(", ") + ")";
   const result = c.errno ? "−1 " + c.errno : c.ret === null ? "—" : String(c.ret);
   const lines = [name + " → " + result,
-    lane.name + " · " + STAGE_NAMES[c.stage] + " · began at " + took(c.t_us)];
+    laneName(lane) + " · " + STAGE_NAMES[c.stage] + " · " + say("began-at", { t: took(c.t_us) })];
   if (c.count > 1) {
-    lines.push(c.count.toLocaleString("en") + " identical calls over " + took(c.len_us) + ", " + took(c.dur_us) + " inside them");
+    lines.push(say("identical", { count: num(c.count), span: took(c.len_us), inside: took(c.dur_us) }));
   } else {
-    lines.push("took " + took(c.dur_us));
+    lines.push(say("took", { t: took(c.dur_us) }));
   }
   if (c.note) lines.push(c.note);
   return lines;
@@ -139,14 +160,14 @@ function drawRun(run, box) {
   let y = AXIS_H;
   run.lanes.forEach((l, i) => { top.push(y); y += rows[i] * ROW_H + LANE_GAP; });
   const svg = el("svg", { width, height: y + 4, class: "timeline", "data-model": run.model, role: "img",
-    "aria-label": run.model + ": " + run.calls.length + " calls on " + run.lanes.length + " lanes" }, box);
+    "aria-label": say("run-label", { model: run.model, calls: run.calls.length, lanes: run.lanes.length }) }, box);
   const clip = el("clipPath", { id: "plot-" + run.model }, el("defs", {}, svg));
   el("rect", { x: labelW, y: 0, width: plotW, height: y + 4 }, clip);
   // Lanes: a band and a name each.
   run.lanes.forEach((l, i) => {
     el("rect", { x: 0, y: top[i] - 2, width, height: rows[i] * ROW_H + 4, class: "band " + l.kind }, svg);
-    const t = el("text", { x: 4, y: top[i] + ROW_H - 4, class: "lane", "data-lane": l.name }, svg, l.name);
-    if (l.tid) hoverable(t, [l.name, "OS thread " + l.tid]);
+    const t = el("text", { x: 4, y: top[i] + ROW_H - 4, class: "lane", "data-lane": l.name }, svg, laneName(l));
+    if (l.tid) hoverable(t, [laneName(l), say("os-thread", { tid: l.tid })]);
   });
   const plot = el("g", { "clip-path": "url(#plot-" + run.model + ")" }, svg);
   for (const t of ticks(plotW)) {
@@ -159,11 +180,11 @@ function drawRun(run, box) {
   run.marks.filter(m => m.step !== null).forEach(m => {
     const line = el("line", { x1: x(m.t_us), x2: x(m.t_us), y1: AXIS_H - 4, y2: y, class: "step" }, plot);
     const due = aligned && data.steps[m.step] ? data.steps[m.step][1] + " · " : "";
-    hoverable(line, ["scenario step " + m.step + ": " + due + "acted out " + took(m.t_us) + " into the run", run.lanes[m.lane].name + " " + m.note]);
+    hoverable(line, [say("step", { step: m.step, due, t: took(m.t_us) }), laneName(run.lanes[m.lane]) + " " + m.note]);
   });
   run.trips.forEach(r => {
     const line = el("line", { x1: x(r.t_us), x2: x(r.t_us + r.len_us), y1: top[r.lane] + ROW_H / 2, y2: top[r.lane] + ROW_H / 2, class: "trip" }, plot);
-    hoverable(line, ["message, send to echo: " + took(r.len_us), r.note]);
+    hoverable(line, [say("trip", { t: took(r.len_us) }), r.note]);
   });
   run.calls.forEach(c => {
     const x0 = x(c.t_us), w = Math.max(1.5, x(c.t_us + c.len_us) - x0);
@@ -175,9 +196,9 @@ function drawRun(run, box) {
     if (st.pattern) el("rect", { x: x0, y: yy, width: w, height: ROW_H - 3, fill: "url(#" + st.pattern + ")" }, g);
     if (c.count > 1) el("rect", { x: x0, y: yy, width: w, height: ROW_H - 3, fill: "url(#spin)", opacity: 0.55 }, g);
     // The label goes on the box's visible part (a long call may begin before the view).
-    const label = (c.count > 1 ? c.call + " ×" + c.count.toLocaleString("en") : c.call) + " " + st.label;
+    const label = (c.count > 1 ? c.call + " ×" + num(c.count) : c.call) + " " + st.label;
     const from = Math.max(x0, labelW), seen = Math.min(x0 + w, labelW + plotW) - from;
-    if (seen > 40) el("text", { x: from + 3, y: yy + ROW_H - 6, class: "in-box" }, g, label.slice(0, Math.floor((seen - 6) / 7)));
+    if (seen > 40) el("text", { x: from + 3, y: yy + ROW_H - 6, class: "in-box" }, g, fitted(label, seen - 6));
     hoverable(g, callLines(run, c));
   });
   run.marks.forEach(m => {
@@ -186,8 +207,8 @@ function drawRun(run, box) {
     const shape = kind === "client"
       ? el("path", { d: `M${xx},${yy - 6} L${xx + 5},${yy} L${xx},${yy + 6} L${xx - 5},${yy} z`, class: "mark client" }, plot)
       : el("rect", { x: xx - 1, y: yy - 6, width: 2.5, height: 12, class: "mark " + kind }, plot);
-    const lines = [(m.call || "remark") + " at " + took(m.t_us), m.note];
-    if (m.count > 1) lines.push(m.count + " events over " + took(m.span_us || 0));
+    const lines = [say("mark", { what: m.call || T.remark, t: took(m.t_us) }), m.note];
+    if (m.count > 1) lines.push(say("events", { count: m.count, span: took(m.span_us || 0) }));
     hoverable(shape, lines);
   });
   run.links.forEach(l => {
@@ -195,8 +216,8 @@ function drawRun(run, box) {
     const x1 = x(s.t_us), y1 = top[s.lane] + ROW_H / 2;
     const x2 = x(l.at_us) + 1, y2 = top[c.lane] + c.row * ROW_H + ROW_H - 3;
     const path = el("path", { d: `M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2}`, class: "link", "marker-end": "url(#arrow)" }, plot);
-    hoverable(path, [run.lanes[s.lane].name + "'s send → " + c.call + " (" + run.lanes[c.lane].name + ")",
-      "sent at " + took(s.t_us) + ", taken by the call that began at " + took(c.t_us), l.how]);
+    hoverable(path, [say("link", { from: laneName(run.lanes[s.lane]), call: c.call, to: laneName(run.lanes[c.lane]) }),
+      say("link-times", { sent: took(s.t_us), began: took(c.t_us) }), l.how]);
   });
   // Drag pans, the wheel zooms around the pointer.
   svg.addEventListener("wheel", e => {
@@ -253,8 +274,8 @@ function legend(parent) {
   const s = el("svg", { width: 28, height: 14 }, spin);
   el("rect", { width: 28, height: 14, fill: "#E69F00" }, s);
   el("rect", { width: 28, height: 14, fill: "url(#spin)" }, s);
-  h("span", {}, spin, " a run of identical calls (EAGAIN spins, ×count)");
-  h("li", {}, ul, "◆ client action · ▏kernel event · → a send and the call that took its bytes · dashed: a scenario step");
+  h("span", {}, spin, " " + T["legend-spin"]);
+  h("li", {}, ul, T["legend-marks"]);
 }
 
 // Figure 6.6: one read per model, stage ① then stage ②, to scale.
@@ -268,7 +289,7 @@ const STATES = {
 function drawFigure(parent) {
   const f = data.figure;
   if (!f || !f.rows.length) return;
-  h("h2", {}, parent, "UNP figure 6.6, measured: client " + f.read + "'s first message");
+  h("h2", {}, parent, say("figure", { client: f.read }));
   const box = h("div", { class: "figure" }, parent);
   const draw = () => {
     box.replaceChildren();
@@ -288,9 +309,11 @@ function drawFigure(parent) {
         const g = el("g", {}, svg);
         el("rect", { x: x0, y, width: w, height: 18, fill: st.color }, g);
         if (st.pattern) el("rect", { x: x0, y, width: w, height: 18, fill: "url(#" + st.pattern + ")" }, g);
-        hoverable(g, [r.model + ": stage " + n + " " + state, took(n === "①" ? r.stage1_us : r.stage2_us) + (n === "②" ? " (" + r.stage2_measures + ")" : ""), "told by " + r.told]);
+        hoverable(g, [say("fig-stage", { model: r.model, n, state: T["state-" + state] }),
+          took(n === "①" ? r.stage1_us : r.stage2_us) + (n === "②" ? " (" + r.stage2_measures + ")" : ""),
+          say("fig-told", { told: T.told[r.model] || r.told })]);
       });
-      const numbers = "① " + took(r.stage1_us) + " " + r.stage1 + " · ② " + took(r.stage2_us) + " " + r.stage2;
+      const numbers = "① " + took(r.stage1_us) + " " + T["state-" + r.stage1] + " · ② " + took(r.stage2_us) + " " + T["state-" + r.stage2];
       el("text", narrow ? { x: nameW, y: y + 33, class: "fig-num" } : { x: nameW + barW + 6, y: y + 14, class: "fig-num" }, svg, numbers);
     });
   };
@@ -301,14 +324,14 @@ function drawFigure(parent) {
     const s = el("svg", { width: 28, height: 14 }, li);
     el("rect", { width: 28, height: 14, fill: st.color }, s);
     if (st.pattern) el("rect", { width: 28, height: 14, fill: "url(#" + st.pattern + ")" }, s);
-    h("span", {}, li, " " + state);
+    h("span", {}, li, " " + T["state-" + state]);
   }
 }
 
 function cell(v) {
   if (v === null || v === undefined) return "—";
-  if (typeof v === "object") return Object.entries(v).map(([k, x]) => k + ": " + cell(x)).join(", ");
-  if (typeof v === "number") return v.toLocaleString("en");
+  if (typeof v === "object") return Object.entries(v).map(([k, x]) => key(k) + ": " + cell(x)).join(", ");
+  if (typeof v === "number") return num(v);
   return String(v);
 }
 
@@ -318,7 +341,7 @@ function table(parent, rows) {
   // The model names the row: first.
   const cols = Object.keys(rows[0]).sort((a, b) => (b === "model") - (a === "model"));
   const tr = h("tr", {}, h("thead", {}, t));
-  cols.forEach(c => h("th", {}, tr, c.replace(/_/g, " ")));
+  cols.forEach(c => h("th", {}, tr, key(c).replace(/_/g, " ")));
   const body = h("tbody", {}, t);
   rows.forEach(r => { const row = h("tr", {}, body); cols.forEach(c => h("td", {}, row, cell(r[c]))); });
 }
@@ -326,12 +349,12 @@ function table(parent, rows) {
 function summary(parent) {
   const s = data.summary;
   if (!s) return;
-  h("h2", {}, parent, "Summary");
+  h("h2", {}, parent, T.summary);
   const dl = h("dl", { class: "numbers" }, parent);
   Object.entries(s).filter(([, v]) => !Array.isArray(v) && v !== null && !(typeof v === "object" && !Object.keys(v).length))
     .forEach(([k, v]) => {
       const item = h("div", {}, dl);
-      h("dt", {}, item, k.replace(/_us$/, " (µs)").replace(/_/g, " "));
+      h("dt", {}, item, key(k).replace(/_us$/, " (µs)").replace(/_/g, " "));
       h("dd", {}, item, cell(v));
     });
 }
@@ -341,18 +364,17 @@ function main() {
   root.replaceChildren();
   patterns();
   document.title = data.title || "iomodels";
-  h("h1", {}, root, data.runs.length > 1 ? "iomodels compare: " + data.runs.map(r => r.model).join(", ") : data.title);
+  h("h1", {}, root, data.runs.length > 1 ? say("compare", { models: data.runs.map(r => r.model).join(", ") }) : data.title);
   legend(root);
   const bar = h("div", { class: "controls" }, root);
   const button = (label, title, f) => { const b = h("button", { type: "button", title }, bar, label); b.addEventListener("click", f); };
-  button("−", "zoom out", () => zoom(1.6));
-  button("+", "zoom in", () => zoom(1 / 1.6));
-  button("◀", "pan left", () => pan(-(view.t1 - view.t0) / 3, view.t0, view.t1));
-  button("▶", "pan right", () => pan((view.t1 - view.t0) / 3, view.t0, view.t1));
-  button("whole run", "show everything", () => { view.t0 = lo; view.t1 = hi; drawAll(); });
+  button("−", T["zoom-out"], () => zoom(1.6));
+  button("+", T["zoom-in"], () => zoom(1 / 1.6));
+  button("◀", T["pan-left"], () => pan(-(view.t1 - view.t0) / 3, view.t0, view.t1));
+  button("▶", T["pan-right"], () => pan((view.t1 - view.t0) / 3, view.t0, view.t1));
+  button(T.whole, T["whole-title"], () => { view.t0 = lo; view.t1 = hi; drawAll(); });
   h("span", { id: "view" }, bar);
-  h("span", { class: "hint" }, bar, "wheel: zoom · drag: pan · hover or click a box for its call"
-    + (aligned ? " · the axis is the scenario's clock: each run is aligned on its steps" : ""));
+  h("span", { class: "hint" }, bar, T.hint + (aligned ? T["hint-aligned"] : ""));
   for (const run of data.runs) {
     const sec = h("section", { class: "run", "data-model": run.model }, root);
     h("h2", {}, sec, run.model);
@@ -360,14 +382,14 @@ function main() {
     const box = h("div", { class: "lanes" }, sec);
     redraws.push(() => drawRun(run, box));
   }
-  h("div", { id: "details", "aria-live": "polite" }, root, "Click a box, a mark or an arrow to keep its details here.");
+  h("div", { id: "details", "aria-live": "polite" }, root, T.details);
   drawFigure(root);
   if (data.notice && data.notice.length) {
-    h("h2", {}, root, "What to notice");
+    h("h2", {}, root, T.notice);
     const ul = h("ul", {}, root);
     data.notice.forEach(n => h("li", {}, ul, n));
   }
-  if (data.table) { h("h2", {}, root, "The numbers"); table(root, data.table); }
+  if (data.table) { h("h2", {}, root, T.numbers); table(root, data.table); }
   summary(root);
   drawAll();
   window.addEventListener("resize", drawAll);

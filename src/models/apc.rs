@@ -58,6 +58,7 @@ mod server {
     use crate::sys::apc::{self, Ran};
     use crate::sys::overlapped::{self, ABORTED, Overlapped, Told};
     use crate::sys::wsaevent::{self, Event, IO_COMPLETION, Interest, Timeout};
+    use crate::sys::{call_failed, failed};
     use crate::trace::Tracer;
     use anyhow::Context;
     use rustix::io::{Errno, Result};
@@ -75,7 +76,7 @@ mod server {
     #[doc(alias = "WSAWaitForMultipleEvents")]
     pub fn serve(srv: &mut Server) -> anyhow::Result<()> {
         let events = [Event::on_listener(&mut srv.tr, &srv.listener)
-            .context("the listener's event object failed")?];
+            .with_context(|| crate::t!("win-listener-event-failed"))?];
         let mut ops: Ops<usize, Overlapped> = Ops::new();
         let mut over = false;
         let mut stop_seen: Option<Instant> = None;
@@ -91,7 +92,7 @@ mod server {
             }
             // Step 3: the routines queued to this thread run inside this wait, and only here.
             let r = wsaevent::wait(&mut srv.tr, &events, 0, Timeout::Ms(1), true, waited)
-                .context("WSAWaitForMultipleEvents failed")?;
+                .with_context(|| call_failed("WSAWaitForMultipleEvents"))?;
             match r {
                 Some(IO_COMPLETION) => {
                     // Step 4, for each routine that ran, in the order they ran.
@@ -116,7 +117,7 @@ mod server {
             }
         }
         let [listening] = events;
-        listening.close(&mut srv.tr, "the listener's event");
+        listening.close(&mut srv.tr, crate::msg!("win-listener-event"));
         Ok(())
     }
     // ANCHOR_END: serve
@@ -129,7 +130,7 @@ mod server {
         ops: &mut Ops<usize, Overlapped>,
     ) -> anyhow::Result<bool> {
         loop {
-            match srv.accept(false, "FD_ACCEPT: a client is waiting") {
+            match srv.accept(false, &crate::t!("win-fd-accept")) {
                 Ok(conn) => {
                     // Left in place, the inherited selection lets this socket's I/O reset the
                     // listener's event: under Wine, accepts stopped after some 80 connections.
@@ -137,7 +138,7 @@ mod server {
                         &mut srv.tr,
                         &conn.fd,
                         Interest::NONE,
-                        "it inherited the listener's event selection: end it, so that this socket's I/O leaves the listener's event alone",
+                        crate::msg!("apc-unselect"),
                     );
                     let held = ops.open(conn);
                     start_recv(&mut srv.tr, ops, held);
@@ -148,7 +149,7 @@ mod server {
                     cancel_all(&mut srv.tr, ops);
                     return Ok(true);
                 }
-                Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
+                Err(e) => return Err(anyhow::Error::from(e).context(crate::t!("accept-failed"))),
             }
         }
     }
@@ -160,7 +161,7 @@ mod server {
         let fd = held.conn.raw();
         match unsafe { overlapped::recv(tr, fd, held.conn.read_buf(), Told::Routine) } {
             Ok((key, ov)) => ops.start(key, Op::Recv(held), ov),
-            Err(_) => ops.close(tr, held, "the connection failed: drop it"),
+            Err(_) => ops.close(tr, held, crate::msg!("models-conn-failed")),
         }
     }
 
@@ -172,7 +173,7 @@ mod server {
         // reported (it is parked with the key below), so the slice stays where it is.
         match unsafe { overlapped::send(tr, fd, held.conn.unsent(), Told::Routine, verb) } {
             Ok((key, ov)) => ops.start(key, Op::Send(held), ov),
-            Err(_) => ops.close(tr, held, "the connection failed: drop it"),
+            Err(_) => ops.close(tr, held, crate::msg!("models-conn-failed")),
         }
     }
 
@@ -189,7 +190,7 @@ mod server {
             Ok((key, ov)) => ops.start(key, Op::Deliver(slot), ov),
             Err(_) => {
                 if let Some(ov) = ops.io(recv) {
-                    ov.cancel(tr, "the send failed: cancel the receive too, then close");
+                    ov.cancel(tr, crate::msg!("win-why-send-failed"));
                 }
             }
         }
@@ -204,7 +205,7 @@ mod server {
                 Some(Touched::Deliver(slot)) => start_delivery(&mut srv.tr, ops, slot),
                 Some(Touched::Cancel(ios)) => {
                     for (_, ov) in ios {
-                        ov.cancel(&mut srv.tr, "a member dropped from the room");
+                        ov.cancel(&mut srv.tr, crate::msg!("win-why-dropped"));
                     }
                 }
                 None => {}
@@ -215,7 +216,7 @@ mod server {
     /// The run is over: `CancelIoEx` every operation in flight; each routine still runs.
     fn cancel_all(tr: &mut Tracer, ops: &mut Ops<usize, Overlapped>) {
         for (_, ov) in ops.stop() {
-            ov.cancel(tr, "the run is over");
+            ov.cancel(tr, crate::msg!("models-run-over"));
         }
     }
 
@@ -223,12 +224,8 @@ mod server {
     /// (when and where it ran), and the callback runs.
     fn dispatch(srv: &mut Server, ops: &mut Ops<usize, Overlapped>, ran: Ran) {
         let Some((op, ov)) = ops.finish(ran.ov) else {
-            srv.tr.info(|| {
-                format!(
-                    "a completion routine for an OVERLAPPED we do not hold: ov={:#x}",
-                    ran.ov
-                )
-            });
+            srv.tr
+                .info(|| crate::t!("apc-unknown", ov = format!("{:#x}", ran.ov)));
             return;
         };
         ov.ran(&mut srv.tr, &ran, WAIT, op.received(ran.result()));
@@ -238,7 +235,7 @@ mod server {
             Op::Recv(held) => on_received(tr, ops, held, ran.result()),
             Op::Send(held) => on_sent(tr, ops, held, ran.result()),
             Op::Deliver(slot) => {
-                let why = "the send failed: cancel the receive too, then close";
+                let why = crate::msg!("win-why-send-failed");
                 if ops.after_deliver(tr, slot, ran.result(), |tr, ov| ov.cancel(tr, why)) {
                     start_delivery(tr, ops, slot);
                 }
@@ -278,14 +275,10 @@ mod server {
     /// The gloss of the alertable wait.
     fn waited(r: &Result<u32>) -> String {
         match r {
-            Ok(IO_COMPLETION) => {
-                "WSA_WAIT_IO_COMPLETION: completion routines queued to this thread ran inside this wait (below)".into()
-            }
-            Ok(_) => "event 0 (the listener's) is signalled: a client is waiting".into(),
-            r if wsaevent::timed_out(r) => {
-                "nothing within 1 ms (WAIT_TIMEOUT): back to other work".into()
-            }
-            Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+            Ok(IO_COMPLETION) => crate::t!("apc-wait-routines"),
+            Ok(_) => crate::t!("apc-wait-listener"),
+            r if wsaevent::timed_out(r) => crate::t!("apc-wait-timeout"),
+            Err(e) => failed(*e),
         }
     }
 }
@@ -297,10 +290,14 @@ fn notice(s: &Summary) -> Vec<String> {
         .copied()
         .unwrap_or(0);
     vec![
-        format!(
-            "Windows copied all {} bytes into our buffers; {} completion routines ran, every one inside one of this thread's {waits} alertable waits ({} came back empty after 1 ms, and the thread did {} units of other work)",
-            s.bytes_in_by_kernel, s.cqes, s.timeouts, s.work
+        crate::t!(
+            "apc-notice-routines",
+            bytes = s.bytes_in_by_kernel.to_string(),
+            routines = s.cqes.to_string(),
+            waits = waits.to_string(),
+            timeouts = s.timeouts.to_string(),
+            work = s.work.to_string()
         ),
-        "results come back only to the thread that asked: a routine is queued to the thread that started the operation and runs only while that thread waits alertably, so the work of handling results cannot be spread over threads — the problem an I/O completion port solves (iocp --workers)".into(),
+        crate::t!("apc-notice-one-thread"),
     ]
 }

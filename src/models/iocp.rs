@@ -73,6 +73,7 @@ const SERVE: Option<Serve> = None;
 mod server {
     use crate::models::completion::{Held, Next, Op, Ops, Touched};
     use crate::server::Server;
+    use crate::sys::call_failed;
     use crate::sys::iocp::{Packet, Port};
     use crate::sys::overlapped::{self, ABORTED, Accepting, Extensions, Overlapped, Told};
     use crate::trace::{Call, Stage, Tracer};
@@ -126,7 +127,8 @@ mod server {
         if srv.knobs.workers > 0 {
             return pool::serve(srv, srv.knobs.workers);
         }
-        let port = Port::create(&mut srv.tr, 1).context("CreateIoCompletionPort failed")?;
+        let port =
+            Port::create(&mut srv.tr, 1).with_context(|| call_failed("CreateIoCompletionPort"))?;
         let mut lp = Loop::new(srv, &port)?;
         lp.start_accept(srv)?;
         while !lp.ops.is_empty() {
@@ -135,7 +137,7 @@ mod server {
             let packets = lp
                 .port
                 .wait(&mut srv.tr)
-                .context("GetQueuedCompletionStatusEx failed")?;
+                .with_context(|| call_failed("GetQueuedCompletionStatusEx"))?;
             if packets.is_empty() {
                 srv.tr.work(&mut srv.work);
             }
@@ -154,12 +156,8 @@ mod server {
         /// the extension functions `AcceptEx` and `GetAcceptExSockaddrs`.
         fn new(srv: &mut Server, port: &'p Port) -> anyhow::Result<Loop<'p>> {
             let tr = &mut srv.tr;
-            port.associate(
-                tr,
-                &srv.listener,
-                "the listener's AcceptEx packets will come to our port, with completion key = its socket",
-            )
-            .context("CreateIoCompletionPort failed")?;
+            port.associate(tr, &srv.listener, crate::msg!("iocp-associate-listener"))
+                .with_context(|| call_failed("CreateIoCompletionPort"))?;
             let ext = Extensions::load(tr, &srv.listener)?;
             Ok(Loop {
                 port,
@@ -183,12 +181,12 @@ mod server {
         /// `WSASocketW(…, WSA_FLAG_OVERLAPPED)` for the next connection, then `AcceptEx` into it,
         /// its key mapped to `on_accepted`.
         fn start_accept(&mut self, srv: &mut Server) -> anyhow::Result<()> {
-            let mut acc =
-                Accepting::socket(&mut srv.tr, &srv.local).context("WSASocketW failed")?;
+            let mut acc = Accepting::socket(&mut srv.tr, &srv.local)
+                .with_context(|| call_failed("WSASocketW"))?;
             // SAFETY: `acc` goes into the table with the key, and the OVERLAPPED with it, until
             // the packet is dequeued.
             let (key, ov) = unsafe { self.ext.accept(&mut srv.tr, &srv.listener, &mut acc) }
-                .context("AcceptEx failed")?;
+                .with_context(|| call_failed("AcceptEx"))?;
             self.ops.start(key, Op::Accept(acc), ov);
             Ok(())
         }
@@ -200,7 +198,7 @@ mod server {
             match unsafe { overlapped::recv(tr, held.conn.raw(), held.conn.read_buf(), Told::Port) }
             {
                 Ok((key, ov)) => self.ops.start(key, Op::Recv(held), ov),
-                Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
+                Err(_) => self.ops.close(tr, held, crate::msg!("models-conn-failed")),
             }
         }
 
@@ -212,7 +210,7 @@ mod server {
             // (it is parked with the key below), so the slice stays where it is.
             match unsafe { overlapped::send(tr, fd, held.conn.unsent(), Told::Port, verb) } {
                 Ok((key, ov)) => self.ops.start(key, Op::Send(held), ov),
-                Err(_) => self.ops.close(tr, held, "the connection failed: drop it"),
+                Err(_) => self.ops.close(tr, held, crate::msg!("models-conn-failed")),
             }
         }
 
@@ -230,7 +228,7 @@ mod server {
                 Ok((key, ov)) => self.ops.start(key, Op::Deliver(slot), ov),
                 Err(_) => {
                     if let Some(ov) = self.ops.io(recv) {
-                        ov.cancel(tr, "the send failed: cancel the receive too, then close");
+                        ov.cancel(tr, crate::msg!("win-why-send-failed"));
                     }
                 }
             }
@@ -240,7 +238,7 @@ mod server {
         /// packet with `ERROR_OPERATION_ABORTED` (or its result, if it finished first).
         fn cancel_all(&mut self, tr: &mut Tracer) {
             for (_, ov) in self.ops.stop() {
-                ov.cancel(tr, "the run is over");
+                ov.cancel(tr, crate::msg!("models-run-over"));
             }
         }
 
@@ -254,7 +252,7 @@ mod server {
                     Some(Touched::Deliver(slot)) => self.start_delivery(&mut srv.tr, slot),
                     Some(Touched::Cancel(ops)) => {
                         for (_, ov) in ops {
-                            ov.cancel(&mut srv.tr, "a member dropped from the room");
+                            ov.cancel(&mut srv.tr, crate::msg!("win-why-dropped"));
                         }
                     }
                     // Parked under a send: its packet sends what came since.
@@ -289,11 +287,7 @@ mod server {
         res: Result<u32, Errno>,
     ) -> anyhow::Result<()> {
         if let Err(e) = res {
-            crate::sys::close(
-                &mut srv.tr,
-                acc.sock,
-                "the accept did not happen: drop the socket we made for it",
-            );
+            crate::sys::close(&mut srv.tr, acc.sock, crate::msg!("iocp-accept-dropped"));
             if e == ABORTED || lp.ops.stopping() {
                 return Ok(());
             }
@@ -303,7 +297,7 @@ mod server {
         let wake_up = srv.stopping();
         lp.ext.sockaddrs(&mut srv.tr, &acc, wake_up);
         if wake_up {
-            crate::sys::close(&mut srv.tr, acc.sock, "close the wake-up connection");
+            crate::sys::close(&mut srv.tr, acc.sock, crate::msg!("server-close-wake-up"));
             if !lp.ops.stopping() {
                 lp.cancel_all(&mut srv.tr);
             }
@@ -315,12 +309,8 @@ mod server {
             return lp.start_accept(srv);
         };
         lp.port
-            .associate(
-                &mut srv.tr,
-                &conn.fd,
-                "this connection's packets will come to our port too",
-            )
-            .context("CreateIoCompletionPort failed")?;
+            .associate(&mut srv.tr, &conn.fd, crate::msg!("iocp-associate-conn"))
+            .with_context(|| call_failed("CreateIoCompletionPort"))?;
         let held = lp.ops.open(conn);
         lp.start_recv(&mut srv.tr, held);
         lp.start_accept(srv)
@@ -344,7 +334,7 @@ mod server {
 
     /// A chat's `WSASend` beside a `WSARecv` finished: send the rest, or what came since.
     fn on_delivered(lp: &mut Loop, srv: &mut Server, slot: usize, res: Result<u32, Errno>) {
-        let why = "the send failed: cancel the receive too, then close";
+        let why = crate::msg!("win-why-send-failed");
         if lp
             .ops
             .after_deliver(&mut srv.tr, slot, res, |tr, ov| ov.cancel(tr, why))
@@ -384,8 +374,8 @@ mod server {
         /// (`CreateThread`), each taking one packet at a time off the port; this thread waits
         /// until they are done.
         pub fn serve(srv: &mut Server, n: usize) -> anyhow::Result<()> {
-            let port =
-                Port::create(&mut srv.tr, n as u32).context("CreateIoCompletionPort failed")?;
+            let port = Port::create(&mut srv.tr, n as u32)
+                .with_context(|| call_failed("CreateIoCompletionPort"))?;
             let mut lp = Loop::new(srv, &port)?;
             lp.start_accept(srv)?;
             let rec = srv.tr.recorder().clone();
@@ -414,9 +404,10 @@ mod server {
                         Ok(_) => tid_rx.recv().unwrap_or(0),
                         Err(e) => {
                             tr.info(|| {
-                                format!(
-                                    "could not start worker {} ({e}): the others take its packets",
-                                    i + 1
+                                crate::t!(
+                                    "iocp-worker-failed",
+                                    worker = (i + 1).to_string(),
+                                    why = e.to_string()
                                 )
                             });
                             continue;
@@ -428,14 +419,17 @@ mod server {
                         &Ok(tid),
                         |_, _| (),
                         |_: &rustix::io::Result<i64>| {
-                            format!("worker {} ({tid}) will wait on the port for packets", i + 1)
+                            crate::t!(
+                                "iocp-worker-start",
+                                worker = (i + 1).to_string(),
+                                tid = tid.to_string()
+                            )
                         },
                     );
                 }
             });
             let (lp, srv, failed) = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
-            srv.tr
-                .info("the workers are done: every operation has reported");
+            srv.tr.info(crate::msg!("iocp-workers-done"));
             drop(lp);
             port.close(&mut srv.tr);
             failed.map_or(Ok(()), Err)
@@ -466,10 +460,7 @@ mod server {
                 }
                 if lp.ops.is_empty() {
                     for _ in 1..workers {
-                        let _ = port.post_stop(
-                            tr,
-                            "every operation has reported: a stop packet for another worker",
-                        );
+                        let _ = port.post_stop(tr, crate::msg!("iocp-stop-packet"));
                     }
                     return;
                 }
@@ -490,12 +481,7 @@ mod server {
 }
 
 fn notice(s: &Summary) -> Vec<String> {
-    let waits = s
-        .calls
-        .get("GetQueuedCompletionStatusEx")
-        .copied()
-        .unwrap_or(0);
-    let own_recvs = s.calls.get("recv").copied().unwrap_or(0);
+    let calls = |name: &str| s.calls.get(name).copied().unwrap_or(0).to_string();
     // With --workers, the pool's threads (`server/2`, …) took the packets.
     let workers: Vec<String> = s
         .completions_by
@@ -504,25 +490,26 @@ fn notice(s: &Summary) -> Vec<String> {
         .map(|(actor, n)| format!("{actor} {n}"))
         .collect();
     vec![
-        format!(
-            "the server made {own_recvs} recv calls of its own: Windows copied all {} bytes into our buffers and posted {} completion packets; each overlapped call (AcceptEx {}, WSARecv {}, WSASend {}) returned at once",
-            s.bytes_in_by_kernel,
-            s.cqes,
-            s.calls.get("AcceptEx").copied().unwrap_or(0),
-            s.calls.get("WSARecv").copied().unwrap_or(0),
-            s.calls.get("WSASend").copied().unwrap_or(0),
+        crate::t!(
+            "iocp-notice-copied",
+            recvs = calls("recv"),
+            bytes = s.bytes_in_by_kernel.to_string(),
+            packets = s.cqes.to_string(),
+            accepts = calls("AcceptEx"),
+            wsarecvs = calls("WSARecv"),
+            wsasends = calls("WSASend")
         ),
         if workers.is_empty() {
-            format!(
-                "{} calls in all, {waits} of them GetQueuedCompletionStatusEx: {} came back empty after 1 ms (WAIT_TIMEOUT) so the thread could do other work ({} units)",
-                s.syscalls, s.timeouts, s.work
+            crate::t!(
+                "iocp-notice-waits",
+                calls = s.syscalls.to_string(),
+                waits = calls("GetQueuedCompletionStatusEx"),
+                timeouts = s.timeouts.to_string(),
+                work = s.work.to_string()
             )
         } else {
-            format!(
-                "packets per worker: {} — whichever worker was waiting in GetQueuedCompletionStatusEx took the next packet, whatever connection it was for (event objects tie a socket to the thread waiting on its event, completion routines to the thread that asked)",
-                workers.join(", ")
-            )
+            crate::t!("iocp-notice-workers", workers = workers.join(", "))
         },
-        "readiness models (select, poll, epoll, kqueue) hear \"you may recv now\" and then copy; here the packet means the copy is done. The polling crate's Windows backend (`portable`) uses a completion port too, but only to emulate readiness through AFD polls — the program still calls recv".into(),
+        crate::t!("iocp-notice-readiness"),
     ]
 }

@@ -50,9 +50,11 @@ const SERVE: Option<Serve> = None;
 #[cfg(windows)]
 mod server {
     use crate::echo::{Conn, Recv, Send};
+    use crate::lang::Msg;
     use crate::limits;
     use crate::server::Server;
     use crate::sys::wsaevent::{self, Event, Interest, MAX_EVENTS, News, Timeout};
+    use crate::sys::{call_failed, failed};
     use crate::trace::Tracer;
     use anyhow::Context;
     use rustix::io::{Errno, Result};
@@ -88,7 +90,7 @@ mod server {
         // events[0] is the listener's; events[i + 1] is conns[i]'s.
         let mut events = vec![
             Event::on_listener(&mut srv.tr, &srv.listener)
-                .context("the listener's event object failed")?,
+                .with_context(|| crate::t!("win-listener-event-failed"))?,
         ];
         let mut conns: Vec<Watched> = Vec::new();
         let mut over = false;
@@ -116,7 +118,7 @@ mod server {
                     Ok(None) => break,
                     Err(e) => {
                         return Err(
-                            anyhow::Error::from(e).context("WSAWaitForMultipleEvents failed")
+                            anyhow::Error::from(e).context(call_failed("WSAWaitForMultipleEvents"))
                         );
                     }
                 };
@@ -141,18 +143,18 @@ mod server {
                         conns.remove(i).conn.close(&mut srv.tr, why);
                         events
                             .remove(i + 1)
-                            .close(&mut srv.tr, "its socket is closed: free its event");
+                            .close(&mut srv.tr, crate::msg!("wsaevent-free-event"));
                     }
                     None => i += 1,
                 }
             }
         }
         for (w, ev) in conns.into_iter().zip(events.drain(1..)) {
-            w.conn.close(&mut srv.tr, "the run is over");
-            ev.close(&mut srv.tr, "its socket is closed: free its event");
+            w.conn.close(&mut srv.tr, crate::msg!("models-run-over"));
+            ev.close(&mut srv.tr, crate::msg!("wsaevent-free-event"));
         }
         for ev in events {
-            ev.close(&mut srv.tr, "the listener's event");
+            ev.close(&mut srv.tr, crate::msg!("win-listener-event"));
         }
         Ok(())
     }
@@ -168,37 +170,39 @@ mod server {
     ) -> anyhow::Result<bool> {
         let _ = events[0].news(&mut srv.tr, &srv.listener);
         loop {
-            let conn = match srv.accept(false, "FD_ACCEPT: a client is waiting") {
+            let conn = match srv.accept(false, &crate::t!("win-fd-accept")) {
                 Ok(conn) => conn,
                 Err(Errno::AGAIN) => return Ok(false),
                 Err(Errno::CONNABORTED | Errno::INTR) => continue,
                 Err(Errno::INVAL) => return Ok(true),
-                Err(e) => return Err(anyhow::Error::from(e).context("accept failed")),
+                Err(e) => return Err(anyhow::Error::from(e).context(crate::t!("accept-failed"))),
             };
             if events.len() == MAX_EVENTS {
                 let fd = conn.raw();
-                limits::refuse(&mut srv.tr, conn.fd, move |_: &Result<()>| {
-                    format!("refused: {}", wall(fd))
-                });
+                limits::refuse(&mut srv.tr, conn.fd, move |_: &Result<()>| wall(fd));
                 continue;
             }
             let index = events.len();
             let ev = Event::create(&mut srv.tr, move |_: &Result<i64>| {
-                format!("an event object for this connection: events[{index}] of the {MAX_EVENTS} one wait can take")
+                crate::t!(
+                    "wsaevent-event-conn",
+                    index = index.to_string(),
+                    max = MAX_EVENTS.to_string()
+                )
             })
-            .context("WSACreateEvent failed")?;
+            .with_context(|| call_failed("WSACreateEvent"))?;
             // It replaces the listener's selection, which an accepted socket inherits.
             if ev
                 .select(
                     &mut srv.tr,
                     &conn.fd,
                     Interest::CONNECTION,
-                    "signal it on data, room to write, or the client's close (this replaces the selection it inherited from the listener)",
+                    crate::msg!("wsaevent-select-conn"),
                 )
                 .is_err()
             {
-                conn.close(&mut srv.tr, "the connection failed: drop it");
-                ev.close(&mut srv.tr, "its socket is closed: free its event");
+                conn.close(&mut srv.tr, crate::msg!("models-conn-failed"));
+                ev.close(&mut srv.tr, crate::msg!("wsaevent-free-event"));
                 continue;
             }
             events.push(ev);
@@ -225,10 +229,10 @@ mod server {
 
     /// One `recv` if a read is owed and there is room for it, one `send` if there is something
     /// to echo and the socket may take it. Returns why to close the connection.
-    fn serve_one(tr: &mut Tracer, w: &mut Watched) -> Option<&'static str> {
+    fn serve_one(tr: &mut Tracer, w: &mut Watched) -> Option<Msg> {
         if w.owe_read && w.conn.can_read() {
             match w.conn.recv(tr) {
-                Recv::Failed(_) => return Some("the connection failed: drop it"),
+                Recv::Failed(_) => return Some(crate::msg!("models-conn-failed")),
                 // This recv re-armed FD_READ; after FD_CLOSE, read on until 0.
                 _ => w.owe_read = w.closed && !w.conn.eof,
             }
@@ -236,42 +240,37 @@ mod server {
         if w.may_write && w.conn.wants_write() {
             let before = w.conn.pending();
             match w.conn.send(tr) {
-                Send::Failed(_) => return Some("the connection failed: drop it"),
+                Send::Failed(_) => return Some(crate::msg!("models-conn-failed")),
                 // Nothing went: WSAEWOULDBLOCK, and FD_WRITE will say when there is room. (A
                 // partial send may try again at once.)
                 Send::WouldBlock if w.conn.pending() == before => w.may_write = false,
                 _ => {}
             }
         }
-        w.conn
-            .finished()
-            .then_some("echoed everything and the client is done")
+        w.conn.finished().then_some(crate::msg!("models-conn-done"))
     }
 
     /// Why a connection past the wall is refused.
     fn wall(fd: i32) -> String {
-        format!(
-            "socket {fd} would need the {}th event: WSAWaitForMultipleEvents waits on at most WSA_MAXIMUM_WAIT_EVENTS ({MAX_EVENTS}) and the listener has one; this server keeps to one waiting thread, so it cannot watch it",
-            MAX_EVENTS + 1
+        crate::t!(
+            "wsaevent-refused",
+            fd = fd.to_string(),
+            nth = (MAX_EVENTS + 1).to_string(),
+            max = MAX_EVENTS.to_string()
         )
     }
 
     /// The gloss of a wait over `events[from..]`.
     fn signalled(from: usize) -> impl FnOnce(&Result<u32>) -> String {
         move |r| match r {
-            Ok(k) if from + *k as usize == 0 => "event 0 (the listener's) is signalled".into(),
-            Ok(k) => format!(
-                "event {} is signalled: its socket has news",
-                from + *k as usize
+            Ok(k) if from + *k as usize == 0 => crate::t!("wsaevent-signalled-listener"),
+            Ok(k) => crate::t!(
+                "wsaevent-signalled",
+                index = (from + *k as usize).to_string()
             ),
-            r if wsaevent::timed_out(r) && from == 0 => {
-                "nothing signalled (WAIT_TIMEOUT): on to what was put off".into()
-            }
-            r if wsaevent::timed_out(r) => {
-                "no event after it is signalled too (WAIT_TIMEOUT): on to the reads and writes"
-                    .into()
-            }
-            Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+            r if wsaevent::timed_out(r) && from == 0 => crate::t!("wsaevent-timeout-first"),
+            r if wsaevent::timed_out(r) => crate::t!("wsaevent-timeout-rest"),
+            Err(e) => failed(*e),
         }
     }
 }
@@ -284,16 +283,19 @@ fn notice(s: &Summary) -> Vec<String> {
         .unwrap_or(0);
     let news = s.calls.get("WSAEnumNetworkEvents").copied().unwrap_or(0);
     vec![
-        format!(
-            "{waits} WSAWaitForMultipleEvents and {news} WSAEnumNetworkEvents: an event says only that something happened on its socket; WSAEnumNetworkEvents says what, and the server still made every recv and send itself"
+        crate::t!(
+            "wsaevent-notice-calls",
+            waits = waits.to_string(),
+            news = news.to_string()
         ),
         if s.refused > 0 {
-            format!(
-                "the 64-event wall: {} of {} accepted connections were refused — one WSAWaitForMultipleEvents waits on at most 64 events and the listener has one; serving more takes another waiting thread per 64 (this server refuses instead), which is what an I/O completion port makes unnecessary (iocp --workers)",
-                s.refused, s.accepted
+            crate::t!(
+                "wsaevent-notice-wall-hit",
+                refused = s.refused.to_string(),
+                accepted = s.accepted.to_string()
             )
         } else {
-            "one WSAWaitForMultipleEvents waits on at most 64 event objects (WSA_MAXIMUM_WAIT_EVENTS): try --idle 70 to hit that wall".into()
+            crate::t!("wsaevent-notice-wall-not-hit")
         },
     ]
 }

@@ -49,6 +49,11 @@ pub fn pad(s: &str, n: usize) -> String {
     format!("{s}{}", " ".repeat(n.saturating_sub(cols(s))))
 }
 
+/// `s` right-aligned in `n` columns (display width).
+pub fn pad_left(s: &str, n: usize) -> String {
+    format!("{}{s}", " ".repeat(n.saturating_sub(cols(s))))
+}
+
 /// 41233 → "41,233".
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -126,22 +131,24 @@ pub fn wrap(s: &str, width: usize, indent: usize) -> String {
 }
 
 /// A word as the pieces a line may break between, each with whether a space goes before it: the
-/// word itself when it fits in `room`, else its parts after each `|` (or, in text with wide
-/// characters, after any character: Chinese puts no spaces between words), packed up to `room`.
+/// word itself when it fits in `room`, else its parts after each `|`, packed up to `room`. Text
+/// with wide characters comes as all its parts (Chinese puts no spaces between words, and breaks
+/// between any two characters), so that a line fills up before it breaks.
 fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
+    if cols(word) > word.chars().count() {
+        return cjk_parts(word)
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| (part, i == 0))
+            .collect();
+    }
     if cols(word) <= room {
         return vec![(word, true)];
     }
-    let wide = cols(word) > word.chars().count();
     let mut out: Vec<(&str, bool)> = Vec::new();
     // The piece being packed is `word[from..to]`; each part ends with its `|`.
     let (mut from, mut to) = (0, 0);
-    let parts: Vec<&str> = if wide {
-        cjk_parts(word)
-    } else {
-        word.split_inclusive('|').collect()
-    };
-    for part in parts {
+    for part in word.split_inclusive('|') {
         let end = to + part.len();
         if to > from && cols(&word[from..end]) > room {
             out.push((&word[from..to], out.is_empty()));
@@ -154,14 +161,16 @@ fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
 }
 
 /// A word with wide characters as the parts a line may break between: each wide character
-/// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole.
+/// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole. Punctuation that closes
+/// (`，。）`) stays with what it follows: a line never starts with it.
 fn cjk_parts(word: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut from = 0;
     let mut last_wide = None;
     for (i, c) in word.char_indices() {
         let wide = c.width().unwrap_or(0) > 1;
-        if i > from && (wide || last_wide == Some(true)) {
+        let closes = "，。、：；！？）」』”’》".contains(c);
+        if i > from && (wide || last_wide == Some(true)) && !closes {
             parts.push(&word[from..i]);
             from = i;
         }
@@ -429,13 +438,10 @@ impl<W: Write> TextRenderer<W> {
                         .filter(|c| !c.is_empty())
                         .map(|c| format!("{:lead$}{c}", "")),
                 );
-                (format!("{first:<call_w$}"), format!("{result:<result_w$}"))
+                (pad(&first, call_w), pad(&result, result_w))
             }
-            Some(_) => (
-                format!("{:<w$}", fit(&call, l.call), w = l.call),
-                format!("{:<20}", fit(&result, 20)),
-            ),
-            None => (format!("{call:<38}"), format!("{result:<20}")),
+            Some(_) => (pad(&fit(&call, l.call), l.call), pad(&fit(&result, 20), 20)),
+            None => (pad(&call, 38), pad(&result, 20)),
         };
         let stage = pad(&stage_label(ev.stage), 16);
         let used = lead + cols(&call) + cols(&result) + took_w + 2 + 2 + 16 + 1;
@@ -459,7 +465,7 @@ impl<W: Write> TextRenderer<W> {
             "{}  {who} {}{call} {result} {}{gap}{} {note}",
             time.dimmed(),
             tid.dimmed(),
-            format!("{dur:>took_w$}").dimmed(),
+            pad_left(&dur, took_w).dimmed(),
             stage_color(ev.stage, &stage),
         );
         for part in line.lines() {
@@ -491,7 +497,7 @@ impl<W: Write> TextRenderer<W> {
             format!("{}({})", ev.named(), args.join(", "))
         };
         let mut result = match (ev.kind, ev.ret, ev.errno) {
-            (Kind::Wait, _, _) => "… blocks".to_string(),
+            (Kind::Wait, _, _) => crate::t!("trace-blocks"),
             (Kind::Info, _, _) => String::new(),
             (Kind::Kernel, Some(r), _) => format!("= {r}"),
             (Kind::Kernel, None, Some(e)) => format!("= -{e}"),
@@ -506,7 +512,7 @@ impl<W: Write> TextRenderer<W> {
             (Kind::Op, None, Some(e)) => format!("= -{e}"),
             (_, None, Some(e)) => format!("= -1 {e}"),
             // An SQE has no result yet: it waits in the submission ring.
-            (Kind::Op, None, None) => "queued".to_string(),
+            (Kind::Op, None, None) => crate::t!("trace-queued"),
             // A call whose result the program cannot see (a library's, made for us).
             (_, None, None) => "= ?".to_string(),
         };
@@ -515,7 +521,7 @@ impl<W: Write> TextRenderer<W> {
         }
         let dur = match ev.kind {
             Kind::Wait | Kind::Kernel => String::new(),
-            _ if after_block => format!("slept {}", took(ev.dur_us)),
+            _ if after_block => crate::t!("trace-slept", took = took(ev.dur_us)),
             _ => took(ev.dur_us),
         };
         let mut note = ev.note.clone();

@@ -333,10 +333,7 @@ impl Timeline {
     /// How a send was matched to the call that took it, in words.
     fn how(&self, call: usize, story: Option<&[Read]>, client: &str, sent: u64) -> String {
         let c = &self.calls[call];
-        let inferred = format!(
-            "inferred: the next call to take bytes from {client}'s connection after the send \
-             (user space cannot see which bytes a call copied)"
-        );
+        let inferred = crate::t!("report-how-inferred", client = client);
         let Some(reads) = story else {
             return inferred;
         };
@@ -348,11 +345,12 @@ impl Timeline {
                 && r.copied_us <= c.end_us() + SLACK_US
         });
         match seen {
-            Some(r) => format!(
-                "measured by the kernel lane: the bytes arrived at {} µs (sk_data_ready) and were copied at {} µs (sock_recv_length) inside this call",
-                r.arrived_us, r.copied_us
+            Some(r) => crate::t!(
+                "report-how-measured",
+                arrived = r.arrived_us.to_string(),
+                copied = r.copied_us.to_string()
             ),
-            None => format!("{inferred}; the kernel lane saw no copy inside it"),
+            None => crate::t!("report-how-no-copy", inferred = inferred),
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use unicode_width::UnicodeWidthStr;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_iomodels")
@@ -208,4 +209,75 @@ pub mod names {
     pub const IOCTL: &str = "ioctlsocket";
     pub const EAGAIN: &str = "WSAEWOULDBLOCK";
     pub const SPAWN: &str = "CreateThread";
+}
+
+/// The zh-CN stage labels, as the trace prints them.
+const STAGES: &[&str] = &[
+    "① 数据准备",
+    "② 复制到用户空间",
+    "①+② 准备+复制",
+    "✓ 完成",
+    "发送",
+    "准备",
+    "收尾",
+    "客户端",
+    "其他工作",
+];
+
+/// Where a stage label starts on a trace line (display columns), and whether the gloss after
+/// it starts where the 16-column stage column ends.
+fn stage_at(line: &str) -> Option<(usize, bool)> {
+    // A record's stage is the label followed by the padding to 16 columns and one space.
+    let (at, label) = STAGES
+        .iter()
+        .filter_map(|l| line.find(&format!(" {l} ")).map(|i| (i + 1, *l)))
+        .min_by_key(|(i, _)| *i)?;
+    let col = line[..at].width();
+    let after = &line[at + label.len()..];
+    let spaces = after.len() - after.trim_start().len();
+    Some((col, label.width() + spaces == 17 || after.trim().is_empty()))
+}
+
+/// `iomodels RUN` in zh-CN, aligned by display width (a CJK character takes two columns): on
+/// every line the gloss starts right after the 16-column stage column, the stage column lines
+/// up with its heading wherever the call's time fits its column, and in the lesson view
+/// (`--width 80`) no line is wider than the page.
+pub fn assert_zh_aligned(run: &[&str]) {
+    let name = run.join(" ");
+    let mut args = run.to_vec();
+    args.extend(["--lang", "zh-CN", "--color", "never", "--width", "250"]);
+    let text = String::from_utf8(run_ok(&args)).unwrap();
+    let mut lines = text.lines();
+    lines.next();
+    let head = lines.next().expect("the headings");
+    let head_at = head[..head.find("阶段").expect("a stage heading")].width();
+    let mut at_head = 0;
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let Some((col, glossed)) = stage_at(line) else {
+            continue;
+        };
+        assert!(
+            glossed,
+            "{name}: the gloss is not where the stage column ends: {line}"
+        );
+        at_head += usize::from(col == head_at);
+        // A longer time ("slept 49.8 ms") widens its column and moves what follows.
+        assert!(
+            col >= head_at,
+            "{name}: the stage starts left of its heading: {line}"
+        );
+    }
+    assert!(at_head > 5, "{name}: few lines under the stage heading");
+
+    let mut args = run.to_vec();
+    args.extend(["--lang", "zh-CN", "--color", "never", "--width", "80"]);
+    let text = String::from_utf8(run_ok(&args)).unwrap();
+    for line in text.lines() {
+        assert!(line.width() <= 80, "{name}: wider than 80 columns: {line}");
+    }
+    assert!(
+        text.contains("① 数据准备") || text.contains("①+② 准备+复制"),
+        "{name}"
+    );
+    assert!(text.contains("── 小结："), "{name}");
 }

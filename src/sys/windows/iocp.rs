@@ -6,6 +6,7 @@
 //! See CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus and
 //! CloseHandle on learn.microsoft.com.
 
+use crate::lang::Msg;
 use crate::sys::last_errno;
 use crate::trace::{Call, Stage, Tracer};
 use rustix::fd::OwnedFd;
@@ -84,8 +85,8 @@ impl Port {
             &made,
             |_, _| (),
             |_: &Result<i64>| match threads {
-                1 => "a completion port: Windows queues a packet here for every overlapped call that finishes".to_string(),
-                n => format!("a completion port: Windows queues a packet here for every overlapped call that finishes; NumberOfConcurrentThreads = {n}: at most {n} threads that waited on it run at once"),
+                1 => crate::t!("iocp-port"),
+                n => crate::t!("iocp-port-threads", n = n.to_string()),
             },
         );
         made.map(|_| Port { handle })
@@ -95,7 +96,7 @@ impl Port {
     /// calls come to our port, each carrying this CompletionKey (Windows' key, one per handle:
     /// here the socket's number) and the OVERLAPPED's address of its own call, which is what
     /// this program looks up.
-    pub fn associate(&self, tr: &mut Tracer, sock: &OwnedFd, note: &str) -> Result<()> {
+    pub fn associate(&self, tr: &mut Tracer, sock: &OwnedFd, note: Msg) -> Result<()> {
         let fd = super::raw(sock);
         tr.call(
             Call::new("CreateIoCompletionPort", Stage::Setup)
@@ -130,7 +131,7 @@ impl Port {
     /// `PostQueuedCompletionStatus(port, 0, 0, NULL)`: a packet of our own, with no OVERLAPPED,
     /// which a worker takes as "stop".
     #[doc(alias = "PostQueuedCompletionStatus")]
-    pub fn post_stop(&self, tr: &mut Tracer, gloss: &str) -> Result<i32> {
+    pub fn post_stop(&self, tr: &mut Tracer, gloss: Msg) -> Result<i32> {
         tr.call(
             Call::new("PostQueuedCompletionStatus", Stage::Teardown)
                 .fd(self.fd())
@@ -185,9 +186,10 @@ impl Port {
     /// A packet whose OVERLAPPED the program does not hold: said, and otherwise ignored.
     pub fn unknown(tr: &mut Tracer, packet: Packet) {
         tr.info(|| {
-            format!(
-                "a packet for an OVERLAPPED we do not hold: ov={:#x} (CompletionKey={})",
-                packet.key, packet.completion_key
+            crate::t!(
+                "iocp-unknown-packet",
+                ov = format!("{:#x}", packet.key),
+                key = packet.completion_key.to_string()
             )
         });
     }
@@ -198,7 +200,7 @@ impl Port {
             Call::new("CloseHandle", Stage::Teardown).fd(self.fd()),
             // SAFETY: the port is ours, every packet has been dequeued, and nothing uses it after.
             || win_bool(unsafe { CloseHandle(self.handle) }),
-            "close the completion port",
+            crate::msg!("iocp-close-port"),
         );
     }
 
@@ -211,14 +213,14 @@ impl Port {
 /// The gloss of a `GetQueuedCompletionStatusEx` that waited at most `ms`.
 fn waited(ms: u32) -> impl FnOnce(&Result<i32>) -> String {
     move |r| match r {
-        Ok(n) => format!("{n} packet{} from the port", if *n == 1 { "" } else { "s" }),
+        Ok(n) => crate::t!("iocp-packets", n = n.to_string(), count = *n),
         Err(e) if e.raw_os_error() == WAIT_TIMEOUT && ms == WAIT_MS => {
-            "no packet within 1 ms (WAIT_TIMEOUT): back to other work".into()
+            crate::t!("iocp-wait-timeout")
         }
         Err(e) if e.raw_os_error() == WAIT_TIMEOUT => {
-            format!("no packet within {ms} ms (WAIT_TIMEOUT): has the run ended?")
+            crate::t!("iocp-wait-timeout-long", ms = ms.to_string())
         }
-        Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+        Err(e) => super::failed(*e),
     }
 }
 

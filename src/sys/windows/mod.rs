@@ -49,6 +49,16 @@ pub fn set_port_option(listener: &OwnedFd) -> Result<()> {
     if rc == 0 { Ok(()) } else { Err(last_errno()) }
 }
 
+/// An error's context: the Windows call that failed, as Windows spells it in every language.
+pub fn call_failed(call: &str) -> String {
+    crate::t!("win-call-failed", call = call)
+}
+
+/// The gloss of a call that failed: what the error says.
+pub fn failed(e: Errno) -> String {
+    crate::t!("win-failed", why = std::io::Error::from(e).to_string())
+}
+
 /// The call that starts a thread (std's `thread::spawn`); its id comes back through
 /// `lpThreadId`.
 pub const SPAWN: &str = "CreateThread";
@@ -134,11 +144,7 @@ pub fn spare_fd(_tr: &mut Tracer, _note: &str) -> Option<OwnedFd> {
 /// Winsock's send has no `MSG_DONTWAIT`: make the socket nonblocking first (`ioctlsocket`), then
 /// send with no flags.
 pub fn dont_wait(tr: &mut Tracer, fd: &OwnedFd) -> (SendFlags, &'static str) {
-    set_nonblocking(
-        tr,
-        fd,
-        "Winsock's send has no MSG_DONTWAIT: make the socket nonblocking, so telling the client why cannot wait",
-    );
+    set_nonblocking(tr, fd, crate::msg!("win-dont-wait"));
     (SEND_FLAGS, "0")
 }
 

@@ -9,7 +9,9 @@
 //! on learn.microsoft.com.
 
 use super::apc::Ran;
+use super::failed;
 use super::iocp::{Packet, win_bool, wsa_error};
+use crate::lang::Msg;
 use crate::trace::{Call, Stage, Started, Tracer, escape};
 use anyhow::Context;
 use rustix::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -124,7 +126,7 @@ impl Accepting {
                 // SAFETY: WSASocketW just made this socket; nothing else owns it.
                 Ok(unsafe { OwnedFd::from_raw_fd(raw as _) })
             },
-            "AcceptEx needs the socket the connection will become, made in advance",
+            crate::msg!("iocp-wsasocket"),
         )?;
         Ok(Accepting {
             sock,
@@ -140,7 +142,10 @@ impl Accepting {
         let _ = tr.call(
             Call::new("setsockopt", Stage::Setup)
                 .fd(afd)
-                .args(format_args!("SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, {}", lsock as i32)),
+                .args(format_args!(
+                    "SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, {}",
+                    lsock as i32
+                )),
             || {
                 // SAFETY: the option value is the listening SOCKET, passed by address with its size.
                 let rc = unsafe {
@@ -158,7 +163,7 @@ impl Accepting {
                     Ok(rc)
                 }
             },
-            "give the accepted socket its listener's properties (getpeername, shutdown work after this)",
+            crate::msg!("iocp-update-context"),
         );
     }
 
@@ -220,9 +225,7 @@ impl Extensions {
             )
         };
         let r = if ok != 0 { Ok(1) } else { Err(wsa_error()) };
-        ov.started(tr, call, start, r, |_| {
-            "on_accepted when a client connects".into()
-        })
+        ov.started(tr, call, start, r, |_| crate::t!("iocp-then-accepted"))
     }
 
     /// `GetAcceptExSockaddrs`: where the accepted connection comes from, parsed from the buffer
@@ -260,10 +263,10 @@ impl Extensions {
             &Ok(afd),
             |_, ev| ev.port = port.filter(|_| !wake_up),
             |_: &Result<i32>| match port {
-                _ if wake_up => "the harness's wake-up connection: the run is over".into(),
-                port => format!(
-                    "the peer is port {}",
-                    port.map_or("?".into(), |p| p.to_string())
+                _ if wake_up => crate::t!("accept-wake-up"),
+                port => crate::t!(
+                    "iocp-peer-port",
+                    port = port.map_or("?".into(), |p| p.to_string())
                 ),
             },
         );
@@ -313,24 +316,26 @@ impl Overlapped {
             start,
             &r,
             |_, ev| ev.key = Some(key as u64),
-            |r: &Result<i32>| match (r, told) {
-                (Ok(_), Told::Port) => format!(
-                    "done at once — the result still comes as a packet carrying ov={key:#x}; {}",
-                    then(true)
-                ),
-                (Ok(_), Told::Routine) => format!(
-                    "done at once — the completion routine for ov={key:#x} still waits for this thread's next alertable wait; {}",
-                    then(true)
-                ),
-                (Err(e), Told::Port) if e.raw_os_error() == IO_PENDING => format!(
-                    "started: Windows owns the buffer now and will post a packet carrying ov={key:#x}; {}",
-                    then(false)
-                ),
-                (Err(e), Told::Routine) if e.raw_os_error() == IO_PENDING => format!(
-                    "started: Windows owns the buffer now; the completion routine for ov={key:#x} will run on this thread, inside an alertable wait; {}",
-                    then(false)
-                ),
-                (Err(e), _) => format!("failed to start: {}", std::io::Error::from(*e)),
+            |r: &Result<i32>| {
+                let key = format!("{key:#x}");
+                match (r, told) {
+                    (Ok(_), Told::Port) => {
+                        crate::t!("win-started-done-port", key = key, then = then(true))
+                    }
+                    (Ok(_), Told::Routine) => {
+                        crate::t!("win-started-done-routine", key = key, then = then(true))
+                    }
+                    (Err(e), Told::Port) if e.raw_os_error() == IO_PENDING => {
+                        crate::t!("win-started-pending-port", key = key, then = then(false))
+                    }
+                    (Err(e), Told::Routine) if e.raw_os_error() == IO_PENDING => {
+                        crate::t!("win-started-pending-routine", key = key, then = then(false))
+                    }
+                    (Err(e), _) => crate::t!(
+                        "win-start-failed",
+                        why = std::io::Error::from(*e).to_string()
+                    ),
+                }
             },
         );
         match r {
@@ -343,7 +348,7 @@ impl Overlapped {
     /// routine) with `ERROR_OPERATION_ABORTED`, or with its result if it finished first. `why`
     /// begins the gloss.
     #[doc(alias = "CancelIoEx")]
-    pub fn cancel(&self, tr: &mut Tracer, why: &'static str) {
+    pub fn cancel(&self, tr: &mut Tracer, why: Msg) {
         let key = self.key();
         let _ = tr.call_with(
             Call::new("CancelIoEx", Stage::Teardown)
@@ -353,18 +358,10 @@ impl Overlapped {
             || win_bool(unsafe { CancelIoEx(self.fd as SOCKET as HANDLE, &*self.ov) }),
             |_, ev| ev.key = Some(key as u64),
             |r: &Result<i32>| match (r, self.told) {
-                (Ok(_), Told::Port) => {
-                    format!("{why}: cancel that operation; its packet will still come")
-                }
-                (Ok(_), Told::Routine) => {
-                    format!("{why}: cancel that operation; its completion routine will still run")
-                }
-                (Err(_), Told::Port) => {
-                    "nothing to cancel: it has finished; its packet is on the way".into()
-                }
-                (Err(_), Told::Routine) => {
-                    "nothing to cancel: it has finished; its completion routine is queued".into()
-                }
+                (Ok(_), Told::Port) => crate::t!("win-cancel-port", why = why.to_string()),
+                (Ok(_), Told::Routine) => crate::t!("win-cancel-routine", why = why.to_string()),
+                (Err(_), Told::Port) => crate::t!("win-cancel-late-port"),
+                (Err(_), Told::Routine) => crate::t!("win-cancel-late-routine"),
             },
         );
     }
@@ -410,10 +407,11 @@ impl Overlapped {
                 ev.inside = Some(wait);
             },
             |r: &Result<u32>| {
-                format!(
-                    "the completion routine ran inside {wait}, on thread {}: {}",
-                    ran.tid,
-                    dequeued(what, self.then, r, read)
+                crate::t!(
+                    "apc-ran",
+                    wait = wait,
+                    tid = ran.tid.to_string(),
+                    what = dequeued(what, self.then, r, read)
                 )
             },
         );
@@ -464,13 +462,9 @@ pub unsafe fn recv(
     // WSARecv returns 0 when done at once (`got` bytes are in the buffer), else an error.
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
     ov.started(tr, call, start, r, |at_once| match (at_once, told) {
-        (true, Told::Port) => {
-            format!("{got} bytes were there already; on_received when the packet comes")
-        }
-        (true, Told::Routine) => {
-            format!("{got} bytes were there already; on_received after the routine")
-        }
-        (false, _) => "on_received when data has arrived and been copied".into(),
+        (true, Told::Port) => crate::t!("win-recv-at-once-port", n = got.to_string()),
+        (true, Told::Routine) => crate::t!("win-recv-at-once-routine", n = got.to_string()),
+        (false, _) => crate::t!("win-recv-then"),
     })
 }
 
@@ -524,14 +518,14 @@ pub unsafe fn send(
     let r = if rc == 0 { Ok(rc) } else { Err(wsa_error()) };
     let ov_then = ov.then;
     ov.started(tr, call, start, r, |at_once| {
-        let note = format!(
-            "{verb} {} bytes: {}; {} once Windows has taken them",
-            data.len(),
-            escape(data, 32),
-            ov_then
-        );
+        let (n, shown) = (data.len().to_string(), escape(data, 32));
+        let note = if verb == "deliver" {
+            crate::t!("win-send-deliver", n = n, shown = shown, then = ov_then)
+        } else {
+            crate::t!("win-send-echo", n = n, shown = shown, then = ov_then)
+        };
         if at_once {
-            format!("{note} ({sent} taken at once)")
+            crate::t!("win-send-at-once", note = note, sent = sent.to_string())
         } else {
             note
         }
@@ -559,19 +553,14 @@ impl Told {
 /// The gloss of a packet or a routine: what Windows did for us, and which callback runs.
 fn dequeued(what: What, then: &str, r: &Result<u32>, read: &[u8]) -> String {
     match (what, r) {
-        (What::AcceptEx, Ok(_)) => {
-            "a connection, already accepted into the socket we made → on_accepted".into()
+        (What::AcceptEx, Ok(_)) => crate::t!("win-done-accept"),
+        (What::WSARecv, Ok(0)) => crate::t!("win-done-fin"),
+        (What::WSARecv, Ok(n)) => {
+            crate::t!("win-done-recv", n = n.to_string(), shown = escape(read, 32))
         }
-        (What::WSARecv, Ok(0)) => {
-            "0 bytes: the client shut down writing (FIN) → on_received".into()
-        }
-        (What::WSARecv, Ok(n)) => format!(
-            "Windows already copied {n} bytes into our buffer: {} → on_received",
-            escape(read, 32)
-        ),
-        (What::WSASend, Ok(n)) => format!("Windows took {n} bytes to send → {then}"),
-        (_, Err(e)) if *e == ABORTED => "cancelled at our request → its callback closes up".into(),
-        (_, Err(e)) => format!("failed: {}", std::io::Error::from(*e)),
+        (What::WSASend, Ok(n)) => crate::t!("win-done-send", n = n.to_string(), then = then),
+        (_, Err(e)) if *e == ABORTED => crate::t!("win-done-cancelled"),
+        (_, Err(e)) => failed(*e),
     }
 }
 
@@ -583,6 +572,7 @@ fn extension<F: Copy>(
     guid: &windows_sys::core::GUID,
     name: &str,
 ) -> anyhow::Result<F> {
+    let function = name.trim_start_matches("WSAID_");
     let mut f: Option<F> = None;
     let mut got = 0u32;
     tr.call(
@@ -611,10 +601,10 @@ fn extension<F: Copy>(
                 Ok(rc)
             }
         },
-        |_: &Result<i32>| format!("ask Winsock where {} is", name.trim_start_matches("WSAID_")),
+        |_: &Result<i32>| crate::t!("iocp-ask-extension", name = function),
     )
-    .context("WSAIoctl failed")?;
-    f.with_context(|| format!("WSAIoctl gave no {}", name.trim_start_matches("WSAID_")))
+    .with_context(|| super::call_failed("WSAIoctl"))?;
+    f.with_context(|| crate::t!("iocp-extension-missing", name = function))
 }
 
 /// The port in a sockaddr Winsock wrote (IPv4 or IPv6).

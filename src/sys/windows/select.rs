@@ -43,9 +43,11 @@ pub fn fits(_fd: i32, watched: usize) -> bool {
 
 /// Why [`fits`] said no, for the trace.
 pub fn wall(fd: i32) -> String {
-    format!(
-        "socket {fd} would be the {}th in the read set: Winsock's fd_set holds {FD_SETSIZE} sockets, so select cannot watch it",
-        FD_SETSIZE + 1
+    crate::t!(
+        "win-select-wall",
+        fd = fd.to_string(),
+        nth = (FD_SETSIZE + 1).to_string(),
+        size = FD_SETSIZE.to_string()
     )
 }
 
@@ -56,21 +58,22 @@ pub fn nfds(_highest_plus_one: i32) -> i32 {
 
 /// What Winsock looked at, for the trace.
 pub fn checked(_nfds: i32, listed: usize) -> String {
-    format!("Winsock walked the {listed} sockets in the two arrays; we test {listed} sockets")
+    crate::t!("win-select-checked", listed = listed.to_string())
 }
 
 /// The summary's sentence when the wall was hit.
 pub fn wall_hit(refused: u64, accepted: u64, _max_fd: i64) -> String {
-    format!(
-        "the fd_set wall: {refused} of {accepted} accepted connections were refused — Winsock's fd_set is an array of {FD_SETSIZE} sockets (not a bitmap), so select watches at most {FD_SETSIZE} at once; any scenario client among them was turned away (its lane in the trace says so)"
+    crate::t!(
+        "win-select-wall-hit",
+        refused = refused.to_string(),
+        accepted = accepted.to_string(),
+        size = FD_SETSIZE.to_string()
     )
 }
 
 /// The summary's sentence when it was not.
 pub fn wall_not_hit(_max_fd: i64) -> String {
-    format!(
-        "Winsock's fd_set is an array of at most {FD_SETSIZE} sockets, searched by FD_ISSET: try --idle 80 to hit that wall"
-    )
+    crate::t!("win-select-wall-not-hit", size = FD_SETSIZE.to_string())
 }
 
 /// `select(0, readfds, writefds, NULL, NULL)`: wait for ever, no exception set. Returns how

@@ -6,7 +6,9 @@
 //! See WSACreateEvent, WSAEventSelect, WSAWaitForMultipleEvents, WSAEnumNetworkEvents and
 //! WSACloseEvent on learn.microsoft.com.
 
+use super::failed;
 use super::iocp::wsa_error;
+use crate::lang::Msg;
 use crate::trace::{Call, Gloss, Stage, Tracer};
 use rustix::fd::AsRawFd;
 use rustix::io::{Errno, Result};
@@ -120,12 +122,12 @@ impl Event {
     /// `WSACreateEvent()`, then `WSAEventSelect(listener, event, FD_ACCEPT)`: the listener's
     /// event, signalled when a connection waits to be accepted.
     pub fn on_listener(tr: &mut Tracer, listener: &impl AsRawFd) -> Result<Event> {
-        let ev = Event::create(tr, "an event object for the listener")?;
+        let ev = Event::create(tr, crate::msg!("wsaevent-event-listener"))?;
         ev.select(
             tr,
             listener,
             Interest::LISTENER,
-            "signal it when a connection waits to be accepted (the listener is nonblocking now)",
+            crate::msg!("wsaevent-select-listener"),
         )?;
         Ok(ev)
     }
@@ -187,16 +189,16 @@ impl Event {
             &r.map(|n| n.events.0 as i32),
             |_, _| (),
             |r: &Result<i32>| match r {
-                Ok(0) => "nothing happened on it (the event was set for another reason)".into(),
-                Ok(bits) => format!("{}: the event is reset", Interest(*bits as u32)),
-                Err(e) => format!("failed: {}", std::io::Error::from(*e)),
+                Ok(0) => crate::t!("wsaevent-news-none"),
+                Ok(bits) => crate::t!("wsaevent-news", events = Interest(*bits as u32).to_string()),
+                Err(e) => failed(*e),
             },
         );
         r
     }
 
     /// `WSACloseEvent(event)`, once no socket is tied to it any more.
-    pub fn close(self, tr: &mut Tracer, gloss: &str) {
+    pub fn close(self, tr: &mut Tracer, gloss: Msg) {
         let _ = tr.call(
             Call::new("WSACloseEvent", Stage::Teardown).args(self.0),
             // SAFETY: the event is ours and nothing waits on it any more.
