@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
 /// Held by the wall's run and by the runs of every model in zh-CN, which are never at the same
-/// time: under Wine, with other runs loading the machine, the wall's server sometimes misses the
-/// listener's FD_ACCEPT for the scripted clients and waits on for ever (a fault of its own, not
-/// of the test's: with the zh-CN runs beside it, one time in three).
+/// time: under Wine, with other runs loading the machine, the wall's listener could miss its
+/// FD_ACCEPT for the scripted clients (one time in three beside the zh-CN runs). The server now
+/// looks again after 500 quiet ms; the turns keep the wall's clients within their timeouts.
 static BUSY: Mutex<()> = Mutex::new(());
 
 /// A run's JSON trace; the run must have passed.

@@ -16,9 +16,9 @@ use std::fmt;
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::{
     FD_ACCEPT, FD_ACCEPT_BIT, FD_CLOSE, FD_CLOSE_BIT, FD_READ, FD_READ_BIT, FD_WRITE, FD_WRITE_BIT,
-    SOCKET, SOCKET_ERROR, WSA_INFINITE, WSA_MAXIMUM_WAIT_EVENTS, WSA_WAIT_IO_COMPLETION,
-    WSA_WAIT_TIMEOUT, WSACloseEvent, WSACreateEvent, WSAEnumNetworkEvents, WSAEventSelect,
-    WSANETWORKEVENTS, WSAWaitForMultipleEvents,
+    SOCKET, SOCKET_ERROR, WSA_MAXIMUM_WAIT_EVENTS, WSA_WAIT_IO_COMPLETION, WSA_WAIT_TIMEOUT,
+    WSACloseEvent, WSACreateEvent, WSAEnumNetworkEvents, WSAEventSelect, WSANETWORKEVENTS,
+    WSAWaitForMultipleEvents,
 };
 
 /// Most events one `WSAWaitForMultipleEvents` can wait on (`WSA_MAXIMUM_WAIT_EVENTS`, which is
@@ -211,14 +211,12 @@ impl Event {
 /// How long a wait may sleep.
 #[derive(Clone, Copy)]
 pub enum Timeout {
-    Forever,
     Ms(u32),
 }
 
 impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Timeout::Forever => f.write_str("WSA_INFINITE"),
             Timeout::Ms(ms) => write!(f, "{ms} ms"),
         }
     }
@@ -241,7 +239,6 @@ pub fn wait(
     // The wall: at most 64 handles; the caller keeps within it (`MAX_EVENTS`).
     let n = events.len().min(MAX_EVENTS);
     let ms = match timeout {
-        Timeout::Forever => WSA_INFINITE,
         Timeout::Ms(ms) => ms,
     };
     let call = Call::new("WSAWaitForMultipleEvents", Stage::DataReady)
@@ -251,7 +248,7 @@ pub fn wait(
             if alertable { "TRUE" } else { "FALSE" }
         ))
         // A wait of a millisecond or none is not announced: its timeouts fold like spins.
-        .blocking(ms == WSA_INFINITE);
+        .blocking(ms > 1);
     let r = tr.call(
         call,
         || {
