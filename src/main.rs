@@ -54,7 +54,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The options every model takes.
+/// The options every model takes. The help of these options, and of the others below, is in
+/// locales/*/cli.ftl, named by command and option (`help-run-scenario`): see cli.rs.
 #[derive(Args, Debug)]
 struct RunArgs {
     #[arg(long, value_name = "FILE")]
