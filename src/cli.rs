@@ -19,10 +19,17 @@ use clap::{Arg, ArgAction, Command, ValueEnum};
 pub fn localize(cmd: Command) -> Command {
     let zh = lang::current() != Lang::En;
     let cmd = explain_all(cmd, "", zh);
-    if zh {
-        lay_out(clap_words(cmd), help_width())
-    } else {
+    if zh { clap_words(cmd) } else { cmd }
+}
+
+/// `cmd` (made by [`localize`]) to print its help on the terminal: in a language other than
+/// English, laid out by display width (see [`lay_out`]). Not for the man page or the completion
+/// scripts, whose readers break their lines themselves.
+pub fn on_terminal(cmd: Command) -> Command {
+    if lang::current() == Lang::En {
         cmd
+    } else {
+        lay_out(cmd, help_width())
     }
 }
 

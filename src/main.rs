@@ -365,10 +365,11 @@ fn main() -> ExitCode {
     if let Some(l) = lang::from_args(&args) {
         lang::set(l);
     }
-    let matches = match cli().subcommand(crowd_command()).try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) => return ExitCode::from(refused(&e)),
-    };
+    let matches =
+        match cli::on_terminal(cli().subcommand(crowd_command())).try_get_matches_from(args) {
+            Ok(m) => m,
+            Err(e) => return ExitCode::from(refused(&e)),
+        };
     match dispatch(&matches) {
         Ok(code) => ExitCode::from(code as u8),
         // Stdout's reader is gone (`iomodels list | head -1`): end quietly, as a model run does.
@@ -420,7 +421,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
             .into_iter()
             .map(String::from)
             .chain(path.cloned());
-        let e = cli()
+        let e = cli::on_terminal(cli())
             .try_get_matches_from(asked.chain(["--help".to_string()]))
             .expect_err("--help ends the parse");
         return Ok(i32::from(refused(&e)));
