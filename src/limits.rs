@@ -302,7 +302,7 @@ pub fn after_accept_error(
     match sys::accept_failure(err) {
         AcceptFailure::Descriptors => shed(tr, spare, listener, err, blocks),
         AcceptFailure::Wait(why) => {
-            sys::back_off(tr, why);
+            sys::back_off(tr, &why.to_string());
             idle(blocks)
         }
         AcceptFailure::Network => Errno::CONNABORTED,

@@ -81,3 +81,6 @@ title-serve = iomodels { $model } — UNP figure { $figure }: { $summary } · se
 trace-blocks = … blocks
 trace-queued = queued
 trace-slept = slept { $took }
+
+## An accept error that passes by itself: the gloss of the 20 ms back-off.
+accept-wait-memory = the kernel is short of memory: wait a little instead of spinning

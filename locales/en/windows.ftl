@@ -4,7 +4,6 @@
 
 ## What the Windows models share
 
-win-call-failed = { $call } failed
 win-failed = failed: { $why }
 win-listener-event-failed = the listener's event object failed
 win-listener-event = the listener's event
@@ -104,3 +103,4 @@ wsaevent-notice-calls = { $waits } WSAWaitForMultipleEvents and { $news } WSAEnu
 wsaevent-notice-wall-hit = the 64-event wall: { $refused } of { $accepted } accepted connections were refused — one WSAWaitForMultipleEvents waits on at most 64 events and the listener has one; serving more takes another waiting thread per 64 (this server refuses instead), which is what an I/O completion port makes unnecessary (iocp --workers)
 wsaevent-notice-wall-not-hit = one WSAWaitForMultipleEvents waits on at most 64 event objects (WSA_MAXIMUM_WAIT_EVENTS): try --idle 70 to hit that wall
 wsaevent-timeout-quiet = nothing signalled for { $ms } ms: look at the listener anyway (under Wine, a burst of connections can leave its FD_ACCEPT unsignalled)
+win-accept-wait-sockets = out of sockets: wait 20 ms instead of spinning

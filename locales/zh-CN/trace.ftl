@@ -81,3 +81,6 @@ title-serve = iomodels { $model } —— UNP 图 { $figure }：{ $summary } · �
 trace-blocks = … 阻塞中
 trace-queued = 已排队
 trace-slept = 睡眠 { $took }
+
+## An accept error that passes by itself: the gloss of the 20 ms back-off.
+accept-wait-memory = 内核内存不足：稍等一会儿，而不是空转

@@ -3,7 +3,6 @@
 
 ## Windows 模型共用
 
-win-call-failed = { $call } 失败
 win-failed = 失败：{ $why }
 win-listener-event-failed = 监听套接字的事件对象创建失败
 win-listener-event = 监听套接字的事件对象
@@ -100,3 +99,4 @@ wsaevent-notice-calls = { $waits } 次 WSAWaitForMultipleEvents，{ $news } 次 
 wsaevent-notice-wall-hit = 64 个事件的上限：已 accept 的 { $accepted } 个连接中有 { $refused } 个被拒绝——一次 WSAWaitForMultipleEvents 最多等 64 个事件，监听套接字已占了一个；要服务更多连接，每 64 个就得再加一个等待线程（这个服务器选择拒绝），而 I/O 完成端口让这一切都不再必要（iocp --workers）
 wsaevent-notice-wall-not-hit = 一次 WSAWaitForMultipleEvents 最多等 64 个事件对象（WSA_MAXIMUM_WAIT_EVENTS）：试试 --idle 70，就会撞上这个上限
 wsaevent-timeout-quiet = { $ms } ms 内没有事件被触发：仍去看一眼监听套接字（在 Wine 下，一阵密集的连接可能让它的 FD_ACCEPT 不被触发）
+win-accept-wait-sockets = 套接字用完了：等 20 ms，而不是空转

@@ -211,7 +211,7 @@ pub enum AcceptFailure {
     Descriptors,
     /// Out of something that comes back by itself (kernel memory, Winsock's sockets): wait a
     /// little instead of spinning; the gloss of that wait.
-    Wait(&'static str),
+    Wait(crate::lang::Msg),
     /// The network the new connection came from failed: the next accept may do better.
     Network,
     /// None of ours: the model decides.

@@ -77,9 +77,7 @@ pub fn spare_fd(tr: &mut Tracer, note: &str) -> Option<OwnedFd> {
 pub fn accept_failure(err: Errno) -> AcceptFailure {
     match err {
         Errno::MFILE | Errno::NFILE => AcceptFailure::Descriptors,
-        Errno::NOBUFS | Errno::NOMEM => {
-            AcceptFailure::Wait("the kernel is short of memory: wait a little instead of spinning")
-        }
+        Errno::NOBUFS | Errno::NOMEM => AcceptFailure::Wait(crate::msg!("accept-wait-memory")),
         Errno::PROTO
         | Errno::NOPROTOOPT
         | Errno::HOSTDOWN

@@ -51,7 +51,7 @@ pub fn set_port_option(listener: &OwnedFd) -> Result<()> {
 
 /// An error's context: the Windows call that failed, as Windows spells it in every language.
 pub fn call_failed(call: &str) -> String {
-    crate::t!("win-call-failed", call = call)
+    crate::t!("err-failed", call = call)
 }
 
 /// The gloss of a call that failed: what the error says.
@@ -152,9 +152,7 @@ pub fn dont_wait(tr: &mut Tracer, fd: &OwnedFd) -> (SendFlags, &'static str) {
 /// sockets or buffers → wait; the network the connection came from failed → carry on.
 pub fn accept_failure(err: Errno) -> AcceptFailure {
     match err {
-        Errno::MFILE | Errno::NOBUFS => {
-            AcceptFailure::Wait("out of sockets: wait 20 ms instead of spinning")
-        }
+        Errno::MFILE | Errno::NOBUFS => AcceptFailure::Wait(crate::msg!("win-accept-wait-sockets")),
         Errno::NOPROTOOPT
         | Errno::HOSTDOWN
         | Errno::HOSTUNREACH
