@@ -481,7 +481,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<i32> {
                 "err-mode",
                 flag = mode.flag,
                 owner = mode.model,
-                what = mode.what,
+                what = mode.what.to_string(),
                 model = model.name
             ));
         }

@@ -233,7 +233,7 @@ fn run_errors_are_chinese_in_zh_cn() {
     refused(
         &["blocking", "--edge"],
         "error: --edge is epoll's edge-triggered mode (EPOLLET); `blocking` has no such mode",
-        "错误：--edge 是 epoll 的一种模式；`blocking` 没有这种模式",
+        "错误：--edge 是 epoll 的边缘触发模式（EPOLLET）；`blocking` 没有这种模式",
     );
     refused(
         &["epoll", "--max-pending", "9Q"],

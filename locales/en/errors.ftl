@@ -125,3 +125,14 @@ err-ftrace-root = --kernel needs root: making an ftrace instance in { $dir } was
 err-ftrace-mkdir = --kernel: cannot make an ftrace instance in { $dir } ({ $why }); this kernel may lack ftrace instances (CONFIG_TRACING)
 err-tracepoint-missing = this kernel has no { $tracepoint } tracepoint (the kernel lane needs the sock, sched and signal tracepoints: CONFIG_TRACEPOINTS with networking and scheduler events)
 wrote = wrote { $file }
+
+## What each model's mode is, for refusing it on another model (err-mode).
+mode-edge = edge-triggered mode (EPOLLET)
+mode-share = shared-listener mode (the default: one listener in every thread's epoll)
+mode-exclusive = exclusive-wake-up mode (EPOLLEXCLUSIVE)
+mode-reuseport = listener-per-thread mode (SO_REUSEPORT)
+mode-pool = prethreaded mode (a pool of threads blocked in accept)
+mode-multishot = multishot mode (IORING_ACCEPT_MULTISHOT, IORING_RECV_MULTISHOT and a provided buffer ring)
+mode-sqpoll = kernel-polled submission mode (IORING_SETUP_SQPOLL)
+mode-workers = worker pool (N threads in GetQueuedCompletionStatusEx on one port)
+mode-poll = readiness mode (IOCB_CMD_POLL)

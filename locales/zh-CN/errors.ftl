@@ -40,7 +40,7 @@ err-signal-thread = 无法启动信号监视线程
 err-port = `{ $text }` 不是端口号：必须在 0-65535 之间（0：任选一个空闲端口）
 err-bytes = `{ $text }` 不是字节数（例如 65536、64K、1M）
 err-bytes-range = `{ $text }` 必须在 1 字节到 1G 之间
-err-mode = --{ $flag } 是 { $owner } 的一种模式；`{ $model }` 没有这种模式
+err-mode = --{ $flag } 是 { $owner } 的{ $what }；`{ $model }` 没有这种模式
 err-threads = --threads 是 reactors 的事件循环数；`{ $model }` 没有这个选项
 warning-bind = 警告：绑定 { $addr } 会把这个教学用的服务器暴露在网络上；除非确有此意，请使用 127.0.0.1
 err-bench-linux = 错误：`bench` 需要 Linux：它的负载生成器用 epoll 驱动连接；这里是 { $os }
@@ -125,3 +125,14 @@ err-ftrace-root = --kernel 需要 root：在 { $dir } 中创建 ftrace 实例被
 err-ftrace-mkdir = --kernel：无法在 { $dir } 中创建 ftrace 实例（{ $why }）；这个内核可能不支持 ftrace 实例（CONFIG_TRACING）
 err-tracepoint-missing = 这个内核没有 { $tracepoint } 跟踪点（内核一道需要 sock、sched 和 signal 跟踪点：CONFIG_TRACEPOINTS，并带有网络和调度器事件）
 wrote = 已写入 { $file }
+
+## What each model's mode is, for refusing it on another model (err-mode).
+mode-edge = 边缘触发模式（EPOLLET）
+mode-share = 共享监听套接字模式（默认：每个线程的 epoll 里都有同一个监听套接字）
+mode-exclusive = 独占唤醒模式（EPOLLEXCLUSIVE）
+mode-reuseport = 每线程一个监听套接字的模式（SO_REUSEPORT）
+mode-pool = 预先创建线程的模式（一组线程阻塞在 accept 里）
+mode-multishot = 多次完成（multishot）模式（IORING_ACCEPT_MULTISHOT、IORING_RECV_MULTISHOT 和提供缓冲区环）
+mode-sqpoll = 内核轮询提交队列的模式（IORING_SETUP_SQPOLL）
+mode-workers = 工作线程池（N 个线程在同一个端口上的 GetQueuedCompletionStatusEx 里等待）
+mode-poll = 就绪通知模式（IOCB_CMD_POLL）

@@ -217,7 +217,7 @@ pub struct Mode {
     /// The flag, without its dashes.
     pub flag: &'static str,
     /// What it is, for the refusal ("epoll's edge-triggered mode (EPOLLET)").
-    pub what: &'static str,
+    pub what: crate::lang::Msg,
     /// Whether the model serves many connections at once in this mode (`aio --poll` does,
     /// plain `aio` does not).
     pub concurrent: bool,
@@ -231,35 +231,35 @@ pub const MODES: &[Mode] = &[
     Mode {
         model: "epoll",
         flag: "edge",
-        what: "edge-triggered mode (EPOLLET)",
+        what: crate::msg!("mode-edge"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "reactors",
         flag: "share",
-        what: "shared-listener mode (the default: one listener in every thread's epoll)",
+        what: crate::msg!("mode-share"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "reactors",
         flag: "exclusive",
-        what: "exclusive-wake-up mode (EPOLLEXCLUSIVE)",
+        what: crate::msg!("mode-exclusive"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "reactors",
         flag: "reuseport",
-        what: "listener-per-thread mode (SO_REUSEPORT)",
+        what: crate::msg!("mode-reuseport"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "threads",
         flag: "pool",
-        what: "prethreaded mode (a pool of threads blocked in accept)",
+        what: crate::msg!("mode-pool"),
         // At most N at once: client N+1 waits in the listen queue until a thread is free.
         concurrent: false,
         here: cfg!(target_os = "linux"),
@@ -267,28 +267,28 @@ pub const MODES: &[Mode] = &[
     Mode {
         model: "uring",
         flag: "multishot",
-        what: "multishot mode (IORING_ACCEPT_MULTISHOT, IORING_RECV_MULTISHOT and a provided buffer ring)",
+        what: crate::msg!("mode-multishot"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "uring",
         flag: "sqpoll",
-        what: "kernel-polled submission mode (IORING_SETUP_SQPOLL)",
+        what: crate::msg!("mode-sqpoll"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "iocp",
         flag: "workers",
-        what: "worker pool (N threads in GetQueuedCompletionStatusEx on one port)",
+        what: crate::msg!("mode-workers"),
         concurrent: true,
         here: true,
     },
     Mode {
         model: "aio",
         flag: "poll",
-        what: "readiness mode (IOCB_CMD_POLL)",
+        what: crate::msg!("mode-poll"),
         concurrent: true,
         here: true,
     },
