@@ -408,7 +408,10 @@ pub fn usage_error(e: &clap::Error) -> String {
         ),
         ErrorKind::ValueValidation => {
             let why = std::error::Error::source(e)
-                .map(|s| why(&s.to_string()))
+                .map(|s| match s.downcast_ref::<std::num::ParseIntError>() {
+                    Some(p) => not_a_number(p),
+                    None => why(&s.to_string()),
+                })
                 .unwrap_or_default();
             t!("usage-bad-value", value = value, arg = arg, why = why)
         }
@@ -436,6 +439,18 @@ pub fn usage_error(e: &clap::Error) -> String {
 
 /// Why a value was refused: our own parsers' reasons are already in this run's language; a
 /// range's (`70000 is not in 1..=1048576`) is clap's English, and said again.
+/// Why a number did not parse, in the run's language (std says it in English).
+fn not_a_number(e: &std::num::ParseIntError) -> String {
+    use std::num::IntErrorKind;
+    match e.kind() {
+        IntErrorKind::Empty => t!("usage-number-empty"),
+        IntErrorKind::InvalidDigit => t!("usage-number-digit"),
+        IntErrorKind::PosOverflow => t!("usage-number-large"),
+        IntErrorKind::NegOverflow => t!("usage-number-small"),
+        _ => e.to_string(),
+    }
+}
+
 fn why(reason: &str) -> String {
     match reason.split_once(" is not in ") {
         Some((value, range)) => t!("usage-out-of-range", value = value, range = range),

@@ -187,6 +187,11 @@ fn usage_errors_are_one_line_in_either_language() {
         "错误：'--width <N>' 的值 '10' 无效：10 不在 40..=65535 范围内（见 `iomodels --help`）",
     );
     refused(
+        &["epoll", "--width", "abc"],
+        "error: invalid value 'abc' for '--width <N>': invalid digit found in string (see `iomodels --help`)",
+        "错误：'--width <N>' 的值 'abc' 无效：含有不是数字的字符（见 `iomodels --help`）",
+    );
+    refused(
         &["teleport"],
         "error: unrecognized subcommand 'teleport' (run `iomodels list` for the models)",
         "错误：无法识别的子命令 'teleport'（运行 `iomodels list` 查看有哪些模型）",

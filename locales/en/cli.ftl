@@ -164,6 +164,11 @@ usage-missing-value = a value is required for '{ $arg }' but none was supplied
 usage-invalid-value = invalid value '{ $value }' for '{ $arg }' [possible values: { $values }]
 usage-bad-value = invalid value '{ $value }' for '{ $arg }': { $why }
 usage-out-of-range = { $value } is not in { $range }
+# Why a number did not parse (the English is std's own ParseIntError text).
+usage-number-empty = cannot parse integer from empty string
+usage-number-digit = invalid digit found in string
+usage-number-large = number too large to fit in target type
+usage-number-small = number too small to fit in target type
 usage-missing-argument = the following required arguments were not provided: { $arg }
 usage-missing-command = '{ $command }' requires a subcommand but one was not provided
 usage-conflict = the argument '{ $arg }' cannot be used with '{ $other }'

@@ -163,6 +163,11 @@ usage-missing-value = '{ $arg }' 需要一个值，但没有给出
 usage-invalid-value = '{ $arg }' 的值 '{ $value }' 无效；可选值：{ $values }
 usage-bad-value = '{ $arg }' 的值 '{ $value }' 无效：{ $why }
 usage-out-of-range = { $value } 不在 { $range } 范围内
+# Why a number did not parse (the English is std's own ParseIntError text).
+usage-number-empty = 空字符串不是数字
+usage-number-digit = 含有不是数字的字符
+usage-number-large = 数字太大，超出了允许的范围
+usage-number-small = 数字太小，超出了允许的范围
 usage-missing-argument = 缺少必需的参数：{ $arg }
 usage-missing-command = '{ $command }' 需要一个子命令，但没有给出
 usage-conflict = 参数 '{ $arg }' 不能与 '{ $other }' 同时使用
