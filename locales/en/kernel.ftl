@@ -176,7 +176,7 @@ async-by-kernel = the kernel
 async-by-library = a library's thread
 async-told = { $by }; { $actor } told by { $call } (inferred)
 async-failed = failed: { $why }
-async-no-lane = — (--kernel)
+async-no-lane = — (`--kernel`)
 # What the columns mean, under the table.
 async-legend =
     Each run follows the first client that sends (A in the classroom scenario).

@@ -21,7 +21,7 @@ uring-multishot-reserve = 一开始就预留一个描述符：multishot accept �
 uring-notice-per-echo = 每条回显消息 { $per } 次系统调用（共 { $echoes } 次回显）；加上 --sqpoll，由内核的 SQ 线程取走 SQE，它自己的 CPU 用量在摘要之前给出
 uring-notice-recvs = 服务器自己只调用了 { $recvs } 次 recv：全部 { $bytes } 字节都由内核复制进我们的缓冲区，{ $sqes } 个提交（SQE）换来 { $cqes } 个完成（CQE）
 uring-notice-enters = 共 { $calls } 次系统调用，其中 io_uring_enter { $enters } 次：{ $timeouts } 次等了 1 ms 空手而回（ETIME），好让线程去做别的工作；其余 { $other } 次交出了 SQE，或带着完成事件返回
-uring-notice-state = 状态保存在程序自己的key → 回调表里（同时在途的 key 最多 { $keys } 个），而不像 `threads` 那样放在线程栈上；请求在内核里等待时，这一个线程做了 { $work } 个单位的其他工作（复制本身也在这个线程上、在 io_uring_enter 里面进行：见 --kernel）
+uring-notice-state = 状态保存在程序自己的 key → 回调表里（同时在途的 key 最多 { $keys } 个），而不像 `threads` 那样放在线程栈上；请求在内核里等待时，这一个线程做了 { $work } 个单位的其他工作（复制本身也在这个线程上、在 io_uring_enter 里面进行：见 --kernel）
 
 ## io_uring：环的系统调用与操作
 

@@ -175,7 +175,7 @@ async-by-kernel = 内核
 async-by-library = 某个库的线程
 async-told = { $by }；由 { $call } 告知 { $actor }（推断）
 async-failed = 失败：{ $why }
-async-no-lane = —（需要 --kernel）
+async-no-lane = —（需要 `--kernel`）
 # 表格下面对各列的说明。
 async-legend =
     每次运行都跟踪第一个发送数据的客户端（classroom 场景中是 A）。
