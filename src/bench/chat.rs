@@ -106,7 +106,8 @@ pub struct Outcome {
     pub bytes: u64,
     /// Members the room dropped for reading too slowly (their names).
     pub dropped: BTreeSet<String>,
-    /// What went wrong, if anything (a wrong line, a connection lost but not dropped).
+    /// What went wrong, if anything (a wrong line, a connection lost but not dropped): in
+    /// English whatever the language, as they are values of the JSON's rows too.
     pub errors: Vec<String>,
     /// From the first line sent to the end of the load.
     pub elapsed: Duration,

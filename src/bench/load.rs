@@ -30,7 +30,8 @@ pub struct Outcome {
     pub requests: u64,
     /// Echoes that matched what was sent, byte for byte.
     pub verified: u64,
-    /// Connections that failed or echoed wrong bytes, with why.
+    /// Connections that failed or echoed wrong bytes, with why: in English whatever the
+    /// language, as they are values of the JSON's rows too (not yet translated for the table).
     pub errors: Vec<String>,
     /// Round-trip times, in nanoseconds.
     pub hist: Histogram<u64>,
