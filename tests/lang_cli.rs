@@ -248,6 +248,32 @@ fn run_errors_are_chinese_in_zh_cn() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `bench`'s refusals of its options, before any server starts: Chinese in zh-CN, the options'
+/// names as they are; exit code 2 in both languages.
+#[test]
+fn bench_usage_errors_are_chinese_in_zh_cn() {
+    refused(
+        &["bench", "--messages", "0"],
+        "error: --messages must be at least 1",
+        "错误：--messages 至少为 1",
+    );
+    refused(
+        &["bench", "--plot", "x.svg"],
+        "error: --plot draws the --scaling sweep: add --scaling",
+        "错误：--plot 画的是 --scaling 扫描的结果：请加上 --scaling",
+    );
+    refused(
+        &["bench", "--senders", "2", "epoll"],
+        "error: --senders and --receivers shape the chat's room: add --app chat",
+        "错误：--senders 和 --receivers 决定聊天室的构成：请加上 --app chat",
+    );
+    refused(
+        &["bench", "--app", "chat", "epoll", "--size", "1"],
+        "error: --size 1: a chat line needs a byte besides its newline (an empty line goes nowhere)",
+        "错误：--size 1：一行聊天除换行符外至少要有一个字节（空行不会发给任何人）",
+    );
+}
+
 /// `list` in zh-CN: Chinese headings and availability, and every column where its heading
 /// starts, measured in display columns (a CJK character takes two).
 #[test]

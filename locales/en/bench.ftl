@@ -54,3 +54,32 @@ bench-plot-p99 = p99 latency
 bench-plot-p99-unit = µs
 bench-plot-x = idle connections (the sweep's steps)
 bench-plot-y = { $unit } (log scale)
+
+## Errors
+bench-err-duration = --duration takes a number of seconds between 0 and 3600
+bench-err-messages = --messages must be at least 1
+bench-err-scaling-peer = --scaling sweeps this program's models; --peer is for the plain bench
+bench-err-plot = --plot draws the --scaling sweep: add --scaling
+bench-err-peer-chat = --peer servers echo; --app chat benchmarks this program's models
+bench-err-senders = --senders and --receivers shape the chat's room: add --app chat
+bench-err-peer = --peer takes NAME=PROGRAM, not `{ $got }`
+bench-err-nothing = nothing to benchmark: no model is available here
+bench-err-no-chat = nothing to benchmark: no model named can chat
+bench-err-none-swept = none of { $models } is in this build yet: name the models to sweep, e.g. `iomodels bench --scaling nonblocking threads`
+bench-err-benchmarking = benchmarking `{ $model }`
+bench-err-benchmarking-chat = benchmarking `{ $model }` with --app chat
+bench-err-of = { $model }: { $why }
+bench-err-dropped = { $model }: the room dropped { $members } for reading too slowly: the load outran a reader
+bench-err-chat-size-max = --size { $size }: a chat line is at most { $most } bytes, its newline included (the room refuses longer ones); use --size { $most } or less
+bench-err-chat-size-min = --size { $size }: a chat line needs a byte besides its newline (an empty line goes nowhere)
+bench-err-exe = cannot find this program
+bench-err-start = cannot start the `{ $name }` server
+bench-err-not-started = the `{ $name }` server did not start: { $said }
+bench-err-exited = the server exited ({ $status }): { $said }
+bench-err-not-stopped = the server did not stop within 5 s of Ctrl-C; killed it
+bench-err-read = cannot read { $file }
+bench-err-proc-stat = odd /proc stat
+bench-err-raise-limit = cannot raise the descriptor limit
+bench-err-hard-limit = { $needed } descriptors are needed but the hard limit is { $hard } (`ulimit -Hn`); raise it (e.g. `ulimit -n { $needed }` as root, or limits.conf) or use fewer idle connections (--idle-steps)
+bench-err-connect = cannot open connection { $i } of { $n } to { $addr }: { $why }
+bench-err-draw = cannot draw { $file }: { $why }

@@ -54,3 +54,32 @@ bench-plot-p99 = p99 延迟
 bench-plot-p99-unit = µs
 bench-plot-x = 空闲连接数（扫描的各步）
 bench-plot-y = { $unit }（对数刻度）
+
+## Errors
+bench-err-duration = --duration 接受 0 到 3600 之间的秒数
+bench-err-messages = --messages 至少为 1
+bench-err-scaling-peer = --scaling 扫描的是本程序的模型；--peer 只用于普通的基准测试
+bench-err-plot = --plot 画的是 --scaling 扫描的结果：请加上 --scaling
+bench-err-peer-chat = --peer 的服务器只做回显；--app chat 测的是本程序的模型
+bench-err-senders = --senders 和 --receivers 决定聊天室的构成：请加上 --app chat
+bench-err-peer = --peer 接受 NAME=PROGRAM，而不是 `{ $got }`
+bench-err-nothing = 没有可测的：这里没有可用的模型
+bench-err-no-chat = 没有可测的：点名的模型都不能聊天
+bench-err-none-swept = 这个构建里还没有 { $models } 中的任何一个：请点名要扫描的模型，例如 `iomodels bench --scaling nonblocking threads`
+bench-err-benchmarking = 测试 `{ $model }` 时
+bench-err-benchmarking-chat = 用 --app chat 测试 `{ $model }` 时
+bench-err-of = { $model }：{ $why }
+bench-err-dropped = { $model }：聊天室把读得太慢的 { $members } 踢了出去：负载超出了读者的承受能力
+bench-err-chat-size-max = --size { $size }：一行聊天最多 { $most } 字节（含换行符），更长的聊天室会拒绝；请用 --size { $most } 或更小的值
+bench-err-chat-size-min = --size { $size }：一行聊天除换行符外至少要有一个字节（空行不会发给任何人）
+bench-err-exe = 找不到本程序
+bench-err-start = 无法启动 `{ $name }` 服务器
+bench-err-not-started = `{ $name }` 服务器没有启动：{ $said }
+bench-err-exited = 服务器已退出（{ $status }）：{ $said }
+bench-err-not-stopped = 服务器在 Ctrl-C 之后 5 s 内没有停止；已将它杀死
+bench-err-read = 无法读取 { $file }
+bench-err-proc-stat = /proc 的 stat 格式异常
+bench-err-raise-limit = 无法提高描述符上限
+bench-err-hard-limit = 需要 { $needed } 个描述符，但硬上限（`ulimit -Hn`）只有 { $hard }；请提高它（例如以 root 身份执行 `ulimit -n { $needed }`，或修改 limits.conf），或者减少空闲连接（--idle-steps）
+bench-err-connect = 无法打开到 { $addr } 的第 { $i } 个连接（共 { $n } 个）：{ $why }
+bench-err-draw = 无法绘制 { $file }：{ $why }

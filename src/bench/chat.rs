@@ -54,15 +54,14 @@ impl Shape {
     /// Checks the sizes the chat allows.
     pub fn new(senders: usize, receivers: usize, size: usize) -> Result<Shape> {
         if size > MAX_LINE {
-            bail!(
-                "--size {size}: a chat line is at most {MAX_LINE} bytes, its newline included \
-                 (the room refuses longer ones); use --size {MAX_LINE} or less"
-            );
+            bail!(t!(
+                "bench-err-chat-size-max",
+                size = size.to_string(),
+                most = MAX_LINE.to_string()
+            ));
         }
         if size < 2 {
-            bail!(
-                "--size {size}: a chat line needs a byte besides its newline (an empty line goes nowhere)"
-            );
+            bail!(t!("bench-err-chat-size-min", size = size.to_string()));
         }
         Ok(Shape {
             senders,
@@ -107,7 +106,8 @@ pub struct Outcome {
     pub bytes: u64,
     /// Members the room dropped for reading too slowly (their names).
     pub dropped: BTreeSet<String>,
-    /// What went wrong, if anything (a wrong line, a connection lost but not dropped).
+    /// What went wrong, if anything (a wrong line, a connection lost but not dropped): in
+    /// English whatever the language, as they are values of the JSON's rows too.
     pub errors: Vec<String>,
     /// From the first line sent to the end of the load.
     pub elapsed: Duration,
@@ -281,7 +281,9 @@ pub fn drive(
         events.clear();
         match epoll::wait(&ep, spare_capacity(&mut events), Some(&tick)) {
             Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(t!("err-failed", call = "epoll_wait")));
+            }
         }
         for ev in &events {
             let m = ev.data.u64() as usize;
@@ -486,7 +488,7 @@ pub fn can_chat(specs: Vec<String>) -> Vec<String> {
 /// wrong, a connection lost, or a member dropped).
 pub fn bench(opts: &ChatOpts) -> Result<i32> {
     if opts.models.is_empty() {
-        crate::say!("nothing to benchmark: no model named can chat");
+        crate::say!("{}", t!("bench-err-no-chat"));
         return Ok(2);
     }
     let shape = opts.shape;
@@ -513,7 +515,7 @@ pub fn bench(opts: &ChatOpts) -> Result<i32> {
             if let Some(pb) = pb {
                 pb.finish_and_clear();
             }
-            let context = || format!("benchmarking `{model}` with --app chat");
+            let context = || t!("bench-err-benchmarking-chat", model = model);
             let o = o.with_context(context)?;
             let alive = srv.check();
             srv.stop()?;
@@ -549,15 +551,22 @@ pub fn bench(opts: &ChatOpts) -> Result<i32> {
     let mut bad = false;
     for r in &rows {
         if !r.dropped.is_empty() {
-            crate::say!(
-                "error: {}: the room dropped {} for reading too slowly: the load outran a reader",
-                r.model,
-                r.dropped.join(", ")
+            let dropped = t!(
+                "bench-err-dropped",
+                model = &r.model,
+                members = r.dropped.join(", ")
             );
+            crate::say!("{}", t!("error", message = dropped));
             bad = true;
         }
         for e in &r.errors {
-            crate::say!("error: {}: {e}", r.model);
+            crate::say!(
+                "{}",
+                t!(
+                    "error",
+                    message = t!("bench-err-of", model = &r.model, why = e)
+                )
+            );
             bad = true;
         }
     }

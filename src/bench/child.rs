@@ -2,6 +2,7 @@
 //! peer program that speaks the same start-up line. Its CPU time and memory come from `/proc`.
 
 use crate::chat::App;
+use crate::t;
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -47,11 +48,15 @@ impl Server {
     pub fn start_app(target: &Target, app: App) -> Result<Server> {
         let mut cmd = match target {
             Target::Model(m) => {
-                let exe = std::env::current_exe().context("cannot find this program")?;
+                let exe = std::env::current_exe().with_context(|| t!("bench-err-exe"))?;
+                // The child speaks this run's language: its errors end up in ours.
+                let lang = clap::ValueEnum::to_possible_value(&crate::lang::current())
+                    .expect("every language has a name");
                 let mut c = Command::new(exe);
                 c.args(m.split_whitespace())
                     .args(["--app", app.name()])
-                    .args(["--serve", "--no-trace", "--port", "0"]);
+                    .args(["--serve", "--no-trace", "--port", "0"])
+                    .args(["--lang", lang.get_name()]);
                 c
             }
             Target::Peer { program, .. } => {
@@ -66,10 +71,11 @@ impl Server {
             .stderr(Stdio::piped())
             .env("NO_COLOR", "1")
             .spawn()
-            .with_context(|| format!("cannot start the `{}` server", target.name()))?;
+            .with_context(|| t!("bench-err-start", name = target.name()))?;
         let mut err = BufReader::new(child.stderr.take().expect("stderr is piped"));
         let mut first = String::new();
         let _ = err.read_line(&mut first);
+        // A protocol line, English in every language (`--serve`'s announcement): parsed here.
         let addr = first
             .strip_prefix("serving on ")
             .and_then(|rest| rest.split_whitespace().next())
@@ -79,11 +85,11 @@ impl Server {
             let _ = err.read_to_string(&mut rest);
             let _ = child.kill();
             let _ = child.wait();
-            bail!(
-                "the `{}` server did not start: {}",
-                target.name(),
-                format!("{first}{rest}").trim()
-            );
+            bail!(t!(
+                "bench-err-not-started",
+                name = target.name(),
+                said = format!("{first}{rest}").trim()
+            ));
         };
         // Keep draining stderr so that a chatty child never blocks on a full pipe.
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -114,13 +120,15 @@ impl Server {
     pub fn check(&mut self) -> Result<()> {
         match self.child.try_wait()? {
             None => Ok(()),
-            Some(status) => Err(anyhow!(
-                "the server exited ({status}): {}",
-                self.stderr
+            Some(status) => Err(anyhow!(t!(
+                "bench-err-exited",
+                status = status.to_string(),
+                said = self
+                    .stderr
                     .lock()
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default()
-            )),
+            ))),
         }
     }
 
@@ -174,7 +182,7 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        bail!("the server did not stop within 5 s of Ctrl-C; killed it")
+        bail!(t!("bench-err-not-stopped"))
     }
 }
 
@@ -208,9 +216,9 @@ fn sched_cpu(path: &str) -> Option<Duration> {
 
 /// `utime + stime` from a `stat` file of `/proc` (a process's or one of its threads').
 fn stat_cpu(path: &str) -> Result<Duration> {
-    let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    let stat = std::fs::read_to_string(path).with_context(|| t!("bench-err-read", file = path))?;
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    let rest = &stat[stat.rfind(')').context("odd /proc stat")? + 2..];
+    let rest = &stat[stat.rfind(')').with_context(|| t!("bench-err-proc-stat"))? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = f[11].parse::<u64>()? + f[12].parse::<u64>()?;
     let hz = rustix::param::clock_ticks_per_second();
@@ -225,14 +233,14 @@ pub fn raise_fd_limit(needed: u64) -> Result<u64> {
     let hard = lim.maximum.unwrap_or(u64::MAX);
     if lim.current != Some(hard) {
         lim.current = Some(hard);
-        setrlimit(Resource::Nofile, lim).context("cannot raise the descriptor limit")?;
+        setrlimit(Resource::Nofile, lim).with_context(|| t!("bench-err-raise-limit"))?;
     }
     if hard < needed {
-        bail!(
-            "{needed} descriptors are needed but the hard limit is {hard} \
-             (`ulimit -Hn`); raise it (e.g. `ulimit -n {needed}` as root, or limits.conf) \
-             or use fewer idle connections (--idle-steps)"
-        );
+        bail!(t!(
+            "bench-err-hard-limit",
+            needed = needed.to_string(),
+            hard = hard.to_string()
+        ));
     }
     Ok(hard)
 }

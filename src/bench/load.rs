@@ -30,7 +30,8 @@ pub struct Outcome {
     pub requests: u64,
     /// Echoes that matched what was sent, byte for byte.
     pub verified: u64,
-    /// Connections that failed or echoed wrong bytes, with why.
+    /// Connections that failed or echoed wrong bytes, with why: in English whatever the
+    /// language, as they are values of the JSON's rows too (not yet translated for the table).
     pub errors: Vec<String>,
     /// Round-trip times, in nanoseconds.
     pub hist: Histogram<u64>,
@@ -72,7 +73,13 @@ pub fn connect(addr: SocketAddr, n: usize) -> anyhow::Result<Vec<TcpStream>> {
     (0..n)
         .map(|i| {
             let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| {
-                anyhow::anyhow!("cannot open connection {} of {n} to {addr}: {e}", i + 1)
+                anyhow::anyhow!(crate::t!(
+                    "bench-err-connect",
+                    i = (i + 1).to_string(),
+                    n = n.to_string(),
+                    addr = addr.to_string(),
+                    why = e.to_string()
+                ))
             })?;
             s.set_nodelay(true)?;
             Ok(s)
@@ -169,7 +176,11 @@ pub fn drive<R>(
         events.clear();
         match epoll::wait(&ep, spare_capacity(&mut events), Some(&tick)) {
             Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => return Err(anyhow::Error::from(e).context("epoll_wait failed")),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e).context(crate::t!("err-failed", call = "epoll_wait"))
+                );
+            }
         }
         for ev in &events {
             let i = ev.data.u64() as usize;

@@ -13,7 +13,7 @@ pub mod scaling;
 
 use crate::lang::{self, Lang, Msg};
 use crate::{msg, t};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use child::{Server, Target};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -184,16 +184,16 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
         .duration
         .unwrap_or(if args.scaling { 1.0 } else { 3.0 });
     if !(seconds > 0.0 && seconds <= 3600.0) {
-        bail!("--duration takes a number of seconds between 0 and 3600");
+        bail!(t!("bench-err-duration"));
     }
     let until = match args.messages {
-        Some(0) => bail!("--messages must be at least 1"),
+        Some(0) => bail!(t!("bench-err-messages")),
         Some(n) => Until::Messages(n),
         None => Until::Time(Duration::from_secs_f64(seconds)),
     };
     let progress = args.format == Format::Table && progress_wanted();
     if args.scaling && !args.peer.is_empty() {
-        bail!("--scaling sweeps this program's models; --peer is for the plain bench");
+        bail!(t!("bench-err-scaling-peer"));
     }
     if args.scaling {
         let models = if args.models.is_empty() {
@@ -218,11 +218,11 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
         });
     }
     if args.plot.is_some() {
-        bail!("--plot draws the --scaling sweep: add --scaling");
+        bail!(t!("bench-err-plot"));
     }
     if args.app == crate::chat::App::Chat {
         if !args.peer.is_empty() {
-            bail!("--peer servers echo; --app chat benchmarks this program's models");
+            bail!(t!("bench-err-peer-chat"));
         }
         let models = if args.models.is_empty() {
             crate::models::MODELS
@@ -248,7 +248,7 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
         });
     }
     if args.senders.is_some() || args.receivers.is_some() {
-        bail!("--senders and --receivers shape the chat's room: add --app chat");
+        bail!(t!("bench-err-senders"));
     }
     let mut targets: Vec<Target> = if args.models.is_empty() && args.peer.is_empty() {
         crate::models::MODELS
@@ -266,7 +266,7 @@ pub fn cmd(args: crate::BenchArgs) -> Result<i32> {
         let (name, program) = p
             .split_once('=')
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("--peer takes NAME=PROGRAM, not `{p}`"))?;
+            .ok_or_else(|| anyhow::anyhow!(t!("bench-err-peer", got = p)))?;
         targets.push(Target::Peer {
             name: name.to_string(),
             program: program.to_string(),
@@ -326,7 +326,7 @@ fn named(specs: &[String]) -> Result<Vec<String>> {
 /// Runs the benchmark and writes the results. Returns the exit code (1 if an echo failed).
 pub fn bench(opts: &BenchOpts) -> Result<i32> {
     if opts.targets.is_empty() {
-        bail!("nothing to benchmark: no model is available here");
+        bail!(t!("bench-err-nothing"));
     }
     child::raise_fd_limit(opts.connections as u64 + 64)?;
     // Round after round, every target once per round (A B A B …): slow drifts of a shared
@@ -359,10 +359,11 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
             if let Some(pb) = pb {
                 pb.finish_and_clear();
             }
-            let m = m.map_err(|e| e.context(format!("benchmarking `{}`", t.name())))?;
+            let context = || t!("bench-err-benchmarking", model = t.name());
+            let m = m.with_context(context)?;
             let alive = srv.check();
             srv.stop()?;
-            alive.map_err(|e| e.context(format!("benchmarking `{}`", t.name())))?;
+            alive.with_context(context)?;
             runs[i].push(m);
         }
     }
@@ -393,10 +394,14 @@ pub fn bench(opts: &BenchOpts) -> Result<i32> {
     write_rows(opts, &rows)?;
     let bad: Vec<String> = rows
         .iter()
-        .flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.model)))
+        .flat_map(|r| {
+            r.errors
+                .iter()
+                .map(move |e| t!("bench-err-of", model = &r.model, why = e))
+        })
         .collect();
     for e in &bad {
-        crate::say!("error: {e}");
+        crate::say!("{}", t!("error", message = e));
     }
     Ok(if bad.is_empty() { 0 } else { 1 })
 }

@@ -83,7 +83,13 @@ const COLORS: [RGBColor; 7] = [
 /// 1000 px wide with 18-22 px text, so that at a book page's width (about 750 px) no text is
 /// under 13 px.
 pub fn svg(path: &Path, sweeps: &[Sweep]) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let err = |e: &dyn std::fmt::Display| {
+        anyhow!(t!(
+            "bench-err-draw",
+            file = path.display().to_string(),
+            why = e.to_string()
+        ))
+    };
     let xs = steps(sweeps);
     let root = SVGBackend::new(path, (1000, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;

@@ -96,16 +96,12 @@ impl Serialize for Note {
 
 pub fn scaling(opts: &ScalingOpts) -> Result<i32> {
     if opts.models.is_empty() {
-        bail!(
-            "none of {} is in this build yet: name the models to sweep, e.g. \
-             `iomodels bench --scaling nonblocking threads`",
-            crate::models::MODELS
-                .iter()
-                .filter(|m| swept(m))
-                .map(|m| m.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let names: Vec<&str> = crate::models::MODELS
+            .iter()
+            .filter(|m| swept(m))
+            .map(|m| m.name)
+            .collect();
+        bail!(t!("bench-err-none-swept", models = names.join(", ")));
     }
     let most = opts.idle_steps.iter().copied().max().unwrap_or(0);
     child::raise_fd_limit((most + opts.active) as u64 + 64)?;
