@@ -310,11 +310,11 @@ fn lay_out(cmd: Command, width: usize) -> Command {
 }
 
 /// `text`'s lines, each broken into lines of at most `width` columns (display width): at a
-/// space, or after a wide character (not before closing punctuation, `，`, `）`, …, nor after an
-/// opening bracket). A run
-/// of narrow characters (`--max-pending`, `ui.perfetto.dev`) stays whole.
+/// space, or between the parts of Chinese text (`text::cjk_parts`). Unlike the trace's
+/// `text::wrap`, a run of narrow characters longer than a line is kept whole, not cut: help loses
+/// no word.
 fn broken(text: &str, width: usize) -> String {
-    use crate::trace::text::cols;
+    use crate::trace::text::{cjk_parts, cols};
     let mut out = String::new();
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
@@ -322,7 +322,8 @@ fn broken(text: &str, width: usize) -> String {
         }
         let mut col = 0;
         for (i, word) in line.split(' ').enumerate() {
-            for (j, part) in parts(word).into_iter().enumerate() {
+            let parts = cjk_parts(word).into_iter().filter(|p| !p.is_empty());
+            for (j, part) in parts.enumerate() {
                 let gap = usize::from(i > 0 && j == 0);
                 if col > 0 && col + gap + cols(part) > width {
                     out.push('\n');
@@ -337,29 +338,6 @@ fn broken(text: &str, width: usize) -> String {
         }
     }
     out
-}
-
-/// A word as the parts a line may end after: each wide character (with the closing
-/// punctuation after it), and each run of narrow ones; never after an opening bracket.
-fn parts(word: &str) -> Vec<&str> {
-    use unicode_width::UnicodeWidthChar;
-    let mut parts: Vec<&str> = Vec::new();
-    let mut from = 0;
-    let mut narrow_run = false;
-    for (at, c) in word.char_indices() {
-        let wide = c.width().unwrap_or(0) > 1;
-        let closing = "，。、；：？！）」』》".contains(c);
-        let opened = word[..at].ends_with(['[', '(', '（', '「', '《']);
-        if at > from && !opened && (wide && !closing || !wide && !narrow_run) {
-            parts.push(&word[from..at]);
-            from = at;
-        }
-        narrow_run = !wide;
-    }
-    if from < word.len() {
-        parts.push(&word[from..]);
-    }
-    parts
 }
 
 /// The parse's error `e` as one line for people, in this run's language, without the `error:`
@@ -437,8 +415,6 @@ pub fn usage_error(e: &clap::Error) -> String {
     format!("{line}{hint}")
 }
 
-/// Why a value was refused: our own parsers' reasons are already in this run's language; a
-/// range's (`70000 is not in 1..=1048576`) is clap's English, and said again.
 /// Why a number did not parse, in the run's language (std says it in English).
 fn not_a_number(e: &std::num::ParseIntError) -> String {
     use std::num::IntErrorKind;
@@ -451,6 +427,8 @@ fn not_a_number(e: &std::num::ParseIntError) -> String {
     }
 }
 
+/// Why a value was refused: our own parsers' reasons are already in this run's language; a
+/// range's (`70000 is not in 1..=1048576`) is clap's English, and said again.
 fn why(reason: &str) -> String {
     match reason.split_once(" is not in ") {
         Some((value, range)) => t!("usage-out-of-range", value = value, range = range),

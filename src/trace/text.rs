@@ -162,15 +162,17 @@ fn pieces(word: &str, room: usize) -> Vec<(&str, bool)> {
 
 /// A word with wide characters as the parts a line may break between: each wide character
 /// alone, and each run of narrow ones (`--max-pending`, `40 ms`) whole. Punctuation that closes
-/// (`，。）`) stays with what it follows: a line never starts with it.
-fn cjk_parts(word: &str) -> Vec<&str> {
+/// (`，。）`) stays with what it follows, and an opening bracket with what follows it: a line
+/// never starts with the one, nor ends with the other.
+pub fn cjk_parts(word: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut from = 0;
     let mut last_wide = None;
     for (i, c) in word.char_indices() {
         let wide = c.width().unwrap_or(0) > 1;
         let closes = "，。、：；！？）」』”’》".contains(c);
-        if i > from && (wide || last_wide == Some(true)) && !closes {
+        let opened = word[..i].ends_with(['[', '(', '（', '「', '《', '“', '‘']);
+        if i > from && (wide || last_wide == Some(true)) && !closes && !opened {
             parts.push(&word[from..i]);
             from = i;
         }
@@ -279,26 +281,25 @@ impl<W: Write> TextRenderer<W> {
             crate::t!("head-stage"),
             crate::t!("head-means"),
         );
-        let right = |s: &str, n: usize| format!("{}{s}", " ".repeat(n.saturating_sub(cols(s))));
         let head = if l.gloss_below {
             format!(
                 "{}  {} {} {} {}\n{:BELOW$}{} {means}",
-                right(&time, 9),
+                pad_left(&time, 9),
                 pad(&who, 10),
                 pad(&call_h, call),
                 pad(&result, RESULT_BELOW),
-                right(&took, 9),
+                pad_left(&took, 9),
                 "",
                 pad(&stage, 16),
             )
         } else {
             format!(
                 "{}  {} {tid}{} {} {}  {} {means}",
-                right(&time, 9),
+                pad_left(&time, 9),
                 pad(&who, 10),
                 pad(&call_h, call),
                 pad(&result, 20),
-                right(&took, 9),
+                pad_left(&took, 9),
                 pad(&stage, 16),
             )
         };
