@@ -270,6 +270,12 @@ enum Color {
 
 /// The command line, its texts for people in this run's language (see cli.rs).
 fn cli() -> Command {
+    cli::localize(command())
+}
+
+/// The command line as the parse needs it: its commands, arguments and values, and only the
+/// texts the derive and the commands' `about` give (see [`cli`] for the help's).
+fn command() -> Command {
     let models = models::MODELS.iter().map(|m| {
         // `about` after `augment_args`: the derive would otherwise set RunArgs' own doc line.
         let cmd = RunArgs::augment_args(Command::new(m.name))
@@ -289,7 +295,7 @@ fn cli() -> Command {
             .filter(|mode| mode.model != m.name)
             .fold(cmd, |cmd, mode| cmd.mut_arg(mode.flag, |a| a.hide(true)))
     });
-    let cmd = Command::new("iomodels")
+    Command::new("iomodels")
         .version(env!("CARGO_PKG_VERSION"))
         .propagate_version(true)
         .about(t!("help-about"))
@@ -336,8 +342,7 @@ fn cli() -> Command {
             Command::new("man")
                 .about(t!("help-man-about"))
                 .after_help(t!("help-man-examples")),
-        );
-    cli::localize(cmd)
+        )
 }
 
 /// The helper process a run with `--idle` starts to hold its crowd (see crowd.rs): parsed like
@@ -365,11 +370,20 @@ fn main() -> ExitCode {
     if let Some(l) = lang::from_args(&args) {
         lang::set(l);
     }
-    let matches =
-        match cli::on_terminal(cli().subcommand(crowd_command())).try_get_matches_from(args) {
-            Ok(m) => m,
-            Err(e) => return ExitCode::from(refused(&e)),
-        };
+    // The help's texts are many, and only a request for help or a usage error shows them: the
+    // parse that stops (or, outside English, meets our own `help` command) is made again with them.
+    let matches = match command()
+        .subcommand(crowd_command())
+        .try_get_matches_from(&args)
+    {
+        Ok(m) => m,
+        Err(_) => {
+            match cli::on_terminal(cli().subcommand(crowd_command())).try_get_matches_from(args) {
+                Ok(m) => m,
+                Err(e) => return ExitCode::from(refused(&e)),
+            }
+        }
+    };
     match dispatch(&matches) {
         Ok(code) => ExitCode::from(code as u8),
         // Stdout's reader is gone (`iomodels list | head -1`): end quietly, as a model run does.
