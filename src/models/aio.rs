@@ -326,19 +326,12 @@ mod server {
             srv: &mut Server,
             d: Done,
         ) -> Option<crate::lang::Msg> {
-            let fd = d.key as i32;
-            let Some(conn) = self.open.get_mut(&fd).filter(|_| self.reading.remove(&fd)) else {
-                Aio::unknown(&mut srv.tr, d);
-                return None;
-            };
-            let poll = Iocb {
-                what: What::Poll,
-                fd,
-            };
-            aio.completed(&mut srv.tr, d, &poll, &[], "recvfrom / sendto");
+            let fd = fired(aio, &mut srv.tr, d, &mut self.reading, "recvfrom / sendto")?;
             if let Some(&why) = self.closing.get(&fd) {
                 return Some(why);
             }
+            // A descriptor with a poll in flight is open (`settle` waits for its polls).
+            let conn = self.open.get_mut(&fd)?;
             // Stage ②: our own copy, as with any readiness API; the echo goes at once.
             let readable = d.result().is_ok_and(|m| m & READABLE != 0) && conn.can_read();
             let echo = !conn.chat();
@@ -363,16 +356,7 @@ mod server {
             srv: &mut Server,
             d: Done,
         ) -> Option<crate::lang::Msg> {
-            let fd = d.key as i32;
-            if !self.writing.remove(&fd) {
-                Aio::unknown(&mut srv.tr, d);
-                return None;
-            }
-            let poll = Iocb {
-                what: What::Poll,
-                fd,
-            };
-            aio.completed(&mut srv.tr, d, &poll, &[], "sendto");
+            let fd = fired(aio, &mut srv.tr, d, &mut self.writing, "sendto")?;
             match self.closing.get(&fd) {
                 Some(&why) => Some(why),
                 None => self.deliver(aio, srv, fd),
@@ -428,6 +412,28 @@ mod server {
                 conn.close(&mut srv.tr, why);
             }
         }
+    }
+
+    /// The poll completion `d` of a descriptor in `polled` (which it leaves), recorded with what
+    /// the server does `next`; `None`, and the trace says so, for a key nobody polled.
+    fn fired(
+        aio: &Aio,
+        tr: &mut Tracer,
+        d: Done,
+        polled: &mut BTreeSet<i32>,
+        next: &str,
+    ) -> Option<i32> {
+        let fd = d.key as i32;
+        if !polled.remove(&fd) {
+            Aio::unknown(tr, d);
+            return None;
+        }
+        let poll = Iocb {
+            what: What::Poll,
+            fd,
+        };
+        aio.completed(tr, d, &poll, &[], next);
+        Some(fd)
     }
 
     /// Poll events that send the server to `recvfrom`: data, a FIN, or an error to collect.
